@@ -1,0 +1,28 @@
+//! Validates every WGSL compute stage with naga, so a broken shader fails `cargo build`.
+//!
+//! Each stage is compiled as `shaders/shared/*.wgsl` (in the order of `SHARED`) followed by
+//! the stage's own file, exactly as `src/backend/gpu/shaders.rs` assembles it at run time.
+
+use std::path::Path;
+
+const SHARED: [&str; 2] = ["shared/layout.wgsl", "shared/rays.wgsl"];
+const STAGES: [&str; 4] = ["forward_project.wgsl", "adjoint_project.wgsl", "fbp_filter.wgsl", "backproject_fbp.wgsl"];
+
+fn main() {
+    let dir = Path::new("shaders");
+    let read = |name: &str| {
+        let path = dir.join(name);
+        println!("cargo:rerun-if-changed={}", path.display());
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    };
+    let shared: String = SHARED.iter().map(|s| read(s)).collect::<Vec<_>>().join("\n");
+    for stage in STAGES {
+        let source = format!("{shared}\n{}", read(stage));
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{stage}: {}", e.emit_to_string(&source)));
+        let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
+        if let Err(e) = validator.validate(&module) {
+            panic!("{stage}: {}", e.emit_to_string(&source));
+        }
+    }
+}

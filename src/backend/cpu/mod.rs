@@ -1,0 +1,14 @@
+//! The CPU twins of the WGSL stages: same names, same binding order, same arithmetic,
+//! with rayon in place of the dispatch grid. They are the fallback backend and the
+//! reference the GPU results are compared against.
+
+mod adjoint_project;
+mod backproject_fbp;
+mod fbp_filter;
+mod forward_project;
+pub(crate) mod rays;
+
+pub(crate) use adjoint_project::adjoint_project;
+pub(crate) use backproject_fbp::backproject_fbp;
+pub(crate) use fbp_filter::fbp_filter;
+pub(crate) use forward_project::forward_project;

@@ -1,0 +1,9 @@
+//! The wgpu backend: one device context with its pipelines, and plans that chunk work to
+//! the device's limits.
+
+mod context;
+mod plan;
+
+pub use context::{AdapterSummary, GpuContext};
+pub use plan::DEFAULT_MAX_CHUNK_BYTES;
+pub(crate) use plan::GpuPlan;

@@ -1,0 +1,268 @@
+//! A GPU plan: buffers for one geometry and grid, sized to a chunk of slices that fits the
+//! device's binding limits, allocated once and reused by every call.
+//!
+//! A stack is processed a chunk of slices at a time: upload the chunk, dispatch, read back.
+//! Device memory is therefore bounded by the chunk, whatever the stack's size.
+
+use super::GpuContext;
+use crate::backend::layout::{Params, ViewVectors};
+use crate::error::{Error, Result};
+use crate::geometry::Lowered;
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+/// Default cap on one chunk buffer, whatever the device allows: keeps device memory modest.
+pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 256 << 20;
+
+/// Filter kernel, per-sample weights and the filtered-data buffer of an FBP plan.
+#[derive(Debug)]
+pub(crate) struct FbpBuffers {
+    kernel: wgpu::Buffer,
+    weights: wgpu::Buffer,
+    filtered: wgpu::Buffer,
+}
+
+/// Buffers and bind groups for one geometry, reused by every call.
+#[derive(Debug)]
+pub(crate) struct GpuPlan {
+    ctx: Arc<GpuContext>,
+    params: Params,
+    chunk_z: usize,
+    params_buf: wgpu::Buffer,
+    views_buf: wgpu::Buffer,
+    col_dirs_buf: wgpu::Buffer,
+    image_buf: wgpu::Buffer,
+    sino_buf: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    fbp: Option<FbpBuffers>,
+    /// Host staging for one chunk of projection rows (gathered from `[view, z, col]`).
+    staging: Vec<f32>,
+}
+
+fn storage(ctx: &GpuContext, label: &str, bytes: u64, extra: wgpu::BufferUsages) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(4),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC | extra,
+        mapped_at_creation: false,
+    })
+}
+
+fn init_storage<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
+    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: bytemuck::cast_slice(data),
+        usage: wgpu::BufferUsages::STORAGE,
+    })
+}
+
+impl GpuPlan {
+    /// Allocates the buffers for `lowered` in chunks of at most `max_chunk_bytes`, plus the FBP buffers when `fbp` is given
+    /// (spatial kernel, weights `[view, col]`).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when one slice does not fit the device's binding limit or allocation fails.
+    pub fn new(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, fbp: Option<(&[f32], &[f32])>) -> Result<Self> {
+        let p = lowered.params;
+        let slice_image = 4 * p.nx as u64 * p.ny as u64;
+        let slice_sino = 4 * p.n_views as u64 * p.n_cols as u64;
+        let per_slice = slice_image.max(slice_sino);
+        let cap = ctx.max_binding().min(max_chunk_bytes);
+        if per_slice > ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "one slice needs a {per_slice}-byte buffer but the device binds at most {} bytes; \
+                 use fewer views or columns per slice, or the CPU backend",
+                ctx.max_binding()
+            )));
+        }
+        let max_wg = ctx.limits().max_compute_workgroups_per_dimension as usize;
+        let chunk_z = ((cap / per_slice) as usize).clamp(1, p.nz as usize).min(max_wg);
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let params_buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: std::mem::size_of::<Params>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let views_buf = init_storage::<ViewVectors>(&ctx, "views", &lowered.views);
+        let col_dirs_buf = init_storage::<[f32; 2]>(&ctx, "col_dirs", &lowered.col_dirs);
+        let image_buf = storage(&ctx, "image", chunk_z as u64 * slice_image, wgpu::BufferUsages::empty());
+        let sino_buf = storage(&ctx, "sino", chunk_z as u64 * slice_sino, wgpu::BufferUsages::empty());
+        let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: chunk_z as u64 * per_slice,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let kernel_len = fbp.map_or(0, |(kernel, _)| kernel.len());
+        let fbp = fbp.map(|(kernel, weights)| FbpBuffers {
+            kernel: init_storage(&ctx, "kernel", kernel),
+            weights: init_storage(&ctx, "weights", weights),
+            filtered: storage(&ctx, "filtered", chunk_z as u64 * slice_sino, wgpu::BufferUsages::empty()),
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("allocating {} MiB chunk buffers: {e}", (3 * chunk_z as u64 * per_slice) >> 20)));
+        }
+        let staging = vec![0.0; chunk_z * (slice_sino / 4) as usize];
+        let params = Params { kernel_len: kernel_len as u32, ..p };
+        Ok(Self { ctx, params, chunk_z, params_buf, views_buf, col_dirs_buf, image_buf, sino_buf, readback, fbp, staging })
+    }
+
+    /// Slices per chunk.
+    pub fn chunk_slices(&self) -> usize {
+        self.chunk_z
+    }
+
+    /// Bytes of device memory the plan's buffers hold.
+    pub fn device_bytes(&self) -> u64 {
+        let mut total = self.image_buf.size() + self.sino_buf.size() + self.readback.size();
+        total += self.views_buf.size() + self.col_dirs_buf.size() + self.params_buf.size();
+        if let Some(f) = &self.fbp {
+            total += f.kernel.size() + f.weights.size() + f.filtered.size();
+        }
+        total
+    }
+
+    fn chunks(&self) -> impl Iterator<Item = (usize, usize)> {
+        let (nz, c) = (self.params.nz as usize, self.chunk_z);
+        (0..nz.div_ceil(c)).map(move |i| (i * c, c.min(nz - i * c)))
+    }
+
+    fn chunk_params(&self, nz: usize) -> Params {
+        Params { nz: nz as u32, ..self.params }
+    }
+
+    fn bind(&self, pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+        let entries: Vec<_> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+            .collect();
+        self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        })
+    }
+
+    /// Copies `src` into the readback buffer, waits, and hands the first `len` floats to `sink`.
+    fn run_and_read(&self, mut encoder: wgpu::CommandEncoder, src: &wgpu::Buffer, len: usize, sink: impl FnOnce(&[f32])) -> Result<()> {
+        let bytes = 4 * len as u64;
+        encoder.copy_buffer_to_buffer(src, 0, &self.readback, 0, bytes);
+        let scope = self.ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        self.ctx.queue.submit([encoder.finish()]);
+        let slice = self.readback.slice(..bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(e.to_string()));
+        }
+        rx.recv()
+            .map_err(|_| Error::Gpu("buffer mapping was abandoned".into()))?
+            .map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
+        {
+            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(e.to_string()))?;
+            sink(bytemuck::cast_slice(&view));
+        }
+        self.readback.unmap();
+        Ok(())
+    }
+
+    /// Gathers rows `z0..z0+nz` of `sino[view, z, col]` into the staging buffer and uploads them.
+    fn upload_rows(&mut self, sino: &[f32], z0: usize, nz: usize) {
+        let (n_cols, nz_all) = (self.params.n_cols as usize, self.params.nz as usize);
+        let row_block = nz * n_cols;
+        for view in 0..self.params.n_views as usize {
+            let src = &sino[(view * nz_all + z0) * n_cols..][..row_block];
+            self.staging[view * row_block..][..row_block].copy_from_slice(src);
+        }
+        let len = row_block * self.params.n_views as usize;
+        self.ctx.queue.write_buffer(&self.sino_buf, 0, bytemuck::cast_slice(&self.staging[..len]));
+    }
+
+    fn scatter_rows(params: &Params, chunk: &[f32], sino: &mut [f32], z0: usize, nz: usize) {
+        let (n_cols, nz_all) = (params.n_cols as usize, params.nz as usize);
+        let row_block = nz * n_cols;
+        for view in 0..params.n_views as usize {
+            sino[(view * nz_all + z0) * n_cols..][..row_block].copy_from_slice(&chunk[view * row_block..][..row_block]);
+        }
+    }
+
+    fn dispatch(&self, encoder: &mut wgpu::CommandEncoder, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, grid: [u32; 3]) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, group, &[]);
+        pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+    }
+
+    fn voxel_grid(p: &Params) -> [u32; 3] {
+        [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz]
+    }
+
+    /// Forward projection of the whole stack: `image[z, y, x]` → `sino[view, z, col]` (overwritten).
+    pub fn forward(&mut self, image: &[f32], sino: &mut [f32]) -> Result<()> {
+        let slice = (self.params.nx * self.params.ny) as usize;
+        let pipeline = &self.ctx.pipelines.forward_project;
+        let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.col_dirs_buf, &self.image_buf, &self.sino_buf]);
+        for (z0, nz) in self.chunks().collect::<Vec<_>>() {
+            let p = self.chunk_params(nz);
+            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            self.ctx.queue.write_buffer(&self.image_buf, 0, bytemuck::cast_slice(&image[z0 * slice..(z0 + nz) * slice]));
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            self.dispatch(&mut encoder, &self.ctx.pipelines.forward_project, &group, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
+            let len = (p.n_views * p.nz * p.n_cols) as usize;
+            let full = self.params;
+            self.run_and_read(encoder, &self.sino_buf, len, |chunk| Self::scatter_rows(&full, chunk, sino, z0, nz))?;
+        }
+        Ok(())
+    }
+
+    /// Adjoint of the whole stack: `sino[view, z, col]` → `image[z, y, x]` (overwritten).
+    pub fn adjoint(&mut self, sino: &[f32], image: &mut [f32]) -> Result<()> {
+        let slice = (self.params.nx * self.params.ny) as usize;
+        let pipeline = &self.ctx.pipelines.adjoint_project;
+        let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.col_dirs_buf, &self.sino_buf, &self.image_buf]);
+        for (z0, nz) in self.chunks().collect::<Vec<_>>() {
+            let p = self.chunk_params(nz);
+            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            self.upload_rows(sino, z0, nz);
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            self.dispatch(&mut encoder, &self.ctx.pipelines.adjoint_project, &group, Self::voxel_grid(&p));
+            let out = &mut image[z0 * slice..(z0 + nz) * slice];
+            self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| out.copy_from_slice(chunk))?;
+        }
+        Ok(())
+    }
+
+    /// Filtered back-projection of the whole stack (plans built with FBP buffers only).
+    pub fn fbp(&mut self, sino: &[f32], image: &mut [f32]) -> Result<()> {
+        let (filter_group, bp_group) = {
+            let Some(f) = &self.fbp else {
+                return Err(Error::InvalidArgument("this GPU plan was built without FBP buffers".into()));
+            };
+            let pl = &self.ctx.pipelines;
+            (
+                self.bind(&pl.fbp_filter, &[&self.params_buf, &f.kernel, &f.weights, &self.sino_buf, &f.filtered]),
+                self.bind(&pl.backproject_fbp, &[&self.params_buf, &self.views_buf, &f.filtered, &self.image_buf]),
+            )
+        };
+        let slice = (self.params.nx * self.params.ny) as usize;
+        for (z0, nz) in self.chunks().collect::<Vec<_>>() {
+            let p = self.chunk_params(nz);
+            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            self.upload_rows(sino, z0, nz);
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            self.dispatch(&mut encoder, &self.ctx.pipelines.fbp_filter, &filter_group, [p.n_views, p.nz, 1]);
+            self.dispatch(&mut encoder, &self.ctx.pipelines.backproject_fbp, &bp_group, Self::voxel_grid(&p));
+            let out = &mut image[z0 * slice..(z0 + nz) * slice];
+            self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| out.copy_from_slice(chunk))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! Where the work runs: a GPU through wgpu, or the CPU twins through rayon.
+//!
+//! The choice is made once, when a plan ([`crate::Projector`], [`crate::Fbp`]) is built,
+//! never per call.
+
+pub(crate) mod cpu;
+pub mod gpu;
+pub mod layout;
+
+use crate::error::{Error, Result};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The backend a user asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// A hardware GPU when wgpu finds one, otherwise the CPU. Software rasterisers
+    /// (Mesa's llvmpipe/lavapipe, WARP) are not chosen: the CPU twins are faster than them.
+    #[default]
+    Auto,
+    /// Any wgpu adapter, software ones included; an error when there is none.
+    Gpu,
+    /// The rayon CPU twins.
+    Cpu,
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Backend::Auto),
+            "gpu" => Ok(Backend::Gpu),
+            "cpu" => Ok(Backend::Cpu),
+            other => Err(Error::InvalidArgument(format!("unknown backend {other:?}; expected \"auto\", \"gpu\" or \"cpu\""))),
+        }
+    }
+}
+
+/// The backend a plan actually runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActiveBackend {
+    /// The rayon CPU twins.
+    Cpu,
+    /// A wgpu adapter, named.
+    Gpu {
+        /// Adapter name and wgpu backend, e.g. `"NVIDIA H100 (Vulkan)"`.
+        adapter: String,
+    },
+}
+
+impl ActiveBackend {
+    /// `"cpu"` or `"gpu"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ActiveBackend::Cpu => "cpu",
+            ActiveBackend::Gpu { .. } => "gpu",
+        }
+    }
+}
+
+impl fmt::Display for ActiveBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActiveBackend::Cpu => write!(f, "cpu ({} threads)", rayon::current_num_threads()),
+            ActiveBackend::Gpu { adapter } => write!(f, "gpu ({adapter})"),
+        }
+    }
+}
+
+/// Resolves a request to a GPU context, or `None` for the CPU.
+///
+/// # Errors
+/// [`Error::NoGpu`] when [`Backend::Gpu`] was asked for and no adapter could be opened.
+pub(crate) fn resolve(backend: Backend) -> Result<Option<Arc<gpu::GpuContext>>> {
+    match backend {
+        Backend::Cpu => Ok(None),
+        Backend::Gpu => gpu::GpuContext::shared().map(Some),
+        Backend::Auto => match gpu::GpuContext::shared() {
+            Ok(ctx) if !ctx.is_software() => {
+                log::info!("tomors: using {}", ctx.describe());
+                Ok(Some(ctx))
+            }
+            Ok(ctx) => {
+                log::info!("tomors: only a software adapter ({}); using the CPU", ctx.describe());
+                Ok(None)
+            }
+            Err(e) => {
+                log::info!("tomors: {e}; using the CPU");
+                Ok(None)
+            }
+        },
+    }
+}

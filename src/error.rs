@@ -1,0 +1,71 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong in `tomors`, by cause.
+///
+/// Each message says what was given and what was expected, so a user can fix the input
+/// without reading the source.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A geometry or grid parameter is out of its valid range (non-finite, non-positive,
+    /// a source inside the grid, ...).
+    #[error("invalid geometry: {0}")]
+    InvalidGeometry(String),
+    /// An array does not have the shape the operation expects.
+    #[error("shape mismatch for {what}: expected {expected:?}, got {got:?}")]
+    ShapeMismatch {
+        /// Which argument.
+        what: &'static str,
+        /// The expected shape.
+        expected: Vec<usize>,
+        /// The shape given.
+        got: Vec<usize>,
+    },
+    /// Input data holds NaN or infinite values.
+    #[error("{what} holds a non-finite value (NaN or ±Inf) at flat index {index}; all samples must be finite")]
+    NonFinite {
+        /// Which argument.
+        what: &'static str,
+        /// Flat (C-order) index of the first offending sample.
+        index: usize,
+    },
+    /// An argument other than geometry or an array is out of range (filter cut-off, iteration count...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A GPU was asked for but none could be used.
+    #[error("no GPU adapter available: {0}")]
+    NoGpu(String),
+    /// The GPU failed while running (device lost, out of memory, mapping failure).
+    #[error("GPU error: {0}")]
+    Gpu(String),
+    /// Reading or writing a file failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file was read but its content is not what was expected.
+    #[error("malformed file {path}: {reason}")]
+    Format {
+        /// The file concerned.
+        path: std::path::PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Checks that every sample of `data` is finite.
+///
+/// # Errors
+/// [`Error::NonFinite`] naming `what` and the first offending index.
+pub fn check_finite(what: &'static str, data: &[f32]) -> Result<()> {
+    match data.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::NonFinite { what, index }),
+        None => Ok(()),
+    }
+}

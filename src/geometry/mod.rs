@@ -1,0 +1,12 @@
+//! Image grids and acquisition geometries, and their lowering to per-view vectors.
+//!
+//! Every geometry is reduced to per-view vectors ([`crate::backend::layout::ViewVectors`])
+//! before any kernel runs, so kernels never see angles or detector kinds beyond a tag.
+
+mod beam;
+mod grid;
+mod lower;
+
+pub use beam::{DetectorColumns, DetectorShape, FanBeam, Geometry, ParallelBeam};
+pub use grid::ImageGrid;
+pub(crate) use lower::{Lowered, check_compatible, lower};

@@ -1,0 +1,62 @@
+//! # tomors: tomographic reconstruction on the GPU, and just as correct on the CPU
+//!
+//! Matched projector pairs and filtered back-projection for parallel- and fan-beam data,
+//! each compute stage a WGSL shader run through [wgpu](https://wgpu.rs) with a rayon CPU twin
+//! that gives the same numbers.
+//!
+//! ## Quick start
+//! ```
+//! use tomors::{Backend, Fbp, ImageGrid, ParallelBeam, Projector, RampFilter};
+//! use tomors::phantom::EllipsePhantom;
+//!
+//! // A 64×64 slice of 2 mm pixels, 90 views over 180°, 91 detector bins of 2 mm.
+//! let grid = ImageGrid::new_2d([64, 64], [2.0, 2.0])?;
+//! let angles = (0..90).map(|i| i as f64 * std::f64::consts::PI / 90.0).collect();
+//! let geometry = ParallelBeam::new(angles, 91, 2.0)?;
+//! let projector = Projector::new(geometry, grid, Backend::Auto)?;
+//!
+//! let phantom = EllipsePhantom::shepp_logan(60.0);
+//! let sinogram = phantom.line_integrals(projector.geometry())?;      // exact, [90, 91]
+//! let image = Fbp::new(&projector, RampFilter::default())?.reconstruct(sinogram.view().into_dyn())?;
+//! assert_eq!(image.shape(), &[64, 64]);
+//! # Ok::<(), tomors::Error>(())
+//! ```
+//!
+//! ## Conventions
+//! Lengths in mm, attenuation in 1/mm, angles in radians. Images are C-order `vol[z, y, x]`
+//! (2D `img[y, x]`), patient coordinates DICOM LPS; projections are `proj[view, row, col]`
+//! (2D `sino[view, col]`). At angle θ the detector axis is `u = (cos θ, sin θ)` and rays travel
+//! along `d = (−sin θ, cos θ)`. A line integral is image value × mm: a uniform image of 1 seen
+//! through 10 mm projects to 10, and FBP of line integrals of μ returns μ.
+//!
+//! ## Normalisation
+//! [`Projector::forward`] returns line integrals (Joseph's method: linear interpolation
+//! between the two voxel centres nearest each crossing, times the step length);
+//! [`Projector::adjoint`] is its exact transpose (not a normalised back-projection).
+//! [`Fbp`] returns image values.
+//!
+//! ## Backends
+//! [`Backend::Auto`] uses a hardware GPU when wgpu finds one and the CPU twins otherwise;
+//! [`Backend::Gpu`] insists on a wgpu adapter (software ones included) and fails without one;
+//! [`Backend::Cpu`] always uses rayon. The choice is made once per plan.
+//!
+//! ## Feature flags
+//! - `cli` (default): the `tomors` command line (clap, indicatif, png).
+
+#![warn(missing_docs)]
+
+mod array;
+pub mod backend;
+pub mod error;
+pub mod filter;
+pub mod geometry;
+pub mod phantom;
+pub mod projector;
+pub mod recon;
+
+pub use backend::{ActiveBackend, Backend};
+pub use error::{Error, Result};
+pub use filter::{FilterWindow, RampFilter};
+pub use geometry::{DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam};
+pub use projector::{PlanOptions, Projector};
+pub use recon::{Fbp, fbp};

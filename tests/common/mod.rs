@@ -1,0 +1,81 @@
+//! Shared test helpers: geometries, metrics, and a macro expanding one test body per backend.
+#![allow(dead_code)]
+
+use std::f64::consts::PI;
+use tomors::{Backend, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam};
+
+/// Expands each `fn name(backend: Backend)` into `cpu::name` and `gpu::name` tests. The GPU one
+/// needs a wgpu adapter (CI installs Mesa's software Vulkan); set `TOMORS_SKIP_GPU_TESTS=1`
+/// to skip it on a machine without one.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod cpu {
+            $( #[test] fn $name() { super::$name(tomors::Backend::Cpu); } )*
+        }
+        mod gpu {
+            $( #[test] fn $name() { if $crate::common::gpu_tests_enabled() { super::$name(tomors::Backend::Gpu); } } )*
+        }
+    };
+}
+
+pub fn gpu_tests_enabled() -> bool {
+    if std::env::var("TOMORS_SKIP_GPU_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!("GPU test skipped: TOMORS_SKIP_GPU_TESTS=1");
+        return false;
+    }
+    true
+}
+
+pub fn angles(n: usize, span: f64) -> Vec<f64> {
+    (0..n).map(|i| i as f64 * span / n as f64).collect()
+}
+
+pub fn parallel(n_views: usize, n_cols: usize, du: f64, offset: f64) -> Geometry {
+    let cols = DetectorColumns { n_cols, spacing: du, offset };
+    ParallelBeam::with_detector(angles(n_views, PI), cols, 1, 1.0).unwrap().into()
+}
+
+pub fn fan(n_views: usize, n_cols: usize, du: f64, offset: f64, dso: f64, dsd: f64, shape: DetectorShape) -> Geometry {
+    let cols = DetectorColumns { n_cols, spacing: du, offset };
+    FanBeam::new(angles(n_views, 2.0 * PI), cols, dso, dsd, shape).unwrap().into()
+}
+
+pub fn grid2(ny: usize, nx: usize, dy: f64, dx: f64) -> ImageGrid {
+    ImageGrid::new_2d([ny, nx], [dy, dx]).unwrap()
+}
+
+/// ‖a − b‖ / ‖b‖ in f64.
+pub fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let num: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum();
+    let den: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
+    (num / den).sqrt()
+}
+
+/// RMSE over pixels whose centre lies within `radius` mm of the axis (2D grid).
+pub fn rmse_in_circle(a: &[f32], b: &[f32], grid: &ImageGrid, radius: f64) -> f64 {
+    let [_, ny, nx] = grid.shape();
+    let [_, dy, dx] = grid.spacing();
+    let [_, oy, ox] = grid.origin();
+    let (mut sum, mut n) = (0.0, 0usize);
+    for iy in 0..ny {
+        for ix in 0..nx {
+            let (x, y) = (ox + ix as f64 * dx, oy + iy as f64 * dy);
+            if x.hypot(y) <= radius {
+                let i = iy * nx + ix;
+                sum += (a[i] as f64 - b[i] as f64).powi(2);
+                n += 1;
+            }
+        }
+    }
+    (sum / n as f64).sqrt()
+}
+
+pub fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Cpu => "cpu",
+        Backend::Gpu => "gpu",
+        Backend::Auto => "auto",
+    }
+}
