@@ -16,6 +16,7 @@ fn main() {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     };
     let shared: String = SHARED.iter().map(|s| read(s)).collect::<Vec<_>>().join("\n");
+    export_struct_sizes(&shared);
     for stage in STAGES {
         let source = format!("{shared}\n{}", read(stage));
         let module = naga::front::wgsl::parse_str(&source)
@@ -23,6 +24,19 @@ fn main() {
         let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
         if let Err(e) = validator.validate(&module) {
             panic!("{stage}: {}", e.emit_to_string(&source));
+        }
+    }
+}
+
+/// Hands the WGSL sizes of the shared structs to the crate (`TOMORS_WGSL_SIZE_<NAME>`), where
+/// `src/backend/layout.rs` asserts at compile time that the Rust mirrors have the same size.
+fn export_struct_sizes(shared: &str) {
+    let module = naga::front::wgsl::parse_str(shared).expect("shared WGSL parses");
+    let mut layouter = naga::proc::Layouter::default();
+    layouter.update(module.to_ctx()).expect("shared WGSL lays out");
+    for (handle, ty) in module.types.iter() {
+        if let Some(name) = ty.name.as_deref() {
+            println!("cargo:rustc-env=TOMORS_WGSL_SIZE_{}={}", name.to_uppercase(), layouter[handle].size);
         }
     }
 }

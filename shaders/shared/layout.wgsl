@@ -1,5 +1,5 @@
 // Data shared bit-for-bit with the CPU twins.
-// Keep in sync with src/backend/layout.rs (a unit test compares the sizes).
+// Keep in sync with src/backend/layout.rs (build.rs exports these sizes; the crate asserts them).
 
 struct Params {
     nx: u32,

@@ -56,7 +56,25 @@ fn column_of(p: Params, v: View, x: vec2<f32>) -> f32 {
     if p.kind == KIND_FAN_FLAT {
         return p.src_to_det * tl.x / tl.y / p.col_step + p.col_center;
     }
-    return atan2(tl.x, tl.y) / p.col_step + p.col_center;
+    return atan_twin(tl.x / tl.y) / p.col_step + p.col_center;
+}
+
+// atan(x) in f32 by Cephes' atanf (range reduction to |x| ≤ tan(π/8), then a degree-9 odd
+// polynomial; error ≈ 1e-7). Written out so that both backends evaluate the very same
+// operations: the built-in atan2 differs between GPU drivers and the CPU's libm.
+fn atan_twin(x: f32) -> f32 {
+    var a = abs(x);
+    var base = 0.0;
+    if a > 2.414213562373095 {
+        base = 1.5707963267948966;
+        a = -1.0 / a;
+    } else if a > 0.4142135623730950 {
+        base = 0.7853981633974483;
+        a = (a - 1.0) / (a + 1.0);
+    }
+    let z = a * a;
+    let r = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z * a + a + base;
+    return select(r, -r, x < 0.0);
 }
 
 // Bound (in columns) on how far from column_of(x) the rays through any point within rho mm of x land.

@@ -1,6 +1,7 @@
 //! Data shared bit-for-bit between the WGSL shaders and their CPU twins.
 //!
-//! Keep in sync with `shaders/shared/layout.wgsl`; `tests::sizes_match_wgsl` checks the sizes.
+//! Keep in sync with `shaders/shared/layout.wgsl`; a compile-time assertion below checks the
+//! sizes against what naga computes for the WGSL structs in `build.rs`.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -68,24 +69,17 @@ pub struct ViewVectors {
     pub d: [f32; 2],
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Sizes as WGSL lays the structs out (all members 4-byte scalars or vec2<f32>).
-    #[test]
-    fn sizes_match_wgsl() {
-        let wgsl = include_str!("../../shaders/shared/layout.wgsl");
-        let module = naga::front::wgsl::parse_str(wgsl).expect("layout.wgsl parses");
-        let mut layouter = naga::proc::Layouter::default();
-        layouter.update(module.to_ctx()).unwrap();
-        for (handle, ty) in module.types.iter() {
-            let size = layouter[handle].size as usize;
-            match ty.name.as_deref() {
-                Some("Params") => assert_eq!(size, std::mem::size_of::<Params>()),
-                Some("View") => assert_eq!(size, std::mem::size_of::<ViewVectors>()),
-                _ => {}
-            }
-        }
+const fn parse_usize(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut v = 0;
+    while i < bytes.len() {
+        v = v * 10 + (bytes[i] - b'0') as usize;
+        i += 1;
     }
+    v
 }
+
+// The Rust mirrors must have the WGSL sizes (exported by build.rs from layout.wgsl).
+const _: () = assert!(std::mem::size_of::<Params>() == parse_usize(env!("TOMORS_WGSL_SIZE_PARAMS")));
+const _: () = assert!(std::mem::size_of::<ViewVectors>() == parse_usize(env!("TOMORS_WGSL_SIZE_VIEW")));

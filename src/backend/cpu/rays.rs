@@ -79,7 +79,38 @@ pub(crate) fn column_of(p: &Params, v: &ViewVectors, x: V2) -> f32 {
     if p.kind == KIND_FAN_FLAT {
         return p.src_to_det * tl[0] / tl[1] / p.col_step + p.col_center;
     }
-    tl[0].atan2(tl[1]) / p.col_step + p.col_center
+    atan_twin(tl[0] / tl[1]) / p.col_step + p.col_center
+}
+
+/// Twin of `atan_twin` in `rays.wgsl`: Cephes' atanf, the same operations in the same order.
+#[inline]
+pub(crate) fn atan_twin(x: f32) -> f32 {
+    let mut a = x.abs();
+    let mut base = 0.0f32;
+    if a > 2.414_213_5 {
+        base = std::f32::consts::FRAC_PI_2;
+        a = -1.0 / a;
+    } else if a > 0.414_213_57 {
+        base = std::f32::consts::FRAC_PI_4;
+        a = (a - 1.0) / (a + 1.0);
+    }
+    let z = a * a;
+    let r = (((8.053_744_5e-2 * z - 1.387_768_6e-1) * z + 1.997_771_1e-1) * z - 3.333_295e-1) * z * a + a + base;
+    if x < 0.0 { -r } else { r }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn atan_twin_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -20_000..=20_000 {
+            let x = i as f32 * 5e-4;
+            let err = (super::atan_twin(x) as f64 - (x as f64).atan()).abs();
+            worst = worst.max(err);
+        }
+        assert!(worst < 3e-7, "max error {worst:e}");
+    }
 }
 
 /// Bound (columns) on how far from `column_of(x)` rays through points within `rho` mm of `x` land.
