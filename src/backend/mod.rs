@@ -3,6 +3,7 @@
 //! The choice is made once, when a plan ([`crate::Projector`], [`crate::Fbp`]) is built,
 //! never per call.
 
+pub(crate) mod chunks;
 pub(crate) mod cpu;
 pub mod gpu;
 pub mod layout;

@@ -9,6 +9,8 @@
 use super::weights::fbp_weights;
 use crate::array::{check_input, with_output};
 use crate::backend::gpu::GpuPlan;
+use crate::backend::chunks::{DataShape, chunks, gather_rows};
+use crate::backend::layout::Params;
 use crate::backend::{ActiveBackend, cpu};
 use crate::error::{Error, Result};
 use crate::filter::{FilterKernel, RampFilter};
@@ -16,6 +18,9 @@ use crate::geometry::Lowered;
 use crate::projector::Projector;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
+
+/// Working memory of one CPU chunk (gathered rows and their filtered copy each hold this much).
+const CPU_CHUNK_BYTES: usize = 64 << 20;
 
 /// A filtered back-projection plan: weights, filter and (on a GPU) device buffers, made once.
 #[derive(Debug)]
@@ -81,22 +86,46 @@ impl Fbp {
     /// # Errors
     /// As [`Fbp::reconstruct`].
     pub fn reconstruct_into(&self, data: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
-        let data = check_input("projection data", data, &self.data_shape)?;
-        let data = data.as_slice().expect("standard layout");
-        with_output("image output", out, &self.image_shape, |o| self.reconstruct_flat(data, o))
+        self.reconstruct_with_progress(data, out, &mut |_, _| {})
     }
 
-    fn reconstruct_flat(&self, data: &[f32], out: &mut [f32]) -> Result<()> {
-        match &self.gpu {
-            Some(plan) => plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked".into()))?.fbp(data, out),
-            None => {
-                let p = &self.lowered.params;
-                let mut filtered = vec![0.0f32; data.len()];
-                cpu::fbp_filter(p, &self.kernel, &self.weights, data, &mut filtered);
-                cpu::backproject_fbp(p, &self.lowered.views, &filtered, out);
-                Ok(())
-            }
+    /// As [`Fbp::reconstruct_into`], calling `progress(slices_done, slices_total)` after each
+    /// chunk of slices.
+    ///
+    /// # Errors
+    /// As [`Fbp::reconstruct`].
+    pub fn reconstruct_with_progress(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
+        let data = check_input("projection data", data, &self.data_shape)?;
+        let data = data.as_slice().expect("standard layout");
+        with_output("image output", out, &self.image_shape, |o| self.reconstruct_flat(data, o, progress))
+    }
+
+    fn reconstruct_flat(&self, data: &[f32], out: &mut [f32], progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
+        if let Some(plan) = &self.gpu {
+            return plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked".into()))?.fbp(data, out, progress);
         }
+        // CPU: chunks of slices too, so the filtered copy stays small whatever the stack.
+        let full = self.lowered.params;
+        let shape = DataShape { views: full.n_views as usize, rows: full.nz as usize, cols: full.n_cols as usize };
+        let slice = (full.nx * full.ny) as usize;
+        let per_slice = (shape.views * shape.cols).max(slice) * 4;
+        let chunk = (CPU_CHUNK_BYTES / per_slice).clamp(1, shape.rows);
+        let mut rows = vec![0.0f32; shape.views * chunk * shape.cols];
+        let mut filtered = rows.clone();
+        for (z0, nz) in chunks(shape.rows, chunk) {
+            let p = Params { nz: nz as u32, ..full };
+            let len = shape.views * nz * shape.cols;
+            gather_rows(shape, data, z0, nz, &mut rows[..len]);
+            cpu::fbp_filter(&p, &self.kernel, &self.weights, &rows[..len], &mut filtered[..len]);
+            cpu::backproject_fbp(&p, &self.lowered.views, &filtered[..len], &mut out[z0 * slice..(z0 + nz) * slice]);
+            progress(z0 + nz, shape.rows);
+        }
+        Ok(())
     }
 }
 

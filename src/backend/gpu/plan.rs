@@ -5,6 +5,7 @@
 //! Device memory is therefore bounded by the chunk, whatever the stack's size.
 
 use super::GpuContext;
+use crate::backend::chunks::{DataShape, chunks, gather_rows, scatter_rows};
 use crate::backend::layout::{Params, ViewVectors};
 use crate::error::{Error, Result};
 use crate::geometry::Lowered;
@@ -123,9 +124,12 @@ impl GpuPlan {
         total
     }
 
-    fn chunks(&self) -> impl Iterator<Item = (usize, usize)> {
-        let (nz, c) = (self.params.nz as usize, self.chunk_z);
-        (0..nz.div_ceil(c)).map(move |i| (i * c, c.min(nz - i * c)))
+    fn chunks(&self) -> Vec<(usize, usize)> {
+        chunks(self.params.nz as usize, self.chunk_z).collect()
+    }
+
+    fn data_shape(&self) -> DataShape {
+        DataShape { views: self.params.n_views as usize, rows: self.params.nz as usize, cols: self.params.n_cols as usize }
     }
 
     fn chunk_params(&self, nz: usize) -> Params {
@@ -176,22 +180,10 @@ impl GpuPlan {
 
     /// Gathers rows `z0..z0+nz` of `sino[view, z, col]` into the staging buffer and uploads them.
     fn upload_rows(&mut self, sino: &[f32], z0: usize, nz: usize) {
-        let (n_cols, nz_all) = (self.params.n_cols as usize, self.params.nz as usize);
-        let row_block = nz * n_cols;
-        for view in 0..self.params.n_views as usize {
-            let src = &sino[(view * nz_all + z0) * n_cols..][..row_block];
-            self.staging[view * row_block..][..row_block].copy_from_slice(src);
-        }
-        let len = row_block * self.params.n_views as usize;
+        let shape = self.data_shape();
+        let len = shape.views * nz * shape.cols;
+        gather_rows(shape, sino, z0, nz, &mut self.staging[..len]);
         self.ctx.queue.write_buffer(&self.sino_buf, 0, bytemuck::cast_slice(&self.staging[..len]));
-    }
-
-    fn scatter_rows(params: &Params, chunk: &[f32], sino: &mut [f32], z0: usize, nz: usize) {
-        let (n_cols, nz_all) = (params.n_cols as usize, params.nz as usize);
-        let row_block = nz * n_cols;
-        for view in 0..params.n_views as usize {
-            sino[(view * nz_all + z0) * n_cols..][..row_block].copy_from_slice(&chunk[view * row_block..][..row_block]);
-        }
     }
 
     fn dispatch(&self, encoder: &mut wgpu::CommandEncoder, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, grid: [u32; 3]) {
@@ -210,15 +202,15 @@ impl GpuPlan {
         let slice = (self.params.nx * self.params.ny) as usize;
         let pipeline = &self.ctx.pipelines.forward_project;
         let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.col_dirs_buf, &self.image_buf, &self.sino_buf]);
-        for (z0, nz) in self.chunks().collect::<Vec<_>>() {
+        for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.ctx.queue.write_buffer(&self.image_buf, 0, bytemuck::cast_slice(&image[z0 * slice..(z0 + nz) * slice]));
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
             self.dispatch(&mut encoder, &self.ctx.pipelines.forward_project, &group, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
             let len = (p.n_views * p.nz * p.n_cols) as usize;
-            let full = self.params;
-            self.run_and_read(encoder, &self.sino_buf, len, |chunk| Self::scatter_rows(&full, chunk, sino, z0, nz))?;
+            let shape = self.data_shape();
+            self.run_and_read(encoder, &self.sino_buf, len, |chunk| scatter_rows(shape, chunk, z0, nz, sino))?;
         }
         Ok(())
     }
@@ -228,7 +220,7 @@ impl GpuPlan {
         let slice = (self.params.nx * self.params.ny) as usize;
         let pipeline = &self.ctx.pipelines.adjoint_project;
         let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.col_dirs_buf, &self.sino_buf, &self.image_buf]);
-        for (z0, nz) in self.chunks().collect::<Vec<_>>() {
+        for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.upload_rows(sino, z0, nz);
@@ -240,8 +232,9 @@ impl GpuPlan {
         Ok(())
     }
 
-    /// Filtered back-projection of the whole stack (plans built with FBP buffers only).
-    pub fn fbp(&mut self, sino: &[f32], image: &mut [f32]) -> Result<()> {
+    /// Filtered back-projection of the whole stack (plans built with FBP buffers only);
+    /// `progress(slices_done, slices_total)` after each chunk.
+    pub fn fbp(&mut self, sino: &[f32], image: &mut [f32], progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
         let (filter_group, bp_group) = {
             let Some(f) = &self.fbp else {
                 return Err(Error::InvalidArgument("this GPU plan was built without FBP buffers".into()));
@@ -253,7 +246,7 @@ impl GpuPlan {
             )
         };
         let slice = (self.params.nx * self.params.ny) as usize;
-        for (z0, nz) in self.chunks().collect::<Vec<_>>() {
+        for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.upload_rows(sino, z0, nz);
@@ -262,6 +255,7 @@ impl GpuPlan {
             self.dispatch(&mut encoder, &self.ctx.pipelines.backproject_fbp, &bp_group, Self::voxel_grid(&p));
             let out = &mut image[z0 * slice..(z0 + nz) * slice];
             self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| out.copy_from_slice(chunk))?;
+            progress(z0 + nz, self.params.nz as usize);
         }
         Ok(())
     }

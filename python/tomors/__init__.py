@@ -1,0 +1,62 @@
+"""tomors: tomographic reconstruction on the GPU (wgpu) and the CPU.
+
+Quick start::
+
+    import numpy as np, tomors
+    grid = tomors.ImageGrid((256, 256), spacing=1.0)
+    geom = tomors.ParallelBeam(np.linspace(0, np.pi, 360, endpoint=False), n_cols=363)
+    proj = tomors.Projector(geom, grid)              # GPU when there is one, else CPU
+    sino = tomors.shepp_logan_sinogram(geom, grid)   # exact line integrals, (360, 363)
+    image = tomors.fbp(sino, proj, filter="hann", cutoff=0.9)
+
+Units: mm, 1/mm, radians. Arrays: images ``img[y, x]`` / ``vol[z, y, x]``, projections
+``sino[view, col]`` / ``proj[view, row, col]``, float32. Inputs of other real dtypes or
+layouts are converted once to C-ordered float32 (a copy); float32 C-contiguous inputs are
+used in place. Outputs are new float32 arrays.
+"""
+
+from . import errors
+from ._tomors import (
+    FBP,
+    FanBeam,
+    ImageGrid,
+    ParallelBeam,
+    Projector,
+    __version__,
+    adapters,
+    fbp,
+    shepp_logan,
+    shepp_logan_sinogram,
+)
+from .errors import (
+    GpuError,
+    InvalidArgumentError,
+    InvalidGeometryError,
+    NoGpuError,
+    NonFiniteError,
+    ShapeMismatchError,
+    TomorsError,
+    TomorsIOError,
+)
+
+__all__ = [
+    "FBP",
+    "FanBeam",
+    "ImageGrid",
+    "ParallelBeam",
+    "Projector",
+    "__version__",
+    "adapters",
+    "errors",
+    "fbp",
+    "shepp_logan",
+    "shepp_logan_sinogram",
+    "GpuError",
+    "InvalidArgumentError",
+    "InvalidGeometryError",
+    "NoGpuError",
+    "NonFiniteError",
+    "ShapeMismatchError",
+    "TomorsError",
+    "TomorsIOError",
+]

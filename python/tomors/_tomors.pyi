@@ -1,0 +1,125 @@
+"""Type stubs for the compiled extension. Units: mm, 1/mm, radians; arrays float32."""
+
+from typing import Literal, Optional, Sequence, Union
+
+import numpy as np
+import numpy.typing as npt
+
+ArrayLike = npt.ArrayLike
+F32Array = npt.NDArray[np.float32]
+Geometry = Union["ParallelBeam", "FanBeam"]
+
+__version__: str
+
+class ImageGrid:
+    """Regular voxel grid centred on the rotation axis.
+
+    shape: (ny, nx) or (nz, ny, nx); spacing: mm, scalar or per axis (same order);
+    origin: centre of voxel 0 in mm (same order), default centred.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        spacing: Union[float, Sequence[float], None] = None,
+        origin: Optional[Sequence[float]] = None,
+    ) -> None: ...
+    @property
+    def shape(self) -> list[int]: ...
+    @property
+    def spacing(self) -> list[float]: ...
+    @property
+    def origin(self) -> list[float]: ...
+
+class ParallelBeam:
+    """Parallel beam: angles (radians), n_cols bins of col_spacing mm shifted by col_offset mm,
+    n_rows rows (one per slice) of row_spacing mm."""
+
+    def __init__(
+        self,
+        angles: ArrayLike,
+        n_cols: int,
+        col_spacing: float = 1.0,
+        col_offset: float = 0.0,
+        n_rows: int = 1,
+        row_spacing: float = 1.0,
+    ) -> None: ...
+    @property
+    def angles(self) -> list[float]: ...
+    @property
+    def n_cols(self) -> int: ...
+    @property
+    def n_rows(self) -> int: ...
+
+class FanBeam:
+    """Fan beam: source at source_to_center mm from the axis, detector source_to_detector mm
+    from the source, flat or arc (equiangular; col_spacing is then arc length in mm)."""
+
+    def __init__(
+        self,
+        angles: ArrayLike,
+        n_cols: int,
+        col_spacing: float,
+        source_to_center: float,
+        source_to_detector: float,
+        detector: Literal["flat", "arc"] = "flat",
+        col_offset: float = 0.0,
+        n_rows: int = 1,
+        row_spacing: float = 1.0,
+    ) -> None: ...
+    @property
+    def angles(self) -> list[float]: ...
+    @property
+    def n_cols(self) -> int: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def max_fan_angle(self) -> float: ...
+
+class Projector:
+    """Matched pair A (Joseph forward projection, line integrals in value x mm) and its exact
+    adjoint, planned once on backend "auto" (GPU if present), "gpu" or "cpu"."""
+
+    def __init__(
+        self,
+        geometry: Geometry,
+        grid: ImageGrid,
+        backend: Literal["auto", "gpu", "cpu"] = "auto",
+        max_chunk_bytes: Optional[int] = None,
+    ) -> None: ...
+    def forward(self, image: ArrayLike) -> F32Array:
+        """image: image_shape -> projections: data_shape (new array)."""
+    def adjoint(self, data: ArrayLike) -> F32Array:
+        """data: data_shape -> image: image_shape (new array), exact transpose of forward."""
+    def adjointness_test(self, seed: int = 0) -> float: ...
+    def norm(self, iterations: int = 20) -> float: ...
+    @property
+    def backend(self) -> Literal["cpu", "gpu"]: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def image_shape(self) -> list[int]: ...
+    @property
+    def data_shape(self) -> list[int]: ...
+    @property
+    def grid(self) -> ImageGrid: ...
+
+Filter = Literal["ram-lak", "shepp-logan", "cosine", "hamming", "hann"]
+
+class FBP:
+    """Reusable filtered back-projection plan; call it on projection data."""
+
+    def __init__(self, projector: Projector, filter: Filter = "ram-lak", cutoff: float = 1.0) -> None: ...
+    def __call__(self, data: ArrayLike) -> F32Array: ...
+
+def fbp(data: ArrayLike, projector: Projector, filter: Filter = "ram-lak", cutoff: float = 1.0) -> F32Array:
+    """Filtered back-projection; data in line integrals of mu (1/mm x mm) gives mu in 1/mm."""
+
+def shepp_logan(grid: ImageGrid, radius: Optional[float] = None, supersample: int = 1) -> F32Array:
+    """Modified Shepp-Logan (max 1.0); radius = head half-height in mm (default: grid's inscribed radius)."""
+
+def shepp_logan_sinogram(geometry: Geometry, grid: ImageGrid, radius: Optional[float] = None) -> F32Array:
+    """Exact line integrals of shepp_logan(grid, radius) for every detector bin centre."""
+
+def adapters() -> list[tuple[str, str, str]]:
+    """(name, backend, device type) of every wgpu adapter found."""

@@ -1,0 +1,49 @@
+"""Exceptions raised by tomors: one class per kind of error, all under :class:`TomorsError`.
+
+Input errors also derive from :class:`ValueError` and device errors from
+:class:`RuntimeError`, so generic handlers keep working.
+"""
+
+
+class TomorsError(Exception):
+    """Base class of every tomors error."""
+
+
+class InvalidGeometryError(TomorsError, ValueError):
+    """A grid or geometry parameter is out of range (non-positive spacing, source inside the grid...)."""
+
+
+class ShapeMismatchError(TomorsError, ValueError):
+    """An array does not have the shape the projector expects."""
+
+
+class NonFiniteError(TomorsError, ValueError):
+    """Input data holds NaN or infinite values."""
+
+
+class InvalidArgumentError(TomorsError, ValueError):
+    """An argument (filter name, cut-off, backend name...) is out of range."""
+
+
+class NoGpuError(TomorsError, RuntimeError):
+    """backend="gpu" was asked for but no GPU adapter could be opened."""
+
+
+class GpuError(TomorsError, RuntimeError):
+    """The GPU failed while running (device lost, out of memory)."""
+
+
+class TomorsIOError(TomorsError, OSError):
+    """Reading or writing a file failed, or its content is malformed."""
+
+
+__all__ = [
+    "TomorsError",
+    "InvalidGeometryError",
+    "ShapeMismatchError",
+    "NonFiniteError",
+    "InvalidArgumentError",
+    "NoGpuError",
+    "GpuError",
+    "TomorsIOError",
+]
