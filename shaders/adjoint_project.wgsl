@@ -5,9 +5,13 @@
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> views: array<View>;
-@group(0) @binding(2) var<storage, read> col_dirs: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> lines: array<Line>;
 @group(0) @binding(3) var<storage, read> sino: array<f32>;
 @group(0) @binding(4) var<storage, read_write> image: array<f32>;
+
+// Candidate columns are widened by this much beyond the exact reach, to absorb the rounding
+// difference between the voxel map and the ray lines (about 1e-4 columns).
+const REACH_MARGIN: f32 = 0.01;
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -17,37 +21,37 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if ix >= p.nx || iy >= p.ny || z >= p.nz {
         return;
     }
-    let x = vec2<f32>(p.ox + f32(ix) * p.dx, p.oy + f32(iy) * p.dy);
     let rho = max(p.dx, p.dy);
     let last_col = f32(p.n_cols) - 1.0;
     var acc = 0.0;
     for (var view = 0u; view < p.n_views; view++) {
         let v = views[view];
-        let c = column_of(p, v, x);
-        let reach = column_reach(p, v, x, rho) + 1.0;
-        let lo = max(0.0, floor(c - reach));
-        let hi = min(last_col, ceil(c + reach));
-        if hi < lo {
+        let t = pixel_t(v, ix, iy);
+        let l = pixel_l(v, ix, iy);
+        let c = column_of(p, t, l);
+        let reach = column_reach(p, t, l, rho) + REACH_MARGIN;
+        if c + reach < 0.0 || c - reach > last_col {
             continue;
         }
+        let lo = u32(max(c - reach, 0.0));
+        let hi = min(u32(c + reach), p.n_cols - 1u);
         let row = (view * p.nz + z) * p.n_cols;
-        for (var k = u32(lo); k <= u32(hi); k++) {
-            let line = joseph_line(p, detector_ray(p, v, col_dirs[k], k));
+        for (var k = lo; k <= hi; k++) {
+            let line = lines[view * p.n_cols + k];
             var i = iy;
             var other = i32(ix);
-            if line.along_x {
+            var n_other = p.nx;
+            if line.along_x > 0.5 {
                 i = ix;
                 other = i32(iy);
+                n_other = p.ny;
             }
-            let f = line.f0 + f32(i) * line.fstep;
-            let f_floor = floor(f);
-            let frac = f - f_floor;
-            let i0 = i32(f_floor);
+            let s = split_index(line.f0 + f32(i) * line.fstep, n_other);
             var w = 0.0;
-            if other == i0 {
-                w = 1.0 - frac;
-            } else if other == i0 + 1 {
-                w = frac;
+            if other == s.i {
+                w = 1.0 - s.frac;
+            } else if other == s.i + 1 {
+                w = s.frac;
             }
             acc += w * line.weight * sino[row + k];
         }

@@ -15,24 +15,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if ix >= p.nx || iy >= p.ny || z >= p.nz {
         return;
     }
-    let x = vec2<f32>(p.ox + f32(ix) * p.dx, p.oy + f32(iy) * p.dy);
-    let n = i32(p.n_cols);
+    let last = i32(p.n_cols) - 1;
     var acc = 0.0;
     for (var view = 0u; view < p.n_views; view++) {
         let v = views[view];
-        let c = column_of(p, v, x);
-        let c_floor = floor(c);
-        let frac = c - c_floor;
-        let k0 = i32(clamp(c_floor, -2.0, f32(n)));
+        let t = pixel_t(v, ix, iy);
+        let l = pixel_l(v, ix, iy);
+        let s = split_index(column_of(p, t, l), p.n_cols);
         let row = (view * p.nz + z) * p.n_cols;
         var val = 0.0;
-        if k0 >= 0 && k0 < n {
-            val += (1.0 - frac) * filtered[row + u32(k0)];
+        if s.i >= 0 && s.i <= last {
+            val += (1.0 - s.frac) * filtered[row + u32(s.i)];
         }
-        if k0 + 1 >= 0 && k0 + 1 < n {
-            val += frac * filtered[row + u32(k0 + 1)];
+        if s.i + 1 >= 0 && s.i + 1 <= last {
+            val += s.frac * filtered[row + u32(s.i + 1)];
         }
-        acc += fbp_weight(p, v, x) * val;
+        acc += fbp_weight(p, t, l) * val;
     }
     image[(z * p.ny + iy) * p.nx + ix] = acc;
 }

@@ -3,10 +3,9 @@
 // of `image[z, y, x]`. CPU twin: src/backend/cpu/forward_project.rs.
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> views: array<View>;
-@group(0) @binding(2) var<storage, read> col_dirs: array<vec2<f32>>;
-@group(0) @binding(3) var<storage, read> image: array<f32>;
-@group(0) @binding(4) var<storage, read_write> sino: array<f32>;
+@group(0) @binding(1) var<storage, read> lines: array<Line>;
+@group(0) @binding(2) var<storage, read> image: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sino: array<f32>;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -16,42 +15,41 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if k >= p.n_cols || view >= p.n_views || z >= p.nz {
         return;
     }
-    let line = joseph_line(p, detector_ray(p, views[view], col_dirs[k], k));
+    let line = lines[view * p.n_cols + k];
     var n_step = p.ny;
     var n_other = p.nx;
     var stride_step = p.nx;
     var stride_other = 1u;
-    if line.along_x {
+    if line.along_x > 0.5 {
         n_step = p.nx;
         n_other = p.ny;
         stride_step = 1u;
         stride_other = p.nx;
     }
-    // Steps whose crossing lies in (-1, n_other): outside them every sample is zero.
+    // Steps whose crossing lies in (-1, n_other), widened to whole steps: outside them every
+    // sample is zero.
     var lo = 0.0;
     var hi = f32(n_step) - 1.0;
     if line.fstep != 0.0 {
         let a = (-1.0 - line.f0) / line.fstep;
         let b = (f32(n_other) - line.f0) / line.fstep;
-        lo = max(lo, floor(min(a, b)));
-        hi = min(hi, ceil(max(a, b)));
+        lo = max(lo, min(a, b));
+        hi = min(hi, max(a, b) + 1.0);
     } else if line.f0 <= -1.0 || line.f0 >= f32(n_other) {
         hi = -1.0;
     }
     var acc = 0.0;
     if hi >= lo {
         let base = z * p.nx * p.ny;
+        let last = i32(n_other) - 1;
         for (var i = u32(lo); i <= u32(hi); i++) {
-            let f = line.f0 + f32(i) * line.fstep;
-            let f_floor = floor(f);
-            let frac = f - f_floor;
-            let i0 = i32(f_floor);
+            let s = split_index(line.f0 + f32(i) * line.fstep, n_other);
             let at = base + i * stride_step;
-            if i0 >= 0 && i0 < i32(n_other) {
-                acc += (1.0 - frac) * image[at + u32(i0) * stride_other];
+            if s.i >= 0 && s.i <= last {
+                acc += (1.0 - s.frac) * image[at + u32(s.i) * stride_other];
             }
-            if i0 + 1 >= 0 && i0 + 1 < i32(n_other) {
-                acc += frac * image[at + u32(i0 + 1) * stride_other];
+            if s.i + 1 >= 0 && s.i + 1 <= last {
+                acc += s.frac * image[at + u32(s.i + 1) * stride_other];
             }
         }
     }

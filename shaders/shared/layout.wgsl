@@ -9,22 +9,33 @@ struct Params {
     n_cols: u32,
     kind: u32,
     kernel_len: u32,
-    _pad: u32,
+    _pad0: u32,
     dx: f32,
     dy: f32,
-    ox: f32,
-    oy: f32,
     col_center: f32,
-    col_step: f32,
+    col_scale: f32,
     src_to_center: f32,
-    src_to_det: f32,
+    _pad1: f32,
+    _pad2: f32,
+    _pad3: f32,
 }
 
+// Per view, voxel (ix, iy) maps to t = dot(t_coef.xyz, (ix, iy, 1)) and l = dot(l_coef.xyz, (ix, iy, 1)):
+// parallel beam: t is the fractional detector column; fan beam: t is the lateral offset (mm)
+// along u and l the depth (mm) along the central ray, both from the source.
 struct View {
-    a: vec2<f32>,
-    center: vec2<f32>,
-    u: vec2<f32>,
-    d: vec2<f32>,
+    t_coef: vec4<f32>,
+    l_coef: vec4<f32>,
+}
+
+// One ray in Joseph form: it steps along x (along_x = 1) or y (0), one voxel column or row per
+// step; at step i it crosses the other axis at fractional index f0 + i * fstep; each step is
+// `weight` mm long.
+struct Line {
+    f0: f32,
+    fstep: f32,
+    weight: f32,
+    along_x: f32,
 }
 
 const KIND_PARALLEL: u32 = 0u;

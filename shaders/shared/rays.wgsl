@@ -1,66 +1,28 @@
-// Rays, Joseph lines and detector coordinates. CPU twin: src/backend/cpu/rays.rs.
+// Voxel-to-detector maps and index splitting. CPU twin: src/backend/cpu/rays.rs.
 
-struct Ray {
-    origin: vec2<f32>,
-    dir: vec2<f32>,
+struct Split {
+    i: i32,
+    frac: f32,
 }
 
-// The ray that ends in detector column k of view v (dir need not be unit length).
-fn detector_ray(p: Params, v: View, col_dir: vec2<f32>, k: u32) -> Ray {
-    let s = (f32(k) - p.col_center) * p.col_step;
-    if p.kind == KIND_PARALLEL {
-        return Ray(v.center + s * v.u, v.a);
-    }
-    if p.kind == KIND_FAN_FLAT {
-        return Ray(v.a, v.center + s * v.u - v.a);
-    }
-    return Ray(v.a, col_dir.x * v.d + col_dir.y * v.u);
+// floor(f) and f - floor(f) for f clamped to [-2, n], by truncating a non-negative value:
+// the same operations on every backend (no libm floor on the CPU).
+fn split_index(f: f32, n: u32) -> Split {
+    let g = clamp(f, -2.0, f32(n)) + 2.0;
+    let k = u32(g);
+    return Split(i32(k) - 2, g - f32(k));
 }
 
-// A ray seen by Joseph's method: it steps along x (along_x) or y, one voxel column or row per
-// step; at step i it crosses the other axis at fractional index f0 + i * fstep, and each step
-// is `weight` mm long.
-struct JosephLine {
-    f0: f32,
-    fstep: f32,
-    weight: f32,
-    along_x: bool,
+fn pixel_t(v: View, ix: u32, iy: u32) -> f32 {
+    return v.t_coef.x * f32(ix) + (v.t_coef.y * f32(iy) + v.t_coef.z);
 }
 
-fn joseph_line(p: Params, r: Ray) -> JosephLine {
-    let ax = abs(r.dir.x);
-    let ay = abs(r.dir.y);
-    let len = sqrt(r.dir.x * r.dir.x + r.dir.y * r.dir.y);
-    if ax >= ay {
-        let slope = r.dir.y / r.dir.x;
-        let f0 = (r.origin.y + (p.ox - r.origin.x) * slope - p.oy) / p.dy;
-        return JosephLine(f0, p.dx * slope / p.dy, p.dx * len / ax, true);
-    }
-    let slope = r.dir.x / r.dir.y;
-    let f0 = (r.origin.x + (p.oy - r.origin.y) * slope - p.ox) / p.dx;
-    return JosephLine(f0, p.dy * slope / p.dx, p.dy * len / ay, false);
+fn pixel_l(v: View, ix: u32, iy: u32) -> f32 {
+    return v.l_coef.x * f32(ix) + (v.l_coef.y * f32(iy) + v.l_coef.z);
 }
 
-// Fan coordinates of point x: (t, L) = lateral offset along u and depth along d from the source.
-fn fan_coords(v: View, x: vec2<f32>) -> vec2<f32> {
-    let rel = x - v.a;
-    return vec2<f32>(dot(rel, v.u), dot(rel, v.d));
-}
-
-// Fractional detector column that the ray through point x reaches.
-fn column_of(p: Params, v: View, x: vec2<f32>) -> f32 {
-    if p.kind == KIND_PARALLEL {
-        return dot(x - v.center, v.u) / p.col_step + p.col_center;
-    }
-    let tl = fan_coords(v, x);
-    if p.kind == KIND_FAN_FLAT {
-        return p.src_to_det * tl.x / tl.y / p.col_step + p.col_center;
-    }
-    return atan_twin(tl.x / tl.y) / p.col_step + p.col_center;
-}
-
-// atan(x) in f32 by Cephes' atanf (range reduction to |x| ≤ tan(π/8), then a degree-9 odd
-// polynomial; error ≈ 1e-7). Written out so that both backends evaluate the very same
+// atan(x) in f32 by Cephes' atanf (range reduction to |x| <= tan(pi/8), then a degree-9 odd
+// polynomial; error about 1e-7). Written out so that both backends evaluate the very same
 // operations: the built-in atan2 differs between GPU drivers and the CPU's libm.
 fn atan_twin(x: f32) -> f32 {
     var a = abs(x);
@@ -77,27 +39,36 @@ fn atan_twin(x: f32) -> f32 {
     return select(r, -r, x < 0.0);
 }
 
-// Bound (in columns) on how far from column_of(x) the rays through any point within rho mm of x land.
-fn column_reach(p: Params, v: View, x: vec2<f32>, rho: f32) -> f32 {
+// Fractional detector column reached by the ray through a voxel with coordinates (t, l).
+fn column_of(p: Params, t: f32, l: f32) -> f32 {
     if p.kind == KIND_PARALLEL {
-        return rho / p.col_step;
+        return t;
     }
-    let tl = fan_coords(v, x);
     if p.kind == KIND_FAN_FLAT {
-        return p.src_to_det * rho * (tl.y + abs(tl.x)) / (tl.y * (tl.y - rho)) / p.col_step;
+        return t / l * p.col_scale + p.col_center;
     }
-    return rho / (sqrt(tl.x * tl.x + tl.y * tl.y) - rho) / p.col_step;
+    return atan_twin(t / l) * p.col_scale + p.col_center;
 }
 
-// Filtered back-projection weight of point x in view v (fan-beam distance weighting).
-fn fbp_weight(p: Params, v: View, x: vec2<f32>) -> f32 {
+// Bound (in columns) on how far from column_of(t, l) the rays through any point within rho mm land.
+fn column_reach(p: Params, t: f32, l: f32, rho: f32) -> f32 {
+    if p.kind == KIND_PARALLEL {
+        return rho * p.col_scale;
+    }
+    if p.kind == KIND_FAN_FLAT {
+        return rho * (l + abs(t)) / (l * (l - rho)) * p.col_scale;
+    }
+    return rho / (sqrt(t * t + l * l) - rho) * p.col_scale;
+}
+
+// Filtered back-projection weight (fan-beam distance weighting).
+fn fbp_weight(p: Params, t: f32, l: f32) -> f32 {
     if p.kind == KIND_PARALLEL {
         return 1.0;
     }
-    let tl = fan_coords(v, x);
     if p.kind == KIND_FAN_FLAT {
-        let r = p.src_to_center / tl.y;
+        let r = p.src_to_center / l;
         return r * r;
     }
-    return 1.0 / (tl.x * tl.x + tl.y * tl.y);
+    return 1.0 / (t * t + l * l);
 }

@@ -12,9 +12,8 @@ pub const KIND_FAN_FLAT: u32 = 1;
 /// Fan beam, arc (equiangular) detector.
 pub const KIND_FAN_ARC: u32 = 2;
 
-/// Uniform parameters of a projection or back-projection dispatch.
+/// Uniform parameters of a projection, filtering or back-projection dispatch.
 ///
-/// Lengths in mm, `col_step` in mm (parallel, flat) or radians (arc).
 /// Keep in sync with `struct Params` in `shaders/shared/layout.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
@@ -33,40 +32,57 @@ pub struct Params {
     pub kind: u32,
     /// Length of the filter kernel (FBP filtering only; 0 otherwise).
     pub kernel_len: u32,
-    /// Padding to 16 bytes.
-    pub _pad: u32,
+    /// Padding.
+    pub _pad0: u32,
     /// Pixel width along x (mm).
     pub dx: f32,
     /// Pixel height along y (mm).
     pub dy: f32,
-    /// x of the centre of column 0 (mm).
-    pub ox: f32,
-    /// y of the centre of row 0 (mm).
-    pub oy: f32,
-    /// Fractional column index where the central ray (u = 0) lands.
+    /// Fractional column index where the central ray (u = 0) lands (fan beam).
     pub col_center: f32,
-    /// Column step: mm at the detector, or radians for an arc.
-    pub col_step: f32,
+    /// Columns per unit of the detector map: 1/du (parallel), D_sd/du (flat), 1/Δγ (arc).
+    pub col_scale: f32,
     /// Source to rotation axis (mm, fan beam only).
     pub src_to_center: f32,
-    /// Source to detector (mm, fan beam only).
-    pub src_to_det: f32,
+    /// Padding.
+    pub _pad1: f32,
+    /// Padding.
+    pub _pad2: f32,
+    /// Padding.
+    pub _pad3: f32,
 }
 
-/// One view lowered to vectors in the axial plane (mm, x then y).
+/// One view as the voxel-driven kernels see it: voxel `(ix, iy)` maps to
+/// `t = t_coef·(ix, iy, 1)` and `l = l_coef·(ix, iy, 1)`. Parallel beam: `t` is the
+/// fractional detector column. Fan beam: `t` (mm) is the offset along u and `l` (mm) the depth
+/// along the central ray, both measured from the source.
 ///
 /// Keep in sync with `struct View` in `shaders/shared/layout.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
-pub struct ViewVectors {
-    /// Parallel: ray direction `d(θ)`. Fan: source position `S(β)`.
-    pub a: [f32; 2],
-    /// Point of the detector where `u = 0` (parallel: the rotation axis).
-    pub center: [f32; 2],
-    /// Unit detector axis `u(θ)`.
-    pub u: [f32; 2],
-    /// Unit central-ray direction `d(θ)`.
-    pub d: [f32; 2],
+pub struct View {
+    /// Coefficients of `t` (x, y, constant, unused).
+    pub t_coef: [f32; 4],
+    /// Coefficients of `l` (x, y, constant, unused).
+    pub l_coef: [f32; 4],
+}
+
+/// One ray in Joseph form: it steps along x (`along_x = 1`) or y (`0`), one voxel column or
+/// row per step; at step `i` it crosses the other axis at fractional index `f0 + i·fstep`;
+/// each step is `weight` mm long.
+///
+/// Keep in sync with `struct Line` in `shaders/shared/layout.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct Line {
+    /// Crossing (fractional index) at step 0.
+    pub f0: f32,
+    /// Change of the crossing per step.
+    pub fstep: f32,
+    /// Step length in mm.
+    pub weight: f32,
+    /// 1.0 when the ray steps along x, 0.0 along y.
+    pub along_x: f32,
 }
 
 const fn parse_usize(s: &str) -> usize {
@@ -82,4 +98,5 @@ const fn parse_usize(s: &str) -> usize {
 
 // The Rust mirrors must have the WGSL sizes (exported by build.rs from layout.wgsl).
 const _: () = assert!(std::mem::size_of::<Params>() == parse_usize(env!("TOMORS_WGSL_SIZE_PARAMS")));
-const _: () = assert!(std::mem::size_of::<ViewVectors>() == parse_usize(env!("TOMORS_WGSL_SIZE_VIEW")));
+const _: () = assert!(std::mem::size_of::<View>() == parse_usize(env!("TOMORS_WGSL_SIZE_VIEW")));
+const _: () = assert!(std::mem::size_of::<Line>() == parse_usize(env!("TOMORS_WGSL_SIZE_LINE")));

@@ -1,7 +1,10 @@
-//! Lowering of a geometry and a grid to the per-view vectors the kernels read.
+//! Lowering of a geometry and a grid to what the kernels read, computed in f64 on the host:
+//! per view, the source (or ray direction), detector centre and axes; from them, one Joseph
+//! line per ray (for the projector pair) and one voxel-to-detector map per view (for the
+//! voxel-driven stages). Kernels never see angles or detector shapes beyond a kind tag.
 
 use super::{DetectorShape, Geometry, ImageGrid};
-use crate::backend::layout::{KIND_FAN_ARC, KIND_FAN_FLAT, KIND_PARALLEL, Params, ViewVectors};
+use crate::backend::layout::{KIND_FAN_ARC, KIND_FAN_FLAT, KIND_PARALLEL, Line, Params, View};
 use crate::error::{Error, Result};
 
 /// A geometry and grid as the kernels see them.
@@ -9,10 +12,10 @@ use crate::error::{Error, Result};
 pub(crate) struct Lowered {
     /// Dispatch parameters (`nz` is the full stack; chunked dispatches override it).
     pub params: Params,
-    /// One entry per view.
-    pub views: Vec<ViewVectors>,
-    /// Per column `(cos γ_k, sin γ_k)` for arc detectors; `(1, 0)` otherwise.
-    pub col_dirs: Vec<[f32; 2]>,
+    /// One voxel map per view.
+    pub views: Vec<View>,
+    /// One Joseph line per ray, `[view, col]`.
+    pub lines: Vec<Line>,
 }
 
 /// Checks that `geometry` can image `grid`: one detector row per slice with matching pitch,
@@ -49,23 +52,98 @@ pub(crate) fn check_compatible(geometry: &Geometry, grid: &ImageGrid) -> Result<
     Ok(())
 }
 
-/// Lowers `geometry` over `grid` to kernel parameters and per-view vectors.
+/// One view as vectors in the axial plane (mm, f64): where its rays start and where they go.
+#[derive(Debug, Clone, Copy)]
+struct ViewVectors {
+    /// Parallel: ray direction `d(θ)`. Fan: source position `S(β)`.
+    a: [f64; 2],
+    /// The point of the detector where `u = 0` (parallel: the rotation axis).
+    center: [f64; 2],
+    /// Unit detector axis `u(θ)`.
+    u: [f64; 2],
+    /// Unit central-ray direction `d(θ)`.
+    d: [f64; 2],
+}
+
+fn view_vectors(geometry: &Geometry, theta: f64) -> ViewVectors {
+    let (s, c) = theta.sin_cos();
+    let (u, d) = ([c, s], [-s, c]);
+    match geometry {
+        Geometry::Parallel(_) => ViewVectors { a: d, center: [0.0, 0.0], u, d },
+        Geometry::Fan(f) => {
+            let dso = f.source_to_center();
+            let det = f.source_to_detector() - dso;
+            ViewVectors { a: [-dso * d[0], -dso * d[1]], center: [det * d[0], det * d[1]], u, d }
+        }
+    }
+}
+
+/// The ray `(origin, direction)` through the centre of column `k`.
+fn detector_ray(geometry: &Geometry, v: &ViewVectors, k: usize) -> ([f64; 2], [f64; 2]) {
+    let s = geometry.columns().position(k);
+    match geometry {
+        Geometry::Parallel(_) => ([v.center[0] + s * v.u[0], v.center[1] + s * v.u[1]], v.a),
+        Geometry::Fan(f) => match f.detector_shape() {
+            DetectorShape::Flat => (v.a, [v.center[0] + s * v.u[0] - v.a[0], v.center[1] + s * v.u[1] - v.a[1]]),
+            DetectorShape::Arc => {
+                let g = s / f.source_to_detector();
+                (v.a, [g.cos() * v.d[0] + g.sin() * v.u[0], g.cos() * v.d[1] + g.sin() * v.u[1]])
+            }
+        },
+    }
+}
+
+/// Joseph form of the ray `origin + t·dir` over the grid (see [`Line`]).
+fn joseph_line(origin: [f64; 2], dir: [f64; 2], grid: &ImageGrid) -> Line {
+    let [_, dy, dx] = grid.spacing();
+    let [_, oy, ox] = grid.origin();
+    let len = dir[0].hypot(dir[1]);
+    let (f0, fstep, weight, along_x) = if dir[0].abs() >= dir[1].abs() {
+        let slope = dir[1] / dir[0];
+        ((origin[1] + (ox - origin[0]) * slope - oy) / dy, dx * slope / dy, dx * len / dir[0].abs(), 1.0)
+    } else {
+        let slope = dir[0] / dir[1];
+        ((origin[0] + (oy - origin[1]) * slope - ox) / dx, dy * slope / dx, dy * len / dir[1].abs(), 0.0)
+    };
+    Line { f0: f0 as f32, fstep: fstep as f32, weight: weight as f32, along_x }
+}
+
+/// The voxel map of one view (see [`View`]).
+fn voxel_map(geometry: &Geometry, v: &ViewVectors, grid: &ImageGrid) -> View {
+    let [_, dy, dx] = grid.spacing();
+    let [_, oy, ox] = grid.origin();
+    let coef = |w: [f64; 2], base: [f64; 2], scale: f64, shift: f64| {
+        [
+            (dx * w[0] * scale) as f32,
+            (dy * w[1] * scale) as f32,
+            (((ox - base[0]) * w[0] + (oy - base[1]) * w[1]) * scale + shift) as f32,
+            0.0,
+        ]
+    };
+    match geometry {
+        Geometry::Parallel(_) => {
+            let cols = geometry.columns();
+            View { t_coef: coef(v.u, v.center, 1.0 / cols.spacing, cols.centre_index()), l_coef: [0.0; 4] }
+        }
+        Geometry::Fan(_) => View { t_coef: coef(v.u, v.a, 1.0, 0.0), l_coef: coef(v.d, v.a, 1.0, 0.0) },
+    }
+}
+
+/// Lowers `geometry` over `grid` to kernel parameters, per-view voxel maps and per-ray lines.
 pub(crate) fn lower(geometry: &Geometry, grid: &ImageGrid) -> Lowered {
     let [nz, ny, nx] = grid.shape();
     let [_, dy, dx] = grid.spacing();
-    let [_, oy, ox] = grid.origin();
     let cols = geometry.columns();
-    let (kind, col_step, dso, dsd) = match geometry {
-        Geometry::Parallel(_) => (KIND_PARALLEL, cols.spacing, 0.0, 0.0),
+    let (kind, col_scale, dso) = match geometry {
+        Geometry::Parallel(_) => (KIND_PARALLEL, 1.0 / cols.spacing, 0.0),
         Geometry::Fan(f) => {
             let dsd = f.source_to_detector();
             match f.detector_shape() {
-                DetectorShape::Flat => (KIND_FAN_FLAT, cols.spacing, f.source_to_center(), dsd),
-                DetectorShape::Arc => (KIND_FAN_ARC, cols.spacing / dsd, f.source_to_center(), dsd),
+                DetectorShape::Flat => (KIND_FAN_FLAT, dsd / cols.spacing, f.source_to_center()),
+                DetectorShape::Arc => (KIND_FAN_ARC, dsd / cols.spacing, f.source_to_center()),
             }
         }
     };
-    let col_center = cols.centre_index();
     let params = Params {
         nx: nx as u32,
         ny: ny as u32,
@@ -74,43 +152,26 @@ pub(crate) fn lower(geometry: &Geometry, grid: &ImageGrid) -> Lowered {
         n_cols: cols.n_cols as u32,
         kind,
         kernel_len: 0,
-        _pad: 0,
+        _pad0: 0,
         dx: dx as f32,
         dy: dy as f32,
-        ox: ox as f32,
-        oy: oy as f32,
-        col_center: col_center as f32,
-        col_step: col_step as f32,
+        col_center: cols.centre_index() as f32,
+        col_scale: col_scale as f32,
         src_to_center: dso as f32,
-        src_to_det: dsd as f32,
+        _pad1: 0.0,
+        _pad2: 0.0,
+        _pad3: 0.0,
     };
-    let v2 = |x: f64, y: f64| [x as f32, y as f32];
-    let views = geometry
-        .angles()
+    let vectors: Vec<ViewVectors> = geometry.angles().iter().map(|&a| view_vectors(geometry, a)).collect();
+    let views = vectors.iter().map(|v| voxel_map(geometry, v, grid)).collect();
+    let lines = vectors
         .iter()
-        .map(|&theta| {
-            let (s, c) = theta.sin_cos();
-            let (ux, uy) = (c, s);
-            let (ddx, ddy) = (-s, c);
-            match geometry {
-                Geometry::Parallel(_) => ViewVectors { a: v2(ddx, ddy), center: [0.0, 0.0], u: v2(ux, uy), d: v2(ddx, ddy) },
-                Geometry::Fan(f) => {
-                    let dso = f.source_to_center();
-                    let det = f.source_to_detector() - dso;
-                    ViewVectors { a: v2(-dso * ddx, -dso * ddy), center: v2(det * ddx, det * ddy), u: v2(ux, uy), d: v2(ddx, ddy) }
-                }
-            }
+        .flat_map(|v| {
+            (0..cols.n_cols).map(move |k| {
+                let (o, d) = detector_ray(geometry, v, k);
+                joseph_line(o, d, grid)
+            })
         })
         .collect();
-    let col_dirs = (0..cols.n_cols)
-        .map(|k| {
-            if kind == KIND_FAN_ARC {
-                let gamma = (k as f64 - col_center) * col_step;
-                v2(gamma.cos(), gamma.sin())
-            } else {
-                [1.0, 0.0]
-            }
-        })
-        .collect();
-    Lowered { params, views, col_dirs }
+    Lowered { params, views, lines }
 }

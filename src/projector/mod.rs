@@ -178,7 +178,7 @@ impl Projector {
         let l = &self.lowered;
         match &self.engine {
             Engine::Cpu => {
-                cpu::forward_project(&l.params, &l.views, &l.col_dirs, image, out);
+                cpu::forward_project(&l.params, &l.lines, image, out);
                 Ok(())
             }
             Engine::Gpu { plan, .. } => lock(plan)?.forward(image, out),
@@ -190,7 +190,7 @@ impl Projector {
         let l = &self.lowered;
         match &self.engine {
             Engine::Cpu => {
-                cpu::adjoint_project(&l.params, &l.views, &l.col_dirs, data, out);
+                cpu::adjoint_project(&l.params, &l.views, &l.lines, data, out);
                 Ok(())
             }
             Engine::Gpu { plan, .. } => lock(plan)?.adjoint(data, out),

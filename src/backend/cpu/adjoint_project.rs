@@ -1,44 +1,46 @@
 //! CPU twin of `shaders/adjoint_project.wgsl`: the exact adjoint of the Joseph projector as a
 //! gather, one call of [`main`] per voxel, rayon over image rows.
 
-use super::rays::{column_of, column_reach, detector_ray, joseph_line};
-use crate::backend::layout::{Params, ViewVectors};
+use super::rays::{column_of, column_reach, pixel_l, pixel_t, split_index};
+use crate::backend::layout::{Line, Params, View};
 use rayon::prelude::*;
 
+/// Twin of the shader's `REACH_MARGIN` (columns).
+const REACH_MARGIN: f32 = 0.01;
+
 /// Overwrites `image[z, y, x]` with the adjoint of `sino[view, z, col]`.
-/// Bindings in shader order: params, views, col_dirs, sino, image.
-pub(crate) fn adjoint_project(p: &Params, views: &[ViewVectors], col_dirs: &[[f32; 2]], sino: &[f32], image: &mut [f32]) {
+/// Bindings in shader order: params, views, lines, sino, image.
+pub(crate) fn adjoint_project(p: &Params, views: &[View], lines: &[Line], sino: &[f32], image: &mut [f32]) {
     let ny = p.ny as usize;
     image.par_chunks_mut(p.nx as usize).enumerate().for_each(|(row, out)| {
         let (z, iy) = ((row / ny) as u32, (row % ny) as u32);
         for (ix, o) in out.iter_mut().enumerate() {
-            *o = main(p, views, col_dirs, sino, ix as u32, iy, z);
+            *o = main(p, views, lines, sino, ix as u32, iy, z);
         }
     });
 }
 
 #[inline]
-fn main(p: &Params, views: &[ViewVectors], col_dirs: &[[f32; 2]], sino: &[f32], ix: u32, iy: u32, z: u32) -> f32 {
-    let x = [p.ox + ix as f32 * p.dx, p.oy + iy as f32 * p.dy];
+fn main(p: &Params, views: &[View], lines: &[Line], sino: &[f32], ix: u32, iy: u32, z: u32) -> f32 {
     let rho = p.dx.max(p.dy);
     let last_col = p.n_cols as f32 - 1.0;
     let mut acc = 0.0f32;
     for (view, v) in views.iter().enumerate() {
-        let c = column_of(p, v, x);
-        let reach = column_reach(p, v, x, rho) + 1.0;
-        let lo = (c - reach).floor().max(0.0);
-        let hi = (c + reach).ceil().min(last_col);
-        if hi < lo {
+        let t = pixel_t(v, ix, iy);
+        let l = pixel_l(v, ix, iy);
+        let c = column_of(p, t, l);
+        let reach = column_reach(p, t, l, rho) + REACH_MARGIN;
+        if c + reach < 0.0 || c - reach > last_col {
             continue;
         }
+        let lo = (c - reach).max(0.0) as u32;
+        let hi = ((c + reach) as u32).min(p.n_cols - 1);
         let row = (view * p.nz as usize + z as usize) * p.n_cols as usize;
-        for k in lo as u32..=hi as u32 {
-            let line = joseph_line(p, detector_ray(p, v, col_dirs[k as usize], k));
-            let (i, other) = if line.along_x { (ix, iy as i32) } else { (iy, ix as i32) };
-            let f = line.f0 + i as f32 * line.fstep;
-            let f_floor = f.floor();
-            let frac = f - f_floor;
-            let i0 = f_floor as i32;
+        let view_lines = &lines[view * p.n_cols as usize..];
+        for k in lo..=hi {
+            let line = view_lines[k as usize];
+            let (i, other, n_other) = if line.along_x > 0.5 { (ix, iy as i32, p.ny) } else { (iy, ix as i32, p.nx) };
+            let (i0, frac) = split_index(line.f0 + i as f32 * line.fstep, n_other);
             let w = if other == i0 {
                 1.0 - frac
             } else if other == i0 + 1 {

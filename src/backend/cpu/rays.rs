@@ -1,89 +1,42 @@
-//! CPU twin of `shaders/shared/rays.wgsl`: rays, Joseph lines and detector coordinates.
-//! Same names, same arithmetic, in `f32`.
+//! CPU twin of `shaders/shared/rays.wgsl`: voxel-to-detector maps and index splitting.
+//! Same names, same operations in the same order, in `f32`.
 
-use crate::backend::layout::{KIND_FAN_FLAT, KIND_PARALLEL, Params, ViewVectors};
+use crate::backend::layout::{KIND_FAN_FLAT, KIND_PARALLEL, Params, View};
 
-type V2 = [f32; 2];
-
-fn add(a: V2, b: V2) -> V2 {
-    [a[0] + b[0], a[1] + b[1]]
-}
-fn sub(a: V2, b: V2) -> V2 {
-    [a[0] - b[0], a[1] - b[1]]
-}
-fn scale(s: f32, a: V2) -> V2 {
-    [s * a[0], s * a[1]]
-}
-fn dot(a: V2, b: V2) -> f32 {
-    a[0] * b[0] + a[1] * b[1]
+/// `(floor(f), f − floor(f))` for `f` clamped to `[−2, n]`, by truncating a non-negative value.
+#[inline(always)]
+pub(crate) fn split_index(f: f32, n: u32) -> (i32, f32) {
+    let g = f.clamp(-2.0, n as f32) + 2.0;
+    let k = g as u32;
+    (k as i32 - 2, g - k as f32)
 }
 
-/// A ray: origin and direction (not necessarily unit length), mm.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ray {
-    pub origin: V2,
-    pub dir: V2,
+/// The part of `coef·(ix, iy, 1)` that is constant along an image row.
+#[inline(always)]
+pub(crate) fn row_base(coef: &[f32; 4], iy: u32) -> f32 {
+    coef[1] * iy as f32 + coef[2]
 }
 
-/// The ray that ends in detector column `k` of view `v`.
-#[inline]
-pub(crate) fn detector_ray(p: &Params, v: &ViewVectors, col_dir: V2, k: u32) -> Ray {
-    let s = (k as f32 - p.col_center) * p.col_step;
-    if p.kind == KIND_PARALLEL {
-        return Ray { origin: add(v.center, scale(s, v.u)), dir: v.a };
-    }
-    if p.kind == KIND_FAN_FLAT {
-        return Ray { origin: v.a, dir: sub(add(v.center, scale(s, v.u)), v.a) };
-    }
-    Ray { origin: v.a, dir: add(scale(col_dir[0], v.d), scale(col_dir[1], v.u)) }
+/// `coef·(ix, iy, 1)` from its row base: the shader's `pixel_t` / `pixel_l`.
+#[inline(always)]
+pub(crate) fn along_row(coef: &[f32; 4], base: f32, ix: u32) -> f32 {
+    coef[0] * ix as f32 + base
 }
 
-/// A ray seen by Joseph's method (see `rays.wgsl`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct JosephLine {
-    pub f0: f32,
-    pub fstep: f32,
-    pub weight: f32,
-    pub along_x: bool,
+/// `t` of voxel `(ix, iy)` in view `v`.
+#[inline(always)]
+pub(crate) fn pixel_t(v: &View, ix: u32, iy: u32) -> f32 {
+    along_row(&v.t_coef, row_base(&v.t_coef, iy), ix)
 }
 
-#[inline]
-pub(crate) fn joseph_line(p: &Params, r: Ray) -> JosephLine {
-    let ax = r.dir[0].abs();
-    let ay = r.dir[1].abs();
-    let len = (r.dir[0] * r.dir[0] + r.dir[1] * r.dir[1]).sqrt();
-    if ax >= ay {
-        let slope = r.dir[1] / r.dir[0];
-        let f0 = (r.origin[1] + (p.ox - r.origin[0]) * slope - p.oy) / p.dy;
-        return JosephLine { f0, fstep: p.dx * slope / p.dy, weight: p.dx * len / ax, along_x: true };
-    }
-    let slope = r.dir[0] / r.dir[1];
-    let f0 = (r.origin[0] + (p.oy - r.origin[1]) * slope - p.ox) / p.dx;
-    JosephLine { f0, fstep: p.dy * slope / p.dx, weight: p.dy * len / ay, along_x: false }
-}
-
-/// `(t, L)`: lateral offset along u and depth along d of point `x` from the source.
-#[inline]
-pub(crate) fn fan_coords(v: &ViewVectors, x: V2) -> V2 {
-    let rel = sub(x, v.a);
-    [dot(rel, v.u), dot(rel, v.d)]
-}
-
-/// Fractional detector column reached by the ray through point `x`.
-#[inline]
-pub(crate) fn column_of(p: &Params, v: &ViewVectors, x: V2) -> f32 {
-    if p.kind == KIND_PARALLEL {
-        return dot(sub(x, v.center), v.u) / p.col_step + p.col_center;
-    }
-    let tl = fan_coords(v, x);
-    if p.kind == KIND_FAN_FLAT {
-        return p.src_to_det * tl[0] / tl[1] / p.col_step + p.col_center;
-    }
-    atan_twin(tl[0] / tl[1]) / p.col_step + p.col_center
+/// `l` of voxel `(ix, iy)` in view `v`.
+#[inline(always)]
+pub(crate) fn pixel_l(v: &View, ix: u32, iy: u32) -> f32 {
+    along_row(&v.l_coef, row_base(&v.l_coef, iy), ix)
 }
 
 /// Twin of `atan_twin` in `rays.wgsl`: Cephes' atanf, the same operations in the same order.
-#[inline]
+#[inline(always)]
 pub(crate) fn atan_twin(x: f32) -> f32 {
     let mut a = x.abs();
     let mut base = 0.0f32;
@@ -99,6 +52,43 @@ pub(crate) fn atan_twin(x: f32) -> f32 {
     if x < 0.0 { -r } else { r }
 }
 
+/// Fractional detector column reached by the ray through a voxel with coordinates `(t, l)`.
+#[inline(always)]
+pub(crate) fn column_of(p: &Params, t: f32, l: f32) -> f32 {
+    if p.kind == KIND_PARALLEL {
+        return t;
+    }
+    if p.kind == KIND_FAN_FLAT {
+        return t / l * p.col_scale + p.col_center;
+    }
+    atan_twin(t / l) * p.col_scale + p.col_center
+}
+
+/// Bound (columns) on how far from `column_of(t, l)` rays through points within `rho` mm land.
+#[inline(always)]
+pub(crate) fn column_reach(p: &Params, t: f32, l: f32, rho: f32) -> f32 {
+    if p.kind == KIND_PARALLEL {
+        return rho * p.col_scale;
+    }
+    if p.kind == KIND_FAN_FLAT {
+        return rho * (l + t.abs()) / (l * (l - rho)) * p.col_scale;
+    }
+    rho / ((t * t + l * l).sqrt() - rho) * p.col_scale
+}
+
+/// Filtered back-projection weight (fan-beam distance weighting).
+#[inline(always)]
+pub(crate) fn fbp_weight(p: &Params, t: f32, l: f32) -> f32 {
+    if p.kind == KIND_PARALLEL {
+        return 1.0;
+    }
+    if p.kind == KIND_FAN_FLAT {
+        let r = p.src_to_center / l;
+        return r * r;
+    }
+    1.0 / (t * t + l * l)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -111,31 +101,15 @@ mod tests {
         }
         assert!(worst < 3e-7, "max error {worst:e}");
     }
-}
 
-/// Bound (columns) on how far from `column_of(x)` rays through points within `rho` mm of `x` land.
-#[inline]
-pub(crate) fn column_reach(p: &Params, v: &ViewVectors, x: V2, rho: f32) -> f32 {
-    if p.kind == KIND_PARALLEL {
-        return rho / p.col_step;
+    #[test]
+    fn split_index_is_floor() {
+        for &f in &[-1.75f32, -1.0, -0.25, 0.0, 0.5, 3.0, 7.999, 8.0] {
+            let (i, frac) = super::split_index(f, 8);
+            assert_eq!(i, f.floor() as i32, "{f}");
+            assert!((frac - (f - f.floor())).abs() < 1e-6, "{f}");
+        }
+        assert_eq!(super::split_index(-50.0, 8).0, -2);
+        assert_eq!(super::split_index(1e9, 8), (8, 0.0));
     }
-    let tl = fan_coords(v, x);
-    if p.kind == KIND_FAN_FLAT {
-        return p.src_to_det * rho * (tl[1] + tl[0].abs()) / (tl[1] * (tl[1] - rho)) / p.col_step;
-    }
-    rho / ((tl[0] * tl[0] + tl[1] * tl[1]).sqrt() - rho) / p.col_step
-}
-
-/// Filtered back-projection weight of point `x` in view `v`.
-#[inline]
-pub(crate) fn fbp_weight(p: &Params, v: &ViewVectors, x: V2) -> f32 {
-    if p.kind == KIND_PARALLEL {
-        return 1.0;
-    }
-    let tl = fan_coords(v, x);
-    if p.kind == KIND_FAN_FLAT {
-        let r = p.src_to_center / tl[1];
-        return r * r;
-    }
-    1.0 / (tl[0] * tl[0] + tl[1] * tl[1])
 }

@@ -6,7 +6,7 @@
 
 use super::GpuContext;
 use crate::backend::chunks::{DataShape, chunks, gather_rows, scatter_rows};
-use crate::backend::layout::{Params, ViewVectors};
+use crate::backend::layout::{Line, Params, View};
 use crate::error::{Error, Result};
 use crate::geometry::Lowered;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ pub(crate) struct GpuPlan {
     chunk_z: usize,
     params_buf: wgpu::Buffer,
     views_buf: wgpu::Buffer,
-    col_dirs_buf: wgpu::Buffer,
+    lines_buf: wgpu::Buffer,
     image_buf: wgpu::Buffer,
     sino_buf: wgpu::Buffer,
     readback: wgpu::Buffer,
@@ -85,8 +85,15 @@ impl GpuPlan {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let views_buf = init_storage::<ViewVectors>(&ctx, "views", &lowered.views);
-        let col_dirs_buf = init_storage::<[f32; 2]>(&ctx, "col_dirs", &lowered.col_dirs);
+        let lines_bytes = std::mem::size_of_val(lowered.lines.as_slice()) as u64;
+        if lines_bytes > ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "the ray table ({} views × {} columns) needs {lines_bytes} bytes but the device binds at most {} bytes",
+                p.n_views, p.n_cols, ctx.max_binding()
+            )));
+        }
+        let views_buf = init_storage::<View>(&ctx, "views", &lowered.views);
+        let lines_buf = init_storage::<Line>(&ctx, "lines", &lowered.lines);
         let image_buf = storage(&ctx, "image", chunk_z as u64 * slice_image, wgpu::BufferUsages::empty());
         let sino_buf = storage(&ctx, "sino", chunk_z as u64 * slice_sino, wgpu::BufferUsages::empty());
         let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -106,7 +113,7 @@ impl GpuPlan {
         }
         let staging = vec![0.0; chunk_z * (slice_sino / 4) as usize];
         let params = Params { kernel_len: kernel_len as u32, ..p };
-        Ok(Self { ctx, params, chunk_z, params_buf, views_buf, col_dirs_buf, image_buf, sino_buf, readback, fbp, staging })
+        Ok(Self { ctx, params, chunk_z, params_buf, views_buf, lines_buf, image_buf, sino_buf, readback, fbp, staging })
     }
 
     /// Slices per chunk.
@@ -117,7 +124,7 @@ impl GpuPlan {
     /// Bytes of device memory the plan's buffers hold.
     pub fn device_bytes(&self) -> u64 {
         let mut total = self.image_buf.size() + self.sino_buf.size() + self.readback.size();
-        total += self.views_buf.size() + self.col_dirs_buf.size() + self.params_buf.size();
+        total += self.views_buf.size() + self.lines_buf.size() + self.params_buf.size();
         if let Some(f) = &self.fbp {
             total += f.kernel.size() + f.weights.size() + f.filtered.size();
         }
@@ -201,7 +208,7 @@ impl GpuPlan {
     pub fn forward(&mut self, image: &[f32], sino: &mut [f32]) -> Result<()> {
         let slice = (self.params.nx * self.params.ny) as usize;
         let pipeline = &self.ctx.pipelines.forward_project;
-        let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.col_dirs_buf, &self.image_buf, &self.sino_buf]);
+        let group = self.bind(pipeline, &[&self.params_buf, &self.lines_buf, &self.image_buf, &self.sino_buf]);
         for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
@@ -219,7 +226,7 @@ impl GpuPlan {
     pub fn adjoint(&mut self, sino: &[f32], image: &mut [f32]) -> Result<()> {
         let slice = (self.params.nx * self.params.ny) as usize;
         let pipeline = &self.ctx.pipelines.adjoint_project;
-        let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.col_dirs_buf, &self.sino_buf, &self.image_buf]);
+        let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.lines_buf, &self.sino_buf, &self.image_buf]);
         for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
