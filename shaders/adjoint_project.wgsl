@@ -36,6 +36,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let lo = u32(max(c - reach, 0.0));
         let hi = min(u32(c + reach), p.n_cols - 1u);
         let row = (view * p.nz + z) * p.n_cols;
+        var part = 0.0;
         for (var k = lo; k <= hi; k++) {
             let line = lines[view * p.n_cols + k];
             var i = iy;
@@ -53,8 +54,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             } else if other == s.i + 1 {
                 w = s.frac;
             }
-            acc += w * line.weight * sino[row + k];
+            part += w * line.weight * sino[row + k];
         }
+        acc += part;
     }
     image[(z * p.ny + iy) * p.nx + ix] = acc;
 }

@@ -8,7 +8,7 @@ struct Split {
 // floor(f) and f - floor(f) for f clamped to [-2, n], by truncating a non-negative value:
 // the same operations on every backend (no libm floor on the CPU).
 fn split_index(f: f32, n: u32) -> Split {
-    let g = clamp(f, -2.0, f32(n)) + 2.0;
+    let g = min(max(f, -2.0), f32(n)) + 2.0;
     let k = u32(g);
     return Split(i32(k) - 2, g - f32(k));
 }

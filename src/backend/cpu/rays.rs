@@ -6,9 +6,13 @@ use crate::backend::layout::{KIND_FAN_FLAT, KIND_PARALLEL, Params, View};
 /// `(floor(f), f − floor(f))` for `f` clamped to `[−2, n]`, by truncating a non-negative value.
 #[inline(always)]
 pub(crate) fn split_index(f: f32, n: u32) -> (i32, f32) {
-    let g = f.clamp(-2.0, n as f32) + 2.0;
-    let k = g as u32;
-    (k as i32 - 2, g - k as f32)
+    // max/min return the non-NaN operand, so g is a number in [0, n + 2] whatever f is.
+    let g = f.max(-2.0).min(n as f32) + 2.0;
+    debug_assert!((0.0..=n as f32 + 2.0).contains(&g));
+    // SAFETY: g is finite and in [0, n + 2] with n < 2³¹, so it fits an i32 (a plain
+    // truncating conversion, which vectorises, unlike the saturating `as`).
+    let k: i32 = unsafe { g.to_int_unchecked() };
+    (k - 2, g - k as f32)
 }
 
 /// The part of `coef·(ix, iy, 1)` that is constant along an image row.
