@@ -1,7 +1,8 @@
 // FBP filtering: weights each projection sample, then convolves every detector row with the
-// P-periodic filter kernel (circular convolution of the zero-padded row, P = kernel_len ≥ 2·n_cols).
-// One workgroup per (view, row); overwrites `filtered[view, row, col]`.
-// CPU twin: src/backend/cpu/fbp_filter.rs (same convolution, evaluated by FFT).
+// filter kernel: filtered[k] = sum_j kernel[k - j + n_cols - 1] * weights[j] * sino[j], where
+// `kernel` holds the lags -(n_cols - 1) .. n_cols - 1 of the zero-padded (circular) filter.
+// One invocation per output sample (col, view, row); overwrites `filtered[view, row, col]`.
+// CPU twin: src/backend/cpu/fbp_filter.rs (the same convolution, evaluated by FFT).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> kernel: array<f32>;
@@ -9,36 +10,20 @@
 @group(0) @binding(3) var<storage, read> sino: array<f32>;
 @group(0) @binding(4) var<storage, read_write> filtered: array<f32>;
 
-const TILE: u32 = 2048u;
-const GROUP: u32 = 256u;
-var<workgroup> tile: array<f32, TILE>;
-
-@compute @workgroup_size(256, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let view = wid.x;
-    let z = wid.y;
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let k = gid.x;
+    let view = gid.y;
+    let z = gid.z;
+    if k >= p.n_cols || view >= p.n_views || z >= p.nz {
+        return;
+    }
     let base = (view * p.nz + z) * p.n_cols;
     let w_base = view * p.n_cols;
-    let len = p.kernel_len;
-    for (var t0 = 0u; t0 < p.n_cols; t0 += TILE) {
-        let t_len = min(TILE, p.n_cols - t0);
-        workgroupBarrier();
-        for (var j = lid.x; j < t_len; j += GROUP) {
-            tile[j] = weights[w_base + t0 + j] * sino[base + t0 + j];
-        }
-        workgroupBarrier();
-        for (var k = lid.x; k < p.n_cols; k += GROUP) {
-            var acc = 0.0;
-            if t0 > 0u {
-                acc = filtered[base + k];
-            }
-            // kernel index (k - j) mod P, with j = t0 + jj
-            var m = (k + len - t0) % len;
-            for (var jj = 0u; jj < t_len; jj++) {
-                acc += tile[jj] * kernel[m];
-                m = select(m - 1u, len - 1u, m == 0u);
-            }
-            filtered[base + k] = acc;
-        }
+    let lag0 = k + p.n_cols - 1u;
+    var acc = 0.0;
+    for (var j = 0u; j < p.n_cols; j++) {
+        acc += kernel[lag0 - j] * (weights[w_base + j] * sino[base + j]);
     }
+    filtered[base + k] = acc;
 }

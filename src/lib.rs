@@ -47,6 +47,7 @@
 
 mod array;
 pub mod backend;
+pub mod bench;
 pub mod error;
 pub mod filter;
 pub mod geometry;

@@ -8,16 +8,16 @@ struct Params {
     n_views: u32,
     n_cols: u32,
     kind: u32,
-    kernel_len: u32,
     _pad0: u32,
+    _pad1: u32,
     dx: f32,
     dy: f32,
     col_center: f32,
     col_scale: f32,
     src_to_center: f32,
-    _pad1: f32,
     _pad2: f32,
     _pad3: f32,
+    _pad4: f32,
 }
 
 // Per view, voxel (ix, iy) maps to t = dot(t_coef.xyz, (ix, iy, 1)) and l = dot(l_coef.xyz, (ix, iy, 1)):

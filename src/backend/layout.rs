@@ -30,10 +30,10 @@ pub struct Params {
     pub n_cols: u32,
     /// One of the `KIND_*` tags.
     pub kind: u32,
-    /// Length of the filter kernel (FBP filtering only; 0 otherwise).
-    pub kernel_len: u32,
     /// Padding.
     pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
     /// Pixel width along x (mm).
     pub dx: f32,
     /// Pixel height along y (mm).
@@ -45,11 +45,11 @@ pub struct Params {
     /// Source to rotation axis (mm, fan beam only).
     pub src_to_center: f32,
     /// Padding.
-    pub _pad1: f32,
-    /// Padding.
     pub _pad2: f32,
     /// Padding.
     pub _pad3: f32,
+    /// Padding.
+    pub _pad4: f32,
 }
 
 /// One view as the voxel-driven kernels see it: voxel `(ix, iy)` maps to

@@ -44,6 +44,22 @@ enum Command {
     Fbp(FbpArgs),
     /// Lists the GPU adapters wgpu finds, with their limits, and what `auto` would use.
     Info,
+    /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
+    /// prints a table (giga voxel-updates per second = voxels × views / time).
+    Bench {
+        /// Cases: any of 256, 512, 1024, stack (512²×128).
+        #[arg(long, default_value = "256,512,1024,stack", value_delimiter = ',')]
+        cases: Vec<String>,
+        /// Backends: any of cpu, gpu (gpu is skipped when wgpu finds no adapter).
+        #[arg(long, default_value = "cpu,gpu", value_delimiter = ',')]
+        backends: Vec<String>,
+        /// Operations: any of forward, adjoint, fbp.
+        #[arg(long, default_value = "forward,adjoint,fbp", value_delimiter = ',')]
+        ops: Vec<String>,
+        /// Timed runs after one warm-up; the table shows the fastest.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -111,6 +127,7 @@ fn main() -> ExitCode {
             info();
             Ok(())
         }
+        Command::Bench { cases, backends, ops, repeat } => bench(&cases, &backends, &ops, repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -313,6 +330,70 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
         let lo = mid.iter().cloned().fold(f32::MAX, f32::min);
         let hi = mid.iter().cloned().fold(f32::MIN, f32::max);
         write_png(png, mid, lo, hi)?;
+    }
+    Ok(())
+}
+
+fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -> CliResult<()> {
+    use tomors::bench::BenchCase;
+    let mut chosen = Vec::new();
+    for c in cases {
+        chosen.push(match c.as_str() {
+            "256" => BenchCase::new(256, 1, 360),
+            "512" => BenchCase::new(512, 1, 720),
+            "1024" => BenchCase::new(1024, 1, 1440),
+            "stack" => BenchCase::new(512, 128, 720),
+            other => return Err(format!("unknown case {other:?}; expected 256, 512, 1024 or stack")),
+        }
+        .map_err(err)?);
+    }
+    for op in ops {
+        if !["forward", "adjoint", "fbp"].contains(&op.as_str()) {
+            return Err(format!("unknown operation {op:?}; expected forward, adjoint or fbp"));
+        }
+    }
+    let mut list = Vec::new();
+    for b in backends {
+        match b.parse::<Backend>().map_err(err)? {
+            Backend::Gpu if tomors::backend::gpu::GpuContext::shared().is_err() => eprintln!("no GPU adapter: skipping the GPU"),
+            Backend::Auto => return Err("name backends explicitly: cpu, gpu".into()),
+            backend => list.push(backend),
+        }
+    }
+    println!("| case | views | backend | operation | time (s) | GVox-updates/s |");
+    println!("|---|---:|---|---|---:|---:|");
+    for case in &chosen {
+        let (image, data) = case.inputs().map_err(err)?;
+        for &backend in &list {
+            let p = Projector::new(case.geometry.clone(), case.grid.clone(), backend).map_err(err)?;
+            let fbp = Fbp::new(&p, RampFilter::default()).map_err(err)?;
+            for op in ops {
+                let run = || -> CliResult<()> {
+                    match op.as_str() {
+                        "forward" => p.forward(image.view()).map(drop),
+                        "adjoint" => p.adjoint(data.view()).map(drop),
+                        _ => fbp.reconstruct(data.view()).map(drop),
+                    }
+                    .map_err(err)
+                };
+                let pb = spinner(&format!("{} {op} on {}", case.name, p.backend()));
+                run()?;
+                let mut best = f64::INFINITY;
+                for _ in 0..repeat.max(1) {
+                    let t = Instant::now();
+                    run()?;
+                    best = best.min(t.elapsed().as_secs_f64());
+                }
+                pb.finish_and_clear();
+                println!(
+                    "| {} | {} | {} | {op} | {best:.4} | {:.2} |",
+                    case.name,
+                    case.geometry.n_views(),
+                    p.backend(),
+                    case.voxel_updates() / best / 1e9
+                );
+            }
+        }
     }
     Ok(())
 }

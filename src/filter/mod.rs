@@ -195,6 +195,12 @@ impl FilterKernel {
     pub fn spatial(&self) -> &[f32] {
         &self.spatial
     }
+    /// The lags `−(n_cols − 1) ..= n_cols − 1` in order (`2·n_cols − 1` values): all a
+    /// direct convolution of `n_cols` samples needs, without wrapping indices.
+    pub fn lags(&self, n_cols: usize) -> Vec<f32> {
+        let len = self.spatial.len();
+        (0..2 * n_cols - 1).map(|i| self.spatial[(i + len - (n_cols - 1)) % len]).collect()
+    }
     /// Real frequency response at the `P/2 + 1` non-negative frequencies.
     pub fn response(&self) -> &[f32] {
         &self.response

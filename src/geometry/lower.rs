@@ -151,16 +151,16 @@ pub(crate) fn lower(geometry: &Geometry, grid: &ImageGrid) -> Lowered {
         n_views: geometry.n_views() as u32,
         n_cols: cols.n_cols as u32,
         kind,
-        kernel_len: 0,
         _pad0: 0,
+        _pad1: 0,
         dx: dx as f32,
         dy: dy as f32,
         col_center: cols.centre_index() as f32,
         col_scale: col_scale as f32,
         src_to_center: dso as f32,
-        _pad1: 0.0,
         _pad2: 0.0,
         _pad3: 0.0,
+        _pad4: 0.0,
     };
     let vectors: Vec<ViewVectors> = geometry.angles().iter().map(|&a| view_vectors(geometry, a)).collect();
     let views = vectors.iter().map(|v| voxel_map(geometry, v, grid)).collect();

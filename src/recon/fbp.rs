@@ -48,7 +48,7 @@ impl Fbp {
             None => None,
             Some(ctx) => {
                 let chunk = projector.options().max_chunk_bytes;
-                Some(Mutex::new(GpuPlan::new(ctx, &lowered, chunk, Some((kernel.spatial(), &w.weights)))?))
+                Some(Mutex::new(GpuPlan::new(ctx, &lowered, chunk, Some((&kernel.lags(lowered.params.n_cols as usize), &w.weights)))?))
             }
         };
         Ok(Self {

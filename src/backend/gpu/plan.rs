@@ -58,8 +58,8 @@ fn init_storage<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> 
 }
 
 impl GpuPlan {
-    /// Allocates the buffers for `lowered` in chunks of at most `max_chunk_bytes`, plus the FBP buffers when `fbp` is given
-    /// (spatial kernel, weights `[view, col]`).
+    /// Allocates the buffers for `lowered` in chunks of at most `max_chunk_bytes`, plus the FBP
+    /// buffers when `fbp` is given (kernel lags `−(n_cols−1)..=n_cols−1`, weights `[view, col]`).
     ///
     /// # Errors
     /// [`Error::Gpu`] when one slice does not fit the device's binding limit or allocation fails.
@@ -102,7 +102,6 @@ impl GpuPlan {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let kernel_len = fbp.map_or(0, |(kernel, _)| kernel.len());
         let fbp = fbp.map(|(kernel, weights)| FbpBuffers {
             kernel: init_storage(&ctx, "kernel", kernel),
             weights: init_storage(&ctx, "weights", weights),
@@ -112,7 +111,7 @@ impl GpuPlan {
             return Err(Error::Gpu(format!("allocating {} MiB chunk buffers: {e}", (3 * chunk_z as u64 * per_slice) >> 20)));
         }
         let staging = vec![0.0; chunk_z * (slice_sino / 4) as usize];
-        let params = Params { kernel_len: kernel_len as u32, ..p };
+        let params = p;
         Ok(Self { ctx, params, chunk_z, params_buf, views_buf, lines_buf, image_buf, sino_buf, readback, fbp, staging })
     }
 
@@ -258,7 +257,7 @@ impl GpuPlan {
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.upload_rows(sino, z0, nz);
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            self.dispatch(&mut encoder, &self.ctx.pipelines.fbp_filter, &filter_group, [p.n_views, p.nz, 1]);
+            self.dispatch(&mut encoder, &self.ctx.pipelines.fbp_filter, &filter_group, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
             self.dispatch(&mut encoder, &self.ctx.pipelines.backproject_fbp, &bp_group, Self::voxel_grid(&p));
             let out = &mut image[z0 * slice..(z0 + nz) * slice];
             self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| out.copy_from_slice(chunk))?;

@@ -1,0 +1,67 @@
+//! The standard benchmark cases, shared by the criterion benches and `tomors bench`.
+
+use crate::error::Result;
+use crate::geometry::{Geometry, ImageGrid, ParallelBeam};
+use crate::phantom::EllipsoidPhantom;
+use ndarray::ArrayD;
+
+/// One benchmark case: a parallel-beam acquisition over 180° of an image of 1 mm pixels.
+#[derive(Debug, Clone)]
+pub struct BenchCase {
+    /// Short name, e.g. `"512²"` or `"512²×128"`.
+    pub name: String,
+    /// The grid.
+    pub grid: ImageGrid,
+    /// The geometry (one detector row per slice, bins of 1 mm covering the grid's diagonal).
+    pub geometry: Geometry,
+}
+
+impl BenchCase {
+    /// `n²` pixels (× `slices` when more than one), `views` views over 180°.
+    ///
+    /// # Errors
+    /// Only for absurd sizes (zero).
+    pub fn new(n: usize, slices: usize, views: usize) -> Result<Self> {
+        let n_cols = ((n as f64) * std::f64::consts::SQRT_2).ceil() as usize | 1;
+        let angles = (0..views).map(|i| i as f64 * std::f64::consts::PI / views as f64).collect();
+        let cols = crate::geometry::DetectorColumns { n_cols, spacing: 1.0, offset: 0.0 };
+        let geometry = ParallelBeam::with_detector(angles, cols, slices, 1.0)?.into();
+        let (grid, name) = if slices == 1 {
+            (ImageGrid::new_2d([n, n], [1.0, 1.0])?, format!("{n}²"))
+        } else {
+            (ImageGrid::new_3d([slices, n, n], [1.0, 1.0, 1.0])?, format!("{n}²×{slices}"))
+        };
+        Ok(Self { name, grid, geometry })
+    }
+
+    /// The standard set: 256² (360 views), 512² (720 views), 1024² (1440 views) and a
+    /// 512×512×128 stack (720 views).
+    ///
+    /// # Errors
+    /// Never in practice (fixed, valid sizes).
+    pub fn standard() -> Result<Vec<Self>> {
+        Ok(vec![Self::new(256, 1, 360)?, Self::new(512, 1, 720)?, Self::new(1024, 1, 1440)?, Self::new(512, 128, 720)?])
+    }
+
+    /// Voxel updates of one projection or back-projection: voxels × views.
+    pub fn voxel_updates(&self) -> f64 {
+        self.grid.len() as f64 * self.geometry.n_views() as f64
+    }
+
+    /// The modified Shepp-Logan phantom on the grid (`image`) and its exact line integrals
+    /// (`data`), in the array shapes the projector uses.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn inputs(&self) -> Result<(ArrayD<f32>, ArrayD<f32>)> {
+        let [_, ny, nx] = self.grid.shape();
+        let phantom = EllipsoidPhantom::shepp_logan(ny.min(nx) as f64 / 2.0);
+        let image = phantom.rasterize(&self.grid, 1)?.into_dyn();
+        let data = phantom.line_integrals(&self.geometry, &self.grid)?;
+        if self.grid.ndim() == 2 {
+            Ok((image.index_axis_move(ndarray::Axis(0), 0), data.index_axis_move(ndarray::Axis(1), 0)))
+        } else {
+            Ok((image, data))
+        }
+    }
+}
