@@ -12,7 +12,7 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
 fi
 
 echo "== Rust tests"
-CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --all-targets --no-fail-fast
+CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --lib --bins --tests --examples --no-fail-fast
 CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --doc
 
 echo "== Python package and tests"

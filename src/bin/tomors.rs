@@ -115,6 +115,9 @@ struct FbpArgs {
     cutoff: f64,
     #[arg(long, default_value = "auto")]
     backend: String,
+    /// Largest GPU buffer in MiB; stacks are processed in chunks of slices that fit.
+    #[arg(long, default_value_t = tomors::backend::gpu::DEFAULT_MAX_CHUNK_BYTES >> 20)]
+    max_chunk_mib: u64,
 }
 
 type CliResult<T> = Result<T, String>;
@@ -314,9 +317,17 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
     .map_err(err)?;
     let backend: Backend = a.backend.parse().map_err(err)?;
     let filter = RampFilter::new(a.filter.parse::<FilterWindow>().map_err(err)?, a.cutoff).map_err(err)?;
-    let projector = Projector::with_options(geometry, grid, PlanOptions { backend, ..Default::default() }).map_err(err)?;
+    let options = PlanOptions { backend, max_chunk_bytes: a.max_chunk_mib << 20 };
+    let projector = Projector::with_options(geometry, grid, options).map_err(err)?;
     let plan = Fbp::new(&projector, filter).map_err(err)?;
     eprintln!("FBP of {} ({views} views × {rows} rows × {cols} cols) on {}", a.input.display(), projector.backend());
+    if plan.device_bytes() > 0 {
+        eprintln!(
+            "GPU chunks of {} slices; the FBP plan holds {:.1} MiB of device memory",
+            projector.chunk_slices(),
+            plan.device_bytes() as f64 / (1 << 20) as f64
+        );
+    }
     let pb = ProgressBar::new(rows as u64);
     pb.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} slices [{elapsed} < {eta}]").expect("valid template"));
     let mut image = ArrayD::<f32>::zeros(IxDyn(&projector.image_shape()));

@@ -44,7 +44,9 @@ impl Default for PlanOptions {
 #[derive(Debug)]
 enum Engine {
     Cpu,
-    Gpu { ctx: Arc<GpuContext>, plan: Mutex<GpuPlan> },
+    /// The device buffers are allocated on the first forward or adjoint call, so that a
+    /// projector used only to plan FBP holds none.
+    Gpu { ctx: Arc<GpuContext>, plan: Mutex<Option<GpuPlan>> },
 }
 
 impl Projector {
@@ -72,8 +74,8 @@ impl Projector {
         let engine = match backend::resolve(options.backend)? {
             None => Engine::Cpu,
             Some(ctx) => {
-                let plan = GpuPlan::new(ctx.clone(), &lowered, options.max_chunk_bytes, None)?;
-                Engine::Gpu { ctx, plan: Mutex::new(plan) }
+                GpuPlan::check_fits(&ctx, &lowered)?;
+                Engine::Gpu { ctx, plan: Mutex::new(None) }
             }
         };
         Ok(Self { geometry, grid, lowered, options, engine })
@@ -111,14 +113,14 @@ impl Projector {
     pub fn device_bytes(&self) -> u64 {
         match &self.engine {
             Engine::Cpu => 0,
-            Engine::Gpu { plan, .. } => plan.lock().map(|p| p.device_bytes()).unwrap_or(0),
+            Engine::Gpu { plan, .. } => plan.lock().ok().and_then(|p| p.as_ref().map(GpuPlan::device_bytes)).unwrap_or(0),
         }
     }
     /// Slices per GPU chunk (the whole stack on the CPU).
     pub fn chunk_slices(&self) -> usize {
         match &self.engine {
             Engine::Cpu => self.grid.shape()[0],
-            Engine::Gpu { plan, .. } => plan.lock().map(|p| p.chunk_slices()).unwrap_or(0),
+            Engine::Gpu { ctx, .. } => GpuPlan::chunk_slices_for(ctx, &self.lowered, self.options.max_chunk_bytes),
         }
     }
     /// Shape of images: `[ny, nx]` for a 2D grid, `[nz, ny, nx]` for 3D.
@@ -181,7 +183,7 @@ impl Projector {
                 cpu::forward_project(&l.params, &l.lines, image, out);
                 Ok(())
             }
-            Engine::Gpu { plan, .. } => lock(plan)?.forward(image, out),
+            Engine::Gpu { ctx, plan } => self.with_plan(ctx, plan, |p| p.forward(image, out)),
         }
     }
 
@@ -193,8 +195,17 @@ impl Projector {
                 cpu::adjoint_project(&l.params, &l.views, &l.lines, data, out);
                 Ok(())
             }
-            Engine::Gpu { plan, .. } => lock(plan)?.adjoint(data, out),
+            Engine::Gpu { ctx, plan } => self.with_plan(ctx, plan, |p| p.adjoint(data, out)),
         }
+    }
+
+    /// Runs `f` on the GPU plan, allocating it on first use.
+    fn with_plan(&self, ctx: &Arc<GpuContext>, plan: &Mutex<Option<GpuPlan>>, f: impl FnOnce(&mut GpuPlan) -> Result<()>) -> Result<()> {
+        let mut guard = plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked; build a new projector".into()))?;
+        if guard.is_none() {
+            *guard = Some(GpuPlan::new(ctx.clone(), &self.lowered, self.options.max_chunk_bytes, None)?);
+        }
+        f(guard.as_mut().expect("allocated above"))
     }
 
     /// Dot-product test: `|⟨Ax, y⟩ − ⟨x, Aᵀy⟩| / |⟨Ax, y⟩|` for uniform random `x`, `y` in
@@ -241,9 +252,6 @@ impl Projector {
     }
 }
 
-fn lock(plan: &Mutex<GpuPlan>) -> Result<std::sync::MutexGuard<'_, GpuPlan>> {
-    plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked; build a new projector".into()))
-}
 
 /// f64 inner product of two f32 buffers.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {

@@ -58,17 +58,13 @@ fn init_storage<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> 
 }
 
 impl GpuPlan {
-    /// Allocates the buffers for `lowered` in chunks of at most `max_chunk_bytes`, plus the FBP
-    /// buffers when `fbp` is given (kernel lags `−(n_cols−1)..=n_cols−1`, weights `[view, col]`).
+    /// Checks that one slice and the ray table fit the device's binding limit.
     ///
     /// # Errors
-    /// [`Error::Gpu`] when one slice does not fit the device's binding limit or allocation fails.
-    pub fn new(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, fbp: Option<(&[f32], &[f32])>) -> Result<Self> {
-        let p = lowered.params;
-        let slice_image = 4 * p.nx as u64 * p.ny as u64;
-        let slice_sino = 4 * p.n_views as u64 * p.n_cols as u64;
-        let per_slice = slice_image.max(slice_sino);
-        let cap = ctx.max_binding().min(max_chunk_bytes);
+    /// [`Error::Gpu`] saying which buffer is too large.
+    pub fn check_fits(ctx: &GpuContext, lowered: &Lowered) -> Result<()> {
+        let p = &lowered.params;
+        let per_slice = Self::per_slice_bytes(p);
         if per_slice > ctx.max_binding() {
             return Err(Error::Gpu(format!(
                 "one slice needs a {per_slice}-byte buffer but the device binds at most {} bytes; \
@@ -76,8 +72,44 @@ impl GpuPlan {
                 ctx.max_binding()
             )));
         }
+        let lines_bytes = std::mem::size_of_val(lowered.lines.as_slice()) as u64;
+        if lines_bytes > ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "the ray table ({} views × {} columns) needs {lines_bytes} bytes but the device binds at most {} bytes",
+                p.n_views,
+                p.n_cols,
+                ctx.max_binding()
+            )));
+        }
+        Ok(())
+    }
+
+    fn per_slice_bytes(p: &Params) -> u64 {
+        let slice_image = 4 * p.nx as u64 * p.ny as u64;
+        let slice_sino = 4 * p.n_views as u64 * p.n_cols as u64;
+        slice_image.max(slice_sino)
+    }
+
+    /// Slices per chunk for `lowered` with buffers of at most `max_chunk_bytes`.
+    pub fn chunk_slices_for(ctx: &GpuContext, lowered: &Lowered, max_chunk_bytes: u64) -> usize {
+        let p = &lowered.params;
+        let cap = ctx.max_binding().min(max_chunk_bytes);
         let max_wg = ctx.limits().max_compute_workgroups_per_dimension as usize;
-        let chunk_z = ((cap / per_slice) as usize).clamp(1, p.nz as usize).min(max_wg);
+        ((cap / Self::per_slice_bytes(p)) as usize).clamp(1, p.nz as usize).min(max_wg)
+    }
+
+    /// Allocates the buffers for `lowered` in chunks of at most `max_chunk_bytes`, plus the FBP
+    /// buffers when `fbp` is given (kernel lags `−(n_cols−1)..=n_cols−1`, weights `[view, col]`).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when one slice does not fit the device's binding limit or allocation fails.
+    pub fn new(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, fbp: Option<(&[f32], &[f32])>) -> Result<Self> {
+        Self::check_fits(&ctx, lowered)?;
+        let p = lowered.params;
+        let slice_image = 4 * p.nx as u64 * p.ny as u64;
+        let slice_sino = 4 * p.n_views as u64 * p.n_cols as u64;
+        let per_slice = Self::per_slice_bytes(&p);
+        let chunk_z = Self::chunk_slices_for(&ctx, lowered, max_chunk_bytes);
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let params_buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
@@ -85,13 +117,6 @@ impl GpuPlan {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let lines_bytes = std::mem::size_of_val(lowered.lines.as_slice()) as u64;
-        if lines_bytes > ctx.max_binding() {
-            return Err(Error::Gpu(format!(
-                "the ray table ({} views × {} columns) needs {lines_bytes} bytes but the device binds at most {} bytes",
-                p.n_views, p.n_cols, ctx.max_binding()
-            )));
-        }
         let views_buf = init_storage::<View>(&ctx, "views", &lowered.views);
         let lines_buf = init_storage::<Line>(&ctx, "lines", &lowered.lines);
         let image_buf = storage(&ctx, "image", chunk_z as u64 * slice_image, wgpu::BufferUsages::empty());
@@ -113,11 +138,6 @@ impl GpuPlan {
         let staging = vec![0.0; chunk_z * (slice_sino / 4) as usize];
         let params = p;
         Ok(Self { ctx, params, chunk_z, params_buf, views_buf, lines_buf, image_buf, sino_buf, readback, fbp, staging })
-    }
-
-    /// Slices per chunk.
-    pub fn chunk_slices(&self) -> usize {
-        self.chunk_z
     }
 
     /// Bytes of device memory the plan's buffers hold.
