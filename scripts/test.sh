@@ -22,5 +22,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "./python[test]"
-cd python
-../.venv/bin/python -m pytest -q tests
+# From the repository root, so that the installed package (not python/tomors, which lacks the
+# compiled extension) is the one imported.
+.venv/bin/python -m pytest -q python/tests
