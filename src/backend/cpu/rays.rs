@@ -24,7 +24,8 @@ pub(crate) fn row_base(coef: &[f32; 4], iy: u32) -> f32 {
 /// `coef·(ix, iy, 1)` from its row base: the shader's `pixel_t` / `pixel_l`.
 #[inline(always)]
 pub(crate) fn along_row(coef: &[f32; 4], base: f32, ix: u32) -> f32 {
-    coef[0] * ix as f32 + base
+    // Through i32: the same value for any index < 2³¹, and a conversion that vectorises.
+    coef[0] * ix as i32 as f32 + base
 }
 
 /// `t` of voxel `(ix, iy)` in view `v`.
