@@ -202,7 +202,7 @@ fn demo(size: usize, views: usize, backend: &str, filter: &str, out: &Path) -> C
     println!("| plan projector             | {t_plan:8.3} |                |                                        |");
     println!("| forward projection         | {t_fwd:8.3} | {:14.2} | rel. L2 vs exact {fwd_err:<21.4} |", gvox / t_fwd);
     println!("| adjoint                    | {t_adj:8.3} | {:14.2} |                                        |", gvox / t_adj);
-    println!("| plan FBP ({:<16}) | {t_fbp_plan:8.3} |                |                                        |", filter.window.to_string());
+    println!("| {:<26} | {t_fbp_plan:8.3} |                |                                        |", format!("plan FBP ({})", filter.window));
     println!("| FBP                        | {t_fbp:8.3} | {:14.2} | RMSE in circle {rmse:<23.4} |", gvox / t_fbp);
     println!("\nimages: {}/{{phantom,sinogram,fbp,fbp_error}}.png (error shown ±0.05 around mid-grey)", out.display());
     Ok(())
