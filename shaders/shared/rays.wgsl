@@ -50,10 +50,12 @@ fn column_of(p: Params, t: f32, l: f32) -> f32 {
     return atan_twin(t / l) * p.col_scale + p.col_center;
 }
 
-// Bound (in columns) on how far from column_of(t, l) the rays through any point within rho mm land.
-fn column_reach(p: Params, t: f32, l: f32, rho: f32) -> f32 {
+// Bound (in columns) on how far from column_of(t, l) the rays that sample a voxel land: the
+// voxel is sampled from points less than one voxel away along x or y, within rho mm.
+fn column_reach(p: Params, v: View, t: f32, l: f32, rho: f32) -> f32 {
     if p.kind == KIND_PARALLEL {
-        return rho * p.col_scale;
+        // t changes by |t_coef.x| per voxel along x and |t_coef.y| along y.
+        return max(abs(v.t_coef.x), abs(v.t_coef.y));
     }
     if p.kind == KIND_FAN_FLAT {
         return rho * (l + abs(t)) / (l * (l - rho)) * p.col_scale;

@@ -37,7 +37,7 @@ fn main(p: &Params, v: &View, lines: &[Line], data: &[f32], ix: u32, iy: u32) ->
     let t = pixel_t(v, ix, iy);
     let l = pixel_l(v, ix, iy);
     let c = column_of(p, t, l);
-    let reach = column_reach(p, t, l, rho) + REACH_MARGIN;
+    let reach = column_reach(p, v, t, l, rho) + REACH_MARGIN;
     if c + reach < 0.0 || c - reach > last_col {
         return 0.0;
     }

@@ -69,11 +69,13 @@ pub(crate) fn column_of(p: &Params, t: f32, l: f32) -> f32 {
     atan_twin(t / l) * p.col_scale + p.col_center
 }
 
-/// Bound (columns) on how far from `column_of(t, l)` rays through points within `rho` mm land.
+/// Bound (columns) on how far from `column_of(t, l)` the rays that sample a voxel land: the
+/// voxel is sampled from points less than one voxel away along x or y, within `rho` mm.
 #[inline(always)]
-pub(crate) fn column_reach(p: &Params, t: f32, l: f32, rho: f32) -> f32 {
+pub(crate) fn column_reach(p: &Params, v: &View, t: f32, l: f32, rho: f32) -> f32 {
     if p.kind == KIND_PARALLEL {
-        return rho * p.col_scale;
+        // t changes by |t_coef.x| per voxel along x and |t_coef.y| along y.
+        return v.t_coef[0].abs().max(v.t_coef[1].abs());
     }
     if p.kind == KIND_FAN_FLAT {
         return rho * (l + t.abs()) / (l * (l - rho)) * p.col_scale;

@@ -1,0 +1,72 @@
+//! The command line: demo, fbp on .npy files (atomic output, input never overwritten), info.
+
+use ndarray::{Array2, ArrayD};
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use std::path::PathBuf;
+use std::process::Command;
+use tomors::phantom::EllipsePhantom;
+use tomors::{Geometry, ParallelBeam};
+
+fn tomors() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tomors"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tomors-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn demo_writes_images_and_a_table() {
+    let dir = scratch("demo");
+    let out = tomors().args(["demo", "--size", "64", "--views", "90", "--backend", "cpu", "--out"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("| FBP") && text.contains("RMSE in circle"), "{text}");
+    for name in ["phantom.png", "sinogram.png", "fbp.png", "fbp_error.png"] {
+        assert!(std::fs::metadata(dir.join(name)).unwrap().len() > 100, "{name}");
+    }
+}
+
+#[test]
+fn fbp_of_an_npy_sinogram() {
+    let dir = scratch("fbp");
+    let angles: Vec<f64> = (0..90).map(|i| i as f64 * std::f64::consts::PI / 90.0).collect();
+    let geometry: Geometry = ParallelBeam::new(angles, 47, 1.0).unwrap().into();
+    let sino: Array2<f32> = EllipsePhantom::shepp_logan(16.0).line_integrals(&geometry).unwrap();
+    let input = dir.join("sino.npy");
+    sino.mapv(|v| v as f64).write_npy(std::fs::File::create(&input).unwrap()).unwrap();
+    let output = dir.join("image.npy");
+    let png = dir.join("image.png");
+    let run = tomors().arg("fbp").arg(&input).arg("-o").arg(&output).arg("--png").arg(&png).args(["--size", "32", "--backend", "cpu", "--filter", "hann"]).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let image = ArrayD::<f32>::read_npy(std::fs::File::open(&output).unwrap()).unwrap();
+    assert_eq!(image.shape(), &[32, 32]);
+    assert!(image[[16, 16]] > 0.1 && image[[16, 16]] < 0.4, "centre {}", image[[16, 16]]);
+    assert!(std::fs::metadata(&png).unwrap().len() > 100);
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+    assert!(leftovers.is_empty());
+
+    // The input is never overwritten, and bad input is a clear error, not a panic.
+    let before = std::fs::read(&input).unwrap();
+    let same = tomors().arg("fbp").arg(&input).arg("-o").arg(&input).output().unwrap();
+    assert!(!same.status.success());
+    assert!(String::from_utf8_lossy(&same.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+    let fan = tomors().arg("fbp").arg(&input).arg("-o").arg(&output).args(["--geometry", "fan-arc"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&fan.stderr).contains("--source-to-center"));
+    let garbage = dir.join("garbage.npy");
+    std::fs::write(&garbage, b"not an npy file").unwrap();
+    let bad = tomors().arg("fbp").arg(&garbage).arg("-o").arg(&output).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a float32"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
+
+#[test]
+fn info_lists_what_auto_uses() {
+    let out = tomors().arg("info").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backend=auto uses:"));
+}
