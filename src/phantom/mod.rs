@@ -91,7 +91,7 @@ impl EllipsePhantom {
         if grid.shape()[0] != 1 {
             return Err(Error::InvalidArgument("a 2D phantom rasterises onto a single-slice grid".into()));
         }
-        Ok(rasterize_slice(self, grid, supersample)?)
+        rasterize_slice(self, grid, supersample)
     }
 
     /// Exact line integrals through every detector bin centre of `geometry` (one row):

@@ -46,7 +46,7 @@ enum Engine {
     Cpu,
     /// The device buffers are allocated on the first forward or adjoint call, so that a
     /// projector used only to plan FBP holds none.
-    Gpu { ctx: Arc<GpuContext>, plan: Mutex<Option<GpuPlan>> },
+    Gpu { ctx: Arc<GpuContext>, plan: Mutex<Option<Box<GpuPlan>>> },
 }
 
 impl Projector {
@@ -113,7 +113,7 @@ impl Projector {
     pub fn device_bytes(&self) -> u64 {
         match &self.engine {
             Engine::Cpu => 0,
-            Engine::Gpu { plan, .. } => plan.lock().ok().and_then(|p| p.as_ref().map(GpuPlan::device_bytes)).unwrap_or(0),
+            Engine::Gpu { plan, .. } => plan.lock().ok().and_then(|p| p.as_ref().map(|p| p.device_bytes())).unwrap_or(0),
         }
     }
     /// Slices per GPU chunk (the whole stack on the CPU).
@@ -200,10 +200,10 @@ impl Projector {
     }
 
     /// Runs `f` on the GPU plan, allocating it on first use.
-    fn with_plan(&self, ctx: &Arc<GpuContext>, plan: &Mutex<Option<GpuPlan>>, f: impl FnOnce(&mut GpuPlan) -> Result<()>) -> Result<()> {
+    fn with_plan(&self, ctx: &Arc<GpuContext>, plan: &Mutex<Option<Box<GpuPlan>>>, f: impl FnOnce(&mut GpuPlan) -> Result<()>) -> Result<()> {
         let mut guard = plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked; build a new projector".into()))?;
         if guard.is_none() {
-            *guard = Some(GpuPlan::new(ctx.clone(), &self.lowered, self.options.max_chunk_bytes, None)?);
+            *guard = Some(Box::new(GpuPlan::new(ctx.clone(), &self.lowered, self.options.max_chunk_bytes, None)?));
         }
         f(guard.as_mut().expect("allocated above"))
     }

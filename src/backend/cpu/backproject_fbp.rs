@@ -37,8 +37,8 @@ pub(crate) fn backproject_fbp(p: &Params, views: &[View], filtered: &[f32], imag
             row_views(p, &group, iy, acc);
             view += VIEWS_PER_PASS;
         }
-        for v in view..n_views {
-            row_views(p, &[(&views[v], q(v))], iy, acc);
+        for (v, view_v) in views.iter().enumerate().skip(view) {
+            row_views(p, &[(view_v, q(v))], iy, acc);
         }
     });
 }

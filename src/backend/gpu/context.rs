@@ -135,7 +135,7 @@ impl GpuContext {
                     name: info.name.clone(),
                     backend: format!("{:?}", info.backend),
                     device_type: format!("{:?}", info.device_type),
-                    max_storage_binding: l.max_storage_buffer_binding_size as u64,
+                    max_storage_binding: l.max_storage_buffer_binding_size,
                     max_buffer: l.max_buffer_size,
                     max_workgroups_per_dim: l.max_compute_workgroups_per_dimension,
                     max_invocations: l.max_compute_invocations_per_workgroup,
@@ -158,6 +158,6 @@ impl GpuContext {
     }
     /// Largest buffer a single binding may cover, bytes.
     pub fn max_binding(&self) -> u64 {
-        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
     }
 }
