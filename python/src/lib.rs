@@ -74,6 +74,9 @@ fn to_numpy<'py>(py: Python<'py>, a: ArrayD<f32>) -> Bound<'py, PyArrayDyn<f32>>
     PyArray::from_owned_array(py, a)
 }
 
+/// What `__reduce__` returns for pickling: the class and its constructor arguments.
+type Reduce<'py, A> = (Bound<'py, pyo3::types::PyType>, A);
+
 /// Per-axis values from a scalar or a sequence of `n`.
 fn per_axis(obj: &Bound<'_, PyAny>, n: usize, what: &str) -> PyResult<Vec<f64>> {
     if let Ok(v) = obj.extract::<f64>() {
@@ -141,7 +144,7 @@ impl PyImageGrid {
     fn __repr__(&self) -> String {
         format!("ImageGrid(shape={:?}, spacing={:?}, origin={:?})", self.shape(), self.spacing(), self.origin())
     }
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, pyo3::types::PyType>, (Vec<usize>, Vec<f64>, Vec<f64>)) {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (Vec<usize>, Vec<f64>, Vec<f64>)> {
         let g = slf.get();
         (slf.get_type(), (g.shape(), g.spacing(), g.origin()))
     }
@@ -191,13 +194,15 @@ impl PyParallelBeam {
         let c = self.inner.columns();
         format!("ParallelBeam({} views, {} cols of {} mm, offset {} mm, {} rows)", self.inner.angles().len(), c.n_cols, c.spacing, c.offset, self.inner.n_rows())
     }
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, pyo3::types::PyType>, (Vec<f64>, usize, f64, f64, usize, f64)) {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (Vec<f64>, usize, f64, f64, usize, f64)> {
         let g = &slf.get().inner;
         let c = g.columns();
         (slf.get_type(), (g.angles().to_vec(), c.n_cols, c.spacing, c.offset, g.n_rows(), g.row_spacing()))
     }
 }
+
+/// FanBeam's constructor arguments, in order.
+type FanArgs = (Vec<f64>, usize, f64, f64, f64, &'static str, f64, usize, f64);
 
 /// Fan-beam geometry: source `source_to_center` mm from the axis, detector
 /// `source_to_detector` mm from the source, `detector="flat"` or `"arc"` (equiangular; the
@@ -264,8 +269,7 @@ impl PyFanBeam {
             self.inner.source_to_detector()
         )
     }
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, pyo3::types::PyType>, (Vec<f64>, usize, f64, f64, f64, &'static str, f64, usize, f64)) {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, FanArgs> {
         let g = &slf.get().inner;
         let c = g.columns();
         let shape = if g.detector_shape() == tomors::DetectorShape::Arc { "arc" } else { "flat" };
@@ -313,8 +317,7 @@ impl PyProjector {
         Ok(Self { inner: Arc::new(inner), grid: grid.inner.clone(), geometry_obj: geometry_obj.clone().unbind(), requested_backend: backend_name.to_string() })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, pyo3::types::PyType>, (Py<PyAny>, PyImageGrid, String, u64)) {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (Py<PyAny>, PyImageGrid, String, u64)> {
         let p = slf.get();
         let args = (p.geometry_obj.clone_ref(slf.py()), PyImageGrid { inner: p.grid.clone() }, p.requested_backend.clone(), p.inner.options().max_chunk_bytes);
         (slf.get_type(), args)
