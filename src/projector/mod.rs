@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 /// A linear operator `A` from images `vol[z, y, x]` to projections `proj[view, row, col]`
 /// (line integrals, image value × mm), with its exact transpose `Aᵀ`.
 ///
-/// Built once (geometry lowered, backend chosen, GPU buffers allocated) and run many times.
+/// Planned once (geometry lowered, backend chosen; GPU buffers allocated on the first call
+/// and kept) and run many times.
 #[derive(Debug)]
 pub struct Projector {
     geometry: Geometry,
@@ -74,7 +75,7 @@ impl Projector {
         let engine = match backend::resolve(options.backend)? {
             None => Engine::Cpu,
             Some(ctx) => {
-                GpuPlan::check_fits(&ctx, &lowered)?;
+                GpuPlan::check_fits(&ctx, &lowered, true)?;
                 Engine::Gpu { ctx, plan: Mutex::new(None) }
             }
         };
@@ -203,7 +204,7 @@ impl Projector {
     fn with_plan(&self, ctx: &Arc<GpuContext>, plan: &Mutex<Option<Box<GpuPlan>>>, f: impl FnOnce(&mut GpuPlan) -> Result<()>) -> Result<()> {
         let mut guard = plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked; build a new projector".into()))?;
         if guard.is_none() {
-            *guard = Some(Box::new(GpuPlan::new(ctx.clone(), &self.lowered, self.options.max_chunk_bytes, None)?));
+            *guard = Some(Box::new(GpuPlan::projector(ctx.clone(), &self.lowered, self.options.max_chunk_bytes)?));
         }
         f(guard.as_mut().expect("allocated above"))
     }
@@ -238,15 +239,15 @@ impl Projector {
         let n_data: usize = self.geometry.data_shape().iter().product();
         let mut x = vec![1.0f32; self.grid.len()];
         let mut ax = vec![0.0; n_data];
+        let mut next = vec![0.0; x.len()];
         let mut estimate = 0.0;
         for _ in 0..iterations {
             let scale = (1.0 / dot(&x, &x).sqrt()) as f32;
             x.iter_mut().for_each(|v| *v *= scale);
             self.forward_flat(&x, &mut ax)?;
-            let mut next = vec![0.0; x.len()];
             self.adjoint_flat(&ax, &mut next)?;
             estimate = dot(&x, &next).sqrt();
-            x = next;
+            std::mem::swap(&mut x, &mut next);
         }
         Ok(estimate)
     }

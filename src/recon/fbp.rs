@@ -8,13 +8,12 @@
 
 use super::weights::fbp_weights;
 use crate::array::{check_input, with_output};
-use crate::backend::gpu::GpuPlan;
+use crate::backend::gpu::{FbpInputs, GpuPlan};
 use crate::backend::chunks::{DataShape, chunks, gather_rows};
-use crate::backend::layout::Params;
+use crate::backend::layout::{Params, View};
 use crate::backend::{ActiveBackend, cpu};
 use crate::error::{Error, Result};
 use crate::filter::{FilterKernel, RampFilter};
-use crate::geometry::Lowered;
 use crate::projector::Projector;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
@@ -27,11 +26,16 @@ const CPU_CHUNK_BYTES: usize = 64 << 20;
 pub struct Fbp {
     image_shape: Vec<usize>,
     data_shape: Vec<usize>,
-    lowered: Lowered,
-    kernel: FilterKernel,
-    weights: Vec<f32>,
     backend: ActiveBackend,
-    gpu: Option<Mutex<GpuPlan>>,
+    engine: Engine,
+}
+
+#[derive(Debug)]
+enum Engine {
+    /// The CPU twins need the dispatch parameters, the voxel maps, the filter and the weights.
+    Cpu { params: Params, views: Vec<View>, kernel: FilterKernel, weights: Vec<f32> },
+    /// Everything lives in the plan's device buffers.
+    Gpu(Mutex<GpuPlan>),
 }
 
 impl Fbp {
@@ -42,24 +46,17 @@ impl Fbp {
     /// fan angle (fan); [`Error::Gpu`] when device buffers cannot be made.
     pub fn new(projector: &Projector, filter: RampFilter) -> Result<Self> {
         let w = fbp_weights(projector.geometry())?;
-        let lowered = projector.lowered().clone();
-        let kernel = FilterKernel::new(lowered.params.n_cols as usize, w.tau, filter, w.arc);
-        let gpu = match projector.gpu_context() {
-            None => None,
+        let lowered = projector.lowered();
+        let n_cols = lowered.params.n_cols as usize;
+        let kernel = FilterKernel::new(n_cols, w.tau, filter, w.arc);
+        let engine = match projector.gpu_context() {
+            None => Engine::Cpu { params: lowered.params, views: lowered.views.clone(), kernel, weights: w.weights },
             Some(ctx) => {
-                let chunk = projector.options().max_chunk_bytes;
-                Some(Mutex::new(GpuPlan::new(ctx, &lowered, chunk, Some((&kernel.lags(lowered.params.n_cols as usize), &w.weights)))?))
+                let inputs = FbpInputs { lags: &kernel.lags(n_cols), weights: &w.weights };
+                Engine::Gpu(Mutex::new(GpuPlan::fbp(ctx, lowered, projector.options().max_chunk_bytes, inputs)?))
             }
         };
-        Ok(Self {
-            image_shape: projector.image_shape(),
-            data_shape: projector.data_shape(),
-            lowered,
-            kernel,
-            weights: w.weights,
-            backend: projector.backend(),
-            gpu,
-        })
+        Ok(Self { image_shape: projector.image_shape(), data_shape: projector.data_shape(), backend: projector.backend(), engine })
     }
 
     /// Where this plan runs.
@@ -68,7 +65,10 @@ impl Fbp {
     }
     /// Bytes of device memory the plan holds (0 on the CPU).
     pub fn device_bytes(&self) -> u64 {
-        self.gpu.as_ref().and_then(|p| p.lock().ok().map(|p| p.device_bytes())).unwrap_or(0)
+        match &self.engine {
+            Engine::Cpu { .. } => 0,
+            Engine::Gpu(plan) => plan.lock().map(|p| p.device_bytes()).unwrap_or(0),
+        }
     }
 
     /// Reconstructs `data` (shape: the projector's data shape) into a new image.
@@ -106,11 +106,14 @@ impl Fbp {
     }
 
     fn reconstruct_flat(&self, data: &[f32], out: &mut [f32], progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
-        if let Some(plan) = &self.gpu {
-            return plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked".into()))?.fbp(data, out, progress);
-        }
+        let (full, views, kernel, weights) = match &self.engine {
+            Engine::Gpu(plan) => {
+                let mut plan = plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked; build a new plan".into()))?;
+                return plan.reconstruct(data, out, progress);
+            }
+            Engine::Cpu { params, views, kernel, weights } => (*params, views, kernel, weights),
+        };
         // CPU: chunks of slices too, so the filtered copy stays small whatever the stack.
-        let full = self.lowered.params;
         let shape = DataShape { views: full.n_views as usize, rows: full.nz as usize, cols: full.n_cols as usize };
         let slice = (full.nx * full.ny) as usize;
         let per_slice = (shape.views * shape.cols).max(slice) * 4;
@@ -121,8 +124,8 @@ impl Fbp {
             let p = Params { nz: nz as u32, ..full };
             let len = shape.views * nz * shape.cols;
             gather_rows(shape, data, z0, nz, &mut rows[..len]);
-            cpu::fbp_filter(&p, &self.kernel, &self.weights, &rows[..len], &mut filtered[..len]);
-            cpu::backproject_fbp(&p, &self.lowered.views, &filtered[..len], &mut out[z0 * slice..(z0 + nz) * slice]);
+            cpu::fbp_filter(&p, kernel, weights, &rows[..len], &mut filtered[..len]);
+            cpu::backproject_fbp(&p, views, &filtered[..len], &mut out[z0 * slice..(z0 + nz) * slice]);
             progress(z0 + nz, shape.rows);
         }
         Ok(())

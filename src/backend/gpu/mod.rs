@@ -6,4 +6,4 @@ mod plan;
 
 pub use context::{AdapterSummary, GpuContext};
 pub use plan::DEFAULT_MAX_CHUNK_BYTES;
-pub(crate) use plan::GpuPlan;
+pub(crate) use plan::{FbpInputs, GpuPlan};

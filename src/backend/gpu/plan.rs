@@ -15,38 +15,56 @@ use wgpu::util::DeviceExt;
 /// Default cap on one chunk buffer, whatever the device allows: keeps device memory modest.
 pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 256 << 20;
 
-/// Filter kernel, per-sample weights and the filtered-data buffer of an FBP plan.
+/// What a plan is for, with the bind groups (made once) of its stages.
 #[derive(Debug)]
-pub(crate) struct FbpBuffers {
-    kernel: wgpu::Buffer,
-    weights: wgpu::Buffer,
-    filtered: wgpu::Buffer,
+enum Stages {
+    /// forward_project and adjoint_project.
+    Projector { forward: wgpu::BindGroup, adjoint: wgpu::BindGroup },
+    /// fbp_filter then backproject_fbp.
+    Fbp { filter: wgpu::BindGroup, backproject: wgpu::BindGroup },
 }
 
-/// Buffers and bind groups for one geometry, reused by every call.
+/// Buffers and bind groups for one geometry, made once and reused by every call.
 #[derive(Debug)]
 pub(crate) struct GpuPlan {
     ctx: Arc<GpuContext>,
     params: Params,
     chunk_z: usize,
     params_buf: wgpu::Buffer,
-    views_buf: wgpu::Buffer,
-    lines_buf: wgpu::Buffer,
     image_buf: wgpu::Buffer,
     sino_buf: wgpu::Buffer,
     readback: wgpu::Buffer,
-    fbp: Option<FbpBuffers>,
+    stages: Stages,
+    /// Bytes of device memory held by all buffers.
+    device_bytes: u64,
     /// Host staging for one chunk of projection rows (gathered from `[view, z, col]`).
     staging: Vec<f32>,
 }
 
-fn storage(ctx: &GpuContext, label: &str, bytes: u64, extra: wgpu::BufferUsages) -> wgpu::Buffer {
+/// What an FBP plan uploads once: the filter's lags `−(n_cols−1)..=n_cols−1` and the
+/// per-sample weights `[view, col]`.
+pub(crate) struct FbpInputs<'a> {
+    pub lags: &'a [f32],
+    pub weights: &'a [f32],
+}
+
+fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size: bytes.max(4),
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC | extra,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
     })
+}
+
+/// Binds `buffers` to bindings 0, 1, ... of group 0 of `pipeline`.
+fn bind_group(ctx: &GpuContext, pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+    let entries: Vec<_> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries })
 }
 
 fn init_storage<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
@@ -58,11 +76,12 @@ fn init_storage<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> 
 }
 
 impl GpuPlan {
-    /// Checks that one slice and the ray table fit the device's binding limit.
+    /// Checks that one slice (and, for a projector, the ray table) fits the device's binding
+    /// limit.
     ///
     /// # Errors
     /// [`Error::Gpu`] saying which buffer is too large.
-    pub fn check_fits(ctx: &GpuContext, lowered: &Lowered) -> Result<()> {
+    pub fn check_fits(ctx: &GpuContext, lowered: &Lowered, with_lines: bool) -> Result<()> {
         let p = &lowered.params;
         let per_slice = Self::per_slice_bytes(p);
         if per_slice > ctx.max_binding() {
@@ -73,7 +92,7 @@ impl GpuPlan {
             )));
         }
         let lines_bytes = std::mem::size_of_val(lowered.lines.as_slice()) as u64;
-        if lines_bytes > ctx.max_binding() {
+        if with_lines && lines_bytes > ctx.max_binding() {
             return Err(Error::Gpu(format!(
                 "the ray table ({} views × {} columns) needs {lines_bytes} bytes but the device binds at most {} bytes",
                 p.n_views,
@@ -98,17 +117,28 @@ impl GpuPlan {
         ((cap / Self::per_slice_bytes(p)) as usize).clamp(1, p.nz as usize).min(max_wg)
     }
 
-    /// Allocates the buffers for `lowered` in chunks of at most `max_chunk_bytes`, plus the FBP
-    /// buffers when `fbp` is given (kernel lags `−(n_cols−1)..=n_cols−1`, weights `[view, col]`).
+    /// A plan for forward projection and its adjoint, in chunks of at most `max_chunk_bytes`.
     ///
     /// # Errors
-    /// [`Error::Gpu`] when one slice does not fit the device's binding limit or allocation fails.
-    pub fn new(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, fbp: Option<(&[f32], &[f32])>) -> Result<Self> {
-        Self::check_fits(&ctx, lowered)?;
+    /// [`Error::Gpu`] when a slice or the ray table does not fit, or allocation fails.
+    pub fn projector(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64) -> Result<Self> {
+        Self::check_fits(&ctx, lowered, true)?;
+        Self::build(ctx, lowered, max_chunk_bytes, None)
+    }
+
+    /// A plan for filtered back-projection, in chunks of at most `max_chunk_bytes`.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when a slice does not fit, or allocation fails.
+    pub fn fbp(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, inputs: FbpInputs<'_>) -> Result<Self> {
+        Self::check_fits(&ctx, lowered, false)?;
+        Self::build(ctx, lowered, max_chunk_bytes, Some(inputs))
+    }
+
+    fn build(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, fbp: Option<FbpInputs<'_>>) -> Result<Self> {
         let p = lowered.params;
         let slice_image = 4 * p.nx as u64 * p.ny as u64;
         let slice_sino = 4 * p.n_views as u64 * p.n_cols as u64;
-        let per_slice = Self::per_slice_bytes(&p);
         let chunk_z = Self::chunk_slices_for(&ctx, lowered, max_chunk_bytes);
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let params_buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -118,36 +148,49 @@ impl GpuPlan {
             mapped_at_creation: false,
         });
         let views_buf = init_storage::<View>(&ctx, "views", &lowered.views);
-        let lines_buf = init_storage::<Line>(&ctx, "lines", &lowered.lines);
-        let image_buf = storage(&ctx, "image", chunk_z as u64 * slice_image, wgpu::BufferUsages::empty());
-        let sino_buf = storage(&ctx, "sino", chunk_z as u64 * slice_sino, wgpu::BufferUsages::empty());
+        let image_buf = storage(&ctx, "image", chunk_z as u64 * slice_image);
+        let sino_buf = storage(&ctx, "sino", chunk_z as u64 * slice_sino);
         let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
-            size: chunk_z as u64 * per_slice,
+            size: chunk_z as u64 * Self::per_slice_bytes(&p),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let fbp = fbp.map(|(kernel, weights)| FbpBuffers {
-            kernel: init_storage(&ctx, "kernel", kernel),
-            weights: init_storage(&ctx, "weights", weights),
-            filtered: storage(&ctx, "filtered", chunk_z as u64 * slice_sino, wgpu::BufferUsages::empty()),
-        });
+        let mut buffers = vec![&params_buf, &views_buf, &image_buf, &sino_buf, &readback];
+        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| bind_group(&ctx, pipeline, entries);
+        let pl = &ctx.pipelines;
+        let (stages, extra) = match fbp {
+            None => {
+                let lines_buf = init_storage::<Line>(&ctx, "lines", &lowered.lines);
+                let stages = Stages::Projector {
+                    forward: bind(&pl.forward_project, &[&params_buf, &lines_buf, &image_buf, &sino_buf]),
+                    adjoint: bind(&pl.adjoint_project, &[&params_buf, &views_buf, &lines_buf, &sino_buf, &image_buf]),
+                };
+                (stages, vec![lines_buf])
+            }
+            Some(f) => {
+                let lags = init_storage(&ctx, "lags", f.lags);
+                let weights = init_storage(&ctx, "weights", f.weights);
+                let filtered = storage(&ctx, "filtered", chunk_z as u64 * slice_sino);
+                let stages = Stages::Fbp {
+                    filter: bind(&pl.fbp_filter, &[&params_buf, &lags, &weights, &sino_buf, &filtered]),
+                    backproject: bind(&pl.backproject_fbp, &[&params_buf, &views_buf, &filtered, &image_buf]),
+                };
+                (stages, vec![lags, weights, filtered])
+            }
+        };
+        buffers.extend(extra.iter());
+        let device_bytes = buffers.iter().map(|b| b.size()).sum();
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("allocating {} MiB chunk buffers: {e}", (3 * chunk_z as u64 * per_slice) >> 20)));
+            return Err(Error::Gpu(format!("allocating {} MiB of device buffers: {e}", device_bytes >> 20)));
         }
         let staging = vec![0.0; chunk_z * (slice_sino / 4) as usize];
-        let params = p;
-        Ok(Self { ctx, params, chunk_z, params_buf, views_buf, lines_buf, image_buf, sino_buf, readback, fbp, staging })
+        Ok(Self { ctx, params: p, chunk_z, params_buf, image_buf, sino_buf, readback, stages, device_bytes, staging })
     }
 
     /// Bytes of device memory the plan's buffers hold.
     pub fn device_bytes(&self) -> u64 {
-        let mut total = self.image_buf.size() + self.sino_buf.size() + self.readback.size();
-        total += self.views_buf.size() + self.lines_buf.size() + self.params_buf.size();
-        if let Some(f) = &self.fbp {
-            total += f.kernel.size() + f.weights.size() + f.filtered.size();
-        }
-        total
+        self.device_bytes
     }
 
     fn chunks(&self) -> Vec<(usize, usize)> {
@@ -160,19 +203,6 @@ impl GpuPlan {
 
     fn chunk_params(&self, nz: usize) -> Params {
         Params { nz: nz as u32, ..self.params }
-    }
-
-    fn bind(&self, pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
-        let entries: Vec<_> = buffers
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
-            .collect();
-        self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        })
     }
 
     /// Copies `src` into the readback buffer, waits, and hands the first `len` floats to `sink`.
@@ -223,11 +253,17 @@ impl GpuPlan {
         [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz]
     }
 
+    fn projector_groups(&self) -> Result<(&wgpu::BindGroup, &wgpu::BindGroup)> {
+        match &self.stages {
+            Stages::Projector { forward, adjoint } => Ok((forward, adjoint)),
+            Stages::Fbp { .. } => Err(Error::InvalidArgument("this GPU plan was built for FBP, not projection".into())),
+        }
+    }
+
     /// Forward projection of the whole stack: `image[z, y, x]` → `sino[view, z, col]` (overwritten).
     pub fn forward(&mut self, image: &[f32], sino: &mut [f32]) -> Result<()> {
+        let group = self.projector_groups()?.0.clone();
         let slice = (self.params.nx * self.params.ny) as usize;
-        let pipeline = &self.ctx.pipelines.forward_project;
-        let group = self.bind(pipeline, &[&self.params_buf, &self.lines_buf, &self.image_buf, &self.sino_buf]);
         for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
@@ -243,9 +279,8 @@ impl GpuPlan {
 
     /// Adjoint of the whole stack: `sino[view, z, col]` → `image[z, y, x]` (overwritten).
     pub fn adjoint(&mut self, sino: &[f32], image: &mut [f32]) -> Result<()> {
+        let group = self.projector_groups()?.1.clone();
         let slice = (self.params.nx * self.params.ny) as usize;
-        let pipeline = &self.ctx.pipelines.adjoint_project;
-        let group = self.bind(pipeline, &[&self.params_buf, &self.views_buf, &self.lines_buf, &self.sino_buf, &self.image_buf]);
         for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
@@ -258,18 +293,12 @@ impl GpuPlan {
         Ok(())
     }
 
-    /// Filtered back-projection of the whole stack (plans built with FBP buffers only);
+    /// Filtered back-projection of the whole stack (FBP plans only);
     /// `progress(slices_done, slices_total)` after each chunk.
-    pub fn fbp(&mut self, sino: &[f32], image: &mut [f32], progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
-        let (filter_group, bp_group) = {
-            let Some(f) = &self.fbp else {
-                return Err(Error::InvalidArgument("this GPU plan was built without FBP buffers".into()));
-            };
-            let pl = &self.ctx.pipelines;
-            (
-                self.bind(&pl.fbp_filter, &[&self.params_buf, &f.kernel, &f.weights, &self.sino_buf, &f.filtered]),
-                self.bind(&pl.backproject_fbp, &[&self.params_buf, &self.views_buf, &f.filtered, &self.image_buf]),
-            )
+    pub fn reconstruct(&mut self, sino: &[f32], image: &mut [f32], progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
+        let (filter, backproject) = match &self.stages {
+            Stages::Fbp { filter, backproject } => (filter.clone(), backproject.clone()),
+            Stages::Projector { .. } => return Err(Error::InvalidArgument("this GPU plan was built for projection, not FBP".into())),
         };
         let slice = (self.params.nx * self.params.ny) as usize;
         for (z0, nz) in self.chunks() {
@@ -277,8 +306,8 @@ impl GpuPlan {
             self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.upload_rows(sino, z0, nz);
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            self.dispatch(&mut encoder, &self.ctx.pipelines.fbp_filter, &filter_group, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
-            self.dispatch(&mut encoder, &self.ctx.pipelines.backproject_fbp, &bp_group, Self::voxel_grid(&p));
+            self.dispatch(&mut encoder, &self.ctx.pipelines.fbp_filter, &filter, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
+            self.dispatch(&mut encoder, &self.ctx.pipelines.backproject_fbp, &backproject, Self::voxel_grid(&p));
             let out = &mut image[z0 * slice..(z0 + nz) * slice];
             self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| out.copy_from_slice(chunk))?;
             progress(z0 + nz, self.params.nz as usize);
