@@ -93,6 +93,12 @@ fn detector_ray(geometry: &Geometry, v: &ViewVectors, k: usize) -> ([f64; 2], [f
     }
 }
 
+/// The exact (f64) ray `(origin, direction)` through the centre of column `k` of view `view`:
+/// the same rays the kernels' Joseph lines are made from (the phantoms integrate along them).
+pub(crate) fn ray(geometry: &Geometry, view: usize, k: usize) -> ([f64; 2], [f64; 2]) {
+    detector_ray(geometry, &view_vectors(geometry, geometry.angles()[view]), k)
+}
+
 /// Joseph form of the ray `origin + t·dir` over the grid (see [`Line`]).
 fn joseph_line(origin: [f64; 2], dir: [f64; 2], grid: &ImageGrid) -> Line {
     let [_, dy, dx] = grid.spacing();

@@ -9,4 +9,4 @@ mod lower;
 
 pub use beam::{DetectorColumns, DetectorShape, FanBeam, Geometry, ParallelBeam};
 pub use grid::ImageGrid;
-pub(crate) use lower::{Lowered, check_compatible, lower};
+pub(crate) use lower::{Lowered, check_compatible, lower, ray};

@@ -6,7 +6,7 @@
 //! "mouth" end towards +y so that a displayed slice looks as in textbooks.
 
 use crate::error::{Error, Result};
-use crate::geometry::{DetectorShape, Geometry, ImageGrid};
+use crate::geometry::{Geometry, ImageGrid, ray};
 use ndarray::{Array2, Array3, ArrayD, IxDyn};
 
 /// A filled ellipse of constant value, added to whatever lies beneath it.
@@ -104,9 +104,8 @@ impl EllipsePhantom {
             return Err(Error::InvalidArgument("a 2D phantom's line integrals need a one-row geometry".into()));
         }
         let [v, _, c] = geometry.data_shape();
-        let rays = rays(geometry);
         Ok(Array2::from_shape_fn((v, c), |(a, k)| {
-            let (o, d) = rays(a, k);
+            let (o, d) = ray(geometry, a, k);
             self.line_integral(o, d) as f32
         }))
     }
@@ -131,34 +130,6 @@ fn rasterize_slice(phantom: &EllipsePhantom, grid: &ImageGrid, supersample: usiz
         }
         (sum / (n * n)) as f32
     }))
-}
-
-/// For a geometry, the exact (f64) ray `(origin, direction)` through bin `k` of view `a`.
-fn rays(geometry: &Geometry) -> impl Fn(usize, usize) -> ([f64; 2], [f64; 2]) + '_ {
-    move |a, k| {
-        let theta = geometry.angles()[a];
-        let (s, c) = theta.sin_cos();
-        let (u, d) = ([c, s], [-s, c]);
-        let uk = geometry.columns().position(k);
-        match geometry {
-            Geometry::Parallel(_) => ([uk * u[0], uk * u[1]], d),
-            Geometry::Fan(f) => {
-                let dso = f.source_to_center();
-                let src = [-dso * d[0], -dso * d[1]];
-                match f.detector_shape() {
-                    DetectorShape::Flat => {
-                        let det = f.source_to_detector() - dso;
-                        let target = [det * d[0] + uk * u[0], det * d[1] + uk * u[1]];
-                        (src, [target[0] - src[0], target[1] - src[1]])
-                    }
-                    DetectorShape::Arc => {
-                        let g = uk / f.source_to_detector();
-                        (src, [g.cos() * d[0] + g.sin() * u[0], g.cos() * d[1] + g.sin() * u[1]])
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// A 3D phantom of ellipsoids whose axes include z (rotations about z only): every axial
@@ -227,9 +198,9 @@ impl EllipsoidPhantom {
         crate::geometry::check_compatible(geometry, grid)?;
         let [v, r, c] = geometry.data_shape();
         let slices: Vec<EllipsePhantom> = (0..r).map(|iz| self.slice(grid.origin()[0] + iz as f64 * grid.spacing()[0])).collect();
-        let rays = rays(geometry);
+        let rays: Vec<_> = (0..v).flat_map(|a| (0..c).map(move |k| ray(geometry, a, k))).collect();
         Ok(ArrayD::from_shape_fn(IxDyn(&[v, r, c]), |i| {
-            let (o, d) = rays(i[0], i[2]);
+            let (o, d) = rays[i[0] * c + i[2]];
             slices[i[1]].line_integral(o, d) as f32
         }))
     }
