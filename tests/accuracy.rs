@@ -36,7 +36,7 @@ fn forward_matches_exact_line_integrals(backend: Backend) {
         let p = Projector::new(geometry, grid.clone(), backend).unwrap();
         let sino = p.forward(truth.view().into_dyn()).unwrap();
         let err = rel_l2(sino.as_slice().unwrap(), exact.as_slice().unwrap());
-        println!("{} forward vs exact: {err:.4}", backend_name(backend));
+        println!("{} forward vs exact: {err:.4}", backend);
         assert!(err < FORWARD_TOL, "relative L2 {err:.4} ≥ {FORWARD_TOL}");
     }
 }
@@ -57,11 +57,11 @@ const PARALLEL_RMSE: f64 = 0.02;
 fn fbp_of_exact_data(backend: Backend) {
     let (g, grid) = reference_parallel();
     let parallel = fbp_rmse(g, &grid, backend);
-    println!("{} parallel FBP RMSE: {parallel:.4}", backend_name(backend));
+    println!("{} parallel FBP RMSE: {parallel:.4}", backend);
     assert!(parallel < PARALLEL_RMSE, "parallel RMSE {parallel:.4}");
     for shape in [DetectorShape::Flat, DetectorShape::Arc] {
         let rmse = fbp_rmse(reference_fan(shape), &grid, backend);
-        println!("{} fan {shape:?} FBP RMSE: {rmse:.4}", backend_name(backend));
+        println!("{} fan {shape:?} FBP RMSE: {rmse:.4}", backend);
         assert!(rmse <= 1.2 * parallel, "fan {shape:?} RMSE {rmse:.4} > 1.2 × parallel {parallel:.4}");
     }
 }
@@ -78,7 +78,7 @@ fn short_scan_fan_fbp(backend: Backend) {
     let short = FanBeam::new(short_angles, cols, 800.0, 1200.0, DetectorShape::Arc).unwrap();
     let e_full = fbp_rmse(full.into(), &grid, backend);
     let e_short = fbp_rmse(short.into(), &grid, backend);
-    println!("{} short-scan RMSE {e_short:.4} vs full {e_full:.4}", backend_name(backend));
+    println!("{} short-scan RMSE {e_short:.4} vs full {e_full:.4}", backend);
     assert!(e_short < 1.25 * e_full, "short scan {e_short:.4} vs full scan {e_full:.4}");
 }
 

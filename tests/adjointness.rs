@@ -28,7 +28,7 @@ fn dot_product_test(backend: Backend) {
         let p = Projector::new(geometry, grid, backend).unwrap();
         for seed in 0..3 {
             let err = p.adjointness_test(seed).unwrap();
-            println!("{} {name} seed {seed}: {err:.2e}", backend_name(backend));
+            println!("{} {name} seed {seed}: {err:.2e}", backend);
             assert!(err < tol, "{name}: relative adjointness error {err:.3e} ≥ {tol:e}");
         }
     }

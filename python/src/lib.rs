@@ -277,26 +277,24 @@ impl PyFanBeam {
     }
 }
 
-fn geometry_of(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<tomors::Geometry> {
+fn geometry_of(obj: &Bound<'_, PyAny>) -> PyResult<tomors::Geometry> {
     if let Ok(p) = obj.cast::<PyParallelBeam>() {
         return Ok(p.get().inner.clone().into());
     }
     if let Ok(f) = obj.cast::<PyFanBeam>() {
         return Ok(f.get().inner.clone().into());
     }
-    let _ = py;
     Err(PyTypeError::new_err("geometry must be a tomors.ParallelBeam or tomors.FanBeam"))
 }
+
+/// Projector's constructor arguments, in order.
+type ProjectorArgs<'py> = (Bound<'py, PyAny>, PyImageGrid, String, u64);
 
 /// A matched projector pair `A` (Joseph forward projection) and `Aᵀ` (its exact adjoint) for
 /// `geometry` over `grid`, planned once on `backend` ("auto", "gpu" or "cpu").
 #[pyclass(name = "Projector", module = "tomors", frozen)]
 struct PyProjector {
     inner: Arc<tomors::Projector>,
-    grid: tomors::ImageGrid,
-    /// What the user passed, kept for pickling (the plan is rebuilt on unpickling).
-    geometry_obj: Py<PyAny>,
-    requested_backend: String,
 }
 
 #[pymethods]
@@ -304,9 +302,7 @@ impl PyProjector {
     #[new]
     #[pyo3(signature = (geometry, grid, backend="auto", max_chunk_bytes=None))]
     fn new(py: Python<'_>, geometry: &Bound<'_, PyAny>, grid: &PyImageGrid, backend: &str, max_chunk_bytes: Option<u64>) -> PyResult<Self> {
-        let geometry_obj = geometry;
-        let geometry = geometry_of(py, geometry)?;
-        let backend_name = backend;
+        let geometry = geometry_of(geometry)?;
         let backend: tomors::Backend = backend.parse().py_err(py)?;
         let mut options = tomors::PlanOptions { backend, ..Default::default() };
         if let Some(b) = max_chunk_bytes {
@@ -314,13 +310,20 @@ impl PyProjector {
         }
         let grid_inner = grid.inner.clone();
         let inner = py.detach(move || tomors::Projector::with_options(geometry, grid_inner, options)).py_err(py)?;
-        Ok(Self { inner: Arc::new(inner), grid: grid.inner.clone(), geometry_obj: geometry_obj.clone().unbind(), requested_backend: backend_name.to_string() })
+        Ok(Self { inner: Arc::new(inner) })
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (Py<PyAny>, PyImageGrid, String, u64)> {
-        let p = slf.get();
-        let args = (p.geometry_obj.clone_ref(slf.py()), PyImageGrid { inner: p.grid.clone() }, p.requested_backend.clone(), p.inner.options().max_chunk_bytes);
-        (slf.get_type(), args)
+    /// Pickles as its constructor arguments: the plan is rebuilt where it is unpickled, with
+    /// the backend that was asked for (not necessarily the one used here).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, ProjectorArgs<'py>>> {
+        let py = slf.py();
+        let p = &slf.get().inner;
+        let geometry = match p.geometry() {
+            tomors::Geometry::Parallel(g) => Bound::new(py, PyParallelBeam { inner: g.clone() })?.into_any(),
+            tomors::Geometry::Fan(g) => Bound::new(py, PyFanBeam { inner: g.clone() })?.into_any(),
+        };
+        let options = p.options();
+        Ok((slf.get_type(), (geometry, PyImageGrid { inner: p.grid().clone() }, options.backend.to_string(), options.max_chunk_bytes)))
     }
 
     /// Line integrals (image value × mm) of `image` (shape `image_shape`); returns a new
@@ -377,7 +380,7 @@ impl PyProjector {
     }
     #[getter]
     fn grid(&self) -> PyImageGrid {
-        PyImageGrid { inner: self.grid.clone() }
+        PyImageGrid { inner: self.inner.grid().clone() }
     }
     fn __repr__(&self) -> String {
         format!("Projector(image_shape={:?}, data_shape={:?}, backend={:?})", self.image_shape(), self.data_shape(), self.inner.backend().to_string())
@@ -451,7 +454,7 @@ fn shepp_logan<'py>(py: Python<'py>, grid: &PyImageGrid, radius: Option<f64>, su
 #[pyfunction]
 #[pyo3(signature = (geometry, grid, radius=None))]
 fn shepp_logan_sinogram<'py>(py: Python<'py>, geometry: &Bound<'py, PyAny>, grid: &PyImageGrid, radius: Option<f64>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let geometry = geometry_of(py, geometry)?;
+    let geometry = geometry_of(geometry)?;
     let g = &grid.inner;
     let r = phantom_radius(g, radius);
     let out = py

@@ -1,13 +1,10 @@
 """FBP accuracy side by side with scikit-image's iradon on the same exact sinogram."""
 
-import time
-
 import numpy as np
 import pytest
+import skimage.transform as skimage_transform
 
 import tomors
-
-skimage_transform = pytest.importorskip("skimage.transform")
 
 N, VIEWS, BINS = 512, 720, 725
 

@@ -2,12 +2,10 @@
 
 import pickle
 
+import dask.array as da
 import numpy as np
-import pytest
 
 import tomors
-
-da = pytest.importorskip("dask.array")
 
 
 def test_fbp_of_a_stack_with_map_blocks():

@@ -38,6 +38,17 @@ impl FromStr for Backend {
     }
 }
 
+impl fmt::Display for Backend {
+    /// The name [`FromStr`] accepts: `auto`, `gpu` or `cpu`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Auto => "auto",
+            Backend::Gpu => "gpu",
+            Backend::Cpu => "cpu",
+        })
+    }
+}
+
 /// The backend a plan actually runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActiveBackend {

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::f64::consts::PI;
-use tomors::{Backend, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam};
+use tomors::{DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam};
 
 /// Expands each `fn name(backend: Backend)` into `cpu::name` and `gpu::name` tests. The GPU one
 /// needs a wgpu adapter (CI installs Mesa's software Vulkan); set `TOMORS_SKIP_GPU_TESTS=1`
@@ -70,12 +70,4 @@ pub fn rmse_in_circle(a: &[f32], b: &[f32], grid: &ImageGrid, radius: f64) -> f6
         }
     }
     (sum / n as f64).sqrt()
-}
-
-pub fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Cpu => "cpu",
-        Backend::Gpu => "gpu",
-        Backend::Auto => "auto",
-    }
 }
