@@ -57,6 +57,9 @@ fn fbp_of_an_npy_sinogram() {
     assert_eq!(std::fs::read(&input).unwrap(), before);
     let fan = tomors().arg("fbp").arg(&input).arg("-o").arg(&output).args(["--geometry", "fan-arc"]).output().unwrap();
     assert!(String::from_utf8_lossy(&fan.stderr).contains("--source-to-center"));
+    let missing = tomors().arg("fbp").arg(dir.join("missing.npy")).arg("-o").arg(dir.join("m.npy")).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.npy"), "{}", String::from_utf8_lossy(&missing.stderr));
     let garbage = dir.join("garbage.npy");
     std::fs::write(&garbage, b"not an npy file").unwrap();
     let bad = tomors().arg("fbp").arg(&garbage).arg("-o").arg(&output).output().unwrap();

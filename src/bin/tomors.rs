@@ -283,7 +283,8 @@ fn read_npy_f32(path: &Path) -> CliResult<ArrayD<f32>> {
 }
 
 fn fbp_command(a: &FbpArgs) -> CliResult<()> {
-    if std::fs::canonicalize(&a.input).ok() == std::fs::canonicalize(&a.out).ok() {
+    let input = std::fs::canonicalize(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    if std::fs::canonicalize(&a.out).is_ok_and(|out| out == input) {
         return Err(format!("--out {} is the input file; refusing to overwrite it", a.out.display()));
     }
     let data = read_npy_f32(&a.input)?;
