@@ -5,8 +5,21 @@
 
 use std::path::Path;
 
-const SHARED: [&str; 2] = ["shared/layout.wgsl", "shared/rays.wgsl"];
-const STAGES: [&str; 4] = ["forward_project.wgsl", "adjoint_project.wgsl", "fbp_filter.wgsl", "backproject_fbp.wgsl"];
+const SHARED: [&str; 3] = ["shared/layout.wgsl", "shared/rays.wgsl", "shared/spect.wgsl"];
+const STAGES: [&str; 12] = [
+    "forward_project.wgsl",
+    "adjoint_project.wgsl",
+    "fbp_filter.wgsl",
+    "backproject_fbp.wgsl",
+    "spect_attenuation.wgsl",
+    "spect_rotate.wgsl",
+    "spect_blur_cols.wgsl",
+    "spect_blur_rows_sum.wgsl",
+    "spect_spread_rows.wgsl",
+    "spect_rotate_adjoint.wgsl",
+    "em_ratio.wgsl",
+    "em_update.wgsl",
+];
 
 fn main() {
     let dir = Path::new("shaders");

@@ -100,3 +100,81 @@ const fn parse_usize(s: &str) -> usize {
 const _: () = assert!(std::mem::size_of::<Params>() == parse_usize(env!("TOMORS_WGSL_SIZE_PARAMS")));
 const _: () = assert!(std::mem::size_of::<View>() == parse_usize(env!("TOMORS_WGSL_SIZE_VIEW")));
 const _: () = assert!(std::mem::size_of::<Line>() == parse_usize(env!("TOMORS_WGSL_SIZE_LINE")));
+
+/// Uniform parameters of the SPECT stages (one dispatch works on a batch of views).
+///
+/// Keep in sync with `struct SpectParams` in `shaders/shared/spect.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct SpectParams {
+    /// Grid columns (x).
+    pub nx: u32,
+    /// Grid rows (y).
+    pub ny: u32,
+    /// Slices (= detector rows).
+    pub nz: u32,
+    /// Detector columns.
+    pub n_cols: u32,
+    /// Depth samples of the rotated frame.
+    pub n_depth: u32,
+    /// Views of the plan.
+    pub n_views: u32,
+    /// Entries per half-kernel in the kernel tables (`k_max + 1`).
+    pub kernel_stride: u32,
+    /// 1 when a μ-map is modelled.
+    pub has_attenuation: u32,
+    /// First view (plan order) of this batch.
+    pub batch_first: u32,
+    /// Views in this batch.
+    pub batch_count: u32,
+    /// Plan-order view stored first in the projection buffer.
+    pub proj_first: u32,
+    /// 1 when the adjoint adds to its output instead of overwriting it.
+    pub accumulate: u32,
+    /// Depth step, mm (= pixel size).
+    pub step: f32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
+}
+
+/// One SPECT view: sample `(k, id)` of the rotated frame (column `k`, depth sample `id`) sits
+/// at fractional image index `origin.xy + k·origin.zw + id·depth.xy`; the inverse map gives
+/// `k = inv_col·(fx, fy, 1)` and `id = inv_depth·(fx, fy, 1)`.
+///
+/// Keep in sync with `struct SpectView` in `shaders/shared/spect.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct SpectView {
+    /// Fractional index (x, y) of sample (0, 0), then its change per column.
+    pub origin: [f32; 4],
+    /// Change of the fractional index per depth sample (x, y, unused, unused).
+    pub depth: [f32; 4],
+    /// Coefficients of the column from (fx, fy, 1).
+    pub inv_col: [f32; 4],
+    /// Coefficients of the depth sample from (fx, fy, 1).
+    pub inv_depth: [f32; 4],
+}
+
+/// Uniform parameters of the element-wise EM stages.
+///
+/// Keep in sync with `struct EmParams` in `shaders/shared/spect.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct EmParams {
+    /// Elements to process.
+    pub len: u32,
+    /// Offset of the first element in the long operand (measured data, sensitivity images).
+    pub offset: u32,
+    /// 1 when an additive background is present.
+    pub has_background: u32,
+    /// Padding.
+    pub _pad: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<SpectParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTPARAMS")));
+const _: () = assert!(std::mem::size_of::<SpectView>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTVIEW")));
+const _: () = assert!(std::mem::size_of::<EmParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_EMPARAMS")));

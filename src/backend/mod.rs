@@ -7,6 +7,7 @@ pub(crate) mod chunks;
 pub(crate) mod cpu;
 pub mod gpu;
 pub mod layout;
+pub(crate) mod resident;
 
 use crate::error::{Error, Result};
 use std::fmt;

@@ -6,7 +6,10 @@
 mod beam;
 mod grid;
 mod lower;
+mod spect;
 
 pub use beam::{DetectorColumns, DetectorShape, FanBeam, Geometry, ParallelBeam};
 pub use grid::ImageGrid;
+pub use spect::{Collimator, SpectGeometry};
+pub(crate) use spect::{SpectLowered, gaussian_half_kernel, lower_spect};
 pub(crate) use lower::{Lowered, check_compatible, lower, ray};

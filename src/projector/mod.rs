@@ -12,6 +12,9 @@ use crate::geometry::Lowered;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::{Arc, Mutex};
 
+mod spect;
+pub use spect::{DEFAULT_MAX_FRAME_BYTES, SpectProjector};
+
 /// A linear operator `A` from images `vol[z, y, x]` to projections `proj[view, row, col]`
 /// (line integrals, image value × mm), with its exact transpose `Aᵀ`.
 ///

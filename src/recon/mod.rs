@@ -1,6 +1,10 @@
 //! Reconstruction algorithms, written once over the plans' operations.
 
+mod em;
 mod fbp;
+mod postfilter;
 mod weights;
 
+pub use em::{IterationReport, ModelPlan, Osem, SystemModel, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
+pub(crate) use postfilter::FWHM_PER_SIGMA;

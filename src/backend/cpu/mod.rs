@@ -4,11 +4,15 @@
 
 mod adjoint_project;
 mod backproject_fbp;
+mod em;
 mod fbp_filter;
 mod forward_project;
 pub(crate) mod rays;
+mod spect;
+mod spect_model;
 
 pub(crate) use adjoint_project::adjoint_project;
 pub(crate) use backproject_fbp::backproject_fbp;
 pub(crate) use fbp_filter::fbp_filter;
 pub(crate) use forward_project::forward_project;
+pub(crate) use spect_model::SpectCpu;

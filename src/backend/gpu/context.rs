@@ -11,6 +11,8 @@ macro_rules! stage_source {
             "\n",
             include_str!("../../../shaders/shared/rays.wgsl"),
             "\n",
+            include_str!("../../../shaders/shared/spect.wgsl"),
+            "\n",
             include_str!(concat!("../../../shaders/", $file))
         )
     };
@@ -23,6 +25,14 @@ pub(crate) struct Pipelines {
     pub adjoint_project: wgpu::ComputePipeline,
     pub fbp_filter: wgpu::ComputePipeline,
     pub backproject_fbp: wgpu::ComputePipeline,
+    pub spect_attenuation: wgpu::ComputePipeline,
+    pub spect_rotate: wgpu::ComputePipeline,
+    pub spect_blur_cols: wgpu::ComputePipeline,
+    pub spect_blur_rows_sum: wgpu::ComputePipeline,
+    pub spect_spread_rows: wgpu::ComputePipeline,
+    pub spect_rotate_adjoint: wgpu::ComputePipeline,
+    pub em_ratio: wgpu::ComputePipeline,
+    pub em_update: wgpu::ComputePipeline,
 }
 
 /// A wgpu device with its queue, limits and compiled pipelines. Made once, shared by plans.
@@ -104,6 +114,14 @@ impl GpuContext {
             adjoint_project: make("adjoint_project", stage_source!("adjoint_project.wgsl")),
             fbp_filter: make("fbp_filter", stage_source!("fbp_filter.wgsl")),
             backproject_fbp: make("backproject_fbp", stage_source!("backproject_fbp.wgsl")),
+            spect_attenuation: make("spect_attenuation", stage_source!("spect_attenuation.wgsl")),
+            spect_rotate: make("spect_rotate", stage_source!("spect_rotate.wgsl")),
+            spect_blur_cols: make("spect_blur_cols", stage_source!("spect_blur_cols.wgsl")),
+            spect_blur_rows_sum: make("spect_blur_rows_sum", stage_source!("spect_blur_rows_sum.wgsl")),
+            spect_spread_rows: make("spect_spread_rows", stage_source!("spect_spread_rows.wgsl")),
+            spect_rotate_adjoint: make("spect_rotate_adjoint", stage_source!("spect_rotate_adjoint.wgsl")),
+            em_ratio: make("em_ratio", stage_source!("em_ratio.wgsl")),
+            em_update: make("em_update", stage_source!("em_update.wgsl")),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::NoGpu(format!("{}: pipelines failed to build: {e}", info.name)));

@@ -1,9 +1,12 @@
 //! The wgpu backend: one device context with its pipelines, and plans that chunk work to
 //! the device's limits.
 
+mod buffers;
 mod context;
 mod plan;
+mod spect;
 
 pub use context::{AdapterSummary, GpuContext};
 pub use plan::DEFAULT_MAX_CHUNK_BYTES;
 pub(crate) use plan::{FbpInputs, GpuPlan};
+pub(crate) use spect::SpectGpu;

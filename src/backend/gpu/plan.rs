@@ -5,12 +5,12 @@
 //! Device memory is therefore bounded by the chunk, whatever the stack's size.
 
 use super::GpuContext;
+use super::buffers::{bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform};
 use crate::backend::chunks::{DataShape, chunks, gather_rows, scatter_rows};
 use crate::backend::layout::{Line, Params, View};
 use crate::error::{Error, Result};
 use crate::geometry::Lowered;
 use std::sync::Arc;
-use wgpu::util::DeviceExt;
 
 /// Default cap on one chunk buffer, whatever the device allows: keeps device memory modest.
 pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 256 << 20;
@@ -46,33 +46,6 @@ pub(crate) struct GpuPlan {
 pub(crate) struct FbpInputs<'a> {
     pub lags: &'a [f32],
     pub weights: &'a [f32],
-}
-
-fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer {
-    ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes.max(4),
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    })
-}
-
-/// Binds `buffers` to bindings 0, 1, ... of group 0 of `pipeline`.
-fn bind_group(ctx: &GpuContext, pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
-    let entries: Vec<_> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
-        .collect();
-    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries })
-}
-
-fn init_storage<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
-    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: bytemuck::cast_slice(data),
-        usage: wgpu::BufferUsages::STORAGE,
-    })
 }
 
 impl GpuPlan {
@@ -141,21 +114,11 @@ impl GpuPlan {
         let slice_sino = 4 * p.n_views as u64 * p.n_cols as u64;
         let chunk_z = Self::chunk_slices_for(&ctx, lowered, max_chunk_bytes);
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let params_buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: std::mem::size_of::<Params>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let params_buf = uniform::<Params>(&ctx, "params");
         let views_buf = init_storage::<View>(&ctx, "views", &lowered.views);
         let image_buf = storage(&ctx, "image", chunk_z as u64 * slice_image);
         let sino_buf = storage(&ctx, "sino", chunk_z as u64 * slice_sino);
-        let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: chunk_z as u64 * Self::per_slice_bytes(&p),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let readback = readback(&ctx, chunk_z as u64 * Self::per_slice_bytes(&p));
         let mut buffers = vec![&params_buf, &views_buf, &image_buf, &sino_buf, &readback];
         let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| bind_group(&ctx, pipeline, entries);
         let pl = &ctx.pipelines;
@@ -205,33 +168,8 @@ impl GpuPlan {
         Params { nz: nz as u32, ..self.params }
     }
 
-    /// Copies `src` into the readback buffer, waits, and hands the first `len` floats to `sink`.
-    fn run_and_read(&self, mut encoder: wgpu::CommandEncoder, src: &wgpu::Buffer, len: usize, sink: impl FnOnce(&[f32])) -> Result<()> {
-        let bytes = 4 * len as u64;
-        encoder.copy_buffer_to_buffer(src, 0, &self.readback, 0, bytes);
-        let scope = self.ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        self.ctx.queue.submit([encoder.finish()]);
-        let slice = self.readback.slice(..bytes);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(e.to_string()));
-        }
-        rx.recv()
-            .map_err(|_| Error::Gpu("buffer mapping was abandoned".into()))?
-            .map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
-        {
-            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(e.to_string()))?;
-            sink(bytemuck::cast_slice(&view));
-        }
-        self.readback.unmap();
-        Ok(())
+    fn run_and_read(&self, encoder: wgpu::CommandEncoder, src: &wgpu::Buffer, len: usize, sink: impl FnOnce(&[f32])) -> Result<()> {
+        submit_and_read(&self.ctx, encoder, src, &self.readback, len, sink)
     }
 
     /// Gathers rows `z0..z0+nz` of `sino[view, z, col]` into the staging buffer and uploads them.
@@ -243,10 +181,7 @@ impl GpuPlan {
     }
 
     fn dispatch(&self, encoder: &mut wgpu::CommandEncoder, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, grid: [u32; 3]) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, group, &[]);
-        pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        dispatch(encoder, pipeline, group, grid);
     }
 
     fn voxel_grid(p: &Params) -> [u32; 3] {

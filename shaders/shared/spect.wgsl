@@ -1,0 +1,80 @@
+// SPECT and EM data shared bit-for-bit with the CPU twins.
+// Keep in sync with src/backend/layout.rs (build.rs exports these sizes; the crate asserts them).
+//
+// Rotated-frame buffers (att, rot, blur) are [batch view][z][depth][col]; projection buffers
+// are [view - proj_first][z][col]; images [z][y][x].
+
+struct SpectParams {
+    nx: u32,
+    ny: u32,
+    nz: u32,
+    n_cols: u32,
+    n_depth: u32,
+    n_views: u32,
+    kernel_stride: u32,
+    has_attenuation: u32,
+    batch_first: u32,
+    batch_count: u32,
+    proj_first: u32,
+    accumulate: u32,
+    step: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// Sample (k, id) sits at fractional index origin.xy + k * origin.zw + id * depth.xy.
+struct SpectView {
+    origin: vec4<f32>,
+    depth: vec4<f32>,
+    inv_col: vec4<f32>,
+    inv_depth: vec4<f32>,
+}
+
+struct EmParams {
+    len: u32,
+    offset: u32,
+    has_background: u32,
+    _pad: u32,
+}
+
+// The four bilinear taps of fractional index (fx, fy) on an nx × ny slice: flat indices
+// (-1 when outside the slice) and weights.
+struct Taps {
+    idx: vec4<i32>,
+    w: vec4<f32>,
+}
+
+fn spect_sample_x(v: SpectView, k: u32, id: u32) -> f32 {
+    return v.origin.x + f32(k) * v.origin.z + f32(id) * v.depth.x;
+}
+
+fn spect_sample_y(v: SpectView, k: u32, id: u32) -> f32 {
+    return v.origin.y + f32(k) * v.origin.w + f32(id) * v.depth.y;
+}
+
+fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> Taps {
+    // Clamping keeps far-away samples outside without overflowing the integer conversion.
+    let cx = clamp(fx, -2.0, f32(nx) + 1.0);
+    let cy = clamp(fy, -2.0, f32(ny) + 1.0);
+    let x0f = floor(cx);
+    let y0f = floor(cy);
+    let ax = cx - x0f;
+    let ay = cy - y0f;
+    let x0 = i32(x0f);
+    let y0 = i32(y0f);
+    var t: Taps;
+    t.w = vec4<f32>((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay);
+    let xs = vec4<i32>(x0, x0 + 1, x0, x0 + 1);
+    let ys = vec4<i32>(y0, y0, y0 + 1, y0 + 1);
+    for (var i = 0; i < 4; i++) {
+        let inside = xs[i] >= 0 && xs[i] < i32(nx) && ys[i] >= 0 && ys[i] < i32(ny);
+        t.idx[i] = select(-1, ys[i] * i32(nx) + xs[i], inside);
+    }
+    return t;
+}
+
+// Index of element (b, z, id, k) of a rotated-frame buffer.
+fn frame_index(p: SpectParams, b: u32, z: u32, id: u32, k: u32) -> u32 {
+    return ((b * p.nz + z) * p.n_depth + id) * p.n_cols + k;
+}

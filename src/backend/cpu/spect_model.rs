@@ -1,0 +1,180 @@
+//! The SPECT system model on the CPU: host vectors in the roles of the GPU plan's buffers,
+//! the twins in the roles of its dispatches.
+
+use super::em::{em_ratio, em_update};
+use super::spect::{spect_attenuation, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint, spect_spread_rows};
+use crate::backend::layout::{EmParams, SpectParams};
+use crate::backend::resident::{ResidentModel, batches, views_per_batch};
+use crate::error::Result;
+use crate::geometry::SpectLowered;
+use std::ops::Range;
+
+/// Rotated-frame work buffers stay within this many bytes each.
+const MAX_FRAME_BYTES: u64 = 64 << 20;
+
+/// The SPECT model's buffers on the host.
+#[derive(Debug)]
+pub(crate) struct SpectCpu {
+    lowered: SpectLowered,
+    subsets: Vec<Range<usize>>,
+    batch: usize,
+    mu: Vec<f32>,
+    image: Vec<f32>,
+    back: Vec<f32>,
+    proj: Vec<f32>,
+    att: Vec<f32>,
+    rot: Vec<f32>,
+    blur: Vec<f32>,
+    measured: Vec<f32>,
+    background: Option<Vec<f32>>,
+    sensitivity: Vec<f32>,
+    /// Subset whose projections `proj` holds.
+    proj_subset: usize,
+}
+
+impl SpectCpu {
+    /// A model for `lowered` (views in plan order) with the μ-map `mu` (`[z, y, x]`, 1/mm) when
+    /// `lowered.params.has_attenuation` is set.
+    pub fn new(lowered: SpectLowered, mu: Option<Vec<f32>>, subsets: Vec<Range<usize>>) -> Self {
+        let p = lowered.params;
+        let image_len = (p.nx * p.ny * p.nz) as usize;
+        let frame_len = (p.nz * p.n_depth * p.n_cols) as usize;
+        let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
+        let batch = views_per_batch(frame_len, MAX_FRAME_BYTES, largest);
+        let view_len = (p.nz * p.n_cols) as usize;
+        Self {
+            subsets,
+            batch,
+            mu: mu.unwrap_or_default(),
+            image: vec![0.0; image_len],
+            back: vec![0.0; image_len],
+            proj: vec![0.0; largest * view_len],
+            att: vec![0.0; batch * frame_len],
+            rot: vec![0.0; batch * frame_len],
+            blur: vec![0.0; batch * frame_len],
+            measured: Vec::new(),
+            background: None,
+            sensitivity: Vec::new(),
+            proj_subset: 0,
+            lowered,
+        }
+    }
+
+    fn batch_params(&self, subset: usize, first: usize, count: usize, accumulate: bool) -> SpectParams {
+        SpectParams {
+            batch_first: first as u32,
+            batch_count: count as u32,
+            proj_first: self.subsets[subset].start as u32,
+            accumulate: accumulate as u32,
+            ..self.lowered.params
+        }
+    }
+
+    fn subset_len(&self, subset: usize) -> usize {
+        self.subsets[subset].len() * self.view_len()
+    }
+}
+
+impl ResidentModel for SpectCpu {
+    fn subsets(&self) -> &[Range<usize>] {
+        &self.subsets
+    }
+    fn image_len(&self) -> usize {
+        self.image.len()
+    }
+    fn view_len(&self) -> usize {
+        (self.lowered.params.nz * self.lowered.params.n_cols) as usize
+    }
+    fn write_image(&mut self, x: &[f32]) -> Result<()> {
+        self.image.copy_from_slice(x);
+        Ok(())
+    }
+    fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
+        out.copy_from_slice(&self.image);
+        Ok(())
+    }
+    fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
+        out.copy_from_slice(&self.back);
+        Ok(())
+    }
+    fn write_projections(&mut self, subset: usize, data: &[f32]) -> Result<()> {
+        let len = self.subset_len(subset);
+        self.proj[..len].copy_from_slice(data);
+        self.proj_subset = subset;
+        Ok(())
+    }
+    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
+        debug_assert_eq!(subset, self.proj_subset);
+        let len = self.subset_len(subset);
+        out.copy_from_slice(&self.proj[..len]);
+        Ok(())
+    }
+    fn forward(&mut self, subset: usize) -> Result<()> {
+        let l = &self.lowered;
+        for (first, count) in batches(self.subsets[subset].clone(), self.batch) {
+            let p = self.batch_params(subset, first, count, false);
+            if p.has_attenuation != 0 {
+                spect_attenuation(&p, &l.views, &self.mu, &mut self.att);
+            }
+            spect_rotate(&p, &l.views, &self.image, &self.att, &mut self.rot);
+            spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.rot, &mut self.blur);
+            spect_blur_rows_sum(&p, &l.kernel_rows, &l.half_widths, &self.blur, &mut self.proj);
+        }
+        self.proj_subset = subset;
+        Ok(())
+    }
+    fn adjoint(&mut self, subset: usize) -> Result<()> {
+        debug_assert_eq!(subset, self.proj_subset);
+        let l = &self.lowered;
+        for (i, (first, count)) in batches(self.subsets[subset].clone(), self.batch).enumerate() {
+            let p = self.batch_params(subset, first, count, i > 0);
+            if p.has_attenuation != 0 {
+                spect_attenuation(&p, &l.views, &self.mu, &mut self.att);
+            }
+            spect_spread_rows(&p, &l.kernel_rows, &l.half_widths, &self.proj, &mut self.blur);
+            spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.blur, &mut self.rot);
+            spect_rotate_adjoint(&p, &l.views, &self.att, &self.rot, &mut self.back);
+        }
+        Ok(())
+    }
+    fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
+        self.measured = measured.to_vec();
+        self.background = background.map(<[f32]>::to_vec);
+        self.sensitivity = vec![0.0; self.subsets.len() * self.image.len()];
+        Ok(())
+    }
+    fn keep_sensitivity(&mut self, subset: usize) -> Result<()> {
+        let n = self.image.len();
+        self.sensitivity[subset * n..(subset + 1) * n].copy_from_slice(&self.back);
+        Ok(())
+    }
+    fn em_ratio(&mut self, subset: usize) -> Result<()> {
+        let p = EmParams {
+            len: self.subset_len(subset) as u32,
+            offset: (self.subsets[subset].start * self.view_len()) as u32,
+            has_background: self.background.is_some() as u32,
+            _pad: 0,
+        };
+        em_ratio(&p, &self.measured, self.background.as_deref().unwrap_or(&[]), &mut self.proj);
+        Ok(())
+    }
+    fn em_update(&mut self, subset: usize) -> Result<()> {
+        let n = self.image.len();
+        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, _pad: 0 };
+        em_update(&p, &self.sensitivity, &self.back, &mut self.image);
+        Ok(())
+    }
+    fn memory_bytes(&self) -> u64 {
+        let floats = self.mu.len()
+            + self.image.len()
+            + self.back.len()
+            + self.proj.len()
+            + self.att.len()
+            + self.rot.len()
+            + self.blur.len()
+            + self.measured.len()
+            + self.background.as_ref().map_or(0, Vec::len)
+            + self.sensitivity.len();
+        4 * floats as u64
+    }
+}

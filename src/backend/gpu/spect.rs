@@ -1,0 +1,282 @@
+//! The SPECT system model on a GPU: every buffer made once, the image, projections, measured
+//! data and sensitivity images resident on the device between calls; each batch of views is
+//! one submission of the stage dispatches.
+
+use super::GpuContext;
+use super::buffers::{bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform};
+use crate::backend::layout::{EmParams, SpectParams};
+use crate::backend::resident::{ResidentModel, batches, views_per_batch};
+use crate::error::{Error, Result};
+use crate::geometry::SpectLowered;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// The bind groups of the stages, made once.
+#[derive(Debug)]
+struct Groups {
+    attenuation: wgpu::BindGroup,
+    rotate: wgpu::BindGroup,
+    blur_forward: wgpu::BindGroup,
+    rows_sum: wgpu::BindGroup,
+    spread: wgpu::BindGroup,
+    blur_adjoint: wgpu::BindGroup,
+    rotate_adjoint: wgpu::BindGroup,
+}
+
+/// Buffers that exist once measured data is loaded.
+#[derive(Debug)]
+struct EmState {
+    sensitivity: wgpu::Buffer,
+    ratio: wgpu::BindGroup,
+    update: wgpu::BindGroup,
+    has_background: bool,
+    bytes: u64,
+}
+
+/// The SPECT model's buffers on a wgpu device.
+#[derive(Debug)]
+pub(crate) struct SpectGpu {
+    ctx: Arc<GpuContext>,
+    params: SpectParams,
+    subsets: Vec<Range<usize>>,
+    batch: usize,
+    params_buf: wgpu::Buffer,
+    em_params: wgpu::Buffer,
+    image: wgpu::Buffer,
+    back: wgpu::Buffer,
+    proj: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    groups: Groups,
+    em: Option<EmState>,
+    bytes: u64,
+}
+
+fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
+    if bytes > ctx.max_binding() {
+        return Err(Error::Gpu(format!(
+            "the SPECT {what} needs a {bytes}-byte buffer but the device binds at most {} bytes; \
+             use a smaller grid or fewer views per subset, or the CPU backend",
+            ctx.max_binding()
+        )));
+    }
+    Ok(())
+}
+
+impl SpectGpu {
+    /// A model for `lowered` (views in plan order) on `ctx`, with rotated-frame buffers of at
+    /// most `max_frame_bytes` each.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when a buffer exceeds the device's binding limit or allocation fails.
+    pub fn new(ctx: Arc<GpuContext>, lowered: &SpectLowered, mu: Option<&[f32]>, subsets: Vec<Range<usize>>, max_frame_bytes: u64) -> Result<Self> {
+        let p = lowered.params;
+        let image_bytes = 4 * (p.nx * p.ny * p.nz) as u64;
+        let frame_len = (p.nz * p.n_depth * p.n_cols) as usize;
+        let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
+        let max_wg = ctx.limits().max_compute_workgroups_per_dimension as usize;
+        let batch = views_per_batch(frame_len, max_frame_bytes.min(ctx.max_binding()), largest).min((max_wg / p.nz as usize).max(1));
+        let frame_bytes = 4 * (batch * frame_len) as u64;
+        let proj_bytes = 4 * (largest as u64) * (p.nz * p.n_cols) as u64;
+        check_binding(&ctx, "image", image_bytes)?;
+        check_binding(&ctx, "rotated frame of one view", 4 * frame_len as u64)?;
+        check_binding(&ctx, "projections of one subset", proj_bytes)?;
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let params_buf = uniform::<SpectParams>(&ctx, "spect params");
+        let em_params = uniform::<EmParams>(&ctx, "em params");
+        let views = init_storage(&ctx, "spect views", &lowered.views);
+        let kernel_cols = init_storage(&ctx, "kernel cols", &lowered.kernel_cols);
+        let kernel_rows = init_storage(&ctx, "kernel rows", &lowered.kernel_rows);
+        let half_widths = init_storage(&ctx, "half widths", &lowered.half_widths);
+        let mu = match mu {
+            Some(m) => init_storage(&ctx, "mu", m),
+            None => storage(&ctx, "mu (none)", 4),
+        };
+        let image = storage(&ctx, "image", image_bytes);
+        let back = storage(&ctx, "back-projection", image_bytes);
+        let proj = storage(&ctx, "projections", proj_bytes);
+        let att = storage(&ctx, "attenuation", if p.has_attenuation != 0 { frame_bytes } else { 4 });
+        let rot = storage(&ctx, "rotated", frame_bytes);
+        let blur = storage(&ctx, "blurred", frame_bytes);
+        let readback = readback(&ctx, image_bytes.max(proj_bytes));
+        let pl = &ctx.pipelines;
+        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| bind_group(&ctx, pipeline, entries);
+        let groups = Groups {
+            attenuation: bind(&pl.spect_attenuation, &[&params_buf, &views, &mu, &att]),
+            rotate: bind(&pl.spect_rotate, &[&params_buf, &views, &image, &att, &rot]),
+            blur_forward: bind(&pl.spect_blur_cols, &[&params_buf, &kernel_cols, &half_widths, &rot, &blur]),
+            rows_sum: bind(&pl.spect_blur_rows_sum, &[&params_buf, &kernel_rows, &half_widths, &blur, &proj]),
+            spread: bind(&pl.spect_spread_rows, &[&params_buf, &kernel_rows, &half_widths, &proj, &blur]),
+            blur_adjoint: bind(&pl.spect_blur_cols, &[&params_buf, &kernel_cols, &half_widths, &blur, &rot]),
+            rotate_adjoint: bind(&pl.spect_rotate_adjoint, &[&params_buf, &views, &att, &rot, &back]),
+        };
+        let bytes = [&views, &kernel_cols, &kernel_rows, &half_widths, &mu, &image, &back, &proj, &att, &rot, &blur, &readback]
+            .iter()
+            .map(|b| b.size())
+            .sum();
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("allocating {} MiB of device buffers for SPECT: {e}", bytes >> 20)));
+        }
+        Ok(Self { ctx, params: p, subsets, batch, params_buf, em_params, image, back, proj, readback, groups, em: None, bytes })
+    }
+
+    fn image_bytes(&self) -> u64 {
+        4 * self.image_len() as u64
+    }
+
+    fn subset_len(&self, subset: usize) -> usize {
+        self.subsets[subset].len() * self.view_len()
+    }
+
+    fn encoder(&self) -> wgpu::CommandEncoder {
+        self.ctx.device.create_command_encoder(&Default::default())
+    }
+
+    /// Runs `record` once per batch of `subset`, each batch a submission after its parameters.
+    fn per_batch(&self, subset: usize, record: impl Fn(&mut wgpu::CommandEncoder, &SpectParams)) {
+        for (i, (first, count)) in batches(self.subsets[subset].clone(), self.batch).enumerate() {
+            let p = SpectParams {
+                batch_first: first as u32,
+                batch_count: count as u32,
+                proj_first: self.subsets[subset].start as u32,
+                accumulate: (i > 0) as u32,
+                ..self.params
+            };
+            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            let mut encoder = self.encoder();
+            record(&mut encoder, &p);
+            self.ctx.queue.submit([encoder.finish()]);
+        }
+    }
+
+    fn read(&self, src: &wgpu::Buffer, out: &mut [f32]) -> Result<()> {
+        let len = out.len();
+        submit_and_read(&self.ctx, self.encoder(), src, &self.readback, len, |data| out.copy_from_slice(&data[..len]))
+    }
+
+    fn em_state(&self) -> Result<&EmState> {
+        self.em.as_ref().ok_or_else(|| Error::InvalidArgument("EM step before the measured data was loaded".into()))
+    }
+
+    /// Workgroups for `len` elements in groups of 256, folded into y past the per-dimension limit.
+    fn linear_grid(&self, len: usize) -> [u32; 3] {
+        let groups = len.div_ceil(256).max(1);
+        let max = self.ctx.limits().max_compute_workgroups_per_dimension as usize;
+        let x = groups.min(max);
+        [x as u32, groups.div_ceil(x) as u32, 1]
+    }
+
+    fn run_em(&self, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, p: EmParams) {
+        self.ctx.queue.write_buffer(&self.em_params, 0, bytemuck::bytes_of(&p));
+        let mut encoder = self.encoder();
+        dispatch(&mut encoder, pipeline, group, self.linear_grid(p.len as usize));
+        self.ctx.queue.submit([encoder.finish()]);
+    }
+}
+
+impl ResidentModel for SpectGpu {
+    fn subsets(&self) -> &[Range<usize>] {
+        &self.subsets
+    }
+    fn image_len(&self) -> usize {
+        (self.params.nx * self.params.ny * self.params.nz) as usize
+    }
+    fn view_len(&self) -> usize {
+        (self.params.nz * self.params.n_cols) as usize
+    }
+    fn write_image(&mut self, x: &[f32]) -> Result<()> {
+        self.ctx.queue.write_buffer(&self.image, 0, bytemuck::cast_slice(x));
+        Ok(())
+    }
+    fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
+        self.read(&self.image, out)
+    }
+    fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
+        self.read(&self.back, out)
+    }
+    fn write_projections(&mut self, _subset: usize, data: &[f32]) -> Result<()> {
+        self.ctx.queue.write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
+        debug_assert_eq!(out.len(), self.subset_len(subset));
+        self.read(&self.proj, out)
+    }
+    fn forward(&mut self, subset: usize) -> Result<()> {
+        let pl = &self.ctx.pipelines;
+        let g = &self.groups;
+        self.per_batch(subset, |e, p| {
+            let cols = p.n_cols.div_ceil(64);
+            if p.has_attenuation != 0 {
+                dispatch(e, &pl.spect_attenuation, &g.attenuation, [cols, p.nz, p.batch_count]);
+            }
+            dispatch(e, &pl.spect_rotate, &g.rotate, [cols, p.n_depth, p.nz * p.batch_count]);
+            dispatch(e, &pl.spect_blur_cols, &g.blur_forward, [cols, p.n_depth, p.nz * p.batch_count]);
+            dispatch(e, &pl.spect_blur_rows_sum, &g.rows_sum, [cols, p.nz, p.batch_count]);
+        });
+        Ok(())
+    }
+    fn adjoint(&mut self, subset: usize) -> Result<()> {
+        let pl = &self.ctx.pipelines;
+        let g = &self.groups;
+        self.per_batch(subset, |e, p| {
+            let cols = p.n_cols.div_ceil(64);
+            if p.has_attenuation != 0 {
+                dispatch(e, &pl.spect_attenuation, &g.attenuation, [cols, p.nz, p.batch_count]);
+            }
+            dispatch(e, &pl.spect_spread_rows, &g.spread, [cols, p.n_depth, p.nz * p.batch_count]);
+            dispatch(e, &pl.spect_blur_cols, &g.blur_adjoint, [cols, p.n_depth, p.nz * p.batch_count]);
+            dispatch(e, &pl.spect_rotate_adjoint, &g.rotate_adjoint, [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz]);
+        });
+        Ok(())
+    }
+    fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
+        let data_bytes = 4 * measured.len() as u64;
+        let sens_bytes = self.subsets.len() as u64 * self.image_bytes();
+        check_binding(&self.ctx, "measured data", data_bytes)?;
+        check_binding(&self.ctx, "sensitivity images", sens_bytes)?;
+        let scope = self.ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let measured_buf = init_storage(&self.ctx, "measured", measured);
+        let background_buf = match background {
+            Some(b) => init_storage(&self.ctx, "background", b),
+            None => storage(&self.ctx, "background (none)", 4),
+        };
+        let sensitivity = storage(&self.ctx, "sensitivity", sens_bytes);
+        let pl = &self.ctx.pipelines;
+        let ratio = bind_group(&self.ctx, &pl.em_ratio, &[&self.em_params, &measured_buf, &background_buf, &self.proj]);
+        let update = bind_group(&self.ctx, &pl.em_update, &[&self.em_params, &sensitivity, &self.back, &self.image]);
+        let bytes = measured_buf.size() + background_buf.size() + sensitivity.size();
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("allocating {} MiB of device buffers for EM: {e}", bytes >> 20)));
+        }
+        self.em = Some(EmState { sensitivity, ratio, update, has_background: background.is_some(), bytes });
+        Ok(())
+    }
+    fn keep_sensitivity(&mut self, subset: usize) -> Result<()> {
+        let em = self.em_state()?;
+        let mut encoder = self.encoder();
+        encoder.copy_buffer_to_buffer(&self.back, 0, &em.sensitivity, subset as u64 * self.image_bytes(), self.image_bytes());
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+    fn em_ratio(&mut self, subset: usize) -> Result<()> {
+        let em = self.em_state()?;
+        let p = EmParams {
+            len: self.subset_len(subset) as u32,
+            offset: (self.subsets[subset].start * self.view_len()) as u32,
+            has_background: em.has_background as u32,
+            _pad: 0,
+        };
+        self.run_em(&self.ctx.pipelines.em_ratio, &em.ratio, p);
+        Ok(())
+    }
+    fn em_update(&mut self, subset: usize) -> Result<()> {
+        let n = self.image_len();
+        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, _pad: 0 };
+        let em = self.em_state()?;
+        self.run_em(&self.ctx.pipelines.em_update, &em.update, p);
+        Ok(())
+    }
+    fn memory_bytes(&self) -> u64 {
+        self.bytes + self.em.as_ref().map_or(0, |e| e.bytes)
+    }
+}

@@ -1,0 +1,61 @@
+//! The interface iterative algorithms are written against: a system model whose image,
+//! projections, measured data and sensitivity images live in the backend's memory (device
+//! buffers or host vectors) between calls, with one operation per compute stage.
+//!
+//! Views are in *plan order*: the plan was built for a list of subsets, each a contiguous
+//! range of plan-order views; projections and measured data are `[view, row, col]` in that
+//! order.
+
+use crate::error::Result;
+use std::ops::Range;
+
+/// A system model resident on its backend. Buffers it holds, each allocated once:
+/// the image and the back-projection (volume-sized), the μ-map when modelled, the
+/// projections of one subset, per-batch rotated-frame work buffers, and, once
+/// [`ResidentModel::load_measured`] is called, the measured data, the background and one
+/// sensitivity image per subset.
+pub(crate) trait ResidentModel: Send + std::fmt::Debug {
+    /// The plan-order view range of each subset.
+    fn subsets(&self) -> &[Range<usize>];
+    /// Elements of one image.
+    fn image_len(&self) -> usize;
+    /// Elements of one view's projection (`rows × cols`).
+    fn view_len(&self) -> usize;
+    /// Overwrites the image with `x`.
+    fn write_image(&mut self, x: &[f32]) -> Result<()>;
+    /// Copies the image into `out`.
+    fn read_image(&mut self, out: &mut [f32]) -> Result<()>;
+    /// Copies the last back-projection into `out`.
+    fn read_back(&mut self, out: &mut [f32]) -> Result<()>;
+    /// Overwrites the projections of `subset` with `data` (`[views of the subset, rows, cols]`).
+    fn write_projections(&mut self, subset: usize, data: &[f32]) -> Result<()>;
+    /// Copies the projections of `subset` into `out`.
+    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()>;
+    /// Projections of `subset` ← A_subset · image.
+    fn forward(&mut self, subset: usize) -> Result<()>;
+    /// Back-projection ← A_subsetᵀ · projections of `subset`.
+    fn adjoint(&mut self, subset: usize) -> Result<()>;
+    /// Uploads the measured data and optional additive background (whole data, plan order,
+    /// already checked to be finite and ≥ 0), and allocates the sensitivity images.
+    fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()>;
+    /// Keeps the current back-projection as the sensitivity image of `subset`.
+    fn keep_sensitivity(&mut self, subset: usize) -> Result<()>;
+    /// Projections of `subset` ← measured / (projections + background), 0 where the
+    /// denominator is not positive.
+    fn em_ratio(&mut self, subset: usize) -> Result<()>;
+    /// Image ← image · back-projection / sensitivity of `subset` (unchanged where the sensitivity is 0).
+    fn em_update(&mut self, subset: usize) -> Result<()>;
+    /// Bytes of backend memory the plan holds.
+    fn memory_bytes(&self) -> u64;
+}
+
+/// Views per batch so that one rotated-frame buffer of `batch × frame_len` floats stays
+/// within `max_bytes` (at least one view, at most the largest subset).
+pub(crate) fn views_per_batch(frame_len: usize, max_bytes: u64, largest_subset: usize) -> usize {
+    ((max_bytes / (4 * frame_len as u64).max(1)) as usize).clamp(1, largest_subset.max(1))
+}
+
+/// Batches `(first view, count)` covering `range` in steps of `batch`.
+pub(crate) fn batches(range: Range<usize>, batch: usize) -> impl Iterator<Item = (usize, usize)> {
+    range.clone().step_by(batch).map(move |first| (first, batch.min(range.end - first)))
+}
