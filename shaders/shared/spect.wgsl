@@ -57,12 +57,11 @@ fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> Taps {
     // Clamping keeps far-away samples outside without overflowing the integer conversion.
     let cx = clamp(fx, -2.0, f32(nx) + 1.0);
     let cy = clamp(fy, -2.0, f32(ny) + 1.0);
-    let x0f = floor(cx);
-    let y0f = floor(cy);
-    let ax = cx - x0f;
-    let ay = cy - y0f;
-    let x0 = i32(x0f);
-    let y0 = i32(y0f);
+    // floor of a value ≥ -2 by truncation, exactly as the CPU twin computes it.
+    let x0 = i32(cx + 2.0) - 2;
+    let y0 = i32(cy + 2.0) - 2;
+    let ax = cx - f32(x0);
+    let ay = cy - f32(y0);
     var t: Taps;
     t.w = vec4<f32>((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay);
     let xs = vec4<i32>(x0, x0 + 1, x0, x0 + 1);

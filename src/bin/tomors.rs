@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 use tomors::phantom::EllipsoidPhantom;
-use tomors::{Backend, DetectorColumns, DetectorShape, FanBeam, Fbp, FilterWindow, Geometry, ImageGrid, ParallelBeam, PlanOptions, Projector, RampFilter};
+use tomors::{Backend, Collimator, DetectorColumns, Osem, SpectGeometry, SpectProjector, DetectorShape, FanBeam, Fbp, FilterWindow, Geometry, ImageGrid, ParallelBeam, PlanOptions, Projector, RampFilter};
 
 #[derive(Parser)]
 #[command(name = "tomors", version, about = "Tomographic reconstruction on the GPU and the CPU")]
@@ -349,13 +349,18 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
 fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -> CliResult<()> {
     use tomors::bench::BenchCase;
     let mut chosen = Vec::new();
+    let mut spect = false;
     for c in cases {
+        if c == "spect" {
+            spect = true;
+            continue;
+        }
         chosen.push(match c.as_str() {
             "256" => BenchCase::new(256, 1, 360),
             "512" => BenchCase::new(512, 1, 720),
             "1024" => BenchCase::new(1024, 1, 1440),
             "stack" => BenchCase::new(512, 128, 720),
-            other => return Err(format!("unknown case {other:?}; expected 256, 512, 1024 or stack")),
+            other => return Err(format!("unknown case {other:?}; expected 256, 512, 1024, stack or spect")),
         }
         .map_err(err)?);
     }
@@ -406,6 +411,43 @@ fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -
                 );
             }
         }
+    }
+    if spect {
+        bench_spect(&list, repeat)?;
+    }
+    Ok(())
+}
+
+/// OSEM 4 iterations × 8 subsets of the SPECT case (128³, 120 views, attenuation and LEHR
+/// response) per backend: time, and the plan's memory.
+fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
+    let case = tomors::bench::SpectBenchCase::new(128, 120).map_err(err)?;
+    println!();
+    println!("| case | backend | operation | time (s) | plan memory (MiB) |");
+    println!("|---|---|---|---:|---:|");
+    for &backend in backends {
+        let p = SpectProjector::new(case.geometry.clone(), case.grid.clone(), Some(case.mu.view()), backend).map_err(err)?;
+        let pb = spinner(&format!("SPECT data on {}", p.backend()));
+        let data = p.forward(case.activity.view().into_dyn()).map_err(err)?;
+        pb.finish_and_clear();
+        let mut best = f64::INFINITY;
+        for _ in 0..repeat.max(1) {
+            let pb = spinner(&format!("SPECT OSEM 4×8 on {}", p.backend()));
+            let t = Instant::now();
+            Osem::new(4, 8).run(&p, data.view()).map_err(err)?;
+            best = best.min(t.elapsed().as_secs_f64());
+            pb.finish_and_clear();
+        }
+        let t = Instant::now();
+        p.forward(case.activity.view().into_dyn()).map_err(err)?;
+        let t_forward = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        p.adjoint(data.view()).map_err(err)?;
+        let t_adjoint = t.elapsed().as_secs_f64();
+        let mib = p.memory_bytes() as f64 / (1 << 20) as f64;
+        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | OSEM 4 it × 8 subsets | {best:.3} | |", p.backend());
+        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | forward (all views) | {t_forward:.3} | {mib:.1} |", p.backend());
+        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | adjoint (all views) | {t_adjoint:.3} | {mib:.1} |", p.backend());
     }
     Ok(())
 }

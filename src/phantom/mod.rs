@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::geometry::{Geometry, ImageGrid, ray};
 use ndarray::{Array2, Array3, ArrayD, IxDyn};
 
+mod nema;
+pub use nema::{NemaIecPhantom, SPHERE_DIAMETERS};
+
 /// A filled ellipse of constant value, added to whatever lies beneath it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ellipse {

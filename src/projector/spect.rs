@@ -100,6 +100,11 @@ impl SpectProjector {
     pub fn backend(&self) -> &ActiveBackend {
         &self.active
     }
+    /// Bytes of backend memory (device buffers, or host buffers on the CPU) held by the plan
+    /// behind `forward` and `adjoint` (0 before their first call).
+    pub fn memory_bytes(&self) -> u64 {
+        self.plan.lock().ok().and_then(|g| g.as_ref().map(|m| m.memory_bytes())).unwrap_or(0)
+    }
     /// Whether attenuation is modelled.
     pub fn has_attenuation(&self) -> bool {
         self.mu.is_some()

@@ -16,11 +16,11 @@ use rayon::prelude::*;
 pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f32; 4]) {
     let cx = fx.clamp(-2.0, nx as f32 + 1.0);
     let cy = fy.clamp(-2.0, ny as f32 + 1.0);
-    let x0f = cx.floor();
-    let y0f = cy.floor();
-    let ax = cx - x0f;
-    let ay = cy - y0f;
-    let (x0, y0) = (x0f as i32, y0f as i32);
+    // floor of a value ≥ −2 by truncation (a libm call is slow without SSE4.1).
+    let x0 = (cx + 2.0) as i32 - 2;
+    let y0 = (cy + 2.0) as i32 - 2;
+    let ax = cx - x0 as f32;
+    let ay = cy - y0 as f32;
     let w = [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay];
     let xs = [x0, x0 + 1, x0, x0 + 1];
     let ys = [y0, y0, y0 + 1, y0 + 1];
@@ -113,17 +113,18 @@ pub(crate) fn spect_blur_cols(p: &SpectParams, kernel: &[f32], half_widths: &[u3
             let kern = &kernel[kplane * stride..kplane * stride + w + 1];
             let row = &src[bz * len + id * nc..bz * len + (id + 1) * nc];
             let out = &mut plane[id * nc..(id + 1) * nc];
-            for k in 0..nc {
-                let mut sum = kern[0] * row[k];
-                for j in 1..=w {
-                    if k >= j {
-                        sum += kern[j] * row[k - j];
-                    }
-                    if k + j < nc {
-                        sum += kern[j] * row[k + j];
-                    }
+            // Per element the same sums in the same order as the shader (centre, then left
+            // and right of each offset), as whole-row operations that vectorise.
+            for (o, r) in out.iter_mut().zip(row) {
+                *o = kern[0] * r;
+            }
+            for (j, &wj) in kern.iter().enumerate().skip(1).take_while(|(j, _)| *j < nc) {
+                for (o, r) in out[j..].iter_mut().zip(&row[..nc - j]) {
+                    *o += wj * r;
                 }
-                out[k] = sum;
+                for (o, r) in out[..nc - j].iter_mut().zip(&row[j..]) {
+                    *o += wj * r;
+                }
             }
         }
     });
