@@ -466,6 +466,269 @@ fn shepp_logan_sinogram<'py>(py: Python<'py>, geometry: &Bound<'py, PyAny>, grid
     Ok(to_numpy(py, out))
 }
 
+/// The collimator-detector response of a parallel-hole gamma camera: a Gaussian of FWHM
+/// sqrt((fwhm_at_face + fwhm_slope * b)**2 + intrinsic_fwhm**2) mm at distance b mm from the
+/// collimator face. Build one with `Collimator.preset("lehr" | "legp" | "megp" | "hegp")`,
+/// `Collimator.from_holes(diameter, length, intrinsic_fwhm)` or the constructor.
+#[pyclass(name = "Collimator", module = "tomors", frozen)]
+#[derive(Clone)]
+struct PyCollimator {
+    inner: tomors::Collimator,
+}
+
+#[pymethods]
+impl PyCollimator {
+    #[new]
+    #[pyo3(signature = (fwhm_at_face, fwhm_slope, intrinsic_fwhm=0.0))]
+    fn new(py: Python<'_>, fwhm_at_face: f64, fwhm_slope: f64, intrinsic_fwhm: f64) -> PyResult<Self> {
+        Ok(Self { inner: tomors::Collimator::linear(fwhm_at_face, fwhm_slope, intrinsic_fwhm).py_err(py)? })
+    }
+    /// A named preset: "lehr", "legp", "megp" or "hegp".
+    #[staticmethod]
+    fn preset(py: Python<'_>, name: &str) -> PyResult<Self> {
+        Ok(Self { inner: tomors::Collimator::preset(name).py_err(py)? })
+    }
+    /// From hole diameter and effective length (mm) and the intrinsic FWHM (mm).
+    #[staticmethod]
+    #[pyo3(signature = (hole_diameter, hole_length, intrinsic_fwhm=3.8))]
+    fn from_holes(py: Python<'_>, hole_diameter: f64, hole_length: f64, intrinsic_fwhm: f64) -> PyResult<Self> {
+        Ok(Self { inner: tomors::Collimator::from_holes(hole_diameter, hole_length, intrinsic_fwhm).py_err(py)? })
+    }
+    /// System FWHM (mm) at `distance` mm from the collimator face.
+    fn fwhm(&self, distance: f64) -> f64 {
+        self.inner.fwhm(distance)
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (f64, f64, f64)> {
+        let c = slf.get().inner;
+        (slf.get_type(), (c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm))
+    }
+    fn __repr__(&self) -> String {
+        let c = self.inner;
+        format!("Collimator(fwhm_at_face={}, fwhm_slope={}, intrinsic_fwhm={})", c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm)
+    }
+}
+
+/// A SPECT acquisition with a parallel-hole collimator: views at `angles` (radians), a radius
+/// of rotation (mm; a scalar, or one per view for non-circular orbits) from the axis to the
+/// collimator face, `n_cols` bins of `col_spacing` mm (equal to the grid's pixel size), one
+/// detector row per image slice, and optionally the collimator-detector response.
+#[pyclass(name = "SpectGeometry", module = "tomors", frozen)]
+struct PySpectGeometry {
+    inner: tomors::SpectGeometry,
+}
+
+#[pymethods]
+impl PySpectGeometry {
+    #[new]
+    #[pyo3(signature = (angles, n_cols, col_spacing, radius, collimator=None, col_offset=0.0))]
+    fn new(py: Python<'_>, angles: Vec<f64>, n_cols: usize, col_spacing: f64, radius: &Bound<'_, PyAny>, collimator: Option<PyRef<'_, PyCollimator>>, col_offset: f64) -> PyResult<Self> {
+        let radii = per_axis(radius, angles.len(), "radius")?;
+        let mut g = tomors::SpectGeometry::with_orbit(angles, radii, n_cols, col_spacing).py_err(py)?.with_col_offset(col_offset).py_err(py)?;
+        if let Some(c) = collimator {
+            g = g.with_collimator(c.inner);
+        }
+        Ok(Self { inner: g })
+    }
+    #[getter]
+    fn angles(&self) -> Vec<f64> {
+        self.inner.angles().to_vec()
+    }
+    #[getter]
+    fn radii(&self) -> Vec<f64> {
+        self.inner.radii().to_vec()
+    }
+    #[getter]
+    fn n_cols(&self) -> usize {
+        self.inner.n_cols()
+    }
+    #[getter]
+    fn collimator(&self) -> Option<PyCollimator> {
+        self.inner.collimator().map(|inner| PyCollimator { inner })
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, (Vec<f64>, usize, f64, Vec<f64>, Option<PyCollimator>, f64)>> {
+        let g = &slf.get().inner;
+        Ok((slf.get_type(), (g.angles().to_vec(), g.n_cols(), g.col_spacing(), g.radii().to_vec(), g.collimator().map(|inner| PyCollimator { inner }), g.col_offset())))
+    }
+}
+
+/// The SPECT system model: attenuation by the μ-map `attenuation` (1/mm, shape of the grid)
+/// and the geometry's collimator response inside a matched forward/adjoint pair. Images are
+/// `vol[z, y, x]` (activity), projections `proj[view, row, col]` (counts; activity × mm).
+#[pyclass(name = "SpectProjector", module = "tomors", frozen)]
+struct PySpectProjector {
+    inner: Arc<tomors::SpectProjector>,
+    backend_request: String,
+}
+
+#[pymethods]
+impl PySpectProjector {
+    #[new]
+    #[pyo3(signature = (geometry, grid, attenuation=None, backend="auto"))]
+    fn new(py: Python<'_>, geometry: &PySpectGeometry, grid: &PyImageGrid, attenuation: Option<&Bound<'_, PyAny>>, backend: &str) -> PyResult<Self> {
+        let b: tomors::Backend = backend.parse().py_err(py)?;
+        let mu = attenuation.map(|a| f32_array(py, a, "attenuation")).transpose()?;
+        let mu_view = match &mu {
+            Some(m) => {
+                let v = m.as_array();
+                if v.ndim() != 3 {
+                    return Err(to_py(py, tomors::Error::ShapeMismatch { what: "attenuation map", expected: grid.inner.shape().to_vec(), got: v.shape().to_vec() }));
+                }
+                Some(v.into_dimensionality::<ndarray::Ix3>().expect("3D"))
+            }
+            None => None,
+        };
+        let (g, gr) = (geometry.inner.clone(), grid.inner.clone());
+        let inner = py.detach(move || tomors::SpectProjector::new(g, gr, mu_view, b)).py_err(py)?;
+        Ok(Self { inner: Arc::new(inner), backend_request: backend.to_string() })
+    }
+    /// Pickles as its constructor arguments (the μ-map included); the plan is rebuilt on arrival.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, (Bound<'py, PyAny>, PyImageGrid, Option<Bound<'py, PyArrayDyn<f32>>>, String)>> {
+        let py = slf.py();
+        let p = &slf.get().inner;
+        let geometry = Bound::new(py, PySpectGeometry { inner: p.geometry().clone() })?.into_any();
+        let mu = p.attenuation().map(|m| to_numpy(py, m.to_owned().into_dyn()));
+        Ok((slf.get_type(), (geometry, PyImageGrid { inner: p.grid().clone() }, mu, slf.get().backend_request.clone())))
+    }
+    /// Expected counts A x of `image` (grid shape): a new float32 array `(views, rows, cols)`.
+    fn forward<'py>(&self, py: Python<'py>, image: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let x = f32_array(py, image, "image")?;
+        let view = x.as_array();
+        let p = &self.inner;
+        let out = py.detach(|| p.forward(view)).py_err(py)?;
+        Ok(to_numpy(py, out))
+    }
+    /// The exact transpose of `forward` applied to `data`: a new float32 image.
+    fn adjoint<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let y = f32_array(py, data, "data")?;
+        let view = y.as_array();
+        let p = &self.inner;
+        let out = py.detach(|| p.adjoint(view)).py_err(py)?;
+        Ok(to_numpy(py, out))
+    }
+    /// Relative dot-product error |<Ax,y> - <x,A^T y>| / |<Ax,y>| for random x, y.
+    #[pyo3(signature = (seed=0))]
+    fn adjointness_test(&self, py: Python<'_>, seed: u64) -> PyResult<f64> {
+        let p = &self.inner;
+        py.detach(|| p.adjointness_test(seed)).py_err(py)
+    }
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.inner.backend().kind()
+    }
+    #[getter]
+    fn device(&self) -> String {
+        self.inner.backend().to_string()
+    }
+    #[getter]
+    fn image_shape(&self) -> Vec<usize> {
+        self.inner.grid().shape().to_vec()
+    }
+    #[getter]
+    fn data_shape(&self) -> Vec<usize> {
+        self.inner.data_shape()
+    }
+    fn __repr__(&self) -> String {
+        format!("SpectProjector(image_shape={:?}, data_shape={:?}, backend={:?})", self.image_shape(), self.data_shape(), self.device())
+    }
+}
+
+/// OSEM (MLEM when `subsets == 1`) of `data` (counts, finite, >= 0) through a SpectProjector.
+/// `background` is the additive term (scatter, randoms) shaped like the data; `x0` the start
+/// image (default 1 wherever the camera sees); `callback(iteration, image)` is called after
+/// each iteration with a copy of the image and stops the reconstruction by returning False
+/// (an exception it raises stops it and is re-raised); `post_filter_fwhm` (mm) smooths the
+/// result with a 3D Gaussian. Returns a new float32 image.
+#[pyfunction]
+#[pyo3(signature = (data, projector, iterations, subsets, background=None, x0=None, callback=None, post_filter_fwhm=None))]
+#[allow(clippy::too_many_arguments)]
+fn osem<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &PySpectProjector,
+    iterations: usize,
+    subsets: usize,
+    background: Option<&Bound<'py, PyAny>>,
+    x0: Option<&Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
+    post_filter_fwhm: Option<f64>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let y = f32_array(py, data, "data")?;
+    let b = background.map(|b| f32_array(py, b, "background")).transpose()?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let settings = tomors::Osem {
+        iterations,
+        subsets,
+        background: b.as_ref().map(|b| b.as_array()),
+        x0: x.as_ref().map(|x| x.as_array()),
+        post_filter_fwhm,
+    };
+    let p = &projector.inner;
+    let view = y.as_array();
+    let mut raised: Option<PyErr> = None;
+    let out = py.detach(|| match &callback {
+        None => settings.run(p.as_ref(), view),
+        Some(cb) => {
+            let mut call = |r: &tomors::recon::IterationReport<'_>| -> bool {
+                Python::attach(|py| {
+                    let image = to_numpy(py, r.image.to_owned());
+                    match cb.call1(py, (r.iteration, image)) {
+                        Ok(v) => !v.bind(py).is(&pyo3::types::PyBool::new(py, false)),
+                        Err(e) => {
+                            raised = Some(e);
+                            false
+                        }
+                    }
+                })
+            };
+            settings.run_with(p.as_ref(), view, Some(&mut call))
+        }
+    });
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    Ok(to_numpy(py, out.py_err(py)?))
+}
+
+/// MLEM: `osem` with one subset.
+#[pyfunction]
+#[pyo3(signature = (data, projector, iterations, background=None, x0=None, callback=None, post_filter_fwhm=None))]
+#[allow(clippy::too_many_arguments)]
+fn mlem<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &PySpectProjector,
+    iterations: usize,
+    background: Option<&Bound<'py, PyAny>>,
+    x0: Option<&Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
+    post_filter_fwhm: Option<f64>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    osem(py, data, projector, iterations, 1, background, x0, callback, post_filter_fwhm)
+}
+
+/// Poisson log-likelihood sum(y log(A x + b) - (A x + b)) of `image` for `data`.
+#[pyfunction]
+#[pyo3(signature = (data, projector, image, background=None))]
+fn log_likelihood(py: Python<'_>, data: &Bound<'_, PyAny>, projector: &PySpectProjector, image: &Bound<'_, PyAny>, background: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
+    let y = f32_array(py, data, "data")?;
+    let x = f32_array(py, image, "image")?;
+    let b = background.map(|b| f32_array(py, b, "background")).transpose()?;
+    let p = &projector.inner;
+    let (yv, xv, bv) = (y.as_array(), x.as_array(), b.as_ref().map(|b| b.as_array()));
+    py.detach(|| tomors::recon::log_likelihood(p.as_ref(), yv, xv, bv)).py_err(py)
+}
+
+/// The NEMA IEC body-like phantom on a 3D `grid`: `(activity, mu)` arrays, spheres at
+/// `contrast`:1 over a background of `background`, μ of water `mu_water` (1/mm; lung 0.3×).
+#[pyfunction]
+#[pyo3(signature = (grid, contrast=4.0, background=1.0, mu_water=0.0154, supersample=2))]
+fn nema_iec<'py>(py: Python<'py>, grid: &PyImageGrid, contrast: f64, background: f64, mu_water: f64, supersample: usize) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyArrayDyn<f32>>)> {
+    let p = tomors::phantom::NemaIecPhantom { contrast, background, mu_water, mu_lung: 0.3 * mu_water, ..Default::default() };
+    let g = &grid.inner;
+    let (a, m) = py.detach(|| p.rasterize(g, supersample)).py_err(py)?;
+    Ok((to_numpy(py, a.into_dyn()), to_numpy(py, m.into_dyn())))
+}
+
 /// Names of the wgpu adapters found on this machine, with their device types.
 #[pyfunction]
 fn adapters() -> Vec<(String, String, String)> {
@@ -479,6 +742,13 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFanBeam>()?;
     m.add_class::<PyProjector>()?;
     m.add_class::<PyFbp>()?;
+    m.add_class::<PyCollimator>()?;
+    m.add_class::<PySpectGeometry>()?;
+    m.add_class::<PySpectProjector>()?;
+    m.add_function(wrap_pyfunction!(osem, m)?)?;
+    m.add_function(wrap_pyfunction!(mlem, m)?)?;
+    m.add_function(wrap_pyfunction!(log_likelihood, m)?)?;
+    m.add_function(wrap_pyfunction!(nema_iec, m)?)?;
     m.add_function(wrap_pyfunction!(fbp, m)?)?;
     m.add_function(wrap_pyfunction!(shepp_logan, m)?)?;
     m.add_function(wrap_pyfunction!(shepp_logan_sinogram, m)?)?;

@@ -13,18 +13,36 @@ Units: mm, 1/mm, radians. Arrays: images ``img[y, x]`` / ``vol[z, y, x]``, proje
 ``sino[view, col]`` / ``proj[view, row, col]``, float32. Inputs of other real dtypes or
 layouts are converted once to C-ordered float32 (a copy); float32 C-contiguous inputs are
 used in place. Outputs are new float32 arrays.
+
+SPECT (attenuation and collimator response in the model, OSEM)::
+
+    grid = tomors.ImageGrid((64, 64, 64), spacing=4.0)
+    activity, mu = tomors.nema_iec(grid)
+    geom = tomors.SpectGeometry(np.linspace(0, 2 * np.pi, 60, endpoint=False), n_cols=64,
+                                col_spacing=4.0, radius=250.0,
+                                collimator=tomors.Collimator.preset("lehr"))
+    spect = tomors.SpectProjector(geom, grid, attenuation=mu)
+    counts = np.random.poisson(spect.forward(activity)).astype(np.float32)
+    image = tomors.osem(counts, spect, iterations=4, subsets=6)
 """
 
 from . import errors
 from ._tomors import (
     FBP,
+    Collimator,
     FanBeam,
     ImageGrid,
     ParallelBeam,
     Projector,
+    SpectGeometry,
+    SpectProjector,
     __version__,
     adapters,
     fbp,
+    log_likelihood,
+    mlem,
+    nema_iec,
+    osem,
     shepp_logan,
     shepp_logan_sinogram,
 )
@@ -41,14 +59,21 @@ from .errors import (
 
 __all__ = [
     "FBP",
+    "Collimator",
     "FanBeam",
     "ImageGrid",
     "ParallelBeam",
     "Projector",
+    "SpectGeometry",
+    "SpectProjector",
     "__version__",
     "adapters",
     "errors",
     "fbp",
+    "log_likelihood",
+    "mlem",
+    "nema_iec",
+    "osem",
     "shepp_logan",
     "shepp_logan_sinogram",
     "GpuError",

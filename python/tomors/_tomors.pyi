@@ -1,6 +1,6 @@
 """Type stubs for the compiled extension. Units: mm, 1/mm, radians; arrays float32."""
 
-from typing import Literal, Optional, Sequence, Union
+from typing import Callable, Literal, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -123,3 +123,95 @@ def shepp_logan_sinogram(geometry: Geometry, grid: ImageGrid, radius: Optional[f
 
 def adapters() -> list[tuple[str, str, str]]:
     """(name, backend, device type) of every wgpu adapter found."""
+
+class Collimator:
+    """Parallel-hole collimator-detector response: Gaussian of FWHM
+    sqrt((fwhm_at_face + fwhm_slope * b)**2 + intrinsic_fwhm**2) mm at b mm from the face."""
+
+    def __init__(self, fwhm_at_face: float, fwhm_slope: float, intrinsic_fwhm: float = 0.0) -> None: ...
+    @staticmethod
+    def preset(name: Literal["lehr", "legp", "megp", "hegp"]) -> Collimator: ...
+    @staticmethod
+    def from_holes(hole_diameter: float, hole_length: float, intrinsic_fwhm: float = 3.8) -> Collimator: ...
+    def fwhm(self, distance: float) -> float:
+        """System FWHM (mm) at `distance` mm from the collimator face."""
+
+class SpectGeometry:
+    """SPECT views at `angles` (radians) on an orbit of `radius` mm (scalar or one per view),
+    `n_cols` bins of `col_spacing` mm (= the grid's pixel size), one row per slice."""
+
+    def __init__(
+        self,
+        angles: Sequence[float],
+        n_cols: int,
+        col_spacing: float,
+        radius: Union[float, Sequence[float]],
+        collimator: Optional[Collimator] = None,
+        col_offset: float = 0.0,
+    ) -> None: ...
+    @property
+    def angles(self) -> list[float]: ...
+    @property
+    def radii(self) -> list[float]: ...
+    @property
+    def n_cols(self) -> int: ...
+    @property
+    def collimator(self) -> Optional[Collimator]: ...
+
+class SpectProjector:
+    """SPECT system model (attenuation by `attenuation`, mu in 1/mm on the grid, and the
+    collimator response), a matched pair: vol[z, y, x] <-> proj[view, row, col]."""
+
+    def __init__(
+        self,
+        geometry: SpectGeometry,
+        grid: ImageGrid,
+        attenuation: Optional[ArrayLike] = None,
+        backend: Literal["auto", "gpu", "cpu"] = "auto",
+    ) -> None: ...
+    def forward(self, image: ArrayLike) -> F32Array:
+        """Expected counts (activity x mm), shape data_shape (new array)."""
+    def adjoint(self, data: ArrayLike) -> F32Array:
+        """Exact transpose of forward, shape image_shape (new array)."""
+    def adjointness_test(self, seed: int = 0) -> float: ...
+    @property
+    def backend(self) -> Literal["cpu", "gpu"]: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def image_shape(self) -> list[int]: ...
+    @property
+    def data_shape(self) -> list[int]: ...
+
+Callback = Callable[[int, F32Array], Optional[bool]]
+
+def osem(
+    data: ArrayLike,
+    projector: SpectProjector,
+    iterations: int,
+    subsets: int,
+    background: Optional[ArrayLike] = None,
+    x0: Optional[ArrayLike] = None,
+    callback: Optional[Callback] = None,
+    post_filter_fwhm: Optional[float] = None,
+) -> F32Array:
+    """OSEM of counts `data` (>= 0); callback(iteration, image) returning False stops early."""
+
+def mlem(
+    data: ArrayLike,
+    projector: SpectProjector,
+    iterations: int,
+    background: Optional[ArrayLike] = None,
+    x0: Optional[ArrayLike] = None,
+    callback: Optional[Callback] = None,
+    post_filter_fwhm: Optional[float] = None,
+) -> F32Array:
+    """MLEM: osem with one subset."""
+
+def log_likelihood(data: ArrayLike, projector: SpectProjector, image: ArrayLike, background: Optional[ArrayLike] = None) -> float:
+    """Poisson log-likelihood sum(y log ybar - ybar), ybar = A image + background."""
+
+def nema_iec(
+    grid: ImageGrid, contrast: float = 4.0, background: float = 1.0, mu_water: float = 0.0154, supersample: int = 2
+) -> tuple[F32Array, F32Array]:
+    """(activity, mu) of the NEMA IEC body-like phantom on a 3D grid."""

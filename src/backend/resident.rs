@@ -15,8 +15,6 @@ use std::ops::Range;
 /// [`ResidentModel::load_measured`] is called, the measured data, the background and one
 /// sensitivity image per subset.
 pub(crate) trait ResidentModel: Send + std::fmt::Debug {
-    /// The plan-order view range of each subset.
-    fn subsets(&self) -> &[Range<usize>];
     /// Elements of one image.
     fn image_len(&self) -> usize;
     /// Elements of one view's projection (`rows × cols`).

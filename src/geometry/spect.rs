@@ -191,6 +191,10 @@ impl SpectGeometry {
     pub fn col_spacing(&self) -> f64 {
         self.col_spacing
     }
+    /// Detector offset along `u`, mm.
+    pub fn col_offset(&self) -> f64 {
+        self.col_offset
+    }
     /// The collimator-detector response, if modelled.
     pub fn collimator(&self) -> Option<Collimator> {
         self.collimator

@@ -105,6 +105,11 @@ impl SpectProjector {
     pub fn memory_bytes(&self) -> u64 {
         self.plan.lock().ok().and_then(|g| g.as_ref().map(|m| m.memory_bytes())).unwrap_or(0)
     }
+    /// The μ-map (`[z, y, x]`, 1/mm), if attenuation is modelled.
+    pub fn attenuation(&self) -> Option<ArrayView3<'_, f32>> {
+        let [nz, ny, nx] = self.grid.shape();
+        self.mu.as_deref().map(|m| ArrayView3::from_shape((nz, ny, nx), m).expect("μ-map on the grid"))
+    }
     /// Whether attenuation is modelled.
     pub fn has_attenuation(&self) -> bool {
         self.mu.is_some()

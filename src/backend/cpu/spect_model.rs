@@ -76,9 +76,6 @@ impl SpectCpu {
 }
 
 impl ResidentModel for SpectCpu {
-    fn subsets(&self) -> &[Range<usize>] {
-        &self.subsets
-    }
     fn image_len(&self) -> usize {
         self.image.len()
     }

@@ -174,9 +174,6 @@ impl SpectGpu {
 }
 
 impl ResidentModel for SpectGpu {
-    fn subsets(&self) -> &[Range<usize>] {
-        &self.subsets
-    }
     fn image_len(&self) -> usize {
         (self.params.nx * self.params.ny * self.params.nz) as usize
     }
