@@ -1,4 +1,5 @@
-//! The `tomors` command line: `demo` (the quick start), `fbp` on `.npy` data, `info`.
+//! The `tomors` command line: `demo` (the quick start), `fbp` and `osem` on `.npy` data,
+//! `info`, `bench`.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 use tomors::phantom::EllipsoidPhantom;
-use tomors::{Backend, Collimator, DetectorColumns, Osem, SpectGeometry, SpectProjector, DetectorShape, FanBeam, Fbp, FilterWindow, Geometry, ImageGrid, ParallelBeam, PlanOptions, Projector, RampFilter};
+use tomors::{Backend, Collimator, DetectorColumns, DetectorShape, Osem, SpectGeometry, SpectProjector, FanBeam, Fbp, FilterWindow, Geometry, ImageGrid, ParallelBeam, PlanOptions, Projector, RampFilter};
 
 #[derive(Parser)]
 #[command(name = "tomors", version, about = "Tomographic reconstruction on the GPU and the CPU")]
@@ -42,6 +43,9 @@ enum Command {
     },
     /// Filtered back-projection of a `.npy` sinogram `[views, cols]` or stack `[views, rows, cols]`.
     Fbp(FbpArgs),
+    /// OSEM of a `.npy` SPECT projection stack `[views, rows, cols]` (counts), with attenuation
+    /// and collimator response in the model.
+    Osem(OsemArgs),
     /// Lists the GPU adapters wgpu finds, with their limits, and what `auto` would use.
     Info,
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
@@ -120,12 +124,61 @@ struct FbpArgs {
     max_chunk_mib: u64,
 }
 
+#[derive(clap::Args)]
+struct OsemArgs {
+    /// Projections `[views, rows, cols]` (.npy counts, any real dtype; converted to float32).
+    input: PathBuf,
+    /// Output image `[rows, cols, cols]` (.npy, float32); written atomically, never over an input.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// μ-map `[rows, cols, cols]` (.npy, 1/mm) on the reconstruction grid; none: no attenuation.
+    #[arg(long)]
+    mu: Option<PathBuf>,
+    /// Additive background (scatter) `[views, rows, cols]` (.npy counts).
+    #[arg(long)]
+    background: Option<PathBuf>,
+    /// Radius of rotation, mm (axis to collimator face).
+    #[arg(long, conflicts_with = "orbit")]
+    radius: Option<f64>,
+    /// Radius of rotation per view (.npy of `views` values, mm) for non-circular orbits.
+    #[arg(long)]
+    orbit: Option<PathBuf>,
+    /// Angle of the first view, degrees.
+    #[arg(long, default_value_t = 0.0)]
+    start_deg: f64,
+    /// Arc covered by the views (uniformly spaced), degrees.
+    #[arg(long, default_value_t = 360.0)]
+    span_deg: f64,
+    /// Detector bin size = image pixel size, mm.
+    #[arg(long)]
+    pixel: f64,
+    /// Slice thickness = detector row spacing, mm (default: the pixel size).
+    #[arg(long)]
+    slice: Option<f64>,
+    /// Collimator response: none, lehr, legp, megp or hegp.
+    #[arg(long, default_value = "none")]
+    collimator: String,
+    #[arg(long, default_value_t = 4)]
+    iterations: usize,
+    #[arg(long, default_value_t = 8)]
+    subsets: usize,
+    /// FWHM (mm) of a 3D Gaussian post-filter.
+    #[arg(long)]
+    post_filter_fwhm: Option<f64>,
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    /// Also write the middle slice as an 8-bit PNG (0..max window).
+    #[arg(long)]
+    png: Option<PathBuf>,
+}
+
 type CliResult<T> = Result<T, String>;
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo { size, views, backend, filter, out } => demo(size, views, &backend, &filter, &out),
         Command::Fbp(args) => fbp_command(&args),
+        Command::Osem(args) => osem_command(&args),
         Command::Info => {
             info();
             Ok(())
@@ -283,10 +336,7 @@ fn read_npy_f32(path: &Path) -> CliResult<ArrayD<f32>> {
 }
 
 fn fbp_command(a: &FbpArgs) -> CliResult<()> {
-    let input = std::fs::canonicalize(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
-    if std::fs::canonicalize(&a.out).is_ok_and(|out| out == input) {
-        return Err(format!("--out {} is the input file; refusing to overwrite it", a.out.display()));
-    }
+    check_output(&a.out, &[&a.input])?;
     let data = read_npy_f32(&a.input)?;
     let (views, rows, cols) = match *data.shape() {
         [v, c] => (v, 1, c),
@@ -342,6 +392,74 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
         let lo = mid.iter().cloned().fold(f32::MAX, f32::min);
         let hi = mid.iter().cloned().fold(f32::MIN, f32::max);
         write_png(png, mid, lo, hi)?;
+    }
+    Ok(())
+}
+
+/// Refuses an output path that is one of the inputs.
+fn check_output(out: &Path, inputs: &[&Path]) -> CliResult<()> {
+    let out = std::fs::canonicalize(out).ok();
+    for input in inputs {
+        let input = std::fs::canonicalize(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        if out.as_ref() == Some(&input) {
+            return Err(format!("--out {} is an input file; refusing to overwrite it", input.display()));
+        }
+    }
+    Ok(())
+}
+
+fn osem_command(a: &OsemArgs) -> CliResult<()> {
+    let mut inputs = vec![a.input.as_path()];
+    inputs.extend([&a.mu, &a.background, &a.orbit].into_iter().flatten().map(PathBuf::as_path));
+    check_output(&a.out, &inputs)?;
+    let data = read_npy_f32(&a.input)?;
+    let [views, rows, cols] = *data.shape() else {
+        return Err(format!("{}: shape {:?}; expected [views, rows, cols]", a.input.display(), data.shape()));
+    };
+    let angles: Vec<f64> = (0..views).map(|i| (a.start_deg + i as f64 * a.span_deg / views as f64).to_radians()).collect();
+    let radii: Vec<f64> = match (&a.orbit, a.radius) {
+        (Some(path), _) => read_npy_f32(path)?.iter().map(|&r| r as f64).collect(),
+        (None, Some(r)) => vec![r; views],
+        (None, None) => return Err("give the radius of rotation: --radius MM or --orbit radii.npy".into()),
+    };
+    let mut geometry = SpectGeometry::with_orbit(angles, radii, cols, a.pixel).map_err(err)?;
+    if a.collimator != "none" {
+        geometry = geometry.with_collimator(Collimator::preset(&a.collimator).map_err(err)?);
+    }
+    let grid = ImageGrid::new_3d([rows, cols, cols], [a.slice.unwrap_or(a.pixel), a.pixel, a.pixel]).map_err(err)?;
+    let mu = a.mu.as_ref().map(|p| read_npy_f32(p)).transpose()?;
+    let mu3 = match &mu {
+        Some(m) => Some(m.view().into_dimensionality::<ndarray::Ix3>().map_err(|_| format!("the μ-map has shape {:?}; expected [{rows}, {cols}, {cols}]", m.shape()))?),
+        None => None,
+    };
+    let background = a.background.as_ref().map(|p| read_npy_f32(p)).transpose()?;
+    let backend: Backend = a.backend.parse().map_err(err)?;
+    let projector = SpectProjector::new(geometry, grid, mu3, backend).map_err(err)?;
+    eprintln!(
+        "OSEM {} iterations × {} subsets of {} ({views} views × {rows} rows × {cols} cols) on {}{}{}",
+        a.iterations,
+        a.subsets,
+        a.input.display(),
+        projector.backend(),
+        if mu.is_some() { ", attenuation" } else { "" },
+        if a.collimator != "none" { format!(", {} response", a.collimator) } else { String::new() },
+    );
+    let settings = Osem { background: background.as_ref().map(|b| b.view()), post_filter_fwhm: a.post_filter_fwhm, ..Osem::new(a.iterations, a.subsets) };
+    let pb = ProgressBar::new(a.iterations as u64);
+    pb.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} iterations [{elapsed} < {eta}]").expect("valid template"));
+    let t = Instant::now();
+    let mut progress = |r: &tomors::recon::IterationReport<'_>| {
+        pb.set_position(r.iteration as u64);
+        true
+    };
+    let image = settings.run_with(&projector, data.view(), Some(&mut progress)).map_err(err)?;
+    pb.finish_and_clear();
+    eprintln!("reconstructed in {:.3} s", t.elapsed().as_secs_f64());
+    write_atomic(&a.out, |w| image.write_npy(w).map_err(err))?;
+    if let Some(png) = &a.png {
+        let mid = image.index_axis(Axis(0), rows / 2);
+        let hi = mid.iter().cloned().fold(0.0, f32::max);
+        write_png(png, mid.into_dyn(), 0.0, hi)?;
     }
     Ok(())
 }
