@@ -96,8 +96,10 @@ fn osem_of_an_npy_projection_stack() {
     // The command reconstructs exactly what the library does with the same settings.
     let expected = tomors::Osem::new(3, 4).run(&p, data.view()).unwrap();
     assert_eq!(image, expected);
-    let same = tomors().arg("osem").arg(&input).arg("-o").arg(&mu_path).args(["--radius", "200", "--pixel", "4"]).output().unwrap();
+    let before = std::fs::read(&mu_path).unwrap();
+    let same = tomors().arg("osem").arg(&input).arg("--mu").arg(&mu_path).arg("-o").arg(&mu_path).args(["--radius", "200", "--pixel", "4"]).output().unwrap();
     assert!(String::from_utf8_lossy(&same.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(&mu_path).unwrap(), before);
     let no_radius = tomors().arg("osem").arg(&input).arg("-o").arg(&output).args(["--pixel", "4"]).output().unwrap();
     assert!(String::from_utf8_lossy(&no_radius.stderr).contains("--radius"));
     let bad_pixel = tomors().arg("osem").arg(&input).arg("-o").arg(&output).arg("--mu").arg(&mu_path).args(["--radius", "200", "--pixel", "4", "--subsets", "40"]).output().unwrap();
