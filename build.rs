@@ -6,7 +6,7 @@
 use std::path::Path;
 
 const SHARED: [&str; 3] = ["shared/layout.wgsl", "shared/rays.wgsl", "shared/spect.wgsl"];
-const STAGES: [&str; 12] = [
+const STAGES: [&str; 13] = [
     "forward_project.wgsl",
     "adjoint_project.wgsl",
     "fbp_filter.wgsl",
@@ -19,6 +19,7 @@ const STAGES: [&str; 12] = [
     "spect_rotate_adjoint.wgsl",
     "em_ratio.wgsl",
     "em_update.wgsl",
+    "prior_gradient.wgsl",
 ];
 
 fn main() {

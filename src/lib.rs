@@ -52,6 +52,7 @@ pub mod error;
 pub mod filter;
 pub mod geometry;
 pub mod phantom;
+pub mod physics;
 pub mod projector;
 pub mod recon;
 
@@ -60,4 +61,4 @@ pub use error::{Error, Result};
 pub use filter::{FilterWindow, RampFilter};
 pub use geometry::{Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam, SpectGeometry};
 pub use projector::{PlanOptions, Projector, SpectProjector};
-pub use recon::{Fbp, Osem, SystemModel, fbp};
+pub use recon::{Fbp, Osem, Prior, PriorKind, SystemModel, fbp};

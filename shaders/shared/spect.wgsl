@@ -35,7 +35,21 @@ struct EmParams {
     len: u32,
     offset: u32,
     has_background: u32,
-    _pad: u32,
+    beta: f32,
+}
+
+// Prior kind (0 quadratic, 1 relative difference), its γ, and the 27 neighbour weights
+// (index (dz + 1)·9 + (dy + 1)·3 + dx + 1; the centre's is unused) packed four to a vector.
+struct PriorParams {
+    nx: u32,
+    ny: u32,
+    nz: u32,
+    kind: u32,
+    gamma: f32,
+    _pad0: f32,
+    _pad1: f32,
+    _pad2: f32,
+    weights: array<vec4<f32>, 7>,
 }
 
 // The four bilinear taps of fractional index (fx, fy) on an nx × ny slice: flat indices

@@ -171,10 +171,37 @@ pub struct EmParams {
     pub offset: u32,
     /// 1 when an additive background is present.
     pub has_background: u32,
+    /// Prior weight β of one-step-late MAP (0: plain EM).
+    pub beta: f32,
+}
+
+/// Uniform parameters of `prior_gradient`.
+///
+/// Keep in sync with `struct PriorParams` in `shaders/shared/spect.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct PriorParams {
+    /// Grid columns (x).
+    pub nx: u32,
+    /// Grid rows (y).
+    pub ny: u32,
+    /// Slices.
+    pub nz: u32,
+    /// 0: quadratic, 1: relative difference.
+    pub kind: u32,
+    /// γ of the relative-difference prior.
+    pub gamma: f32,
     /// Padding.
-    pub _pad: u32,
+    pub _pad0: f32,
+    /// Padding.
+    pub _pad1: f32,
+    /// Padding.
+    pub _pad2: f32,
+    /// Neighbour weights, index `(dz + 1)·9 + (dy + 1)·3 + dx + 1`, four per vector.
+    pub weights: [[f32; 4]; 7],
 }
 
 const _: () = assert!(std::mem::size_of::<SpectParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTPARAMS")));
 const _: () = assert!(std::mem::size_of::<SpectView>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTVIEW")));
 const _: () = assert!(std::mem::size_of::<EmParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_EMPARAMS")));
+const _: () = assert!(std::mem::size_of::<PriorParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_PRIORPARAMS")));

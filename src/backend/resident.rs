@@ -6,14 +6,15 @@
 //! range of plan-order views; projections and measured data are `[view, row, col]` in that
 //! order.
 
+use crate::backend::layout::PriorParams;
 use crate::error::Result;
 use std::ops::Range;
 
 /// A system model resident on its backend. Buffers it holds, each allocated once:
 /// the image and the back-projection (volume-sized), the μ-map when modelled, the
 /// projections of one subset, per-batch rotated-frame work buffers, and, once
-/// [`ResidentModel::load_measured`] is called, the measured data, the background and one
-/// sensitivity image per subset.
+/// [`ResidentModel::load_measured`] is called, the measured data, the background, one
+/// sensitivity image per subset and the prior's gradient (volume-sized).
 pub(crate) trait ResidentModel: Send + std::fmt::Debug {
     /// Elements of one image.
     fn image_len(&self) -> usize;
@@ -41,8 +42,11 @@ pub(crate) trait ResidentModel: Send + std::fmt::Debug {
     /// Projections of `subset` ← measured / (projections + background), 0 where the
     /// denominator is not positive.
     fn em_ratio(&mut self, subset: usize) -> Result<()>;
-    /// Image ← image · back-projection / sensitivity of `subset` (unchanged where the sensitivity is 0).
-    fn em_update(&mut self, subset: usize) -> Result<()>;
+    /// Prior gradient ← ∇U(image) (needs [`ResidentModel::load_measured`] first).
+    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()>;
+    /// Image ← image · back-projection / (sensitivity of `subset` + β · prior gradient),
+    /// unchanged where the sensitivity is 0 (β = 0: plain EM).
+    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()>;
     /// Bytes of backend memory the plan holds.
     fn memory_bytes(&self) -> u64;
 }

@@ -3,8 +3,10 @@
 mod em;
 mod fbp;
 mod postfilter;
+mod prior;
 mod weights;
 
 pub use em::{IterationReport, ModelPlan, Osem, SystemModel, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
+pub use prior::{Prior, PriorKind};
 pub(crate) use postfilter::FWHM_PER_SIGMA;

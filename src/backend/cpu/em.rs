@@ -1,6 +1,7 @@
-//! CPU twins of the element-wise EM stages (`shaders/em_ratio.wgsl`, `shaders/em_update.wgsl`).
+//! CPU twins of the element-wise EM stages (`shaders/em_ratio.wgsl`, `shaders/em_update.wgsl`)
+//! and of the prior's gradient (`shaders/prior_gradient.wgsl`).
 
-use crate::backend::layout::EmParams;
+use crate::backend::layout::{EmParams, PriorParams};
 use rayon::prelude::*;
 
 /// Twin of `em_ratio.wgsl`: `expected ← measured / (expected + background)`, 0 where the
@@ -17,14 +18,51 @@ pub(crate) fn em_ratio(p: &EmParams, measured: &[f32], background: &[f32], expec
     });
 }
 
-/// Twin of `em_update.wgsl`: `image ← image · (back / sensitivity)`, unchanged where the
-/// sensitivity is 0.
-pub(crate) fn em_update(p: &EmParams, sensitivity: &[f32], back: &[f32], image: &mut [f32]) {
+/// Twin of `em_update.wgsl`: `image ← image · back / max(s + β·grad, s/100)`, unchanged where
+/// the sensitivity `s` is 0.
+pub(crate) fn em_update(p: &EmParams, sensitivity: &[f32], back: &[f32], grad: &[f32], image: &mut [f32]) {
     let (off, len) = (p.offset as usize, p.len as usize);
     let sensitivity = &sensitivity[off..off + len];
-    image[..len].par_iter_mut().zip(&back[..len]).zip(sensitivity).for_each(|((x, b), s)| {
-        if *s > 0.0 {
-            *x *= *b / *s;
+    image[..len].par_iter_mut().enumerate().for_each(|(i, x)| {
+        let s = sensitivity[i];
+        if s > 0.0 {
+            let mut denominator = s;
+            if p.beta != 0.0 {
+                denominator = (s + p.beta * grad[i]).max(0.01 * s);
+            }
+            *x *= back[i] / denominator;
+        }
+    });
+}
+
+/// Twin of `prior_gradient.wgsl`: the prior's gradient at `image`, into `grad`.
+pub(crate) fn prior_gradient(p: &PriorParams, image: &[f32], grad: &mut [f32]) {
+    let (nx, ny, nz) = (p.nx as i32, p.ny as i32, p.nz as i32);
+    let at = |z: i32, y: i32, x: i32| ((z * ny + y) * nx + x) as usize;
+    grad.par_chunks_mut(nx as usize).enumerate().for_each(|(row, out)| {
+        let (z, y) = (row as i32 / ny, row as i32 % ny);
+        for x in 0..nx {
+            let xj = image[at(z, y, x)];
+            let mut g = 0.0f32;
+            for i in 0..27 {
+                let (dz, dy, dx) = (i / 9 - 1, (i / 3) % 3 - 1, i % 3 - 1);
+                let (zz, yy, xx) = (z + dz, y + dy, x + dx);
+                if i == 13 || zz < 0 || zz >= nz || yy < 0 || yy >= ny || xx < 0 || xx >= nx {
+                    continue;
+                }
+                let w = p.weights[(i / 4) as usize][(i % 4) as usize];
+                let xk = image[at(zz, yy, xx)];
+                let d = xj - xk;
+                if p.kind == 0 {
+                    g += w * d;
+                } else {
+                    let s = xj + xk + p.gamma * d.abs();
+                    if s > 0.0 {
+                        g += w * (d * (p.gamma * d.abs() + xj + 3.0 * xk) / (s * s));
+                    }
+                }
+            }
+            out[x as usize] = g;
         }
     });
 }

@@ -1,9 +1,9 @@
 //! The SPECT system model on the CPU: host vectors in the roles of the GPU plan's buffers,
 //! the twins in the roles of its dispatches.
 
-use super::em::{em_ratio, em_update};
+use super::em::{em_ratio, em_update, prior_gradient};
 use super::spect::{spect_attenuation, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint, spect_spread_rows};
-use crate::backend::layout::{EmParams, SpectParams};
+use crate::backend::layout::{EmParams, PriorParams, SpectParams};
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::Result;
 use crate::geometry::SpectLowered;
@@ -28,6 +28,7 @@ pub(crate) struct SpectCpu {
     measured: Vec<f32>,
     background: Option<Vec<f32>>,
     sensitivity: Vec<f32>,
+    grad: Vec<f32>,
     /// Subset whose projections `proj` holds.
     proj_subset: usize,
 }
@@ -55,6 +56,7 @@ impl SpectCpu {
             measured: Vec::new(),
             background: None,
             sensitivity: Vec::new(),
+            grad: Vec::new(),
             proj_subset: 0,
             lowered,
         }
@@ -138,6 +140,7 @@ impl ResidentModel for SpectCpu {
         self.measured = measured.to_vec();
         self.background = background.map(<[f32]>::to_vec);
         self.sensitivity = vec![0.0; self.subsets.len() * self.image.len()];
+        self.grad = vec![0.0; self.image.len()];
         Ok(())
     }
     fn keep_sensitivity(&mut self, subset: usize) -> Result<()> {
@@ -150,15 +153,19 @@ impl ResidentModel for SpectCpu {
             len: self.subset_len(subset) as u32,
             offset: (self.subsets[subset].start * self.view_len()) as u32,
             has_background: self.background.is_some() as u32,
-            _pad: 0,
+            beta: 0.0,
         };
         em_ratio(&p, &self.measured, self.background.as_deref().unwrap_or(&[]), &mut self.proj);
         Ok(())
     }
-    fn em_update(&mut self, subset: usize) -> Result<()> {
+    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
+        prior_gradient(params, &self.image, &mut self.grad);
+        Ok(())
+    }
+    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
         let n = self.image.len();
-        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, _pad: 0 };
-        em_update(&p, &self.sensitivity, &self.back, &mut self.image);
+        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, beta };
+        em_update(&p, &self.sensitivity, &self.back, &self.grad, &mut self.image);
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {
@@ -171,7 +178,8 @@ impl ResidentModel for SpectCpu {
             + self.blur.len()
             + self.measured.len()
             + self.background.as_ref().map_or(0, Vec::len)
-            + self.sensitivity.len();
+            + self.sensitivity.len()
+            + self.grad.len();
         4 * floats as u64
     }
 }

@@ -33,6 +33,7 @@ pub(crate) struct Pipelines {
     pub spect_rotate_adjoint: wgpu::ComputePipeline,
     pub em_ratio: wgpu::ComputePipeline,
     pub em_update: wgpu::ComputePipeline,
+    pub prior_gradient: wgpu::ComputePipeline,
 }
 
 /// A wgpu device with its queue, limits and compiled pipelines. Made once, shared by plans.
@@ -122,6 +123,7 @@ impl GpuContext {
             spect_rotate_adjoint: make("spect_rotate_adjoint", stage_source!("spect_rotate_adjoint.wgsl")),
             em_ratio: make("em_ratio", stage_source!("em_ratio.wgsl")),
             em_update: make("em_update", stage_source!("em_update.wgsl")),
+            prior_gradient: make("prior_gradient", stage_source!("prior_gradient.wgsl")),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::NoGpu(format!("{}: pipelines failed to build: {e}", info.name)));

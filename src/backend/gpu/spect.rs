@@ -4,7 +4,7 @@
 
 use super::GpuContext;
 use super::buffers::{bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform};
-use crate::backend::layout::{EmParams, SpectParams};
+use crate::backend::layout::{EmParams, PriorParams, SpectParams};
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::{Error, Result};
 use crate::geometry::SpectLowered;
@@ -27,8 +27,10 @@ struct Groups {
 #[derive(Debug)]
 struct EmState {
     sensitivity: wgpu::Buffer,
+    prior_params: wgpu::Buffer,
     ratio: wgpu::BindGroup,
     update: wgpu::BindGroup,
+    prior: wgpu::BindGroup,
     has_background: bool,
     bytes: u64,
 }
@@ -238,14 +240,17 @@ impl ResidentModel for SpectGpu {
             None => storage(&self.ctx, "background (none)", 4),
         };
         let sensitivity = storage(&self.ctx, "sensitivity", sens_bytes);
+        let grad = storage(&self.ctx, "prior gradient", self.image_bytes());
+        let prior_params = uniform::<PriorParams>(&self.ctx, "prior params");
         let pl = &self.ctx.pipelines;
         let ratio = bind_group(&self.ctx, &pl.em_ratio, &[&self.em_params, &measured_buf, &background_buf, &self.proj]);
-        let update = bind_group(&self.ctx, &pl.em_update, &[&self.em_params, &sensitivity, &self.back, &self.image]);
-        let bytes = measured_buf.size() + background_buf.size() + sensitivity.size();
+        let update = bind_group(&self.ctx, &pl.em_update, &[&self.em_params, &sensitivity, &self.back, &grad, &self.image]);
+        let prior = bind_group(&self.ctx, &pl.prior_gradient, &[&prior_params, &self.image, &grad]);
+        let bytes = measured_buf.size() + background_buf.size() + sensitivity.size() + grad.size();
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("allocating {} MiB of device buffers for EM: {e}", bytes >> 20)));
         }
-        self.em = Some(EmState { sensitivity, ratio, update, has_background: background.is_some(), bytes });
+        self.em = Some(EmState { sensitivity, prior_params, ratio, update, prior, has_background: background.is_some(), bytes });
         Ok(())
     }
     fn keep_sensitivity(&mut self, subset: usize) -> Result<()> {
@@ -261,14 +266,22 @@ impl ResidentModel for SpectGpu {
             len: self.subset_len(subset) as u32,
             offset: (self.subsets[subset].start * self.view_len()) as u32,
             has_background: em.has_background as u32,
-            _pad: 0,
+            beta: 0.0,
         };
         self.run_em(&self.ctx.pipelines.em_ratio, &em.ratio, p);
         Ok(())
     }
-    fn em_update(&mut self, subset: usize) -> Result<()> {
+    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
+        let em = self.em_state()?;
+        self.ctx.queue.write_buffer(&em.prior_params, 0, bytemuck::bytes_of(params));
+        let mut encoder = self.encoder();
+        dispatch(&mut encoder, &self.ctx.pipelines.prior_gradient, &em.prior, [params.nx.div_ceil(8), params.ny.div_ceil(8), params.nz]);
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
         let n = self.image_len();
-        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, _pad: 0 };
+        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, beta };
         let em = self.em_state()?;
         self.run_em(&self.ctx.pipelines.em_update, &em.update, p);
         Ok(())
