@@ -1,11 +1,14 @@
-// EM, data step: q = y / (ȳ + b) for one subset, written over ȳ. A bin whose expected count
-// is not positive gives 0 (no voxel seen by it can then change), never a division by zero.
+// EM, data step for one subset: with multiplicative factors m (PET: attenuation ×
+// normalisation; 1 otherwise) the model is ȳ = m·(A x) + b and the back-projected ratio is
+// m · y / ȳ; it is written over the projections A x. A bin whose expected count is not
+// positive gives 0 (no voxel seen by it can then change), never a division by zero.
 // Grid: (ceil(len / 256), 1, 1) with workgroups of 256, or folded into y when that is too many.
 
 @group(0) @binding(0) var<uniform> p: EmParams;
 @group(0) @binding(1) var<storage, read> measured: array<f32>;
 @group(0) @binding(2) var<storage, read> background: array<f32>;
-@group(0) @binding(3) var<storage, read_write> expected: array<f32>;
+@group(0) @binding(3) var<storage, read> factors: array<f32>;
+@group(0) @binding(4) var<storage, read_write> expected: array<f32>;
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -13,7 +16,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if i >= p.len {
         return;
     }
+    var f = 1.0;
     var denominator = expected[i];
+    if p.has_factors != 0u {
+        f = factors[p.offset + i];
+        denominator = f * denominator;
+    }
     if p.has_background != 0u {
         denominator += background[p.offset + i];
     }
@@ -21,5 +29,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if denominator > 0.0 {
         q = measured[p.offset + i] / denominator;
     }
-    expected[i] = q;
+    expected[i] = q * f;
 }

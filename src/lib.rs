@@ -60,5 +60,5 @@ pub use backend::{ActiveBackend, Backend};
 pub use error::{Error, Result};
 pub use filter::{FilterWindow, RampFilter};
 pub use geometry::{Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam, SpectGeometry};
-pub use projector::{PlanOptions, Projector, SpectProjector};
+pub use projector::{PetProjector, PlanOptions, Projector, SpectProjector};
 pub use recon::{Fbp, Osem, Prior, PriorKind, SystemModel, fbp};

@@ -632,14 +632,42 @@ impl PySpectProjector {
     }
 }
 
+/// A prior for one-step-late MAP-EM: `Prior.quadratic(beta)` or
+/// `Prior.relative_difference(beta, gamma=2.0)` (26-neighbourhood, inverse-distance weights).
+#[pyclass(name = "Prior", module = "tomors", frozen)]
+#[derive(Clone)]
+struct PyPrior {
+    inner: tomors::Prior,
+}
+
+#[pymethods]
+impl PyPrior {
+    #[staticmethod]
+    fn quadratic(py: Python<'_>, beta: f64) -> PyResult<Self> {
+        Ok(Self { inner: tomors::Prior::quadratic(beta).py_err(py)? })
+    }
+    #[staticmethod]
+    #[pyo3(signature = (beta, gamma=2.0))]
+    fn relative_difference(py: Python<'_>, beta: f64, gamma: f64) -> PyResult<Self> {
+        Ok(Self { inner: tomors::Prior::relative_difference(beta, gamma).py_err(py)? })
+    }
+    fn __repr__(&self) -> String {
+        match self.inner.kind {
+            tomors::PriorKind::Quadratic => format!("Prior.quadratic(beta={})", self.inner.beta),
+            tomors::PriorKind::RelativeDifference { gamma } => format!("Prior.relative_difference(beta={}, gamma={gamma})", self.inner.beta),
+        }
+    }
+}
+
 /// OSEM (MLEM when `subsets == 1`) of `data` (counts, finite, >= 0) through a SpectProjector.
 /// `background` is the additive term (scatter, randoms) shaped like the data; `x0` the start
 /// image (default 1 wherever the camera sees); `callback(iteration, image)` is called after
 /// each iteration with a copy of the image and stops the reconstruction by returning False
 /// (an exception it raises stops it and is re-raised); `post_filter_fwhm` (mm) smooths the
-/// result with a 3D Gaussian. Returns a new float32 image.
+/// result with a 3D Gaussian; `prior` (a `Prior`) makes it one-step-late MAP-EM. Returns a new
+/// float32 image.
 #[pyfunction]
-#[pyo3(signature = (data, projector, iterations, subsets, background=None, x0=None, callback=None, post_filter_fwhm=None))]
+#[pyo3(signature = (data, projector, iterations, subsets, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None))]
 #[allow(clippy::too_many_arguments)]
 fn osem<'py>(
     py: Python<'py>,
@@ -651,6 +679,7 @@ fn osem<'py>(
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
     post_filter_fwhm: Option<f64>,
+    prior: Option<PyRef<'py, PyPrior>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let y = f32_array(py, data, "data")?;
     let b = background.map(|b| f32_array(py, b, "background")).transpose()?;
@@ -661,6 +690,7 @@ fn osem<'py>(
         background: b.as_ref().map(|b| b.as_array()),
         x0: x.as_ref().map(|x| x.as_array()),
         post_filter_fwhm,
+        prior: prior.map(|p| p.inner),
     };
     let p = &projector.inner;
     let view = y.as_array();
@@ -691,7 +721,7 @@ fn osem<'py>(
 
 /// MLEM: `osem` with one subset.
 #[pyfunction]
-#[pyo3(signature = (data, projector, iterations, background=None, x0=None, callback=None, post_filter_fwhm=None))]
+#[pyo3(signature = (data, projector, iterations, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None))]
 #[allow(clippy::too_many_arguments)]
 fn mlem<'py>(
     py: Python<'py>,
@@ -702,8 +732,35 @@ fn mlem<'py>(
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
     post_filter_fwhm: Option<f64>,
+    prior: Option<PyRef<'py, PyPrior>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    osem(py, data, projector, iterations, 1, background, x0, callback, post_filter_fwhm)
+    osem(py, data, projector, iterations, 1, background, x0, callback, post_filter_fwhm, prior)
+}
+
+/// Triple-energy-window scatter estimate (C_lower/W_lower + C_upper/W_upper) * W_peak / 2 from
+/// the side windows' counts (upper may be None) and the window widths in keV.
+#[pyfunction]
+#[pyo3(signature = (lower, upper, lower_width_kev, upper_width_kev, peak_width_kev))]
+fn triple_energy_window<'py>(
+    py: Python<'py>,
+    lower: &Bound<'py, PyAny>,
+    upper: Option<&Bound<'py, PyAny>>,
+    lower_width_kev: f64,
+    upper_width_kev: f64,
+    peak_width_kev: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let lo = f32_array(py, lower, "lower window")?;
+    let up = upper.map(|u| f32_array(py, u, "upper window")).transpose()?;
+    let out = tomors::physics::triple_energy_window(lo.as_array(), up.as_ref().map(|u| u.as_array()), lower_width_kev, upper_width_kev, peak_width_kev).py_err(py)?;
+    Ok(to_numpy(py, out))
+}
+
+/// Dual-energy-window scatter estimate k * C_scatter (k = 0.5 for Tc-99m with a 92-125 keV window).
+#[pyfunction]
+#[pyo3(signature = (scatter_window, k=0.5))]
+fn dual_energy_window<'py>(py: Python<'py>, scatter_window: &Bound<'py, PyAny>, k: f64) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let c = f32_array(py, scatter_window, "scatter window")?;
+    Ok(to_numpy(py, tomors::physics::dual_energy_window(c.as_array(), k).py_err(py)?))
 }
 
 /// Poisson log-likelihood sum(y log(A x + b) - (A x + b)) of `image` for `data`.
@@ -745,7 +802,10 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCollimator>()?;
     m.add_class::<PySpectGeometry>()?;
     m.add_class::<PySpectProjector>()?;
+    m.add_class::<PyPrior>()?;
     m.add_function(wrap_pyfunction!(osem, m)?)?;
+    m.add_function(wrap_pyfunction!(triple_energy_window, m)?)?;
+    m.add_function(wrap_pyfunction!(dual_energy_window, m)?)?;
     m.add_function(wrap_pyfunction!(mlem, m)?)?;
     m.add_function(wrap_pyfunction!(log_likelihood, m)?)?;
     m.add_function(wrap_pyfunction!(nema_iec, m)?)?;

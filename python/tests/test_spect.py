@@ -98,3 +98,20 @@ def test_pickles_with_its_attenuation_map():
     p, activity, _ = make("cpu")
     q = pickle.loads(pickle.dumps(p))
     np.testing.assert_array_equal(q.forward(activity), p.forward(activity))
+
+
+def test_map_prior_and_scatter_background():
+    p, activity, _ = make("cpu", collimator=False)
+    rng = np.random.default_rng(4)
+    clean = p.forward(activity) * 3
+    lower = rng.poisson(np.full(clean.shape, 6.0)).astype(np.float32)
+    scatter = tomors.triple_energy_window(lower, None, 6.0, 6.0, 28.0)
+    np.testing.assert_allclose(scatter, lower / 6.0 * 14.0, rtol=1e-6)
+    np.testing.assert_allclose(tomors.dual_energy_window(lower, k=0.5), lower * 0.5)
+    counts = rng.poisson(clean + scatter).astype(np.float32)
+    plain = tomors.osem(counts, p, iterations=3, subsets=4, background=scatter)
+    smooth = tomors.osem(counts, p, iterations=3, subsets=4, background=scatter, prior=tomors.Prior.relative_difference(0.5))
+    assert np.isfinite(smooth).all() and (smooth >= 0).all()
+    assert np.abs(np.diff(smooth, axis=2)).sum() < np.abs(np.diff(plain, axis=2)).sum()
+    with pytest.raises(tomors.InvalidArgumentError):
+        tomors.Prior.quadratic(-1.0)

@@ -183,6 +183,14 @@ class SpectProjector:
     @property
     def data_shape(self) -> list[int]: ...
 
+class Prior:
+    """Prior for one-step-late MAP-EM (26-neighbourhood, inverse-distance weights)."""
+
+    @staticmethod
+    def quadratic(beta: float) -> Prior: ...
+    @staticmethod
+    def relative_difference(beta: float, gamma: float = 2.0) -> Prior: ...
+
 Callback = Callable[[int, F32Array], Optional[bool]]
 
 def osem(
@@ -194,8 +202,10 @@ def osem(
     x0: Optional[ArrayLike] = None,
     callback: Optional[Callback] = None,
     post_filter_fwhm: Optional[float] = None,
+    prior: Optional[Prior] = None,
 ) -> F32Array:
-    """OSEM of counts `data` (>= 0); callback(iteration, image) returning False stops early."""
+    """OSEM of counts `data` (>= 0); callback(iteration, image) returning False stops early;
+    with `prior`, one-step-late MAP-EM."""
 
 def mlem(
     data: ArrayLike,
@@ -205,8 +215,17 @@ def mlem(
     x0: Optional[ArrayLike] = None,
     callback: Optional[Callback] = None,
     post_filter_fwhm: Optional[float] = None,
+    prior: Optional[Prior] = None,
 ) -> F32Array:
     """MLEM: osem with one subset."""
+
+def triple_energy_window(
+    lower: ArrayLike, upper: Optional[ArrayLike], lower_width_kev: float, upper_width_kev: float, peak_width_kev: float
+) -> F32Array:
+    """TEW scatter estimate (C_l/W_l + C_u/W_u) * W_peak / 2."""
+
+def dual_energy_window(scatter_window: ArrayLike, k: float = 0.5) -> F32Array:
+    """DEW scatter estimate k * C_scatter."""
 
 def log_likelihood(data: ArrayLike, projector: SpectProjector, image: ArrayLike, background: Optional[ArrayLike] = None) -> float:
     """Poisson log-likelihood sum(y log ybar - ybar), ybar = A image + background."""

@@ -35,7 +35,11 @@ struct EmParams {
     len: u32,
     offset: u32,
     has_background: u32,
+    has_factors: u32,
     beta: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // Prior kind (0 quadratic, 1 relative difference), its γ, and the 27 neighbour weights

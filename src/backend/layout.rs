@@ -171,8 +171,32 @@ pub struct EmParams {
     pub offset: u32,
     /// 1 when an additive background is present.
     pub has_background: u32,
+    /// 1 when the model has multiplicative factors per projection sample (PET).
+    pub has_factors: u32,
     /// Prior weight β of one-step-late MAP (0: plain EM).
     pub beta: f32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
+}
+
+impl EmParams {
+    /// Parameters for `len` elements from `offset`.
+    pub fn new(len: usize, offset: usize, has_background: bool, has_factors: bool, beta: f32) -> Self {
+        Self {
+            len: len as u32,
+            offset: offset as u32,
+            has_background: has_background as u32,
+            has_factors: has_factors as u32,
+            beta,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
+        }
+    }
 }
 
 /// Uniform parameters of `prior_gradient`.

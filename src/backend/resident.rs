@@ -37,8 +37,9 @@ pub(crate) trait ResidentModel: Send + std::fmt::Debug {
     /// Uploads the measured data and optional additive background (whole data, plan order,
     /// already checked to be finite and ≥ 0), and allocates the sensitivity images.
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()>;
-    /// Keeps the current back-projection as the sensitivity image of `subset`.
-    fn keep_sensitivity(&mut self, subset: usize) -> Result<()>;
+    /// Back-projection ← A_subsetᵀ m (m the model's multiplicative factors, 1 without them),
+    /// kept as the sensitivity image of `subset`; overwrites the subset's projections.
+    fn sensitivity(&mut self, subset: usize) -> Result<()>;
     /// Projections of `subset` ← measured / (projections + background), 0 where the
     /// denominator is not positive.
     fn em_ratio(&mut self, subset: usize) -> Result<()>;

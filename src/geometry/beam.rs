@@ -303,4 +303,13 @@ impl Geometry {
     pub fn data_shape(&self) -> [usize; 3] {
         [self.n_views(), self.n_rows(), self.columns().n_cols]
     }
+
+    /// The same acquisition restricted to `views` (indices), in that order.
+    pub(crate) fn subset(&self, views: &[usize]) -> Geometry {
+        let pick = |angles: &[f64]| views.iter().map(|&v| angles[v]).collect();
+        match self {
+            Geometry::Parallel(g) => Geometry::Parallel(ParallelBeam { angles: pick(&g.angles), ..g.clone() }),
+            Geometry::Fan(g) => Geometry::Fan(FanBeam { angles: pick(&g.angles), ..g.clone() }),
+        }
+    }
 }

@@ -12,7 +12,9 @@ use crate::geometry::Lowered;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::{Arc, Mutex};
 
+mod pet;
 mod spect;
+pub use pet::PetProjector;
 pub use spect::{DEFAULT_MAX_FRAME_BYTES, SpectProjector};
 
 /// A linear operator `A` from images `vol[z, y, x]` to projections `proj[view, row, col]`

@@ -7,9 +7,10 @@
 //!
 //! ```text
 //! ȳ_s = A_s x            (forward; prior_gradient first for MAP)
-//! q_s = y_s / (ȳ_s + b_s)  (em_ratio; 0 where ȳ_s + b_s ≤ 0)
+//! q_s = m_s · y_s / (m_s · ȳ_s + b_s)  (em_ratio; 0 where the denominator ≤ 0; m: the
+//!                        model's factors, 1 for SPECT)
 //! c   = A_sᵀ q_s          (adjoint)
-//! x  ← x · c / A_sᵀ 1     (em_update; unchanged where A_sᵀ 1 = 0)
+//! x  ← x · c / A_sᵀ m     (em_update; unchanged where A_sᵀ m = 0)
 //! ```
 //!
 //! Subsets are interleaved views (`view mod S`), visited in bit-reversed order so consecutive
@@ -124,14 +125,12 @@ impl<'a> Osem<'a> {
         let mut plan = model.plan(&order, subsets.clone())?.0;
         plan.load_measured(&reorder(&measured), background.as_deref().map(reorder).as_deref())?;
 
-        // Sensitivity images A_sᵀ 1, once; their sum marks the voxels some view sees.
+        // Sensitivity images A_sᵀ m, once; their sum marks the voxels some view sees.
         let image_len: usize = image_shape.iter().product();
         let mut seen = vec![false; image_len];
         let mut back = vec![0f32; image_len];
-        for (s, range) in subsets.iter().enumerate() {
-            plan.write_projections(s, &vec![1.0; range.len() * view_len])?;
-            plan.adjoint(s)?;
-            plan.keep_sensitivity(s)?;
+        for s in 0..subsets.len() {
+            plan.sensitivity(s)?;
             plan.read_back(&mut back)?;
             seen.iter_mut().zip(&back).for_each(|(m, &v)| *m |= v > 0.0);
         }

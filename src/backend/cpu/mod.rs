@@ -5,8 +5,10 @@
 mod adjoint_project;
 mod backproject_fbp;
 mod em;
+mod em_state;
 mod fbp_filter;
 mod forward_project;
+mod joseph_model;
 pub(crate) mod rays;
 mod spect;
 mod spect_model;
@@ -15,4 +17,5 @@ pub(crate) use adjoint_project::adjoint_project;
 pub(crate) use backproject_fbp::backproject_fbp;
 pub(crate) use fbp_filter::fbp_filter;
 pub(crate) use forward_project::forward_project;
-pub(crate) use spect_model::SpectCpu;
+pub(crate) use joseph_model::JosephCpu;
+pub(crate) use spect_model::{SpectCpu, not_loaded};

@@ -1,13 +1,18 @@
 //! The SPECT system model on the CPU: host vectors in the roles of the GPU plan's buffers,
 //! the twins in the roles of its dispatches.
 
-use super::em::{em_ratio, em_update, prior_gradient};
+use super::em_state::HostEm;
 use super::spect::{spect_attenuation, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint, spect_spread_rows};
-use crate::backend::layout::{EmParams, PriorParams, SpectParams};
+use crate::backend::layout::{PriorParams, SpectParams};
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::Result;
 use crate::geometry::SpectLowered;
 use std::ops::Range;
+
+/// The error for an EM step before [`ResidentModel::load_measured`].
+pub(crate) fn not_loaded() -> crate::error::Error {
+    crate::error::Error::InvalidArgument("EM step before the measured data were loaded".into())
+}
 
 /// Rotated-frame work buffers stay within this many bytes each.
 const MAX_FRAME_BYTES: u64 = 64 << 20;
@@ -25,10 +30,7 @@ pub(crate) struct SpectCpu {
     att: Vec<f32>,
     rot: Vec<f32>,
     blur: Vec<f32>,
-    measured: Vec<f32>,
-    background: Option<Vec<f32>>,
-    sensitivity: Vec<f32>,
-    grad: Vec<f32>,
+    em: Option<HostEm>,
     /// Subset whose projections `proj` holds.
     proj_subset: usize,
 }
@@ -53,10 +55,7 @@ impl SpectCpu {
             att: vec![0.0; batch * frame_len],
             rot: vec![0.0; batch * frame_len],
             blur: vec![0.0; batch * frame_len],
-            measured: Vec::new(),
-            background: None,
-            sensitivity: Vec::new(),
-            grad: Vec::new(),
+            em: None,
             proj_subset: 0,
             lowered,
         }
@@ -137,35 +136,30 @@ impl ResidentModel for SpectCpu {
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
-        self.measured = measured.to_vec();
-        self.background = background.map(<[f32]>::to_vec);
-        self.sensitivity = vec![0.0; self.subsets.len() * self.image.len()];
-        self.grad = vec![0.0; self.image.len()];
+        self.em = Some(HostEm::new(measured, background, None, self.subsets.len(), self.image.len()));
         Ok(())
     }
-    fn keep_sensitivity(&mut self, subset: usize) -> Result<()> {
-        let n = self.image.len();
-        self.sensitivity[subset * n..(subset + 1) * n].copy_from_slice(&self.back);
+    fn sensitivity(&mut self, subset: usize) -> Result<()> {
+        self.write_projections(subset, &vec![1.0; self.subset_len(subset)])?;
+        self.adjoint(subset)?;
+        let em = self.em.as_mut().ok_or_else(not_loaded)?;
+        em.keep_sensitivity(&self.back, subset);
         Ok(())
     }
     fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        let p = EmParams {
-            len: self.subset_len(subset) as u32,
-            offset: (self.subsets[subset].start * self.view_len()) as u32,
-            has_background: self.background.is_some() as u32,
-            beta: 0.0,
-        };
-        em_ratio(&p, &self.measured, self.background.as_deref().unwrap_or(&[]), &mut self.proj);
+        let (offset, len) = (self.subsets[subset].start * self.view_len(), self.subset_len(subset));
+        let em = self.em.as_ref().ok_or_else(not_loaded)?;
+        em.ratio(&mut self.proj, offset, len);
         Ok(())
     }
     fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
-        prior_gradient(params, &self.image, &mut self.grad);
+        let em = self.em.as_mut().ok_or_else(not_loaded)?;
+        em.prior_gradient(params, &self.image);
         Ok(())
     }
     fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
-        let n = self.image.len();
-        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, beta };
-        em_update(&p, &self.sensitivity, &self.back, &self.grad, &mut self.image);
+        let em = self.em.as_ref().ok_or_else(not_loaded)?;
+        em.update(&mut self.image, &self.back, subset, beta);
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {
@@ -176,10 +170,7 @@ impl ResidentModel for SpectCpu {
             + self.att.len()
             + self.rot.len()
             + self.blur.len()
-            + self.measured.len()
-            + self.background.as_ref().map_or(0, Vec::len)
-            + self.sensitivity.len()
-            + self.grad.len();
-        4 * floats as u64
+;
+        4 * floats as u64 + self.em.as_ref().map_or(0, HostEm::bytes)
     }
 }

@@ -3,10 +3,13 @@
 
 mod buffers;
 mod context;
+mod em;
+mod joseph;
 mod plan;
 mod spect;
 
 pub use context::{AdapterSummary, GpuContext};
 pub use plan::DEFAULT_MAX_CHUNK_BYTES;
 pub(crate) use plan::{FbpInputs, GpuPlan};
+pub(crate) use joseph::JosephGpu;
 pub(crate) use spect::SpectGpu;

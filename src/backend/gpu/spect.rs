@@ -4,7 +4,9 @@
 
 use super::GpuContext;
 use super::buffers::{bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform};
-use crate::backend::layout::{EmParams, PriorParams, SpectParams};
+use super::em::{GpuEm, ModelBuffers};
+use crate::backend::cpu::not_loaded;
+use crate::backend::layout::{PriorParams, SpectParams};
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::{Error, Result};
 use crate::geometry::SpectLowered;
@@ -23,18 +25,6 @@ struct Groups {
     rotate_adjoint: wgpu::BindGroup,
 }
 
-/// Buffers that exist once measured data is loaded.
-#[derive(Debug)]
-struct EmState {
-    sensitivity: wgpu::Buffer,
-    prior_params: wgpu::Buffer,
-    ratio: wgpu::BindGroup,
-    update: wgpu::BindGroup,
-    prior: wgpu::BindGroup,
-    has_background: bool,
-    bytes: u64,
-}
-
 /// The SPECT model's buffers on a wgpu device.
 #[derive(Debug)]
 pub(crate) struct SpectGpu {
@@ -43,13 +33,12 @@ pub(crate) struct SpectGpu {
     subsets: Vec<Range<usize>>,
     batch: usize,
     params_buf: wgpu::Buffer,
-    em_params: wgpu::Buffer,
     image: wgpu::Buffer,
     back: wgpu::Buffer,
     proj: wgpu::Buffer,
     readback: wgpu::Buffer,
     groups: Groups,
-    em: Option<EmState>,
+    em: Option<GpuEm>,
     bytes: u64,
 }
 
@@ -84,7 +73,6 @@ impl SpectGpu {
         check_binding(&ctx, "projections of one subset", proj_bytes)?;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let params_buf = uniform::<SpectParams>(&ctx, "spect params");
-        let em_params = uniform::<EmParams>(&ctx, "em params");
         let views = init_storage(&ctx, "spect views", &lowered.views);
         let kernel_cols = init_storage(&ctx, "kernel cols", &lowered.kernel_cols);
         let kernel_rows = init_storage(&ctx, "kernel rows", &lowered.kernel_rows);
@@ -118,11 +106,7 @@ impl SpectGpu {
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("allocating {} MiB of device buffers for SPECT: {e}", bytes >> 20)));
         }
-        Ok(Self { ctx, params: p, subsets, batch, params_buf, em_params, image, back, proj, readback, groups, em: None, bytes })
-    }
-
-    fn image_bytes(&self) -> u64 {
-        4 * self.image_len() as u64
+        Ok(Self { ctx, params: p, subsets, batch, params_buf, image, back, proj, readback, groups, em: None, bytes })
     }
 
     fn subset_len(&self, subset: usize) -> usize {
@@ -155,23 +139,8 @@ impl SpectGpu {
         submit_and_read(&self.ctx, self.encoder(), src, &self.readback, len, |data| out.copy_from_slice(&data[..len]))
     }
 
-    fn em_state(&self) -> Result<&EmState> {
-        self.em.as_ref().ok_or_else(|| Error::InvalidArgument("EM step before the measured data was loaded".into()))
-    }
-
-    /// Workgroups for `len` elements in groups of 256, folded into y past the per-dimension limit.
-    fn linear_grid(&self, len: usize) -> [u32; 3] {
-        let groups = len.div_ceil(256).max(1);
-        let max = self.ctx.limits().max_compute_workgroups_per_dimension as usize;
-        let x = groups.min(max);
-        [x as u32, groups.div_ceil(x) as u32, 1]
-    }
-
-    fn run_em(&self, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, p: EmParams) {
-        self.ctx.queue.write_buffer(&self.em_params, 0, bytemuck::bytes_of(&p));
-        let mut encoder = self.encoder();
-        dispatch(&mut encoder, pipeline, group, self.linear_grid(p.len as usize));
-        self.ctx.queue.submit([encoder.finish()]);
+    fn em(&self) -> Result<&GpuEm> {
+        self.em.as_ref().ok_or_else(not_loaded)
     }
 }
 
@@ -229,64 +198,29 @@ impl ResidentModel for SpectGpu {
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
-        let data_bytes = 4 * measured.len() as u64;
-        let sens_bytes = self.subsets.len() as u64 * self.image_bytes();
-        check_binding(&self.ctx, "measured data", data_bytes)?;
-        check_binding(&self.ctx, "sensitivity images", sens_bytes)?;
-        let scope = self.ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let measured_buf = init_storage(&self.ctx, "measured", measured);
-        let background_buf = match background {
-            Some(b) => init_storage(&self.ctx, "background", b),
-            None => storage(&self.ctx, "background (none)", 4),
-        };
-        let sensitivity = storage(&self.ctx, "sensitivity", sens_bytes);
-        let grad = storage(&self.ctx, "prior gradient", self.image_bytes());
-        let prior_params = uniform::<PriorParams>(&self.ctx, "prior params");
-        let pl = &self.ctx.pipelines;
-        let ratio = bind_group(&self.ctx, &pl.em_ratio, &[&self.em_params, &measured_buf, &background_buf, &self.proj]);
-        let update = bind_group(&self.ctx, &pl.em_update, &[&self.em_params, &sensitivity, &self.back, &grad, &self.image]);
-        let prior = bind_group(&self.ctx, &pl.prior_gradient, &[&prior_params, &self.image, &grad]);
-        let bytes = measured_buf.size() + background_buf.size() + sensitivity.size() + grad.size();
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("allocating {} MiB of device buffers for EM: {e}", bytes >> 20)));
-        }
-        self.em = Some(EmState { sensitivity, prior_params, ratio, update, prior, has_background: background.is_some(), bytes });
+        let model = ModelBuffers { image: &self.image, back: &self.back, proj: &self.proj };
+        self.em = Some(GpuEm::new(&self.ctx, model, measured, background, None, self.subsets.len(), self.image_len())?);
         Ok(())
     }
-    fn keep_sensitivity(&mut self, subset: usize) -> Result<()> {
-        let em = self.em_state()?;
-        let mut encoder = self.encoder();
-        encoder.copy_buffer_to_buffer(&self.back, 0, &em.sensitivity, subset as u64 * self.image_bytes(), self.image_bytes());
-        self.ctx.queue.submit([encoder.finish()]);
+    fn sensitivity(&mut self, subset: usize) -> Result<()> {
+        self.write_projections(subset, &vec![1.0; self.subset_len(subset)])?;
+        self.adjoint(subset)?;
+        self.em()?.keep_sensitivity(&self.ctx, &self.back, subset);
         Ok(())
     }
     fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        let em = self.em_state()?;
-        let p = EmParams {
-            len: self.subset_len(subset) as u32,
-            offset: (self.subsets[subset].start * self.view_len()) as u32,
-            has_background: em.has_background as u32,
-            beta: 0.0,
-        };
-        self.run_em(&self.ctx.pipelines.em_ratio, &em.ratio, p);
+        self.em()?.ratio(&self.ctx, self.subsets[subset].start * self.view_len(), self.subset_len(subset));
         Ok(())
     }
     fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
-        let em = self.em_state()?;
-        self.ctx.queue.write_buffer(&em.prior_params, 0, bytemuck::bytes_of(params));
-        let mut encoder = self.encoder();
-        dispatch(&mut encoder, &self.ctx.pipelines.prior_gradient, &em.prior, [params.nx.div_ceil(8), params.ny.div_ceil(8), params.nz]);
-        self.ctx.queue.submit([encoder.finish()]);
+        self.em()?.prior_gradient(&self.ctx, params);
         Ok(())
     }
     fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
-        let n = self.image_len();
-        let p = EmParams { len: n as u32, offset: (subset * n) as u32, has_background: 0, beta };
-        let em = self.em_state()?;
-        self.run_em(&self.ctx.pipelines.em_update, &em.update, p);
+        self.em()?.update(&self.ctx, subset, beta);
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {
-        self.bytes + self.em.as_ref().map_or(0, |e| e.bytes)
+        self.bytes + self.em.as_ref().map_or(0, GpuEm::bytes)
     }
 }

@@ -1,0 +1,170 @@
+//! The PET system model for 2D sinograms (one per plane): the Joseph projector times
+//! per-bin multiplicative factors, attenuation and normalisation.
+
+use super::Projector;
+use crate::array::{check_input, with_output};
+use crate::backend::cpu::JosephCpu;
+use crate::backend::gpu::{GpuContext, JosephGpu};
+use crate::backend::resident::ResidentModel;
+use crate::backend::{self, ActiveBackend, Backend};
+use crate::error::{Error, Result};
+use crate::geometry::{Geometry, ImageGrid, ParallelBeam, lower};
+use crate::recon::{ModelPlan, SystemModel};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// The PET system model `ȳ = m · (A x)` for stacks of 2D sinograms, with `A` the Joseph line
+/// integrals of a parallel geometry (views over [0, π), one detector row per plane) and `m`
+/// the product of the attenuation factors `exp(−A μ)`, computed here from a μ-map by the same
+/// projector, and of the normalisation (detector efficiency) factors. Randoms and scatter are
+/// the additive background of the reconstruction ([`crate::Osem::background`]).
+///
+/// Images are `img[y, x]` (2D grid) or `vol[z, y, x]`; sinograms `sino[view, col]` or
+/// `sino[view, plane, col]`.
+#[derive(Debug)]
+pub struct PetProjector {
+    projector: Projector,
+    factors: Option<Vec<f32>>,
+    ctx: Option<Arc<GpuContext>>,
+    active: ActiveBackend,
+}
+
+impl PetProjector {
+    /// The model of `geometry` over `grid` on `backend`, with the μ-map `attenuation` (1/mm,
+    /// the grid's shape, ≥ 0) and the `normalisation` factors (the data's shape, ≥ 0) when given.
+    ///
+    /// # Errors
+    /// As [`Projector::new`]; [`Error::ShapeMismatch`], [`Error::NonFinite`] or
+    /// [`Error::InvalidArgument`] (negative values) for the μ-map or the normalisation.
+    pub fn new(
+        geometry: ParallelBeam,
+        grid: ImageGrid,
+        attenuation: Option<ArrayViewD<'_, f32>>,
+        normalisation: Option<ArrayViewD<'_, f32>>,
+        backend: Backend,
+    ) -> Result<Self> {
+        let projector = Projector::new(geometry, grid, backend)?;
+        let data_shape = projector.data_shape();
+        let mut factors: Option<Vec<f32>> = None;
+        if let Some(mu) = attenuation {
+            let mu = non_negative("attenuation map", mu, &projector.image_shape())?;
+            let line_integrals = projector.forward(mu.view())?;
+            factors = Some(line_integrals.iter().map(|&l| (-l).exp()).collect());
+        }
+        if let Some(n) = normalisation {
+            let n = non_negative("normalisation", n, &data_shape)?;
+            factors = Some(match factors {
+                Some(a) => a.iter().zip(n.iter()).map(|(a, n)| a * n).collect(),
+                None => n.iter().copied().collect(),
+            });
+        }
+        let active = projector.backend();
+        let ctx = match active {
+            ActiveBackend::Cpu => None,
+            ActiveBackend::Gpu { .. } => backend::resolve(Backend::Gpu)?,
+        };
+        Ok(Self { projector, factors, ctx, active })
+    }
+
+    /// The underlying line-integral projector `A`.
+    pub fn projector(&self) -> &Projector {
+        &self.projector
+    }
+    /// The multiplicative factors `m` (attenuation × normalisation), shaped like the data, if any.
+    pub fn factors(&self) -> Option<ArrayD<f32>> {
+        self.factors.as_ref().map(|f| ArrayD::from_shape_vec(IxDyn(&self.projector.data_shape()), f.clone()).expect("data shape"))
+    }
+    /// Where the model runs.
+    pub fn backend(&self) -> &ActiveBackend {
+        &self.active
+    }
+
+    /// Expected trues `m · (A x)` of `image`.
+    ///
+    /// # Errors
+    /// As [`Projector::forward`].
+    pub fn forward(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
+        let mut out = self.projector.forward(image)?;
+        if let Some(f) = &self.factors {
+            out.iter_mut().zip(f).for_each(|(o, m)| *o *= m);
+        }
+        Ok(out)
+    }
+
+    /// The transpose `Aᵀ (m · y)`.
+    ///
+    /// # Errors
+    /// As [`Projector::adjoint`].
+    pub fn adjoint(&self, data: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
+        let mut out = ArrayD::zeros(IxDyn(&self.projector.image_shape()));
+        self.adjoint_into(data, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// As [`PetProjector::adjoint`], overwriting `out`.
+    ///
+    /// # Errors
+    /// As [`Projector::adjoint_into`].
+    pub fn adjoint_into(&self, data: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+        let data = check_input("data", data, &self.projector.data_shape())?;
+        let weighted: ArrayD<f32> = match &self.factors {
+            Some(f) => ArrayD::from_shape_vec(data.raw_dim(), data.iter().zip(f).map(|(y, m)| y * m).collect()).expect("data shape"),
+            None => data.to_owned(),
+        };
+        with_output("image", out, &self.projector.image_shape(), |o| self.projector.adjoint_flat(weighted.as_slice().expect("standard"), o))
+    }
+
+    /// Dot-product test of the whole model (factors included) with random `x`, `y` from `seed`.
+    ///
+    /// # Errors
+    /// A GPU failure.
+    pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
+        let mut rng = super::SplitMix64(seed);
+        let x = ArrayD::from_shape_simple_fn(IxDyn(&self.projector.image_shape()), || rng.next_f32());
+        let y = ArrayD::from_shape_simple_fn(IxDyn(&self.projector.data_shape()), || rng.next_f32());
+        let ax = self.forward(x.view())?;
+        let aty = self.adjoint(y.view())?;
+        let lhs = super::dot(ax.as_slice().expect("standard"), y.as_slice().expect("standard"));
+        let rhs = super::dot(x.as_slice().expect("standard"), aty.as_slice().expect("standard"));
+        Ok((lhs - rhs).abs() / lhs.abs())
+    }
+}
+
+fn non_negative(what: &'static str, a: ArrayViewD<'_, f32>, shape: &[usize]) -> Result<ArrayD<f32>> {
+    let a = check_input(what, a, shape)?;
+    if let Some((i, v)) = a.iter().enumerate().find(|(_, v)| **v < 0.0) {
+        return Err(Error::InvalidArgument(format!("{what} holds a negative value ({v}) at flat index {i}; expected values ≥ 0")));
+    }
+    Ok(a.into_owned())
+}
+
+impl SystemModel for PetProjector {
+    fn image_shape(&self) -> Vec<usize> {
+        self.projector.image_shape()
+    }
+    fn data_shape(&self) -> Vec<usize> {
+        self.projector.data_shape()
+    }
+    fn spacing(&self) -> [f64; 3] {
+        self.projector.grid().spacing()
+    }
+    fn backend(&self) -> &ActiveBackend {
+        &self.active
+    }
+    fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
+        self.forward(image)
+    }
+    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
+        let geometry: &Geometry = self.projector.geometry();
+        let grid = self.projector.grid();
+        let lowered = subsets.iter().map(|r| lower(&geometry.subset(&order[r.clone()]), grid)).collect();
+        let view_len = geometry.n_rows() * geometry.columns().n_cols;
+        let factors = self.factors.as_ref().map(|f| order.iter().flat_map(|&v| f[v * view_len..(v + 1) * view_len].iter().copied()).collect());
+        let model: Box<dyn ResidentModel> = match &self.ctx {
+            None => Box::new(JosephCpu::new(lowered, subsets, factors)),
+            Some(ctx) => Box::new(JosephGpu::new(ctx.clone(), lowered, subsets, factors)?),
+        };
+        Ok(ModelPlan(model))
+    }
+}
