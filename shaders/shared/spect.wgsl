@@ -91,6 +91,23 @@ fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> Taps {
     return t;
 }
 
+// exp(-y) for y >= 0 (clamped at 80), Cephes expf's range reduction and polynomial, written
+// out so that the CPU twin computes the same operations (and vectorises them).
+fn exp_neg(y_in: f32) -> f32 {
+    let y = min(y_in, 80.0);
+    let k = i32(y * 1.44269504088896341 + 0.5);
+    let kf = f32(k);
+    let r = (kf * 0.693359375 - y) + kf * -2.12194440e-4;
+    var p = 1.9875691500e-4;
+    p = p * r + 1.3981999507e-3;
+    p = p * r + 8.3334519073e-3;
+    p = p * r + 4.1665795894e-2;
+    p = p * r + 1.6666665459e-1;
+    p = p * r + 5.0000001201e-1;
+    p = p * (r * r) + r + 1.0;
+    return p * bitcast<f32>(u32(127 - k) << 23u);
+}
+
 // Index of element (b, z, id, k) of a rotated-frame buffer.
 fn frame_index(p: SpectParams, b: u32, z: u32, id: u32, k: u32) -> u32 {
     return ((b * p.nz + z) * p.n_depth + id) * p.n_cols + k;

@@ -31,12 +31,54 @@ pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f
     (idx, w)
 }
 
+/// `exp(−y)` for `y ≥ 0` (clamped at 80): twin of `exp_neg` in `shaders/shared/spect.wgsl`
+/// (Cephes expf's range reduction and polynomial), branch-free so loops over it vectorise.
+#[inline]
+pub(crate) fn exp_neg(y: f32) -> f32 {
+    let y = y.min(80.0);
+    let k = (y * std::f32::consts::LOG2_E + 0.5) as i32;
+    let kf = k as f32;
+    let r = (kf * 0.693_359_4 - y) + kf * -2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    p = p * (r * r) + r + 1.0;
+    p * f32::from_bits(((127 - k) as u32) << 23)
+}
+
 #[inline]
 fn sample_position(v: &SpectView, k: usize, id: usize) -> (f32, f32) {
     (
         v.origin[0] + k as f32 * v.origin[2] + id as f32 * v.depth[0],
         v.origin[1] + k as f32 * v.origin[3] + id as f32 * v.depth[1],
     )
+}
+
+/// Columns `k` whose sample at depth `id` may have a bilinear tap inside an `nx × ny` slice
+/// (a conservative range: samples outside it have none, and contribute exactly 0).
+fn columns_inside(v: &SpectView, id: usize, nc: usize, nx: u32, ny: u32) -> std::ops::Range<usize> {
+    let start = [v.origin[0] as f64 + id as f64 * v.depth[0] as f64, v.origin[1] as f64 + id as f64 * v.depth[1] as f64];
+    let step = [v.origin[2] as f64, v.origin[3] as f64];
+    let (mut lo, mut hi) = (0.0f64, nc as f64 - 1.0);
+    for axis in 0..2 {
+        let n = [nx, ny][axis] as f64;
+        let (a, s) = (start[axis], step[axis]);
+        // A tap lies inside when the index is in (−1, n); half a voxel of margin for rounding.
+        let (min, max) = (-1.5 - a, n + 0.5 - a);
+        if s.abs() < 1e-9 {
+            if min > 0.0 || max < 0.0 {
+                return 0..0;
+            }
+        } else {
+            let (k1, k2) = (min / s, max / s);
+            lo = lo.max(k1.min(k2));
+            hi = hi.min(k1.max(k2));
+        }
+    }
+    if hi < lo { 0..0 } else { lo.ceil() as usize..(hi.floor() as usize + 1).min(nc) }
 }
 
 #[inline]
@@ -55,7 +97,9 @@ fn plane_len(p: &SpectParams) -> usize {
     p.n_depth as usize * p.n_cols as usize
 }
 
-/// Twin of `spect_attenuation.wgsl`: `att[b, z, id, k]` for the views of the batch.
+/// Twin of `spect_attenuation.wgsl`: `att[b, z, id, k]` for the views of the batch. Walks the
+/// depth samples from the camera face inwards for a whole row of columns at a time (the same
+/// per-element arithmetic as the shader's per-column walk, in an order that vectorises).
 pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32], att: &mut [f32]) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let slice_len = (p.nx * p.ny) as usize;
@@ -63,15 +107,22 @@ pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32]
         let (b, z) = (bz / nz, bz % nz);
         let v = &views[p.batch_first as usize + b];
         let slice = &mu[z * slice_len..(z + 1) * slice_len];
-        for k in 0..nc {
-            let mut sum = 0.0f32;
-            for id in (0..nd).rev() {
+        let mut sum = vec![0f32; nc];
+        let mut m = vec![0f32; nc];
+        for id in (0..nd).rev() {
+            // Outside `inside`, μ is 0: the sums do not change and the factors are never used
+            // (no tap of those samples reaches the image).
+            let inside = columns_inside(v, id, nc, p.nx, p.ny);
+            for k in inside.clone() {
                 let (fx, fy) = sample_position(v, k, id);
                 let (idx, w) = bilinear_taps(fx, fy, p.nx, p.ny);
-                let m = interpolate(slice, idx, w);
-                let half = 0.5 * m * p.step;
-                plane[id * nc + k] = (-(sum + half)).exp();
-                sum += m * p.step;
+                m[k] = interpolate(slice, idx, w);
+            }
+            let row = &mut plane[id * nc..(id + 1) * nc];
+            for ((a, s), mk) in row[inside.clone()].iter_mut().zip(&mut sum[inside.clone()]).zip(&m[inside]) {
+                let half = 0.5 * mk * p.step;
+                *a = exp_neg(*s + half);
+                *s += mk * p.step;
             }
         }
     });
@@ -88,7 +139,11 @@ pub(crate) fn spect_rotate(p: &SpectParams, views: &[SpectView], image: &[f32], 
         let slice = &image[z * slice_len..(z + 1) * slice_len];
         let att_plane = &att[bz * len..(bz + 1) * len];
         for id in 0..nd {
-            for k in 0..nc {
+            let inside = columns_inside(v, id, nc, p.nx, p.ny);
+            let row = &mut plane[id * nc..(id + 1) * nc];
+            row[..inside.start].fill(0.0);
+            row[inside.end..].fill(0.0);
+            for k in inside {
                 let (fx, fy) = sample_position(v, k, id);
                 let (idx, w) = bilinear_taps(fx, fy, p.nx, p.ny);
                 let value = interpolate(slice, idx, w);
@@ -130,45 +185,54 @@ pub(crate) fn spect_blur_cols(p: &SpectParams, kernel: &[f32], half_widths: &[u3
     });
 }
 
-/// Twin of `spect_blur_rows_sum.wgsl`: `proj[view, z, k] = Σ_id Σ_j w · blur[b, z + j, id, k]`.
+/// Output rows per task of `spect_blur_rows_sum`: with depth planes as the outer loop, the
+/// rows a block needs stay in cache while each is reused by up to `2K + 1` outputs.
+const ROWS_PER_TASK: usize = 16;
+
+/// Twin of `spect_blur_rows_sum.wgsl`: `proj[view, z, k] = Σ_id Σ_j w · blur[b, z + j, id, k]`,
+/// each element summed in the shader's order (per depth: centre, then ∓j pairs; depths in turn).
 pub(crate) fn spect_blur_rows_sum(p: &SpectParams, kernel: &[f32], half_widths: &[u32], blur: &[f32], proj: &mut [f32]) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let stride = p.kernel_stride as usize;
     let len = plane_len(p);
     let first = (p.batch_first - p.proj_first) as usize * nz * nc;
     let out = &mut proj[first..first + p.batch_count as usize * nz * nc];
-    out.par_chunks_mut(nc).enumerate().for_each(|(bz, out_row)| {
-        let (b, z) = (bz / nz, bz % nz);
-        let mut total = vec![0f32; nc];
+    let tasks = out
+        .par_chunks_mut(nz * nc)
+        .enumerate()
+        .flat_map(|(b, view)| view.par_chunks_mut(ROWS_PER_TASK * nc).enumerate().map(move |(block, rows)| (b, block * ROWS_PER_TASK, rows)));
+    tasks.for_each(|(b, z0, rows)| {
+        let n_rows = rows.len() / nc;
+        let mut total = vec![0f32; rows.len()];
         let mut sum = vec![0f32; nc];
+        let row = |zz: usize, id: usize| &blur[(b * nz + zz) * len + id * nc..(b * nz + zz) * len + (id + 1) * nc];
         for id in 0..nd {
             let kplane = (p.batch_first as usize + b) * nd + id;
             let w = half_widths[2 * kplane + 1] as usize;
             let kern = &kernel[kplane * stride..kplane * stride + w + 1];
-            let row = |zz: usize| &blur[(b * nz + zz) * len + id * nc..(b * nz + zz) * len + (id + 1) * nc];
-            let centre = row(z);
-            for k in 0..nc {
-                sum[k] = kern[0] * centre[k];
-            }
-            for j in 1..=w {
-                if z >= j {
-                    let r = row(z - j);
-                    for k in 0..nc {
-                        sum[k] += kern[j] * r[k];
+            for zi in 0..n_rows {
+                let z = z0 + zi;
+                for (s, c) in sum.iter_mut().zip(row(z, id)) {
+                    *s = kern[0] * c;
+                }
+                for j in 1..=w {
+                    if z >= j {
+                        for (s, r) in sum.iter_mut().zip(row(z - j, id)) {
+                            *s += kern[j] * r;
+                        }
+                    }
+                    if z + j < nz {
+                        for (s, r) in sum.iter_mut().zip(row(z + j, id)) {
+                            *s += kern[j] * r;
+                        }
                     }
                 }
-                if z + j < nz {
-                    let r = row(z + j);
-                    for k in 0..nc {
-                        sum[k] += kern[j] * r[k];
-                    }
+                for (t, s) in total[zi * nc..(zi + 1) * nc].iter_mut().zip(&sum) {
+                    *t += s;
                 }
-            }
-            for k in 0..nc {
-                total[k] += sum[k];
             }
         }
-        out_row.copy_from_slice(&total);
+        rows.copy_from_slice(&total);
     });
 }
 
@@ -222,7 +286,7 @@ pub(crate) fn spect_rotate_adjoint(p: &SpectParams, views: &[SpectView], att: &[
             let v = &views[p.batch_first as usize + b];
             let base = (b * nz + z) * len;
             for id in 0..nd {
-                for k in 0..nc {
+                for k in columns_inside(v, id, nc, p.nx, p.ny) {
                     let o = base + id * nc + k;
                     let value = rot[o];
                     if value == 0.0 {
@@ -241,4 +305,18 @@ pub(crate) fn spect_rotate_adjoint(p: &SpectParams, views: &[SpectView], att: &[
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_neg;
+
+    #[test]
+    fn exp_neg_is_within_two_ulp_of_exp() {
+        for i in 0..20_000 {
+            let y = i as f32 * 0.004;
+            let (got, want) = (exp_neg(y), (-(y as f64)).exp());
+            assert!(((got as f64 - want) / want).abs() < 2.5e-7, "y {y}: {got} vs {want}");
+        }
+    }
 }

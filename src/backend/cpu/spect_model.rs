@@ -17,6 +17,10 @@ pub(crate) fn not_loaded() -> crate::error::Error {
 /// Rotated-frame work buffers stay within this many bytes each.
 const MAX_FRAME_BYTES: u64 = 64 << 20;
 
+/// Attenuation factors are kept for a whole subset (reused by the adjoint after the forward
+/// projection) when they fit in this many bytes.
+const MAX_ATTENUATION_CACHE_BYTES: u64 = 512 << 20;
+
 /// The SPECT model's buffers on the host.
 #[derive(Debug)]
 pub(crate) struct SpectCpu {
@@ -27,7 +31,13 @@ pub(crate) struct SpectCpu {
     image: Vec<f32>,
     back: Vec<f32>,
     proj: Vec<f32>,
+    /// Attenuation factors of a whole subset (`[view of the subset, z, depth, col]`), kept
+    /// from the forward projection for the adjoint that follows it in EM.
     att: Vec<f32>,
+    /// Whether `att` holds whole subsets (else one batch, recomputed per call).
+    att_cached: bool,
+    /// Subset whose factors `att` holds.
+    att_subset: Option<usize>,
     rot: Vec<f32>,
     blur: Vec<f32>,
     em: Option<HostEm>,
@@ -45,6 +55,7 @@ impl SpectCpu {
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
         let batch = views_per_batch(frame_len, MAX_FRAME_BYTES, largest);
         let view_len = (p.nz * p.n_cols) as usize;
+        let att_cached = p.has_attenuation != 0 && 4 * (largest * frame_len) as u64 <= MAX_ATTENUATION_CACHE_BYTES;
         Self {
             subsets,
             batch,
@@ -52,7 +63,9 @@ impl SpectCpu {
             image: vec![0.0; image_len],
             back: vec![0.0; image_len],
             proj: vec![0.0; largest * view_len],
-            att: vec![0.0; batch * frame_len],
+            att: vec![0.0; if att_cached { largest * frame_len } else { batch * frame_len }],
+            att_cached,
+            att_subset: None,
             rot: vec![0.0; batch * frame_len],
             blur: vec![0.0; batch * frame_len],
             em: None,
@@ -69,6 +82,15 @@ impl SpectCpu {
             accumulate: accumulate as u32,
             ..self.lowered.params
         }
+    }
+
+    /// Where the attenuation factors of plan-order view `first` of `subset` start in `att`.
+    fn frame_offset(&self, subset: usize, first: usize) -> usize {
+        let p = &self.lowered.params;
+        if !self.att_cached {
+            return 0;
+        }
+        (first - self.subsets[subset].start) * (p.nz * p.n_depth * p.n_cols) as usize
     }
 
     fn subset_len(&self, subset: usize) -> usize {
@@ -109,30 +131,38 @@ impl ResidentModel for SpectCpu {
     }
     fn forward(&mut self, subset: usize) -> Result<()> {
         let l = &self.lowered;
+        let fresh = self.att_subset != Some(subset);
         for (first, count) in batches(self.subsets[subset].clone(), self.batch) {
             let p = self.batch_params(subset, first, count, false);
-            if p.has_attenuation != 0 {
-                spect_attenuation(&p, &l.views, &self.mu, &mut self.att);
+            let offset = self.frame_offset(subset, first);
+            let att = &mut self.att[offset..];
+            if p.has_attenuation != 0 && fresh {
+                spect_attenuation(&p, &l.views, &self.mu, att);
             }
-            spect_rotate(&p, &l.views, &self.image, &self.att, &mut self.rot);
+            spect_rotate(&p, &l.views, &self.image, att, &mut self.rot);
             spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.rot, &mut self.blur);
             spect_blur_rows_sum(&p, &l.kernel_rows, &l.half_widths, &self.blur, &mut self.proj);
         }
+        self.att_subset = self.att_cached.then_some(subset);
         self.proj_subset = subset;
         Ok(())
     }
     fn adjoint(&mut self, subset: usize) -> Result<()> {
         debug_assert_eq!(subset, self.proj_subset);
         let l = &self.lowered;
+        let fresh = self.att_subset != Some(subset);
         for (i, (first, count)) in batches(self.subsets[subset].clone(), self.batch).enumerate() {
             let p = self.batch_params(subset, first, count, i > 0);
-            if p.has_attenuation != 0 {
-                spect_attenuation(&p, &l.views, &self.mu, &mut self.att);
+            let offset = self.frame_offset(subset, first);
+            let att = &mut self.att[offset..];
+            if p.has_attenuation != 0 && fresh {
+                spect_attenuation(&p, &l.views, &self.mu, att);
             }
             spect_spread_rows(&p, &l.kernel_rows, &l.half_widths, &self.proj, &mut self.blur);
             spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.blur, &mut self.rot);
-            spect_rotate_adjoint(&p, &l.views, &self.att, &self.rot, &mut self.back);
+            spect_rotate_adjoint(&p, &l.views, att, &self.rot, &mut self.back);
         }
+        self.att_subset = self.att_cached.then_some(subset);
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
