@@ -34,3 +34,18 @@ pub(crate) fn with_output(
     out.iter_mut().zip(tmp).for_each(|(o, v)| *o = v);
     Ok(())
 }
+
+/// As [`check_input`], and no value may be negative (counts, μ-maps, factors); returns the
+/// values flat in C order (a copy the caller owns).
+///
+/// # Errors
+/// [`Error::ShapeMismatch`], [`Error::NonFinite`], or [`Error::InvalidArgument`] naming the
+/// first negative value.
+pub(crate) fn non_negative_input(what: &'static str, input: ArrayViewD<'_, f32>, expected: &[usize]) -> Result<Vec<f32>> {
+    let input = check_input(what, input, expected)?;
+    let flat = input.as_slice().expect("standard layout");
+    if let Some(i) = flat.iter().position(|&v| v < 0.0) {
+        return Err(Error::InvalidArgument(format!("{what} holds a negative value ({}) at flat index {i}; expected values ≥ 0", flat[i])));
+    }
+    Ok(flat.to_vec())
+}

@@ -659,7 +659,74 @@ impl PyPrior {
     }
 }
 
-/// OSEM (MLEM when `subsets == 1`) of `data` (counts, finite, >= 0) through a SpectProjector.
+/// The PET system model for 2D sinograms (stacks of planes): line integrals of a parallel
+/// `geometry` (views over [0, pi)) times attenuation factors exp(-A mu) from `attenuation`
+/// (1/mm, the grid's shape) and `normalisation` factors (the data's shape). Randoms and
+/// scatter go to `osem(..., background=...)`.
+#[pyclass(name = "PetProjector", module = "tomors", frozen)]
+struct PyPetProjector {
+    inner: Arc<tomors::PetProjector>,
+}
+
+#[pymethods]
+impl PyPetProjector {
+    #[new]
+    #[pyo3(signature = (geometry, grid, attenuation=None, normalisation=None, backend="auto"))]
+    fn new(
+        py: Python<'_>,
+        geometry: &PyParallelBeam,
+        grid: &PyImageGrid,
+        attenuation: Option<&Bound<'_, PyAny>>,
+        normalisation: Option<&Bound<'_, PyAny>>,
+        backend: &str,
+    ) -> PyResult<Self> {
+        let b: tomors::Backend = backend.parse().py_err(py)?;
+        let mu = attenuation.map(|a| f32_array(py, a, "attenuation")).transpose()?;
+        let norm = normalisation.map(|n| f32_array(py, n, "normalisation")).transpose()?;
+        let (g, gr) = (geometry.inner.clone(), grid.inner.clone());
+        let (mv, nv) = (mu.as_ref().map(|m| m.as_array()), norm.as_ref().map(|n| n.as_array()));
+        let inner = py.detach(move || tomors::PetProjector::new(g, gr, mv, nv, b)).py_err(py)?;
+        Ok(Self { inner: Arc::new(inner) })
+    }
+    /// Expected trues m * (A x): a new float32 sinogram.
+    fn forward<'py>(&self, py: Python<'py>, image: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let x = f32_array(py, image, "image")?;
+        let view = x.as_array();
+        let p = &self.inner;
+        Ok(to_numpy(py, py.detach(|| p.forward(view)).py_err(py)?))
+    }
+    /// The transpose A^T (m * y): a new float32 image.
+    fn adjoint<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let y = f32_array(py, data, "data")?;
+        let view = y.as_array();
+        let p = &self.inner;
+        Ok(to_numpy(py, py.detach(|| p.adjoint(view)).py_err(py)?))
+    }
+    /// The multiplicative factors m (attenuation x normalisation), or None.
+    #[getter]
+    fn factors<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArrayDyn<f32>>> {
+        self.inner.factors().map(|f| to_numpy(py, f))
+    }
+    #[pyo3(signature = (seed=0))]
+    fn adjointness_test(&self, py: Python<'_>, seed: u64) -> PyResult<f64> {
+        let p = &self.inner;
+        py.detach(|| p.adjointness_test(seed)).py_err(py)
+    }
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.inner.backend().kind()
+    }
+}
+
+/// The system models `osem` and `mlem` accept.
+#[derive(FromPyObject)]
+enum EmissionModel<'py> {
+    Spect(PyRef<'py, PySpectProjector>),
+    Pet(PyRef<'py, PyPetProjector>),
+}
+
+/// OSEM (MLEM when `subsets == 1`) of `data` (counts, finite, >= 0) through a SpectProjector
+/// or a PetProjector.
 /// `background` is the additive term (scatter, randoms) shaped like the data; `x0` the start
 /// image (default 1 wherever the camera sees); `callback(iteration, image)` is called after
 /// each iteration with a copy of the image and stops the reconstruction by returning False
@@ -672,7 +739,7 @@ impl PyPrior {
 fn osem<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
-    projector: &PySpectProjector,
+    projector: EmissionModel<'py>,
     iterations: usize,
     subsets: usize,
     background: Option<&Bound<'py, PyAny>>,
@@ -692,11 +759,14 @@ fn osem<'py>(
         post_filter_fwhm,
         prior: prior.map(|p| p.inner),
     };
-    let p = &projector.inner;
     let view = y.as_array();
     let mut raised: Option<PyErr> = None;
+    let model: &(dyn SystemModelDyn + Sync) = match &projector {
+        EmissionModel::Spect(p) => p.inner.as_ref(),
+        EmissionModel::Pet(p) => p.inner.as_ref(),
+    };
     let out = py.detach(|| match &callback {
-        None => settings.run(p.as_ref(), view),
+        None => model.run(&settings, view, None),
         Some(cb) => {
             let mut call = |r: &tomors::recon::IterationReport<'_>| -> bool {
                 Python::attach(|py| {
@@ -710,7 +780,7 @@ fn osem<'py>(
                     }
                 })
             };
-            settings.run_with(p.as_ref(), view, Some(&mut call))
+            model.run(&settings, view, Some(&mut call))
         }
     });
     if let Some(e) = raised {
@@ -726,7 +796,7 @@ fn osem<'py>(
 fn mlem<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
-    projector: &PySpectProjector,
+    projector: EmissionModel<'py>,
     iterations: usize,
     background: Option<&Bound<'py, PyAny>>,
     x0: Option<&Bound<'py, PyAny>>,
@@ -766,13 +836,79 @@ fn dual_energy_window<'py>(py: Python<'py>, scatter_window: &Bound<'py, PyAny>, 
 /// Poisson log-likelihood sum(y log(A x + b) - (A x + b)) of `image` for `data`.
 #[pyfunction]
 #[pyo3(signature = (data, projector, image, background=None))]
-fn log_likelihood(py: Python<'_>, data: &Bound<'_, PyAny>, projector: &PySpectProjector, image: &Bound<'_, PyAny>, background: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
+fn log_likelihood<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, projector: EmissionModel<'py>, image: &Bound<'py, PyAny>, background: Option<&Bound<'py, PyAny>>) -> PyResult<f64> {
     let y = f32_array(py, data, "data")?;
     let x = f32_array(py, image, "image")?;
     let b = background.map(|b| f32_array(py, b, "background")).transpose()?;
-    let p = &projector.inner;
     let (yv, xv, bv) = (y.as_array(), x.as_array(), b.as_ref().map(|b| b.as_array()));
-    py.detach(|| tomors::recon::log_likelihood(p.as_ref(), yv, xv, bv)).py_err(py)
+    let model: &(dyn SystemModelDyn + Sync) = match &projector {
+        EmissionModel::Spect(p) => p.inner.as_ref(),
+        EmissionModel::Pet(p) => p.inner.as_ref(),
+    };
+    py.detach(|| model.log_likelihood(yv, xv, bv)).py_err(py)
+}
+
+/// Object-safe access to the generic EM entry points for every system model.
+trait SystemModelDyn {
+    fn run(&self, settings: &tomors::Osem<'_>, data: ArrayViewD<'_, f32>, callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>) -> tomors::Result<ArrayD<f32>>;
+    fn log_likelihood(&self, data: ArrayViewD<'_, f32>, image: ArrayViewD<'_, f32>, background: Option<ArrayViewD<'_, f32>>) -> tomors::Result<f64>;
+}
+
+impl<M: tomors::SystemModel> SystemModelDyn for M {
+    fn run(&self, settings: &tomors::Osem<'_>, data: ArrayViewD<'_, f32>, callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>) -> tomors::Result<ArrayD<f32>> {
+        settings.run_with(self, data, callback)
+    }
+    fn log_likelihood(&self, data: ArrayViewD<'_, f32>, image: ArrayViewD<'_, f32>, background: Option<ArrayViewD<'_, f32>>) -> tomors::Result<f64> {
+        tomors::recon::log_likelihood(self, data, image, background)
+    }
+}
+
+/// OS-SPS for CT: pre-log `counts` ~ Poisson(blank * exp(-A mu) + background) through a
+/// Projector; returns mu (1/mm), non-negative. One subset is SPS (monotone).
+#[pyfunction]
+#[pyo3(signature = (counts, blank, projector, iterations, subsets, background=None, x0=None))]
+#[allow(clippy::too_many_arguments)]
+fn os_sps<'py>(
+    py: Python<'py>,
+    counts: &Bound<'py, PyAny>,
+    blank: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    iterations: usize,
+    subsets: usize,
+    background: Option<&Bound<'py, PyAny>>,
+    x0: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let y = f32_array(py, counts, "counts")?;
+    let b = f32_array(py, blank, "blank")?;
+    let r = background.map(|r| f32_array(py, r, "background")).transpose()?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let settings = tomors::recon::OrderedSubsets { iterations, subsets, x0: x.as_ref().map(|x| x.as_array()) };
+    let p = &projector.inner;
+    let (yv, bv, rv) = (y.as_array(), b.as_array(), r.as_ref().map(|r| r.as_array()));
+    Ok(to_numpy(py, py.detach(|| settings.os_sps(p, yv, bv, rv)).py_err(py)?))
+}
+
+/// OS-SART for CT on post-log line integrals `sinogram` through a Projector, relaxation in
+/// (0, 2), optional non-negativity.
+#[pyfunction]
+#[pyo3(signature = (sinogram, projector, iterations, subsets, relaxation=1.0, non_negative=true, x0=None))]
+#[allow(clippy::too_many_arguments)]
+fn os_sart<'py>(
+    py: Python<'py>,
+    sinogram: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    iterations: usize,
+    subsets: usize,
+    relaxation: f64,
+    non_negative: bool,
+    x0: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let p_in = f32_array(py, sinogram, "sinogram")?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let settings = tomors::recon::OrderedSubsets { iterations, subsets, x0: x.as_ref().map(|x| x.as_array()) };
+    let p = &projector.inner;
+    let view = p_in.as_array();
+    Ok(to_numpy(py, py.detach(|| settings.os_sart(p, view, relaxation, non_negative)).py_err(py)?))
 }
 
 /// The NEMA IEC body-like phantom on a 3D `grid`: `(activity, mu)` arrays, spheres at
@@ -803,6 +939,9 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySpectGeometry>()?;
     m.add_class::<PySpectProjector>()?;
     m.add_class::<PyPrior>()?;
+    m.add_class::<PyPetProjector>()?;
+    m.add_function(wrap_pyfunction!(os_sps, m)?)?;
+    m.add_function(wrap_pyfunction!(os_sart, m)?)?;
     m.add_function(wrap_pyfunction!(osem, m)?)?;
     m.add_function(wrap_pyfunction!(triple_energy_window, m)?)?;
     m.add_function(wrap_pyfunction!(dual_energy_window, m)?)?;

@@ -191,11 +191,32 @@ class Prior:
     @staticmethod
     def relative_difference(beta: float, gamma: float = 2.0) -> Prior: ...
 
+class PetProjector:
+    """PET 2D model: Joseph line integrals of a ParallelBeam (views over [0, pi)) times
+    attenuation factors exp(-A mu) and normalisation factors."""
+
+    def __init__(
+        self,
+        geometry: ParallelBeam,
+        grid: ImageGrid,
+        attenuation: Optional[ArrayLike] = None,
+        normalisation: Optional[ArrayLike] = None,
+        backend: Literal["auto", "gpu", "cpu"] = "auto",
+    ) -> None: ...
+    def forward(self, image: ArrayLike) -> F32Array: ...
+    def adjoint(self, data: ArrayLike) -> F32Array: ...
+    def adjointness_test(self, seed: int = 0) -> float: ...
+    @property
+    def factors(self) -> Optional[F32Array]: ...
+    @property
+    def backend(self) -> Literal["cpu", "gpu"]: ...
+
+EmissionModel = Union[SpectProjector, PetProjector]
 Callback = Callable[[int, F32Array], Optional[bool]]
 
 def osem(
     data: ArrayLike,
-    projector: SpectProjector,
+    projector: EmissionModel,
     iterations: int,
     subsets: int,
     background: Optional[ArrayLike] = None,
@@ -209,7 +230,7 @@ def osem(
 
 def mlem(
     data: ArrayLike,
-    projector: SpectProjector,
+    projector: EmissionModel,
     iterations: int,
     background: Optional[ArrayLike] = None,
     x0: Optional[ArrayLike] = None,
@@ -227,10 +248,32 @@ def triple_energy_window(
 def dual_energy_window(scatter_window: ArrayLike, k: float = 0.5) -> F32Array:
     """DEW scatter estimate k * C_scatter."""
 
-def log_likelihood(data: ArrayLike, projector: SpectProjector, image: ArrayLike, background: Optional[ArrayLike] = None) -> float:
+def log_likelihood(data: ArrayLike, projector: EmissionModel, image: ArrayLike, background: Optional[ArrayLike] = None) -> float:
     """Poisson log-likelihood sum(y log ybar - ybar), ybar = A image + background."""
 
 def nema_iec(
     grid: ImageGrid, contrast: float = 4.0, background: float = 1.0, mu_water: float = 0.0154, supersample: int = 2
 ) -> tuple[F32Array, F32Array]:
     """(activity, mu) of the NEMA IEC body-like phantom on a 3D grid."""
+
+def os_sps(
+    counts: ArrayLike,
+    blank: ArrayLike,
+    projector: Projector,
+    iterations: int,
+    subsets: int,
+    background: Optional[ArrayLike] = None,
+    x0: Optional[ArrayLike] = None,
+) -> F32Array:
+    """CT OS-SPS on pre-log counts ~ Poisson(blank * exp(-A mu) + background); returns mu."""
+
+def os_sart(
+    sinogram: ArrayLike,
+    projector: Projector,
+    iterations: int,
+    subsets: int,
+    relaxation: float = 1.0,
+    non_negative: bool = True,
+    x0: Optional[ArrayLike] = None,
+) -> F32Array:
+    """CT OS-SART on post-log line integrals."""

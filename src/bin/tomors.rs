@@ -49,9 +49,10 @@ enum Command {
     /// Lists the GPU adapters wgpu finds, with their limits, and what `auto` would use.
     Info,
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
-    /// prints a table (giga voxel-updates per second = voxels × views / time).
+    /// prints a table (giga voxel-updates per second = voxels × views / time); `spect` and
+    /// `pet` time OSEM of the emission benchmark cases.
     Bench {
-        /// Cases: any of 256, 512, 1024, stack (512²×128).
+        /// Cases: any of 256, 512, 1024, stack (512²×128), spect (128³ OSEM), pet (256² OSEM).
         #[arg(long, default_value = "256,512,1024,stack", value_delimiter = ',')]
         cases: Vec<String>,
         /// Backends: any of cpu, gpu (gpu is skipped when wgpu finds no adapter).
@@ -448,13 +449,20 @@ fn osem_command(a: &OsemArgs) -> CliResult<()> {
     let pb = ProgressBar::new(a.iterations as u64);
     pb.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} iterations [{elapsed} < {eta}]").expect("valid template"));
     let t = Instant::now();
+    let mut plan_bytes = 0;
     let mut progress = |r: &tomors::recon::IterationReport<'_>| {
         pb.set_position(r.iteration as u64);
+        plan_bytes = r.plan_bytes;
         true
     };
     let image = settings.run_with(&projector, data.view(), Some(&mut progress)).map_err(err)?;
     pb.finish_and_clear();
-    eprintln!("reconstructed in {:.3} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "reconstructed in {:.3} s; the plan held {:.1} MiB of {} memory",
+        t.elapsed().as_secs_f64(),
+        plan_bytes as f64 / (1 << 20) as f64,
+        if projector.backend().kind() == "gpu" { "device" } else { "host" }
+    );
     write_atomic(&a.out, |w| image.write_npy(w).map_err(err))?;
     if let Some(png) = &a.png {
         let mid = image.index_axis(Axis(0), rows / 2);
@@ -467,10 +475,11 @@ fn osem_command(a: &OsemArgs) -> CliResult<()> {
 fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -> CliResult<()> {
     use tomors::bench::BenchCase;
     let mut chosen = Vec::new();
-    let mut spect = false;
+    let (mut spect, mut pet) = (false, false);
     for c in cases {
-        if c == "spect" {
-            spect = true;
+        if c == "spect" || c == "pet" {
+            spect |= c == "spect";
+            pet |= c == "pet";
             continue;
         }
         chosen.push(match c.as_str() {
@@ -478,7 +487,7 @@ fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -
             "512" => BenchCase::new(512, 1, 720),
             "1024" => BenchCase::new(1024, 1, 1440),
             "stack" => BenchCase::new(512, 128, 720),
-            other => return Err(format!("unknown case {other:?}; expected 256, 512, 1024, stack or spect")),
+            other => return Err(format!("unknown case {other:?}; expected 256, 512, 1024, stack, spect or pet")),
         }
         .map_err(err)?);
     }
@@ -530,8 +539,46 @@ fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -
             }
         }
     }
+    if spect || pet {
+        println!();
+        println!("| case | backend | operation | time (s) | plan memory (MiB) |");
+        println!("|---|---|---|---:|---:|");
+    }
     if spect {
         bench_spect(&list, repeat)?;
+    }
+    if pet {
+        bench_pet(&list, repeat)?;
+    }
+    Ok(())
+}
+
+/// Best of `repeat` runs of OSEM, with the plan's memory from its last iteration.
+fn time_osem(model: &impl tomors::SystemModel, data: ndarray::ArrayViewD<'_, f32>, settings: &Osem<'_>, repeat: usize, label: &str) -> CliResult<(f64, f64)> {
+    let mut best = f64::INFINITY;
+    let mut bytes = 0;
+    for _ in 0..repeat.max(1) {
+        let pb = spinner(label);
+        let t = Instant::now();
+        settings.run_with(model, data.view(), Some(&mut |r: &tomors::recon::IterationReport<'_>| {
+            bytes = r.plan_bytes;
+            true
+        }))
+        .map_err(err)?;
+        best = best.min(t.elapsed().as_secs_f64());
+        pb.finish_and_clear();
+    }
+    Ok((best, bytes as f64 / (1 << 20) as f64))
+}
+
+/// OSEM 4 iterations × 12 subsets of the PET 2D case (256², 256 views, attenuation) per backend.
+fn bench_pet(backends: &[Backend], repeat: usize) -> CliResult<()> {
+    let case = tomors::bench::PetBenchCase::new(256, 256).map_err(err)?;
+    for &backend in backends {
+        let p = tomors::PetProjector::new(case.geometry.clone(), case.grid.clone(), Some(case.mu.view()), None, backend).map_err(err)?;
+        let data = p.forward(case.activity.view()).map_err(err)?;
+        let (t, mib) = time_osem(&p, data.view(), &Osem::new(4, 12), repeat, &format!("PET OSEM 4×12 on {}", p.backend()))?;
+        println!("| PET 2D 256² × 256 views, μ | {} | OSEM 4 it × 12 subsets | {t:.3} | {mib:.1} |", p.backend());
     }
     Ok(())
 }
@@ -540,22 +587,12 @@ fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -
 /// response) per backend: time, and the plan's memory.
 fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
     let case = tomors::bench::SpectBenchCase::new(128, 120).map_err(err)?;
-    println!();
-    println!("| case | backend | operation | time (s) | plan memory (MiB) |");
-    println!("|---|---|---|---:|---:|");
     for &backend in backends {
         let p = SpectProjector::new(case.geometry.clone(), case.grid.clone(), Some(case.mu.view()), backend).map_err(err)?;
         let pb = spinner(&format!("SPECT data on {}", p.backend()));
         let data = p.forward(case.activity.view().into_dyn()).map_err(err)?;
         pb.finish_and_clear();
-        let mut best = f64::INFINITY;
-        for _ in 0..repeat.max(1) {
-            let pb = spinner(&format!("SPECT OSEM 4×8 on {}", p.backend()));
-            let t = Instant::now();
-            Osem::new(4, 8).run(&p, data.view()).map_err(err)?;
-            best = best.min(t.elapsed().as_secs_f64());
-            pb.finish_and_clear();
-        }
+        let (best, osem_mib) = time_osem(&p, data.view(), &Osem::new(4, 8), repeat, &format!("SPECT OSEM 4×8 on {}", p.backend()))?;
         let t = Instant::now();
         p.forward(case.activity.view().into_dyn()).map_err(err)?;
         let t_forward = t.elapsed().as_secs_f64();
@@ -563,7 +600,7 @@ fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
         p.adjoint(data.view()).map_err(err)?;
         let t_adjoint = t.elapsed().as_secs_f64();
         let mib = p.memory_bytes() as f64 / (1 << 20) as f64;
-        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | OSEM 4 it × 8 subsets | {best:.3} | |", p.backend());
+        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | OSEM 4 it × 8 subsets | {best:.3} | {osem_mib:.1} |", p.backend());
         println!("| SPECT 128³ × 120 views, μ + LEHR | {} | forward (all views) | {t_forward:.3} | {mib:.1} |", p.backend());
         println!("| SPECT 128³ × 120 views, μ + LEHR | {} | adjoint (all views) | {t_adjoint:.3} | {mib:.1} |", p.backend());
     }

@@ -4,20 +4,9 @@
 //! Both methods work bin by bin on projections of the same shape (`[view, row, col]`); their
 //! estimates are noisy (they are counts), and are often smoothed before use.
 
-use crate::error::{Error, Result, check_finite};
+use crate::array::non_negative_input;
+use crate::error::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD};
-
-fn check_window(what: &'static str, counts: &ArrayViewD<'_, f32>, shape: &[usize]) -> Result<Vec<f32>> {
-    if counts.shape() != shape {
-        return Err(Error::ShapeMismatch { what, expected: shape.to_vec(), got: counts.shape().to_vec() });
-    }
-    let flat: Vec<f32> = counts.iter().copied().collect();
-    check_finite(what, &flat)?;
-    if let Some(i) = flat.iter().position(|&v| v < 0.0) {
-        return Err(Error::InvalidArgument(format!("{what} holds a negative count ({}) at flat index {i}; counts must be ≥ 0", flat[i])));
-    }
-    Ok(flat)
-}
 
 fn check_width(what: &str, kev: f64) -> Result<()> {
     if kev.is_finite() && kev > 0.0 {
@@ -48,8 +37,8 @@ pub fn triple_energy_window(
     check_width("upper", upper_width_kev)?;
     check_width("photopeak", peak_width_kev)?;
     let shape = lower.shape().to_vec();
-    let lo = check_window("lower window", &lower, &shape)?;
-    let up = upper.map(|u| check_window("upper window", &u, &shape)).transpose()?;
+    let lo = non_negative_input("lower window", lower, &shape)?;
+    let up = upper.map(|u| non_negative_input("upper window", u, &shape)).transpose()?;
     let out: Vec<f32> = lo
         .iter()
         .enumerate()
@@ -72,7 +61,7 @@ pub fn dual_energy_window(scatter_window: ArrayViewD<'_, f32>, k: f64) -> Result
         return Err(Error::InvalidArgument(format!("DEW ratio k is {k}; expected a finite value > 0 (0.5 for Tc-99m)")));
     }
     let shape = scatter_window.shape().to_vec();
-    let counts = check_window("scatter window", &scatter_window, &shape)?;
+    let counts = non_negative_input("scatter window", scatter_window, &shape)?;
     Ok(ArrayD::from_shape_vec(shape, counts.iter().map(|&c| (c as f64 * k) as f32).collect()).expect("same shape"))
 }
 

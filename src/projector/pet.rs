@@ -2,12 +2,12 @@
 //! per-bin multiplicative factors, attenuation and normalisation.
 
 use super::Projector;
-use crate::array::{check_input, with_output};
+use crate::array::{check_input, non_negative_input, with_output};
 use crate::backend::cpu::JosephCpu;
 use crate::backend::gpu::{GpuContext, JosephGpu};
 use crate::backend::resident::ResidentModel;
 use crate::backend::{self, ActiveBackend, Backend};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::geometry::{Geometry, ImageGrid, ParallelBeam, lower};
 use crate::recon::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
@@ -48,15 +48,16 @@ impl PetProjector {
         let data_shape = projector.data_shape();
         let mut factors: Option<Vec<f32>> = None;
         if let Some(mu) = attenuation {
-            let mu = non_negative("attenuation map", mu, &projector.image_shape())?;
-            let line_integrals = projector.forward(mu.view())?;
+            let shape = projector.image_shape();
+            let mu = non_negative_input("attenuation map", mu, &shape)?;
+            let line_integrals = projector.forward(ArrayViewD::from_shape(IxDyn(&shape), &mu).expect("image shape"))?;
             factors = Some(line_integrals.iter().map(|&l| (-l).exp()).collect());
         }
         if let Some(n) = normalisation {
-            let n = non_negative("normalisation", n, &data_shape)?;
+            let n = non_negative_input("normalisation", n, &data_shape)?;
             factors = Some(match factors {
-                Some(a) => a.iter().zip(n.iter()).map(|(a, n)| a * n).collect(),
-                None => n.iter().copied().collect(),
+                Some(a) => a.iter().zip(&n).map(|(a, n)| a * n).collect(),
+                None => n,
             });
         }
         let active = projector.backend();
@@ -129,14 +130,6 @@ impl PetProjector {
         let rhs = super::dot(x.as_slice().expect("standard"), aty.as_slice().expect("standard"));
         Ok((lhs - rhs).abs() / lhs.abs())
     }
-}
-
-fn non_negative(what: &'static str, a: ArrayViewD<'_, f32>, shape: &[usize]) -> Result<ArrayD<f32>> {
-    let a = check_input(what, a, shape)?;
-    if let Some((i, v)) = a.iter().enumerate().find(|(_, v)| **v < 0.0) {
-        return Err(Error::InvalidArgument(format!("{what} holds a negative value ({v}) at flat index {i}; expected values ≥ 0")));
-    }
-    Ok(a.into_owned())
 }
 
 impl SystemModel for PetProjector {

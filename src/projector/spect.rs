@@ -2,7 +2,7 @@
 //! a matched forward/adjoint pair, on the GPU or the CPU.
 
 use super::{SplitMix64, dot};
-use crate::array::{check_input, with_output};
+use crate::array::{check_input, non_negative_input, with_output};
 use crate::backend::cpu::SpectCpu;
 use crate::backend::gpu::{GpuContext, SpectGpu};
 use crate::backend::resident::ResidentModel;
@@ -68,17 +68,7 @@ impl SpectProjector {
         geometry.check_grid(&grid)?;
         let mu = match attenuation {
             None => None,
-            Some(a) => {
-                let a = check_input("attenuation map", a.into_dyn(), &grid.shape())?;
-                let flat = a.as_slice().expect("standard layout");
-                if let Some(i) = flat.iter().position(|&m| m < 0.0) {
-                    return Err(Error::InvalidArgument(format!(
-                        "attenuation map holds a negative μ ({} /mm at flat index {i}); expected μ ≥ 0 in 1/mm",
-                        flat[i]
-                    )));
-                }
-                Some(flat.to_vec())
-            }
+            Some(a) => Some(non_negative_input("attenuation map (1/mm)", a.into_dyn(), &grid.shape())?),
         };
         let ctx = backend::resolve(backend)?;
         let active = match &ctx {

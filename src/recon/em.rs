@@ -21,7 +21,8 @@ use super::postfilter::gaussian_filter_3d;
 use super::prior::Prior;
 use crate::ActiveBackend;
 use crate::backend::resident::ResidentModel;
-use crate::error::{Error, Result, check_finite};
+use crate::array::non_negative_input;
+use crate::error::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use std::ops::Range;
 
@@ -61,6 +62,8 @@ pub struct IterationReport<'a> {
     pub iteration: usize,
     /// The current image, `[z, y, x]` (read back from the device for the callback).
     pub image: ArrayViewD<'a, f32>,
+    /// Bytes of backend memory (device buffers on a GPU) the reconstruction's plan holds.
+    pub plan_bytes: u64,
 }
 
 /// OSEM settings; [`Osem::mlem`] is the one-subset case.
@@ -117,13 +120,18 @@ impl<'a> Osem<'a> {
         let data_shape = model.data_shape();
         let n_views = data_shape[0];
         self.check_settings(n_views)?;
-        let measured = counts("data", data, &data_shape)?;
-        let background = self.background.clone().map(|b| counts("background", b, &data_shape)).transpose()?;
         let (order, subsets) = subset_plan(n_views, self.subsets);
         let view_len: usize = data_shape[1..].iter().product();
-        let reorder = |flat: &[f32]| -> Vec<f32> { order.iter().flat_map(|&v| flat[v * view_len..(v + 1) * view_len].iter().copied()).collect() };
+        // Checked, flat, in plan order: the copies live only until they are loaded.
+        let plan_order = |what: &'static str, a: ArrayViewD<'_, f32>| -> Result<Vec<f32>> {
+            let flat = non_negative_input(what, a, &data_shape)?;
+            Ok(order.iter().flat_map(|&v| flat[v * view_len..(v + 1) * view_len].iter().copied()).collect())
+        };
+        let measured = plan_order("data", data)?;
+        let background = self.background.clone().map(|b| plan_order("background", b)).transpose()?;
         let mut plan = model.plan(&order, subsets.clone())?.0;
-        plan.load_measured(&reorder(&measured), background.as_deref().map(reorder).as_deref())?;
+        plan.load_measured(&measured, background.as_deref())?;
+        drop((measured, background));
 
         // Sensitivity images A_sᵀ m, once; their sum marks the voxels some view sees.
         let image_len: usize = image_shape.iter().product();
@@ -135,7 +143,7 @@ impl<'a> Osem<'a> {
             seen.iter_mut().zip(&back).for_each(|(m, &v)| *m |= v > 0.0);
         }
         let mut image = match &self.x0 {
-            Some(x0) => counts("x0", x0.clone(), &image_shape)?,
+            Some(x0) => non_negative_input("x0", x0.clone(), &image_shape)?,
             None => vec![1.0; image_len],
         };
         image.iter_mut().zip(&seen).for_each(|(x, &m)| *x = if m { *x } else { 0.0 });
@@ -155,7 +163,7 @@ impl<'a> Osem<'a> {
             if let Some(cb) = callback.as_deref_mut() {
                 plan.read_image(&mut image)?;
                 let view = ArrayViewD::from_shape(IxDyn(&image_shape), &image).expect("image shape");
-                if !cb(&IterationReport { iteration, image: view }) {
+                if !cb(&IterationReport { iteration, image: view, plan_bytes: plan.memory_bytes() }) {
                     break;
                 }
             }
@@ -185,23 +193,6 @@ impl<'a> Osem<'a> {
         }
         Ok(())
     }
-}
-
-/// Checks an array of counts (or an image): its shape, finite values, none negative; returns
-/// it flat in C order.
-fn counts(what: &'static str, array: ArrayViewD<'_, f32>, shape: &[usize]) -> Result<Vec<f32>> {
-    if array.shape() != shape {
-        return Err(Error::ShapeMismatch { what, expected: shape.to_vec(), got: array.shape().to_vec() });
-    }
-    let flat: Vec<f32> = array.iter().copied().collect();
-    check_finite(what, &flat)?;
-    if let Some(i) = flat.iter().position(|&v| v < 0.0) {
-        return Err(Error::InvalidArgument(format!(
-            "{what} holds a negative value ({}) at flat index {i}; Poisson data, backgrounds and images must be ≥ 0",
-            flat[i]
-        )));
-    }
-    Ok(flat)
 }
 
 /// The plan order of views and the subset ranges: subset `s` holds views `v ≡ s (mod S)`;
@@ -248,7 +239,7 @@ pub fn log_likelihood(
     if let Some(b) = background {
         expected += &b;
     }
-    let measured = counts("data", data, &model.data_shape())?;
+    let measured = non_negative_input("data", data, &model.data_shape())?;
     Ok(poisson_log_likelihood(&measured, expected.as_slice().expect("standard layout")))
 }
 

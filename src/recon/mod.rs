@@ -4,9 +4,11 @@ mod em;
 mod fbp;
 mod postfilter;
 mod prior;
+mod transmission;
 mod weights;
 
 pub use em::{IterationReport, ModelPlan, Osem, SystemModel, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
 pub use prior::{Prior, PriorKind};
+pub use transmission::{OrderedSubsets, transmission_log_likelihood};
 pub(crate) use postfilter::FWHM_PER_SIGMA;

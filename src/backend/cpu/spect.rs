@@ -10,10 +10,11 @@
 use crate::backend::layout::{SpectParams, SpectView};
 use rayon::prelude::*;
 
-/// Flat indices (−1 outside) and weights of the four bilinear taps of `(fx, fy)`.
-/// Twin of `bilinear_taps` in `shaders/shared/spect.wgsl`.
+/// The bilinear cell of `(fx, fy)`: lower-left corner `(x0, y0)` and weights of the four taps
+/// `(x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)`.
+/// Twin of the arithmetic of `bilinear_taps` in `shaders/shared/spect.wgsl`.
 #[inline]
-pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f32; 4]) {
+fn bilinear_cell(fx: f32, fy: f32, nx: u32, ny: u32) -> (i32, i32, [f32; 4]) {
     let cx = fx.clamp(-2.0, nx as f32 + 1.0);
     let cy = fy.clamp(-2.0, ny as f32 + 1.0);
     // floor of a value ≥ −2 by truncation (a libm call is slow without SSE4.1).
@@ -21,7 +22,14 @@ pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f
     let y0 = (cy + 2.0) as i32 - 2;
     let ax = cx - x0 as f32;
     let ay = cy - y0 as f32;
-    let w = [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay];
+    (x0, y0, [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay])
+}
+
+/// Flat indices (−1 outside) and weights of the four bilinear taps of `(fx, fy)`.
+/// Twin of `bilinear_taps` in `shaders/shared/spect.wgsl`.
+#[inline]
+pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f32; 4]) {
+    let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
     let xs = [x0, x0 + 1, x0, x0 + 1];
     let ys = [y0, y0, y0 + 1, y0 + 1];
     let idx = std::array::from_fn(|i| {
@@ -29,6 +37,59 @@ pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f
         if inside { ys[i] * nx as i32 + xs[i] } else { -1 }
     });
     (idx, w)
+}
+
+/// Index of the first tap when all four lie inside the slice (the common case, taken without
+/// per-tap checks), else `None`.
+#[inline]
+fn interior(x0: i32, y0: i32, nx: u32, ny: u32) -> Option<usize> {
+    (x0 >= 0 && y0 >= 0 && x0 + 1 < nx as i32 && y0 + 1 < ny as i32).then(|| (y0 * nx as i32 + x0) as usize)
+}
+
+/// Bilinear interpolation of `slice` at `(fx, fy)`: the taps' weighted sum in tap order,
+/// skipping taps outside (the shader's sum, in the shader's order).
+#[inline]
+fn sample(slice: &[f32], fx: f32, fy: f32, nx: u32, ny: u32) -> f32 {
+    let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
+    if let Some(i) = interior(x0, y0, nx, ny) {
+        let n = nx as usize;
+        return w[0] * slice[i] + w[1] * slice[i + 1] + w[2] * slice[i + n] + w[3] * slice[i + n + 1];
+    }
+    let (idx, w) = bilinear_taps(fx, fy, nx, ny);
+    interpolate(slice, idx, w)
+}
+
+/// [`sample`] of two slices at the same point (one cell computation).
+#[inline]
+fn sample_pair(a: &[f32], b: &[f32], fx: f32, fy: f32, nx: u32, ny: u32) -> (f32, f32) {
+    let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
+    if let Some(i) = interior(x0, y0, nx, ny) {
+        let n = nx as usize;
+        let at = |s: &[f32]| w[0] * s[i] + w[1] * s[i + 1] + w[2] * s[i + n] + w[3] * s[i + n + 1];
+        return (at(a), at(b));
+    }
+    let (idx, w) = bilinear_taps(fx, fy, nx, ny);
+    (interpolate(a, idx, w), interpolate(b, idx, w))
+}
+
+/// Adds `term` spread by the bilinear weights of `(fx, fy)` into `slice` (transpose of [`sample`]).
+#[inline]
+fn spread(slice: &mut [f32], fx: f32, fy: f32, nx: u32, ny: u32, term: f32) {
+    let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
+    if let Some(i) = interior(x0, y0, nx, ny) {
+        let n = nx as usize;
+        slice[i] += w[0] * term;
+        slice[i + 1] += w[1] * term;
+        slice[i + n] += w[2] * term;
+        slice[i + n + 1] += w[3] * term;
+        return;
+    }
+    let (idx, w) = bilinear_taps(fx, fy, nx, ny);
+    for i in 0..4 {
+        if idx[i] >= 0 {
+            slice[idx[i] as usize] += w[i] * term;
+        }
+    }
 }
 
 /// `exp(−y)` for `y ≥ 0` (clamped at 80): twin of `exp_neg` in `shaders/shared/spect.wgsl`
@@ -115,8 +176,7 @@ pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32]
             let inside = columns_inside(v, id, nc, p.nx, p.ny);
             for k in inside.clone() {
                 let (fx, fy) = sample_position(v, k, id);
-                let (idx, w) = bilinear_taps(fx, fy, p.nx, p.ny);
-                m[k] = interpolate(slice, idx, w);
+                m[k] = sample(slice, fx, fy, p.nx, p.ny);
             }
             let row = &mut plane[id * nc..(id + 1) * nc];
             for ((a, s), mk) in row[inside.clone()].iter_mut().zip(&mut sum[inside.clone()]).zip(&m[inside]) {
@@ -145,11 +205,41 @@ pub(crate) fn spect_rotate(p: &SpectParams, views: &[SpectView], image: &[f32], 
             row[inside.end..].fill(0.0);
             for k in inside {
                 let (fx, fy) = sample_position(v, k, id);
-                let (idx, w) = bilinear_taps(fx, fy, p.nx, p.ny);
-                let value = interpolate(slice, idx, w);
+                let value = sample(slice, fx, fy, p.nx, p.ny);
                 let o = id * nc + k;
                 let factor = if p.has_attenuation != 0 { p.step * att_plane[o] } else { p.step };
                 plane[o] = value * factor;
+            }
+        }
+    });
+}
+
+/// `spect_attenuation` then `spect_rotate`, fused: one pass computes each sample's bilinear
+/// cell once for both the μ-map and the image (the per-element arithmetic of both shaders).
+pub(crate) fn spect_attenuation_rotate(p: &SpectParams, views: &[SpectView], mu: &[f32], image: &[f32], att: &mut [f32], rot: &mut [f32]) {
+    let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
+    let slice_len = (p.nx * p.ny) as usize;
+    let len = plane_len(p);
+    let n = p.batch_count as usize * nz * len;
+    att[..n].par_chunks_mut(len).zip(rot[..n].par_chunks_mut(len)).enumerate().for_each(|(bz, (att_plane, rot_plane))| {
+        let (b, z) = (bz / nz, bz % nz);
+        let v = &views[p.batch_first as usize + b];
+        let mu_slice = &mu[z * slice_len..(z + 1) * slice_len];
+        let slice = &image[z * slice_len..(z + 1) * slice_len];
+        let mut sum = vec![0f32; nc];
+        for id in (0..nd).rev() {
+            let inside = columns_inside(v, id, nc, p.nx, p.ny);
+            let row = &mut rot_plane[id * nc..(id + 1) * nc];
+            row[..inside.start].fill(0.0);
+            row[inside.end..].fill(0.0);
+            for k in inside {
+                let (fx, fy) = sample_position(v, k, id);
+                let (m, value) = sample_pair(mu_slice, slice, fx, fy, p.nx, p.ny);
+                let half = 0.5 * m * p.step;
+                let a = exp_neg(sum[k] + half);
+                sum[k] += m * p.step;
+                att_plane[id * nc + k] = a;
+                row[k] = value * (p.step * a);
             }
         }
     });
@@ -295,12 +385,7 @@ pub(crate) fn spect_rotate_adjoint(p: &SpectParams, views: &[SpectView], att: &[
                     let factor = if p.has_attenuation != 0 { p.step * att[o] } else { p.step };
                     let term = value * factor;
                     let (fx, fy) = sample_position(v, k, id);
-                    let (idx, w) = bilinear_taps(fx, fy, p.nx, p.ny);
-                    for i in 0..4 {
-                        if idx[i] >= 0 {
-                            slice[idx[i] as usize] += w[i] * term;
-                        }
-                    }
+                    spread(slice, fx, fy, p.nx, p.ny, term);
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! the twins in the roles of its dispatches.
 
 use super::em_state::HostEm;
-use super::spect::{spect_attenuation, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint, spect_spread_rows};
+use super::spect::{spect_attenuation, spect_attenuation_rotate, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint, spect_spread_rows};
 use crate::backend::layout::{PriorParams, SpectParams};
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::Result;
@@ -17,9 +17,21 @@ pub(crate) fn not_loaded() -> crate::error::Error {
 /// Rotated-frame work buffers stay within this many bytes each.
 const MAX_FRAME_BYTES: u64 = 64 << 20;
 
-/// Attenuation factors are kept for a whole subset (reused by the adjoint after the forward
-/// projection) when they fit in this many bytes.
-const MAX_ATTENUATION_CACHE_BYTES: u64 = 512 << 20;
+/// Attenuation factors depend only on the view and the μ-map: they are computed once and kept
+/// for every view when they fit in this many bytes, else for the views of one subset (so the
+/// adjoint after a forward projection reuses them), else recomputed per batch.
+const MAX_ATTENUATION_CACHE_BYTES: u64 = 2 << 30;
+
+/// What the attenuation buffer holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AttenuationCache {
+    /// Every view, in plan order.
+    All,
+    /// The views of one subset.
+    Subset,
+    /// One batch, recomputed per call.
+    Batch,
+}
 
 /// The SPECT model's buffers on the host.
 #[derive(Debug)]
@@ -31,13 +43,11 @@ pub(crate) struct SpectCpu {
     image: Vec<f32>,
     back: Vec<f32>,
     proj: Vec<f32>,
-    /// Attenuation factors of a whole subset (`[view of the subset, z, depth, col]`), kept
-    /// from the forward projection for the adjoint that follows it in EM.
+    /// Attenuation factors `[view, z, depth, col]` of the views `cache` says.
     att: Vec<f32>,
-    /// Whether `att` holds whole subsets (else one batch, recomputed per call).
-    att_cached: bool,
-    /// Subset whose factors `att` holds.
-    att_subset: Option<usize>,
+    cache: AttenuationCache,
+    /// Per subset: whether `att` holds its factors.
+    att_ready: Vec<bool>,
     rot: Vec<f32>,
     blur: Vec<f32>,
     em: Option<HostEm>,
@@ -55,7 +65,16 @@ impl SpectCpu {
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
         let batch = views_per_batch(frame_len, MAX_FRAME_BYTES, largest);
         let view_len = (p.nz * p.n_cols) as usize;
-        let att_cached = p.has_attenuation != 0 && 4 * (largest * frame_len) as u64 <= MAX_ATTENUATION_CACHE_BYTES;
+        let n_views: usize = subsets.iter().map(|r| r.len()).sum();
+        let n_subsets = subsets.len();
+        let fits = |views: usize| p.has_attenuation != 0 && 4 * (views * frame_len) as u64 <= MAX_ATTENUATION_CACHE_BYTES;
+        let (cache, att_views) = if fits(n_views) {
+            (AttenuationCache::All, n_views)
+        } else if fits(largest) {
+            (AttenuationCache::Subset, largest)
+        } else {
+            (AttenuationCache::Batch, batch)
+        };
         Self {
             subsets,
             batch,
@@ -63,9 +82,9 @@ impl SpectCpu {
             image: vec![0.0; image_len],
             back: vec![0.0; image_len],
             proj: vec![0.0; largest * view_len],
-            att: vec![0.0; if att_cached { largest * frame_len } else { batch * frame_len }],
-            att_cached,
-            att_subset: None,
+            att: vec![0.0; att_views * frame_len],
+            cache,
+            att_ready: vec![false; n_subsets],
             rot: vec![0.0; batch * frame_len],
             blur: vec![0.0; batch * frame_len],
             em: None,
@@ -87,10 +106,24 @@ impl SpectCpu {
     /// Where the attenuation factors of plan-order view `first` of `subset` start in `att`.
     fn frame_offset(&self, subset: usize, first: usize) -> usize {
         let p = &self.lowered.params;
-        if !self.att_cached {
-            return 0;
+        let frame = (p.nz * p.n_depth * p.n_cols) as usize;
+        match self.cache {
+            AttenuationCache::All => first * frame,
+            AttenuationCache::Subset => (first - self.subsets[subset].start) * frame,
+            AttenuationCache::Batch => 0,
         }
-        (first - self.subsets[subset].start) * (p.nz * p.n_depth * p.n_cols) as usize
+    }
+
+    /// Marks the factors of `subset` as held (and, for a one-subset cache, no other's).
+    fn attenuation_done(&mut self, subset: usize) {
+        match self.cache {
+            AttenuationCache::All => self.att_ready[subset] = true,
+            AttenuationCache::Subset => {
+                self.att_ready.iter_mut().for_each(|r| *r = false);
+                self.att_ready[subset] = true;
+            }
+            AttenuationCache::Batch => {}
+        }
     }
 
     fn subset_len(&self, subset: usize) -> usize {
@@ -131,26 +164,27 @@ impl ResidentModel for SpectCpu {
     }
     fn forward(&mut self, subset: usize) -> Result<()> {
         let l = &self.lowered;
-        let fresh = self.att_subset != Some(subset);
+        let fresh = !self.att_ready[subset];
         for (first, count) in batches(self.subsets[subset].clone(), self.batch) {
             let p = self.batch_params(subset, first, count, false);
             let offset = self.frame_offset(subset, first);
             let att = &mut self.att[offset..];
             if p.has_attenuation != 0 && fresh {
-                spect_attenuation(&p, &l.views, &self.mu, att);
+                spect_attenuation_rotate(&p, &l.views, &self.mu, &self.image, att, &mut self.rot);
+            } else {
+                spect_rotate(&p, &l.views, &self.image, att, &mut self.rot);
             }
-            spect_rotate(&p, &l.views, &self.image, att, &mut self.rot);
             spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.rot, &mut self.blur);
             spect_blur_rows_sum(&p, &l.kernel_rows, &l.half_widths, &self.blur, &mut self.proj);
         }
-        self.att_subset = self.att_cached.then_some(subset);
+        self.attenuation_done(subset);
         self.proj_subset = subset;
         Ok(())
     }
     fn adjoint(&mut self, subset: usize) -> Result<()> {
         debug_assert_eq!(subset, self.proj_subset);
         let l = &self.lowered;
-        let fresh = self.att_subset != Some(subset);
+        let fresh = !self.att_ready[subset];
         for (i, (first, count)) in batches(self.subsets[subset].clone(), self.batch).enumerate() {
             let p = self.batch_params(subset, first, count, i > 0);
             let offset = self.frame_offset(subset, first);
@@ -162,7 +196,7 @@ impl ResidentModel for SpectCpu {
             spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.blur, &mut self.rot);
             spect_rotate_adjoint(&p, &l.views, att, &self.rot, &mut self.back);
         }
-        self.att_subset = self.att_cached.then_some(subset);
+        self.attenuation_done(subset);
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {

@@ -1,0 +1,51 @@
+"""PET 2D model with OSEM, and the CT ordered-subsets algorithms, from Python."""
+
+import numpy as np
+import pytest
+
+import tomors
+
+
+def disc(n, d, radius, value):
+    c = (n - 1) / 2
+    y, x = np.mgrid[:n, :n]
+    return np.where(np.hypot((x - c) * d, (y - c) * d) <= radius, value, 0).astype(np.float32)
+
+
+def test_pet_osem_with_attenuation_and_randoms(backend):
+    n, d = 40, 4.0
+    grid = tomors.ImageGrid((n, n), spacing=d)
+    geom = tomors.ParallelBeam(np.arange(48) * np.pi / 48, n_cols=60, col_spacing=d)
+    mu = disc(n, d, 72.0, 0.0096)
+    pet = tomors.PetProjector(geom, grid, attenuation=mu, backend=backend)
+    assert pet.backend == backend
+    assert pet.adjointness_test(1) < 1e-4
+    assert pet.factors.shape == (48, 60) and pet.factors.max() <= 1.0
+    truth = disc(n, d, 60.0, 3.0)
+    trues = pet.forward(truth)
+    randoms = np.full_like(trues, 0.2)
+    image = tomors.osem(trues + randoms, pet, iterations=8, subsets=6, background=randoms)
+    centre = image[18:22, 18:22].mean()
+    assert abs(centre / 3.0 - 1.0) < 0.05
+    values = []
+    tomors.mlem(trues + randoms, pet, iterations=3, background=randoms, callback=lambda i, x: values.append(tomors.log_likelihood(trues + randoms, pet, x, randoms)))
+    assert values[0] <= values[1] <= values[2]
+
+
+def test_ct_os_sps_and_os_sart(backend):
+    grid = tomors.ImageGrid((48, 48), spacing=2.0)
+    geom = tomors.ParallelBeam(np.arange(60) * np.pi / 60, n_cols=71, col_spacing=2.0)
+    proj = tomors.Projector(geom, grid, backend=backend)
+    mu = tomors.shepp_logan(grid, radius=45.0) * 0.02
+    line = proj.forward(mu)
+    blank = np.full_like(line, 1e4)
+    counts = np.round(blank * np.exp(-line)).astype(np.float32)
+    sps = tomors.os_sps(counts, blank, proj, iterations=10, subsets=6)
+    sart = tomors.os_sart(line, proj, iterations=10, subsets=10)
+    for image in (sps, sart):
+        assert (image >= 0).all()
+        assert np.linalg.norm(image - mu) / np.linalg.norm(mu) < 0.35
+    with pytest.raises(tomors.InvalidArgumentError):
+        tomors.os_sps(-counts, blank, proj, iterations=1, subsets=1)
+    with pytest.raises(tomors.InvalidArgumentError):
+        tomors.os_sart(line, proj, iterations=1, subsets=1, relaxation=3.0)
