@@ -5,7 +5,11 @@
 
 use std::path::Path;
 
-const SHARED: [&str; 3] = ["shared/layout.wgsl", "shared/rays.wgsl", "shared/spect.wgsl"];
+const SHARED: [&str; 3] = [
+    "shared/layout.wgsl",
+    "shared/rays.wgsl",
+    "shared/spect.wgsl",
+];
 const STAGES: [&str; 13] = [
     "forward_project.wgsl",
     "adjoint_project.wgsl",
@@ -29,13 +33,20 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     };
-    let shared: String = SHARED.iter().map(|s| read(s)).collect::<Vec<_>>().join("\n");
+    let shared: String = SHARED
+        .iter()
+        .map(|s| read(s))
+        .collect::<Vec<_>>()
+        .join("\n");
     export_struct_sizes(&shared);
     for stage in STAGES {
         let source = format!("{shared}\n{}", read(stage));
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{stage}: {}", e.emit_to_string(&source)));
-        let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
+        let mut validator = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
         if let Err(e) = validator.validate(&module) {
             panic!("{stage}: {}", e.emit_to_string(&source));
         }
@@ -47,10 +58,16 @@ fn main() {
 fn export_struct_sizes(shared: &str) {
     let module = naga::front::wgsl::parse_str(shared).expect("shared WGSL parses");
     let mut layouter = naga::proc::Layouter::default();
-    layouter.update(module.to_ctx()).expect("shared WGSL lays out");
+    layouter
+        .update(module.to_ctx())
+        .expect("shared WGSL lays out");
     for (handle, ty) in module.types.iter() {
         if let Some(name) = ty.name.as_deref() {
-            println!("cargo:rustc-env=TOMORS_WGSL_SIZE_{}={}", name.to_uppercase(), layouter[handle].size);
+            println!(
+                "cargo:rustc-env=TOMORS_WGSL_SIZE_{}={}",
+                name.to_uppercase(),
+                layouter[handle].size
+            );
         }
     }
 }

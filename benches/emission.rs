@@ -21,12 +21,31 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("emission");
     group.sample_size(10);
     for backend in backends() {
-        let p = SpectProjector::new(spect.geometry.clone(), spect.grid.clone(), Some(spect.mu.view()), backend).expect("SPECT model");
-        let data = p.forward(spect.activity.view().into_dyn()).expect("SPECT data");
-        group.bench_function(format!("spect128-osem4x8/{}", p.backend().kind()), |b| b.iter(|| Osem::new(4, 8).run(&p, data.view()).unwrap()));
-        let q = PetProjector::new(pet.geometry.clone(), pet.grid.clone(), Some(pet.mu.view()), None, backend).expect("PET model");
+        let p = SpectProjector::new(
+            spect.geometry.clone(),
+            spect.grid.clone(),
+            Some(spect.mu.view()),
+            backend,
+        )
+        .expect("SPECT model");
+        let data = p
+            .forward(spect.activity.view().into_dyn())
+            .expect("SPECT data");
+        group.bench_function(format!("spect128-osem4x8/{}", p.backend().kind()), |b| {
+            b.iter(|| Osem::new(4, 8).run(&p, data.view()).unwrap())
+        });
+        let q = PetProjector::new(
+            pet.geometry.clone(),
+            pet.grid.clone(),
+            Some(pet.mu.view()),
+            None,
+            backend,
+        )
+        .expect("PET model");
         let sino = q.forward(pet.activity.view()).expect("PET data");
-        group.bench_function(format!("pet256-osem4x12/{}", q.backend().kind()), |b| b.iter(|| Osem::new(4, 12).run(&q, sino.view()).unwrap()));
+        group.bench_function(format!("pet256-osem4x12/{}", q.backend().kind()), |b| {
+            b.iter(|| Osem::new(4, 12).run(&q, sino.view()).unwrap())
+        });
     }
     group.finish();
 }

@@ -21,12 +21,19 @@ fn bench(c: &mut Criterion) {
         group.sample_size(10);
         group.throughput(Throughput::Elements(case.voxel_updates() as u64));
         for backend in backends() {
-            let p = Projector::new(case.geometry.clone(), case.grid.clone(), backend).expect("plan");
+            let p =
+                Projector::new(case.geometry.clone(), case.grid.clone(), backend).expect("plan");
             let fbp = Fbp::new(&p, RampFilter::default()).expect("fbp plan");
             let name = p.backend().kind();
-            group.bench_function(format!("forward/{name}"), |b| b.iter(|| p.forward(image.view()).unwrap()));
-            group.bench_function(format!("adjoint/{name}"), |b| b.iter(|| p.adjoint(data.view()).unwrap()));
-            group.bench_function(format!("fbp/{name}"), |b| b.iter(|| fbp.reconstruct(data.view()).unwrap()));
+            group.bench_function(format!("forward/{name}"), |b| {
+                b.iter(|| p.forward(image.view()).unwrap())
+            });
+            group.bench_function(format!("adjoint/{name}"), |b| {
+                b.iter(|| p.adjoint(data.view()).unwrap())
+            });
+            group.bench_function(format!("fbp/{name}"), |b| {
+                b.iter(|| fbp.reconstruct(data.view()).unwrap())
+            });
         }
         group.finish();
     }

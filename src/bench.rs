@@ -23,15 +23,28 @@ impl BenchCase {
     /// Only for absurd sizes (zero).
     pub fn new(n: usize, slices: usize, views: usize) -> Result<Self> {
         let n_cols = ((n as f64) * std::f64::consts::SQRT_2).ceil() as usize | 1;
-        let angles = (0..views).map(|i| i as f64 * std::f64::consts::PI / views as f64).collect();
-        let cols = crate::geometry::DetectorColumns { n_cols, spacing: 1.0, offset: 0.0 };
+        let angles = (0..views)
+            .map(|i| i as f64 * std::f64::consts::PI / views as f64)
+            .collect();
+        let cols = crate::geometry::DetectorColumns {
+            n_cols,
+            spacing: 1.0,
+            offset: 0.0,
+        };
         let geometry = ParallelBeam::with_detector(angles, cols, slices, 1.0)?.into();
         let (grid, name) = if slices == 1 {
             (ImageGrid::new_2d([n, n], [1.0, 1.0])?, format!("{n}²"))
         } else {
-            (ImageGrid::new_3d([slices, n, n], [1.0, 1.0, 1.0])?, format!("{n}²×{slices}"))
+            (
+                ImageGrid::new_3d([slices, n, n], [1.0, 1.0, 1.0])?,
+                format!("{n}²×{slices}"),
+            )
         };
-        Ok(Self { name, grid, geometry })
+        Ok(Self {
+            name,
+            grid,
+            geometry,
+        })
     }
 
     /// The standard set: 256² (360 views), 512² (720 views), 1024² (1440 views) and a
@@ -40,7 +53,12 @@ impl BenchCase {
     /// # Errors
     /// Never in practice (fixed, valid sizes).
     pub fn standard() -> Result<Vec<Self>> {
-        Ok(vec![Self::new(256, 1, 360)?, Self::new(512, 1, 720)?, Self::new(1024, 1, 1440)?, Self::new(512, 128, 720)?])
+        Ok(vec![
+            Self::new(256, 1, 360)?,
+            Self::new(512, 1, 720)?,
+            Self::new(1024, 1, 1440)?,
+            Self::new(512, 128, 720)?,
+        ])
     }
 
     /// Voxel updates of one projection or back-projection: voxels × views.
@@ -59,7 +77,10 @@ impl BenchCase {
         let image = phantom.rasterize(&self.grid, 1)?.into_dyn();
         let data = phantom.line_integrals(&self.geometry, &self.grid)?;
         if self.grid.ndim() == 2 {
-            Ok((image.index_axis_move(ndarray::Axis(0), 0), data.index_axis_move(ndarray::Axis(1), 0)))
+            Ok((
+                image.index_axis_move(ndarray::Axis(0), 0),
+                data.index_axis_move(ndarray::Axis(1), 0),
+            ))
         } else {
             Ok((image, data))
         }
@@ -90,10 +111,18 @@ impl SpectBenchCase {
     pub fn new(n: usize, views: usize) -> Result<Self> {
         let d = 512.0 / n as f64;
         let grid = ImageGrid::new_3d([n, n, n], [d, d, d])?;
-        let angles = (0..views).map(|i| i as f64 * 2.0 * std::f64::consts::PI / views as f64).collect();
-        let geometry = crate::geometry::SpectGeometry::new(angles, 250.0, n, d)?.with_collimator(crate::geometry::Collimator::preset("lehr")?);
+        let angles = (0..views)
+            .map(|i| i as f64 * 2.0 * std::f64::consts::PI / views as f64)
+            .collect();
+        let geometry = crate::geometry::SpectGeometry::new(angles, 250.0, n, d)?
+            .with_collimator(crate::geometry::Collimator::preset("lehr")?);
         let (activity, mu) = crate::phantom::NemaIecPhantom::default().rasterize(&grid, 2)?;
-        Ok(Self { grid, geometry, activity, mu })
+        Ok(Self {
+            grid,
+            geometry,
+            activity,
+            mu,
+        })
     }
 }
 
@@ -121,11 +150,22 @@ impl PetBenchCase {
         let d = 512.0 / n as f64;
         let grid = ImageGrid::new_2d([n, n], [d, d])?;
         let n_cols = ((n as f64) * std::f64::consts::SQRT_2).ceil() as usize | 1;
-        let angles = (0..views).map(|i| i as f64 * std::f64::consts::PI / views as f64).collect();
+        let angles = (0..views)
+            .map(|i| i as f64 * std::f64::consts::PI / views as f64)
+            .collect();
         let geometry = ParallelBeam::new(angles, n_cols, d)?;
-        let phantom = crate::phantom::NemaIecPhantom { mu_water: 0.0096, mu_lung: 0.0096 * 0.3, ..Default::default() };
+        let phantom = crate::phantom::NemaIecPhantom {
+            mu_water: 0.0096,
+            mu_lung: 0.0096 * 0.3,
+            ..Default::default()
+        };
         let (activity, mu) = phantom.rasterize(&grid, 2)?;
         let plane = |a: ndarray::Array3<f32>| a.index_axis_move(ndarray::Axis(0), 0).into_dyn();
-        Ok(Self { grid, geometry, activity: plane(activity), mu: plane(mu) })
+        Ok(Self {
+            grid,
+            geometry,
+            activity: plane(activity),
+            mu: plane(mu),
+        })
     }
 }

@@ -22,7 +22,9 @@ pub enum Error {
         got: Vec<usize>,
     },
     /// Input data holds NaN or infinite values.
-    #[error("{what} holds a non-finite value (NaN or ±Inf) at flat index {index}; all samples must be finite (and within float32 range)")]
+    #[error(
+        "{what} holds a non-finite value (NaN or ±Inf) at flat index {index}; all samples must be finite (and within float32 range)"
+    )]
     NonFinite {
         /// Which argument.
         what: &'static str,

@@ -1,8 +1,10 @@
 //! # tomors: tomographic reconstruction on the GPU, and just as correct on the CPU
 //!
 //! Matched projector pairs and filtered back-projection for parallel- and fan-beam data,
-//! each compute stage a WGSL shader run through [wgpu](https://wgpu.rs) with a rayon CPU twin
-//! that gives the same numbers.
+//! SPECT and PET system models (attenuation, collimator-detector response, normalisation)
+//! with MLEM/OSEM and MAP-EM, and ordered-subsets algorithms for CT; each compute stage a
+//! WGSL shader run through [wgpu](https://wgpu.rs) with a rayon CPU twin that gives the same
+//! numbers.
 //!
 //! ## Quick start
 //! ```
@@ -21,6 +23,24 @@
 //! assert_eq!(image.shape(), &[64, 64]);
 //! # Ok::<(), tomors::Error>(())
 //! ```
+//!
+//! ## Emission reconstruction
+//! ```
+//! use tomors::{Backend, Collimator, ImageGrid, Osem, SpectGeometry, SpectProjector};
+//! use tomors::phantom::NemaIecPhantom;
+//!
+//! let grid = ImageGrid::new_3d([8, 32, 32], [4.0, 4.0, 4.0])?;
+//! let (activity, mu) = NemaIecPhantom::default().rasterize(&grid, 1)?;
+//! let angles = (0..32).map(|i| i as f64 * std::f64::consts::PI / 16.0).collect();
+//! let geometry = SpectGeometry::new(angles, 200.0, 32, 4.0)?.with_collimator(Collimator::preset("lehr")?);
+//! let spect = SpectProjector::new(geometry, grid, Some(mu.view()), Backend::Auto)?;
+//! let counts = spect.forward(activity.view().into_dyn())?;          // expected counts [32, 8, 32]
+//! let image = Osem::new(2, 4).run(&spect, counts.view())?;          // OSEM 2 iterations × 4 subsets
+//! assert_eq!(image.shape(), &[8, 32, 32]);
+//! # Ok::<(), tomors::Error>(())
+//! ```
+//! [`PetProjector`] is the PET model (2D sinograms); [`recon::OrderedSubsets`] holds OS-SPS and
+//! OS-SART for CT; [`physics`] the energy-window scatter estimates.
 //!
 //! ## Conventions
 //! Lengths in mm, attenuation in 1/mm, angles in radians. Images are C-order `vol[z, y, x]`
@@ -59,6 +79,9 @@ pub mod recon;
 pub use backend::{ActiveBackend, Backend};
 pub use error::{Error, Result};
 pub use filter::{FilterWindow, RampFilter};
-pub use geometry::{Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam, SpectGeometry};
+pub use geometry::{
+    Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam,
+    SpectGeometry,
+};
 pub use projector::{PetProjector, PlanOptions, Projector, SpectProjector};
 pub use recon::{Fbp, Osem, Prior, PriorKind, SystemModel, fbp};

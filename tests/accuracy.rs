@@ -5,7 +5,10 @@ use common::*;
 use ndarray::Array2;
 use std::f64::consts::PI;
 use tomors::phantom::EllipsePhantom;
-use tomors::{Backend, DetectorColumns, DetectorShape, FanBeam, Fbp, Geometry, ImageGrid, ParallelBeam, Projector, RampFilter};
+use tomors::{
+    Backend, DetectorColumns, DetectorShape, FanBeam, Fbp, Geometry, ImageGrid, ParallelBeam,
+    Projector, RampFilter,
+};
 
 /// The reference case: 512² pixels of 1 mm, 720 views over 180°, 725 bins of 1 mm.
 fn reference_parallel() -> (Geometry, ImageGrid) {
@@ -16,8 +19,14 @@ fn reference_parallel() -> (Geometry, ImageGrid) {
 /// Fan beams over the same field: source 1000 mm from the axis, detector at 1500 mm,
 /// 725 bins of 1 mm at the isocentre, 1080 views over 360°.
 fn reference_fan(shape: DetectorShape) -> Geometry {
-    let cols = DetectorColumns { n_cols: 725, spacing: 1.5, offset: 0.0 };
-    FanBeam::new(angles(1080, 2.0 * PI), cols, 1000.0, 1500.0, shape).unwrap().into()
+    let cols = DetectorColumns {
+        n_cols: 725,
+        spacing: 1.5,
+        offset: 0.0,
+    };
+    FanBeam::new(angles(1080, 2.0 * PI), cols, 1000.0, 1500.0, shape)
+        .unwrap()
+        .into()
 }
 
 fn phantom() -> EllipsePhantom {
@@ -31,7 +40,11 @@ const FORWARD_TOL: f64 = 0.01;
 fn forward_matches_exact_line_integrals(backend: Backend) {
     let (g, grid) = reference_parallel();
     let truth = phantom().rasterize(&grid, 4).unwrap();
-    for geometry in [g, reference_fan(DetectorShape::Flat), reference_fan(DetectorShape::Arc)] {
+    for geometry in [
+        g,
+        reference_fan(DetectorShape::Flat),
+        reference_fan(DetectorShape::Arc),
+    ] {
         let exact = phantom().line_integrals(&geometry).unwrap();
         let p = Projector::new(geometry, grid.clone(), backend).unwrap();
         let sino = p.forward(truth.view().into_dyn()).unwrap();
@@ -45,8 +58,16 @@ fn fbp_rmse(geometry: Geometry, grid: &ImageGrid, backend: Backend) -> f64 {
     let exact = phantom().line_integrals(&geometry).unwrap();
     let truth: Array2<f32> = phantom().rasterize(grid, 4).unwrap();
     let p = Projector::new(geometry, grid.clone(), backend).unwrap();
-    let rec = Fbp::new(&p, RampFilter::default()).unwrap().reconstruct(exact.view().into_dyn()).unwrap();
-    rmse_in_circle(rec.as_slice().unwrap(), truth.as_slice().unwrap(), grid, grid.inscribed_radius())
+    let rec = Fbp::new(&p, RampFilter::default())
+        .unwrap()
+        .reconstruct(exact.view().into_dyn())
+        .unwrap();
+    rmse_in_circle(
+        rec.as_slice().unwrap(),
+        truth.as_slice().unwrap(),
+        grid,
+        grid.inscribed_radius(),
+    )
 }
 
 /// scikit-image's `iradon` scores about 0.041 on this case (python/tests/test_accuracy.py
@@ -62,30 +83,59 @@ fn fbp_of_exact_data(backend: Backend) {
     for shape in [DetectorShape::Flat, DetectorShape::Arc] {
         let rmse = fbp_rmse(reference_fan(shape), &grid, backend);
         println!("{} fan {shape:?} FBP RMSE: {rmse:.4}", backend);
-        assert!(rmse <= 1.2 * parallel, "fan {shape:?} RMSE {rmse:.4} > 1.2 × parallel {parallel:.4}");
+        assert!(
+            rmse <= 1.2 * parallel,
+            "fan {shape:?} RMSE {rmse:.4} > 1.2 × parallel {parallel:.4}"
+        );
     }
 }
 
 fn short_scan_fan_fbp(backend: Backend) {
     // Parker weights: 180° + fan angle + a little, against a full scan of the same step.
     let grid = ImageGrid::new_2d([128, 128], [2.0, 2.0]).unwrap();
-    let cols = DetectorColumns { n_cols: 181, spacing: 3.0, offset: 0.0 };
-    let full = FanBeam::new(angles(720, 2.0 * PI), cols, 800.0, 1200.0, DetectorShape::Arc).unwrap();
+    let cols = DetectorColumns {
+        n_cols: 181,
+        spacing: 3.0,
+        offset: 0.0,
+    };
+    let full = FanBeam::new(
+        angles(720, 2.0 * PI),
+        cols,
+        800.0,
+        1200.0,
+        DetectorShape::Arc,
+    )
+    .unwrap();
     let gamma = full.max_fan_angle();
     let span = PI + 2.0 * gamma + 0.05;
     let step = 2.0 * PI / 720.0;
-    let short_angles: Vec<f64> = (0..=(span / step) as usize).map(|i| 0.3 + i as f64 * step).collect();
+    let short_angles: Vec<f64> = (0..=(span / step) as usize)
+        .map(|i| 0.3 + i as f64 * step)
+        .collect();
     let short = FanBeam::new(short_angles, cols, 800.0, 1200.0, DetectorShape::Arc).unwrap();
     let e_full = fbp_rmse(full.into(), &grid, backend);
     let e_short = fbp_rmse(short.into(), &grid, backend);
-    println!("{} short-scan RMSE {e_short:.4} vs full {e_full:.4}", backend);
-    assert!(e_short < 1.25 * e_full, "short scan {e_short:.4} vs full scan {e_full:.4}");
+    println!(
+        "{} short-scan RMSE {e_short:.4} vs full {e_full:.4}",
+        backend
+    );
+    assert!(
+        e_short < 1.25 * e_full,
+        "short scan {e_short:.4} vs full scan {e_full:.4}"
+    );
 }
 
 fn fbp_returns_mu_of_a_uniform_disc(backend: Backend) {
     // A water disc (μ = 0.0154 /mm, radius 80 mm): the centre comes back as 0.0154 within 1 %.
     let mu = 0.0154;
-    let disc = EllipsePhantom { ellipses: vec![tomors::phantom::Ellipse { value: mu, center: [0.0, 0.0], axes: [80.0, 80.0], angle: 0.0 }] };
+    let disc = EllipsePhantom {
+        ellipses: vec![tomors::phantom::Ellipse {
+            value: mu,
+            center: [0.0, 0.0],
+            axes: [80.0, 80.0],
+            angle: 0.0,
+        }],
+    };
     let grid = ImageGrid::new_2d([128, 128], [1.5, 1.5]).unwrap();
     let geometries: Vec<Geometry> = vec![
         ParallelBeam::new(angles(360, PI), 200, 1.5).unwrap().into(),
@@ -94,10 +144,20 @@ fn fbp_returns_mu_of_a_uniform_disc(backend: Backend) {
     ];
     for geometry in geometries {
         let p = Projector::new(geometry, grid.clone(), backend).unwrap();
-        let rec = tomors::fbp(disc.line_integrals(p.geometry()).unwrap().view().into_dyn(), &p, RampFilter::default()).unwrap();
+        let rec = tomors::fbp(
+            disc.line_integrals(p.geometry()).unwrap().view().into_dyn(),
+            &p,
+            RampFilter::default(),
+        )
+        .unwrap();
         let centre = rec.slice(ndarray::s![54..74, 54..74]).mean().unwrap() as f64;
         assert!((centre - mu).abs() < 0.01 * mu, "centre {centre} vs μ {mu}");
     }
 }
 
-backend_tests!(forward_matches_exact_line_integrals, fbp_of_exact_data, short_scan_fan_fbp, fbp_returns_mu_of_a_uniform_disc);
+backend_tests!(
+    forward_matches_exact_line_integrals,
+    fbp_of_exact_data,
+    short_scan_fan_fbp,
+    fbp_returns_mu_of_a_uniform_disc
+);

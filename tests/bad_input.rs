@@ -4,41 +4,90 @@ mod common;
 use common::*;
 use ndarray::{ArrayD, IxDyn};
 use std::f64::consts::PI;
-use tomors::{Backend, DetectorColumns, DetectorShape, Error, FanBeam, Fbp, ImageGrid, ParallelBeam, Projector, RampFilter};
+use tomors::{
+    Backend, DetectorColumns, DetectorShape, Error, FanBeam, Fbp, ImageGrid, ParallelBeam,
+    Projector, RampFilter,
+};
 
 fn cols(n: usize) -> DetectorColumns {
-    DetectorColumns { n_cols: n, spacing: 1.0, offset: 0.0 }
+    DetectorColumns {
+        n_cols: n,
+        spacing: 1.0,
+        offset: 0.0,
+    }
 }
 
 #[test]
 fn absurd_geometry_is_refused() {
     let msg = |e: Error| e.to_string();
-    assert!(matches!(ImageGrid::new_2d([0, 4], [1.0, 1.0]), Err(Error::InvalidGeometry(_))));
-    assert!(msg(ImageGrid::new_2d([4, 4], [1.0, -1.0]).unwrap_err()).contains("expected a finite value > 0"));
-    assert!(matches!(ImageGrid::new_2d([4, 4], [f64::NAN, 1.0]), Err(Error::InvalidGeometry(_))));
+    assert!(matches!(
+        ImageGrid::new_2d([0, 4], [1.0, 1.0]),
+        Err(Error::InvalidGeometry(_))
+    ));
+    assert!(
+        msg(ImageGrid::new_2d([4, 4], [1.0, -1.0]).unwrap_err())
+            .contains("expected a finite value > 0")
+    );
+    assert!(matches!(
+        ImageGrid::new_2d([4, 4], [f64::NAN, 1.0]),
+        Err(Error::InvalidGeometry(_))
+    ));
     assert!(msg(ParallelBeam::new(vec![], 10, 1.0).unwrap_err()).contains("angle list is empty"));
-    assert!(matches!(ParallelBeam::new(vec![0.0, f64::INFINITY], 10, 1.0), Err(Error::InvalidGeometry(_))));
-    assert!(matches!(ParallelBeam::new(vec![0.0], 0, 1.0), Err(Error::InvalidGeometry(_))));
-    assert!(matches!(ParallelBeam::new(vec![0.0], 10, 0.0), Err(Error::InvalidGeometry(_))));
+    assert!(matches!(
+        ParallelBeam::new(vec![0.0, f64::INFINITY], 10, 1.0),
+        Err(Error::InvalidGeometry(_))
+    ));
+    assert!(matches!(
+        ParallelBeam::new(vec![0.0], 0, 1.0),
+        Err(Error::InvalidGeometry(_))
+    ));
+    assert!(matches!(
+        ParallelBeam::new(vec![0.0], 10, 0.0),
+        Err(Error::InvalidGeometry(_))
+    ));
     // Detector before the centre.
     let e = FanBeam::new(vec![0.0], cols(10), 500.0, 400.0, DetectorShape::Flat).unwrap_err();
     assert!(msg(e).contains("source_to_center = 500"));
     // A fan wider than 180°.
-    let wide = DetectorColumns { n_cols: 1000, spacing: 5.0, offset: 0.0 };
-    assert!(matches!(FanBeam::new(vec![0.0], wide, 500.0, 1000.0, DetectorShape::Arc), Err(Error::InvalidGeometry(_))));
+    let wide = DetectorColumns {
+        n_cols: 1000,
+        spacing: 5.0,
+        offset: 0.0,
+    };
+    assert!(matches!(
+        FanBeam::new(vec![0.0], wide, 500.0, 1000.0, DetectorShape::Arc),
+        Err(Error::InvalidGeometry(_))
+    ));
     // Source inside the grid.
-    let fan = FanBeam::new(angles(10, 2.0 * PI), cols(50), 100.0, 300.0, DetectorShape::Flat).unwrap();
+    let fan = FanBeam::new(
+        angles(10, 2.0 * PI),
+        cols(50),
+        100.0,
+        300.0,
+        DetectorShape::Flat,
+    )
+    .unwrap();
     let e = Projector::new(fan, grid2(256, 256, 1.0, 1.0), Backend::Cpu).unwrap_err();
     assert!(msg(e).contains("expected source_to_center >"));
     // Rows that do not match the slices.
     let stack = ImageGrid::new_3d([3, 8, 8], [1.0, 1.0, 1.0]).unwrap();
-    let e = Projector::new(ParallelBeam::new(vec![0.0], 10, 1.0).unwrap(), stack, Backend::Cpu).unwrap_err();
+    let e = Projector::new(
+        ParallelBeam::new(vec![0.0], 10, 1.0).unwrap(),
+        stack,
+        Backend::Cpu,
+    )
+    .unwrap_err();
     assert!(msg(e).contains("one row per slice"));
 }
 
 #[test]
 fn wrong_shapes_and_non_finite_values_are_refused() {
-    let p = Projector::new(parallel(10, 12, 1.0, 0.0), grid2(8, 8, 1.0, 1.0), Backend::Cpu).unwrap();
+    let p = Projector::new(
+        parallel(10, 12, 1.0, 0.0),
+        grid2(8, 8, 1.0, 1.0),
+        Backend::Cpu,
+    )
+    .unwrap();
     let wrong = ArrayD::<f32>::zeros(IxDyn(&[8, 9]));
     match p.forward(wrong.view()) {
         Err(Error::ShapeMismatch { expected, got, .. }) => {
@@ -48,7 +97,10 @@ fn wrong_shapes_and_non_finite_values_are_refused() {
         other => panic!("expected ShapeMismatch, got {other:?}"),
     }
     let empty = ArrayD::<f32>::zeros(IxDyn(&[0, 12]));
-    assert!(matches!(p.adjoint(empty.view()), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        p.adjoint(empty.view()),
+        Err(Error::ShapeMismatch { .. })
+    ));
     let mut nan = ArrayD::<f32>::zeros(IxDyn(&[10, 12]));
     nan[[3, 4]] = f32::NAN;
     match p.adjoint(nan.view()) {
@@ -57,20 +109,32 @@ fn wrong_shapes_and_non_finite_values_are_refused() {
     }
     let mut inf = ArrayD::<f32>::zeros(IxDyn(&[8, 8]));
     inf[[0, 0]] = f32::INFINITY;
-    assert!(matches!(p.forward(inf.view()), Err(Error::NonFinite { .. })));
+    assert!(matches!(
+        p.forward(inf.view()),
+        Err(Error::NonFinite { .. })
+    ));
     let mut out = ArrayD::<f32>::zeros(IxDyn(&[10, 11]));
-    assert!(matches!(p.forward_into(ArrayD::zeros(IxDyn(&[8, 8])).view(), out.view_mut()), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        p.forward_into(ArrayD::zeros(IxDyn(&[8, 8])).view(), out.view_mut()),
+        Err(Error::ShapeMismatch { .. })
+    ));
 }
 
 #[test]
 fn non_contiguous_inputs_and_outputs_work() {
-    let p = Projector::new(parallel(10, 12, 1.0, 0.0), grid2(8, 8, 1.0, 1.0), Backend::Cpu).unwrap();
+    let p = Projector::new(
+        parallel(10, 12, 1.0, 0.0),
+        grid2(8, 8, 1.0, 1.0),
+        Backend::Cpu,
+    )
+    .unwrap();
     let image = ArrayD::from_shape_fn(IxDyn(&[8, 8]), |i| (i[0] * 8 + i[1]) as f32);
     let transposed = image.t().to_owned();
     let via_view = p.forward(transposed.t().into_dyn()).unwrap();
     assert_eq!(via_view, p.forward(image.view()).unwrap());
     let mut out_t = ArrayD::<f32>::zeros(IxDyn(&[12, 10]));
-    p.forward_into(image.view(), out_t.view_mut().reversed_axes()).unwrap();
+    p.forward_into(image.view(), out_t.view_mut().reversed_axes())
+        .unwrap();
     assert_eq!(out_t.t(), via_view.view());
 }
 

@@ -21,65 +21,161 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn demo_writes_images_and_a_table() {
     let dir = scratch("demo");
-    let out = tomors().args(["demo", "--size", "64", "--views", "90", "--backend", "cpu", "--out"]).arg(&dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tomors()
+        .args([
+            "demo",
+            "--size",
+            "64",
+            "--views",
+            "90",
+            "--backend",
+            "cpu",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("| FBP") && text.contains("RMSE in circle"), "{text}");
+    assert!(
+        text.contains("| FBP") && text.contains("RMSE in circle"),
+        "{text}"
+    );
     for name in ["phantom.png", "sinogram.png", "fbp.png", "fbp_error.png"] {
-        assert!(std::fs::metadata(dir.join(name)).unwrap().len() > 100, "{name}");
+        assert!(
+            std::fs::metadata(dir.join(name)).unwrap().len() > 100,
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn fbp_of_an_npy_sinogram() {
     let dir = scratch("fbp");
-    let angles: Vec<f64> = (0..90).map(|i| i as f64 * std::f64::consts::PI / 90.0).collect();
+    let angles: Vec<f64> = (0..90)
+        .map(|i| i as f64 * std::f64::consts::PI / 90.0)
+        .collect();
     let geometry: Geometry = ParallelBeam::new(angles, 47, 1.0).unwrap().into();
-    let sino: Array2<f32> = EllipsePhantom::shepp_logan(16.0).line_integrals(&geometry).unwrap();
+    let sino: Array2<f32> = EllipsePhantom::shepp_logan(16.0)
+        .line_integrals(&geometry)
+        .unwrap();
     let input = dir.join("sino.npy");
-    sino.mapv(|v| v as f64).write_npy(std::fs::File::create(&input).unwrap()).unwrap();
+    sino.mapv(|v| v as f64)
+        .write_npy(std::fs::File::create(&input).unwrap())
+        .unwrap();
     let output = dir.join("image.npy");
     let png = dir.join("image.png");
-    let run = tomors().arg("fbp").arg(&input).arg("-o").arg(&output).arg("--png").arg(&png).args(["--size", "32", "--backend", "cpu", "--filter", "hann"]).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = tomors()
+        .arg("fbp")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .arg("--png")
+        .arg(&png)
+        .args(["--size", "32", "--backend", "cpu", "--filter", "hann"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let image = ArrayD::<f32>::read_npy(std::fs::File::open(&output).unwrap()).unwrap();
     assert_eq!(image.shape(), &[32, 32]);
-    assert!(image[[16, 16]] > 0.1 && image[[16, 16]] < 0.4, "centre {}", image[[16, 16]]);
+    assert!(
+        image[[16, 16]] > 0.1 && image[[16, 16]] < 0.4,
+        "centre {}",
+        image[[16, 16]]
+    );
     assert!(std::fs::metadata(&png).unwrap().len() > 100);
     // No temporary file is left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
     assert!(leftovers.is_empty());
 
     // The input is never overwritten, and bad input is a clear error, not a panic.
     let before = std::fs::read(&input).unwrap();
-    let same = tomors().arg("fbp").arg(&input).arg("-o").arg(&input).output().unwrap();
+    let same = tomors()
+        .arg("fbp")
+        .arg(&input)
+        .arg("-o")
+        .arg(&input)
+        .output()
+        .unwrap();
     assert!(!same.status.success());
     assert!(String::from_utf8_lossy(&same.stderr).contains("refusing to overwrite"));
     assert_eq!(std::fs::read(&input).unwrap(), before);
-    let fan = tomors().arg("fbp").arg(&input).arg("-o").arg(&output).args(["--geometry", "fan-arc"]).output().unwrap();
+    let fan = tomors()
+        .arg("fbp")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .args(["--geometry", "fan-arc"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&fan.stderr).contains("--source-to-center"));
-    let missing = tomors().arg("fbp").arg(dir.join("missing.npy")).arg("-o").arg(dir.join("m.npy")).output().unwrap();
+    let missing = tomors()
+        .arg("fbp")
+        .arg(dir.join("missing.npy"))
+        .arg("-o")
+        .arg(dir.join("m.npy"))
+        .output()
+        .unwrap();
     assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.npy"), "{}", String::from_utf8_lossy(&missing.stderr));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("missing.npy"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
     let garbage = dir.join("garbage.npy");
     std::fs::write(&garbage, b"not an npy file").unwrap();
-    let bad = tomors().arg("fbp").arg(&garbage).arg("-o").arg(&output).output().unwrap();
+    let bad = tomors()
+        .arg("fbp")
+        .arg(&garbage)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a float32"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("not a float32"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }
 
 #[test]
 fn osem_of_an_npy_projection_stack() {
     let dir = scratch("osem");
     let grid = tomors::ImageGrid::new_3d([4, 24, 24], [4.0, 4.0, 4.0]).unwrap();
-    let (activity, mu) = tomors::phantom::NemaIecPhantom::default().rasterize(&grid, 1).unwrap();
-    let angles: Vec<f64> = (0..16).map(|i| i as f64 * std::f64::consts::PI / 8.0).collect();
-    let geometry = tomors::SpectGeometry::new(angles, 200.0, 24, 4.0).unwrap().with_collimator(tomors::Collimator::preset("lehr").unwrap());
-    let p = tomors::SpectProjector::new(geometry, grid, Some(mu.view()), tomors::Backend::Cpu).unwrap();
+    let (activity, mu) = tomors::phantom::NemaIecPhantom::default()
+        .rasterize(&grid, 1)
+        .unwrap();
+    let angles: Vec<f64> = (0..16)
+        .map(|i| i as f64 * std::f64::consts::PI / 8.0)
+        .collect();
+    let geometry = tomors::SpectGeometry::new(angles, 200.0, 24, 4.0)
+        .unwrap()
+        .with_collimator(tomors::Collimator::preset("lehr").unwrap());
+    let p =
+        tomors::SpectProjector::new(geometry, grid, Some(mu.view()), tomors::Backend::Cpu).unwrap();
     let data = p.forward(activity.view().into_dyn()).unwrap();
-    let (input, mu_path, output) = (dir.join("proj.npy"), dir.join("mu.npy"), dir.join("osem.npy"));
-    data.write_npy(std::fs::File::create(&input).unwrap()).unwrap();
-    mu.write_npy(std::fs::File::create(&mu_path).unwrap()).unwrap();
+    let (input, mu_path, output) = (
+        dir.join("proj.npy"),
+        dir.join("mu.npy"),
+        dir.join("osem.npy"),
+    );
+    data.write_npy(std::fs::File::create(&input).unwrap())
+        .unwrap();
+    mu.write_npy(std::fs::File::create(&mu_path).unwrap())
+        .unwrap();
     let run = tomors()
         .arg("osem")
         .arg(&input)
@@ -87,23 +183,69 @@ fn osem_of_an_npy_projection_stack() {
         .arg(&output)
         .arg("--mu")
         .arg(&mu_path)
-        .args(["--radius", "200", "--pixel", "4", "--collimator", "lehr", "--iterations", "3", "--subsets", "4", "--backend", "cpu"])
+        .args([
+            "--radius",
+            "200",
+            "--pixel",
+            "4",
+            "--collimator",
+            "lehr",
+            "--iterations",
+            "3",
+            "--subsets",
+            "4",
+            "--backend",
+            "cpu",
+        ])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let image = ArrayD::<f32>::read_npy(std::fs::File::open(&output).unwrap()).unwrap();
     assert_eq!(image.shape(), &[4, 24, 24]);
     // The command reconstructs exactly what the library does with the same settings.
     let expected = tomors::Osem::new(3, 4).run(&p, data.view()).unwrap();
     assert_eq!(image, expected);
     let before = std::fs::read(&mu_path).unwrap();
-    let same = tomors().arg("osem").arg(&input).arg("--mu").arg(&mu_path).arg("-o").arg(&mu_path).args(["--radius", "200", "--pixel", "4"]).output().unwrap();
+    let same = tomors()
+        .arg("osem")
+        .arg(&input)
+        .arg("--mu")
+        .arg(&mu_path)
+        .arg("-o")
+        .arg(&mu_path)
+        .args(["--radius", "200", "--pixel", "4"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&same.stderr).contains("refusing to overwrite"));
     assert_eq!(std::fs::read(&mu_path).unwrap(), before);
-    let no_radius = tomors().arg("osem").arg(&input).arg("-o").arg(&output).args(["--pixel", "4"]).output().unwrap();
+    let no_radius = tomors()
+        .arg("osem")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .args(["--pixel", "4"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&no_radius.stderr).contains("--radius"));
-    let bad_pixel = tomors().arg("osem").arg(&input).arg("-o").arg(&output).arg("--mu").arg(&mu_path).args(["--radius", "200", "--pixel", "4", "--subsets", "40"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&bad_pixel.stderr).contains("subsets"), "{}", String::from_utf8_lossy(&bad_pixel.stderr));
+    let bad_pixel = tomors()
+        .arg("osem")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .arg("--mu")
+        .arg(&mu_path)
+        .args(["--radius", "200", "--pixel", "4", "--subsets", "40"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bad_pixel.stderr).contains("subsets"),
+        "{}",
+        String::from_utf8_lossy(&bad_pixel.stderr)
+    );
 }
 
 #[test]

@@ -19,7 +19,9 @@ fn radius_map(grid: &ImageGrid) -> Array3<f64> {
     let [nz, ny, nx] = grid.shape();
     let [_, dy, dx] = grid.spacing();
     let [_, oy, ox] = grid.origin();
-    Array3::from_shape_fn((nz, ny, nx), |(_, iy, ix)| (ox + ix as f64 * dx).hypot(oy + iy as f64 * dy))
+    Array3::from_shape_fn((nz, ny, nx), |(_, iy, ix)| {
+        (ox + ix as f64 * dx).hypot(oy + iy as f64 * dy)
+    })
 }
 
 fn cylinder(grid: &ImageGrid, radius: f64, value: f32) -> Array3<f32> {
@@ -50,7 +52,9 @@ fn rods(grid: &ImageGrid) -> (Array3<f32>, Array3<f32>) {
 fn poisson(mean: &ArrayD<f32>, seed: u64) -> ArrayD<f32> {
     let mut s = seed;
     let mut uniform = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     };
     mean.mapv(|m| {
@@ -73,8 +77,13 @@ fn poisson(mean: &ArrayD<f32>, seed: u64) -> ArrayD<f32> {
 fn small_spect(backend: Backend) -> (SpectProjector, Array3<f32>) {
     let g = grid(6, 32, 4.0);
     let (activity, mu) = rods(&g);
-    let geometry = SpectGeometry::new(angles(32, 2.0 * PI), 180.0, 32, 4.0).unwrap().with_collimator(Collimator::preset("lehr").unwrap());
-    (SpectProjector::new(geometry, g, Some(mu.view()), backend).unwrap(), activity)
+    let geometry = SpectGeometry::new(angles(32, 2.0 * PI), 180.0, 32, 4.0)
+        .unwrap()
+        .with_collimator(Collimator::preset("lehr").unwrap());
+    (
+        SpectProjector::new(geometry, g, Some(mu.view()), backend).unwrap(),
+        activity,
+    )
 }
 
 /// MLEM never lowers the Poisson log-likelihood on noisy data (with a background term).
@@ -85,15 +94,25 @@ fn mlem_likelihood_never_decreases(backend: Backend) {
     let data = poisson(&(&clean * 2.0f32 + &background), 5);
     let mut likelihoods = Vec::new();
     let mut record = |r: &IterationReport<'_>| {
-        likelihoods.push(log_likelihood(&p, data.view(), r.image.clone(), Some(background.view())).unwrap());
+        likelihoods.push(
+            log_likelihood(&p, data.view(), r.image.clone(), Some(background.view())).unwrap(),
+        );
         true
     };
-    let osem = Osem { background: Some(background.view()), ..Osem::mlem(12) };
+    let osem = Osem {
+        background: Some(background.view()),
+        ..Osem::mlem(12)
+    };
     let image = osem.run_with(&p, data.view(), Some(&mut record)).unwrap();
     println!("{backend} log-likelihood per iteration: {likelihoods:?}");
     assert_eq!(likelihoods.len(), 12);
     for w in likelihoods.windows(2) {
-        assert!(w[1] >= w[0] - 1e-9 * w[0].abs(), "likelihood fell: {} → {}", w[0], w[1]);
+        assert!(
+            w[1] >= w[0] - 1e-9 * w[0].abs(),
+            "likelihood fell: {} → {}",
+            w[0],
+            w[1]
+        );
     }
     assert!(likelihoods[11] > likelihoods[0]);
     assert!(image.iter().all(|v| v.is_finite() && *v >= 0.0));
@@ -105,20 +124,37 @@ fn osem_converges_on_noiseless_data(backend: Backend) {
     let (p, activity) = small_spect(backend);
     let data = p.forward(activity.view().into_dyn()).unwrap();
     let mask = radius_map(p.grid()).mapv(|r| r < 55.0);
-    let truth: Vec<f32> = activity.iter().zip(&mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
+    let truth: Vec<f32> = activity
+        .iter()
+        .zip(&mask)
+        .filter(|(_, m)| **m)
+        .map(|(v, _)| *v)
+        .collect();
     let mut errors = Vec::new();
     let mut record = |r: &IterationReport<'_>| {
-        let est: Vec<f32> = r.image.iter().zip(&mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
+        let est: Vec<f32> = r
+            .image
+            .iter()
+            .zip(&mask)
+            .filter(|(_, m)| **m)
+            .map(|(v, _)| *v)
+            .collect();
         errors.push(rel_l2(&est, &truth));
         true
     };
-    Osem::new(10, 8).run_with(&p, data.view(), Some(&mut record)).unwrap();
+    Osem::new(10, 8)
+        .run_with(&p, data.view(), Some(&mut record))
+        .unwrap();
     println!("{backend} OSEM relative error per iteration (8 subsets): {errors:.4?}");
     for w in errors.windows(2) {
         assert!(w[1] < w[0], "error rose: {} → {}", w[0], w[1]);
     }
     // The collimator blur makes the rods' edges converge slowly: 0.308 → 0.231 here.
-    assert!(errors[9] < 0.75 * errors[0] && errors[9] < 0.25, "relative error after 10 iterations: {}", errors[9]);
+    assert!(
+        errors[9] < 0.75 * errors[0] && errors[9] < 0.25,
+        "relative error after 10 iterations: {}",
+        errors[9]
+    );
 }
 
 /// A uniform water cylinder (20 cm, μ = 0.0154/mm) reconstructs flat with attenuation in the
@@ -128,31 +164,49 @@ fn attenuation_corrected_cylinder_is_flat(backend: Backend) {
     let activity = cylinder(&g, 100.0, 1.0);
     let mu = cylinder(&g, 100.0, MU_WATER);
     let geometry = SpectGeometry::new(angles(64, 2.0 * PI), 200.0, 64, 4.0).unwrap();
-    let with_mu = SpectProjector::new(geometry.clone(), g.clone(), Some(mu.view()), backend).unwrap();
+    let with_mu =
+        SpectProjector::new(geometry.clone(), g.clone(), Some(mu.view()), backend).unwrap();
     let without = SpectProjector::new(geometry, g.clone(), None, backend).unwrap();
     let data = with_mu.forward(activity.view().into_dyn()).unwrap();
     let r = radius_map(&g);
     let ring_mean = |img: &ArrayD<f32>, lo: f64, hi: f64| -> f64 {
         let slice = img.index_axis(Axis(0), 1);
-        let (sum, n) = slice.iter().zip(r.index_axis(Axis(0), 1)).filter(|(_, r)| **r >= lo && **r < hi).fold((0.0, 0), |(s, n), (v, _)| (s + *v as f64, n + 1));
+        let (sum, n) = slice
+            .iter()
+            .zip(r.index_axis(Axis(0), 1))
+            .filter(|(_, r)| **r >= lo && **r < hi)
+            .fold((0.0, 0), |(s, n), (v, _)| (s + *v as f64, n + 1));
         sum / n as f64
     };
-    let profile = |img: &ArrayD<f32>| -> Vec<f64> { (0..8).map(|i| ring_mean(img, i as f64 * 10.0, i as f64 * 10.0 + 10.0)).collect() };
+    let profile = |img: &ArrayD<f32>| -> Vec<f64> {
+        (0..8)
+            .map(|i| ring_mean(img, i as f64 * 10.0, i as f64 * 10.0 + 10.0))
+            .collect()
+    };
     let corrected = Osem::new(8, 8).run(&with_mu, data.view()).unwrap();
     let uncorrected = Osem::new(8, 8).run(&without, data.view()).unwrap();
     let (pc, pu) = (profile(&corrected), profile(&uncorrected));
     println!("{backend} corrected radial profile (0–80 mm): {pc:.3?}");
     println!("{backend} uncorrected radial profile: {pu:.3?}");
     for v in &pc {
-        assert!((v / pc[7] - 1.0).abs() < 0.05, "corrected profile not flat: {pc:?}");
+        assert!(
+            (v / pc[7] - 1.0).abs() < 0.05,
+            "corrected profile not flat: {pc:?}"
+        );
     }
-    assert!(pu[0] / pu[7] < 0.75, "no cupping without attenuation modelling: {pu:?}");
+    assert!(
+        pu[0] / pu[7] < 0.75,
+        "no cupping without attenuation modelling: {pu:?}"
+    );
 }
 
 /// FWHM (voxels) of the profile through the maximum of `img` along x.
 fn fwhm_x(img: &ArrayD<f32>) -> (f64, [f64; 3]) {
     let img = img.view().into_dimensionality::<ndarray::Ix3>().unwrap();
-    let (imax, _) = img.indexed_iter().max_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+    let (imax, _) = img
+        .indexed_iter()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
     let row: Vec<f32> = img.slice(ndarray::s![imax.0, imax.1, ..]).to_vec();
     let peak = row[imax.2];
     let half = peak / 2.0;
@@ -171,7 +225,12 @@ fn fwhm_x(img: &ArrayD<f32>) -> (f64, [f64; 3]) {
         }
     }
     let total: f64 = img.iter().map(|&v| v as f64).sum();
-    let centroid = [0, 1, 2].map(|a| img.indexed_iter().map(|(i, &v)| v as f64 * [i.0, i.1, i.2][a] as f64).sum::<f64>() / total);
+    let centroid = [0, 1, 2].map(|a| {
+        img.indexed_iter()
+            .map(|(i, &v)| v as f64 * [i.0, i.1, i.2][a] as f64)
+            .sum::<f64>()
+            / total
+    });
     (right - left, centroid)
 }
 
@@ -180,7 +239,15 @@ fn fwhm_x(img: &ArrayD<f32>) -> (f64, [f64; 3]) {
 fn resolution_modelling_sharpens_a_point(backend: Backend) {
     let g = grid(15, 40, 4.0);
     let geometry = SpectGeometry::new(angles(60, 2.0 * PI), 200.0, 40, 4.0).unwrap();
-    let modelled = SpectProjector::new(geometry.clone().with_collimator(Collimator::preset("legp").unwrap()), g.clone(), None, backend).unwrap();
+    let modelled = SpectProjector::new(
+        geometry
+            .clone()
+            .with_collimator(Collimator::preset("legp").unwrap()),
+        g.clone(),
+        None,
+        backend,
+    )
+    .unwrap();
     let ideal = SpectProjector::new(geometry, g.clone(), None, backend).unwrap();
     let mut point = Array3::<f32>::zeros((15, 40, 40));
     point[[7, 14, 26]] = 100.0;
@@ -188,17 +255,27 @@ fn resolution_modelling_sharpens_a_point(backend: Backend) {
     let with = Osem::new(20, 6).run(&modelled, data.view()).unwrap();
     let without = Osem::new(20, 6).run(&ideal, data.view()).unwrap();
     let ((fw, cw), (fo, co)) = (fwhm_x(&with), fwhm_x(&without));
-    println!("{backend} point FWHM: with model {fw:.2} voxels (centroid {cw:.2?}), without {fo:.2} (centroid {co:.2?})");
+    println!(
+        "{backend} point FWHM: with model {fw:.2} voxels (centroid {cw:.2?}), without {fo:.2} (centroid {co:.2?})"
+    );
     assert!(fw < fo * 0.8, "model does not sharpen: {fw} vs {fo}");
     for (c, t) in cw.iter().zip([7.0, 14.0, 26.0]) {
-        assert!((c - t).abs() < 0.25, "centroid {cw:?} is not at the source (7, 14, 26)");
+        assert!(
+            (c - t).abs() < 0.25,
+            "centroid {cw:?} is not at the source (7, 14, 26)"
+        );
     }
 }
 
 /// Coefficient of variation (std / mean) of `img` over voxels within 40 mm of the axis.
 fn noise_in_centre(img: &ArrayD<f32>, grid: &ImageGrid) -> f64 {
     let r = radius_map(grid);
-    let v: Vec<f64> = img.iter().zip(r.iter()).filter(|(_, r)| **r < 40.0).map(|(v, _)| *v as f64).collect();
+    let v: Vec<f64> = img
+        .iter()
+        .zip(r.iter())
+        .filter(|(_, r)| **r < 40.0)
+        .map(|(v, _)| *v as f64)
+        .collect();
     let mean = v.iter().sum::<f64>() / v.len() as f64;
     (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt() / mean
 }
@@ -213,14 +290,43 @@ fn map_priors_reduce_noise(backend: Backend) {
     let truth = cylinder(&g, 55.0, 1.0);
     let data = poisson(&(p.forward(truth.view().into_dyn()).unwrap() * 2.0f32), 21);
     let plain = Osem::new(6, 8).run(&p, data.view()).unwrap();
-    let zero_beta = Osem { prior: Some(Prior::quadratic(0.0).unwrap()), ..Osem::new(6, 8) }.run(&p, data.view()).unwrap();
+    let zero_beta = Osem {
+        prior: Some(Prior::quadratic(0.0).unwrap()),
+        ..Osem::new(6, 8)
+    }
+    .run(&p, data.view())
+    .unwrap();
     assert_eq!(plain, zero_beta);
-    let quadratic = Osem { prior: Some(Prior::quadratic(0.05).unwrap()), ..Osem::new(6, 8) }.run(&p, data.view()).unwrap();
-    let rdp = Osem { prior: Some(Prior::relative_difference(0.5, 2.0).unwrap()), ..Osem::new(6, 8) }.run(&p, data.view()).unwrap();
-    let (n0, nq, nr) = (noise_in_centre(&plain, &g), noise_in_centre(&quadratic, &g), noise_in_centre(&rdp, &g));
-    println!("{backend} noise (CoV within 40 mm): OSEM {n0:.3}, quadratic MAP {nq:.3}, RDP MAP {nr:.3}");
-    assert!(nq < 0.7 * n0 && nr < 0.7 * n0, "priors do not smooth: {n0} {nq} {nr}");
-    assert!(quadratic.iter().chain(rdp.iter()).all(|v| v.is_finite() && *v >= 0.0));
+    let quadratic = Osem {
+        prior: Some(Prior::quadratic(0.05).unwrap()),
+        ..Osem::new(6, 8)
+    }
+    .run(&p, data.view())
+    .unwrap();
+    let rdp = Osem {
+        prior: Some(Prior::relative_difference(0.5, 2.0).unwrap()),
+        ..Osem::new(6, 8)
+    }
+    .run(&p, data.view())
+    .unwrap();
+    let (n0, nq, nr) = (
+        noise_in_centre(&plain, &g),
+        noise_in_centre(&quadratic, &g),
+        noise_in_centre(&rdp, &g),
+    );
+    println!(
+        "{backend} noise (CoV within 40 mm): OSEM {n0:.3}, quadratic MAP {nq:.3}, RDP MAP {nr:.3}"
+    );
+    assert!(
+        nq < 0.7 * n0 && nr < 0.7 * n0,
+        "priors do not smooth: {n0} {nq} {nr}"
+    );
+    assert!(
+        quadratic
+            .iter()
+            .chain(rdp.iter())
+            .all(|v| v.is_finite() && *v >= 0.0)
+    );
 }
 
 #[test]
@@ -237,8 +343,14 @@ fn gpu_and_cpu_osem_agree() {
     let diff = rel_l2(b.as_slice().unwrap(), a.as_slice().unwrap());
     println!("OSEM 4×8 GPU vs CPU: relative L2 {diff:.2e}");
     assert!(diff < 1e-4, "{diff:e}");
-    let map = Osem { prior: Some(Prior::relative_difference(0.5, 2.0).unwrap()), ..Osem::new(4, 8) };
-    let (a, b) = (map.run(&cpu, data.view()).unwrap(), map.run(&gpu, data.view()).unwrap());
+    let map = Osem {
+        prior: Some(Prior::relative_difference(0.5, 2.0).unwrap()),
+        ..Osem::new(4, 8)
+    };
+    let (a, b) = (
+        map.run(&cpu, data.view()).unwrap(),
+        map.run(&gpu, data.view()).unwrap(),
+    );
     let diff = rel_l2(b.as_slice().unwrap(), a.as_slice().unwrap());
     println!("RDP MAP-OSEM 4×8 GPU vs CPU: relative L2 {diff:.2e}");
     assert!(diff < 1e-4, "{diff:e}");
@@ -254,19 +366,34 @@ fn bad_input_gives_errors_and_never_nan() {
     assert!(err.to_string().contains("negative"), "{err}");
     let mut nan = data.clone();
     nan[[1, 2, 3]] = f32::NAN;
-    assert!(matches!(Osem::new(1, 1).run(&p, nan.view()), Err(tomors::Error::NonFinite { .. })));
+    assert!(matches!(
+        Osem::new(1, 1).run(&p, nan.view()),
+        Err(tomors::Error::NonFinite { .. })
+    ));
     let err = Osem::new(1, 33).run(&p, data.view()).unwrap_err();
     assert!(err.to_string().contains("33 subsets for 32 views"), "{err}");
     assert!(Osem::new(0, 1).run(&p, data.view()).is_err());
     let wrong = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[32, 6, 31]));
-    assert!(matches!(Osem::new(1, 1).run(&p, wrong.view()), Err(tomors::Error::ShapeMismatch { .. })));
-    let bad_filter = Osem { post_filter_fwhm: Some(-2.0), ..Osem::new(1, 1) };
+    assert!(matches!(
+        Osem::new(1, 1).run(&p, wrong.view()),
+        Err(tomors::Error::ShapeMismatch { .. })
+    ));
+    let bad_filter = Osem {
+        post_filter_fwhm: Some(-2.0),
+        ..Osem::new(1, 1)
+    };
     assert!(bad_filter.run(&p, data.view()).is_err());
 
     // A detector narrower than the object (truncated views: each subset misses voxels others
     // see) and all-zero data (zero expectation everywhere) must not produce NaN.
     let g = grid(2, 32, 4.0);
-    let narrow = SpectProjector::new(SpectGeometry::new(angles(16, 2.0 * PI), 150.0, 12, 4.0).unwrap(), g.clone(), None, Backend::Cpu).unwrap();
+    let narrow = SpectProjector::new(
+        SpectGeometry::new(angles(16, 2.0 * PI), 150.0, 12, 4.0).unwrap(),
+        g.clone(),
+        None,
+        Backend::Cpu,
+    )
+    .unwrap();
     let zeros = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&narrow.data_shape()));
     let image = Osem::new(3, 4).run(&narrow, zeros.view()).unwrap();
     assert!(image.iter().all(|v| *v == 0.0));

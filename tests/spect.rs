@@ -32,7 +32,9 @@ fn random_volume(grid: &ImageGrid, seed: u64) -> Array3<f32> {
     let [nz, ny, nx] = grid.shape();
     let mut s = seed;
     Array3::from_shape_simple_fn((nz, ny, nx), || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 40) as f32 / (1u64 << 24) as f32
     })
 }
@@ -41,14 +43,37 @@ fn cases() -> Vec<(&'static str, SpectGeometry, ImageGrid, bool)> {
     let lehr = Collimator::preset("lehr").unwrap();
     let g = grid(6, 24, 4.0);
     let odd = ImageGrid::new_3d([5, 27, 27], [3.0, 3.5, 3.5]).unwrap();
-    let orbit: Vec<f64> = (0..30).map(|i| 150.0 + 40.0 * (i as f64 * 0.4).sin().abs()).collect();
+    let orbit: Vec<f64> = (0..30)
+        .map(|i| 150.0 + 40.0 * (i as f64 * 0.4).sin().abs())
+        .collect();
     vec![
-        ("plain", SpectGeometry::new(angles(32, 2.0 * PI), 200.0, 24, 4.0).unwrap(), g.clone(), false),
-        ("attenuation", SpectGeometry::new(angles(32, 2.0 * PI), 200.0, 24, 4.0).unwrap(), g.clone(), true),
-        ("collimator", SpectGeometry::new(angles(32, 2.0 * PI), 200.0, 24, 4.0).unwrap().with_collimator(lehr), g.clone(), false),
+        (
+            "plain",
+            SpectGeometry::new(angles(32, 2.0 * PI), 200.0, 24, 4.0).unwrap(),
+            g.clone(),
+            false,
+        ),
+        (
+            "attenuation",
+            SpectGeometry::new(angles(32, 2.0 * PI), 200.0, 24, 4.0).unwrap(),
+            g.clone(),
+            true,
+        ),
+        (
+            "collimator",
+            SpectGeometry::new(angles(32, 2.0 * PI), 200.0, 24, 4.0)
+                .unwrap()
+                .with_collimator(lehr),
+            g.clone(),
+            false,
+        ),
         (
             "attenuation + collimator, odd sizes, offset, non-circular orbit, 180°",
-            SpectGeometry::with_orbit(angles(30, PI), orbit, 29, 3.5).unwrap().with_col_offset(2.1).unwrap().with_collimator(lehr),
+            SpectGeometry::with_orbit(angles(30, PI), orbit, 29, 3.5)
+                .unwrap()
+                .with_col_offset(2.1)
+                .unwrap()
+                .with_collimator(lehr),
             odd,
             true,
         ),
@@ -56,21 +81,39 @@ fn cases() -> Vec<(&'static str, SpectGeometry, ImageGrid, bool)> {
 }
 
 fn mu_map(grid: &ImageGrid) -> Array3<f32> {
-    let mut mu = cylinder(grid, 0.4 * grid.shape()[2] as f64 * grid.spacing()[2], MU_WATER);
+    let mut mu = cylinder(
+        grid,
+        0.4 * grid.shape()[2] as f64 * grid.spacing()[2],
+        MU_WATER,
+    );
     mu += &random_volume(grid, 7).mapv(|v| 0.002 * v);
     mu
 }
 
 fn dot_product_test(backend: Backend) {
-    let tol = if backend == Backend::Cpu { CPU_TOL } else { GPU_TOL };
+    let tol = if backend == Backend::Cpu {
+        CPU_TOL
+    } else {
+        GPU_TOL
+    };
     for (name, geometry, grid, with_mu) in cases() {
         let mu = with_mu.then(|| mu_map(&grid));
         // A small frame limit forces several batches of views per call.
-        let p = SpectProjector::with_frame_limit(geometry, grid, mu.as_ref().map(|m| m.view()), backend, 200_000).unwrap();
+        let p = SpectProjector::with_frame_limit(
+            geometry,
+            grid,
+            mu.as_ref().map(|m| m.view()),
+            backend,
+            200_000,
+        )
+        .unwrap();
         for seed in 0..2 {
             let err = p.adjointness_test(seed).unwrap();
             println!("{backend} {name} seed {seed}: {err:.2e}");
-            assert!(err < tol, "{name}: relative adjointness error {err:.3e} ≥ {tol:e}");
+            assert!(
+                err < tol,
+                "{name}: relative adjointness error {err:.3e} ≥ {tol:e}"
+            );
         }
     }
 }
@@ -85,7 +128,10 @@ fn counts_are_conserved(backend: Backend) {
     let total = x.sum() as f64 * 2.0;
     for v in 0..12 {
         let view_total = proj.index_axis(ndarray::Axis(0), v).sum() as f64;
-        assert!((view_total / total - 1.0).abs() < 2e-3, "view {v}: {view_total} vs {total}");
+        assert!(
+            (view_total / total - 1.0).abs() < 2e-3,
+            "view {v}: {view_total} vs {total}"
+        );
     }
 }
 
@@ -95,7 +141,8 @@ fn attenuation_of_a_central_point(backend: Backend) {
     let g = grid(3, 64, 4.0);
     let mu = cylinder(&g, 100.0, MU_WATER);
     let geometry = SpectGeometry::new(angles(8, 2.0 * PI), 250.0, 64, 4.0).unwrap();
-    let in_water = SpectProjector::new(geometry.clone(), g.clone(), Some(mu.view()), backend).unwrap();
+    let in_water =
+        SpectProjector::new(geometry.clone(), g.clone(), Some(mu.view()), backend).unwrap();
     let in_air = SpectProjector::new(geometry, g.clone(), None, backend).unwrap();
     // The grid's centre lies between voxels: a 2 × 2 block of points centred on it.
     let mut x = Array3::<f32>::zeros((3, 64, 64));
@@ -106,14 +153,22 @@ fn attenuation_of_a_central_point(backend: Backend) {
     let free = in_air.forward(x.view().into_dyn()).unwrap();
     let expected = (-(MU_WATER as f64) * 100.0).exp();
     for v in 0..8 {
-        let ratio = attenuated.index_axis(ndarray::Axis(0), v).sum() as f64 / free.index_axis(ndarray::Axis(0), v).sum() as f64;
-        assert!((ratio / expected - 1.0).abs() < 0.02, "view {v}: transmitted fraction {ratio} vs {expected}");
+        let ratio = attenuated.index_axis(ndarray::Axis(0), v).sum() as f64
+            / free.index_axis(ndarray::Axis(0), v).sum() as f64;
+        assert!(
+            (ratio / expected - 1.0).abs() < 0.02,
+            "view {v}: transmitted fraction {ratio} vs {expected}"
+        );
     }
 }
 
 /// FWHM (in bins) of a 1D profile with a single peak, by linear interpolation at half maximum.
 fn fwhm_bins(profile: &[f32]) -> f64 {
-    let (peak_i, &peak) = profile.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+    let (peak_i, &peak) = profile
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
     let half = peak / 2.0;
     let cross = |range: &mut dyn Iterator<Item = usize>| -> f64 {
         let mut prev = peak_i;
@@ -137,7 +192,9 @@ fn collimator_blur_matches_the_response(backend: Backend) {
     let radius = 200.0;
     // View 0 looks along +y (d = (0, 1)); the point sits 60 mm from the centre towards −y,
     // so it is 260 mm from the camera face.
-    let geometry = SpectGeometry::new(vec![0.0], radius, 65, 2.0).unwrap().with_collimator(collimator);
+    let geometry = SpectGeometry::new(vec![0.0], radius, 65, 2.0)
+        .unwrap()
+        .with_collimator(collimator);
     let p = SpectProjector::new(geometry, g.clone(), None, backend).unwrap();
     let mut x = Array3::<f32>::zeros((33, 65, 65));
     x[[16, 32 - 30, 32]] = 1.0;
@@ -148,13 +205,18 @@ fn collimator_blur_matches_the_response(backend: Backend) {
     for (what, profile) in [("columns", row), ("rows", col)] {
         let got = fwhm_bins(&profile);
         println!("{backend} {what}: FWHM {got:.3} bins, expected {expected:.3}");
-        assert!((got / expected - 1.0).abs() < 0.05, "{what}: FWHM {got} bins vs {expected}");
+        assert!(
+            (got / expected - 1.0).abs() < 0.05,
+            "{what}: FWHM {got} bins vs {expected}"
+        );
     }
 }
 
 fn parity_case() -> (SpectGeometry, ImageGrid, Array3<f32>) {
     let g = ImageGrid::new_3d([7, 33, 33], [3.0, 3.0, 3.0]).unwrap();
-    let geometry = SpectGeometry::new(angles(24, 2.0 * PI), 180.0, 35, 3.0).unwrap().with_collimator(Collimator::preset("lehr").unwrap());
+    let geometry = SpectGeometry::new(angles(24, 2.0 * PI), 180.0, 35, 3.0)
+        .unwrap()
+        .with_collimator(Collimator::preset("lehr").unwrap());
     let mu = mu_map(&g);
     (geometry, g, mu)
 }
@@ -165,15 +227,25 @@ fn gpu_and_cpu_agree() {
         return;
     }
     let (geometry, g, mu) = parity_case();
-    let cpu = SpectProjector::new(geometry.clone(), g.clone(), Some(mu.view()), Backend::Cpu).unwrap();
+    let cpu =
+        SpectProjector::new(geometry.clone(), g.clone(), Some(mu.view()), Backend::Cpu).unwrap();
     let gpu = SpectProjector::new(geometry, g.clone(), Some(mu.view()), Backend::Gpu).unwrap();
     let x = random_volume(&g, 11);
-    let (a, b) = (cpu.forward(x.view().into_dyn()).unwrap(), gpu.forward(x.view().into_dyn()).unwrap());
+    let (a, b) = (
+        cpu.forward(x.view().into_dyn()).unwrap(),
+        gpu.forward(x.view().into_dyn()).unwrap(),
+    );
     let forward = rel_l2(b.as_slice().unwrap(), a.as_slice().unwrap());
-    let (a, b) = (cpu.adjoint(a.view()).unwrap(), gpu.adjoint(a.view()).unwrap());
+    let (a, b) = (
+        cpu.adjoint(a.view()).unwrap(),
+        gpu.adjoint(a.view()).unwrap(),
+    );
     let adjoint = rel_l2(b.as_slice().unwrap(), a.as_slice().unwrap());
     println!("SPECT GPU vs CPU: forward {forward:.2e}, adjoint {adjoint:.2e}");
-    assert!(forward < 1e-5 && adjoint < 1e-5, "forward {forward:.2e}, adjoint {adjoint:.2e}");
+    assert!(
+        forward < 1e-5 && adjoint < 1e-5,
+        "forward {forward:.2e}, adjoint {adjoint:.2e}"
+    );
 }
 
 #[test]
@@ -181,19 +253,44 @@ fn bad_input_is_refused() {
     let g = grid(4, 16, 4.0);
     let geometry = SpectGeometry::new(angles(8, 2.0 * PI), 150.0, 16, 4.0).unwrap();
     let wrong_grid = Array3::<f32>::zeros((4, 16, 15));
-    let err = SpectProjector::new(geometry.clone(), g.clone(), Some(wrong_grid.view()), Backend::Cpu).unwrap_err();
+    let err = SpectProjector::new(
+        geometry.clone(),
+        g.clone(),
+        Some(wrong_grid.view()),
+        Backend::Cpu,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("attenuation map"), "{err}");
     let mut negative = Array3::<f32>::zeros((4, 16, 16));
     negative[[1, 2, 3]] = -0.01;
-    assert!(SpectProjector::new(geometry.clone(), g.clone(), Some(negative.view()), Backend::Cpu).is_err());
+    assert!(
+        SpectProjector::new(
+            geometry.clone(),
+            g.clone(),
+            Some(negative.view()),
+            Backend::Cpu
+        )
+        .is_err()
+    );
     let mut nan = Array3::<f32>::zeros((4, 16, 16));
     nan[[0, 0, 0]] = f32::NAN;
-    assert!(matches!(SpectProjector::new(geometry.clone(), g.clone(), Some(nan.view()), Backend::Cpu), Err(tomors::Error::NonFinite { .. })));
+    assert!(matches!(
+        SpectProjector::new(geometry.clone(), g.clone(), Some(nan.view()), Backend::Cpu),
+        Err(tomors::Error::NonFinite { .. })
+    ));
     let coarse = grid(4, 16, 3.0);
-    assert!(matches!(SpectProjector::new(geometry, coarse, None, Backend::Cpu), Err(tomors::Error::InvalidGeometry(_))));
+    assert!(matches!(
+        SpectProjector::new(geometry, coarse, None, Backend::Cpu),
+        Err(tomors::Error::InvalidGeometry(_))
+    ));
     assert!(SpectGeometry::new(vec![], 150.0, 16, 4.0).is_err());
     assert!(SpectGeometry::new(vec![0.0], -1.0, 16, 4.0).is_err());
     assert!(SpectGeometry::with_orbit(vec![0.0, 1.0], vec![100.0], 16, 4.0).is_err());
 }
 
-backend_tests!(dot_product_test, counts_are_conserved, attenuation_of_a_central_point, collimator_blur_matches_the_response);
+backend_tests!(
+    dot_product_test,
+    counts_are_conserved,
+    attenuation_of_a_central_point,
+    collimator_blur_matches_the_response
+);

@@ -12,7 +12,11 @@ fn case(backend: Backend) -> (Projector, ArrayD<f32>, ArrayD<f32>) {
     let grid = grid2(64, 64, 2.0, 2.0);
     let p = Projector::new(parallel(90, 95, 2.0, 0.0), grid.clone(), backend).unwrap();
     let phantom = EllipsePhantom::shepp_logan(60.0);
-    let mu = phantom.rasterize(&grid, 2).unwrap().mapv(|v| v * 0.02).into_dyn();
+    let mu = phantom
+        .rasterize(&grid, 2)
+        .unwrap()
+        .mapv(|v| v * 0.02)
+        .into_dyn();
     let line = p.forward(mu.view()).unwrap();
     (p, mu, line)
 }
@@ -29,23 +33,63 @@ fn os_sps_ascends_and_converges(backend: Backend) {
     let counts = (&blank * &line.mapv(|l| (-l).exp())).mapv(|v| v.round());
     let mut previous = f64::NEG_INFINITY;
     for it in 1..=4 {
-        let image = OrderedSubsets::new(it, 1).os_sps(&p, counts.view(), blank.view(), None).unwrap();
-        let l = transmission_log_likelihood(&p, counts.view(), blank.view(), None, image.view()).unwrap();
-        assert!(l >= previous, "SPS likelihood fell at iteration {it}: {previous} → {l}");
+        let image = OrderedSubsets::new(it, 1)
+            .os_sps(&p, counts.view(), blank.view(), None)
+            .unwrap();
+        let l = transmission_log_likelihood(&p, counts.view(), blank.view(), None, image.view())
+            .unwrap();
+        assert!(
+            l >= previous,
+            "SPS likelihood fell at iteration {it}: {previous} → {l}"
+        );
         previous = l;
     }
-    let errors: Vec<f64> = [2, 5, 10].iter().map(|&it| mask_error(&OrderedSubsets::new(it, 6).os_sps(&p, counts.view(), blank.view(), None).unwrap(), &mu)).collect();
+    let errors: Vec<f64> = [2, 5, 10]
+        .iter()
+        .map(|&it| {
+            mask_error(
+                &OrderedSubsets::new(it, 6)
+                    .os_sps(&p, counts.view(), blank.view(), None)
+                    .unwrap(),
+                &mu,
+            )
+        })
+        .collect();
     println!("{backend} OS-SPS 6 subsets, relative error after 2/5/10 iterations: {errors:.4?}");
-    assert!(errors[2] < errors[1] && errors[1] < errors[0] && errors[2] < 0.6 * errors[0] && errors[2] < 0.3, "{errors:?}");
+    assert!(
+        errors[2] < errors[1]
+            && errors[1] < errors[0]
+            && errors[2] < 0.6 * errors[0]
+            && errors[2] < 0.3,
+        "{errors:?}"
+    );
 }
 
 /// OS-SART on exact line integrals converges and respects non-negativity.
 fn os_sart_converges(backend: Backend) {
     let (p, mu, line) = case(backend);
-    let errors: Vec<f64> = [1, 3, 10].iter().map(|&it| mask_error(&OrderedSubsets::new(it, 10).os_sart(&p, line.view(), 1.0, true).unwrap(), &mu)).collect();
+    let errors: Vec<f64> = [1, 3, 10]
+        .iter()
+        .map(|&it| {
+            mask_error(
+                &OrderedSubsets::new(it, 10)
+                    .os_sart(&p, line.view(), 1.0, true)
+                    .unwrap(),
+                &mu,
+            )
+        })
+        .collect();
     println!("{backend} OS-SART 10 subsets, relative error after 1/3/10 iterations: {errors:.4?}");
-    assert!(errors[2] < errors[1] && errors[1] < errors[0] && errors[2] < 0.6 * errors[0] && errors[2] < 0.3, "{errors:?}");
-    let image = OrderedSubsets::new(2, 10).os_sart(&p, line.view(), 1.0, true).unwrap();
+    assert!(
+        errors[2] < errors[1]
+            && errors[1] < errors[0]
+            && errors[2] < 0.6 * errors[0]
+            && errors[2] < 0.3,
+        "{errors:?}"
+    );
+    let image = OrderedSubsets::new(2, 10)
+        .os_sart(&p, line.view(), 1.0, true)
+        .unwrap();
     assert!(image.iter().all(|v| *v >= 0.0));
 }
 
@@ -54,15 +98,32 @@ fn bad_transmission_input_is_refused() {
     let (p, _, line) = case(Backend::Cpu);
     let blank = line.mapv(|_| 1e4f32);
     let negative = line.mapv(|_| -1.0f32);
-    assert!(OrderedSubsets::new(1, 1).os_sps(&p, negative.view(), blank.view(), None).is_err());
-    assert!(OrderedSubsets::new(1, 91).os_sps(&p, blank.view(), blank.view(), None).is_err());
-    assert!(OrderedSubsets::new(1, 1).os_sart(&p, line.view(), 2.5, true).is_err());
+    assert!(
+        OrderedSubsets::new(1, 1)
+            .os_sps(&p, negative.view(), blank.view(), None)
+            .is_err()
+    );
+    assert!(
+        OrderedSubsets::new(1, 91)
+            .os_sps(&p, blank.view(), blank.view(), None)
+            .is_err()
+    );
+    assert!(
+        OrderedSubsets::new(1, 1)
+            .os_sart(&p, line.view(), 2.5, true)
+            .is_err()
+    );
     let mut nan = line.clone();
     nan[[0, 0]] = f32::NAN;
-    assert!(matches!(OrderedSubsets::new(1, 1).os_sart(&p, nan.view(), 1.0, true), Err(tomors::Error::NonFinite { .. })));
+    assert!(matches!(
+        OrderedSubsets::new(1, 1).os_sart(&p, nan.view(), 1.0, true),
+        Err(tomors::Error::NonFinite { .. })
+    ));
     // Zero blank and zero counts: no data anywhere; the result stays 0, never NaN.
     let zeros = line.mapv(|_| 0.0f32);
-    let image = OrderedSubsets::new(2, 3).os_sps(&p, zeros.view(), zeros.view(), None).unwrap();
+    let image = OrderedSubsets::new(2, 3)
+        .os_sps(&p, zeros.view(), zeros.view(), None)
+        .unwrap();
     assert!(image.iter().all(|v| *v == 0.0));
 }
 

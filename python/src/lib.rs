@@ -28,7 +28,10 @@ fn to_py(py: Python<'_>, e: tomors::Error) -> PyErr {
         _ => "TomorsError",
     };
     match py.import("tomors.errors").and_then(|m| m.getattr(class)) {
-        Ok(cls) => PyErr::from_type(cls.cast_into().expect("exception classes are types"), e.to_string()),
+        Ok(cls) => PyErr::from_type(
+            cls.cast_into().expect("exception classes are types"),
+            e.to_string(),
+        ),
         Err(import_error) => import_error,
     }
 }
@@ -44,7 +47,11 @@ impl<T> IntoPy<T> for tomors::Result<T> {
 
 /// Borrows `obj` as a float32 C-contiguous array, converting (one copy) when it is not one.
 /// Complex, object, string and other non-real dtypes raise `TypeError`.
-fn f32_array<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>, name: &str) -> PyResult<PyReadonlyArrayDyn<'py, f32>> {
+fn f32_array<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<PyReadonlyArrayDyn<'py, f32>> {
     if let Ok(a) = obj.cast::<PyArrayDyn<f32>>() {
         if a.is_c_contiguous() {
             return Ok(a.readonly());
@@ -55,7 +62,9 @@ fn f32_array<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>, name: &str) -> PyRes
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     if !matches!(kind.as_str(), "f" | "i" | "u" | "b") {
         let dtype: String = arr.getattr("dtype")?.str()?.extract()?;
-        return Err(PyTypeError::new_err(format!("{name} has dtype {dtype}; expected real numbers (float32, or any float/int dtype, converted)")));
+        return Err(PyTypeError::new_err(format!(
+            "{name} has dtype {dtype}; expected real numbers (float32, or any float/int dtype, converted)"
+        )));
     }
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", np.getattr("float32")?)?;
@@ -84,7 +93,10 @@ fn per_axis(obj: &Bound<'_, PyAny>, n: usize, what: &str) -> PyResult<Vec<f64>> 
     }
     let v: Vec<f64> = obj.extract()?;
     if v.len() != n {
-        return Err(PyErr::new::<pyo3::exceptions::PyValueError, _>(format!("{what} has {} values; expected 1 or {n}", v.len())));
+        return Err(PyErr::new::<pyo3::exceptions::PyValueError, _>(format!(
+            "{what} has {} values; expected 1 or {n}",
+            v.len()
+        )));
     }
     Ok(v)
 }
@@ -102,7 +114,12 @@ struct PyImageGrid {
 impl PyImageGrid {
     #[new]
     #[pyo3(signature = (shape, spacing=None, origin=None))]
-    fn new(py: Python<'_>, shape: Vec<usize>, spacing: Option<&Bound<'_, PyAny>>, origin: Option<Vec<f64>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        shape: Vec<usize>,
+        spacing: Option<&Bound<'_, PyAny>>,
+        origin: Option<Vec<f64>>,
+    ) -> PyResult<Self> {
         let n = shape.len();
         let spacing = match spacing {
             Some(s) => per_axis(s, n, "spacing")?,
@@ -110,8 +127,18 @@ impl PyImageGrid {
         };
         let grid = match n {
             2 => tomors::ImageGrid::new_2d([shape[0], shape[1]], [spacing[0], spacing[1]]),
-            3 => tomors::ImageGrid::new_3d([shape[0], shape[1], shape[2]], [spacing[0], spacing[1], spacing[2]]),
-            _ => return Err(to_py(py, tomors::Error::InvalidGeometry(format!("grid shape has {n} axes; expected (ny, nx) or (nz, ny, nx)")))),
+            3 => tomors::ImageGrid::new_3d(
+                [shape[0], shape[1], shape[2]],
+                [spacing[0], spacing[1], spacing[2]],
+            ),
+            _ => {
+                return Err(to_py(
+                    py,
+                    tomors::Error::InvalidGeometry(format!(
+                        "grid shape has {n} axes; expected (ny, nx) or (nz, ny, nx)"
+                    )),
+                ));
+            }
         }
         .py_err(py)?;
         let grid = match origin {
@@ -120,7 +147,15 @@ impl PyImageGrid {
                 let z = if n == 2 { grid.origin()[0] } else { o[0] };
                 grid.with_origin([z, o[n - 2], o[n - 1]]).py_err(py)?
             }
-            Some(o) => return Err(to_py(py, tomors::Error::InvalidGeometry(format!("origin has {} values; expected {n}", o.len())))),
+            Some(o) => {
+                return Err(to_py(
+                    py,
+                    tomors::Error::InvalidGeometry(format!(
+                        "origin has {} values; expected {n}",
+                        o.len()
+                    )),
+                ));
+            }
         };
         Ok(Self { inner: grid })
     }
@@ -133,16 +168,29 @@ impl PyImageGrid {
     #[getter]
     fn spacing(&self) -> Vec<f64> {
         let s = self.inner.spacing();
-        if self.inner.ndim() == 2 { s[1..].to_vec() } else { s.to_vec() }
+        if self.inner.ndim() == 2 {
+            s[1..].to_vec()
+        } else {
+            s.to_vec()
+        }
     }
     /// Centre of voxel 0 in mm, same axis order as `shape`.
     #[getter]
     fn origin(&self) -> Vec<f64> {
         let o = self.inner.origin();
-        if self.inner.ndim() == 2 { o[1..].to_vec() } else { o.to_vec() }
+        if self.inner.ndim() == 2 {
+            o[1..].to_vec()
+        } else {
+            o.to_vec()
+        }
     }
     fn __repr__(&self) -> String {
-        format!("ImageGrid(shape={:?}, spacing={:?}, origin={:?})", self.shape(), self.spacing(), self.origin())
+        format!(
+            "ImageGrid(shape={:?}, spacing={:?}, origin={:?})",
+            self.shape(),
+            self.spacing(),
+            self.origin()
+        )
     }
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (Vec<usize>, Vec<f64>, Vec<f64>)> {
         let g = slf.get();
@@ -155,9 +203,13 @@ fn angles_vec(py: Python<'_>, angles: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     let ndim: usize = arr.getattr("ndim")?.extract()?;
     if !matches!(kind.as_str(), "f" | "i" | "u") || ndim != 1 {
-        return Err(PyTypeError::new_err("angles must be a 1-D sequence of real numbers (radians)"));
+        return Err(PyTypeError::new_err(
+            "angles must be a 1-D sequence of real numbers (radians)",
+        ));
     }
-    arr.call_method1("astype", ("float64",))?.call_method0("tolist")?.extract()
+    arr.call_method1("astype", ("float64",))?
+        .call_method0("tolist")?
+        .extract()
 }
 
 /// Parallel-beam geometry: view `angles` in radians; `n_cols` detector bins of `col_spacing`
@@ -172,9 +224,23 @@ struct PyParallelBeam {
 impl PyParallelBeam {
     #[new]
     #[pyo3(signature = (angles, n_cols, col_spacing=1.0, col_offset=0.0, n_rows=1, row_spacing=1.0))]
-    fn new(py: Python<'_>, angles: &Bound<'_, PyAny>, n_cols: usize, col_spacing: f64, col_offset: f64, n_rows: usize, row_spacing: f64) -> PyResult<Self> {
-        let cols = tomors::DetectorColumns { n_cols, spacing: col_spacing, offset: col_offset };
-        let inner = tomors::ParallelBeam::with_detector(angles_vec(py, angles)?, cols, n_rows, row_spacing).py_err(py)?;
+    fn new(
+        py: Python<'_>,
+        angles: &Bound<'_, PyAny>,
+        n_cols: usize,
+        col_spacing: f64,
+        col_offset: f64,
+        n_rows: usize,
+        row_spacing: f64,
+    ) -> PyResult<Self> {
+        let cols = tomors::DetectorColumns {
+            n_cols,
+            spacing: col_spacing,
+            offset: col_offset,
+        };
+        let inner =
+            tomors::ParallelBeam::with_detector(angles_vec(py, angles)?, cols, n_rows, row_spacing)
+                .py_err(py)?;
         Ok(Self { inner })
     }
     /// View angles in radians.
@@ -192,17 +258,46 @@ impl PyParallelBeam {
     }
     fn __repr__(&self) -> String {
         let c = self.inner.columns();
-        format!("ParallelBeam({} views, {} cols of {} mm, offset {} mm, {} rows)", self.inner.angles().len(), c.n_cols, c.spacing, c.offset, self.inner.n_rows())
+        format!(
+            "ParallelBeam({} views, {} cols of {} mm, offset {} mm, {} rows)",
+            self.inner.angles().len(),
+            c.n_cols,
+            c.spacing,
+            c.offset,
+            self.inner.n_rows()
+        )
     }
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (Vec<f64>, usize, f64, f64, usize, f64)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> Reduce<'py, (Vec<f64>, usize, f64, f64, usize, f64)> {
         let g = &slf.get().inner;
         let c = g.columns();
-        (slf.get_type(), (g.angles().to_vec(), c.n_cols, c.spacing, c.offset, g.n_rows(), g.row_spacing()))
+        (
+            slf.get_type(),
+            (
+                g.angles().to_vec(),
+                c.n_cols,
+                c.spacing,
+                c.offset,
+                g.n_rows(),
+                g.row_spacing(),
+            ),
+        )
     }
 }
 
 /// FanBeam's constructor arguments, in order.
-type FanArgs = (Vec<f64>, usize, f64, f64, f64, &'static str, f64, usize, f64);
+type FanArgs = (
+    Vec<f64>,
+    usize,
+    f64,
+    f64,
+    f64,
+    &'static str,
+    f64,
+    usize,
+    f64,
+);
 
 /// Fan-beam geometry: source `source_to_center` mm from the axis, detector
 /// `source_to_detector` mm from the source, `detector="flat"` or `"arc"` (equiangular; the
@@ -233,10 +328,30 @@ impl PyFanBeam {
         let shape = match detector.to_ascii_lowercase().as_str() {
             "flat" => tomors::DetectorShape::Flat,
             "arc" => tomors::DetectorShape::Arc,
-            other => return Err(to_py(py, tomors::Error::InvalidArgument(format!("detector={other:?}; expected \"flat\" or \"arc\"")))),
+            other => {
+                return Err(to_py(
+                    py,
+                    tomors::Error::InvalidArgument(format!(
+                        "detector={other:?}; expected \"flat\" or \"arc\""
+                    )),
+                ));
+            }
         };
-        let cols = tomors::DetectorColumns { n_cols, spacing: col_spacing, offset: col_offset };
-        let inner = tomors::FanBeam::with_rows(angles_vec(py, angles)?, cols, n_rows, row_spacing, source_to_center, source_to_detector, shape).py_err(py)?;
+        let cols = tomors::DetectorColumns {
+            n_cols,
+            spacing: col_spacing,
+            offset: col_offset,
+        };
+        let inner = tomors::FanBeam::with_rows(
+            angles_vec(py, angles)?,
+            cols,
+            n_rows,
+            row_spacing,
+            source_to_center,
+            source_to_detector,
+            shape,
+        )
+        .py_err(py)?;
         Ok(Self { inner })
     }
     /// View angles in radians.
@@ -272,8 +387,25 @@ impl PyFanBeam {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, FanArgs> {
         let g = &slf.get().inner;
         let c = g.columns();
-        let shape = if g.detector_shape() == tomors::DetectorShape::Arc { "arc" } else { "flat" };
-        (slf.get_type(), (g.angles().to_vec(), c.n_cols, c.spacing, g.source_to_center(), g.source_to_detector(), shape, c.offset, g.n_rows(), g.row_spacing()))
+        let shape = if g.detector_shape() == tomors::DetectorShape::Arc {
+            "arc"
+        } else {
+            "flat"
+        };
+        (
+            slf.get_type(),
+            (
+                g.angles().to_vec(),
+                c.n_cols,
+                c.spacing,
+                g.source_to_center(),
+                g.source_to_detector(),
+                shape,
+                c.offset,
+                g.n_rows(),
+                g.row_spacing(),
+            ),
+        )
     }
 }
 
@@ -284,7 +416,9 @@ fn geometry_of(obj: &Bound<'_, PyAny>) -> PyResult<tomors::Geometry> {
     if let Ok(f) = obj.cast::<PyFanBeam>() {
         return Ok(f.get().inner.clone().into());
     }
-    Err(PyTypeError::new_err("geometry must be a tomors.ParallelBeam or tomors.FanBeam"))
+    Err(PyTypeError::new_err(
+        "geometry must be a tomors.ParallelBeam or tomors.FanBeam",
+    ))
 }
 
 /// Projector's constructor arguments, in order.
@@ -301,16 +435,29 @@ struct PyProjector {
 impl PyProjector {
     #[new]
     #[pyo3(signature = (geometry, grid, backend="auto", max_chunk_bytes=None))]
-    fn new(py: Python<'_>, geometry: &Bound<'_, PyAny>, grid: &PyImageGrid, backend: &str, max_chunk_bytes: Option<u64>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        geometry: &Bound<'_, PyAny>,
+        grid: &PyImageGrid,
+        backend: &str,
+        max_chunk_bytes: Option<u64>,
+    ) -> PyResult<Self> {
         let geometry = geometry_of(geometry)?;
         let backend: tomors::Backend = backend.parse().py_err(py)?;
-        let mut options = tomors::PlanOptions { backend, ..Default::default() };
+        let mut options = tomors::PlanOptions {
+            backend,
+            ..Default::default()
+        };
         if let Some(b) = max_chunk_bytes {
             options.max_chunk_bytes = b;
         }
         let grid_inner = grid.inner.clone();
-        let inner = py.detach(move || tomors::Projector::with_options(geometry, grid_inner, options)).py_err(py)?;
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = py
+            .detach(move || tomors::Projector::with_options(geometry, grid_inner, options))
+            .py_err(py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Pickles as its constructor arguments: the plan is rebuilt where it is unpickled, with
@@ -319,16 +466,32 @@ impl PyProjector {
         let py = slf.py();
         let p = &slf.get().inner;
         let geometry = match p.geometry() {
-            tomors::Geometry::Parallel(g) => Bound::new(py, PyParallelBeam { inner: g.clone() })?.into_any(),
+            tomors::Geometry::Parallel(g) => {
+                Bound::new(py, PyParallelBeam { inner: g.clone() })?.into_any()
+            }
             tomors::Geometry::Fan(g) => Bound::new(py, PyFanBeam { inner: g.clone() })?.into_any(),
         };
         let options = p.options();
-        Ok((slf.get_type(), (geometry, PyImageGrid { inner: p.grid().clone() }, options.backend.to_string(), options.max_chunk_bytes)))
+        Ok((
+            slf.get_type(),
+            (
+                geometry,
+                PyImageGrid {
+                    inner: p.grid().clone(),
+                },
+                options.backend.to_string(),
+                options.max_chunk_bytes,
+            ),
+        ))
     }
 
     /// Line integrals (image value × mm) of `image` (shape `image_shape`); returns a new
     /// float32 array of shape `data_shape`.
-    fn forward<'py>(&self, py: Python<'py>, image: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let x = f32_array(py, image, "image")?;
         let view: ArrayViewD<'_, f32> = x.as_array();
         let p = &self.inner;
@@ -338,7 +501,11 @@ impl PyProjector {
 
     /// The exact adjoint (transpose) of `forward` applied to `data` (shape `data_shape`);
     /// returns a new float32 array of shape `image_shape`.
-    fn adjoint<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn adjoint<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let y = f32_array(py, data, "data")?;
         let view = y.as_array();
         let p = &self.inner;
@@ -380,10 +547,17 @@ impl PyProjector {
     }
     #[getter]
     fn grid(&self) -> PyImageGrid {
-        PyImageGrid { inner: self.inner.grid().clone() }
+        PyImageGrid {
+            inner: self.inner.grid().clone(),
+        }
     }
     fn __repr__(&self) -> String {
-        format!("Projector(image_shape={:?}, data_shape={:?}, backend={:?})", self.image_shape(), self.data_shape(), self.inner.backend().to_string())
+        format!(
+            "Projector(image_shape={:?}, data_shape={:?}, backend={:?})",
+            self.image_shape(),
+            self.data_shape(),
+            self.inner.backend().to_string()
+        )
     }
 }
 
@@ -407,10 +581,16 @@ impl PyFbp {
         let f = ramp_filter(py, filter, cutoff)?;
         let p = projector.inner.clone();
         let inner = py.detach(move || tomors::Fbp::new(&p, f)).py_err(py)?;
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
     /// Reconstructs `data` (the projector's `data_shape`); a new float32 image.
-    fn __call__<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let y = f32_array(py, data, "data")?;
         let view = y.as_array();
         let f = &self.inner;
@@ -422,7 +602,13 @@ impl PyFbp {
 /// Filtered back-projection of `data` with `projector`'s geometry; returns the image.
 #[pyfunction]
 #[pyo3(signature = (data, projector, filter="ram-lak", cutoff=1.0))]
-fn fbp<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, projector: &PyProjector, filter: &str, cutoff: f64) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+fn fbp<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    filter: &str,
+    cutoff: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let plan = PyFbp::new(py, projector, filter, cutoff)?;
     plan.__call__(py, data)
 }
@@ -436,13 +622,22 @@ fn phantom_radius(grid: &tomors::ImageGrid, radius: Option<f64>) -> f64 {
 /// `supersample`² point samples.
 #[pyfunction]
 #[pyo3(signature = (grid, radius=None, supersample=1))]
-fn shepp_logan<'py>(py: Python<'py>, grid: &PyImageGrid, radius: Option<f64>, supersample: usize) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+fn shepp_logan<'py>(
+    py: Python<'py>,
+    grid: &PyImageGrid,
+    radius: Option<f64>,
+    supersample: usize,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let g = &grid.inner;
     let r = phantom_radius(g, radius);
     let out = py
         .detach(|| {
             let a = EllipsoidPhantom::shepp_logan(r).rasterize(g, supersample)?;
-            Ok::<_, tomors::Error>(if g.ndim() == 2 { a.index_axis_move(ndarray::Axis(0), 0).into_dyn() } else { a.into_dyn() })
+            Ok::<_, tomors::Error>(if g.ndim() == 2 {
+                a.index_axis_move(ndarray::Axis(0), 0).into_dyn()
+            } else {
+                a.into_dyn()
+            })
         })
         .py_err(py)?;
     Ok(to_numpy(py, out))
@@ -453,18 +648,39 @@ fn shepp_logan<'py>(py: Python<'py>, grid: &PyImageGrid, radius: Option<f64>, su
 /// `(views, rows, cols)` for 3D.
 #[pyfunction]
 #[pyo3(signature = (geometry, grid, radius=None))]
-fn shepp_logan_sinogram<'py>(py: Python<'py>, geometry: &Bound<'py, PyAny>, grid: &PyImageGrid, radius: Option<f64>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+fn shepp_logan_sinogram<'py>(
+    py: Python<'py>,
+    geometry: &Bound<'py, PyAny>,
+    grid: &PyImageGrid,
+    radius: Option<f64>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let geometry = geometry_of(geometry)?;
     let g = &grid.inner;
     let r = phantom_radius(g, radius);
     let out = py
         .detach(|| {
             let a = EllipsoidPhantom::shepp_logan(r).line_integrals(&geometry, g)?;
-            Ok::<_, tomors::Error>(if g.ndim() == 2 { a.index_axis_move(ndarray::Axis(1), 0) } else { a })
+            Ok::<_, tomors::Error>(if g.ndim() == 2 {
+                a.index_axis_move(ndarray::Axis(1), 0)
+            } else {
+                a
+            })
         })
         .py_err(py)?;
     Ok(to_numpy(py, out))
 }
+
+/// Two new float32 arrays.
+type ArrayPair<'py> = (Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyArrayDyn<f32>>);
+/// `SpectGeometry` constructor arguments: angles, n_cols, col_spacing, radii, collimator, col_offset.
+type SpectGeometryArgs = (Vec<f64>, usize, f64, Vec<f64>, Option<PyCollimator>, f64);
+/// `SpectProjector` constructor arguments: geometry, grid, μ-map, backend.
+type SpectProjectorArgs<'py> = (
+    Bound<'py, PyAny>,
+    PyImageGrid,
+    Option<Bound<'py, PyArrayDyn<f32>>>,
+    String,
+);
 
 /// The collimator-detector response of a parallel-hole gamma camera: a Gaussian of FWHM
 /// sqrt((fwhm_at_face + fwhm_slope * b)**2 + intrinsic_fwhm**2) mm at distance b mm from the
@@ -480,19 +696,37 @@ struct PyCollimator {
 impl PyCollimator {
     #[new]
     #[pyo3(signature = (fwhm_at_face, fwhm_slope, intrinsic_fwhm=0.0))]
-    fn new(py: Python<'_>, fwhm_at_face: f64, fwhm_slope: f64, intrinsic_fwhm: f64) -> PyResult<Self> {
-        Ok(Self { inner: tomors::Collimator::linear(fwhm_at_face, fwhm_slope, intrinsic_fwhm).py_err(py)? })
+    fn new(
+        py: Python<'_>,
+        fwhm_at_face: f64,
+        fwhm_slope: f64,
+        intrinsic_fwhm: f64,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            inner: tomors::Collimator::linear(fwhm_at_face, fwhm_slope, intrinsic_fwhm)
+                .py_err(py)?,
+        })
     }
     /// A named preset: "lehr", "legp", "megp" or "hegp".
     #[staticmethod]
     fn preset(py: Python<'_>, name: &str) -> PyResult<Self> {
-        Ok(Self { inner: tomors::Collimator::preset(name).py_err(py)? })
+        Ok(Self {
+            inner: tomors::Collimator::preset(name).py_err(py)?,
+        })
     }
     /// From hole diameter and effective length (mm) and the intrinsic FWHM (mm).
     #[staticmethod]
     #[pyo3(signature = (hole_diameter, hole_length, intrinsic_fwhm=3.8))]
-    fn from_holes(py: Python<'_>, hole_diameter: f64, hole_length: f64, intrinsic_fwhm: f64) -> PyResult<Self> {
-        Ok(Self { inner: tomors::Collimator::from_holes(hole_diameter, hole_length, intrinsic_fwhm).py_err(py)? })
+    fn from_holes(
+        py: Python<'_>,
+        hole_diameter: f64,
+        hole_length: f64,
+        intrinsic_fwhm: f64,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            inner: tomors::Collimator::from_holes(hole_diameter, hole_length, intrinsic_fwhm)
+                .py_err(py)?,
+        })
     }
     /// System FWHM (mm) at `distance` mm from the collimator face.
     fn fwhm(&self, distance: f64) -> f64 {
@@ -500,11 +734,17 @@ impl PyCollimator {
     }
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (f64, f64, f64)> {
         let c = slf.get().inner;
-        (slf.get_type(), (c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm))
+        (
+            slf.get_type(),
+            (c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm),
+        )
     }
     fn __repr__(&self) -> String {
         let c = self.inner;
-        format!("Collimator(fwhm_at_face={}, fwhm_slope={}, intrinsic_fwhm={})", c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm)
+        format!(
+            "Collimator(fwhm_at_face={}, fwhm_slope={}, intrinsic_fwhm={})",
+            c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm
+        )
     }
 }
 
@@ -521,9 +761,20 @@ struct PySpectGeometry {
 impl PySpectGeometry {
     #[new]
     #[pyo3(signature = (angles, n_cols, col_spacing, radius, collimator=None, col_offset=0.0))]
-    fn new(py: Python<'_>, angles: Vec<f64>, n_cols: usize, col_spacing: f64, radius: &Bound<'_, PyAny>, collimator: Option<PyRef<'_, PyCollimator>>, col_offset: f64) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        angles: Vec<f64>,
+        n_cols: usize,
+        col_spacing: f64,
+        radius: &Bound<'_, PyAny>,
+        collimator: Option<PyRef<'_, PyCollimator>>,
+        col_offset: f64,
+    ) -> PyResult<Self> {
         let radii = per_axis(radius, angles.len(), "radius")?;
-        let mut g = tomors::SpectGeometry::with_orbit(angles, radii, n_cols, col_spacing).py_err(py)?.with_col_offset(col_offset).py_err(py)?;
+        let mut g = tomors::SpectGeometry::with_orbit(angles, radii, n_cols, col_spacing)
+            .py_err(py)?
+            .with_col_offset(col_offset)
+            .py_err(py)?;
         if let Some(c) = collimator {
             g = g.with_collimator(c.inner);
         }
@@ -545,9 +796,19 @@ impl PySpectGeometry {
     fn collimator(&self) -> Option<PyCollimator> {
         self.inner.collimator().map(|inner| PyCollimator { inner })
     }
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, (Vec<f64>, usize, f64, Vec<f64>, Option<PyCollimator>, f64)>> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, SpectGeometryArgs>> {
         let g = &slf.get().inner;
-        Ok((slf.get_type(), (g.angles().to_vec(), g.n_cols(), g.col_spacing(), g.radii().to_vec(), g.collimator().map(|inner| PyCollimator { inner }), g.col_offset())))
+        Ok((
+            slf.get_type(),
+            (
+                g.angles().to_vec(),
+                g.n_cols(),
+                g.col_spacing(),
+                g.radii().to_vec(),
+                g.collimator().map(|inner| PyCollimator { inner }),
+                g.col_offset(),
+            ),
+        ))
     }
 }
 
@@ -564,33 +825,75 @@ struct PySpectProjector {
 impl PySpectProjector {
     #[new]
     #[pyo3(signature = (geometry, grid, attenuation=None, backend="auto"))]
-    fn new(py: Python<'_>, geometry: &PySpectGeometry, grid: &PyImageGrid, attenuation: Option<&Bound<'_, PyAny>>, backend: &str) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        geometry: &PySpectGeometry,
+        grid: &PyImageGrid,
+        attenuation: Option<&Bound<'_, PyAny>>,
+        backend: &str,
+    ) -> PyResult<Self> {
         let b: tomors::Backend = backend.parse().py_err(py)?;
-        let mu = attenuation.map(|a| f32_array(py, a, "attenuation")).transpose()?;
+        let mu = attenuation
+            .map(|a| f32_array(py, a, "attenuation"))
+            .transpose()?;
         let mu_view = match &mu {
             Some(m) => {
                 let v = m.as_array();
                 if v.ndim() != 3 {
-                    return Err(to_py(py, tomors::Error::ShapeMismatch { what: "attenuation map", expected: grid.inner.shape().to_vec(), got: v.shape().to_vec() }));
+                    return Err(to_py(
+                        py,
+                        tomors::Error::ShapeMismatch {
+                            what: "attenuation map",
+                            expected: grid.inner.shape().to_vec(),
+                            got: v.shape().to_vec(),
+                        },
+                    ));
                 }
                 Some(v.into_dimensionality::<ndarray::Ix3>().expect("3D"))
             }
             None => None,
         };
         let (g, gr) = (geometry.inner.clone(), grid.inner.clone());
-        let inner = py.detach(move || tomors::SpectProjector::new(g, gr, mu_view, b)).py_err(py)?;
-        Ok(Self { inner: Arc::new(inner), backend_request: backend.to_string() })
+        let inner = py
+            .detach(move || tomors::SpectProjector::new(g, gr, mu_view, b))
+            .py_err(py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+            backend_request: backend.to_string(),
+        })
     }
     /// Pickles as its constructor arguments (the μ-map included); the plan is rebuilt on arrival.
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, (Bound<'py, PyAny>, PyImageGrid, Option<Bound<'py, PyArrayDyn<f32>>>, String)>> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, SpectProjectorArgs<'py>>> {
         let py = slf.py();
         let p = &slf.get().inner;
-        let geometry = Bound::new(py, PySpectGeometry { inner: p.geometry().clone() })?.into_any();
-        let mu = p.attenuation().map(|m| to_numpy(py, m.to_owned().into_dyn()));
-        Ok((slf.get_type(), (geometry, PyImageGrid { inner: p.grid().clone() }, mu, slf.get().backend_request.clone())))
+        let geometry = Bound::new(
+            py,
+            PySpectGeometry {
+                inner: p.geometry().clone(),
+            },
+        )?
+        .into_any();
+        let mu = p
+            .attenuation()
+            .map(|m| to_numpy(py, m.to_owned().into_dyn()));
+        Ok((
+            slf.get_type(),
+            (
+                geometry,
+                PyImageGrid {
+                    inner: p.grid().clone(),
+                },
+                mu,
+                slf.get().backend_request.clone(),
+            ),
+        ))
     }
     /// Expected counts A x of `image` (grid shape): a new float32 array `(views, rows, cols)`.
-    fn forward<'py>(&self, py: Python<'py>, image: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let x = f32_array(py, image, "image")?;
         let view = x.as_array();
         let p = &self.inner;
@@ -598,7 +901,11 @@ impl PySpectProjector {
         Ok(to_numpy(py, out))
     }
     /// The exact transpose of `forward` applied to `data`: a new float32 image.
-    fn adjoint<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn adjoint<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let y = f32_array(py, data, "data")?;
         let view = y.as_array();
         let p = &self.inner;
@@ -628,7 +935,12 @@ impl PySpectProjector {
         self.inner.data_shape()
     }
     fn __repr__(&self) -> String {
-        format!("SpectProjector(image_shape={:?}, data_shape={:?}, backend={:?})", self.image_shape(), self.data_shape(), self.device())
+        format!(
+            "SpectProjector(image_shape={:?}, data_shape={:?}, backend={:?})",
+            self.image_shape(),
+            self.data_shape(),
+            self.device()
+        )
     }
 }
 
@@ -644,17 +956,24 @@ struct PyPrior {
 impl PyPrior {
     #[staticmethod]
     fn quadratic(py: Python<'_>, beta: f64) -> PyResult<Self> {
-        Ok(Self { inner: tomors::Prior::quadratic(beta).py_err(py)? })
+        Ok(Self {
+            inner: tomors::Prior::quadratic(beta).py_err(py)?,
+        })
     }
     #[staticmethod]
     #[pyo3(signature = (beta, gamma=2.0))]
     fn relative_difference(py: Python<'_>, beta: f64, gamma: f64) -> PyResult<Self> {
-        Ok(Self { inner: tomors::Prior::relative_difference(beta, gamma).py_err(py)? })
+        Ok(Self {
+            inner: tomors::Prior::relative_difference(beta, gamma).py_err(py)?,
+        })
     }
     fn __repr__(&self) -> String {
         match self.inner.kind {
             tomors::PriorKind::Quadratic => format!("Prior.quadratic(beta={})", self.inner.beta),
-            tomors::PriorKind::RelativeDifference { gamma } => format!("Prior.relative_difference(beta={}, gamma={gamma})", self.inner.beta),
+            tomors::PriorKind::RelativeDifference { gamma } => format!(
+                "Prior.relative_difference(beta={}, gamma={gamma})",
+                self.inner.beta
+            ),
         }
     }
 }
@@ -681,22 +1000,41 @@ impl PyPetProjector {
         backend: &str,
     ) -> PyResult<Self> {
         let b: tomors::Backend = backend.parse().py_err(py)?;
-        let mu = attenuation.map(|a| f32_array(py, a, "attenuation")).transpose()?;
-        let norm = normalisation.map(|n| f32_array(py, n, "normalisation")).transpose()?;
+        let mu = attenuation
+            .map(|a| f32_array(py, a, "attenuation"))
+            .transpose()?;
+        let norm = normalisation
+            .map(|n| f32_array(py, n, "normalisation"))
+            .transpose()?;
         let (g, gr) = (geometry.inner.clone(), grid.inner.clone());
-        let (mv, nv) = (mu.as_ref().map(|m| m.as_array()), norm.as_ref().map(|n| n.as_array()));
-        let inner = py.detach(move || tomors::PetProjector::new(g, gr, mv, nv, b)).py_err(py)?;
-        Ok(Self { inner: Arc::new(inner) })
+        let (mv, nv) = (
+            mu.as_ref().map(|m| m.as_array()),
+            norm.as_ref().map(|n| n.as_array()),
+        );
+        let inner = py
+            .detach(move || tomors::PetProjector::new(g, gr, mv, nv, b))
+            .py_err(py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
     /// Expected trues m * (A x): a new float32 sinogram.
-    fn forward<'py>(&self, py: Python<'py>, image: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let x = f32_array(py, image, "image")?;
         let view = x.as_array();
         let p = &self.inner;
         Ok(to_numpy(py, py.detach(|| p.forward(view)).py_err(py)?))
     }
     /// The transpose A^T (m * y): a new float32 image.
-    fn adjoint<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn adjoint<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let y = f32_array(py, data, "data")?;
         let view = y.as_array();
         let p = &self.inner;
@@ -749,7 +1087,9 @@ fn osem<'py>(
     prior: Option<PyRef<'py, PyPrior>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let y = f32_array(py, data, "data")?;
-    let b = background.map(|b| f32_array(py, b, "background")).transpose()?;
+    let b = background
+        .map(|b| f32_array(py, b, "background"))
+        .transpose()?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
     let settings = tomors::Osem {
         iterations,
@@ -772,7 +1112,7 @@ fn osem<'py>(
                 Python::attach(|py| {
                     let image = to_numpy(py, r.image.to_owned());
                     match cb.call1(py, (r.iteration, image)) {
-                        Ok(v) => !v.bind(py).is(&pyo3::types::PyBool::new(py, false)),
+                        Ok(v) => !v.bind(py).is(pyo3::types::PyBool::new(py, false)),
                         Err(e) => {
                             raised = Some(e);
                             false
@@ -804,7 +1144,18 @@ fn mlem<'py>(
     post_filter_fwhm: Option<f64>,
     prior: Option<PyRef<'py, PyPrior>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    osem(py, data, projector, iterations, 1, background, x0, callback, post_filter_fwhm, prior)
+    osem(
+        py,
+        data,
+        projector,
+        iterations,
+        1,
+        background,
+        x0,
+        callback,
+        post_filter_fwhm,
+        prior,
+    )
 }
 
 /// Triple-energy-window scatter estimate (C_lower/W_lower + C_upper/W_upper) * W_peak / 2 from
@@ -820,26 +1171,50 @@ fn triple_energy_window<'py>(
     peak_width_kev: f64,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let lo = f32_array(py, lower, "lower window")?;
-    let up = upper.map(|u| f32_array(py, u, "upper window")).transpose()?;
-    let out = tomors::physics::triple_energy_window(lo.as_array(), up.as_ref().map(|u| u.as_array()), lower_width_kev, upper_width_kev, peak_width_kev).py_err(py)?;
+    let up = upper
+        .map(|u| f32_array(py, u, "upper window"))
+        .transpose()?;
+    let out = tomors::physics::triple_energy_window(
+        lo.as_array(),
+        up.as_ref().map(|u| u.as_array()),
+        lower_width_kev,
+        upper_width_kev,
+        peak_width_kev,
+    )
+    .py_err(py)?;
     Ok(to_numpy(py, out))
 }
 
 /// Dual-energy-window scatter estimate k * C_scatter (k = 0.5 for Tc-99m with a 92-125 keV window).
 #[pyfunction]
 #[pyo3(signature = (scatter_window, k=0.5))]
-fn dual_energy_window<'py>(py: Python<'py>, scatter_window: &Bound<'py, PyAny>, k: f64) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+fn dual_energy_window<'py>(
+    py: Python<'py>,
+    scatter_window: &Bound<'py, PyAny>,
+    k: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let c = f32_array(py, scatter_window, "scatter window")?;
-    Ok(to_numpy(py, tomors::physics::dual_energy_window(c.as_array(), k).py_err(py)?))
+    Ok(to_numpy(
+        py,
+        tomors::physics::dual_energy_window(c.as_array(), k).py_err(py)?,
+    ))
 }
 
 /// Poisson log-likelihood sum(y log(A x + b) - (A x + b)) of `image` for `data`.
 #[pyfunction]
 #[pyo3(signature = (data, projector, image, background=None))]
-fn log_likelihood<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, projector: EmissionModel<'py>, image: &Bound<'py, PyAny>, background: Option<&Bound<'py, PyAny>>) -> PyResult<f64> {
+fn log_likelihood<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: EmissionModel<'py>,
+    image: &Bound<'py, PyAny>,
+    background: Option<&Bound<'py, PyAny>>,
+) -> PyResult<f64> {
     let y = f32_array(py, data, "data")?;
     let x = f32_array(py, image, "image")?;
-    let b = background.map(|b| f32_array(py, b, "background")).transpose()?;
+    let b = background
+        .map(|b| f32_array(py, b, "background"))
+        .transpose()?;
     let (yv, xv, bv) = (y.as_array(), x.as_array(), b.as_ref().map(|b| b.as_array()));
     let model: &(dyn SystemModelDyn + Sync) = match &projector {
         EmissionModel::Spect(p) => p.inner.as_ref(),
@@ -850,15 +1225,35 @@ fn log_likelihood<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, projector: Emi
 
 /// Object-safe access to the generic EM entry points for every system model.
 trait SystemModelDyn {
-    fn run(&self, settings: &tomors::Osem<'_>, data: ArrayViewD<'_, f32>, callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>) -> tomors::Result<ArrayD<f32>>;
-    fn log_likelihood(&self, data: ArrayViewD<'_, f32>, image: ArrayViewD<'_, f32>, background: Option<ArrayViewD<'_, f32>>) -> tomors::Result<f64>;
+    fn run(
+        &self,
+        settings: &tomors::Osem<'_>,
+        data: ArrayViewD<'_, f32>,
+        callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
+    ) -> tomors::Result<ArrayD<f32>>;
+    fn log_likelihood(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        image: ArrayViewD<'_, f32>,
+        background: Option<ArrayViewD<'_, f32>>,
+    ) -> tomors::Result<f64>;
 }
 
 impl<M: tomors::SystemModel> SystemModelDyn for M {
-    fn run(&self, settings: &tomors::Osem<'_>, data: ArrayViewD<'_, f32>, callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>) -> tomors::Result<ArrayD<f32>> {
+    fn run(
+        &self,
+        settings: &tomors::Osem<'_>,
+        data: ArrayViewD<'_, f32>,
+        callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
+    ) -> tomors::Result<ArrayD<f32>> {
         settings.run_with(self, data, callback)
     }
-    fn log_likelihood(&self, data: ArrayViewD<'_, f32>, image: ArrayViewD<'_, f32>, background: Option<ArrayViewD<'_, f32>>) -> tomors::Result<f64> {
+    fn log_likelihood(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        image: ArrayViewD<'_, f32>,
+        background: Option<ArrayViewD<'_, f32>>,
+    ) -> tomors::Result<f64> {
         tomors::recon::log_likelihood(self, data, image, background)
     }
 }
@@ -880,12 +1275,21 @@ fn os_sps<'py>(
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let y = f32_array(py, counts, "counts")?;
     let b = f32_array(py, blank, "blank")?;
-    let r = background.map(|r| f32_array(py, r, "background")).transpose()?;
+    let r = background
+        .map(|r| f32_array(py, r, "background"))
+        .transpose()?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
-    let settings = tomors::recon::OrderedSubsets { iterations, subsets, x0: x.as_ref().map(|x| x.as_array()) };
+    let settings = tomors::recon::OrderedSubsets {
+        iterations,
+        subsets,
+        x0: x.as_ref().map(|x| x.as_array()),
+    };
     let p = &projector.inner;
     let (yv, bv, rv) = (y.as_array(), b.as_array(), r.as_ref().map(|r| r.as_array()));
-    Ok(to_numpy(py, py.detach(|| settings.os_sps(p, yv, bv, rv)).py_err(py)?))
+    Ok(to_numpy(
+        py,
+        py.detach(|| settings.os_sps(p, yv, bv, rv)).py_err(py)?,
+    ))
 }
 
 /// OS-SART for CT on post-log line integrals `sinogram` through a Projector, relaxation in
@@ -905,18 +1309,39 @@ fn os_sart<'py>(
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let p_in = f32_array(py, sinogram, "sinogram")?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
-    let settings = tomors::recon::OrderedSubsets { iterations, subsets, x0: x.as_ref().map(|x| x.as_array()) };
+    let settings = tomors::recon::OrderedSubsets {
+        iterations,
+        subsets,
+        x0: x.as_ref().map(|x| x.as_array()),
+    };
     let p = &projector.inner;
     let view = p_in.as_array();
-    Ok(to_numpy(py, py.detach(|| settings.os_sart(p, view, relaxation, non_negative)).py_err(py)?))
+    Ok(to_numpy(
+        py,
+        py.detach(|| settings.os_sart(p, view, relaxation, non_negative))
+            .py_err(py)?,
+    ))
 }
 
 /// The NEMA IEC body-like phantom on a 3D `grid`: `(activity, mu)` arrays, spheres at
 /// `contrast`:1 over a background of `background`, μ of water `mu_water` (1/mm; lung 0.3×).
 #[pyfunction]
 #[pyo3(signature = (grid, contrast=4.0, background=1.0, mu_water=0.0154, supersample=2))]
-fn nema_iec<'py>(py: Python<'py>, grid: &PyImageGrid, contrast: f64, background: f64, mu_water: f64, supersample: usize) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyArrayDyn<f32>>)> {
-    let p = tomors::phantom::NemaIecPhantom { contrast, background, mu_water, mu_lung: 0.3 * mu_water, ..Default::default() };
+fn nema_iec<'py>(
+    py: Python<'py>,
+    grid: &PyImageGrid,
+    contrast: f64,
+    background: f64,
+    mu_water: f64,
+    supersample: usize,
+) -> PyResult<ArrayPair<'py>> {
+    let p = tomors::phantom::NemaIecPhantom {
+        contrast,
+        background,
+        mu_water,
+        mu_lung: 0.3 * mu_water,
+        ..Default::default()
+    };
     let g = &grid.inner;
     let (a, m) = py.detach(|| p.rasterize(g, supersample)).py_err(py)?;
     Ok((to_numpy(py, a.into_dyn()), to_numpy(py, m.into_dyn())))
@@ -925,7 +1350,10 @@ fn nema_iec<'py>(py: Python<'py>, grid: &PyImageGrid, contrast: f64, background:
 /// Names of the wgpu adapters found on this machine, with their device types.
 #[pyfunction]
 fn adapters() -> Vec<(String, String, String)> {
-    tomors::backend::gpu::GpuContext::adapters().into_iter().map(|a| (a.name, a.backend, a.device_type)).collect()
+    tomors::backend::gpu::GpuContext::adapters()
+        .into_iter()
+        .map(|a| (a.name, a.backend, a.device_type))
+        .collect()
 }
 
 #[pymodule]

@@ -19,7 +19,8 @@ pub(crate) struct DataShape {
 pub(crate) fn gather_rows(shape: DataShape, src: &[f32], z0: usize, nz: usize, dst: &mut [f32]) {
     let block = nz * shape.cols;
     for view in 0..shape.views {
-        dst[view * block..][..block].copy_from_slice(&src[(view * shape.rows + z0) * shape.cols..][..block]);
+        dst[view * block..][..block]
+            .copy_from_slice(&src[(view * shape.rows + z0) * shape.cols..][..block]);
     }
 }
 
@@ -27,7 +28,8 @@ pub(crate) fn gather_rows(shape: DataShape, src: &[f32], z0: usize, nz: usize, d
 pub(crate) fn scatter_rows(shape: DataShape, src: &[f32], z0: usize, nz: usize, dst: &mut [f32]) {
     let block = nz * shape.cols;
     for view in 0..shape.views {
-        dst[(view * shape.rows + z0) * shape.cols..][..block].copy_from_slice(&src[view * block..][..block]);
+        dst[(view * shape.rows + z0) * shape.cols..][..block]
+            .copy_from_slice(&src[view * block..][..block]);
     }
 }
 
@@ -44,7 +46,11 @@ mod tests {
 
     #[test]
     fn gather_then_scatter_is_identity() {
-        let shape = DataShape { views: 3, rows: 5, cols: 4 };
+        let shape = DataShape {
+            views: 3,
+            rows: 5,
+            cols: 4,
+        };
         let src: Vec<f32> = (0..60).map(|v| v as f32).collect();
         let mut back = vec![0.0; 60];
         for (z0, nz) in chunks(5, 2) {

@@ -97,7 +97,8 @@ const fn parse_usize(s: &str) -> usize {
 }
 
 // The Rust mirrors must have the WGSL sizes (exported by build.rs from layout.wgsl).
-const _: () = assert!(std::mem::size_of::<Params>() == parse_usize(env!("TOMORS_WGSL_SIZE_PARAMS")));
+const _: () =
+    assert!(std::mem::size_of::<Params>() == parse_usize(env!("TOMORS_WGSL_SIZE_PARAMS")));
 const _: () = assert!(std::mem::size_of::<View>() == parse_usize(env!("TOMORS_WGSL_SIZE_VIEW")));
 const _: () = assert!(std::mem::size_of::<Line>() == parse_usize(env!("TOMORS_WGSL_SIZE_LINE")));
 
@@ -185,7 +186,13 @@ pub struct EmParams {
 
 impl EmParams {
     /// Parameters for `len` elements from `offset`.
-    pub fn new(len: usize, offset: usize, has_background: bool, has_factors: bool, beta: f32) -> Self {
+    pub fn new(
+        len: usize,
+        offset: usize,
+        has_background: bool,
+        has_factors: bool,
+        beta: f32,
+    ) -> Self {
         Self {
             len: len as u32,
             offset: offset as u32,
@@ -225,7 +232,13 @@ pub struct PriorParams {
     pub weights: [[f32; 4]; 7],
 }
 
-const _: () = assert!(std::mem::size_of::<SpectParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTPARAMS")));
-const _: () = assert!(std::mem::size_of::<SpectView>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTVIEW")));
-const _: () = assert!(std::mem::size_of::<EmParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_EMPARAMS")));
-const _: () = assert!(std::mem::size_of::<PriorParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_PRIORPARAMS")));
+const _: () = assert!(
+    std::mem::size_of::<SpectParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTPARAMS"))
+);
+const _: () =
+    assert!(std::mem::size_of::<SpectView>() == parse_usize(env!("TOMORS_WGSL_SIZE_SPECTVIEW")));
+const _: () =
+    assert!(std::mem::size_of::<EmParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_EMPARAMS")));
+const _: () = assert!(
+    std::mem::size_of::<PriorParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_PRIORPARAMS"))
+);

@@ -34,7 +34,9 @@ impl FromStr for Backend {
             "auto" => Ok(Backend::Auto),
             "gpu" => Ok(Backend::Gpu),
             "cpu" => Ok(Backend::Cpu),
-            other => Err(Error::InvalidArgument(format!("unknown backend {other:?}; expected \"auto\", \"gpu\" or \"cpu\""))),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown backend {other:?}; expected \"auto\", \"gpu\" or \"cpu\""
+            ))),
         }
     }
 }
@@ -95,7 +97,10 @@ pub(crate) fn resolve(backend: Backend) -> Result<Option<Arc<gpu::GpuContext>>> 
                 Ok(Some(ctx))
             }
             Ok(ctx) => {
-                log::info!("tomors: only a software adapter ({}); using the CPU", ctx.describe());
+                log::info!(
+                    "tomors: only a software adapter ({}); using the CPU",
+                    ctx.describe()
+                );
                 Ok(None)
             }
             Err(e) => {

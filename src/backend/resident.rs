@@ -60,5 +60,8 @@ pub(crate) fn views_per_batch(frame_len: usize, max_bytes: u64, largest_subset: 
 
 /// Batches `(first view, count)` covering `range` in steps of `batch`.
 pub(crate) fn batches(range: Range<usize>, batch: usize) -> impl Iterator<Item = (usize, usize)> {
-    range.clone().step_by(batch).map(move |first| (first, batch.min(range.end - first)))
+    range
+        .clone()
+        .step_by(batch)
+        .map(move |first| (first, batch.min(range.end - first)))
 }

@@ -11,10 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 use tomors::phantom::EllipsoidPhantom;
-use tomors::{Backend, Collimator, DetectorColumns, DetectorShape, Osem, SpectGeometry, SpectProjector, FanBeam, Fbp, FilterWindow, Geometry, ImageGrid, ParallelBeam, PlanOptions, Projector, RampFilter};
+use tomors::{
+    Backend, Collimator, DetectorColumns, DetectorShape, FanBeam, Fbp, FilterWindow, Geometry,
+    ImageGrid, Osem, ParallelBeam, PlanOptions, Projector, RampFilter, SpectGeometry,
+    SpectProjector,
+};
 
 #[derive(Parser)]
-#[command(name = "tomors", version, about = "Tomographic reconstruction on the GPU and the CPU")]
+#[command(
+    name = "tomors",
+    version,
+    about = "Tomographic reconstruction on the GPU and the CPU"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -177,14 +185,25 @@ type CliResult<T> = Result<T, String>;
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Demo { size, views, backend, filter, out } => demo(size, views, &backend, &filter, &out),
+        Command::Demo {
+            size,
+            views,
+            backend,
+            filter,
+            out,
+        } => demo(size, views, &backend, &filter, &out),
         Command::Fbp(args) => fbp_command(&args),
         Command::Osem(args) => osem_command(&args),
         Command::Info => {
             info();
             Ok(())
         }
-        Command::Bench { cases, backends, ops, repeat } => bench(&cases, &backends, &ops, repeat),
+        Command::Bench {
+            cases,
+            backends,
+            ops,
+            repeat,
+        } => bench(&cases, &backends, &ops, repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -201,7 +220,9 @@ fn err(e: impl std::fmt::Display) -> String {
 
 fn spinner(msg: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
+    );
     pb.set_message(msg.to_string());
     pb.enable_steady_tick(std::time::Duration::from_millis(100));
     pb
@@ -225,15 +246,25 @@ fn demo(size: usize, views: usize, backend: &str, filter: &str, out: &Path) -> C
     let geometry = ParallelBeam::new(angles, n_cols, 1.0).map_err(err)?;
     let radius = size as f64 / 2.0;
     let phantom = EllipsoidPhantom::shepp_logan(radius);
-    let (truth, t_phantom) = timed("rasterising the phantom", || phantom.rasterize(&grid, 4).map_err(err))?;
+    let (truth, t_phantom) = timed("rasterising the phantom", || {
+        phantom.rasterize(&grid, 4).map_err(err)
+    })?;
     let geometry: Geometry = geometry.into();
-    let (exact, t_exact) = timed("exact line integrals", || phantom.line_integrals(&geometry, &grid).map_err(err))?;
+    let (exact, t_exact) = timed("exact line integrals", || {
+        phantom.line_integrals(&geometry, &grid).map_err(err)
+    })?;
     let exact = exact.index_axis_move(Axis(1), 0);
-    let (projector, t_plan) = timed("planning", || Projector::new(geometry.clone(), grid.clone(), backend).map_err(err))?;
+    let (projector, t_plan) = timed("planning", || {
+        Projector::new(geometry.clone(), grid.clone(), backend).map_err(err)
+    })?;
     let truth2 = truth.index_axis(Axis(0), 0).to_owned().into_dyn();
-    let (sino, t_fwd) = timed("forward projection", || projector.forward(truth2.view()).map_err(err))?;
+    let (sino, t_fwd) = timed("forward projection", || {
+        projector.forward(truth2.view()).map_err(err)
+    })?;
     let (plan, t_fbp_plan) = timed("planning FBP", || Fbp::new(&projector, filter).map_err(err))?;
-    let (rec, t_fbp) = timed("filtered back-projection", || plan.reconstruct(exact.view()).map_err(err))?;
+    let (rec, t_fbp) = timed("filtered back-projection", || {
+        plan.reconstruct(exact.view()).map_err(err)
+    })?;
     let (adj, t_adj) = timed("adjoint", || projector.adjoint(exact.view()).map_err(err))?;
     drop(adj);
 
@@ -247,18 +278,45 @@ fn demo(size: usize, views: usize, backend: &str, filter: &str, out: &Path) -> C
     write_png(&out.join("fbp_error.png"), diff.view(), 0.0, 0.1)?;
 
     let gvox = (size * size * views) as f64 / 1e9;
-    println!("tomors demo: {size}×{size} modified Shepp-Logan (1 mm pixels), {views} views over 180°, {n_cols} bins of 1 mm");
+    println!(
+        "tomors demo: {size}×{size} modified Shepp-Logan (1 mm pixels), {views} views over 180°, {n_cols} bins of 1 mm"
+    );
     println!("backend: {}\n", projector.backend());
-    println!("| step                       | time (s) | GVox-updates/s | accuracy                               |");
-    println!("|----------------------------|---------:|---------------:|----------------------------------------|");
-    println!("| phantom (4×4 supersampled) | {t_phantom:8.3} |                |                                        |");
-    println!("| exact line integrals       | {t_exact:8.3} |                |                                        |");
-    println!("| plan projector             | {t_plan:8.3} |                |                                        |");
-    println!("| forward projection         | {t_fwd:8.3} | {:14.2} | rel. L2 vs exact {fwd_err:<21.4} |", gvox / t_fwd);
-    println!("| adjoint                    | {t_adj:8.3} | {:14.2} |                                        |", gvox / t_adj);
-    println!("| {:<26} | {t_fbp_plan:8.3} |                |                                        |", format!("plan FBP ({})", filter.window));
-    println!("| FBP                        | {t_fbp:8.3} | {:14.2} | RMSE in circle {rmse:<23.4} |", gvox / t_fbp);
-    println!("\nimages: {}/{{phantom,sinogram,fbp,fbp_error}}.png (error shown ±0.05 around mid-grey)", out.display());
+    println!(
+        "| step                       | time (s) | GVox-updates/s | accuracy                               |"
+    );
+    println!(
+        "|----------------------------|---------:|---------------:|----------------------------------------|"
+    );
+    println!(
+        "| phantom (4×4 supersampled) | {t_phantom:8.3} |                |                                        |"
+    );
+    println!(
+        "| exact line integrals       | {t_exact:8.3} |                |                                        |"
+    );
+    println!(
+        "| plan projector             | {t_plan:8.3} |                |                                        |"
+    );
+    println!(
+        "| forward projection         | {t_fwd:8.3} | {:14.2} | rel. L2 vs exact {fwd_err:<21.4} |",
+        gvox / t_fwd
+    );
+    println!(
+        "| adjoint                    | {t_adj:8.3} | {:14.2} |                                        |",
+        gvox / t_adj
+    );
+    println!(
+        "| {:<26} | {t_fbp_plan:8.3} |                |                                        |",
+        format!("plan FBP ({})", filter.window)
+    );
+    println!(
+        "| FBP                        | {t_fbp:8.3} | {:14.2} | RMSE in circle {rmse:<23.4} |",
+        gvox / t_fbp
+    );
+    println!(
+        "\nimages: {}/{{phantom,sinogram,fbp,fbp_error}}.png (error shown ±0.05 around mid-grey)",
+        out.display()
+    );
     Ok(())
 }
 
@@ -267,7 +325,11 @@ fn max(a: &ArrayD<f32>) -> f32 {
 }
 
 fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum();
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
     let den: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
     (num / den).sqrt()
 }
@@ -288,16 +350,32 @@ fn rmse_in_circle(rec: &ArrayD<f32>, truth: &ArrayD<f32>, grid: &ImageGrid) -> f
 }
 
 /// Writes `path` through a temporary file in the same folder, renamed into place when complete.
-fn write_atomic(path: &Path, write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> CliResult<()>) -> CliResult<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> CliResult<()>,
+) -> CliResult<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
+        let file =
+            std::fs::File::create(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
         let mut w = std::io::BufWriter::new(file);
         write(&mut w)?;
-        w.flush().map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-        w.get_ref().sync_all().map_err(|e| format!("syncing {}: {e}", tmp.display()))?;
+        w.flush()
+            .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+        w.get_ref()
+            .sync_all()
+            .map_err(|e| format!("syncing {}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, path).map_err(|e| format!("renaming to {}: {e}", path.display()))
     })();
     if result.is_err() {
@@ -310,7 +388,10 @@ fn write_atomic(path: &Path, write: impl FnOnce(&mut std::io::BufWriter<std::fs:
 fn write_png(path: &Path, a: ArrayViewD<'_, f32>, lo: f32, hi: f32) -> CliResult<()> {
     let (h, w) = (a.shape()[0], a.shape()[1]);
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let pixels: Vec<u8> = a.iter().map(|&v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+    let pixels: Vec<u8> = a
+        .iter()
+        .map(|&v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect();
     write_atomic(path, |w_| {
         let mut enc = png::Encoder::new(w_, w as u32, h as u32);
         enc.set_color(png::ColorType::Grayscale);
@@ -333,7 +414,12 @@ fn read_npy_f32(path: &Path) -> CliResult<ArrayD<f32>> {
     }
     ArrayD::<i16>::read_npy(open()?)
         .map(|a| a.mapv(|v| v as f32))
-        .map_err(|e| format!("{}: not a float32/float64/int32/int16 .npy array in C order ({e})", path.display()))
+        .map_err(|e| {
+            format!(
+                "{}: not a float32/float64/int32/int16 .npy array in C order ({e})",
+                path.display()
+            )
+        })
 }
 
 fn fbp_command(a: &FbpArgs) -> CliResult<()> {
@@ -342,22 +428,45 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
     let (views, rows, cols) = match *data.shape() {
         [v, c] => (v, 1, c),
         [v, r, c] => (v, r, c),
-        ref s => return Err(format!("{}: shape {s:?}; expected [views, cols] or [views, rows, cols]", a.input.display())),
+        ref s => {
+            return Err(format!(
+                "{}: shape {s:?}; expected [views, cols] or [views, rows, cols]",
+                a.input.display()
+            ));
+        }
     };
     let default_span = match a.geometry {
         GeometryKind::Parallel => 180.0,
         _ => 360.0,
     };
     let span = a.span_deg.unwrap_or(default_span).to_radians();
-    let angles: Vec<f64> = (0..views).map(|i| a.start_deg.to_radians() + i as f64 * span / views as f64).collect();
-    let columns = DetectorColumns { n_cols: cols, spacing: a.col_spacing, offset: a.col_offset };
+    let angles: Vec<f64> = (0..views)
+        .map(|i| a.start_deg.to_radians() + i as f64 * span / views as f64)
+        .collect();
+    let columns = DetectorColumns {
+        n_cols: cols,
+        spacing: a.col_spacing,
+        offset: a.col_offset,
+    };
     let geometry: Geometry = match a.geometry {
-        GeometryKind::Parallel => ParallelBeam::with_detector(angles, columns, rows, a.slice).map_err(err)?.into(),
+        GeometryKind::Parallel => ParallelBeam::with_detector(angles, columns, rows, a.slice)
+            .map_err(err)?
+            .into(),
         kind => {
-            let dso = a.source_to_center.ok_or("fan beams need --source-to-center (mm)")?;
-            let dsd = a.source_to_detector.ok_or("fan beams need --source-to-detector (mm)")?;
-            let shape = if matches!(kind, GeometryKind::FanArc) { DetectorShape::Arc } else { DetectorShape::Flat };
-            FanBeam::with_rows(angles, columns, rows, a.slice, dso, dsd, shape).map_err(err)?.into()
+            let dso = a
+                .source_to_center
+                .ok_or("fan beams need --source-to-center (mm)")?;
+            let dsd = a
+                .source_to_detector
+                .ok_or("fan beams need --source-to-detector (mm)")?;
+            let shape = if matches!(kind, GeometryKind::FanArc) {
+                DetectorShape::Arc
+            } else {
+                DetectorShape::Flat
+            };
+            FanBeam::with_rows(angles, columns, rows, a.slice, dso, dsd, shape)
+                .map_err(err)?
+                .into()
         }
     };
     let n = a.size.unwrap_or(cols);
@@ -368,11 +477,19 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
     }
     .map_err(err)?;
     let backend: Backend = a.backend.parse().map_err(err)?;
-    let filter = RampFilter::new(a.filter.parse::<FilterWindow>().map_err(err)?, a.cutoff).map_err(err)?;
-    let options = PlanOptions { backend, max_chunk_bytes: a.max_chunk_mib << 20 };
+    let filter =
+        RampFilter::new(a.filter.parse::<FilterWindow>().map_err(err)?, a.cutoff).map_err(err)?;
+    let options = PlanOptions {
+        backend,
+        max_chunk_bytes: a.max_chunk_mib << 20,
+    };
     let projector = Projector::with_options(geometry, grid, options).map_err(err)?;
     let plan = Fbp::new(&projector, filter).map_err(err)?;
-    eprintln!("FBP of {} ({views} views × {rows} rows × {cols} cols) on {}", a.input.display(), projector.backend());
+    eprintln!(
+        "FBP of {} ({views} views × {rows} rows × {cols} cols) on {}",
+        a.input.display(),
+        projector.backend()
+    );
     if plan.device_bytes() > 0 {
         eprintln!(
             "GPU chunks of {} slices; the FBP plan holds {:.1} MiB of device memory",
@@ -381,15 +498,25 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
         );
     }
     let pb = ProgressBar::new(rows as u64);
-    pb.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} slices [{elapsed} < {eta}]").expect("valid template"));
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} slices [{elapsed} < {eta}]")
+            .expect("valid template"),
+    );
     let mut image = ArrayD::<f32>::zeros(IxDyn(&projector.image_shape()));
     let t = Instant::now();
-    plan.reconstruct_with_progress(data.view(), image.view_mut(), &mut |done, _| pb.set_position(done as u64)).map_err(err)?;
+    plan.reconstruct_with_progress(data.view(), image.view_mut(), &mut |done, _| {
+        pb.set_position(done as u64)
+    })
+    .map_err(err)?;
     pb.finish_and_clear();
     eprintln!("reconstructed in {:.3} s", t.elapsed().as_secs_f64());
     write_atomic(&a.out, |w| image.write_npy(w).map_err(err))?;
     if let Some(png) = &a.png {
-        let mid = if image.ndim() == 3 { image.index_axis(Axis(0), rows / 2).into_dyn() } else { image.view() };
+        let mid = if image.ndim() == 3 {
+            image.index_axis(Axis(0), rows / 2).into_dyn()
+        } else {
+            image.view()
+        };
         let lo = mid.iter().cloned().fold(f32::MAX, f32::min);
         let hi = mid.iter().cloned().fold(f32::MIN, f32::max);
         write_png(png, mid, lo, hi)?;
@@ -401,9 +528,13 @@ fn fbp_command(a: &FbpArgs) -> CliResult<()> {
 fn check_output(out: &Path, inputs: &[&Path]) -> CliResult<()> {
     let out = std::fs::canonicalize(out).ok();
     for input in inputs {
-        let input = std::fs::canonicalize(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let input =
+            std::fs::canonicalize(input).map_err(|e| format!("{}: {e}", input.display()))?;
         if out.as_ref() == Some(&input) {
-            return Err(format!("--out {} is an input file; refusing to overwrite it", input.display()));
+            return Err(format!(
+                "--out {} is an input file; refusing to overwrite it",
+                input.display()
+            ));
         }
     }
     Ok(())
@@ -411,26 +542,52 @@ fn check_output(out: &Path, inputs: &[&Path]) -> CliResult<()> {
 
 fn osem_command(a: &OsemArgs) -> CliResult<()> {
     let mut inputs = vec![a.input.as_path()];
-    inputs.extend([&a.mu, &a.background, &a.orbit].into_iter().flatten().map(PathBuf::as_path));
+    inputs.extend(
+        [&a.mu, &a.background, &a.orbit]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path),
+    );
     check_output(&a.out, &inputs)?;
     let data = read_npy_f32(&a.input)?;
     let [views, rows, cols] = *data.shape() else {
-        return Err(format!("{}: shape {:?}; expected [views, rows, cols]", a.input.display(), data.shape()));
+        return Err(format!(
+            "{}: shape {:?}; expected [views, rows, cols]",
+            a.input.display(),
+            data.shape()
+        ));
     };
-    let angles: Vec<f64> = (0..views).map(|i| (a.start_deg + i as f64 * a.span_deg / views as f64).to_radians()).collect();
+    let angles: Vec<f64> = (0..views)
+        .map(|i| (a.start_deg + i as f64 * a.span_deg / views as f64).to_radians())
+        .collect();
     let radii: Vec<f64> = match (&a.orbit, a.radius) {
         (Some(path), _) => read_npy_f32(path)?.iter().map(|&r| r as f64).collect(),
         (None, Some(r)) => vec![r; views],
-        (None, None) => return Err("give the radius of rotation: --radius MM or --orbit radii.npy".into()),
+        (None, None) => {
+            return Err("give the radius of rotation: --radius MM or --orbit radii.npy".into());
+        }
     };
     let mut geometry = SpectGeometry::with_orbit(angles, radii, cols, a.pixel).map_err(err)?;
     if a.collimator != "none" {
         geometry = geometry.with_collimator(Collimator::preset(&a.collimator).map_err(err)?);
     }
-    let grid = ImageGrid::new_3d([rows, cols, cols], [a.slice.unwrap_or(a.pixel), a.pixel, a.pixel]).map_err(err)?;
+    let grid = ImageGrid::new_3d(
+        [rows, cols, cols],
+        [a.slice.unwrap_or(a.pixel), a.pixel, a.pixel],
+    )
+    .map_err(err)?;
     let mu = a.mu.as_ref().map(|p| read_npy_f32(p)).transpose()?;
     let mu3 = match &mu {
-        Some(m) => Some(m.view().into_dimensionality::<ndarray::Ix3>().map_err(|_| format!("the μ-map has shape {:?}; expected [{rows}, {cols}, {cols}]", m.shape()))?),
+        Some(m) => Some(
+            m.view()
+                .into_dimensionality::<ndarray::Ix3>()
+                .map_err(|_| {
+                    format!(
+                        "the μ-map has shape {:?}; expected [{rows}, {cols}, {cols}]",
+                        m.shape()
+                    )
+                })?,
+        ),
         None => None,
     };
     let background = a.background.as_ref().map(|p| read_npy_f32(p)).transpose()?;
@@ -443,11 +600,22 @@ fn osem_command(a: &OsemArgs) -> CliResult<()> {
         a.input.display(),
         projector.backend(),
         if mu.is_some() { ", attenuation" } else { "" },
-        if a.collimator != "none" { format!(", {} response", a.collimator) } else { String::new() },
+        if a.collimator != "none" {
+            format!(", {} response", a.collimator)
+        } else {
+            String::new()
+        },
     );
-    let settings = Osem { background: background.as_ref().map(|b| b.view()), post_filter_fwhm: a.post_filter_fwhm, ..Osem::new(a.iterations, a.subsets) };
+    let settings = Osem {
+        background: background.as_ref().map(|b| b.view()),
+        post_filter_fwhm: a.post_filter_fwhm,
+        ..Osem::new(a.iterations, a.subsets)
+    };
     let pb = ProgressBar::new(a.iterations as u64);
-    pb.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} iterations [{elapsed} < {eta}]").expect("valid template"));
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} iterations [{elapsed} < {eta}]")
+            .expect("valid template"),
+    );
     let t = Instant::now();
     let mut plan_bytes = 0;
     let mut progress = |r: &tomors::recon::IterationReport<'_>| {
@@ -455,13 +623,19 @@ fn osem_command(a: &OsemArgs) -> CliResult<()> {
         plan_bytes = r.plan_bytes;
         true
     };
-    let image = settings.run_with(&projector, data.view(), Some(&mut progress)).map_err(err)?;
+    let image = settings
+        .run_with(&projector, data.view(), Some(&mut progress))
+        .map_err(err)?;
     pb.finish_and_clear();
     eprintln!(
         "reconstructed in {:.3} s; the plan held {:.1} MiB of {} memory",
         t.elapsed().as_secs_f64(),
         plan_bytes as f64 / (1 << 20) as f64,
-        if projector.backend().kind() == "gpu" { "device" } else { "host" }
+        if projector.backend().kind() == "gpu" {
+            "device"
+        } else {
+            "host"
+        }
     );
     write_atomic(&a.out, |w| image.write_npy(w).map_err(err))?;
     if let Some(png) = &a.png {
@@ -482,24 +656,34 @@ fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -
             pet |= c == "pet";
             continue;
         }
-        chosen.push(match c.as_str() {
-            "256" => BenchCase::new(256, 1, 360),
-            "512" => BenchCase::new(512, 1, 720),
-            "1024" => BenchCase::new(1024, 1, 1440),
-            "stack" => BenchCase::new(512, 128, 720),
-            other => return Err(format!("unknown case {other:?}; expected 256, 512, 1024, stack, spect or pet")),
-        }
-        .map_err(err)?);
+        chosen.push(
+            match c.as_str() {
+                "256" => BenchCase::new(256, 1, 360),
+                "512" => BenchCase::new(512, 1, 720),
+                "1024" => BenchCase::new(1024, 1, 1440),
+                "stack" => BenchCase::new(512, 128, 720),
+                other => {
+                    return Err(format!(
+                        "unknown case {other:?}; expected 256, 512, 1024, stack, spect or pet"
+                    ));
+                }
+            }
+            .map_err(err)?,
+        );
     }
     for op in ops {
         if !["forward", "adjoint", "fbp"].contains(&op.as_str()) {
-            return Err(format!("unknown operation {op:?}; expected forward, adjoint or fbp"));
+            return Err(format!(
+                "unknown operation {op:?}; expected forward, adjoint or fbp"
+            ));
         }
     }
     let mut list = Vec::new();
     for b in backends {
         match b.parse::<Backend>().map_err(err)? {
-            Backend::Gpu if tomors::backend::gpu::GpuContext::shared().is_err() => eprintln!("no GPU adapter: skipping the GPU"),
+            Backend::Gpu if tomors::backend::gpu::GpuContext::shared().is_err() => {
+                eprintln!("no GPU adapter: skipping the GPU")
+            }
             Backend::Auto => return Err("name backends explicitly: cpu, gpu".into()),
             backend => list.push(backend),
         }
@@ -509,7 +693,8 @@ fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -
     for case in &chosen {
         let (image, data) = case.inputs().map_err(err)?;
         for &backend in &list {
-            let p = Projector::new(case.geometry.clone(), case.grid.clone(), backend).map_err(err)?;
+            let p =
+                Projector::new(case.geometry.clone(), case.grid.clone(), backend).map_err(err)?;
             let fbp = Fbp::new(&p, RampFilter::default()).map_err(err)?;
             for op in ops {
                 let run = || -> CliResult<()> {
@@ -554,17 +739,28 @@ fn bench(cases: &[String], backends: &[String], ops: &[String], repeat: usize) -
 }
 
 /// Best of `repeat` runs of OSEM, with the plan's memory from its last iteration.
-fn time_osem(model: &impl tomors::SystemModel, data: ndarray::ArrayViewD<'_, f32>, settings: &Osem<'_>, repeat: usize, label: &str) -> CliResult<(f64, f64)> {
+fn time_osem(
+    model: &impl tomors::SystemModel,
+    data: ndarray::ArrayViewD<'_, f32>,
+    settings: &Osem<'_>,
+    repeat: usize,
+    label: &str,
+) -> CliResult<(f64, f64)> {
     let mut best = f64::INFINITY;
     let mut bytes = 0;
     for _ in 0..repeat.max(1) {
         let pb = spinner(label);
         let t = Instant::now();
-        settings.run_with(model, data.view(), Some(&mut |r: &tomors::recon::IterationReport<'_>| {
-            bytes = r.plan_bytes;
-            true
-        }))
-        .map_err(err)?;
+        settings
+            .run_with(
+                model,
+                data.view(),
+                Some(&mut |r: &tomors::recon::IterationReport<'_>| {
+                    bytes = r.plan_bytes;
+                    true
+                }),
+            )
+            .map_err(err)?;
         best = best.min(t.elapsed().as_secs_f64());
         pb.finish_and_clear();
     }
@@ -575,10 +771,26 @@ fn time_osem(model: &impl tomors::SystemModel, data: ndarray::ArrayViewD<'_, f32
 fn bench_pet(backends: &[Backend], repeat: usize) -> CliResult<()> {
     let case = tomors::bench::PetBenchCase::new(256, 256).map_err(err)?;
     for &backend in backends {
-        let p = tomors::PetProjector::new(case.geometry.clone(), case.grid.clone(), Some(case.mu.view()), None, backend).map_err(err)?;
+        let p = tomors::PetProjector::new(
+            case.geometry.clone(),
+            case.grid.clone(),
+            Some(case.mu.view()),
+            None,
+            backend,
+        )
+        .map_err(err)?;
         let data = p.forward(case.activity.view()).map_err(err)?;
-        let (t, mib) = time_osem(&p, data.view(), &Osem::new(4, 12), repeat, &format!("PET OSEM 4×12 on {}", p.backend()))?;
-        println!("| PET 2D 256² × 256 views, μ | {} | OSEM 4 it × 12 subsets | {t:.3} | {mib:.1} |", p.backend());
+        let (t, mib) = time_osem(
+            &p,
+            data.view(),
+            &Osem::new(4, 12),
+            repeat,
+            &format!("PET OSEM 4×12 on {}", p.backend()),
+        )?;
+        println!(
+            "| PET 2D 256² × 256 views, μ | {} | OSEM 4 it × 12 subsets | {t:.3} | {mib:.1} |",
+            p.backend()
+        );
     }
     Ok(())
 }
@@ -588,11 +800,23 @@ fn bench_pet(backends: &[Backend], repeat: usize) -> CliResult<()> {
 fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
     let case = tomors::bench::SpectBenchCase::new(128, 120).map_err(err)?;
     for &backend in backends {
-        let p = SpectProjector::new(case.geometry.clone(), case.grid.clone(), Some(case.mu.view()), backend).map_err(err)?;
+        let p = SpectProjector::new(
+            case.geometry.clone(),
+            case.grid.clone(),
+            Some(case.mu.view()),
+            backend,
+        )
+        .map_err(err)?;
         let pb = spinner(&format!("SPECT data on {}", p.backend()));
         let data = p.forward(case.activity.view().into_dyn()).map_err(err)?;
         pb.finish_and_clear();
-        let (best, osem_mib) = time_osem(&p, data.view(), &Osem::new(4, 8), repeat, &format!("SPECT OSEM 4×8 on {}", p.backend()))?;
+        let (best, osem_mib) = time_osem(
+            &p,
+            data.view(),
+            &Osem::new(4, 8),
+            repeat,
+            &format!("SPECT OSEM 4×8 on {}", p.backend()),
+        )?;
         let t = Instant::now();
         p.forward(case.activity.view().into_dyn()).map_err(err)?;
         let t_forward = t.elapsed().as_secs_f64();
@@ -600,9 +824,18 @@ fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
         p.adjoint(data.view()).map_err(err)?;
         let t_adjoint = t.elapsed().as_secs_f64();
         let mib = p.memory_bytes() as f64 / (1 << 20) as f64;
-        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | OSEM 4 it × 8 subsets | {best:.3} | {osem_mib:.1} |", p.backend());
-        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | forward (all views) | {t_forward:.3} | {mib:.1} |", p.backend());
-        println!("| SPECT 128³ × 120 views, μ + LEHR | {} | adjoint (all views) | {t_adjoint:.3} | {mib:.1} |", p.backend());
+        println!(
+            "| SPECT 128³ × 120 views, μ + LEHR | {} | OSEM 4 it × 8 subsets | {best:.3} | {osem_mib:.1} |",
+            p.backend()
+        );
+        println!(
+            "| SPECT 128³ × 120 views, μ + LEHR | {} | forward (all views) | {t_forward:.3} | {mib:.1} |",
+            p.backend()
+        );
+        println!(
+            "| SPECT 128³ × 120 views, μ + LEHR | {} | adjoint (all views) | {t_adjoint:.3} | {mib:.1} |",
+            p.backend()
+        );
     }
     Ok(())
 }
@@ -614,8 +847,15 @@ fn info() {
     }
     for a in &adapters {
         println!("{} [{} / {}]", a.name, a.backend, a.device_type);
-        println!("  max storage binding {:>8} MiB, max buffer {:>8} MiB", a.max_storage_binding >> 20, a.max_buffer >> 20);
-        println!("  max workgroups/dim {:>8}, max invocations/workgroup {}", a.max_workgroups_per_dim, a.max_invocations);
+        println!(
+            "  max storage binding {:>8} MiB, max buffer {:>8} MiB",
+            a.max_storage_binding >> 20,
+            a.max_buffer >> 20
+        );
+        println!(
+            "  max workgroups/dim {:>8}, max invocations/workgroup {}",
+            a.max_workgroups_per_dim, a.max_invocations
+        );
     }
     let grid = ImageGrid::new_2d([4, 4], [1.0, 1.0]).expect("valid grid");
     let geometry = ParallelBeam::new(vec![0.0], 6, 1.0).expect("valid geometry");

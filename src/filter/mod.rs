@@ -56,7 +56,11 @@ impl FilterWindow {
 
 impl fmt::Display for FilterWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = Self::ALL.iter().find(|(w, _)| w == self).map(|(_, n)| *n).unwrap_or("?");
+        let name = Self::ALL
+            .iter()
+            .find(|(w, _)| w == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("?");
         f.write_str(name)
     }
 }
@@ -65,11 +69,22 @@ impl FromStr for FilterWindow {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         let key = s.trim().to_ascii_lowercase().replace('_', "-");
-        let key = if key == "ramlak" || key == "ramp" { "ram-lak".to_string() } else { key };
-        Self::ALL.iter().find(|(_, n)| *n == key).map(|(w, _)| *w).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
-            Error::InvalidArgument(format!("unknown filter {s:?}; expected one of {}", names.join(", ")))
-        })
+        let key = if key == "ramlak" || key == "ramp" {
+            "ram-lak".to_string()
+        } else {
+            key
+        };
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == key)
+            .map(|(w, _)| *w)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
+                Error::InvalidArgument(format!(
+                    "unknown filter {s:?}; expected one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
@@ -84,7 +99,10 @@ pub struct RampFilter {
 
 impl Default for RampFilter {
     fn default() -> Self {
-        Self { window: FilterWindow::RamLak, cutoff: 1.0 }
+        Self {
+            window: FilterWindow::RamLak,
+            cutoff: 1.0,
+        }
     }
 }
 
@@ -115,7 +133,9 @@ pub struct FilterKernel {
 
 impl fmt::Debug for FilterKernel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FilterKernel").field("len", &self.spatial.len()).finish()
+        f.debug_struct("FilterKernel")
+            .field("len", &self.spatial.len())
+            .finish()
     }
 }
 
@@ -134,7 +154,13 @@ impl FilterKernel {
         let mut planner64 = RealFftPlanner::<f64>::new();
         let r2c = planner64.plan_fft_forward(len);
         let c2r = planner64.plan_fft_inverse(len);
-        let lag = |i: usize| if i <= len / 2 { i as i64 } else { i as i64 - len as i64 };
+        let lag = |i: usize| {
+            if i <= len / 2 {
+                i as i64
+            } else {
+                i as i64 - len as i64
+            }
+        };
         // Band-limited spatial ramp times the integration step τ.
         let mut h: Vec<f64> = (0..len)
             .map(|i| {
@@ -149,15 +175,21 @@ impl FilterKernel {
             })
             .collect();
         let mut spectrum = r2c.make_output_vec();
-        r2c.process(&mut h, &mut spectrum).expect("sizes fixed by the plan");
+        r2c.process(&mut h, &mut spectrum)
+            .expect("sizes fixed by the plan");
         let half = len / 2;
         for (k, c) in spectrum.iter_mut().enumerate() {
             let nu = k as f64 / half as f64 / filter.cutoff;
-            let w = if nu > 1.0 { 0.0 } else { filter.window.value(nu) };
+            let w = if nu > 1.0 {
+                0.0
+            } else {
+                filter.window.value(nu)
+            };
             *c = realfft::num_complex::Complex64::new(c.re * w, 0.0);
         }
         let mut spatial = c2r.make_output_vec();
-        c2r.process(&mut spectrum, &mut spatial).expect("sizes fixed by the plan");
+        c2r.process(&mut spectrum, &mut spatial)
+            .expect("sizes fixed by the plan");
         for v in spatial.iter_mut() {
             *v /= len as f64;
         }
@@ -172,7 +204,8 @@ impl FilterKernel {
         // Frequency response of the final (real, even) kernel, for the CPU's FFT convolution.
         let mut tmp = spatial.clone();
         let mut spec = r2c.make_output_vec();
-        r2c.process(&mut tmp, &mut spec).expect("sizes fixed by the plan");
+        r2c.process(&mut tmp, &mut spec)
+            .expect("sizes fixed by the plan");
         let response: Vec<f32> = spec.iter().map(|c| c.re as f32).collect();
         let mut planner = RealFftPlanner::<f32>::new();
         Self {
@@ -199,7 +232,9 @@ impl FilterKernel {
     /// direct convolution of `n_cols` samples needs, without wrapping indices.
     pub fn lags(&self, n_cols: usize) -> Vec<f32> {
         let len = self.spatial.len();
-        (0..2 * n_cols - 1).map(|i| self.spatial[(i + len - (n_cols - 1)) % len]).collect()
+        (0..2 * n_cols - 1)
+            .map(|i| self.spatial[(i + len - (n_cols - 1)) % len])
+            .collect()
     }
     /// Real frequency response at the `P/2 + 1` non-negative frequencies.
     pub fn response(&self) -> &[f32] {
@@ -230,13 +265,25 @@ mod tests {
         let k = FilterKernel::new(128, 1.0, RampFilter::default(), false);
         let r = k.response();
         assert!(r[0] > 0.0 && r[0] < 1e-2, "DC {}", r[0]);
-        assert!((r[r.len() - 1] - 0.5).abs() < 1e-3, "Nyquist {}", r[r.len() - 1]);
+        assert!(
+            (r[r.len() - 1] - 0.5).abs() < 1e-3,
+            "Nyquist {}",
+            r[r.len() - 1]
+        );
         for w in r.windows(2) {
             assert!(w[1] >= w[0] - 1e-6, "ramp increases");
         }
-        let hann = FilterKernel::new(128, 1.0, RampFilter::new(FilterWindow::Hann, 0.5).unwrap(), false);
+        let hann = FilterKernel::new(
+            128,
+            1.0,
+            RampFilter::new(FilterWindow::Hann, 0.5).unwrap(),
+            false,
+        );
         let rh = hann.response();
-        assert!(rh[rh.len() / 2 + 2].abs() < 1e-6, "cut off above half Nyquist");
+        assert!(
+            rh[rh.len() / 2 + 2].abs() < 1e-6,
+            "cut off above half Nyquist"
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ impl DetectorColumns {
     }
     fn validate(&self) -> Result<()> {
         if self.n_cols == 0 {
-            return Err(Error::InvalidGeometry("detector has 0 columns; expected at least 1".into()));
+            return Err(Error::InvalidGeometry(
+                "detector has 0 columns; expected at least 1".into(),
+            ));
         }
         if !(self.spacing.is_finite() && self.spacing > 0.0) {
             return Err(Error::InvalidGeometry(format!(
@@ -51,20 +53,30 @@ impl DetectorColumns {
 
 fn validate_angles(angles: &[f64]) -> Result<()> {
     if angles.is_empty() {
-        return Err(Error::InvalidGeometry("the angle list is empty; expected at least one view angle (radians)".into()));
+        return Err(Error::InvalidGeometry(
+            "the angle list is empty; expected at least one view angle (radians)".into(),
+        ));
     }
     if let Some(i) = angles.iter().position(|a| !a.is_finite()) {
-        return Err(Error::InvalidGeometry(format!("view angle {i} is {}; expected a finite angle in radians", angles[i])));
+        return Err(Error::InvalidGeometry(format!(
+            "view angle {i} is {}; expected a finite angle in radians",
+            angles[i]
+        )));
     }
     if angles.len() > 65_535 {
-        return Err(Error::InvalidGeometry(format!("{} views given; at most 65535 are supported", angles.len())));
+        return Err(Error::InvalidGeometry(format!(
+            "{} views given; at most 65535 are supported",
+            angles.len()
+        )));
     }
     Ok(())
 }
 
 fn validate_rows(n_rows: usize, row_spacing: f64) -> Result<()> {
     if n_rows == 0 {
-        return Err(Error::InvalidGeometry("detector has 0 rows; expected at least 1".into()));
+        return Err(Error::InvalidGeometry(
+            "detector has 0 rows; expected at least 1".into(),
+        ));
     }
     if !(row_spacing.is_finite() && row_spacing > 0.0) {
         return Err(Error::InvalidGeometry(format!(
@@ -93,18 +105,37 @@ impl ParallelBeam {
     /// [`Error::InvalidGeometry`] for an empty or non-finite angle list, no columns, or a
     /// non-finite or non-positive spacing.
     pub fn new(angles: Vec<f64>, n_cols: usize, col_spacing: f64) -> Result<Self> {
-        Self::with_detector(angles, DetectorColumns { n_cols, spacing: col_spacing, offset: 0.0 }, 1, 1.0)
+        Self::with_detector(
+            angles,
+            DetectorColumns {
+                n_cols,
+                spacing: col_spacing,
+                offset: 0.0,
+            },
+            1,
+            1.0,
+        )
     }
 
     /// Full control: columns (with offset) and `n_rows` rows of `row_spacing` mm (one per slice).
     ///
     /// # Errors
     /// As [`ParallelBeam::new`], and for zero rows or a bad row spacing.
-    pub fn with_detector(angles: Vec<f64>, columns: DetectorColumns, n_rows: usize, row_spacing: f64) -> Result<Self> {
+    pub fn with_detector(
+        angles: Vec<f64>,
+        columns: DetectorColumns,
+        n_rows: usize,
+        row_spacing: f64,
+    ) -> Result<Self> {
         validate_angles(&angles)?;
         columns.validate()?;
         validate_rows(n_rows, row_spacing)?;
-        Ok(Self { angles, columns, n_rows, row_spacing })
+        Ok(Self {
+            angles,
+            columns,
+            n_rows,
+            row_spacing,
+        })
     }
     /// View angles in radians.
     pub fn angles(&self) -> &[f64] {
@@ -162,7 +193,15 @@ impl FanBeam {
         source_to_detector: f64,
         shape: DetectorShape,
     ) -> Result<Self> {
-        Self::with_rows(angles, columns, 1, 1.0, source_to_center, source_to_detector, shape)
+        Self::with_rows(
+            angles,
+            columns,
+            1,
+            1.0,
+            source_to_center,
+            source_to_detector,
+            shape,
+        )
     }
 
     /// As [`FanBeam::new`] with `n_rows` rows of `row_spacing` mm (a stack of fan slices).
@@ -192,7 +231,15 @@ impl FanBeam {
                  so expected a finite value > source_to_center = {source_to_center} mm"
             )));
         }
-        let fan = Self { angles, columns, n_rows, row_spacing, source_to_center, source_to_detector, shape };
+        let fan = Self {
+            angles,
+            columns,
+            n_rows,
+            row_spacing,
+            source_to_center,
+            source_to_detector,
+            shape,
+        };
         let gamma_max = fan.max_fan_angle();
         if gamma_max >= 0.99 * std::f64::consts::FRAC_PI_2 {
             return Err(Error::InvalidGeometry(format!(
@@ -308,8 +355,14 @@ impl Geometry {
     pub(crate) fn subset(&self, views: &[usize]) -> Geometry {
         let pick = |angles: &[f64]| views.iter().map(|&v| angles[v]).collect();
         match self {
-            Geometry::Parallel(g) => Geometry::Parallel(ParallelBeam { angles: pick(&g.angles), ..g.clone() }),
-            Geometry::Fan(g) => Geometry::Fan(FanBeam { angles: pick(&g.angles), ..g.clone() }),
+            Geometry::Parallel(g) => Geometry::Parallel(ParallelBeam {
+                angles: pick(&g.angles),
+                ..g.clone()
+            }),
+            Geometry::Fan(g) => Geometry::Fan(FanBeam {
+                angles: pick(&g.angles),
+                ..g.clone()
+            }),
         }
     }
 }

@@ -70,9 +70,16 @@ impl ImageGrid {
             }
         }
         if shape.iter().any(|&n| n > u32::MAX as usize / 2) {
-            return Err(Error::InvalidGeometry(format!("image grid shape {shape:?} is too large")));
+            return Err(Error::InvalidGeometry(format!(
+                "image grid shape {shape:?} is too large"
+            )));
         }
-        Ok(Self { shape, spacing, origin, ndim })
+        Ok(Self {
+            shape,
+            spacing,
+            origin,
+            ndim,
+        })
     }
 
     /// Number of voxels per axis, `[nz, ny, nx]` (`nz = 1` for a 2D grid).
@@ -93,7 +100,11 @@ impl ImageGrid {
     }
     /// The array shape a user passes and receives: `[ny, nx]` in 2D, `[nz, ny, nx]` in 3D.
     pub fn array_shape(&self) -> Vec<usize> {
-        if self.ndim == 2 { self.shape[1..].to_vec() } else { self.shape.to_vec() }
+        if self.ndim == 2 {
+            self.shape[1..].to_vec()
+        } else {
+            self.shape.to_vec()
+        }
     }
     /// Total number of voxels.
     pub fn len(&self) -> usize {
@@ -115,7 +126,9 @@ impl ImageGrid {
         let [_, oy, ox] = self.origin;
         let xs = [ox - dx / 2.0, ox + (nx as f64 - 0.5) * dx];
         let ys = [oy - dy / 2.0, oy + (ny as f64 - 0.5) * dy];
-        xs.iter().flat_map(|x| ys.iter().map(move |y| x.hypot(*y))).fold(0.0, f64::max)
+        xs.iter()
+            .flat_map(|x| ys.iter().map(move |y| x.hypot(*y)))
+            .fold(0.0, f64::max)
     }
     /// Radius (mm) of the largest disc about the rotation axis that lies inside the grid:
     /// the usual "reconstruction circle".

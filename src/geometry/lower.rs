@@ -69,11 +69,21 @@ fn view_vectors(geometry: &Geometry, theta: f64) -> ViewVectors {
     let (s, c) = theta.sin_cos();
     let (u, d) = ([c, s], [-s, c]);
     match geometry {
-        Geometry::Parallel(_) => ViewVectors { a: d, center: [0.0, 0.0], u, d },
+        Geometry::Parallel(_) => ViewVectors {
+            a: d,
+            center: [0.0, 0.0],
+            u,
+            d,
+        },
         Geometry::Fan(f) => {
             let dso = f.source_to_center();
             let det = f.source_to_detector() - dso;
-            ViewVectors { a: [-dso * d[0], -dso * d[1]], center: [det * d[0], det * d[1]], u, d }
+            ViewVectors {
+                a: [-dso * d[0], -dso * d[1]],
+                center: [det * d[0], det * d[1]],
+                u,
+                d,
+            }
         }
     }
 }
@@ -84,10 +94,22 @@ fn detector_ray(geometry: &Geometry, v: &ViewVectors, k: usize) -> ([f64; 2], [f
     match geometry {
         Geometry::Parallel(_) => ([v.center[0] + s * v.u[0], v.center[1] + s * v.u[1]], v.a),
         Geometry::Fan(f) => match f.detector_shape() {
-            DetectorShape::Flat => (v.a, [v.center[0] + s * v.u[0] - v.a[0], v.center[1] + s * v.u[1] - v.a[1]]),
+            DetectorShape::Flat => (
+                v.a,
+                [
+                    v.center[0] + s * v.u[0] - v.a[0],
+                    v.center[1] + s * v.u[1] - v.a[1],
+                ],
+            ),
             DetectorShape::Arc => {
                 let g = s / f.source_to_detector();
-                (v.a, [g.cos() * v.d[0] + g.sin() * v.u[0], g.cos() * v.d[1] + g.sin() * v.u[1]])
+                (
+                    v.a,
+                    [
+                        g.cos() * v.d[0] + g.sin() * v.u[0],
+                        g.cos() * v.d[1] + g.sin() * v.u[1],
+                    ],
+                )
             }
         },
     }
@@ -96,7 +118,11 @@ fn detector_ray(geometry: &Geometry, v: &ViewVectors, k: usize) -> ([f64; 2], [f
 /// The exact (f64) ray `(origin, direction)` through the centre of column `k` of view `view`:
 /// the same rays the kernels' Joseph lines are made from (the phantoms integrate along them).
 pub(crate) fn ray(geometry: &Geometry, view: usize, k: usize) -> ([f64; 2], [f64; 2]) {
-    detector_ray(geometry, &view_vectors(geometry, geometry.angles()[view]), k)
+    detector_ray(
+        geometry,
+        &view_vectors(geometry, geometry.angles()[view]),
+        k,
+    )
 }
 
 /// Joseph form of the ray `origin + t·dir` over the grid (see [`Line`]).
@@ -106,12 +132,27 @@ fn joseph_line(origin: [f64; 2], dir: [f64; 2], grid: &ImageGrid) -> Line {
     let len = dir[0].hypot(dir[1]);
     let (f0, fstep, weight, along_x) = if dir[0].abs() >= dir[1].abs() {
         let slope = dir[1] / dir[0];
-        ((origin[1] + (ox - origin[0]) * slope - oy) / dy, dx * slope / dy, dx * len / dir[0].abs(), 1.0)
+        (
+            (origin[1] + (ox - origin[0]) * slope - oy) / dy,
+            dx * slope / dy,
+            dx * len / dir[0].abs(),
+            1.0,
+        )
     } else {
         let slope = dir[0] / dir[1];
-        ((origin[0] + (oy - origin[1]) * slope - ox) / dx, dy * slope / dx, dy * len / dir[1].abs(), 0.0)
+        (
+            (origin[0] + (oy - origin[1]) * slope - ox) / dx,
+            dy * slope / dx,
+            dy * len / dir[1].abs(),
+            0.0,
+        )
     };
-    Line { f0: f0 as f32, fstep: fstep as f32, weight: weight as f32, along_x }
+    Line {
+        f0: f0 as f32,
+        fstep: fstep as f32,
+        weight: weight as f32,
+        along_x,
+    }
 }
 
 /// The voxel map of one view (see [`View`]).
@@ -129,9 +170,15 @@ fn voxel_map(geometry: &Geometry, v: &ViewVectors, grid: &ImageGrid) -> View {
     match geometry {
         Geometry::Parallel(_) => {
             let cols = geometry.columns();
-            View { t_coef: coef(v.u, v.center, 1.0 / cols.spacing, cols.centre_index()), l_coef: [0.0; 4] }
+            View {
+                t_coef: coef(v.u, v.center, 1.0 / cols.spacing, cols.centre_index()),
+                l_coef: [0.0; 4],
+            }
         }
-        Geometry::Fan(_) => View { t_coef: coef(v.u, v.a, 1.0, 0.0), l_coef: coef(v.d, v.a, 1.0, 0.0) },
+        Geometry::Fan(_) => View {
+            t_coef: coef(v.u, v.a, 1.0, 0.0),
+            l_coef: coef(v.d, v.a, 1.0, 0.0),
+        },
     }
 }
 
@@ -168,8 +215,15 @@ pub(crate) fn lower(geometry: &Geometry, grid: &ImageGrid) -> Lowered {
         _pad3: 0.0,
         _pad4: 0.0,
     };
-    let vectors: Vec<ViewVectors> = geometry.angles().iter().map(|&a| view_vectors(geometry, a)).collect();
-    let views = vectors.iter().map(|v| voxel_map(geometry, v, grid)).collect();
+    let vectors: Vec<ViewVectors> = geometry
+        .angles()
+        .iter()
+        .map(|&a| view_vectors(geometry, a))
+        .collect();
+    let views = vectors
+        .iter()
+        .map(|v| voxel_map(geometry, v, grid))
+        .collect();
     let lines = vectors
         .iter()
         .flat_map(|v| {
@@ -179,5 +233,9 @@ pub(crate) fn lower(geometry: &Geometry, grid: &ImageGrid) -> Lowered {
             })
         })
         .collect();
-    Lowered { params, views, lines }
+    Lowered {
+        params,
+        views,
+        lines,
+    }
 }

@@ -39,15 +39,26 @@ impl Collimator {
     /// # Errors
     /// [`Error::InvalidGeometry`] for negative or non-finite values, or a response of zero width.
     pub fn linear(fwhm_at_face: f64, fwhm_slope: f64, intrinsic_fwhm: f64) -> Result<Self> {
-        let c = Self { fwhm_at_face, fwhm_slope, intrinsic_fwhm };
-        for (name, v) in [("FWHM at the face", fwhm_at_face), ("FWHM slope", fwhm_slope), ("intrinsic FWHM", intrinsic_fwhm)] {
+        let c = Self {
+            fwhm_at_face,
+            fwhm_slope,
+            intrinsic_fwhm,
+        };
+        for (name, v) in [
+            ("FWHM at the face", fwhm_at_face),
+            ("FWHM slope", fwhm_slope),
+            ("intrinsic FWHM", intrinsic_fwhm),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::InvalidGeometry(format!("collimator {name} is {v}; expected a finite value ≥ 0")));
+                return Err(Error::InvalidGeometry(format!(
+                    "collimator {name} is {v}; expected a finite value ≥ 0"
+                )));
             }
         }
         if fwhm_at_face == 0.0 && fwhm_slope == 0.0 && intrinsic_fwhm == 0.0 {
             return Err(Error::InvalidGeometry(
-                "collimator response has zero width everywhere; leave the collimator out instead".into(),
+                "collimator response has zero width everywhere; leave the collimator out instead"
+                    .into(),
             ));
         }
         Ok(c)
@@ -58,7 +69,11 @@ impl Collimator {
     /// # Errors
     /// [`Error::InvalidGeometry`] for a non-positive diameter or length.
     pub fn from_holes(hole_diameter: f64, hole_length: f64, intrinsic_fwhm: f64) -> Result<Self> {
-        if !(hole_diameter.is_finite() && hole_diameter > 0.0 && hole_length.is_finite() && hole_length > 0.0) {
+        if !(hole_diameter.is_finite()
+            && hole_diameter > 0.0
+            && hole_length.is_finite()
+            && hole_length > 0.0)
+        {
             return Err(Error::InvalidGeometry(format!(
                 "collimator holes of diameter {hole_diameter} mm and length {hole_length} mm; both must be finite and > 0"
             )));
@@ -127,12 +142,21 @@ impl SpectGeometry {
     ///
     /// # Errors
     /// As [`SpectGeometry::new`], and when `radii` and `angles` differ in length.
-    pub fn with_orbit(angles: Vec<f64>, radii: Vec<f64>, n_cols: usize, col_spacing: f64) -> Result<Self> {
+    pub fn with_orbit(
+        angles: Vec<f64>,
+        radii: Vec<f64>,
+        n_cols: usize,
+        col_spacing: f64,
+    ) -> Result<Self> {
         if angles.is_empty() {
-            return Err(Error::InvalidGeometry("SPECT geometry has no views; expected at least one angle".into()));
+            return Err(Error::InvalidGeometry(
+                "SPECT geometry has no views; expected at least one angle".into(),
+            ));
         }
         if let Some((i, a)) = angles.iter().enumerate().find(|(_, a)| !a.is_finite()) {
-            return Err(Error::InvalidGeometry(format!("view angle {i} is {a}; angles must be finite (radians)")));
+            return Err(Error::InvalidGeometry(format!(
+                "view angle {i} is {a}; angles must be finite (radians)"
+            )));
         }
         if radii.len() != angles.len() {
             return Err(Error::InvalidGeometry(format!(
@@ -141,16 +165,33 @@ impl SpectGeometry {
                 angles.len()
             )));
         }
-        if let Some((i, r)) = radii.iter().enumerate().find(|(_, r)| !(r.is_finite() && **r > 0.0)) {
-            return Err(Error::InvalidGeometry(format!("radius of rotation of view {i} is {r} mm; expected a finite value > 0")));
+        if let Some((i, r)) = radii
+            .iter()
+            .enumerate()
+            .find(|(_, r)| !(r.is_finite() && **r > 0.0))
+        {
+            return Err(Error::InvalidGeometry(format!(
+                "radius of rotation of view {i} is {r} mm; expected a finite value > 0"
+            )));
         }
         if n_cols == 0 {
-            return Err(Error::InvalidGeometry("SPECT detector has 0 columns; expected at least 1".into()));
+            return Err(Error::InvalidGeometry(
+                "SPECT detector has 0 columns; expected at least 1".into(),
+            ));
         }
         if !(col_spacing.is_finite() && col_spacing > 0.0) {
-            return Err(Error::InvalidGeometry(format!("column spacing is {col_spacing} mm; expected a finite value > 0")));
+            return Err(Error::InvalidGeometry(format!(
+                "column spacing is {col_spacing} mm; expected a finite value > 0"
+            )));
         }
-        Ok(Self { angles, radii, n_cols, col_spacing, col_offset: 0.0, collimator: None })
+        Ok(Self {
+            angles,
+            radii,
+            n_cols,
+            col_spacing,
+            col_offset: 0.0,
+            collimator: None,
+        })
     }
 
     /// Returns the geometry with the collimator-detector response modelled.
@@ -165,7 +206,9 @@ impl SpectGeometry {
     /// [`Error::InvalidGeometry`] for a non-finite offset.
     pub fn with_col_offset(mut self, col_offset: f64) -> Result<Self> {
         if !col_offset.is_finite() {
-            return Err(Error::InvalidGeometry(format!("column offset is {col_offset} mm; expected a finite value")));
+            return Err(Error::InvalidGeometry(format!(
+                "column offset is {col_offset} mm; expected a finite value"
+            )));
         }
         self.col_offset = col_offset;
         Ok(self)
@@ -254,21 +297,30 @@ pub(crate) fn gaussian_half_kernel(sigma: f64) -> Vec<f64> {
     }
     let k = (KERNEL_SIGMAS * sigma).ceil() as usize;
     let cdf = |x: f64| 0.5 * (1.0 + libm::erf(x / (sigma * std::f64::consts::SQRT_2)));
-    let mut w: Vec<f64> = (0..=k).map(|j| cdf(j as f64 + 0.5) - cdf(j as f64 - 0.5)).collect();
+    let mut w: Vec<f64> = (0..=k)
+        .map(|j| cdf(j as f64 + 0.5) - cdf(j as f64 - 0.5))
+        .collect();
     let total = w[0] + 2.0 * w[1..].iter().sum::<f64>();
     w.iter_mut().for_each(|x| *x /= total);
     w
 }
 
 /// Lowers `geometry` on `grid` (already checked with [`SpectGeometry::check_grid`]).
-pub(crate) fn lower_spect(geometry: &SpectGeometry, grid: &ImageGrid, has_attenuation: bool) -> SpectLowered {
+pub(crate) fn lower_spect(
+    geometry: &SpectGeometry,
+    grid: &ImageGrid,
+    has_attenuation: bool,
+) -> SpectLowered {
     let [nz, ny, nx] = grid.shape();
     let [dz, dy, dx] = grid.spacing();
     let [_, oy, ox] = grid.origin();
     let step = dx;
     // Depth samples cover the grid's diagonal, centred on the grid's centre.
     let n_depth = ((nx as f64).hypot(ny as f64)).ceil() as usize + 1;
-    let centre = [ox + (nx as f64 - 1.0) / 2.0 * dx, oy + (ny as f64 - 1.0) / 2.0 * dy];
+    let centre = [
+        ox + (nx as f64 - 1.0) / 2.0 * dx,
+        oy + (ny as f64 - 1.0) / 2.0 * dy,
+    ];
     let n_views = geometry.n_views();
     let mut views = Vec::with_capacity(n_views);
     let mut halves: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(n_views * n_depth);
@@ -276,11 +328,18 @@ pub(crate) fn lower_spect(geometry: &SpectGeometry, grid: &ImageGrid, has_attenu
         let (s, c) = theta.sin_cos();
         let (u, d) = ([c, s], [-s, c]);
         let s_centre = centre[0] * d[0] + centre[1] * d[1];
-        let u0 = -((geometry.n_cols as f64 - 1.0) / 2.0) * geometry.col_spacing + geometry.col_offset;
+        let u0 =
+            -((geometry.n_cols as f64 - 1.0) / 2.0) * geometry.col_spacing + geometry.col_offset;
         let s0 = s_centre - (n_depth as f64 - 1.0) / 2.0 * step;
         // World point of sample (k, id) = (u0 + k·du)·u + (s0 + id·step)·d; fractional index = (p − o)/dx.
-        let f0 = [(u0 * u[0] + s0 * d[0] - ox) / dx, (u0 * u[1] + s0 * d[1] - oy) / dy];
-        let su = [geometry.col_spacing * u[0] / dx, geometry.col_spacing * u[1] / dy];
+        let f0 = [
+            (u0 * u[0] + s0 * d[0] - ox) / dx,
+            (u0 * u[1] + s0 * d[1] - oy) / dy,
+        ];
+        let su = [
+            geometry.col_spacing * u[0] / dx,
+            geometry.col_spacing * u[1] / dy,
+        ];
         let sd = [step * d[0] / dx, step * d[1] / dy];
         // Inverse of f = f0 + k·su + id·sd.
         let det = su[0] * sd[1] - su[1] * sd[0];
@@ -299,13 +358,20 @@ pub(crate) fn lower_spect(geometry: &SpectGeometry, grid: &ImageGrid, has_attenu
             match geometry.collimator {
                 Some(col) => {
                     let sigma = col.fwhm(distance) / FWHM_PER_SIGMA;
-                    halves.push((gaussian_half_kernel(sigma / geometry.col_spacing), gaussian_half_kernel(sigma / dz)));
+                    halves.push((
+                        gaussian_half_kernel(sigma / geometry.col_spacing),
+                        gaussian_half_kernel(sigma / dz),
+                    ));
                 }
                 None => halves.push((vec![1.0], vec![1.0])),
             }
         }
     }
-    let k_max = halves.iter().map(|(a, b)| a.len().max(b.len()) - 1).max().unwrap_or(0);
+    let k_max = halves
+        .iter()
+        .map(|(a, b)| a.len().max(b.len()) - 1)
+        .max()
+        .unwrap_or(0);
     let stride = k_max + 1;
     let mut kernel_cols = vec![0f32; halves.len() * stride];
     let mut kernel_rows = vec![0f32; halves.len() * stride];
@@ -337,7 +403,13 @@ pub(crate) fn lower_spect(geometry: &SpectGeometry, grid: &ImageGrid, has_attenu
         _pad1: 0,
         _pad2: 0,
     };
-    SpectLowered { params, views, kernel_cols, kernel_rows, half_widths }
+    SpectLowered {
+        params,
+        views,
+        kernel_cols,
+        kernel_rows,
+        half_widths,
+    }
 }
 
 #[cfg(test)]
@@ -351,9 +423,17 @@ mod tests {
             let total = w[0] + 2.0 * w[1..].iter().sum::<f64>();
             assert!((total - 1.0).abs() < 1e-12);
             if sigma > 0.5 {
-                let var: f64 = w.iter().enumerate().skip(1).map(|(j, x)| 2.0 * x * (j * j) as f64).sum();
+                let var: f64 = w
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .map(|(j, x)| 2.0 * x * (j * j) as f64)
+                    .sum();
                 // Bin integration adds 1/12 bin² to the variance; truncation at 3σ removes a little.
-                assert!((var - sigma * sigma - 1.0 / 12.0).abs() < 0.03 * sigma * sigma, "σ {sigma}: var {var}");
+                assert!(
+                    (var - sigma * sigma - 1.0 / 12.0).abs() < 0.03 * sigma * sigma,
+                    "σ {sigma}: var {var}"
+                );
             }
         }
     }
@@ -362,8 +442,14 @@ mod tests {
     fn presets_grow_with_distance() {
         let lehr = Collimator::preset("LEHR").unwrap();
         assert!((lehr.fwhm(100.0) - (1.11 + 1.11 / 24.05 * 100.0f64).hypot(3.8)).abs() < 1e-12);
-        assert!(Collimator::preset("hegp").unwrap().fwhm(100.0) > Collimator::preset("legp").unwrap().fwhm(100.0));
-        assert!(matches!(Collimator::preset("xyz"), Err(Error::InvalidArgument(_))));
+        assert!(
+            Collimator::preset("hegp").unwrap().fwhm(100.0)
+                > Collimator::preset("legp").unwrap().fwhm(100.0)
+        );
+        assert!(matches!(
+            Collimator::preset("xyz"),
+            Err(Error::InvalidArgument(_))
+        ));
         assert!(Collimator::linear(-1.0, 0.0, 0.0).is_err());
     }
 }

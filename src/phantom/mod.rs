@@ -29,7 +29,10 @@ impl Ellipse {
     fn contains(&self, x: f64, y: f64) -> bool {
         let (s, c) = self.angle.sin_cos();
         let (dx, dy) = (x - self.center[0], y - self.center[1]);
-        let (ex, ey) = ((c * dx + s * dy) / self.axes[0], (-s * dx + c * dy) / self.axes[1]);
+        let (ex, ey) = (
+            (c * dx + s * dy) / self.axes[0],
+            (-s * dx + c * dy) / self.axes[1],
+        );
         ex * ex + ey * ey <= 1.0
     }
 
@@ -37,12 +40,22 @@ impl Ellipse {
     pub fn chord(&self, origin: [f64; 2], dir: [f64; 2]) -> f64 {
         let (s, c) = self.angle.sin_cos();
         let (qx, qy) = (origin[0] - self.center[0], origin[1] - self.center[1]);
-        let q = [(c * qx + s * qy) / self.axes[0], (-s * qx + c * qy) / self.axes[1]];
-        let r = [(c * dir[0] + s * dir[1]) / self.axes[0], (-s * dir[0] + c * dir[1]) / self.axes[1]];
+        let q = [
+            (c * qx + s * qy) / self.axes[0],
+            (-s * qx + c * qy) / self.axes[1],
+        ];
+        let r = [
+            (c * dir[0] + s * dir[1]) / self.axes[0],
+            (-s * dir[0] + c * dir[1]) / self.axes[1],
+        ];
         let rr = r[0] * r[0] + r[1] * r[1];
         let qr = q[0] * r[0] + q[1] * r[1];
         let disc = qr * qr - rr * (q[0] * q[0] + q[1] * q[1] - 1.0);
-        if disc <= 0.0 { 0.0 } else { 2.0 * disc.sqrt() / rr * dir[0].hypot(dir[1]) }
+        if disc <= 0.0 {
+            0.0
+        } else {
+            2.0 * disc.sqrt() / rr * dir[0].hypot(dir[1])
+        }
     }
 }
 
@@ -77,12 +90,19 @@ impl EllipsePhantom {
 
     /// Value at `(x, y)` mm.
     pub fn value_at(&self, x: f64, y: f64) -> f64 {
-        self.ellipses.iter().filter(|e| e.contains(x, y)).map(|e| e.value).sum()
+        self.ellipses
+            .iter()
+            .filter(|e| e.contains(x, y))
+            .map(|e| e.value)
+            .sum()
     }
 
     /// Exact line integral (value × mm) along `origin + t·dir`.
     pub fn line_integral(&self, origin: [f64; 2], dir: [f64; 2]) -> f64 {
-        self.ellipses.iter().map(|e| e.value * e.chord(origin, dir)).sum()
+        self.ellipses
+            .iter()
+            .map(|e| e.value * e.chord(origin, dir))
+            .sum()
     }
 
     /// Pixel values on a 2D `grid`, each the mean of `supersample²` point samples
@@ -92,7 +112,9 @@ impl EllipsePhantom {
     /// [`Error::InvalidArgument`] for a 3D grid or `supersample = 0`.
     pub fn rasterize(&self, grid: &ImageGrid, supersample: usize) -> Result<Array2<f32>> {
         if grid.shape()[0] != 1 {
-            return Err(Error::InvalidArgument("a 2D phantom rasterises onto a single-slice grid".into()));
+            return Err(Error::InvalidArgument(
+                "a 2D phantom rasterises onto a single-slice grid".into(),
+            ));
         }
         rasterize_slice(self, grid, supersample)
     }
@@ -104,7 +126,9 @@ impl EllipsePhantom {
     /// [`Error::InvalidArgument`] when the geometry has more than one row.
     pub fn line_integrals(&self, geometry: &Geometry) -> Result<Array2<f32>> {
         if geometry.n_rows() != 1 {
-            return Err(Error::InvalidArgument("a 2D phantom's line integrals need a one-row geometry".into()));
+            return Err(Error::InvalidArgument(
+                "a 2D phantom's line integrals need a one-row geometry".into(),
+            ));
         }
         let [v, _, c] = geometry.data_shape();
         Ok(Array2::from_shape_fn((v, c), |(a, k)| {
@@ -114,9 +138,15 @@ impl EllipsePhantom {
     }
 }
 
-fn rasterize_slice(phantom: &EllipsePhantom, grid: &ImageGrid, supersample: usize) -> Result<Array2<f32>> {
+fn rasterize_slice(
+    phantom: &EllipsePhantom,
+    grid: &ImageGrid,
+    supersample: usize,
+) -> Result<Array2<f32>> {
     if supersample == 0 {
-        return Err(Error::InvalidArgument("supersample must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "supersample must be at least 1".into(),
+        ));
     }
     let [_, ny, nx] = grid.shape();
     let [_, dy, dx] = grid.spacing();
@@ -171,7 +201,10 @@ impl EllipsoidPhantom {
                 let t = (z - zc) / c;
                 (t.abs() < 1.0).then(|| {
                     let s = (1.0 - t * t).sqrt();
-                    Ellipse { axes: [e.axes[0] * s, e.axes[1] * s], ..e }
+                    Ellipse {
+                        axes: [e.axes[0] * s, e.axes[1] * s],
+                        ..e
+                    }
                 })
             })
             .collect();
@@ -187,7 +220,8 @@ impl EllipsoidPhantom {
         let mut out = Array3::zeros((nz, ny, nx));
         for iz in 0..nz {
             let z = grid.origin()[0] + iz as f64 * grid.spacing()[0];
-            out.index_axis_mut(ndarray::Axis(0), iz).assign(&rasterize_slice(&self.slice(z), grid, supersample)?);
+            out.index_axis_mut(ndarray::Axis(0), iz)
+                .assign(&rasterize_slice(&self.slice(z), grid, supersample)?);
         }
         Ok(out)
     }
@@ -200,8 +234,12 @@ impl EllipsoidPhantom {
     pub fn line_integrals(&self, geometry: &Geometry, grid: &ImageGrid) -> Result<ArrayD<f32>> {
         crate::geometry::check_compatible(geometry, grid)?;
         let [v, r, c] = geometry.data_shape();
-        let slices: Vec<EllipsePhantom> = (0..r).map(|iz| self.slice(grid.origin()[0] + iz as f64 * grid.spacing()[0])).collect();
-        let rays: Vec<_> = (0..v).flat_map(|a| (0..c).map(move |k| ray(geometry, a, k))).collect();
+        let slices: Vec<EllipsePhantom> = (0..r)
+            .map(|iz| self.slice(grid.origin()[0] + iz as f64 * grid.spacing()[0]))
+            .collect();
+        let rays: Vec<_> = (0..v)
+            .flat_map(|a| (0..c).map(move |k| ray(geometry, a, k)))
+            .collect();
         Ok(ArrayD::from_shape_fn(IxDyn(&[v, r, c]), |i| {
             let (o, d) = rays[i[0] * c + i[2]];
             slices[i[1]].line_integral(o, d) as f32

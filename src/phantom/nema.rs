@@ -39,7 +39,13 @@ pub struct NemaIecPhantom {
 impl Default for NemaIecPhantom {
     /// Background 1, contrast 4:1, μ at 140 keV (Tc-99m), spheres in the plane z = 0.
     fn default() -> Self {
-        Self { background: 1.0, contrast: 4.0, mu_water: 0.0154, mu_lung: 0.0154 * 0.3, sphere_plane: 0.0 }
+        Self {
+            background: 1.0,
+            contrast: 4.0,
+            mu_water: 0.0154,
+            mu_lung: 0.0154 * 0.3,
+            sphere_plane: 0.0,
+        }
     }
 }
 
@@ -48,7 +54,11 @@ impl NemaIecPhantom {
     pub fn sphere_centres(&self) -> [[f64; 3]; 6] {
         std::array::from_fn(|i| {
             let a = std::f64::consts::PI / 3.0 * i as f64;
-            [RING_RADIUS * a.cos(), RING_RADIUS * a.sin(), self.sphere_plane]
+            [
+                RING_RADIUS * a.cos(),
+                RING_RADIUS * a.sin(),
+                self.sphere_plane,
+            ]
         })
     }
 
@@ -59,7 +69,8 @@ impl NemaIecPhantom {
         if y <= 0.0 {
             return x.hypot(y) <= BODY_RADIUS;
         }
-        y <= SLAB_DEPTH && (x.abs() <= SLAB_HALF_WIDTH || (x.abs() - SLAB_HALF_WIDTH).hypot(y) <= SLAB_DEPTH)
+        y <= SLAB_DEPTH
+            && (x.abs() <= SLAB_HALF_WIDTH || (x.abs() - SLAB_HALF_WIDTH).hypot(y) <= SLAB_DEPTH)
     }
 
     /// (activity, μ) at a point.
@@ -82,7 +93,11 @@ impl NemaIecPhantom {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for `supersample = 0`.
-    pub fn rasterize(&self, grid: &ImageGrid, supersample: usize) -> Result<(Array3<f32>, Array3<f32>)> {
+    pub fn rasterize(
+        &self,
+        grid: &ImageGrid,
+        supersample: usize,
+    ) -> Result<(Array3<f32>, Array3<f32>)> {
         if supersample == 0 {
             return Err(Error::InvalidArgument("supersample must be ≥ 1".into()));
         }
@@ -93,22 +108,32 @@ impl NemaIecPhantom {
         let offset = |i: usize, d: f64| ((i as f64 + 0.5) / s as f64 - 0.5) * d;
         let mut activity = Array3::zeros((nz, ny, nx));
         let mut mu = Array3::zeros((nz, ny, nx));
-        ndarray::Zip::indexed(&mut activity).and(&mut mu).par_for_each(|(iz, iy, ix), a, m| {
-            let (mut sa, mut sm) = (0.0, 0.0);
-            for i in 0..s {
-                for j in 0..s {
-                    for k in 0..s {
-                        let z = if grid.ndim() == 2 { self.sphere_plane } else { oz + iz as f64 * dz + offset(i, dz) };
-                        let (va, vm) = self.at(ox + ix as f64 * dx + offset(k, dx), oy + iy as f64 * dy + offset(j, dy), z);
-                        sa += va;
-                        sm += vm;
+        ndarray::Zip::indexed(&mut activity)
+            .and(&mut mu)
+            .par_for_each(|(iz, iy, ix), a, m| {
+                let (mut sa, mut sm) = (0.0, 0.0);
+                for i in 0..s {
+                    for j in 0..s {
+                        for k in 0..s {
+                            let z = if grid.ndim() == 2 {
+                                self.sphere_plane
+                            } else {
+                                oz + iz as f64 * dz + offset(i, dz)
+                            };
+                            let (va, vm) = self.at(
+                                ox + ix as f64 * dx + offset(k, dx),
+                                oy + iy as f64 * dy + offset(j, dy),
+                                z,
+                            );
+                            sa += va;
+                            sm += vm;
+                        }
                     }
                 }
-            }
-            let n = (s * s * s) as f64;
-            *a = (sa / n) as f32;
-            *m = (sm / n) as f32;
-        });
+                let n = (s * s * s) as f64;
+                *a = (sa / n) as f32;
+                *m = (sm / n) as f32;
+            });
         Ok((activity, mu))
     }
 }
@@ -129,7 +154,12 @@ mod tests {
         let grid = ImageGrid::new_3d([8, 80, 80], [4.0, 4.0, 4.0]).unwrap();
         let (a, m) = p.rasterize(&grid, 2).unwrap();
         // The body's cross-section (half-disc + slab with rounded corners) ≈ 48 000 mm².
-        let area = a.index_axis(ndarray::Axis(0), 4).iter().filter(|v| **v > 0.0).count() as f64 * 16.0;
+        let area = a
+            .index_axis(ndarray::Axis(0), 4)
+            .iter()
+            .filter(|v| **v > 0.0)
+            .count() as f64
+            * 16.0;
         assert!(area > 40_000.0 && area < 56_000.0, "{area}");
         assert!(m.iter().all(|v| *v >= 0.0 && *v <= 0.0155));
     }

@@ -12,7 +12,9 @@ fn check_width(what: &str, kev: f64) -> Result<()> {
     if kev.is_finite() && kev > 0.0 {
         Ok(())
     } else {
-        Err(Error::InvalidArgument(format!("{what} window width is {kev} keV; expected a finite value > 0")))
+        Err(Error::InvalidArgument(format!(
+            "{what} window width is {kev} keV; expected a finite value > 0"
+        )))
     }
 }
 
@@ -38,7 +40,9 @@ pub fn triple_energy_window(
     check_width("photopeak", peak_width_kev)?;
     let shape = lower.shape().to_vec();
     let lo = non_negative_input("lower window", lower, &shape)?;
-    let up = upper.map(|u| non_negative_input("upper window", u, &shape)).transpose()?;
+    let up = upper
+        .map(|u| non_negative_input("upper window", u, &shape))
+        .transpose()?;
     let out: Vec<f32> = lo
         .iter()
         .enumerate()
@@ -58,11 +62,17 @@ pub fn triple_energy_window(
 /// As [`triple_energy_window`], and [`Error::InvalidArgument`] for a non-positive `k`.
 pub fn dual_energy_window(scatter_window: ArrayViewD<'_, f32>, k: f64) -> Result<ArrayD<f32>> {
     if !(k.is_finite() && k > 0.0) {
-        return Err(Error::InvalidArgument(format!("DEW ratio k is {k}; expected a finite value > 0 (0.5 for Tc-99m)")));
+        return Err(Error::InvalidArgument(format!(
+            "DEW ratio k is {k}; expected a finite value > 0 (0.5 for Tc-99m)"
+        )));
     }
     let shape = scatter_window.shape().to_vec();
     let counts = non_negative_input("scatter window", scatter_window, &shape)?;
-    Ok(ArrayD::from_shape_vec(shape, counts.iter().map(|&c| (c as f64 * k) as f32).collect()).expect("same shape"))
+    Ok(ArrayD::from_shape_vec(
+        shape,
+        counts.iter().map(|&c| (c as f64 * k) as f32).collect(),
+    )
+    .expect("same shape"))
 }
 
 #[cfg(test)]
@@ -85,19 +95,31 @@ mod tests {
     #[test]
     fn dew_scales_the_scatter_window() {
         let c = arr1(&[10.0f32, 4.0]).into_dyn();
-        assert_eq!(dual_energy_window(c.view(), 0.5).unwrap().as_slice().unwrap(), &[5.0, 2.0]);
+        assert_eq!(
+            dual_energy_window(c.view(), 0.5)
+                .unwrap()
+                .as_slice()
+                .unwrap(),
+            &[5.0, 2.0]
+        );
     }
 
     #[test]
     fn bad_windows_are_refused() {
         let a = ArrayD::<f32>::zeros(IxDyn(&[2, 3]));
         let b = ArrayD::<f32>::zeros(IxDyn(&[3, 2]));
-        assert!(matches!(triple_energy_window(a.view(), Some(b.view()), 7.0, 7.0, 28.0), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            triple_energy_window(a.view(), Some(b.view()), 7.0, 7.0, 28.0),
+            Err(Error::ShapeMismatch { .. })
+        ));
         assert!(triple_energy_window(a.view(), None, 0.0, 7.0, 28.0).is_err());
         let neg = arr1(&[-1.0f32]).into_dyn();
         assert!(dual_energy_window(neg.view(), 0.5).is_err());
         let nan = arr1(&[f32::NAN]).into_dyn();
-        assert!(matches!(dual_energy_window(nan.view(), 0.5), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            dual_energy_window(nan.view(), 0.5),
+            Err(Error::NonFinite { .. })
+        ));
         assert!(dual_energy_window(a.view(), -0.5).is_err());
     }
 }

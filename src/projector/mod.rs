@@ -7,8 +7,8 @@ use crate::array::{check_input, with_output};
 use crate::backend::gpu::{DEFAULT_MAX_CHUNK_BYTES, GpuContext, GpuPlan};
 use crate::backend::{self, ActiveBackend, Backend, cpu};
 use crate::error::{Error, Result};
-use crate::geometry::{Geometry, ImageGrid, check_compatible, lower};
 use crate::geometry::Lowered;
+use crate::geometry::{Geometry, ImageGrid, check_compatible, lower};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +43,10 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        Self { backend: Backend::Auto, max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES }
+        Self {
+            backend: Backend::Auto,
+            max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
+        }
     }
 }
 
@@ -52,7 +55,10 @@ enum Engine {
     Cpu,
     /// The device buffers are allocated on the first forward or adjoint call, so that a
     /// projector used only to plan FBP holds none.
-    Gpu { ctx: Arc<GpuContext>, plan: Mutex<Option<Box<GpuPlan>>> },
+    Gpu {
+        ctx: Arc<GpuContext>,
+        plan: Mutex<Option<Box<GpuPlan>>>,
+    },
 }
 
 impl Projector {
@@ -63,14 +69,25 @@ impl Projector {
     /// source inside the grid); [`Error::NoGpu`] for [`Backend::Gpu`] without an adapter;
     /// [`Error::Gpu`] when the device cannot hold one slice.
     pub fn new(geometry: impl Into<Geometry>, grid: ImageGrid, backend: Backend) -> Result<Self> {
-        Self::with_options(geometry, grid, PlanOptions { backend, ..Default::default() })
+        Self::with_options(
+            geometry,
+            grid,
+            PlanOptions {
+                backend,
+                ..Default::default()
+            },
+        )
     }
 
     /// As [`Projector::new`], with every planning option.
     ///
     /// # Errors
     /// As [`Projector::new`], and [`Error::InvalidArgument`] for a zero chunk size.
-    pub fn with_options(geometry: impl Into<Geometry>, grid: ImageGrid, options: PlanOptions) -> Result<Self> {
+    pub fn with_options(
+        geometry: impl Into<Geometry>,
+        grid: ImageGrid,
+        options: PlanOptions,
+    ) -> Result<Self> {
         if options.max_chunk_bytes == 0 {
             return Err(Error::InvalidArgument("max_chunk_bytes must be > 0".into()));
         }
@@ -81,10 +98,19 @@ impl Projector {
             None => Engine::Cpu,
             Some(ctx) => {
                 GpuPlan::check_fits(&ctx, &lowered, true)?;
-                Engine::Gpu { ctx, plan: Mutex::new(None) }
+                Engine::Gpu {
+                    ctx,
+                    plan: Mutex::new(None),
+                }
             }
         };
-        Ok(Self { geometry, grid, lowered, options, engine })
+        Ok(Self {
+            geometry,
+            grid,
+            lowered,
+            options,
+            engine,
+        })
     }
 
     /// The acquisition geometry.
@@ -99,7 +125,9 @@ impl Projector {
     pub fn backend(&self) -> ActiveBackend {
         match &self.engine {
             Engine::Cpu => ActiveBackend::Cpu,
-            Engine::Gpu { ctx, .. } => ActiveBackend::Gpu { adapter: ctx.describe() },
+            Engine::Gpu { ctx, .. } => ActiveBackend::Gpu {
+                adapter: ctx.describe(),
+            },
         }
     }
     pub(crate) fn gpu_context(&self) -> Option<Arc<GpuContext>> {
@@ -119,14 +147,20 @@ impl Projector {
     pub fn device_bytes(&self) -> u64 {
         match &self.engine {
             Engine::Cpu => 0,
-            Engine::Gpu { plan, .. } => plan.lock().ok().and_then(|p| p.as_ref().map(|p| p.device_bytes())).unwrap_or(0),
+            Engine::Gpu { plan, .. } => plan
+                .lock()
+                .ok()
+                .and_then(|p| p.as_ref().map(|p| p.device_bytes()))
+                .unwrap_or(0),
         }
     }
     /// Slices per GPU chunk (the whole stack on the CPU).
     pub fn chunk_slices(&self) -> usize {
         match &self.engine {
             Engine::Cpu => self.grid.shape()[0],
-            Engine::Gpu { ctx, .. } => GpuPlan::chunk_slices_for(ctx, &self.lowered, self.options.max_chunk_bytes),
+            Engine::Gpu { ctx, .. } => {
+                GpuPlan::chunk_slices_for(ctx, &self.lowered, self.options.max_chunk_bytes)
+            }
         }
     }
     /// Shape of images: `[ny, nx]` for a 2D grid, `[nz, ny, nx]` for 3D.
@@ -136,7 +170,11 @@ impl Projector {
     /// Shape of projections: `[views, cols]` for a 2D grid, `[views, rows, cols]` for 3D.
     pub fn data_shape(&self) -> Vec<usize> {
         let [v, r, c] = self.geometry.data_shape();
-        if self.grid.ndim() == 2 { vec![v, c] } else { vec![v, r, c] }
+        if self.grid.ndim() == 2 {
+            vec![v, c]
+        } else {
+            vec![v, r, c]
+        }
     }
 
     /// `A x`: line integrals of `image` (shape [`Projector::image_shape`]), a new array of
@@ -154,10 +192,16 @@ impl Projector {
     ///
     /// # Errors
     /// As [`Projector::forward`], and [`Error::ShapeMismatch`] for a wrong `out`.
-    pub fn forward_into(&self, image: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    pub fn forward_into(
+        &self,
+        image: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<()> {
         let image = check_input("image", image, &self.image_shape())?;
         let image = image.as_slice().expect("standard layout");
-        with_output("projection output", out, &self.data_shape(), |o| self.forward_flat(image, o))
+        with_output("projection output", out, &self.data_shape(), |o| {
+            self.forward_flat(image, o)
+        })
     }
 
     /// `Aᵀ y`: back-projection of `data` (shape [`Projector::data_shape`]), the exact adjoint of
@@ -175,10 +219,16 @@ impl Projector {
     ///
     /// # Errors
     /// As [`Projector::adjoint`], and [`Error::ShapeMismatch`] for a wrong `out`.
-    pub fn adjoint_into(&self, data: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    pub fn adjoint_into(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<()> {
         let data = check_input("projection data", data, &self.data_shape())?;
         let data = data.as_slice().expect("standard layout");
-        with_output("image output", out, &self.image_shape(), |o| self.adjoint_flat(data, o))
+        with_output("image output", out, &self.image_shape(), |o| {
+            self.adjoint_flat(data, o)
+        })
     }
 
     /// Forward projection on flat C-order buffers (lengths checked by the callers).
@@ -206,10 +256,21 @@ impl Projector {
     }
 
     /// Runs `f` on the GPU plan, allocating it on first use.
-    fn with_plan(&self, ctx: &Arc<GpuContext>, plan: &Mutex<Option<Box<GpuPlan>>>, f: impl FnOnce(&mut GpuPlan) -> Result<()>) -> Result<()> {
-        let mut guard = plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked; build a new projector".into()))?;
+    fn with_plan(
+        &self,
+        ctx: &Arc<GpuContext>,
+        plan: &Mutex<Option<Box<GpuPlan>>>,
+        f: impl FnOnce(&mut GpuPlan) -> Result<()>,
+    ) -> Result<()> {
+        let mut guard = plan.lock().map_err(|_| {
+            Error::Gpu("a previous GPU call panicked; build a new projector".into())
+        })?;
         if guard.is_none() {
-            *guard = Some(Box::new(GpuPlan::projector(ctx.clone(), &self.lowered, self.options.max_chunk_bytes)?));
+            *guard = Some(Box::new(GpuPlan::projector(
+                ctx.clone(),
+                &self.lowered,
+                self.options.max_chunk_bytes,
+            )?));
         }
         f(guard.as_mut().expect("allocated above"))
     }
@@ -239,7 +300,9 @@ impl Projector {
     /// [`Error::InvalidArgument`] for zero iterations; a GPU failure.
     pub fn norm(&self, iterations: usize) -> Result<f64> {
         if iterations == 0 {
-            return Err(Error::InvalidArgument("norm needs at least 1 power iteration".into()));
+            return Err(Error::InvalidArgument(
+                "norm needs at least 1 power iteration".into(),
+            ));
         }
         let n_data: usize = self.geometry.data_shape().iter().product();
         let mut x = vec![1.0f32; self.grid.len()];
@@ -257,7 +320,6 @@ impl Projector {
         Ok(estimate)
     }
 }
-
 
 /// f64 inner product of two f32 buffers.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {

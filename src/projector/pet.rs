@@ -50,7 +50,8 @@ impl PetProjector {
         if let Some(mu) = attenuation {
             let shape = projector.image_shape();
             let mu = non_negative_input("attenuation map", mu, &shape)?;
-            let line_integrals = projector.forward(ArrayViewD::from_shape(IxDyn(&shape), &mu).expect("image shape"))?;
+            let line_integrals = projector
+                .forward(ArrayViewD::from_shape(IxDyn(&shape), &mu).expect("image shape"))?;
             factors = Some(line_integrals.iter().map(|&l| (-l).exp()).collect());
         }
         if let Some(n) = normalisation {
@@ -65,7 +66,12 @@ impl PetProjector {
             ActiveBackend::Cpu => None,
             ActiveBackend::Gpu { .. } => backend::resolve(Backend::Gpu)?,
         };
-        Ok(Self { projector, factors, ctx, active })
+        Ok(Self {
+            projector,
+            factors,
+            ctx,
+            active,
+        })
     }
 
     /// The underlying line-integral projector `A`.
@@ -74,7 +80,10 @@ impl PetProjector {
     }
     /// The multiplicative factors `m` (attenuation × normalisation), shaped like the data, if any.
     pub fn factors(&self) -> Option<ArrayD<f32>> {
-        self.factors.as_ref().map(|f| ArrayD::from_shape_vec(IxDyn(&self.projector.data_shape()), f.clone()).expect("data shape"))
+        self.factors.as_ref().map(|f| {
+            ArrayD::from_shape_vec(IxDyn(&self.projector.data_shape()), f.clone())
+                .expect("data shape")
+        })
     }
     /// Where the model runs.
     pub fn backend(&self) -> &ActiveBackend {
@@ -107,13 +116,24 @@ impl PetProjector {
     ///
     /// # Errors
     /// As [`Projector::adjoint_into`].
-    pub fn adjoint_into(&self, data: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    pub fn adjoint_into(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<()> {
         let data = check_input("data", data, &self.projector.data_shape())?;
         let weighted: ArrayD<f32> = match &self.factors {
-            Some(f) => ArrayD::from_shape_vec(data.raw_dim(), data.iter().zip(f).map(|(y, m)| y * m).collect()).expect("data shape"),
+            Some(f) => ArrayD::from_shape_vec(
+                data.raw_dim(),
+                data.iter().zip(f).map(|(y, m)| y * m).collect(),
+            )
+            .expect("data shape"),
             None => data.to_owned(),
         };
-        with_output("image", out, &self.projector.image_shape(), |o| self.projector.adjoint_flat(weighted.as_slice().expect("standard"), o))
+        with_output("image", out, &self.projector.image_shape(), |o| {
+            self.projector
+                .adjoint_flat(weighted.as_slice().expect("standard"), o)
+        })
     }
 
     /// Dot-product test of the whole model (factors included) with random `x`, `y` from `seed`.
@@ -122,12 +142,20 @@ impl PetProjector {
     /// A GPU failure.
     pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
         let mut rng = super::SplitMix64(seed);
-        let x = ArrayD::from_shape_simple_fn(IxDyn(&self.projector.image_shape()), || rng.next_f32());
-        let y = ArrayD::from_shape_simple_fn(IxDyn(&self.projector.data_shape()), || rng.next_f32());
+        let x =
+            ArrayD::from_shape_simple_fn(IxDyn(&self.projector.image_shape()), || rng.next_f32());
+        let y =
+            ArrayD::from_shape_simple_fn(IxDyn(&self.projector.data_shape()), || rng.next_f32());
         let ax = self.forward(x.view())?;
         let aty = self.adjoint(y.view())?;
-        let lhs = super::dot(ax.as_slice().expect("standard"), y.as_slice().expect("standard"));
-        let rhs = super::dot(x.as_slice().expect("standard"), aty.as_slice().expect("standard"));
+        let lhs = super::dot(
+            ax.as_slice().expect("standard"),
+            y.as_slice().expect("standard"),
+        );
+        let rhs = super::dot(
+            x.as_slice().expect("standard"),
+            aty.as_slice().expect("standard"),
+        );
         Ok((lhs - rhs).abs() / lhs.abs())
     }
 }
@@ -151,9 +179,17 @@ impl SystemModel for PetProjector {
     fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
         let geometry: &Geometry = self.projector.geometry();
         let grid = self.projector.grid();
-        let lowered = subsets.iter().map(|r| lower(&geometry.subset(&order[r.clone()]), grid)).collect();
+        let lowered = subsets
+            .iter()
+            .map(|r| lower(&geometry.subset(&order[r.clone()]), grid))
+            .collect();
         let view_len = geometry.n_rows() * geometry.columns().n_cols;
-        let factors = self.factors.as_ref().map(|f| order.iter().flat_map(|&v| f[v * view_len..(v + 1) * view_len].iter().copied()).collect());
+        let factors = self.factors.as_ref().map(|f| {
+            order
+                .iter()
+                .flat_map(|&v| f[v * view_len..(v + 1) * view_len].iter().copied())
+                .collect()
+        });
         let model: Box<dyn ResidentModel> = match &self.ctx {
             None => Box::new(JosephCpu::new(lowered, subsets, factors)),
             Some(ctx) => Box::new(JosephGpu::new(ctx.clone(), lowered, subsets, factors)?),

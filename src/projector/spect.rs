@@ -47,8 +47,19 @@ impl SpectProjector {
     /// or not of the column spacing); [`Error::ShapeMismatch`] for a μ-map of another shape;
     /// [`Error::NonFinite`] or [`Error::InvalidArgument`] for NaN or negative μ;
     /// [`Error::NoGpu`] for [`Backend::Gpu`] without an adapter.
-    pub fn new(geometry: SpectGeometry, grid: ImageGrid, attenuation: Option<ArrayView3<'_, f32>>, backend: Backend) -> Result<Self> {
-        Self::with_frame_limit(geometry, grid, attenuation, backend, DEFAULT_MAX_FRAME_BYTES)
+    pub fn new(
+        geometry: SpectGeometry,
+        grid: ImageGrid,
+        attenuation: Option<ArrayView3<'_, f32>>,
+        backend: Backend,
+    ) -> Result<Self> {
+        Self::with_frame_limit(
+            geometry,
+            grid,
+            attenuation,
+            backend,
+            DEFAULT_MAX_FRAME_BYTES,
+        )
     }
 
     /// As [`SpectProjector::new`], with GPU work buffers of at most `max_frame_bytes` each.
@@ -68,14 +79,28 @@ impl SpectProjector {
         geometry.check_grid(&grid)?;
         let mu = match attenuation {
             None => None,
-            Some(a) => Some(non_negative_input("attenuation map (1/mm)", a.into_dyn(), &grid.shape())?),
+            Some(a) => Some(non_negative_input(
+                "attenuation map (1/mm)",
+                a.into_dyn(),
+                &grid.shape(),
+            )?),
         };
         let ctx = backend::resolve(backend)?;
         let active = match &ctx {
             None => ActiveBackend::Cpu,
-            Some(c) => ActiveBackend::Gpu { adapter: c.describe() },
+            Some(c) => ActiveBackend::Gpu {
+                adapter: c.describe(),
+            },
         };
-        Ok(Self { geometry, grid, mu, ctx, active, max_frame_bytes, plan: Mutex::new(None) })
+        Ok(Self {
+            geometry,
+            grid,
+            mu,
+            ctx,
+            active,
+            max_frame_bytes,
+            plan: Mutex::new(None),
+        })
     }
 
     /// The acquisition geometry.
@@ -93,12 +118,18 @@ impl SpectProjector {
     /// Bytes of backend memory (device buffers, or host buffers on the CPU) held by the plan
     /// behind `forward` and `adjoint` (0 before their first call).
     pub fn memory_bytes(&self) -> u64 {
-        self.plan.lock().ok().and_then(|g| g.as_ref().map(|m| m.memory_bytes())).unwrap_or(0)
+        self.plan
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|m| m.memory_bytes()))
+            .unwrap_or(0)
     }
     /// The μ-map (`[z, y, x]`, 1/mm), if attenuation is modelled.
     pub fn attenuation(&self) -> Option<ArrayView3<'_, f32>> {
         let [nz, ny, nx] = self.grid.shape();
-        self.mu.as_deref().map(|m| ArrayView3::from_shape((nz, ny, nx), m).expect("μ-map on the grid"))
+        self.mu
+            .as_deref()
+            .map(|m| ArrayView3::from_shape((nz, ny, nx), m).expect("μ-map on the grid"))
     }
     /// Whether attenuation is modelled.
     pub fn has_attenuation(&self) -> bool {
@@ -107,22 +138,36 @@ impl SpectProjector {
 
     /// Shape of the projections: `[views, slices, cols]`.
     pub fn data_shape(&self) -> Vec<usize> {
-        vec![self.geometry.n_views(), self.grid.shape()[0], self.geometry.n_cols()]
+        vec![
+            self.geometry.n_views(),
+            self.grid.shape()[0],
+            self.geometry.n_cols(),
+        ]
     }
 
     fn build(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<Box<dyn ResidentModel>> {
         let lowered = lower_spect(&self.geometry.subset(order), &self.grid, self.mu.is_some());
         Ok(match &self.ctx {
             None => Box::new(SpectCpu::new(lowered, self.mu.clone(), subsets)),
-            Some(ctx) => Box::new(SpectGpu::new(ctx.clone(), &lowered, self.mu.as_deref(), subsets, self.max_frame_bytes)?),
+            Some(ctx) => Box::new(SpectGpu::new(
+                ctx.clone(),
+                &lowered,
+                self.mu.as_deref(),
+                subsets,
+                self.max_frame_bytes,
+            )?),
         })
     }
 
     fn with_plan<T>(&self, run: impl FnOnce(&mut dyn ResidentModel) -> Result<T>) -> Result<T> {
-        let mut guard = self.plan.lock().map_err(|_| Error::Gpu("a previous call panicked while holding the plan".into()))?;
+        let mut guard = self
+            .plan
+            .lock()
+            .map_err(|_| Error::Gpu("a previous call panicked while holding the plan".into()))?;
         if guard.is_none() {
             let all: Vec<usize> = (0..self.geometry.n_views()).collect();
-            *guard = Some(self.build(&all, vec![0..all.len()])?);
+            let one_subset = std::iter::once(0..all.len()).collect();
+            *guard = Some(self.build(&all, one_subset)?);
         }
         run(guard.as_deref_mut().expect("plan just made"))
     }
@@ -157,9 +202,15 @@ impl SpectProjector {
     ///
     /// # Errors
     /// As [`SpectProjector::forward`], and for an `out` of the wrong shape.
-    pub fn forward_into(&self, image: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    pub fn forward_into(
+        &self,
+        image: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<()> {
         let image = check_input("image", image, &self.grid.shape())?;
-        with_output("projections", out, &self.data_shape(), |o| self.forward_flat(image.as_slice().expect("standard"), o))
+        with_output("projections", out, &self.data_shape(), |o| {
+            self.forward_flat(image.as_slice().expect("standard"), o)
+        })
     }
 
     /// The transpose `Aᵀ y` of projections `y` (`[views, slices, cols]`): an image `[z, y, x]`.
@@ -176,9 +227,15 @@ impl SpectProjector {
     ///
     /// # Errors
     /// As [`SpectProjector::adjoint`], and for an `out` of the wrong shape.
-    pub fn adjoint_into(&self, proj: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    pub fn adjoint_into(
+        &self,
+        proj: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<()> {
         let proj = check_input("projections", proj, &self.data_shape())?;
-        with_output("image", out, &self.grid.shape(), |o| self.adjoint_flat(proj.as_slice().expect("standard"), o))
+        with_output("image", out, &self.grid.shape(), |o| {
+            self.adjoint_flat(proj.as_slice().expect("standard"), o)
+        })
     }
 
     /// Dot-product test with random `x ≥ 0`, `y ≥ 0` from `seed`:

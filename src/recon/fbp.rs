@@ -8,8 +8,8 @@
 
 use super::weights::fbp_weights;
 use crate::array::{check_input, with_output};
-use crate::backend::gpu::{FbpInputs, GpuPlan};
 use crate::backend::chunks::{DataShape, chunks, gather_rows};
+use crate::backend::gpu::{FbpInputs, GpuPlan};
 use crate::backend::layout::{Params, View};
 use crate::backend::{ActiveBackend, cpu};
 use crate::error::{Error, Result};
@@ -33,7 +33,12 @@ pub struct Fbp {
 #[derive(Debug)]
 enum Engine {
     /// The CPU twins need the dispatch parameters, the voxel maps, the filter and the weights.
-    Cpu { params: Params, views: Vec<View>, kernel: FilterKernel, weights: Vec<f32> },
+    Cpu {
+        params: Params,
+        views: Vec<View>,
+        kernel: FilterKernel,
+        weights: Vec<f32>,
+    },
     /// Everything lives in the plan's device buffers.
     Gpu(Mutex<GpuPlan>),
 }
@@ -50,13 +55,31 @@ impl Fbp {
         let n_cols = lowered.params.n_cols as usize;
         let kernel = FilterKernel::new(n_cols, w.tau, filter, w.arc);
         let engine = match projector.gpu_context() {
-            None => Engine::Cpu { params: lowered.params, views: lowered.views.clone(), kernel, weights: w.weights },
+            None => Engine::Cpu {
+                params: lowered.params,
+                views: lowered.views.clone(),
+                kernel,
+                weights: w.weights,
+            },
             Some(ctx) => {
-                let inputs = FbpInputs { lags: &kernel.lags(n_cols), weights: &w.weights };
-                Engine::Gpu(Mutex::new(GpuPlan::fbp(ctx, lowered, projector.options().max_chunk_bytes, inputs)?))
+                let inputs = FbpInputs {
+                    lags: &kernel.lags(n_cols),
+                    weights: &w.weights,
+                };
+                Engine::Gpu(Mutex::new(GpuPlan::fbp(
+                    ctx,
+                    lowered,
+                    projector.options().max_chunk_bytes,
+                    inputs,
+                )?))
             }
         };
-        Ok(Self { image_shape: projector.image_shape(), data_shape: projector.data_shape(), backend: projector.backend(), engine })
+        Ok(Self {
+            image_shape: projector.image_shape(),
+            data_shape: projector.data_shape(),
+            backend: projector.backend(),
+            engine,
+        })
     }
 
     /// Where this plan runs.
@@ -85,7 +108,11 @@ impl Fbp {
     ///
     /// # Errors
     /// As [`Fbp::reconstruct`].
-    pub fn reconstruct_into(&self, data: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    pub fn reconstruct_into(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<()> {
         self.reconstruct_with_progress(data, out, &mut |_, _| {})
     }
 
@@ -102,30 +129,56 @@ impl Fbp {
     ) -> Result<()> {
         let data = check_input("projection data", data, &self.data_shape)?;
         let data = data.as_slice().expect("standard layout");
-        with_output("image output", out, &self.image_shape, |o| self.reconstruct_flat(data, o, progress))
+        with_output("image output", out, &self.image_shape, |o| {
+            self.reconstruct_flat(data, o, progress)
+        })
     }
 
-    fn reconstruct_flat(&self, data: &[f32], out: &mut [f32], progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
+    fn reconstruct_flat(
+        &self,
+        data: &[f32],
+        out: &mut [f32],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
         let (full, views, kernel, weights) = match &self.engine {
             Engine::Gpu(plan) => {
-                let mut plan = plan.lock().map_err(|_| Error::Gpu("a previous GPU call panicked; build a new plan".into()))?;
+                let mut plan = plan.lock().map_err(|_| {
+                    Error::Gpu("a previous GPU call panicked; build a new plan".into())
+                })?;
                 return plan.reconstruct(data, out, progress);
             }
-            Engine::Cpu { params, views, kernel, weights } => (*params, views, kernel, weights),
+            Engine::Cpu {
+                params,
+                views,
+                kernel,
+                weights,
+            } => (*params, views, kernel, weights),
         };
         // CPU: chunks of slices too, so the filtered copy stays small whatever the stack.
-        let shape = DataShape { views: full.n_views as usize, rows: full.nz as usize, cols: full.n_cols as usize };
+        let shape = DataShape {
+            views: full.n_views as usize,
+            rows: full.nz as usize,
+            cols: full.n_cols as usize,
+        };
         let slice = (full.nx * full.ny) as usize;
         let per_slice = (shape.views * shape.cols).max(slice) * 4;
         let chunk = (CPU_CHUNK_BYTES / per_slice).clamp(1, shape.rows);
         let mut rows = vec![0.0f32; shape.views * chunk * shape.cols];
         let mut filtered = rows.clone();
         for (z0, nz) in chunks(shape.rows, chunk) {
-            let p = Params { nz: nz as u32, ..full };
+            let p = Params {
+                nz: nz as u32,
+                ..full
+            };
             let len = shape.views * nz * shape.cols;
             gather_rows(shape, data, z0, nz, &mut rows[..len]);
             cpu::fbp_filter(&p, kernel, weights, &rows[..len], &mut filtered[..len]);
-            cpu::backproject_fbp(&p, views, &filtered[..len], &mut out[z0 * slice..(z0 + nz) * slice]);
+            cpu::backproject_fbp(
+                &p,
+                views,
+                &filtered[..len],
+                &mut out[z0 * slice..(z0 + nz) * slice],
+            );
             progress(z0 + nz, shape.rows);
         }
         Ok(())
@@ -136,6 +189,10 @@ impl Fbp {
 ///
 /// # Errors
 /// As [`Fbp::new`] and [`Fbp::reconstruct`].
-pub fn fbp(data: ArrayViewD<'_, f32>, projector: &Projector, filter: RampFilter) -> Result<ArrayD<f32>> {
+pub fn fbp(
+    data: ArrayViewD<'_, f32>,
+    projector: &Projector,
+    filter: RampFilter,
+) -> Result<ArrayD<f32>> {
     Fbp::new(projector, filter)?.reconstruct(data)
 }

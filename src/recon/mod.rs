@@ -7,8 +7,10 @@ mod prior;
 mod transmission;
 mod weights;
 
-pub use em::{IterationReport, ModelPlan, Osem, SystemModel, log_likelihood, poisson_log_likelihood};
+pub use em::{
+    IterationReport, ModelPlan, Osem, SystemModel, log_likelihood, poisson_log_likelihood,
+};
 pub use fbp::{Fbp, fbp};
+pub(crate) use postfilter::FWHM_PER_SIGMA;
 pub use prior::{Prior, PriorKind};
 pub use transmission::{OrderedSubsets, transmission_log_likelihood};
-pub(crate) use postfilter::FWHM_PER_SIGMA;

@@ -14,7 +14,10 @@ pub(crate) fn gaussian_filter_3d(volume: &mut ArrayD<f32>, fwhm: f64, spacing: [
     let ndim = volume.ndim();
     for axis in 0..ndim {
         let d = spacing[3 - ndim + axis];
-        let half: Vec<f32> = gaussian_half_kernel(fwhm / FWHM_PER_SIGMA / d).into_iter().map(|w| w as f32).collect();
+        let half: Vec<f32> = gaussian_half_kernel(fwhm / FWHM_PER_SIGMA / d)
+            .into_iter()
+            .map(|w| w as f32)
+            .collect();
         if half.len() == 1 {
             continue;
         }

@@ -42,14 +42,18 @@ impl Prior {
     /// [`Error::InvalidArgument`] for a negative or non-finite `beta` or `gamma`.
     pub fn relative_difference(beta: f64, gamma: f64) -> Result<Self> {
         if !(gamma.is_finite() && gamma >= 0.0) {
-            return Err(Error::InvalidArgument(format!("relative-difference γ is {gamma}; expected a finite value ≥ 0")));
+            return Err(Error::InvalidArgument(format!(
+                "relative-difference γ is {gamma}; expected a finite value ≥ 0"
+            )));
         }
         Self::checked(PriorKind::RelativeDifference { gamma }, beta)
     }
 
     fn checked(kind: PriorKind, beta: f64) -> Result<Self> {
         if !(beta.is_finite() && beta >= 0.0) {
-            return Err(Error::InvalidArgument(format!("prior weight β is {beta}; expected a finite value ≥ 0")));
+            return Err(Error::InvalidArgument(format!(
+                "prior weight β is {beta}; expected a finite value ≥ 0"
+            )));
         }
         Ok(Self { kind, beta })
     }
@@ -60,7 +64,11 @@ impl Prior {
         let [dz, dy, dx] = spacing;
         let mut weights = [[0f32; 4]; 7];
         for i in 0..27usize {
-            let (oz, oy, ox) = ((i / 9) as f64 - 1.0, ((i / 3) % 3) as f64 - 1.0, (i % 3) as f64 - 1.0);
+            let (oz, oy, ox) = (
+                (i / 9) as f64 - 1.0,
+                ((i / 3) % 3) as f64 - 1.0,
+                (i % 3) as f64 - 1.0,
+            );
             let distance = (oz * dz).hypot(oy * dy).hypot(ox * dx);
             weights[i / 4][i % 4] = if i == 13 { 0.0 } else { (dx / distance) as f32 };
         }

@@ -26,7 +26,11 @@ pub struct OrderedSubsets<'a> {
 impl<'a> OrderedSubsets<'a> {
     /// `iterations` passes over `subsets` subsets, starting from 0.
     pub fn new(iterations: usize, subsets: usize) -> Self {
-        Self { iterations, subsets, x0: None }
+        Self {
+            iterations,
+            subsets,
+            x0: None,
+        }
     }
 
     fn check(&self, n_views: usize) -> Result<()> {
@@ -34,7 +38,10 @@ impl<'a> OrderedSubsets<'a> {
             return Err(Error::InvalidArgument("iterations must be ≥ 1".into()));
         }
         if self.subsets == 0 || self.subsets > n_views {
-            return Err(Error::InvalidArgument(format!("{} subsets for {n_views} views; expected between 1 and the number of views", self.subsets)));
+            return Err(Error::InvalidArgument(format!(
+                "{} subsets for {n_views} views; expected between 1 and the number of views",
+                self.subsets
+            )));
         }
         Ok(())
     }
@@ -47,7 +54,12 @@ impl<'a> OrderedSubsets<'a> {
             .into_iter()
             .map(|r| {
                 let views = order[r].to_vec();
-                Projector::with_options(geometry.subset(&views), projector.grid().clone(), projector.options()).map(|p| (p, views))
+                Projector::with_options(
+                    geometry.subset(&views),
+                    projector.grid().clone(),
+                    projector.options(),
+                )
+                .map(|p| (p, views))
             })
             .collect()
     }
@@ -94,21 +106,33 @@ impl<'a> OrderedSubsets<'a> {
             .iter()
             .zip(&y)
             .zip(&r)
-            .map(|((g, &yi), &ri)| if yi > ri { g * (yi - ri) * (yi - ri) / yi } else { 0.0 })
+            .map(|((g, &yi), &ri)| {
+                if yi > ri {
+                    g * (yi - ri) * (yi - ri) / yi
+                } else {
+                    0.0
+                }
+            })
             .collect();
-        let d = projector.adjoint(ArrayViewD::from_shape(IxDyn(&data_shape), &weighted).expect("data shape"))?;
+        let d = projector
+            .adjoint(ArrayViewD::from_shape(IxDyn(&data_shape), &weighted).expect("data shape"))?;
         let mut mu = self.start(projector)?;
         let scale = self.subsets as f32;
         for _ in 0..self.iterations {
             for (p, views) in self.subset_projectors(projector)? {
-                let line = p.forward(ArrayViewD::from_shape(IxDyn(&shape), &mu).expect("image shape"))?;
+                let line =
+                    p.forward(ArrayViewD::from_shape(IxDyn(&shape), &mu).expect("image shape"))?;
                 let mut grad = line.clone();
                 for (a, &v) in views.iter().enumerate() {
                     for k in 0..view_len {
                         let (i, s) = (v * view_len + k, a * view_len + k);
                         let transmitted = b[i] * (-line.as_slice().expect("standard")[s]).exp();
                         let expected = transmitted + r[i];
-                        grad.as_slice_mut().expect("standard")[s] = if expected > 0.0 { (1.0 - y[i] / expected) * transmitted } else { 0.0 };
+                        grad.as_slice_mut().expect("standard")[s] = if expected > 0.0 {
+                            (1.0 - y[i] / expected) * transmitted
+                        } else {
+                            0.0
+                        };
                     }
                 }
                 let step = p.adjoint(grad.view())?;
@@ -128,11 +152,19 @@ impl<'a> OrderedSubsets<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for bad settings or λ; shape and finiteness errors; GPU failures.
-    pub fn os_sart(&self, projector: &Projector, sinogram: ArrayViewD<'_, f32>, relaxation: f64, non_negative: bool) -> Result<ArrayD<f32>> {
+    pub fn os_sart(
+        &self,
+        projector: &Projector,
+        sinogram: ArrayViewD<'_, f32>,
+        relaxation: f64,
+        non_negative: bool,
+    ) -> Result<ArrayD<f32>> {
         let data_shape = projector.data_shape();
         self.check(data_shape[0])?;
         if !(relaxation > 0.0 && relaxation < 2.0) {
-            return Err(Error::InvalidArgument(format!("relaxation λ is {relaxation}; expected a value in (0, 2)")));
+            return Err(Error::InvalidArgument(format!(
+                "relaxation λ is {relaxation}; expected a value in (0, 2)"
+            )));
         }
         let sinogram = check_input("sinogram", sinogram, &data_shape)?;
         let p_all = sinogram.as_slice().expect("standard layout");
@@ -152,10 +184,12 @@ impl<'a> OrderedSubsets<'a> {
         let lambda = relaxation as f32;
         for _ in 0..self.iterations {
             for ((p, views), (rows, cols)) in subsets.iter().zip(&sums) {
-                let mut residual = p.forward(ArrayViewD::from_shape(IxDyn(&shape), &x).expect("image shape"))?;
+                let mut residual =
+                    p.forward(ArrayViewD::from_shape(IxDyn(&shape), &x).expect("image shape"))?;
                 for (a, &v) in views.iter().enumerate() {
                     let measured = &p_all[v * view_len..(v + 1) * view_len];
-                    let res = &mut residual.as_slice_mut().expect("standard")[a * view_len..(a + 1) * view_len];
+                    let res = &mut residual.as_slice_mut().expect("standard")
+                        [a * view_len..(a + 1) * view_len];
                     let row = &rows.as_slice().expect("standard")[a * view_len..(a + 1) * view_len];
                     for ((e, m), w) in res.iter_mut().zip(measured).zip(row) {
                         *e = if *w > 0.0 { (m - *e) / w } else { 0.0 };
@@ -189,7 +223,11 @@ pub fn transmission_log_likelihood(
     mu: ArrayViewD<'_, f32>,
 ) -> Result<f64> {
     let line = projector.forward(mu)?;
-    let mut expected: Vec<f32> = line.iter().zip(blank.iter()).map(|(l, b)| b * (-l).exp()).collect();
+    let mut expected: Vec<f32> = line
+        .iter()
+        .zip(blank.iter())
+        .map(|(l, b)| b * (-l).exp())
+        .collect();
     if let Some(r) = background {
         expected.iter_mut().zip(r.iter()).for_each(|(e, r)| *e += r);
     }

@@ -31,7 +31,11 @@ fn circular_cover(angles: &[f64], period: f64) -> CircularCover {
     order.sort_by(|&a, &b| wrapped[a].total_cmp(&wrapped[b]));
     let gap_after: Vec<f64> = (0..n)
         .map(|i| {
-            let next = if i + 1 < n { wrapped[order[i + 1]] } else { wrapped[order[0]] + period };
+            let next = if i + 1 < n {
+                wrapped[order[i + 1]]
+            } else {
+                wrapped[order[0]] + period
+            };
             next - wrapped[order[i]]
         })
         .collect();
@@ -40,10 +44,19 @@ fn circular_cover(angles: &[f64], period: f64) -> CircularCover {
         let before = gap_after[(i + n - 1) % n];
         step[order[i]] = (before + gap_after[i]) / 2.0;
     }
-    let (imax, &max_gap) = gap_after.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("non-empty");
+    let (imax, &max_gap) = gap_after
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .expect("non-empty");
     let mut sorted = gap_after.clone();
     sorted.sort_by(f64::total_cmp);
-    CircularCover { step, max_gap, median_gap: sorted[n / 2], after_max_gap: order[(imax + 1) % n] }
+    CircularCover {
+        step,
+        max_gap,
+        median_gap: sorted[n / 2],
+        after_max_gap: order[(imax + 1) % n],
+    }
 }
 
 fn is_complete(cover: &CircularCover, n: usize) -> bool {
@@ -67,8 +80,16 @@ pub(crate) fn fbp_weights(geometry: &Geometry) -> Result<FbpWeights> {
                 )));
             }
             let n_cols = g.columns().n_cols;
-            let weights = cover.step.iter().flat_map(|&s| std::iter::repeat_n(s as f32, n_cols)).collect();
-            Ok(FbpWeights { weights, tau: g.columns().spacing, arc: false })
+            let weights = cover
+                .step
+                .iter()
+                .flat_map(|&s| std::iter::repeat_n(s as f32, n_cols))
+                .collect();
+            Ok(FbpWeights {
+                weights,
+                tau: g.columns().spacing,
+                arc: false,
+            })
         }
         Geometry::Fan(f) => fan_weights(f),
     }
@@ -78,7 +99,9 @@ fn fan_weights(f: &FanBeam) -> Result<FbpWeights> {
     let cols = f.columns();
     let dso = f.source_to_center();
     let dsd = f.source_to_detector();
-    let gammas: Vec<f64> = (0..cols.n_cols).map(|k| f.fan_angle(cols.position(k))).collect();
+    let gammas: Vec<f64> = (0..cols.n_cols)
+        .map(|k| f.fan_angle(cols.position(k)))
+        .collect();
     let pre: Vec<f64> = match f.detector_shape() {
         DetectorShape::Flat => (0..cols.n_cols)
             .map(|k| {
@@ -104,7 +127,10 @@ fn fan_weights(f: &FanBeam) -> Result<FbpWeights> {
     }
     // Short scan: Parker weights over the arc that starts after the largest gap.
     let start = angles[cover.after_max_gap];
-    let rel: Vec<f64> = angles.iter().map(|a| (a - start).rem_euclid(2.0 * PI)).collect();
+    let rel: Vec<f64> = angles
+        .iter()
+        .map(|a| (a - start).rem_euclid(2.0 * PI))
+        .collect();
     let span = rel.iter().cloned().fold(0.0, f64::max);
     let gamma_max = gammas.iter().fold(0.0f64, |m, g| m.max(g.abs()));
     let delta = (span - PI) / 2.0;
@@ -118,7 +144,12 @@ fn fan_weights(f: &FanBeam) -> Result<FbpWeights> {
     let delta = delta.max(gamma_max);
     let step = arc_steps(&rel);
     for (i, &beta) in rel.iter().enumerate() {
-        weights.extend(gammas.iter().zip(&pre).map(|(&g, &p)| (step[i] * parker(beta, g, delta) * p) as f32));
+        weights.extend(
+            gammas
+                .iter()
+                .zip(&pre)
+                .map(|(&g, &p)| (step[i] * parker(beta, g, delta) * p) as f32),
+        );
     }
     Ok(FbpWeights { weights, tau, arc })
 }
@@ -131,8 +162,16 @@ fn arc_steps(rel: &[f64]) -> Vec<f64> {
     order.sort_by(|&a, &b| rel[a].total_cmp(&rel[b]));
     let mut step = vec![0.0; n];
     for i in 0..n {
-        let prev = if i > 0 { rel[order[i]] - rel[order[i - 1]] } else { 0.0 };
-        let next = if i + 1 < n { rel[order[i + 1]] - rel[order[i]] } else { 0.0 };
+        let prev = if i > 0 {
+            rel[order[i]] - rel[order[i - 1]]
+        } else {
+            0.0
+        };
+        let next = if i + 1 < n {
+            rel[order[i + 1]] - rel[order[i]]
+        } else {
+            0.0
+        };
         step[order[i]] = (prev + next) / 2.0;
     }
     step
@@ -168,7 +207,11 @@ mod tests {
             for j in 0..200 {
                 let beta = (PI + 2.0 * delta) * j as f64 / 199.0;
                 let conj = beta + PI - 2.0 * gamma;
-                let other = if conj <= PI + 2.0 * delta { parker(conj, -gamma, delta) } else { parker(beta - PI - 2.0 * gamma, -gamma, delta) };
+                let other = if conj <= PI + 2.0 * delta {
+                    parker(conj, -gamma, delta)
+                } else {
+                    parker(beta - PI - 2.0 * gamma, -gamma, delta)
+                };
                 let sum = parker(beta, gamma, delta) + other;
                 assert!((sum - 1.0).abs() < 1e-9, "β={beta} γ={gamma}: {sum}");
             }
@@ -182,7 +225,10 @@ mod tests {
         assert!(c.step.iter().all(|s| (s - PI / 8.0).abs() < 1e-12));
         let full: Vec<f64> = (0..16).map(|i| i as f64 * PI / 8.0).collect();
         let c2 = circular_cover(&full, PI);
-        assert!((c2.step.iter().sum::<f64>() - PI).abs() < 1e-12, "360° data shares 180°");
+        assert!(
+            (c2.step.iter().sum::<f64>() - PI).abs() < 1e-12,
+            "360° data shares 180°"
+        );
         let limited: Vec<f64> = (0..8).map(|i| i as f64 * PI / 16.0).collect();
         assert!(!is_complete(&circular_cover(&limited, PI), 8));
     }

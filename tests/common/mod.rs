@@ -32,13 +32,33 @@ pub fn angles(n: usize, span: f64) -> Vec<f64> {
 }
 
 pub fn parallel(n_views: usize, n_cols: usize, du: f64, offset: f64) -> Geometry {
-    let cols = DetectorColumns { n_cols, spacing: du, offset };
-    ParallelBeam::with_detector(angles(n_views, PI), cols, 1, 1.0).unwrap().into()
+    let cols = DetectorColumns {
+        n_cols,
+        spacing: du,
+        offset,
+    };
+    ParallelBeam::with_detector(angles(n_views, PI), cols, 1, 1.0)
+        .unwrap()
+        .into()
 }
 
-pub fn fan(n_views: usize, n_cols: usize, du: f64, offset: f64, dso: f64, dsd: f64, shape: DetectorShape) -> Geometry {
-    let cols = DetectorColumns { n_cols, spacing: du, offset };
-    FanBeam::new(angles(n_views, 2.0 * PI), cols, dso, dsd, shape).unwrap().into()
+pub fn fan(
+    n_views: usize,
+    n_cols: usize,
+    du: f64,
+    offset: f64,
+    dso: f64,
+    dsd: f64,
+    shape: DetectorShape,
+) -> Geometry {
+    let cols = DetectorColumns {
+        n_cols,
+        spacing: du,
+        offset,
+    };
+    FanBeam::new(angles(n_views, 2.0 * PI), cols, dso, dsd, shape)
+        .unwrap()
+        .into()
 }
 
 pub fn grid2(ny: usize, nx: usize, dy: f64, dx: f64) -> ImageGrid {
@@ -48,7 +68,11 @@ pub fn grid2(ny: usize, nx: usize, dy: f64, dx: f64) -> ImageGrid {
 /// ‖a − b‖ / ‖b‖ in f64.
 pub fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let num: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum();
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
     let den: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
     (num / den).sqrt()
 }

@@ -13,20 +13,29 @@ const REACH_MARGIN: f32 = 0.01;
 ///
 /// Each voxel sums its views in the shader's order; the loop runs view-outer over one image
 /// row at a time so that a view's lines and data stay in cache across the row.
-pub(crate) fn adjoint_project(p: &Params, views: &[View], lines: &[Line], sino: &[f32], image: &mut [f32]) {
+pub(crate) fn adjoint_project(
+    p: &Params,
+    views: &[View],
+    lines: &[Line],
+    sino: &[f32],
+    image: &mut [f32],
+) {
     let ny = p.ny as usize;
-    image.par_chunks_mut(p.nx as usize).enumerate().for_each(|(row, acc)| {
-        let (z, iy) = ((row / ny) as u32, (row % ny) as u32);
-        acc.fill(0.0);
-        for (view, v) in views.iter().enumerate() {
-            let n = p.n_cols as usize;
-            let data = &sino[(view * p.nz as usize + z as usize) * n..][..n];
-            let view_lines = &lines[view * n..][..n];
-            for (ix, a) in acc.iter_mut().enumerate() {
-                *a += main(p, v, view_lines, data, ix as u32, iy);
+    image
+        .par_chunks_mut(p.nx as usize)
+        .enumerate()
+        .for_each(|(row, acc)| {
+            let (z, iy) = ((row / ny) as u32, (row % ny) as u32);
+            acc.fill(0.0);
+            for (view, v) in views.iter().enumerate() {
+                let n = p.n_cols as usize;
+                let data = &sino[(view * p.nz as usize + z as usize) * n..][..n];
+                let view_lines = &lines[view * n..][..n];
+                for (ix, a) in acc.iter_mut().enumerate() {
+                    *a += main(p, v, view_lines, data, ix as u32, iy);
+                }
             }
-        }
-    });
+        });
 }
 
 /// One view's share of the shader's per-voxel sum.
@@ -46,7 +55,11 @@ fn main(p: &Params, v: &View, lines: &[Line], data: &[f32], ix: u32, iy: u32) ->
     let mut acc = 0.0f32;
     for k in lo..=hi {
         let line = lines[k as usize];
-        let (i, other, n_other) = if line.along_x > 0.5 { (ix, iy as i32, p.ny) } else { (iy, ix as i32, p.nx) };
+        let (i, other, n_other) = if line.along_x > 0.5 {
+            (ix, iy as i32, p.ny)
+        } else {
+            (iy, ix as i32, p.nx)
+        };
         let (i0, frac) = split_index(line.f0 + i as f32 * line.fstep, n_other);
         let w = if other == i0 {
             1.0 - frac

@@ -23,24 +23,31 @@ pub(crate) fn backproject_fbp(p: &Params, views: &[View], filtered: &[f32], imag
     let n = p.n_cols as usize;
     let padded_len = PAD + n + PAD_END;
     let mut padded = vec![0.0f32; filtered.len() / n * padded_len];
-    padded.par_chunks_mut(padded_len).zip(filtered.par_chunks(n)).for_each(|(dst, src)| dst[PAD..PAD + n].copy_from_slice(src));
+    padded
+        .par_chunks_mut(padded_len)
+        .zip(filtered.par_chunks(n))
+        .for_each(|(dst, src)| dst[PAD..PAD + n].copy_from_slice(src));
     let ny = p.ny as usize;
     let n_views = views.len();
-    image.par_chunks_mut(p.nx as usize).enumerate().for_each(|(row, acc)| {
-        let (z, iy) = (row / ny, (row % ny) as u32);
-        let q = |view: usize| &padded[(view * p.nz as usize + z) * padded_len..][..padded_len];
-        acc.fill(0.0);
-        // Views in groups of VIEWS_PER_PASS: each voxel still adds them one by one, in order.
-        let mut view = 0;
-        while view + VIEWS_PER_PASS <= n_views {
-            let group: [(&View, &[f32]); VIEWS_PER_PASS] = std::array::from_fn(|i| (&views[view + i], q(view + i)));
-            row_views(p, &group, iy, acc);
-            view += VIEWS_PER_PASS;
-        }
-        for (v, view_v) in views.iter().enumerate().skip(view) {
-            row_views(p, &[(view_v, q(v))], iy, acc);
-        }
-    });
+    image
+        .par_chunks_mut(p.nx as usize)
+        .enumerate()
+        .for_each(|(row, acc)| {
+            let (z, iy) = (row / ny, (row % ny) as u32);
+            let q = |view: usize| &padded[(view * p.nz as usize + z) * padded_len..][..padded_len];
+            acc.fill(0.0);
+            // Views in groups of VIEWS_PER_PASS: each voxel still adds them one by one, in order.
+            let mut view = 0;
+            while view + VIEWS_PER_PASS <= n_views {
+                let group: [(&View, &[f32]); VIEWS_PER_PASS] =
+                    std::array::from_fn(|i| (&views[view + i], q(view + i)));
+                row_views(p, &group, iy, acc);
+                view += VIEWS_PER_PASS;
+            }
+            for (v, view_v) in views.iter().enumerate().skip(view) {
+                row_views(p, &[(view_v, q(v))], iy, acc);
+            }
+        });
 }
 
 /// Views added per pass over an image row.
@@ -58,7 +65,12 @@ fn row_views<const N: usize>(p: &Params, group: &[(&View, &[f32]); N], iy: u32, 
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn row_views_avx2<const N: usize>(p: &Params, group: &[(&View, &[f32]); N], iy: u32, acc: &mut [f32]) {
+unsafe fn row_views_avx2<const N: usize>(
+    p: &Params,
+    group: &[(&View, &[f32]); N],
+    iy: u32,
+    acc: &mut [f32],
+) {
     let done = if p.kind == KIND_PARALLEL {
         // SAFETY: AVX2 is enabled for this function.
         unsafe { avx2::parallel_rows(p, group, iy, acc) }
@@ -70,7 +82,13 @@ unsafe fn row_views_avx2<const N: usize>(p: &Params, group: &[(&View, &[f32]); N
 
 /// The shader's arithmetic for voxels `first..` of the row.
 #[inline(always)]
-fn row_views_body<const N: usize>(p: &Params, group: &[(&View, &[f32]); N], iy: u32, acc: &mut [f32], first: usize) {
+fn row_views_body<const N: usize>(
+    p: &Params,
+    group: &[(&View, &[f32]); N],
+    iy: u32,
+    acc: &mut [f32],
+    first: usize,
+) {
     let n = p.n_cols;
     let bt: [f32; N] = std::array::from_fn(|i| row_base(&group[i].0.t_coef, iy));
     let bl: [f32; N] = std::array::from_fn(|i| row_base(&group[i].0.l_coef, iy));
@@ -118,14 +136,22 @@ mod avx2 {
     /// stops at the first block of 8 whose samples span more than 8 detector columns for some
     /// view (detector spacing finer than the pixels), leaving the rest to the scalar loop.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn parallel_rows<const N: usize>(p: &Params, group: &[(&View, &[f32]); N], iy: u32, acc: &mut [f32]) -> usize {
+    pub(super) unsafe fn parallel_rows<const N: usize>(
+        p: &Params,
+        group: &[(&View, &[f32]); N],
+        iy: u32,
+        acc: &mut [f32],
+    ) -> usize {
         let lo = _mm256_set1_ps(-2.0);
         let hi = _mm256_set1_ps(p.n_cols as f32);
         let two = _mm256_set1_ps(2.0);
         let one = _mm256_set1_ps(1.0);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let coef: [(__m256, __m256); N] = std::array::from_fn(|i| {
-            (_mm256_set1_ps(group[i].0.t_coef[0]), _mm256_set1_ps(row_base(&group[i].0.t_coef, iy)))
+            (
+                _mm256_set1_ps(group[i].0.t_coef[0]),
+                _mm256_set1_ps(row_base(&group[i].0.t_coef, iy)),
+            )
         });
         let mut x0 = 0;
         while x0 + 8 <= acc.len() {
@@ -139,7 +165,8 @@ mod avx2 {
                 let k = _mm256_cvttps_epi32(g);
                 let frac = _mm256_sub_ps(g, _mm256_cvtepi32_ps(k));
                 // t is linear in x, so k is monotonic along the 8 lanes: its ends bound it.
-                let (k_first, k_last) = (_mm256_extract_epi32::<0>(k), _mm256_extract_epi32::<7>(k));
+                let (k_first, k_last) =
+                    (_mm256_extract_epi32::<0>(k), _mm256_extract_epi32::<7>(k));
                 let k_min = k_first.min(k_last);
                 if (k_last - k_first).abs() > 7 {
                     return x0;
@@ -148,10 +175,18 @@ mod avx2 {
                 let offsets = _mm256_sub_epi32(k, _mm256_set1_epi32(k_min));
                 // SAFETY: k_min ∈ [0, n + 2], and the row holds PAD + n + PAD_END = n + 11
                 // values, so reading 8 from k_min + 1 ends at index n + 10 inside it.
-                let (w0, w1) = unsafe { (_mm256_loadu_ps(q.as_ptr().add(k_min as usize)), _mm256_loadu_ps(q.as_ptr().add(k_min as usize + 1))) };
+                let (w0, w1) = unsafe {
+                    (
+                        _mm256_loadu_ps(q.as_ptr().add(k_min as usize)),
+                        _mm256_loadu_ps(q.as_ptr().add(k_min as usize + 1)),
+                    )
+                };
                 let q0 = _mm256_permutevar8x32_ps(w0, offsets);
                 let q1 = _mm256_permutevar8x32_ps(w1, offsets);
-                let val = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, frac), q0), _mm256_mul_ps(frac, q1));
+                let val = _mm256_add_ps(
+                    _mm256_mul_ps(_mm256_sub_ps(one, frac), q0),
+                    _mm256_mul_ps(frac, q1),
+                );
                 sum = _mm256_add_ps(sum, val);
             }
             // SAFETY: as for the load.

@@ -17,7 +17,13 @@ pub(crate) struct HostEm {
 
 impl HostEm {
     /// Copies the inputs and allocates `n_subsets` sensitivity images of `image_len` voxels.
-    pub fn new(measured: &[f32], background: Option<&[f32]>, factors: Option<&[f32]>, n_subsets: usize, image_len: usize) -> Self {
+    pub fn new(
+        measured: &[f32],
+        background: Option<&[f32]>,
+        factors: Option<&[f32]>,
+        n_subsets: usize,
+        image_len: usize,
+    ) -> Self {
         Self {
             measured: measured.to_vec(),
             background: background.map(<[f32]>::to_vec),
@@ -31,7 +37,11 @@ impl HostEm {
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
         let opt = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, Vec::len);
-        4 * (self.measured.len() + opt(&self.background) + opt(&self.factors) + self.sensitivity.len() + self.grad.len()) as u64
+        4 * (self.measured.len()
+            + opt(&self.background)
+            + opt(&self.factors)
+            + self.sensitivity.len()
+            + self.grad.len()) as u64
     }
 
     /// Keeps `back` as the sensitivity image of `subset`.
@@ -42,8 +52,20 @@ impl HostEm {
 
     /// `em_ratio` over `len` projection samples whose measured data start at `offset`.
     pub fn ratio(&self, proj: &mut [f32], offset: usize, len: usize) {
-        let p = EmParams::new(len, offset, self.background.is_some(), self.factors.is_some(), 0.0);
-        em_ratio(&p, &self.measured, self.background.as_deref().unwrap_or(&[]), self.factors.as_deref().unwrap_or(&[]), proj);
+        let p = EmParams::new(
+            len,
+            offset,
+            self.background.is_some(),
+            self.factors.is_some(),
+            0.0,
+        );
+        em_ratio(
+            &p,
+            &self.measured,
+            self.background.as_deref().unwrap_or(&[]),
+            self.factors.as_deref().unwrap_or(&[]),
+            proj,
+        );
     }
 
     /// `prior_gradient` of `image`.

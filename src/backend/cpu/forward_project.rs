@@ -9,20 +9,25 @@ use rayon::prelude::*;
 /// Bindings in shader order: params, lines, image, sino.
 pub(crate) fn forward_project(p: &Params, lines: &[Line], image: &[f32], sino: &mut [f32]) {
     let nz = p.nz as usize;
-    sino.par_chunks_mut(p.n_cols as usize).enumerate().for_each(|(row, out)| {
-        let (view, z) = ((row / nz) as u32, (row % nz) as u32);
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = main(p, lines, image, k as u32, view, z);
-        }
-    });
+    sino.par_chunks_mut(p.n_cols as usize)
+        .enumerate()
+        .for_each(|(row, out)| {
+            let (view, z) = ((row / nz) as u32, (row % nz) as u32);
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = main(p, lines, image, k as u32, view, z);
+            }
+        });
 }
 
 /// The per-invocation body of the shader's `main`.
 #[inline]
 fn main(p: &Params, lines: &[Line], image: &[f32], k: u32, view: u32, z: u32) -> f32 {
     let line = lines[(view * p.n_cols + k) as usize];
-    let (n_step, n_other, stride_step, stride_other) =
-        if line.along_x > 0.5 { (p.nx, p.ny, 1, p.nx) } else { (p.ny, p.nx, p.nx, 1) };
+    let (n_step, n_other, stride_step, stride_other) = if line.along_x > 0.5 {
+        (p.nx, p.ny, 1, p.nx)
+    } else {
+        (p.ny, p.nx, p.nx, 1)
+    };
     let mut lo = 0.0f32;
     let mut hi = n_step as f32 - 1.0;
     if line.fstep != 0.0 {

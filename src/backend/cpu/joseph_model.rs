@@ -24,12 +24,24 @@ pub(crate) struct JosephCpu {
 impl JosephCpu {
     /// A model with one lowered geometry per subset (views in plan order) and optional
     /// multiplicative factors for the whole data (plan order).
-    pub fn new(lowered: Vec<Lowered>, subsets: Vec<Range<usize>>, factors: Option<Vec<f32>>) -> Self {
+    pub fn new(
+        lowered: Vec<Lowered>,
+        subsets: Vec<Range<usize>>,
+        factors: Option<Vec<f32>>,
+    ) -> Self {
         let p = lowered[0].params;
         let image_len = (p.nx * p.ny * p.nz) as usize;
         let view_len = (p.nz * p.n_cols) as usize;
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
-        Self { subsets, lowered, factors, image: vec![0.0; image_len], back: vec![0.0; image_len], proj: vec![0.0; largest * view_len], em: None }
+        Self {
+            subsets,
+            lowered,
+            factors,
+            image: vec![0.0; image_len],
+            back: vec![0.0; image_len],
+            proj: vec![0.0; largest * view_len],
+            em: None,
+        }
     }
 
     fn subset_len(&self, subset: usize) -> usize {
@@ -76,15 +88,28 @@ impl ResidentModel for JosephCpu {
     fn adjoint(&mut self, subset: usize) -> Result<()> {
         let l = &self.lowered[subset];
         let len = self.subset_len(subset);
-        adjoint_project(&l.params, &l.views, &l.lines, &self.proj[..len], &mut self.back);
+        adjoint_project(
+            &l.params,
+            &l.views,
+            &l.lines,
+            &self.proj[..len],
+            &mut self.back,
+        );
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
-        self.em = Some(HostEm::new(measured, background, self.factors.as_deref(), self.subsets.len(), self.image.len()));
+        self.em = Some(HostEm::new(
+            measured,
+            background,
+            self.factors.as_deref(),
+            self.subsets.len(),
+            self.image.len(),
+        ));
         Ok(())
     }
     fn sensitivity(&mut self, subset: usize) -> Result<()> {
-        let range = self.subsets[subset].start * self.view_len()..self.subsets[subset].end * self.view_len();
+        let range = self.subsets[subset].start * self.view_len()
+            ..self.subsets[subset].end * self.view_len();
         let weights = match &self.factors {
             Some(f) => f[range].to_vec(),
             None => vec![1.0; range.len()],
@@ -96,7 +121,10 @@ impl ResidentModel for JosephCpu {
         Ok(())
     }
     fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        let (offset, len) = (self.subsets[subset].start * self.view_len(), self.subset_len(subset));
+        let (offset, len) = (
+            self.subsets[subset].start * self.view_len(),
+            self.subset_len(subset),
+        );
         let em = self.em.as_ref().ok_or_else(not_loaded)?;
         em.ratio(&mut self.proj, offset, len);
         Ok(())
@@ -112,7 +140,10 @@ impl ResidentModel for JosephCpu {
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {
-        let floats = self.image.len() + self.back.len() + self.proj.len() + self.factors.as_ref().map_or(0, Vec::len);
+        let floats = self.image.len()
+            + self.back.len()
+            + self.proj.len()
+            + self.factors.as_ref().map_or(0, Vec::len);
         4 * floats as u64 + self.em.as_ref().map_or(0, HostEm::bytes)
     }
 }

@@ -22,7 +22,16 @@ fn bilinear_cell(fx: f32, fy: f32, nx: u32, ny: u32) -> (i32, i32, [f32; 4]) {
     let y0 = (cy + 2.0) as i32 - 2;
     let ax = cx - x0 as f32;
     let ay = cy - y0 as f32;
-    (x0, y0, [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay])
+    (
+        x0,
+        y0,
+        [
+            (1.0 - ax) * (1.0 - ay),
+            ax * (1.0 - ay),
+            (1.0 - ax) * ay,
+            ax * ay,
+        ],
+    )
 }
 
 /// Flat indices (−1 outside) and weights of the four bilinear taps of `(fx, fy)`.
@@ -34,7 +43,11 @@ pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f
     let ys = [y0, y0, y0 + 1, y0 + 1];
     let idx = std::array::from_fn(|i| {
         let inside = xs[i] >= 0 && xs[i] < nx as i32 && ys[i] >= 0 && ys[i] < ny as i32;
-        if inside { ys[i] * nx as i32 + xs[i] } else { -1 }
+        if inside {
+            ys[i] * nx as i32 + xs[i]
+        } else {
+            -1
+        }
     });
     (idx, w)
 }
@@ -43,7 +56,8 @@ pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f
 /// per-tap checks), else `None`.
 #[inline]
 fn interior(x0: i32, y0: i32, nx: u32, ny: u32) -> Option<usize> {
-    (x0 >= 0 && y0 >= 0 && x0 + 1 < nx as i32 && y0 + 1 < ny as i32).then(|| (y0 * nx as i32 + x0) as usize)
+    (x0 >= 0 && y0 >= 0 && x0 + 1 < nx as i32 && y0 + 1 < ny as i32)
+        .then(|| (y0 * nx as i32 + x0) as usize)
 }
 
 /// Bilinear interpolation of `slice` at `(fx, fy)`: the taps' weighted sum in tap order,
@@ -53,7 +67,10 @@ fn sample(slice: &[f32], fx: f32, fy: f32, nx: u32, ny: u32) -> f32 {
     let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
     if let Some(i) = interior(x0, y0, nx, ny) {
         let n = nx as usize;
-        return w[0] * slice[i] + w[1] * slice[i + 1] + w[2] * slice[i + n] + w[3] * slice[i + n + 1];
+        return w[0] * slice[i]
+            + w[1] * slice[i + 1]
+            + w[2] * slice[i + n]
+            + w[3] * slice[i + n + 1];
     }
     let (idx, w) = bilinear_taps(fx, fy, nx, ny);
     interpolate(slice, idx, w)
@@ -105,7 +122,7 @@ pub(crate) fn exp_neg(y: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     p = p * (r * r) + r + 1.0;
     p * f32::from_bits(((127 - k) as u32) << 23)
 }
@@ -121,7 +138,10 @@ fn sample_position(v: &SpectView, k: usize, id: usize) -> (f32, f32) {
 /// Columns `k` whose sample at depth `id` may have a bilinear tap inside an `nx × ny` slice
 /// (a conservative range: samples outside it have none, and contribute exactly 0).
 fn columns_inside(v: &SpectView, id: usize, nc: usize, nx: u32, ny: u32) -> std::ops::Range<usize> {
-    let start = [v.origin[0] as f64 + id as f64 * v.depth[0] as f64, v.origin[1] as f64 + id as f64 * v.depth[1] as f64];
+    let start = [
+        v.origin[0] as f64 + id as f64 * v.depth[0] as f64,
+        v.origin[1] as f64 + id as f64 * v.depth[1] as f64,
+    ];
     let step = [v.origin[2] as f64, v.origin[3] as f64];
     let (mut lo, mut hi) = (0.0f64, nc as f64 - 1.0);
     for axis in 0..2 {
@@ -139,7 +159,11 @@ fn columns_inside(v: &SpectView, id: usize, nc: usize, nx: u32, ny: u32) -> std:
             hi = hi.min(k1.max(k2));
         }
     }
-    if hi < lo { 0..0 } else { lo.ceil() as usize..(hi.floor() as usize + 1).min(nc) }
+    if hi < lo {
+        0..0
+    } else {
+        lo.ceil() as usize..(hi.floor() as usize + 1).min(nc)
+    }
 }
 
 #[inline]
@@ -164,115 +188,155 @@ fn plane_len(p: &SpectParams) -> usize {
 pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32], att: &mut [f32]) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let slice_len = (p.nx * p.ny) as usize;
-    att[..p.batch_count as usize * nz * plane_len(p)].par_chunks_mut(plane_len(p)).enumerate().for_each(|(bz, plane)| {
-        let (b, z) = (bz / nz, bz % nz);
-        let v = &views[p.batch_first as usize + b];
-        let slice = &mu[z * slice_len..(z + 1) * slice_len];
-        let mut sum = vec![0f32; nc];
-        let mut m = vec![0f32; nc];
-        for id in (0..nd).rev() {
-            // Outside `inside`, μ is 0: the sums do not change and the factors are never used
-            // (no tap of those samples reaches the image).
-            let inside = columns_inside(v, id, nc, p.nx, p.ny);
-            for k in inside.clone() {
-                let (fx, fy) = sample_position(v, k, id);
-                m[k] = sample(slice, fx, fy, p.nx, p.ny);
+    att[..p.batch_count as usize * nz * plane_len(p)]
+        .par_chunks_mut(plane_len(p))
+        .enumerate()
+        .for_each(|(bz, plane)| {
+            let (b, z) = (bz / nz, bz % nz);
+            let v = &views[p.batch_first as usize + b];
+            let slice = &mu[z * slice_len..(z + 1) * slice_len];
+            let mut sum = vec![0f32; nc];
+            let mut m = vec![0f32; nc];
+            for id in (0..nd).rev() {
+                // Outside `inside`, μ is 0: the sums do not change and the factors are never used
+                // (no tap of those samples reaches the image).
+                let inside = columns_inside(v, id, nc, p.nx, p.ny);
+                for k in inside.clone() {
+                    let (fx, fy) = sample_position(v, k, id);
+                    m[k] = sample(slice, fx, fy, p.nx, p.ny);
+                }
+                let row = &mut plane[id * nc..(id + 1) * nc];
+                for ((a, s), mk) in row[inside.clone()]
+                    .iter_mut()
+                    .zip(&mut sum[inside.clone()])
+                    .zip(&m[inside])
+                {
+                    let half = 0.5 * mk * p.step;
+                    *a = exp_neg(*s + half);
+                    *s += mk * p.step;
+                }
             }
-            let row = &mut plane[id * nc..(id + 1) * nc];
-            for ((a, s), mk) in row[inside.clone()].iter_mut().zip(&mut sum[inside.clone()]).zip(&m[inside]) {
-                let half = 0.5 * mk * p.step;
-                *a = exp_neg(*s + half);
-                *s += mk * p.step;
-            }
-        }
-    });
+        });
 }
 
 /// Twin of `spect_rotate.wgsl`: `rot[b, z, id, k] = step · att · bilinear(image)`.
-pub(crate) fn spect_rotate(p: &SpectParams, views: &[SpectView], image: &[f32], att: &[f32], rot: &mut [f32]) {
+pub(crate) fn spect_rotate(
+    p: &SpectParams,
+    views: &[SpectView],
+    image: &[f32],
+    att: &[f32],
+    rot: &mut [f32],
+) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let slice_len = (p.nx * p.ny) as usize;
     let len = plane_len(p);
-    rot[..p.batch_count as usize * nz * len].par_chunks_mut(len).enumerate().for_each(|(bz, plane)| {
-        let (b, z) = (bz / nz, bz % nz);
-        let v = &views[p.batch_first as usize + b];
-        let slice = &image[z * slice_len..(z + 1) * slice_len];
-        let att_plane = &att[bz * len..(bz + 1) * len];
-        for id in 0..nd {
-            let inside = columns_inside(v, id, nc, p.nx, p.ny);
-            let row = &mut plane[id * nc..(id + 1) * nc];
-            row[..inside.start].fill(0.0);
-            row[inside.end..].fill(0.0);
-            for k in inside {
-                let (fx, fy) = sample_position(v, k, id);
-                let value = sample(slice, fx, fy, p.nx, p.ny);
-                let o = id * nc + k;
-                let factor = if p.has_attenuation != 0 { p.step * att_plane[o] } else { p.step };
-                plane[o] = value * factor;
+    rot[..p.batch_count as usize * nz * len]
+        .par_chunks_mut(len)
+        .enumerate()
+        .for_each(|(bz, plane)| {
+            let (b, z) = (bz / nz, bz % nz);
+            let v = &views[p.batch_first as usize + b];
+            let slice = &image[z * slice_len..(z + 1) * slice_len];
+            let att_plane = &att[bz * len..(bz + 1) * len];
+            for id in 0..nd {
+                let inside = columns_inside(v, id, nc, p.nx, p.ny);
+                let row = &mut plane[id * nc..(id + 1) * nc];
+                row[..inside.start].fill(0.0);
+                row[inside.end..].fill(0.0);
+                for k in inside {
+                    let (fx, fy) = sample_position(v, k, id);
+                    let value = sample(slice, fx, fy, p.nx, p.ny);
+                    let o = id * nc + k;
+                    let factor = if p.has_attenuation != 0 {
+                        p.step * att_plane[o]
+                    } else {
+                        p.step
+                    };
+                    plane[o] = value * factor;
+                }
             }
-        }
-    });
+        });
 }
 
 /// `spect_attenuation` then `spect_rotate`, fused: one pass computes each sample's bilinear
 /// cell once for both the μ-map and the image (the per-element arithmetic of both shaders).
-pub(crate) fn spect_attenuation_rotate(p: &SpectParams, views: &[SpectView], mu: &[f32], image: &[f32], att: &mut [f32], rot: &mut [f32]) {
+pub(crate) fn spect_attenuation_rotate(
+    p: &SpectParams,
+    views: &[SpectView],
+    mu: &[f32],
+    image: &[f32],
+    att: &mut [f32],
+    rot: &mut [f32],
+) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let slice_len = (p.nx * p.ny) as usize;
     let len = plane_len(p);
     let n = p.batch_count as usize * nz * len;
-    att[..n].par_chunks_mut(len).zip(rot[..n].par_chunks_mut(len)).enumerate().for_each(|(bz, (att_plane, rot_plane))| {
-        let (b, z) = (bz / nz, bz % nz);
-        let v = &views[p.batch_first as usize + b];
-        let mu_slice = &mu[z * slice_len..(z + 1) * slice_len];
-        let slice = &image[z * slice_len..(z + 1) * slice_len];
-        let mut sum = vec![0f32; nc];
-        for id in (0..nd).rev() {
-            let inside = columns_inside(v, id, nc, p.nx, p.ny);
-            let row = &mut rot_plane[id * nc..(id + 1) * nc];
-            row[..inside.start].fill(0.0);
-            row[inside.end..].fill(0.0);
-            for k in inside {
-                let (fx, fy) = sample_position(v, k, id);
-                let (m, value) = sample_pair(mu_slice, slice, fx, fy, p.nx, p.ny);
-                let half = 0.5 * m * p.step;
-                let a = exp_neg(sum[k] + half);
-                sum[k] += m * p.step;
-                att_plane[id * nc + k] = a;
-                row[k] = value * (p.step * a);
+    att[..n]
+        .par_chunks_mut(len)
+        .zip(rot[..n].par_chunks_mut(len))
+        .enumerate()
+        .for_each(|(bz, (att_plane, rot_plane))| {
+            let (b, z) = (bz / nz, bz % nz);
+            let v = &views[p.batch_first as usize + b];
+            let mu_slice = &mu[z * slice_len..(z + 1) * slice_len];
+            let slice = &image[z * slice_len..(z + 1) * slice_len];
+            let mut sum = vec![0f32; nc];
+            for id in (0..nd).rev() {
+                let inside = columns_inside(v, id, nc, p.nx, p.ny);
+                let row = &mut rot_plane[id * nc..(id + 1) * nc];
+                row[..inside.start].fill(0.0);
+                row[inside.end..].fill(0.0);
+                for k in inside {
+                    let (fx, fy) = sample_position(v, k, id);
+                    let (m, value) = sample_pair(mu_slice, slice, fx, fy, p.nx, p.ny);
+                    let half = 0.5 * m * p.step;
+                    let a = exp_neg(sum[k] + half);
+                    sum[k] += m * p.step;
+                    att_plane[id * nc + k] = a;
+                    row[k] = value * (p.step * a);
+                }
             }
-        }
-    });
+        });
 }
 
 /// Twin of `spect_blur_cols.wgsl`: each `[b, z, id, :]` row convolved with its column kernel.
-pub(crate) fn spect_blur_cols(p: &SpectParams, kernel: &[f32], half_widths: &[u32], src: &[f32], dst: &mut [f32]) {
+pub(crate) fn spect_blur_cols(
+    p: &SpectParams,
+    kernel: &[f32],
+    half_widths: &[u32],
+    src: &[f32],
+    dst: &mut [f32],
+) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let stride = p.kernel_stride as usize;
     let len = plane_len(p);
-    dst[..p.batch_count as usize * nz * len].par_chunks_mut(len).enumerate().for_each(|(bz, plane)| {
-        let b = bz / nz;
-        for id in 0..nd {
-            let kplane = (p.batch_first as usize + b) * nd + id;
-            let w = half_widths[2 * kplane] as usize;
-            let kern = &kernel[kplane * stride..kplane * stride + w + 1];
-            let row = &src[bz * len + id * nc..bz * len + (id + 1) * nc];
-            let out = &mut plane[id * nc..(id + 1) * nc];
-            // Per element the same sums in the same order as the shader (centre, then left
-            // and right of each offset), as whole-row operations that vectorise.
-            for (o, r) in out.iter_mut().zip(row) {
-                *o = kern[0] * r;
-            }
-            for (j, &wj) in kern.iter().enumerate().skip(1).take_while(|(j, _)| *j < nc) {
-                for (o, r) in out[j..].iter_mut().zip(&row[..nc - j]) {
-                    *o += wj * r;
+    dst[..p.batch_count as usize * nz * len]
+        .par_chunks_mut(len)
+        .enumerate()
+        .for_each(|(bz, plane)| {
+            let b = bz / nz;
+            for id in 0..nd {
+                let kplane = (p.batch_first as usize + b) * nd + id;
+                let w = half_widths[2 * kplane] as usize;
+                let kern = &kernel[kplane * stride..kplane * stride + w + 1];
+                let row = &src[bz * len + id * nc..bz * len + (id + 1) * nc];
+                let out = &mut plane[id * nc..(id + 1) * nc];
+                // Per element the same sums in the same order as the shader (centre, then left
+                // and right of each offset), as whole-row operations that vectorise.
+                for (o, r) in out.iter_mut().zip(row) {
+                    *o = kern[0] * r;
                 }
-                for (o, r) in out[..nc - j].iter_mut().zip(&row[j..]) {
-                    *o += wj * r;
+                for (j, &wj) in kern.iter().enumerate().skip(1).take_while(|(j, _)| *j < nc) {
+                    for (o, r) in out[j..].iter_mut().zip(&row[..nc - j]) {
+                        *o += wj * r;
+                    }
+                    for (o, r) in out[..nc - j].iter_mut().zip(&row[j..]) {
+                        *o += wj * r;
+                    }
                 }
             }
-        }
-    });
+        });
 }
 
 /// Output rows per task of `spect_blur_rows_sum`: with depth planes as the outer loop, the
@@ -281,7 +345,13 @@ const ROWS_PER_TASK: usize = 16;
 
 /// Twin of `spect_blur_rows_sum.wgsl`: `proj[view, z, k] = Σ_id Σ_j w · blur[b, z + j, id, k]`,
 /// each element summed in the shader's order (per depth: centre, then ∓j pairs; depths in turn).
-pub(crate) fn spect_blur_rows_sum(p: &SpectParams, kernel: &[f32], half_widths: &[u32], blur: &[f32], proj: &mut [f32]) {
+pub(crate) fn spect_blur_rows_sum(
+    p: &SpectParams,
+    kernel: &[f32],
+    half_widths: &[u32],
+    blur: &[f32],
+    proj: &mut [f32],
+) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let stride = p.kernel_stride as usize;
     let len = plane_len(p);
@@ -290,12 +360,18 @@ pub(crate) fn spect_blur_rows_sum(p: &SpectParams, kernel: &[f32], half_widths: 
     let tasks = out
         .par_chunks_mut(nz * nc)
         .enumerate()
-        .flat_map(|(b, view)| view.par_chunks_mut(ROWS_PER_TASK * nc).enumerate().map(move |(block, rows)| (b, block * ROWS_PER_TASK, rows)));
+        .flat_map(|(b, view)| {
+            view.par_chunks_mut(ROWS_PER_TASK * nc)
+                .enumerate()
+                .map(move |(block, rows)| (b, block * ROWS_PER_TASK, rows))
+        });
     tasks.for_each(|(b, z0, rows)| {
         let n_rows = rows.len() / nc;
         let mut total = vec![0f32; rows.len()];
         let mut sum = vec![0f32; nc];
-        let row = |zz: usize, id: usize| &blur[(b * nz + zz) * len + id * nc..(b * nz + zz) * len + (id + 1) * nc];
+        let row = |zz: usize, id: usize| {
+            &blur[(b * nz + zz) * len + id * nc..(b * nz + zz) * len + (id + 1) * nc]
+        };
         for id in 0..nd {
             let kplane = (p.batch_first as usize + b) * nd + id;
             let w = half_widths[2 * kplane + 1] as usize;
@@ -305,15 +381,15 @@ pub(crate) fn spect_blur_rows_sum(p: &SpectParams, kernel: &[f32], half_widths: 
                 for (s, c) in sum.iter_mut().zip(row(z, id)) {
                     *s = kern[0] * c;
                 }
-                for j in 1..=w {
+                for (j, &wj) in kern.iter().enumerate().skip(1) {
                     if z >= j {
                         for (s, r) in sum.iter_mut().zip(row(z - j, id)) {
-                            *s += kern[j] * r;
+                            *s += wj * r;
                         }
                     }
                     if z + j < nz {
                         for (s, r) in sum.iter_mut().zip(row(z + j, id)) {
-                            *s += kern[j] * r;
+                            *s += wj * r;
                         }
                     }
                 }
@@ -327,69 +403,88 @@ pub(crate) fn spect_blur_rows_sum(p: &SpectParams, kernel: &[f32], half_widths: 
 }
 
 /// Twin of `spect_spread_rows.wgsl`: `blur[b, z, id, k] = Σ_j w · proj[view, z + j, k]`.
-pub(crate) fn spect_spread_rows(p: &SpectParams, kernel: &[f32], half_widths: &[u32], proj: &[f32], blur: &mut [f32]) {
+pub(crate) fn spect_spread_rows(
+    p: &SpectParams,
+    kernel: &[f32],
+    half_widths: &[u32],
+    proj: &[f32],
+    blur: &mut [f32],
+) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let stride = p.kernel_stride as usize;
     let len = plane_len(p);
-    blur[..p.batch_count as usize * nz * len].par_chunks_mut(len).enumerate().for_each(|(bz, plane)| {
-        let (b, z) = (bz / nz, bz % nz);
-        let view_base = (p.batch_first + b as u32 - p.proj_first) as usize * nz;
-        let row = |zz: usize| &proj[(view_base + zz) * nc..(view_base + zz + 1) * nc];
-        for id in 0..nd {
-            let kplane = (p.batch_first as usize + b) * nd + id;
-            let w = half_widths[2 * kplane + 1] as usize;
-            let kern = &kernel[kplane * stride..kplane * stride + w + 1];
-            let out = &mut plane[id * nc..(id + 1) * nc];
-            let centre = row(z);
-            for k in 0..nc {
-                out[k] = kern[0] * centre[k];
-            }
-            for j in 1..=w {
-                if z >= j {
-                    let r = row(z - j);
-                    for k in 0..nc {
-                        out[k] += kern[j] * r[k];
+    blur[..p.batch_count as usize * nz * len]
+        .par_chunks_mut(len)
+        .enumerate()
+        .for_each(|(bz, plane)| {
+            let (b, z) = (bz / nz, bz % nz);
+            let view_base = (p.batch_first + b as u32 - p.proj_first) as usize * nz;
+            let row = |zz: usize| &proj[(view_base + zz) * nc..(view_base + zz + 1) * nc];
+            for id in 0..nd {
+                let kplane = (p.batch_first as usize + b) * nd + id;
+                let w = half_widths[2 * kplane + 1] as usize;
+                let kern = &kernel[kplane * stride..kplane * stride + w + 1];
+                let out = &mut plane[id * nc..(id + 1) * nc];
+                for (o, c) in out.iter_mut().zip(row(z)) {
+                    *o = kern[0] * c;
+                }
+                for (j, &wj) in kern.iter().enumerate().skip(1) {
+                    if z >= j {
+                        for (o, r) in out.iter_mut().zip(row(z - j)) {
+                            *o += wj * r;
+                        }
+                    }
+                    if z + j < nz {
+                        for (o, r) in out.iter_mut().zip(row(z + j)) {
+                            *o += wj * r;
+                        }
                     }
                 }
-                if z + j < nz {
-                    let r = row(z + j);
-                    for k in 0..nc {
-                        out[k] += kern[j] * r[k];
-                    }
-                }
             }
-        }
-    });
+        });
 }
 
 /// Twin of `spect_rotate_adjoint.wgsl` (by scattering, see the module docs): adds or writes
 /// `Σ_b Σ_samples w · step · att · rot` into `image[z, y, x]`.
-pub(crate) fn spect_rotate_adjoint(p: &SpectParams, views: &[SpectView], att: &[f32], rot: &[f32], image: &mut [f32]) {
+pub(crate) fn spect_rotate_adjoint(
+    p: &SpectParams,
+    views: &[SpectView],
+    att: &[f32],
+    rot: &[f32],
+    image: &mut [f32],
+) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let slice_len = (p.nx * p.ny) as usize;
     let len = plane_len(p);
-    image[..nz * slice_len].par_chunks_mut(slice_len).enumerate().for_each(|(z, slice)| {
-        if p.accumulate == 0 {
-            slice.fill(0.0);
-        }
-        for b in 0..p.batch_count as usize {
-            let v = &views[p.batch_first as usize + b];
-            let base = (b * nz + z) * len;
-            for id in 0..nd {
-                for k in columns_inside(v, id, nc, p.nx, p.ny) {
-                    let o = base + id * nc + k;
-                    let value = rot[o];
-                    if value == 0.0 {
-                        continue;
+    image[..nz * slice_len]
+        .par_chunks_mut(slice_len)
+        .enumerate()
+        .for_each(|(z, slice)| {
+            if p.accumulate == 0 {
+                slice.fill(0.0);
+            }
+            for b in 0..p.batch_count as usize {
+                let v = &views[p.batch_first as usize + b];
+                let base = (b * nz + z) * len;
+                for id in 0..nd {
+                    for k in columns_inside(v, id, nc, p.nx, p.ny) {
+                        let o = base + id * nc + k;
+                        let value = rot[o];
+                        if value == 0.0 {
+                            continue;
+                        }
+                        let factor = if p.has_attenuation != 0 {
+                            p.step * att[o]
+                        } else {
+                            p.step
+                        };
+                        let term = value * factor;
+                        let (fx, fy) = sample_position(v, k, id);
+                        spread(slice, fx, fy, p.nx, p.ny, term);
                     }
-                    let factor = if p.has_attenuation != 0 { p.step * att[o] } else { p.step };
-                    let term = value * factor;
-                    let (fx, fy) = sample_position(v, k, id);
-                    spread(slice, fx, fy, p.nx, p.ny, term);
                 }
             }
-        }
-    });
+        });
 }
 
 #[cfg(test)]
@@ -401,7 +496,10 @@ mod tests {
         for i in 0..20_000 {
             let y = i as f32 * 0.004;
             let (got, want) = (exp_neg(y), (-(y as f64)).exp());
-            assert!(((got as f64 - want) / want).abs() < 2.5e-7, "y {y}: {got} vs {want}");
+            assert!(
+                ((got as f64 - want) / want).abs() < 2.5e-7,
+                "y {y}: {got} vs {want}"
+            );
         }
     }
 }

@@ -2,7 +2,10 @@
 //! the twins in the roles of its dispatches.
 
 use super::em_state::HostEm;
-use super::spect::{spect_attenuation, spect_attenuation_rotate, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint, spect_spread_rows};
+use super::spect::{
+    spect_attenuation, spect_attenuation_rotate, spect_blur_cols, spect_blur_rows_sum,
+    spect_rotate, spect_rotate_adjoint, spect_spread_rows,
+};
 use crate::backend::layout::{PriorParams, SpectParams};
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::Result;
@@ -67,7 +70,9 @@ impl SpectCpu {
         let view_len = (p.nz * p.n_cols) as usize;
         let n_views: usize = subsets.iter().map(|r| r.len()).sum();
         let n_subsets = subsets.len();
-        let fits = |views: usize| p.has_attenuation != 0 && 4 * (views * frame_len) as u64 <= MAX_ATTENUATION_CACHE_BYTES;
+        let fits = |views: usize| {
+            p.has_attenuation != 0 && 4 * (views * frame_len) as u64 <= MAX_ATTENUATION_CACHE_BYTES
+        };
         let (cache, att_views) = if fits(n_views) {
             (AttenuationCache::All, n_views)
         } else if fits(largest) {
@@ -93,7 +98,13 @@ impl SpectCpu {
         }
     }
 
-    fn batch_params(&self, subset: usize, first: usize, count: usize, accumulate: bool) -> SpectParams {
+    fn batch_params(
+        &self,
+        subset: usize,
+        first: usize,
+        count: usize,
+        accumulate: bool,
+    ) -> SpectParams {
         SpectParams {
             batch_first: first as u32,
             batch_count: count as u32,
@@ -174,8 +185,20 @@ impl ResidentModel for SpectCpu {
             } else {
                 spect_rotate(&p, &l.views, &self.image, att, &mut self.rot);
             }
-            spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.rot, &mut self.blur);
-            spect_blur_rows_sum(&p, &l.kernel_rows, &l.half_widths, &self.blur, &mut self.proj);
+            spect_blur_cols(
+                &p,
+                &l.kernel_cols,
+                &l.half_widths,
+                &self.rot,
+                &mut self.blur,
+            );
+            spect_blur_rows_sum(
+                &p,
+                &l.kernel_rows,
+                &l.half_widths,
+                &self.blur,
+                &mut self.proj,
+            );
         }
         self.attenuation_done(subset);
         self.proj_subset = subset;
@@ -192,15 +215,33 @@ impl ResidentModel for SpectCpu {
             if p.has_attenuation != 0 && fresh {
                 spect_attenuation(&p, &l.views, &self.mu, att);
             }
-            spect_spread_rows(&p, &l.kernel_rows, &l.half_widths, &self.proj, &mut self.blur);
-            spect_blur_cols(&p, &l.kernel_cols, &l.half_widths, &self.blur, &mut self.rot);
+            spect_spread_rows(
+                &p,
+                &l.kernel_rows,
+                &l.half_widths,
+                &self.proj,
+                &mut self.blur,
+            );
+            spect_blur_cols(
+                &p,
+                &l.kernel_cols,
+                &l.half_widths,
+                &self.blur,
+                &mut self.rot,
+            );
             spect_rotate_adjoint(&p, &l.views, att, &self.rot, &mut self.back);
         }
         self.attenuation_done(subset);
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
-        self.em = Some(HostEm::new(measured, background, None, self.subsets.len(), self.image.len()));
+        self.em = Some(HostEm::new(
+            measured,
+            background,
+            None,
+            self.subsets.len(),
+            self.image.len(),
+        ));
         Ok(())
     }
     fn sensitivity(&mut self, subset: usize) -> Result<()> {
@@ -211,7 +252,10 @@ impl ResidentModel for SpectCpu {
         Ok(())
     }
     fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        let (offset, len) = (self.subsets[subset].start * self.view_len(), self.subset_len(subset));
+        let (offset, len) = (
+            self.subsets[subset].start * self.view_len(),
+            self.subset_len(subset),
+        );
         let em = self.em.as_ref().ok_or_else(not_loaded)?;
         em.ratio(&mut self.proj, offset, len);
         Ok(())
@@ -233,8 +277,7 @@ impl ResidentModel for SpectCpu {
             + self.proj.len()
             + self.att.len()
             + self.rot.len()
-            + self.blur.len()
-;
+            + self.blur.len();
         4 * floats as u64 + self.em.as_ref().map_or(0, HostEm::bytes)
     }
 }

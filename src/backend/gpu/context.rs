@@ -94,7 +94,9 @@ impl GpuContext {
             trace: wgpu::Trace::Off,
         }))
         .map_err(|e| Error::NoGpu(format!("{} could not open a device: {e}", info.name)))?;
-        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| log::error!("tomors: uncaptured wgpu error: {e}")));
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            log::error!("tomors: uncaptured wgpu error: {e}")
+        }));
         let make = |label: &str, source: &str| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(label),
@@ -118,17 +120,32 @@ impl GpuContext {
             spect_attenuation: make("spect_attenuation", stage_source!("spect_attenuation.wgsl")),
             spect_rotate: make("spect_rotate", stage_source!("spect_rotate.wgsl")),
             spect_blur_cols: make("spect_blur_cols", stage_source!("spect_blur_cols.wgsl")),
-            spect_blur_rows_sum: make("spect_blur_rows_sum", stage_source!("spect_blur_rows_sum.wgsl")),
+            spect_blur_rows_sum: make(
+                "spect_blur_rows_sum",
+                stage_source!("spect_blur_rows_sum.wgsl"),
+            ),
             spect_spread_rows: make("spect_spread_rows", stage_source!("spect_spread_rows.wgsl")),
-            spect_rotate_adjoint: make("spect_rotate_adjoint", stage_source!("spect_rotate_adjoint.wgsl")),
+            spect_rotate_adjoint: make(
+                "spect_rotate_adjoint",
+                stage_source!("spect_rotate_adjoint.wgsl"),
+            ),
             em_ratio: make("em_ratio", stage_source!("em_ratio.wgsl")),
             em_update: make("em_update", stage_source!("em_update.wgsl")),
             prior_gradient: make("prior_gradient", stage_source!("prior_gradient.wgsl")),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::NoGpu(format!("{}: pipelines failed to build: {e}", info.name)));
+            return Err(Error::NoGpu(format!(
+                "{}: pipelines failed to build: {e}",
+                info.name
+            )));
         }
-        Ok(Self { device, queue, pipelines, info, limits })
+        Ok(Self {
+            device,
+            queue,
+            pipelines,
+            info,
+            limits,
+        })
     }
 
     /// The process-wide context, opened on first use and reused (it is immutable once made).
@@ -178,6 +195,8 @@ impl GpuContext {
     }
     /// Largest buffer a single binding may cover, bytes.
     pub fn max_binding(&self) -> u64 {
-        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 }

@@ -70,12 +70,42 @@ impl GpuEm {
         let em_params = uniform::<EmParams>(ctx, "em params");
         let prior_params = uniform::<PriorParams>(ctx, "prior params");
         let pl = &ctx.pipelines;
-        let ratio = bind_group(ctx, &pl.em_ratio, &[&em_params, &measured_buf, &background_buf, &factors_buf, model.proj]);
-        let update = bind_group(ctx, &pl.em_update, &[&em_params, &sensitivity, model.back, &grad, model.image]);
-        let prior = bind_group(ctx, &pl.prior_gradient, &[&prior_params, model.image, &grad]);
-        let bytes = [&measured_buf, &background_buf, &factors_buf, &sensitivity, &grad].iter().map(|b| b.size()).sum();
+        let ratio = bind_group(
+            ctx,
+            &pl.em_ratio,
+            &[
+                &em_params,
+                &measured_buf,
+                &background_buf,
+                &factors_buf,
+                model.proj,
+            ],
+        );
+        let update = bind_group(
+            ctx,
+            &pl.em_update,
+            &[&em_params, &sensitivity, model.back, &grad, model.image],
+        );
+        let prior = bind_group(
+            ctx,
+            &pl.prior_gradient,
+            &[&prior_params, model.image, &grad],
+        );
+        let bytes = [
+            &measured_buf,
+            &background_buf,
+            &factors_buf,
+            &sensitivity,
+            &grad,
+        ]
+        .iter()
+        .map(|b| b.size())
+        .sum();
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("allocating {} MiB of device buffers for EM: {e}", bytes >> 20)));
+            return Err(Error::Gpu(format!(
+                "allocating {} MiB of device buffers for EM: {e}",
+                bytes >> 20
+            )));
         }
         Ok(Self {
             em_params,
@@ -104,10 +134,22 @@ impl GpuEm {
         [x as u32, groups.div_ceil(x) as u32, 1]
     }
 
-    fn run(&self, ctx: &GpuContext, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, p: EmParams) {
-        ctx.queue.write_buffer(&self.em_params, 0, bytemuck::bytes_of(&p));
+    fn run(
+        &self,
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        group: &wgpu::BindGroup,
+        p: EmParams,
+    ) {
+        ctx.queue
+            .write_buffer(&self.em_params, 0, bytemuck::bytes_of(&p));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        dispatch(&mut encoder, pipeline, group, Self::linear_grid(ctx, p.len as usize));
+        dispatch(
+            &mut encoder,
+            pipeline,
+            group,
+            Self::linear_grid(ctx, p.len as usize),
+        );
         ctx.queue.submit([encoder.finish()]);
     }
 
@@ -127,9 +169,15 @@ impl GpuEm {
 
     /// `prior_gradient` of the image.
     pub fn prior_gradient(&self, ctx: &GpuContext, params: &PriorParams) {
-        ctx.queue.write_buffer(&self.prior_params, 0, bytemuck::bytes_of(params));
+        ctx.queue
+            .write_buffer(&self.prior_params, 0, bytemuck::bytes_of(params));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        dispatch(&mut encoder, &ctx.pipelines.prior_gradient, &self.prior, [params.nx.div_ceil(8), params.ny.div_ceil(8), params.nz]);
+        dispatch(
+            &mut encoder,
+            &ctx.pipelines.prior_gradient,
+            &self.prior,
+            [params.nx.div_ceil(8), params.ny.div_ceil(8), params.nz],
+        );
         ctx.queue.submit([encoder.finish()]);
     }
 

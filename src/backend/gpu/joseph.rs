@@ -3,7 +3,9 @@
 //! back-projection and projections shared and resident between calls.
 
 use super::GpuContext;
-use super::buffers::{bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform};
+use super::buffers::{
+    bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
+};
 use super::em::{GpuEm, ModelBuffers};
 use crate::backend::cpu::not_loaded;
 use crate::backend::layout::{Params, PriorParams};
@@ -41,12 +43,20 @@ impl JosephGpu {
     /// # Errors
     /// [`Error::Gpu`] when the image, one subset's data or a ray table exceeds the device's
     /// binding limit, or allocation fails.
-    pub fn new(ctx: Arc<GpuContext>, lowered: Vec<Lowered>, subsets: Vec<Range<usize>>, factors: Option<Vec<f32>>) -> Result<Self> {
+    pub fn new(
+        ctx: Arc<GpuContext>,
+        lowered: Vec<Lowered>,
+        subsets: Vec<Range<usize>>,
+        factors: Option<Vec<f32>>,
+    ) -> Result<Self> {
         let p0 = lowered[0].params;
         let image_bytes = 4 * (p0.nx * p0.ny * p0.nz) as u64;
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1) as u64;
         let proj_bytes = 4 * largest * (p0.nz * p0.n_cols) as u64;
-        for (what, bytes) in [("image", image_bytes), ("projections of one subset", proj_bytes)] {
+        for (what, bytes) in [
+            ("image", image_bytes),
+            ("projections of one subset", proj_bytes),
+        ] {
             if bytes > ctx.max_binding() {
                 return Err(Error::Gpu(format!(
                     "the {what} need a {bytes}-byte buffer but the device binds at most {} bytes; use more subsets, fewer slices or the CPU backend",
@@ -64,20 +74,39 @@ impl JosephGpu {
         let mut stages = Vec::with_capacity(lowered.len());
         for l in &lowered {
             let params = uniform::<Params>(&ctx, "params");
-            ctx.queue.write_buffer(&params, 0, bytemuck::bytes_of(&l.params));
+            ctx.queue
+                .write_buffer(&params, 0, bytemuck::bytes_of(&l.params));
             let views = init_storage(&ctx, "views", &l.views);
             let lines = init_storage(&ctx, "lines", &l.lines);
             bytes += views.size() + lines.size();
             stages.push(SubsetStages {
                 params: l.params,
                 forward: bind_group(&ctx, &pl.forward_project, &[&params, &lines, &image, &proj]),
-                adjoint: bind_group(&ctx, &pl.adjoint_project, &[&params, &views, &lines, &proj, &back]),
+                adjoint: bind_group(
+                    &ctx,
+                    &pl.adjoint_project,
+                    &[&params, &views, &lines, &proj, &back],
+                ),
             });
         }
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("allocating {} MiB of device buffers: {e}", bytes >> 20)));
+            return Err(Error::Gpu(format!(
+                "allocating {} MiB of device buffers: {e}",
+                bytes >> 20
+            )));
         }
-        Ok(Self { ctx, subsets, stages, factors, image, back, proj, readback, em: None, bytes })
+        Ok(Self {
+            ctx,
+            subsets,
+            stages,
+            factors,
+            image,
+            back,
+            proj,
+            readback,
+            em: None,
+            bytes,
+        })
     }
 
     fn subset_len(&self, subset: usize) -> usize {
@@ -87,7 +116,9 @@ impl JosephGpu {
     fn read(&self, src: &wgpu::Buffer, out: &mut [f32]) -> Result<()> {
         let len = out.len();
         let encoder = self.ctx.device.create_command_encoder(&Default::default());
-        submit_and_read(&self.ctx, encoder, src, &self.readback, len, |data| out.copy_from_slice(&data[..len]))
+        submit_and_read(&self.ctx, encoder, src, &self.readback, len, |data| {
+            out.copy_from_slice(&data[..len])
+        })
     }
 
     fn run(&self, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, grid: [u32; 3]) {
@@ -111,7 +142,9 @@ impl ResidentModel for JosephGpu {
         (p.nz * p.n_cols) as usize
     }
     fn write_image(&mut self, x: &[f32]) -> Result<()> {
-        self.ctx.queue.write_buffer(&self.image, 0, bytemuck::cast_slice(x));
+        self.ctx
+            .queue
+            .write_buffer(&self.image, 0, bytemuck::cast_slice(x));
         Ok(())
     }
     fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
@@ -121,7 +154,9 @@ impl ResidentModel for JosephGpu {
         self.read(&self.back, out)
     }
     fn write_projections(&mut self, _subset: usize, data: &[f32]) -> Result<()> {
-        self.ctx.queue.write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
+        self.ctx
+            .queue
+            .write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
         Ok(())
     }
     fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
@@ -131,23 +166,44 @@ impl ResidentModel for JosephGpu {
     fn forward(&mut self, subset: usize) -> Result<()> {
         let s = &self.stages[subset];
         let p = &s.params;
-        self.run(&self.ctx.pipelines.forward_project, &s.forward, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
+        self.run(
+            &self.ctx.pipelines.forward_project,
+            &s.forward,
+            [p.n_cols.div_ceil(64), p.n_views, p.nz],
+        );
         Ok(())
     }
     fn adjoint(&mut self, subset: usize) -> Result<()> {
         let s = &self.stages[subset];
         let p = &s.params;
-        self.run(&self.ctx.pipelines.adjoint_project, &s.adjoint, [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz]);
+        self.run(
+            &self.ctx.pipelines.adjoint_project,
+            &s.adjoint,
+            [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz],
+        );
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
-        let model = ModelBuffers { image: &self.image, back: &self.back, proj: &self.proj };
+        let model = ModelBuffers {
+            image: &self.image,
+            back: &self.back,
+            proj: &self.proj,
+        };
         let n = self.image_len();
-        self.em = Some(GpuEm::new(&self.ctx, model, measured, background, self.factors.as_deref(), self.subsets.len(), n)?);
+        self.em = Some(GpuEm::new(
+            &self.ctx,
+            model,
+            measured,
+            background,
+            self.factors.as_deref(),
+            self.subsets.len(),
+            n,
+        )?);
         Ok(())
     }
     fn sensitivity(&mut self, subset: usize) -> Result<()> {
-        let range = self.subsets[subset].start * self.view_len()..self.subsets[subset].end * self.view_len();
+        let range = self.subsets[subset].start * self.view_len()
+            ..self.subsets[subset].end * self.view_len();
         let weights = match &self.factors {
             Some(f) => f[range].to_vec(),
             None => vec![1.0; range.len()],
@@ -158,7 +214,11 @@ impl ResidentModel for JosephGpu {
         Ok(())
     }
     fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        self.em()?.ratio(&self.ctx, self.subsets[subset].start * self.view_len(), self.subset_len(subset));
+        self.em()?.ratio(
+            &self.ctx,
+            self.subsets[subset].start * self.view_len(),
+            self.subset_len(subset),
+        );
         Ok(())
     }
     fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {

@@ -9,7 +9,7 @@ mod plan;
 mod spect;
 
 pub use context::{AdapterSummary, GpuContext};
+pub(crate) use joseph::JosephGpu;
 pub use plan::DEFAULT_MAX_CHUNK_BYTES;
 pub(crate) use plan::{FbpInputs, GpuPlan};
-pub(crate) use joseph::JosephGpu;
 pub(crate) use spect::SpectGpu;

@@ -5,7 +5,9 @@
 //! Device memory is therefore bounded by the chunk, whatever the stack's size.
 
 use super::GpuContext;
-use super::buffers::{bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform};
+use super::buffers::{
+    bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
+};
 use crate::backend::chunks::{DataShape, chunks, gather_rows, scatter_rows};
 use crate::backend::layout::{Line, Params, View};
 use crate::error::{Error, Result};
@@ -19,9 +21,15 @@ pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 256 << 20;
 #[derive(Debug)]
 enum Stages {
     /// forward_project and adjoint_project.
-    Projector { forward: wgpu::BindGroup, adjoint: wgpu::BindGroup },
+    Projector {
+        forward: wgpu::BindGroup,
+        adjoint: wgpu::BindGroup,
+    },
     /// fbp_filter then backproject_fbp.
-    Fbp { filter: wgpu::BindGroup, backproject: wgpu::BindGroup },
+    Fbp {
+        filter: wgpu::BindGroup,
+        backproject: wgpu::BindGroup,
+    },
 }
 
 /// Buffers and bind groups for one geometry, made once and reused by every call.
@@ -87,14 +95,20 @@ impl GpuPlan {
         let p = &lowered.params;
         let cap = ctx.max_binding().min(max_chunk_bytes);
         let max_wg = ctx.limits().max_compute_workgroups_per_dimension as usize;
-        ((cap / Self::per_slice_bytes(p)) as usize).clamp(1, p.nz as usize).min(max_wg)
+        ((cap / Self::per_slice_bytes(p)) as usize)
+            .clamp(1, p.nz as usize)
+            .min(max_wg)
     }
 
     /// A plan for forward projection and its adjoint, in chunks of at most `max_chunk_bytes`.
     ///
     /// # Errors
     /// [`Error::Gpu`] when a slice or the ray table does not fit, or allocation fails.
-    pub fn projector(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64) -> Result<Self> {
+    pub fn projector(
+        ctx: Arc<GpuContext>,
+        lowered: &Lowered,
+        max_chunk_bytes: u64,
+    ) -> Result<Self> {
         Self::check_fits(&ctx, lowered, true)?;
         Self::build(ctx, lowered, max_chunk_bytes, None)
     }
@@ -103,12 +117,22 @@ impl GpuPlan {
     ///
     /// # Errors
     /// [`Error::Gpu`] when a slice does not fit, or allocation fails.
-    pub fn fbp(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, inputs: FbpInputs<'_>) -> Result<Self> {
+    pub fn fbp(
+        ctx: Arc<GpuContext>,
+        lowered: &Lowered,
+        max_chunk_bytes: u64,
+        inputs: FbpInputs<'_>,
+    ) -> Result<Self> {
         Self::check_fits(&ctx, lowered, false)?;
         Self::build(ctx, lowered, max_chunk_bytes, Some(inputs))
     }
 
-    fn build(ctx: Arc<GpuContext>, lowered: &Lowered, max_chunk_bytes: u64, fbp: Option<FbpInputs<'_>>) -> Result<Self> {
+    fn build(
+        ctx: Arc<GpuContext>,
+        lowered: &Lowered,
+        max_chunk_bytes: u64,
+        fbp: Option<FbpInputs<'_>>,
+    ) -> Result<Self> {
         let p = lowered.params;
         let slice_image = 4 * p.nx as u64 * p.ny as u64;
         let slice_sino = 4 * p.n_views as u64 * p.n_cols as u64;
@@ -120,14 +144,22 @@ impl GpuPlan {
         let sino_buf = storage(&ctx, "sino", chunk_z as u64 * slice_sino);
         let readback = readback(&ctx, chunk_z as u64 * Self::per_slice_bytes(&p));
         let mut buffers = vec![&params_buf, &views_buf, &image_buf, &sino_buf, &readback];
-        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| bind_group(&ctx, pipeline, entries);
+        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| {
+            bind_group(&ctx, pipeline, entries)
+        };
         let pl = &ctx.pipelines;
         let (stages, extra) = match fbp {
             None => {
                 let lines_buf = init_storage::<Line>(&ctx, "lines", &lowered.lines);
                 let stages = Stages::Projector {
-                    forward: bind(&pl.forward_project, &[&params_buf, &lines_buf, &image_buf, &sino_buf]),
-                    adjoint: bind(&pl.adjoint_project, &[&params_buf, &views_buf, &lines_buf, &sino_buf, &image_buf]),
+                    forward: bind(
+                        &pl.forward_project,
+                        &[&params_buf, &lines_buf, &image_buf, &sino_buf],
+                    ),
+                    adjoint: bind(
+                        &pl.adjoint_project,
+                        &[&params_buf, &views_buf, &lines_buf, &sino_buf, &image_buf],
+                    ),
                 };
                 (stages, vec![lines_buf])
             }
@@ -136,8 +168,14 @@ impl GpuPlan {
                 let weights = init_storage(&ctx, "weights", f.weights);
                 let filtered = storage(&ctx, "filtered", chunk_z as u64 * slice_sino);
                 let stages = Stages::Fbp {
-                    filter: bind(&pl.fbp_filter, &[&params_buf, &lags, &weights, &sino_buf, &filtered]),
-                    backproject: bind(&pl.backproject_fbp, &[&params_buf, &views_buf, &filtered, &image_buf]),
+                    filter: bind(
+                        &pl.fbp_filter,
+                        &[&params_buf, &lags, &weights, &sino_buf, &filtered],
+                    ),
+                    backproject: bind(
+                        &pl.backproject_fbp,
+                        &[&params_buf, &views_buf, &filtered, &image_buf],
+                    ),
                 };
                 (stages, vec![lags, weights, filtered])
             }
@@ -145,10 +183,24 @@ impl GpuPlan {
         buffers.extend(extra.iter());
         let device_bytes = buffers.iter().map(|b| b.size()).sum();
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("allocating {} MiB of device buffers: {e}", device_bytes >> 20)));
+            return Err(Error::Gpu(format!(
+                "allocating {} MiB of device buffers: {e}",
+                device_bytes >> 20
+            )));
         }
         let staging = vec![0.0; chunk_z * (slice_sino / 4) as usize];
-        Ok(Self { ctx, params: p, chunk_z, params_buf, image_buf, sino_buf, readback, stages, device_bytes, staging })
+        Ok(Self {
+            ctx,
+            params: p,
+            chunk_z,
+            params_buf,
+            image_buf,
+            sino_buf,
+            readback,
+            stages,
+            device_bytes,
+            staging,
+        })
     }
 
     /// Bytes of device memory the plan's buffers hold.
@@ -161,14 +213,27 @@ impl GpuPlan {
     }
 
     fn data_shape(&self) -> DataShape {
-        DataShape { views: self.params.n_views as usize, rows: self.params.nz as usize, cols: self.params.n_cols as usize }
+        DataShape {
+            views: self.params.n_views as usize,
+            rows: self.params.nz as usize,
+            cols: self.params.n_cols as usize,
+        }
     }
 
     fn chunk_params(&self, nz: usize) -> Params {
-        Params { nz: nz as u32, ..self.params }
+        Params {
+            nz: nz as u32,
+            ..self.params
+        }
     }
 
-    fn run_and_read(&self, encoder: wgpu::CommandEncoder, src: &wgpu::Buffer, len: usize, sink: impl FnOnce(&[f32])) -> Result<()> {
+    fn run_and_read(
+        &self,
+        encoder: wgpu::CommandEncoder,
+        src: &wgpu::Buffer,
+        len: usize,
+        sink: impl FnOnce(&[f32]),
+    ) -> Result<()> {
         submit_and_read(&self.ctx, encoder, src, &self.readback, len, sink)
     }
 
@@ -177,10 +242,20 @@ impl GpuPlan {
         let shape = self.data_shape();
         let len = shape.views * nz * shape.cols;
         gather_rows(shape, sino, z0, nz, &mut self.staging[..len]);
-        self.ctx.queue.write_buffer(&self.sino_buf, 0, bytemuck::cast_slice(&self.staging[..len]));
+        self.ctx.queue.write_buffer(
+            &self.sino_buf,
+            0,
+            bytemuck::cast_slice(&self.staging[..len]),
+        );
     }
 
-    fn dispatch(&self, encoder: &mut wgpu::CommandEncoder, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, grid: [u32; 3]) {
+    fn dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &wgpu::ComputePipeline,
+        group: &wgpu::BindGroup,
+        grid: [u32; 3],
+    ) {
         dispatch(encoder, pipeline, group, grid);
     }
 
@@ -191,7 +266,9 @@ impl GpuPlan {
     fn projector_groups(&self) -> Result<(&wgpu::BindGroup, &wgpu::BindGroup)> {
         match &self.stages {
             Stages::Projector { forward, adjoint } => Ok((forward, adjoint)),
-            Stages::Fbp { .. } => Err(Error::InvalidArgument("this GPU plan was built for FBP, not projection".into())),
+            Stages::Fbp { .. } => Err(Error::InvalidArgument(
+                "this GPU plan was built for FBP, not projection".into(),
+            )),
         }
     }
 
@@ -201,13 +278,26 @@ impl GpuPlan {
         let slice = (self.params.nx * self.params.ny) as usize;
         for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
-            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
-            self.ctx.queue.write_buffer(&self.image_buf, 0, bytemuck::cast_slice(&image[z0 * slice..(z0 + nz) * slice]));
+            self.ctx
+                .queue
+                .write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            self.ctx.queue.write_buffer(
+                &self.image_buf,
+                0,
+                bytemuck::cast_slice(&image[z0 * slice..(z0 + nz) * slice]),
+            );
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            self.dispatch(&mut encoder, &self.ctx.pipelines.forward_project, &group, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
+            self.dispatch(
+                &mut encoder,
+                &self.ctx.pipelines.forward_project,
+                &group,
+                [p.n_cols.div_ceil(64), p.n_views, p.nz],
+            );
             let len = (p.n_views * p.nz * p.n_cols) as usize;
             let shape = self.data_shape();
-            self.run_and_read(encoder, &self.sino_buf, len, |chunk| scatter_rows(shape, chunk, z0, nz, sino))?;
+            self.run_and_read(encoder, &self.sino_buf, len, |chunk| {
+                scatter_rows(shape, chunk, z0, nz, sino)
+            })?;
         }
         Ok(())
     }
@@ -218,33 +308,68 @@ impl GpuPlan {
         let slice = (self.params.nx * self.params.ny) as usize;
         for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
-            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            self.ctx
+                .queue
+                .write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.upload_rows(sino, z0, nz);
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            self.dispatch(&mut encoder, &self.ctx.pipelines.adjoint_project, &group, Self::voxel_grid(&p));
+            self.dispatch(
+                &mut encoder,
+                &self.ctx.pipelines.adjoint_project,
+                &group,
+                Self::voxel_grid(&p),
+            );
             let out = &mut image[z0 * slice..(z0 + nz) * slice];
-            self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| out.copy_from_slice(chunk))?;
+            self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| {
+                out.copy_from_slice(chunk)
+            })?;
         }
         Ok(())
     }
 
     /// Filtered back-projection of the whole stack (FBP plans only);
     /// `progress(slices_done, slices_total)` after each chunk.
-    pub fn reconstruct(&mut self, sino: &[f32], image: &mut [f32], progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
+    pub fn reconstruct(
+        &mut self,
+        sino: &[f32],
+        image: &mut [f32],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
         let (filter, backproject) = match &self.stages {
-            Stages::Fbp { filter, backproject } => (filter.clone(), backproject.clone()),
-            Stages::Projector { .. } => return Err(Error::InvalidArgument("this GPU plan was built for projection, not FBP".into())),
+            Stages::Fbp {
+                filter,
+                backproject,
+            } => (filter.clone(), backproject.clone()),
+            Stages::Projector { .. } => {
+                return Err(Error::InvalidArgument(
+                    "this GPU plan was built for projection, not FBP".into(),
+                ));
+            }
         };
         let slice = (self.params.nx * self.params.ny) as usize;
         for (z0, nz) in self.chunks() {
             let p = self.chunk_params(nz);
-            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            self.ctx
+                .queue
+                .write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.upload_rows(sino, z0, nz);
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            self.dispatch(&mut encoder, &self.ctx.pipelines.fbp_filter, &filter, [p.n_cols.div_ceil(64), p.n_views, p.nz]);
-            self.dispatch(&mut encoder, &self.ctx.pipelines.backproject_fbp, &backproject, Self::voxel_grid(&p));
+            self.dispatch(
+                &mut encoder,
+                &self.ctx.pipelines.fbp_filter,
+                &filter,
+                [p.n_cols.div_ceil(64), p.n_views, p.nz],
+            );
+            self.dispatch(
+                &mut encoder,
+                &self.ctx.pipelines.backproject_fbp,
+                &backproject,
+                Self::voxel_grid(&p),
+            );
             let out = &mut image[z0 * slice..(z0 + nz) * slice];
-            self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| out.copy_from_slice(chunk))?;
+            self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| {
+                out.copy_from_slice(chunk)
+            })?;
             progress(z0 + nz, self.params.nz as usize);
         }
         Ok(())

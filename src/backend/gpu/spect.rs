@@ -3,7 +3,9 @@
 //! one submission of the stage dispatches.
 
 use super::GpuContext;
-use super::buffers::{bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform};
+use super::buffers::{
+    bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
+};
 use super::em::{GpuEm, ModelBuffers};
 use crate::backend::cpu::not_loaded;
 use crate::backend::layout::{PriorParams, SpectParams};
@@ -59,13 +61,20 @@ impl SpectGpu {
     ///
     /// # Errors
     /// [`Error::Gpu`] when a buffer exceeds the device's binding limit or allocation fails.
-    pub fn new(ctx: Arc<GpuContext>, lowered: &SpectLowered, mu: Option<&[f32]>, subsets: Vec<Range<usize>>, max_frame_bytes: u64) -> Result<Self> {
+    pub fn new(
+        ctx: Arc<GpuContext>,
+        lowered: &SpectLowered,
+        mu: Option<&[f32]>,
+        subsets: Vec<Range<usize>>,
+        max_frame_bytes: u64,
+    ) -> Result<Self> {
         let p = lowered.params;
         let image_bytes = 4 * (p.nx * p.ny * p.nz) as u64;
         let frame_len = (p.nz * p.n_depth * p.n_cols) as usize;
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
         let max_wg = ctx.limits().max_compute_workgroups_per_dimension as usize;
-        let batch = views_per_batch(frame_len, max_frame_bytes.min(ctx.max_binding()), largest).min((max_wg / p.nz as usize).max(1));
+        let batch = views_per_batch(frame_len, max_frame_bytes.min(ctx.max_binding()), largest)
+            .min((max_wg / p.nz as usize).max(1));
         let frame_bytes = 4 * (batch * frame_len) as u64;
         let proj_bytes = 4 * (largest as u64) * (p.nz * p.n_cols) as u64;
         check_binding(&ctx, "image", image_bytes)?;
@@ -84,29 +93,83 @@ impl SpectGpu {
         let image = storage(&ctx, "image", image_bytes);
         let back = storage(&ctx, "back-projection", image_bytes);
         let proj = storage(&ctx, "projections", proj_bytes);
-        let att = storage(&ctx, "attenuation", if p.has_attenuation != 0 { frame_bytes } else { 4 });
+        let att = storage(
+            &ctx,
+            "attenuation",
+            if p.has_attenuation != 0 {
+                frame_bytes
+            } else {
+                4
+            },
+        );
         let rot = storage(&ctx, "rotated", frame_bytes);
         let blur = storage(&ctx, "blurred", frame_bytes);
         let readback = readback(&ctx, image_bytes.max(proj_bytes));
         let pl = &ctx.pipelines;
-        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| bind_group(&ctx, pipeline, entries);
+        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| {
+            bind_group(&ctx, pipeline, entries)
+        };
         let groups = Groups {
             attenuation: bind(&pl.spect_attenuation, &[&params_buf, &views, &mu, &att]),
             rotate: bind(&pl.spect_rotate, &[&params_buf, &views, &image, &att, &rot]),
-            blur_forward: bind(&pl.spect_blur_cols, &[&params_buf, &kernel_cols, &half_widths, &rot, &blur]),
-            rows_sum: bind(&pl.spect_blur_rows_sum, &[&params_buf, &kernel_rows, &half_widths, &blur, &proj]),
-            spread: bind(&pl.spect_spread_rows, &[&params_buf, &kernel_rows, &half_widths, &proj, &blur]),
-            blur_adjoint: bind(&pl.spect_blur_cols, &[&params_buf, &kernel_cols, &half_widths, &blur, &rot]),
-            rotate_adjoint: bind(&pl.spect_rotate_adjoint, &[&params_buf, &views, &att, &rot, &back]),
+            blur_forward: bind(
+                &pl.spect_blur_cols,
+                &[&params_buf, &kernel_cols, &half_widths, &rot, &blur],
+            ),
+            rows_sum: bind(
+                &pl.spect_blur_rows_sum,
+                &[&params_buf, &kernel_rows, &half_widths, &blur, &proj],
+            ),
+            spread: bind(
+                &pl.spect_spread_rows,
+                &[&params_buf, &kernel_rows, &half_widths, &proj, &blur],
+            ),
+            blur_adjoint: bind(
+                &pl.spect_blur_cols,
+                &[&params_buf, &kernel_cols, &half_widths, &blur, &rot],
+            ),
+            rotate_adjoint: bind(
+                &pl.spect_rotate_adjoint,
+                &[&params_buf, &views, &att, &rot, &back],
+            ),
         };
-        let bytes = [&views, &kernel_cols, &kernel_rows, &half_widths, &mu, &image, &back, &proj, &att, &rot, &blur, &readback]
-            .iter()
-            .map(|b| b.size())
-            .sum();
+        let bytes = [
+            &views,
+            &kernel_cols,
+            &kernel_rows,
+            &half_widths,
+            &mu,
+            &image,
+            &back,
+            &proj,
+            &att,
+            &rot,
+            &blur,
+            &readback,
+        ]
+        .iter()
+        .map(|b| b.size())
+        .sum();
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("allocating {} MiB of device buffers for SPECT: {e}", bytes >> 20)));
+            return Err(Error::Gpu(format!(
+                "allocating {} MiB of device buffers for SPECT: {e}",
+                bytes >> 20
+            )));
         }
-        Ok(Self { ctx, params: p, subsets, batch, params_buf, image, back, proj, readback, groups, em: None, bytes })
+        Ok(Self {
+            ctx,
+            params: p,
+            subsets,
+            batch,
+            params_buf,
+            image,
+            back,
+            proj,
+            readback,
+            groups,
+            em: None,
+            bytes,
+        })
     }
 
     fn subset_len(&self, subset: usize) -> usize {
@@ -127,7 +190,9 @@ impl SpectGpu {
                 accumulate: (i > 0) as u32,
                 ..self.params
             };
-            self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
+            self.ctx
+                .queue
+                .write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             let mut encoder = self.encoder();
             record(&mut encoder, &p);
             self.ctx.queue.submit([encoder.finish()]);
@@ -136,7 +201,14 @@ impl SpectGpu {
 
     fn read(&self, src: &wgpu::Buffer, out: &mut [f32]) -> Result<()> {
         let len = out.len();
-        submit_and_read(&self.ctx, self.encoder(), src, &self.readback, len, |data| out.copy_from_slice(&data[..len]))
+        submit_and_read(
+            &self.ctx,
+            self.encoder(),
+            src,
+            &self.readback,
+            len,
+            |data| out.copy_from_slice(&data[..len]),
+        )
     }
 
     fn em(&self) -> Result<&GpuEm> {
@@ -152,7 +224,9 @@ impl ResidentModel for SpectGpu {
         (self.params.nz * self.params.n_cols) as usize
     }
     fn write_image(&mut self, x: &[f32]) -> Result<()> {
-        self.ctx.queue.write_buffer(&self.image, 0, bytemuck::cast_slice(x));
+        self.ctx
+            .queue
+            .write_buffer(&self.image, 0, bytemuck::cast_slice(x));
         Ok(())
     }
     fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
@@ -162,7 +236,9 @@ impl ResidentModel for SpectGpu {
         self.read(&self.back, out)
     }
     fn write_projections(&mut self, _subset: usize, data: &[f32]) -> Result<()> {
-        self.ctx.queue.write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
+        self.ctx
+            .queue
+            .write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
         Ok(())
     }
     fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
@@ -175,11 +251,31 @@ impl ResidentModel for SpectGpu {
         self.per_batch(subset, |e, p| {
             let cols = p.n_cols.div_ceil(64);
             if p.has_attenuation != 0 {
-                dispatch(e, &pl.spect_attenuation, &g.attenuation, [cols, p.nz, p.batch_count]);
+                dispatch(
+                    e,
+                    &pl.spect_attenuation,
+                    &g.attenuation,
+                    [cols, p.nz, p.batch_count],
+                );
             }
-            dispatch(e, &pl.spect_rotate, &g.rotate, [cols, p.n_depth, p.nz * p.batch_count]);
-            dispatch(e, &pl.spect_blur_cols, &g.blur_forward, [cols, p.n_depth, p.nz * p.batch_count]);
-            dispatch(e, &pl.spect_blur_rows_sum, &g.rows_sum, [cols, p.nz, p.batch_count]);
+            dispatch(
+                e,
+                &pl.spect_rotate,
+                &g.rotate,
+                [cols, p.n_depth, p.nz * p.batch_count],
+            );
+            dispatch(
+                e,
+                &pl.spect_blur_cols,
+                &g.blur_forward,
+                [cols, p.n_depth, p.nz * p.batch_count],
+            );
+            dispatch(
+                e,
+                &pl.spect_blur_rows_sum,
+                &g.rows_sum,
+                [cols, p.nz, p.batch_count],
+            );
         });
         Ok(())
     }
@@ -189,17 +285,49 @@ impl ResidentModel for SpectGpu {
         self.per_batch(subset, |e, p| {
             let cols = p.n_cols.div_ceil(64);
             if p.has_attenuation != 0 {
-                dispatch(e, &pl.spect_attenuation, &g.attenuation, [cols, p.nz, p.batch_count]);
+                dispatch(
+                    e,
+                    &pl.spect_attenuation,
+                    &g.attenuation,
+                    [cols, p.nz, p.batch_count],
+                );
             }
-            dispatch(e, &pl.spect_spread_rows, &g.spread, [cols, p.n_depth, p.nz * p.batch_count]);
-            dispatch(e, &pl.spect_blur_cols, &g.blur_adjoint, [cols, p.n_depth, p.nz * p.batch_count]);
-            dispatch(e, &pl.spect_rotate_adjoint, &g.rotate_adjoint, [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz]);
+            dispatch(
+                e,
+                &pl.spect_spread_rows,
+                &g.spread,
+                [cols, p.n_depth, p.nz * p.batch_count],
+            );
+            dispatch(
+                e,
+                &pl.spect_blur_cols,
+                &g.blur_adjoint,
+                [cols, p.n_depth, p.nz * p.batch_count],
+            );
+            dispatch(
+                e,
+                &pl.spect_rotate_adjoint,
+                &g.rotate_adjoint,
+                [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz],
+            );
         });
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
-        let model = ModelBuffers { image: &self.image, back: &self.back, proj: &self.proj };
-        self.em = Some(GpuEm::new(&self.ctx, model, measured, background, None, self.subsets.len(), self.image_len())?);
+        let model = ModelBuffers {
+            image: &self.image,
+            back: &self.back,
+            proj: &self.proj,
+        };
+        self.em = Some(GpuEm::new(
+            &self.ctx,
+            model,
+            measured,
+            background,
+            None,
+            self.subsets.len(),
+            self.image_len(),
+        )?);
         Ok(())
     }
     fn sensitivity(&mut self, subset: usize) -> Result<()> {
@@ -209,7 +337,11 @@ impl ResidentModel for SpectGpu {
         Ok(())
     }
     fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        self.em()?.ratio(&self.ctx, self.subsets[subset].start * self.view_len(), self.subset_len(subset));
+        self.em()?.ratio(
+            &self.ctx,
+            self.subsets[subset].start * self.view_len(),
+            self.subset_len(subset),
+        );
         Ok(())
     }
     fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
