@@ -8,8 +8,9 @@ use rayon::prelude::*;
 pub(crate) const FWHM_PER_SIGMA: f64 = 2.354_820_045_030_949_3;
 
 /// Smooths `volume` (`[z, y, x]`, or `[y, x]`) with a separable Gaussian of `fwhm` mm, each
-/// axis scaled by its voxel size (`spacing` is `[dz, dy, dx]`). Edges are zero-padded and the
-/// kernels sum to 1, so counts inside the volume are preserved away from its borders.
+/// axis scaled by its voxel size (`spacing` is `[dz, dy, dx]`). Near the edges the kernel is
+/// renormalised over the voxels inside, so a uniform volume stays uniform (and an axis of one
+/// voxel is left alone); away from the edges counts are preserved.
 pub(crate) fn gaussian_filter_3d(volume: &mut ArrayD<f32>, fwhm: f64, spacing: [f64; 3]) {
     let ndim = volume.ndim();
     for axis in 0..ndim {
@@ -26,16 +27,18 @@ pub(crate) fn gaussian_filter_3d(volume: &mut ArrayD<f32>, fwhm: f64, spacing: [
         lanes.par_iter_mut().for_each(|lane| {
             let src: Vec<f32> = lane.iter().copied().collect();
             for i in 0..n {
-                let mut sum = half[0] * src[i];
+                let (mut sum, mut weight) = (half[0] * src[i], half[0]);
                 for (j, w) in half.iter().enumerate().skip(1) {
                     if i >= j {
                         sum += w * src[i - j];
+                        weight += w;
                     }
                     if i + j < n {
                         sum += w * src[i + j];
+                        weight += w;
                     }
                 }
-                lane[i] = sum;
+                lane[i] = sum / weight;
             }
         });
     }
@@ -57,5 +60,8 @@ mod tests {
         // Half maximum lies 5 mm from the centre.
         let at5 = v[[0, 0, 55]];
         assert!((at5 / peak - 0.5).abs() < 0.03, "{}", at5 / peak);
+        let mut uniform = ArrayD::<f32>::from_elem(IxDyn(&[3, 20, 20]), 2.0);
+        gaussian_filter_3d(&mut uniform, 8.0, [2.0, 1.0, 1.0]);
+        assert!(uniform.iter().all(|v| (v - 2.0).abs() < 1e-5));
     }
 }
