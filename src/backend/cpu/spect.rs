@@ -138,6 +138,62 @@ fn sample_position(v: &SpectView, k: usize, id: usize) -> (f32, f32) {
 /// Columns `k` whose sample at depth `id` may have a bilinear tap inside an `nx × ny` slice
 /// (a conservative range: samples outside it have none, and contribute exactly 0).
 fn columns_inside(v: &SpectView, id: usize, nc: usize, nx: u32, ny: u32) -> std::ops::Range<usize> {
+    columns_within(v, id, nc, [-1.5, nx as f64 + 0.5], [-1.5, ny as f64 + 0.5])
+}
+
+/// Columns `k` whose sample at depth `id` has all four taps inside (with half a voxel to
+/// spare), where [`sample_interior`] applies.
+fn columns_interior(
+    v: &SpectView,
+    id: usize,
+    nc: usize,
+    nx: u32,
+    ny: u32,
+) -> std::ops::Range<usize> {
+    columns_within(v, id, nc, [0.5, nx as f64 - 1.5], [0.5, ny as f64 - 1.5])
+}
+
+/// Bilinear interpolation at a point whose four taps all lie inside (see
+/// [`columns_interior`]): [`sample`]'s arithmetic without its checks (the clamp is the
+/// identity there).
+#[inline]
+fn sample_interior(slice: &[f32], fx: f32, fy: f32, nx: u32) -> f32 {
+    let x0 = (fx + 2.0) as i32 - 2;
+    let y0 = (fy + 2.0) as i32 - 2;
+    let ax = fx - x0 as f32;
+    let ay = fy - y0 as f32;
+    let i = (y0 * nx as i32 + x0) as usize;
+    let n = nx as usize;
+    (1.0 - ax) * (1.0 - ay) * slice[i]
+        + ax * (1.0 - ay) * slice[i + 1]
+        + (1.0 - ax) * ay * slice[i + n]
+        + ax * ay * slice[i + n + 1]
+}
+
+/// [`spread`] at a point whose four taps all lie inside (see [`columns_interior`]).
+#[inline]
+fn spread_interior(slice: &mut [f32], fx: f32, fy: f32, nx: u32, term: f32) {
+    let x0 = (fx + 2.0) as i32 - 2;
+    let y0 = (fy + 2.0) as i32 - 2;
+    let ax = fx - x0 as f32;
+    let ay = fy - y0 as f32;
+    let i = (y0 * nx as i32 + x0) as usize;
+    let n = nx as usize;
+    slice[i] += (1.0 - ax) * (1.0 - ay) * term;
+    slice[i + 1] += ax * (1.0 - ay) * term;
+    slice[i + n] += (1.0 - ax) * ay * term;
+    slice[i + n + 1] += ax * ay * term;
+}
+
+/// Columns whose sample at depth `id` has its fractional index within `[bx.0, bx.1]` along x
+/// and `[by.0, by.1]` along y.
+fn columns_within(
+    v: &SpectView,
+    id: usize,
+    nc: usize,
+    bx: [f64; 2],
+    by: [f64; 2],
+) -> std::ops::Range<usize> {
     let start = [
         v.origin[0] as f64 + id as f64 * v.depth[0] as f64,
         v.origin[1] as f64 + id as f64 * v.depth[1] as f64,
@@ -145,10 +201,9 @@ fn columns_inside(v: &SpectView, id: usize, nc: usize, nx: u32, ny: u32) -> std:
     let step = [v.origin[2] as f64, v.origin[3] as f64];
     let (mut lo, mut hi) = (0.0f64, nc as f64 - 1.0);
     for axis in 0..2 {
-        let n = [nx, ny][axis] as f64;
+        let bounds = [bx, by][axis];
         let (a, s) = (start[axis], step[axis]);
-        // A tap lies inside when the index is in (−1, n); half a voxel of margin for rounding.
-        let (min, max) = (-1.5 - a, n + 0.5 - a);
+        let (min, max) = (bounds[0] - a, bounds[1] - a);
         if s.abs() < 1e-9 {
             if min > 0.0 || max < 0.0 {
                 return 0..0;
@@ -243,9 +298,14 @@ pub(crate) fn spect_rotate(
                 let row = &mut plane[id * nc..(id + 1) * nc];
                 row[..inside.start].fill(0.0);
                 row[inside.end..].fill(0.0);
+                let interior = columns_interior(v, id, nc, p.nx, p.ny);
                 for k in inside {
                     let (fx, fy) = sample_position(v, k, id);
-                    let value = sample(slice, fx, fy, p.nx, p.ny);
+                    let value = if interior.contains(&k) {
+                        sample_interior(slice, fx, fy, p.nx)
+                    } else {
+                        sample(slice, fx, fy, p.nx, p.ny)
+                    };
                     let o = id * nc + k;
                     let factor = if p.has_attenuation != 0 {
                         p.step * att_plane[o]
@@ -467,6 +527,7 @@ pub(crate) fn spect_rotate_adjoint(
                 let v = &views[p.batch_first as usize + b];
                 let base = (b * nz + z) * len;
                 for id in 0..nd {
+                    let interior = columns_interior(v, id, nc, p.nx, p.ny);
                     for k in columns_inside(v, id, nc, p.nx, p.ny) {
                         let o = base + id * nc + k;
                         let value = rot[o];
@@ -480,7 +541,11 @@ pub(crate) fn spect_rotate_adjoint(
                         };
                         let term = value * factor;
                         let (fx, fy) = sample_position(v, k, id);
-                        spread(slice, fx, fy, p.nx, p.ny, term);
+                        if interior.contains(&k) {
+                            spread_interior(slice, fx, fy, p.nx, term);
+                        } else {
+                            spread(slice, fx, fy, p.nx, p.ny, term);
+                        }
                     }
                 }
             }
