@@ -1323,7 +1323,8 @@ fn os_sart<'py>(
     ))
 }
 
-/// The NEMA IEC body-like phantom on a 3D `grid`: `(activity, mu)` arrays, spheres at
+/// The NEMA IEC body-like phantom on `grid` (3D, or 2D for the plane through the spheres):
+/// `(activity, mu)` arrays, spheres at
 /// `contrast`:1 over a background of `background`, μ of water `mu_water` (1/mm; lung 0.3×).
 #[pyfunction]
 #[pyo3(signature = (grid, contrast=4.0, background=1.0, mu_water=0.0154, supersample=2))]
@@ -1344,7 +1345,15 @@ fn nema_iec<'py>(
     };
     let g = &grid.inner;
     let (a, m) = py.detach(|| p.rasterize(g, supersample)).py_err(py)?;
-    Ok((to_numpy(py, a.into_dyn()), to_numpy(py, m.into_dyn())))
+    // A 2D grid gives the plane through the spheres, shaped like its images `(ny, nx)`.
+    let shaped = |v: ndarray::Array3<f32>| {
+        if g.ndim() == 2 {
+            v.index_axis_move(ndarray::Axis(0), 0).into_dyn()
+        } else {
+            v.into_dyn()
+        }
+    };
+    Ok((to_numpy(py, shaped(a)), to_numpy(py, shaped(m))))
 }
 
 /// Names of the wgpu adapters found on this machine, with their device types.

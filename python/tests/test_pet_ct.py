@@ -49,3 +49,13 @@ def test_ct_os_sps_and_os_sart(backend):
         tomors.os_sps(-counts, blank, proj, iterations=1, subsets=1)
     with pytest.raises(tomors.InvalidArgumentError):
         tomors.os_sart(line, proj, iterations=1, subsets=1, relaxation=3.0)
+
+
+def test_nema_phantom_in_2d_feeds_pet():
+    grid = tomors.ImageGrid((64, 64), spacing=6.0)
+    activity, mu = tomors.nema_iec(grid, contrast=8.0, mu_water=0.0096)
+    assert activity.shape == (64, 64) and mu.shape == (64, 64)
+    assert activity.max() == pytest.approx(8.0) and mu.max() == pytest.approx(0.0096)
+    geom = tomors.ParallelBeam(np.arange(64) * np.pi / 64, n_cols=91, col_spacing=6.0)
+    pet = tomors.PetProjector(geom, grid, attenuation=mu, backend="cpu")
+    assert pet.forward(activity).shape == (64, 91)

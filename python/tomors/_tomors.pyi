@@ -254,7 +254,7 @@ def log_likelihood(data: ArrayLike, projector: EmissionModel, image: ArrayLike, 
 def nema_iec(
     grid: ImageGrid, contrast: float = 4.0, background: float = 1.0, mu_water: float = 0.0154, supersample: int = 2
 ) -> tuple[F32Array, F32Array]:
-    """(activity, mu) of the NEMA IEC body-like phantom on a 3D grid."""
+    """(activity, mu) of the NEMA IEC body-like phantom on a 3D grid (2D: the spheres' plane)."""
 
 def os_sps(
     counts: ArrayLike,
