@@ -79,3 +79,65 @@ impl HostEm {
         em_update(&p, &self.sensitivity, back, &self.grad, image);
     }
 }
+
+/// The [`ResidentModel`](crate::backend::resident::ResidentModel) methods every host model
+/// implements the same way over its fields `image`, `back`, `proj`, `subsets` and `em:
+/// Option<HostEm>` (and its `subset_len`): buffer I/O and the element-wise EM steps.
+macro_rules! host_model_common {
+    () => {
+        fn image_len(&self) -> usize {
+            self.image.len()
+        }
+        fn write_image(&mut self, x: &[f32]) -> Result<()> {
+            self.image.copy_from_slice(x);
+            Ok(())
+        }
+        fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
+            out.copy_from_slice(&self.image);
+            Ok(())
+        }
+        fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
+            out.copy_from_slice(&self.back);
+            Ok(())
+        }
+        fn write_projections(&mut self, subset: usize, data: &[f32]) -> Result<()> {
+            let len = self.subset_len(subset);
+            self.proj[..len].copy_from_slice(data);
+            Ok(())
+        }
+        fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
+            let len = self.subset_len(subset);
+            out.copy_from_slice(&self.proj[..len]);
+            Ok(())
+        }
+        fn em_ratio(&mut self, subset: usize) -> Result<()> {
+            let (offset, len) = (
+                self.subsets[subset].start * self.view_len(),
+                self.subset_len(subset),
+            );
+            let em = self
+                .em
+                .as_ref()
+                .ok_or_else(crate::backend::cpu::not_loaded)?;
+            em.ratio(&mut self.proj, offset, len);
+            Ok(())
+        }
+        fn prior_gradient(&mut self, params: &crate::backend::layout::PriorParams) -> Result<()> {
+            let em = self
+                .em
+                .as_mut()
+                .ok_or_else(crate::backend::cpu::not_loaded)?;
+            em.prior_gradient(params, &self.image);
+            Ok(())
+        }
+        fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
+            let em = self
+                .em
+                .as_ref()
+                .ok_or_else(crate::backend::cpu::not_loaded)?;
+            em.update(&mut self.image, &self.back, subset, beta);
+            Ok(())
+        }
+    };
+}
+pub(crate) use host_model_common;

@@ -1,9 +1,8 @@
 //! The Joseph projector as a resident model on the CPU (PET and other line-integral models):
 //! one lowered geometry per subset, host vectors in the roles of the GPU plan's buffers.
 
-use super::em_state::HostEm;
+use super::em_state::{HostEm, host_model_common};
 use super::{adjoint_project, forward_project, not_loaded};
-use crate::backend::layout::PriorParams;
 use crate::backend::resident::ResidentModel;
 use crate::error::Result;
 use crate::geometry::Lowered;
@@ -50,34 +49,10 @@ impl JosephCpu {
 }
 
 impl ResidentModel for JosephCpu {
-    fn image_len(&self) -> usize {
-        self.image.len()
-    }
+    host_model_common!();
     fn view_len(&self) -> usize {
         let p = &self.lowered[0].params;
         (p.nz * p.n_cols) as usize
-    }
-    fn write_image(&mut self, x: &[f32]) -> Result<()> {
-        self.image.copy_from_slice(x);
-        Ok(())
-    }
-    fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
-        out.copy_from_slice(&self.image);
-        Ok(())
-    }
-    fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
-        out.copy_from_slice(&self.back);
-        Ok(())
-    }
-    fn write_projections(&mut self, subset: usize, data: &[f32]) -> Result<()> {
-        let len = self.subset_len(subset);
-        self.proj[..len].copy_from_slice(data);
-        Ok(())
-    }
-    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
-        let len = self.subset_len(subset);
-        out.copy_from_slice(&self.proj[..len]);
-        Ok(())
     }
     fn forward(&mut self, subset: usize) -> Result<()> {
         let l = &self.lowered[subset];
@@ -118,25 +93,6 @@ impl ResidentModel for JosephCpu {
         self.adjoint(subset)?;
         let em = self.em.as_mut().ok_or_else(not_loaded)?;
         em.keep_sensitivity(&self.back, subset);
-        Ok(())
-    }
-    fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        let (offset, len) = (
-            self.subsets[subset].start * self.view_len(),
-            self.subset_len(subset),
-        );
-        let em = self.em.as_ref().ok_or_else(not_loaded)?;
-        em.ratio(&mut self.proj, offset, len);
-        Ok(())
-    }
-    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
-        let em = self.em.as_mut().ok_or_else(not_loaded)?;
-        em.prior_gradient(params, &self.image);
-        Ok(())
-    }
-    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
-        let em = self.em.as_ref().ok_or_else(not_loaded)?;
-        em.update(&mut self.image, &self.back, subset, beta);
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {

@@ -1,12 +1,12 @@
 //! The SPECT system model on the CPU: host vectors in the roles of the GPU plan's buffers,
 //! the twins in the roles of its dispatches.
 
-use super::em_state::HostEm;
+use super::em_state::{HostEm, host_model_common};
 use super::spect::{
     spect_attenuation, spect_attenuation_rotate, spect_blur_cols, spect_blur_rows_sum,
     spect_rotate, spect_rotate_adjoint, spect_spread_rows,
 };
-use crate::backend::layout::{PriorParams, SpectParams};
+use crate::backend::layout::SpectParams;
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::Result;
 use crate::geometry::SpectLowered;
@@ -54,8 +54,6 @@ pub(crate) struct SpectCpu {
     rot: Vec<f32>,
     blur: Vec<f32>,
     em: Option<HostEm>,
-    /// Subset whose projections `proj` holds.
-    proj_subset: usize,
 }
 
 impl SpectCpu {
@@ -93,7 +91,6 @@ impl SpectCpu {
             rot: vec![0.0; batch * frame_len],
             blur: vec![0.0; batch * frame_len],
             em: None,
-            proj_subset: 0,
             lowered,
         }
     }
@@ -143,35 +140,9 @@ impl SpectCpu {
 }
 
 impl ResidentModel for SpectCpu {
-    fn image_len(&self) -> usize {
-        self.image.len()
-    }
+    host_model_common!();
     fn view_len(&self) -> usize {
         (self.lowered.params.nz * self.lowered.params.n_cols) as usize
-    }
-    fn write_image(&mut self, x: &[f32]) -> Result<()> {
-        self.image.copy_from_slice(x);
-        Ok(())
-    }
-    fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
-        out.copy_from_slice(&self.image);
-        Ok(())
-    }
-    fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
-        out.copy_from_slice(&self.back);
-        Ok(())
-    }
-    fn write_projections(&mut self, subset: usize, data: &[f32]) -> Result<()> {
-        let len = self.subset_len(subset);
-        self.proj[..len].copy_from_slice(data);
-        self.proj_subset = subset;
-        Ok(())
-    }
-    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
-        debug_assert_eq!(subset, self.proj_subset);
-        let len = self.subset_len(subset);
-        out.copy_from_slice(&self.proj[..len]);
-        Ok(())
     }
     fn forward(&mut self, subset: usize) -> Result<()> {
         let l = &self.lowered;
@@ -201,11 +172,9 @@ impl ResidentModel for SpectCpu {
             );
         }
         self.attenuation_done(subset);
-        self.proj_subset = subset;
         Ok(())
     }
     fn adjoint(&mut self, subset: usize) -> Result<()> {
-        debug_assert_eq!(subset, self.proj_subset);
         let l = &self.lowered;
         let fresh = !self.att_ready[subset];
         for (i, (first, count)) in batches(self.subsets[subset].clone(), self.batch).enumerate() {
@@ -249,25 +218,6 @@ impl ResidentModel for SpectCpu {
         self.adjoint(subset)?;
         let em = self.em.as_mut().ok_or_else(not_loaded)?;
         em.keep_sensitivity(&self.back, subset);
-        Ok(())
-    }
-    fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        let (offset, len) = (
-            self.subsets[subset].start * self.view_len(),
-            self.subset_len(subset),
-        );
-        let em = self.em.as_ref().ok_or_else(not_loaded)?;
-        em.ratio(&mut self.proj, offset, len);
-        Ok(())
-    }
-    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
-        let em = self.em.as_mut().ok_or_else(not_loaded)?;
-        em.prior_gradient(params, &self.image);
-        Ok(())
-    }
-    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
-        let em = self.em.as_ref().ok_or_else(not_loaded)?;
-        em.update(&mut self.image, &self.back, subset, beta);
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {

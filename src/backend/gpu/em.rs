@@ -187,3 +187,48 @@ impl GpuEm {
         self.run(ctx, &ctx.pipelines.em_update, &self.update, p);
     }
 }
+
+/// The [`ResidentModel`](crate::backend::resident::ResidentModel) methods every GPU model
+/// implements the same way over its fields `ctx`, `image`, `back`, `proj`, `subsets` and
+/// `em: Option<GpuEm>` and its helpers `read`, `em` and `subset_len`: buffer I/O and the
+/// element-wise EM steps.
+macro_rules! device_model_common {
+    () => {
+        fn write_image(&mut self, x: &[f32]) -> Result<()> {
+            self.ctx
+                .queue
+                .write_buffer(&self.image, 0, bytemuck::cast_slice(x));
+            Ok(())
+        }
+        fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
+            self.read(&self.image, out)
+        }
+        fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
+            self.read(&self.back, out)
+        }
+        fn write_projections(&mut self, _subset: usize, data: &[f32]) -> Result<()> {
+            self.ctx
+                .queue
+                .write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
+            Ok(())
+        }
+        fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
+            debug_assert_eq!(out.len(), self.subset_len(subset));
+            self.read(&self.proj, out)
+        }
+        fn em_ratio(&mut self, subset: usize) -> Result<()> {
+            let offset = self.subsets[subset].start * self.view_len();
+            self.em()?.ratio(&self.ctx, offset, self.subset_len(subset));
+            Ok(())
+        }
+        fn prior_gradient(&mut self, params: &crate::backend::layout::PriorParams) -> Result<()> {
+            self.em()?.prior_gradient(&self.ctx, params);
+            Ok(())
+        }
+        fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
+            self.em()?.update(&self.ctx, subset, beta);
+            Ok(())
+        }
+    };
+}
+pub(crate) use device_model_common;

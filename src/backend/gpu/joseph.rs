@@ -6,9 +6,9 @@ use super::GpuContext;
 use super::buffers::{
     bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
 };
-use super::em::{GpuEm, ModelBuffers};
+use super::em::{GpuEm, ModelBuffers, device_model_common};
 use crate::backend::cpu::not_loaded;
-use crate::backend::layout::{Params, PriorParams};
+use crate::backend::layout::Params;
 use crate::backend::resident::ResidentModel;
 use crate::error::{Error, Result};
 use crate::geometry::Lowered;
@@ -133,6 +133,7 @@ impl JosephGpu {
 }
 
 impl ResidentModel for JosephGpu {
+    device_model_common!();
     fn image_len(&self) -> usize {
         let p = &self.stages[0].params;
         (p.nx * p.ny * p.nz) as usize
@@ -140,28 +141,6 @@ impl ResidentModel for JosephGpu {
     fn view_len(&self) -> usize {
         let p = &self.stages[0].params;
         (p.nz * p.n_cols) as usize
-    }
-    fn write_image(&mut self, x: &[f32]) -> Result<()> {
-        self.ctx
-            .queue
-            .write_buffer(&self.image, 0, bytemuck::cast_slice(x));
-        Ok(())
-    }
-    fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
-        self.read(&self.image, out)
-    }
-    fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
-        self.read(&self.back, out)
-    }
-    fn write_projections(&mut self, _subset: usize, data: &[f32]) -> Result<()> {
-        self.ctx
-            .queue
-            .write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
-        Ok(())
-    }
-    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
-        debug_assert_eq!(out.len(), self.subset_len(subset));
-        self.read(&self.proj, out)
     }
     fn forward(&mut self, subset: usize) -> Result<()> {
         let s = &self.stages[subset];
@@ -211,22 +190,6 @@ impl ResidentModel for JosephGpu {
         self.write_projections(subset, &weights)?;
         self.adjoint(subset)?;
         self.em()?.keep_sensitivity(&self.ctx, &self.back, subset);
-        Ok(())
-    }
-    fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        self.em()?.ratio(
-            &self.ctx,
-            self.subsets[subset].start * self.view_len(),
-            self.subset_len(subset),
-        );
-        Ok(())
-    }
-    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
-        self.em()?.prior_gradient(&self.ctx, params);
-        Ok(())
-    }
-    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
-        self.em()?.update(&self.ctx, subset, beta);
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {

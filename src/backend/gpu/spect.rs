@@ -6,9 +6,9 @@ use super::GpuContext;
 use super::buffers::{
     bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
 };
-use super::em::{GpuEm, ModelBuffers};
+use super::em::{GpuEm, ModelBuffers, device_model_common};
 use crate::backend::cpu::not_loaded;
-use crate::backend::layout::{PriorParams, SpectParams};
+use crate::backend::layout::SpectParams;
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
 use crate::error::{Error, Result};
 use crate::geometry::SpectLowered;
@@ -217,33 +217,12 @@ impl SpectGpu {
 }
 
 impl ResidentModel for SpectGpu {
+    device_model_common!();
     fn image_len(&self) -> usize {
         (self.params.nx * self.params.ny * self.params.nz) as usize
     }
     fn view_len(&self) -> usize {
         (self.params.nz * self.params.n_cols) as usize
-    }
-    fn write_image(&mut self, x: &[f32]) -> Result<()> {
-        self.ctx
-            .queue
-            .write_buffer(&self.image, 0, bytemuck::cast_slice(x));
-        Ok(())
-    }
-    fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
-        self.read(&self.image, out)
-    }
-    fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
-        self.read(&self.back, out)
-    }
-    fn write_projections(&mut self, _subset: usize, data: &[f32]) -> Result<()> {
-        self.ctx
-            .queue
-            .write_buffer(&self.proj, 0, bytemuck::cast_slice(data));
-        Ok(())
-    }
-    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
-        debug_assert_eq!(out.len(), self.subset_len(subset));
-        self.read(&self.proj, out)
     }
     fn forward(&mut self, subset: usize) -> Result<()> {
         let pl = &self.ctx.pipelines;
@@ -334,22 +313,6 @@ impl ResidentModel for SpectGpu {
         self.write_projections(subset, &vec![1.0; self.subset_len(subset)])?;
         self.adjoint(subset)?;
         self.em()?.keep_sensitivity(&self.ctx, &self.back, subset);
-        Ok(())
-    }
-    fn em_ratio(&mut self, subset: usize) -> Result<()> {
-        self.em()?.ratio(
-            &self.ctx,
-            self.subsets[subset].start * self.view_len(),
-            self.subset_len(subset),
-        );
-        Ok(())
-    }
-    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
-        self.em()?.prior_gradient(&self.ctx, params);
-        Ok(())
-    }
-    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
-        self.em()?.update(&self.ctx, subset, beta);
         Ok(())
     }
     fn memory_bytes(&self) -> u64 {
