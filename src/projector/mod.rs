@@ -281,17 +281,14 @@ impl Projector {
     /// # Errors
     /// A GPU failure.
     pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
-        let mut rng = SplitMix64(seed);
-        let x: Vec<f32> = (0..self.grid.len()).map(|_| rng.next_f32()).collect();
         let n_data: usize = self.geometry.data_shape().iter().product();
-        let y: Vec<f32> = (0..n_data).map(|_| rng.next_f32()).collect();
-        let mut ax = vec![0.0; n_data];
-        let mut aty = vec![0.0; x.len()];
-        self.forward_flat(&x, &mut ax)?;
-        self.adjoint_flat(&y, &mut aty)?;
-        let lhs = dot(&ax, &y);
-        let rhs = dot(&x, &aty);
-        Ok((lhs - rhs).abs() / lhs.abs())
+        dot_product_test(
+            self.grid.len(),
+            n_data,
+            seed,
+            |x, ax| self.forward_flat(x, ax),
+            |y, aty| self.adjoint_flat(y, aty),
+        )
     }
 
     /// Operator norm ‖A‖₂ estimated by `iterations` rounds of power iteration on `AᵀA`.
@@ -319,6 +316,26 @@ impl Projector {
         }
         Ok(estimate)
     }
+}
+
+/// The dot-product test of a linear pair on flat buffers: random `x` (`image_len`) and `y`
+/// (`data_len`) in [0, 1) from `seed`, returns `|⟨Ax, y⟩ − ⟨x, Aᵀy⟩| / |⟨Ax, y⟩|`.
+pub(crate) fn dot_product_test(
+    image_len: usize,
+    data_len: usize,
+    seed: u64,
+    forward: impl FnOnce(&[f32], &mut [f32]) -> Result<()>,
+    adjoint: impl FnOnce(&[f32], &mut [f32]) -> Result<()>,
+) -> Result<f64> {
+    let mut rng = SplitMix64(seed);
+    let x: Vec<f32> = (0..image_len).map(|_| rng.next_f32()).collect();
+    let y: Vec<f32> = (0..data_len).map(|_| rng.next_f32()).collect();
+    let mut ax = vec![0.0; data_len];
+    let mut aty = vec![0.0; image_len];
+    forward(&x, &mut ax)?;
+    adjoint(&y, &mut aty)?;
+    let lhs = dot(&ax, &y);
+    Ok((lhs - dot(&x, &aty)).abs() / lhs.abs())
 }
 
 /// f64 inner product of two f32 buffers.

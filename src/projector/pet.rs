@@ -90,19 +90,20 @@ impl PetProjector {
         &self.active
     }
 
-    /// Expected trues `m · (A x)` of `image`.
+    /// Expected trues `m · (A x)` of `image` (`img[y, x]` or `vol[z, y, x]`): a sinogram
+    /// `[views, cols]` or `[views, planes, cols]`.
     ///
     /// # Errors
     /// As [`Projector::forward`].
     pub fn forward(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
-        let mut out = self.projector.forward(image)?;
-        if let Some(f) = &self.factors {
-            out.iter_mut().zip(f).for_each(|(o, m)| *o *= m);
-        }
+        let image = check_input("image", image, &self.projector.image_shape())?;
+        let mut out = ArrayD::zeros(IxDyn(&self.projector.data_shape()));
+        let flat = out.as_slice_mut().expect("standard layout");
+        self.forward_flat(image.as_slice().expect("standard layout"), flat)?;
         Ok(out)
     }
 
-    /// The transpose `Aᵀ (m · y)`.
+    /// The transpose `Aᵀ (m · y)` of a sinogram: an image.
     ///
     /// # Errors
     /// As [`Projector::adjoint`].
@@ -122,18 +123,27 @@ impl PetProjector {
         out: ArrayViewMutD<'_, f32>,
     ) -> Result<()> {
         let data = check_input("data", data, &self.projector.data_shape())?;
-        let weighted: ArrayD<f32> = match &self.factors {
-            Some(f) => ArrayD::from_shape_vec(
-                data.raw_dim(),
-                data.iter().zip(f).map(|(y, m)| y * m).collect(),
-            )
-            .expect("data shape"),
-            None => data.to_owned(),
-        };
         with_output("image", out, &self.projector.image_shape(), |o| {
-            self.projector
-                .adjoint_flat(weighted.as_slice().expect("standard"), o)
+            self.adjoint_flat(data.as_slice().expect("standard layout"), o)
         })
+    }
+
+    fn forward_flat(&self, image: &[f32], out: &mut [f32]) -> Result<()> {
+        self.projector.forward_flat(image, out)?;
+        if let Some(f) = &self.factors {
+            out.iter_mut().zip(f).for_each(|(o, m)| *o *= m);
+        }
+        Ok(())
+    }
+
+    fn adjoint_flat(&self, data: &[f32], out: &mut [f32]) -> Result<()> {
+        match &self.factors {
+            Some(f) => {
+                let weighted: Vec<f32> = data.iter().zip(f).map(|(y, m)| y * m).collect();
+                self.projector.adjoint_flat(&weighted, out)
+            }
+            None => self.projector.adjoint_flat(data, out),
+        }
     }
 
     /// Dot-product test of the whole model (factors included) with random `x`, `y` from `seed`.
@@ -141,22 +151,15 @@ impl PetProjector {
     /// # Errors
     /// A GPU failure.
     pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
-        let mut rng = super::SplitMix64(seed);
-        let x =
-            ArrayD::from_shape_simple_fn(IxDyn(&self.projector.image_shape()), || rng.next_f32());
-        let y =
-            ArrayD::from_shape_simple_fn(IxDyn(&self.projector.data_shape()), || rng.next_f32());
-        let ax = self.forward(x.view())?;
-        let aty = self.adjoint(y.view())?;
-        let lhs = super::dot(
-            ax.as_slice().expect("standard"),
-            y.as_slice().expect("standard"),
-        );
-        let rhs = super::dot(
-            x.as_slice().expect("standard"),
-            aty.as_slice().expect("standard"),
-        );
-        Ok((lhs - rhs).abs() / lhs.abs())
+        let n_data: usize = self.projector.data_shape().iter().product();
+        let n_image: usize = self.projector.image_shape().iter().product();
+        super::dot_product_test(
+            n_image,
+            n_data,
+            seed,
+            |x, ax| self.forward_flat(x, ax),
+            |y, aty| self.adjoint_flat(y, aty),
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! The SPECT system model as a projector: attenuation and collimator-detector response inside
 //! a matched forward/adjoint pair, on the GPU or the CPU.
 
-use super::{SplitMix64, dot};
+use super::dot_product_test;
 use crate::array::{check_input, non_negative_input, with_output};
 use crate::backend::cpu::SpectCpu;
 use crate::backend::gpu::{GpuContext, SpectGpu};
@@ -244,16 +244,14 @@ impl SpectProjector {
     /// # Errors
     /// A GPU failure.
     pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
-        let mut rng = SplitMix64(seed);
-        let x: Vec<f32> = (0..self.grid.len()).map(|_| rng.next_f32()).collect();
         let n_data: usize = self.data_shape().iter().product();
-        let y: Vec<f32> = (0..n_data).map(|_| rng.next_f32()).collect();
-        let mut ax = vec![0.0; n_data];
-        let mut aty = vec![0.0; x.len()];
-        self.forward_flat(&x, &mut ax)?;
-        self.adjoint_flat(&y, &mut aty)?;
-        let lhs = dot(&ax, &y);
-        Ok((lhs - dot(&x, &aty)).abs() / lhs.abs())
+        dot_product_test(
+            self.grid.len(),
+            n_data,
+            seed,
+            |x, ax| self.forward_flat(x, ax),
+            |y, aty| self.adjoint_flat(y, aty),
+        )
     }
 }
 
