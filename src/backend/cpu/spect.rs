@@ -52,61 +52,62 @@ pub(crate) fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> ([i32; 4], [f
     (idx, w)
 }
 
-/// Index of the first tap when all four lie inside the slice (the common case, taken without
-/// per-tap checks), else `None`.
-#[inline]
-fn interior(x0: i32, y0: i32, nx: u32, ny: u32) -> Option<usize> {
-    (x0 >= 0 && y0 >= 0 && x0 + 1 < nx as i32 && y0 + 1 < ny as i32)
-        .then(|| (y0 * nx as i32 + x0) as usize)
-}
-
 /// Bilinear interpolation of `slice` at `(fx, fy)`: the taps' weighted sum in tap order,
-/// skipping taps outside (the shader's sum, in the shader's order).
+/// skipping taps outside (the shader's sum, in the shader's order). Rows use
+/// [`sample_interior`] where all four taps are known to be inside.
 #[inline]
 fn sample(slice: &[f32], fx: f32, fy: f32, nx: u32, ny: u32) -> f32 {
-    let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
-    if let Some(i) = interior(x0, y0, nx, ny) {
-        let n = nx as usize;
-        return w[0] * slice[i]
-            + w[1] * slice[i + 1]
-            + w[2] * slice[i + n]
-            + w[3] * slice[i + n + 1];
-    }
     let (idx, w) = bilinear_taps(fx, fy, nx, ny);
     interpolate(slice, idx, w)
 }
 
-/// [`sample`] of two slices at the same point (one cell computation).
-#[inline]
-fn sample_pair(a: &[f32], b: &[f32], fx: f32, fy: f32, nx: u32, ny: u32) -> (f32, f32) {
-    let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
-    if let Some(i) = interior(x0, y0, nx, ny) {
-        let n = nx as usize;
-        let at = |s: &[f32]| w[0] * s[i] + w[1] * s[i + 1] + w[2] * s[i + n] + w[3] * s[i + n + 1];
-        return (at(a), at(b));
-    }
-    let (idx, w) = bilinear_taps(fx, fy, nx, ny);
-    (interpolate(a, idx, w), interpolate(b, idx, w))
-}
-
-/// Adds `term` spread by the bilinear weights of `(fx, fy)` into `slice` (transpose of [`sample`]).
+/// Adds `term` spread by the bilinear weights of `(fx, fy)` into `slice` (transpose of
+/// [`sample`]; [`spread_interior`] where all four taps are known to be inside).
 #[inline]
 fn spread(slice: &mut [f32], fx: f32, fy: f32, nx: u32, ny: u32, term: f32) {
-    let (x0, y0, w) = bilinear_cell(fx, fy, nx, ny);
-    if let Some(i) = interior(x0, y0, nx, ny) {
-        let n = nx as usize;
-        slice[i] += w[0] * term;
-        slice[i + 1] += w[1] * term;
-        slice[i + n] += w[2] * term;
-        slice[i + n + 1] += w[3] * term;
-        return;
-    }
     let (idx, w) = bilinear_taps(fx, fy, nx, ny);
     for i in 0..4 {
         if idx[i] >= 0 {
             slice[idx[i] as usize] += w[i] * term;
         }
     }
+}
+
+/// The bilinear weights and first-tap index of a point whose four taps all lie inside the
+/// slice (see [`columns_interior`]): the arithmetic of [`bilinear_cell`], whose clamp is the
+/// identity there.
+#[inline]
+fn interior_cell(fx: f32, fy: f32, nx: u32) -> (usize, [f32; 4]) {
+    let x0 = (fx + 2.0) as i32 - 2;
+    let y0 = (fy + 2.0) as i32 - 2;
+    let ax = fx - x0 as f32;
+    let ay = fy - y0 as f32;
+    let w = [
+        (1.0 - ax) * (1.0 - ay),
+        ax * (1.0 - ay),
+        (1.0 - ax) * ay,
+        ax * ay,
+    ];
+    ((y0 * nx as i32 + x0) as usize, w)
+}
+
+/// [`sample`] without checks, for a point inside [`columns_interior`].
+#[inline]
+fn sample_interior(slice: &[f32], fx: f32, fy: f32, nx: u32) -> f32 {
+    let (i, w) = interior_cell(fx, fy, nx);
+    let n = nx as usize;
+    w[0] * slice[i] + w[1] * slice[i + 1] + w[2] * slice[i + n] + w[3] * slice[i + n + 1]
+}
+
+/// [`spread`] without checks, for a point inside [`columns_interior`].
+#[inline]
+fn spread_interior(slice: &mut [f32], fx: f32, fy: f32, nx: u32, term: f32) {
+    let (i, w) = interior_cell(fx, fy, nx);
+    let n = nx as usize;
+    slice[i] += w[0] * term;
+    slice[i + 1] += w[1] * term;
+    slice[i + n] += w[2] * term;
+    slice[i + n + 1] += w[3] * term;
 }
 
 /// `exp(−y)` for `y ≥ 0` (clamped at 80): twin of `exp_neg` in `shaders/shared/spect.wgsl`
@@ -142,7 +143,7 @@ fn columns_inside(v: &SpectView, id: usize, nc: usize, nx: u32, ny: u32) -> std:
 }
 
 /// Columns `k` whose sample at depth `id` has all four taps inside (with half a voxel to
-/// spare), where [`sample_interior`] applies.
+/// spare), where [`sample_interior`] and [`spread_interior`] apply.
 fn columns_interior(
     v: &SpectView,
     id: usize,
@@ -151,38 +152,6 @@ fn columns_interior(
     ny: u32,
 ) -> std::ops::Range<usize> {
     columns_within(v, id, nc, [0.5, nx as f64 - 1.5], [0.5, ny as f64 - 1.5])
-}
-
-/// Bilinear interpolation at a point whose four taps all lie inside (see
-/// [`columns_interior`]): [`sample`]'s arithmetic without its checks (the clamp is the
-/// identity there).
-#[inline]
-fn sample_interior(slice: &[f32], fx: f32, fy: f32, nx: u32) -> f32 {
-    let x0 = (fx + 2.0) as i32 - 2;
-    let y0 = (fy + 2.0) as i32 - 2;
-    let ax = fx - x0 as f32;
-    let ay = fy - y0 as f32;
-    let i = (y0 * nx as i32 + x0) as usize;
-    let n = nx as usize;
-    (1.0 - ax) * (1.0 - ay) * slice[i]
-        + ax * (1.0 - ay) * slice[i + 1]
-        + (1.0 - ax) * ay * slice[i + n]
-        + ax * ay * slice[i + n + 1]
-}
-
-/// [`spread`] at a point whose four taps all lie inside (see [`columns_interior`]).
-#[inline]
-fn spread_interior(slice: &mut [f32], fx: f32, fy: f32, nx: u32, term: f32) {
-    let x0 = (fx + 2.0) as i32 - 2;
-    let y0 = (fy + 2.0) as i32 - 2;
-    let ax = fx - x0 as f32;
-    let ay = fy - y0 as f32;
-    let i = (y0 * nx as i32 + x0) as usize;
-    let n = nx as usize;
-    slice[i] += (1.0 - ax) * (1.0 - ay) * term;
-    slice[i + 1] += ax * (1.0 - ay) * term;
-    slice[i + n] += (1.0 - ax) * ay * term;
-    slice[i + n + 1] += ax * ay * term;
 }
 
 /// Columns whose sample at depth `id` has its fractional index within `[bx.0, bx.1]` along x
@@ -256,9 +225,14 @@ pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32]
                 // Outside `inside`, μ is 0: the sums do not change and the factors are never used
                 // (no tap of those samples reaches the image).
                 let inside = columns_inside(v, id, nc, p.nx, p.ny);
+                let interior = columns_interior(v, id, nc, p.nx, p.ny);
                 for k in inside.clone() {
                     let (fx, fy) = sample_position(v, k, id);
-                    m[k] = sample(slice, fx, fy, p.nx, p.ny);
+                    m[k] = if interior.contains(&k) {
+                        sample_interior(slice, fx, fy, p.nx)
+                    } else {
+                        sample(slice, fx, fy, p.nx, p.ny)
+                    };
                 }
                 let row = &mut plane[id * nc..(id + 1) * nc];
                 for ((a, s), mk) in row[inside.clone()]
@@ -318,48 +292,6 @@ pub(crate) fn spect_rotate(
         });
 }
 
-/// `spect_attenuation` then `spect_rotate`, fused: one pass computes each sample's bilinear
-/// cell once for both the μ-map and the image (the per-element arithmetic of both shaders).
-pub(crate) fn spect_attenuation_rotate(
-    p: &SpectParams,
-    views: &[SpectView],
-    mu: &[f32],
-    image: &[f32],
-    att: &mut [f32],
-    rot: &mut [f32],
-) {
-    let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
-    let slice_len = (p.nx * p.ny) as usize;
-    let len = plane_len(p);
-    let n = p.batch_count as usize * nz * len;
-    att[..n]
-        .par_chunks_mut(len)
-        .zip(rot[..n].par_chunks_mut(len))
-        .enumerate()
-        .for_each(|(bz, (att_plane, rot_plane))| {
-            let (b, z) = (bz / nz, bz % nz);
-            let v = &views[p.batch_first as usize + b];
-            let mu_slice = &mu[z * slice_len..(z + 1) * slice_len];
-            let slice = &image[z * slice_len..(z + 1) * slice_len];
-            let mut sum = vec![0f32; nc];
-            for id in (0..nd).rev() {
-                let inside = columns_inside(v, id, nc, p.nx, p.ny);
-                let row = &mut rot_plane[id * nc..(id + 1) * nc];
-                row[..inside.start].fill(0.0);
-                row[inside.end..].fill(0.0);
-                for k in inside {
-                    let (fx, fy) = sample_position(v, k, id);
-                    let (m, value) = sample_pair(mu_slice, slice, fx, fy, p.nx, p.ny);
-                    let half = 0.5 * m * p.step;
-                    let a = exp_neg(sum[k] + half);
-                    sum[k] += m * p.step;
-                    att_plane[id * nc + k] = a;
-                    row[k] = value * (p.step * a);
-                }
-            }
-        });
-}
-
 /// Twin of `spect_blur_cols.wgsl`: each `[b, z, id, :]` row convolved with its column kernel.
 pub(crate) fn spect_blur_cols(
     p: &SpectParams,
@@ -397,6 +329,33 @@ pub(crate) fn spect_blur_cols(
                 }
             }
         });
+}
+
+/// `out ← Σ_j w(|j|) · row(z + j)` over the rows `0..nz` that exist, in the shaders' order
+/// (centre, then `−j` and `+j` for each offset), a whole row at a time.
+#[inline]
+fn blur_across_rows<'a>(
+    out: &mut [f32],
+    kern: &[f32],
+    z: usize,
+    nz: usize,
+    row: impl Fn(usize) -> &'a [f32],
+) {
+    for (o, c) in out.iter_mut().zip(row(z)) {
+        *o = kern[0] * c;
+    }
+    for (j, &wj) in kern.iter().enumerate().skip(1) {
+        if z >= j {
+            for (o, r) in out.iter_mut().zip(row(z - j)) {
+                *o += wj * r;
+            }
+        }
+        if z + j < nz {
+            for (o, r) in out.iter_mut().zip(row(z + j)) {
+                *o += wj * r;
+            }
+        }
+    }
 }
 
 /// Output rows per task of `spect_blur_rows_sum`: with depth planes as the outer loop, the
@@ -437,22 +396,7 @@ pub(crate) fn spect_blur_rows_sum(
             let w = half_widths[2 * kplane + 1] as usize;
             let kern = &kernel[kplane * stride..kplane * stride + w + 1];
             for zi in 0..n_rows {
-                let z = z0 + zi;
-                for (s, c) in sum.iter_mut().zip(row(z, id)) {
-                    *s = kern[0] * c;
-                }
-                for (j, &wj) in kern.iter().enumerate().skip(1) {
-                    if z >= j {
-                        for (s, r) in sum.iter_mut().zip(row(z - j, id)) {
-                            *s += wj * r;
-                        }
-                    }
-                    if z + j < nz {
-                        for (s, r) in sum.iter_mut().zip(row(z + j, id)) {
-                            *s += wj * r;
-                        }
-                    }
-                }
+                blur_across_rows(&mut sum, kern, z0 + zi, nz, |zz| row(zz, id));
                 for (t, s) in total[zi * nc..(zi + 1) * nc].iter_mut().zip(&sum) {
                     *t += s;
                 }
@@ -484,22 +428,7 @@ pub(crate) fn spect_spread_rows(
                 let kplane = (p.batch_first as usize + b) * nd + id;
                 let w = half_widths[2 * kplane + 1] as usize;
                 let kern = &kernel[kplane * stride..kplane * stride + w + 1];
-                let out = &mut plane[id * nc..(id + 1) * nc];
-                for (o, c) in out.iter_mut().zip(row(z)) {
-                    *o = kern[0] * c;
-                }
-                for (j, &wj) in kern.iter().enumerate().skip(1) {
-                    if z >= j {
-                        for (o, r) in out.iter_mut().zip(row(z - j)) {
-                            *o += wj * r;
-                        }
-                    }
-                    if z + j < nz {
-                        for (o, r) in out.iter_mut().zip(row(z + j)) {
-                            *o += wj * r;
-                        }
-                    }
-                }
+                blur_across_rows(&mut plane[id * nc..(id + 1) * nc], kern, z, nz, row);
             }
         });
 }

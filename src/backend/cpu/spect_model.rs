@@ -3,8 +3,8 @@
 
 use super::em_state::{HostEm, host_model_common};
 use super::spect::{
-    spect_attenuation, spect_attenuation_rotate, spect_blur_cols, spect_blur_rows_sum,
-    spect_rotate, spect_rotate_adjoint, spect_spread_rows,
+    spect_attenuation, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint,
+    spect_spread_rows,
 };
 use crate::backend::layout::SpectParams;
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
@@ -152,10 +152,9 @@ impl ResidentModel for SpectCpu {
             let offset = self.frame_offset(subset, first);
             let att = &mut self.att[offset..];
             if p.has_attenuation != 0 && fresh {
-                spect_attenuation_rotate(&p, &l.views, &self.mu, &self.image, att, &mut self.rot);
-            } else {
-                spect_rotate(&p, &l.views, &self.image, att, &mut self.rot);
+                spect_attenuation(&p, &l.views, &self.mu, att);
             }
+            spect_rotate(&p, &l.views, &self.image, att, &mut self.rot);
             spect_blur_cols(
                 &p,
                 &l.kernel_cols,
