@@ -102,7 +102,9 @@ impl<'a> Osem<'a> {
         Self::new(iterations, 1)
     }
 
-    /// Reconstructs `data` (`[views, rows, cols]`, counts: finite and ≥ 0) through `model`.
+    /// Reconstructs `data` (counts, finite and ≥ 0, shaped like the model's data: `[views, rows,
+    /// cols]`, or `[views, cols]` for a 2D PET model) through `model`; returns the image in the
+    /// model's image shape (`vol[z, y, x]` or `img[y, x]`).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for zero iterations, more subsets than views, negative counts

@@ -118,17 +118,21 @@ impl<'a> OrderedSubsets<'a> {
             .adjoint(ArrayViewD::from_shape(IxDyn(&data_shape), &weighted).expect("data shape"))?;
         let mut mu = self.start(projector)?;
         let scale = self.subsets as f32;
+        let subsets = self.subset_projectors(projector)?;
         for _ in 0..self.iterations {
-            for (p, views) in self.subset_projectors(projector)? {
-                let line =
+            for (p, views) in &subsets {
+                // ḣ = (1 − y/ȳ)·b·e^{−l}, written over the line integrals l.
+                let mut grad =
                     p.forward(ArrayViewD::from_shape(IxDyn(&shape), &mu).expect("image shape"))?;
-                let mut grad = line.clone();
+                let flat = grad.as_slice_mut().expect("standard layout");
                 for (a, &v) in views.iter().enumerate() {
-                    for k in 0..view_len {
-                        let (i, s) = (v * view_len + k, a * view_len + k);
-                        let transmitted = b[i] * (-line.as_slice().expect("standard")[s]).exp();
+                    let i0 = v * view_len;
+                    let sub = &mut flat[a * view_len..(a + 1) * view_len];
+                    for (k, g) in sub.iter_mut().enumerate() {
+                        let i = i0 + k;
+                        let transmitted = b[i] * (-*g).exp();
                         let expected = transmitted + r[i];
-                        grad.as_slice_mut().expect("standard")[s] = if expected > 0.0 {
+                        *g = if expected > 0.0 {
                             (1.0 - y[i] / expected) * transmitted
                         } else {
                             0.0
