@@ -4,6 +4,21 @@ use super::GpuContext;
 use crate::error::{Error, Result};
 use wgpu::util::DeviceExt;
 
+/// Checks that a buffer of `bytes` for `what` fits the device's binding limit.
+///
+/// # Errors
+/// [`Error::Gpu`] naming the buffer, its size and the limit.
+pub(crate) fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
+    if bytes > ctx.max_binding() {
+        return Err(Error::Gpu(format!(
+            "the {what} need a {bytes}-byte buffer but the device binds at most {} bytes; use a \
+             smaller problem (fewer voxels, slices or views per subset) or the CPU backend",
+            ctx.max_binding()
+        )));
+    }
+    Ok(())
+}
+
 /// A storage buffer of `bytes` (at least 4) that can be copied to and from.
 pub(crate) fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {

@@ -3,7 +3,7 @@
 //! the element-wise `em_ratio`, `em_update` and `prior_gradient` dispatches over them.
 
 use super::GpuContext;
-use super::buffers::{bind_group, dispatch, init_storage, storage, uniform};
+use super::buffers::{bind_group, check_binding, dispatch, init_storage, storage, uniform};
 use crate::backend::layout::{EmParams, PriorParams};
 use crate::error::{Error, Result};
 
@@ -27,16 +27,6 @@ pub(crate) struct GpuEm {
     has_factors: bool,
     image_len: usize,
     bytes: u64,
-}
-
-fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
-    if bytes > ctx.max_binding() {
-        return Err(Error::Gpu(format!(
-            "the {what} need a {bytes}-byte buffer but the device binds at most {} bytes; use a smaller problem or the CPU backend",
-            ctx.max_binding()
-        )));
-    }
-    Ok(())
 }
 
 impl GpuEm {

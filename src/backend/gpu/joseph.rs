@@ -4,7 +4,7 @@
 
 use super::GpuContext;
 use super::buffers::{
-    bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
+    bind_group, check_binding, dispatch, init_storage, readback, storage, submit_and_read, uniform,
 };
 use super::em::{GpuEm, ModelBuffers, device_model_common};
 use crate::backend::cpu::not_loaded;
@@ -53,17 +53,14 @@ impl JosephGpu {
         let image_bytes = 4 * (p0.nx * p0.ny * p0.nz) as u64;
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1) as u64;
         let proj_bytes = 4 * largest * (p0.nz * p0.n_cols) as u64;
-        for (what, bytes) in [
-            ("image", image_bytes),
-            ("projections of one subset", proj_bytes),
-        ] {
-            if bytes > ctx.max_binding() {
-                return Err(Error::Gpu(format!(
-                    "the {what} need a {bytes}-byte buffer but the device binds at most {} bytes; use more subsets, fewer slices or the CPU backend",
-                    ctx.max_binding()
-                )));
-            }
-        }
+        let lines_bytes = lowered
+            .iter()
+            .map(|l| std::mem::size_of_val(l.lines.as_slice()) as u64)
+            .max()
+            .unwrap_or(0);
+        check_binding(&ctx, "image", image_bytes)?;
+        check_binding(&ctx, "projections of one subset", proj_bytes)?;
+        check_binding(&ctx, "ray table of one subset", lines_bytes)?;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let image = storage(&ctx, "image", image_bytes);
         let back = storage(&ctx, "back-projection", image_bytes);

@@ -4,7 +4,7 @@
 
 use super::GpuContext;
 use super::buffers::{
-    bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
+    bind_group, check_binding, dispatch, init_storage, readback, storage, submit_and_read, uniform,
 };
 use super::em::{GpuEm, ModelBuffers, device_model_common};
 use crate::backend::cpu::not_loaded;
@@ -42,17 +42,6 @@ pub(crate) struct SpectGpu {
     groups: Groups,
     em: Option<GpuEm>,
     bytes: u64,
-}
-
-fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
-    if bytes > ctx.max_binding() {
-        return Err(Error::Gpu(format!(
-            "the SPECT {what} needs a {bytes}-byte buffer but the device binds at most {} bytes; \
-             use a smaller grid or fewer views per subset, or the CPU backend",
-            ctx.max_binding()
-        )));
-    }
-    Ok(())
 }
 
 impl SpectGpu {
