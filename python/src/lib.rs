@@ -79,6 +79,20 @@ fn f32_array<'py>(
     Ok(converted?.cast_into::<PyArrayDyn<f32>>()?.readonly())
 }
 
+/// Borrows `input` as float32 (see [`f32_array`]), runs `work` on it with the interpreter
+/// released, and returns its result as a new NumPy array.
+fn array_to_array<'py>(
+    py: Python<'py>,
+    input: &Bound<'py, PyAny>,
+    name: &str,
+    work: impl FnOnce(ArrayViewD<'_, f32>) -> tomors::Result<ArrayD<f32>> + Send,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let a = f32_array(py, input, name)?;
+    let view = a.as_array();
+    let out = py.detach(|| work(view)).py_err(py)?;
+    Ok(to_numpy(py, out))
+}
+
 fn to_numpy<'py>(py: Python<'py>, a: ArrayD<f32>) -> Bound<'py, PyArrayDyn<f32>> {
     PyArray::from_owned_array(py, a)
 }
@@ -492,11 +506,7 @@ impl PyProjector {
         py: Python<'py>,
         image: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let x = f32_array(py, image, "image")?;
-        let view: ArrayViewD<'_, f32> = x.as_array();
-        let p = &self.inner;
-        let out = py.detach(|| p.forward(view)).py_err(py)?;
-        Ok(to_numpy(py, out))
+        array_to_array(py, image, "image", |v| self.inner.forward(v))
     }
 
     /// The exact adjoint (transpose) of `forward` applied to `data` (shape `data_shape`);
@@ -506,11 +516,7 @@ impl PyProjector {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let y = f32_array(py, data, "data")?;
-        let view = y.as_array();
-        let p = &self.inner;
-        let out = py.detach(|| p.adjoint(view)).py_err(py)?;
-        Ok(to_numpy(py, out))
+        array_to_array(py, data, "data", |v| self.inner.adjoint(v))
     }
 
     /// Relative dot-product error |<Ax,y> - <x,A^T y>| / |<Ax,y>| for random x, y.
@@ -591,11 +597,7 @@ impl PyFbp {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let y = f32_array(py, data, "data")?;
-        let view = y.as_array();
-        let f = &self.inner;
-        let out = py.detach(|| f.reconstruct(view)).py_err(py)?;
-        Ok(to_numpy(py, out))
+        array_to_array(py, data, "data", |v| self.inner.reconstruct(v))
     }
 }
 
@@ -894,11 +896,7 @@ impl PySpectProjector {
         py: Python<'py>,
         image: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let x = f32_array(py, image, "image")?;
-        let view = x.as_array();
-        let p = &self.inner;
-        let out = py.detach(|| p.forward(view)).py_err(py)?;
-        Ok(to_numpy(py, out))
+        array_to_array(py, image, "image", |v| self.inner.forward(v))
     }
     /// The exact transpose of `forward` applied to `data`: a new float32 image.
     fn adjoint<'py>(
@@ -906,11 +904,7 @@ impl PySpectProjector {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let y = f32_array(py, data, "data")?;
-        let view = y.as_array();
-        let p = &self.inner;
-        let out = py.detach(|| p.adjoint(view)).py_err(py)?;
-        Ok(to_numpy(py, out))
+        array_to_array(py, data, "data", |v| self.inner.adjoint(v))
     }
     /// Relative dot-product error |<Ax,y> - <x,A^T y>| / |<Ax,y>| for random x, y.
     #[pyo3(signature = (seed=0))]
@@ -1024,10 +1018,7 @@ impl PyPetProjector {
         py: Python<'py>,
         image: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let x = f32_array(py, image, "image")?;
-        let view = x.as_array();
-        let p = &self.inner;
-        Ok(to_numpy(py, py.detach(|| p.forward(view)).py_err(py)?))
+        array_to_array(py, image, "image", |v| self.inner.forward(v))
     }
     /// The transpose A^T (m * y): a new float32 image.
     fn adjoint<'py>(
@@ -1035,10 +1026,7 @@ impl PyPetProjector {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        let y = f32_array(py, data, "data")?;
-        let view = y.as_array();
-        let p = &self.inner;
-        Ok(to_numpy(py, py.detach(|| p.adjoint(view)).py_err(py)?))
+        array_to_array(py, data, "data", |v| self.inner.adjoint(v))
     }
     /// The multiplicative factors m (attenuation x normalisation), or None.
     #[getter]
