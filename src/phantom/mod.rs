@@ -7,7 +7,8 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::{Geometry, ImageGrid, ray};
-use ndarray::{Array2, Array3, ArrayD, IxDyn};
+use ndarray::{Array2, Array3, ArrayD, Axis, IxDyn};
+use rayon::prelude::*;
 
 mod nema;
 pub use nema::{NemaIecPhantom, SPHERE_DIAMETERS};
@@ -237,12 +238,18 @@ impl EllipsoidPhantom {
         let slices: Vec<EllipsePhantom> = (0..r)
             .map(|iz| self.slice(grid.origin()[0] + iz as f64 * grid.spacing()[0]))
             .collect();
-        let rays: Vec<_> = (0..v)
-            .flat_map(|a| (0..c).map(move |k| ray(geometry, a, k)))
-            .collect();
-        Ok(ArrayD::from_shape_fn(IxDyn(&[v, r, c]), |i| {
-            let (o, d) = rays[i[0] * c + i[2]];
-            slices[i[1]].line_integral(o, d) as f32
-        }))
+        let mut out = ArrayD::zeros(IxDyn(&[v, r, c]));
+        out.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(a, mut view)| {
+                for k in 0..c {
+                    let (o, d) = ray(geometry, a, k);
+                    for (iz, slice) in slices.iter().enumerate() {
+                        view[[iz, k]] = slice.line_integral(o, d) as f32;
+                    }
+                }
+            });
+        Ok(out)
     }
 }
