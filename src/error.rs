@@ -56,6 +56,17 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A DICOM file cannot be used: unreadable, truncated, malformed, inconsistent with the rest
+    /// of its series, over the reading limits, or holding something tomors does not support.
+    #[error("DICOM {}{}: {reason}", path.display(), tag.as_deref().map(|t| format!(", {t}")).unwrap_or_default())]
+    Dicom {
+        /// The file (or folder) concerned.
+        path: std::path::PathBuf,
+        /// The attribute concerned, e.g. `(0028,0030) Pixel Spacing`, when there is one.
+        tag: Option<String>,
+        /// What was wrong and what was expected.
+        reason: String,
+    },
 }
 
 /// Shorthand for results carrying [`Error`].

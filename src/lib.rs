@@ -70,7 +70,9 @@ pub mod backend;
 pub mod bench;
 pub mod error;
 pub mod filter;
+pub mod fusion;
 pub mod geometry;
+pub mod io;
 pub mod phantom;
 pub mod physics;
 pub mod projector;
@@ -81,7 +83,7 @@ pub use error::{Error, Result};
 pub use filter::{FilterWindow, RampFilter};
 pub use geometry::{
     Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam,
-    SpectGeometry,
+    PatientGrid, SpectGeometry,
 };
 pub use projector::{PetProjector, PlanOptions, Projector, SpectProjector};
 pub use recon::{Fbp, Osem, Prior, PriorKind, SystemModel, fbp};

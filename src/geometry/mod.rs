@@ -6,10 +6,12 @@
 mod beam;
 mod grid;
 mod lower;
+pub(crate) mod patient;
 mod spect;
 
 pub use beam::{DetectorColumns, DetectorShape, FanBeam, Geometry, ParallelBeam};
 pub use grid::ImageGrid;
 pub(crate) use lower::{Lowered, check_compatible, lower, ray};
+pub use patient::PatientGrid;
 pub use spect::{Collimator, SpectGeometry};
 pub(crate) use spect::{SpectLowered, gaussian_half_kernel, lower_spect};

@@ -95,3 +95,20 @@ pub fn rmse_in_circle(a: &[f32], b: &[f32], grid: &ImageGrid, radius: f64) -> f6
     }
     (sum / n as f64).sqrt()
 }
+
+/// A folder of `../shared/data` (the project's real test data), or `None` with a message when
+/// this checkout has none beside it.
+pub fn shared_data(sub: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(sub);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "skipped: {} is absent (real data lives in ../shared/data)",
+            p.display()
+        );
+        None
+    }
+}

@@ -1,0 +1,6 @@
+//! Bringing volumes of different frames of reference together: resampling through their
+//! patient-coordinate grids.
+
+mod resample;
+
+pub use resample::resample_trilinear;

@@ -1,0 +1,575 @@
+//! Writing a reconstructed volume as a DICOM series a PACS accepts and a viewer lays over the
+//! CT.
+//!
+//! One file per slice, in the modality's own storage class (PET Image Storage for PT, CT Image
+//! Storage for CT, NM Image Storage for NM with one frame per file and Image Type
+//! `RECON TOMO`): single-slice files are what every PACS, viewer and fusion tool reads, each
+//! carrying its own Image Position (Patient), so no multi-frame geometry has to be interpreted.
+//! Voxels are stored as 16-bit integers with a per-slice rescale slope chosen from the slice's
+//! largest magnitude (unsigned when the slice has no negative value), so each slice keeps
+//! 15–16 significant bits of its float values. New Series and SOP Instance UIDs are made
+//! (`2.25.` + 128 random bits); the Study Instance UID, Frame of Reference UID and patient
+//! identity are copied from the reference so the series files with its study and overlays its
+//! CT.
+
+use std::path::{Path, PathBuf};
+
+use dicom_core::value::{DataSetSequence, PrimitiveValue};
+use dicom_core::{DataElement, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use ndarray::ArrayView3;
+
+use super::attrs::{Attrs, ReadLimits, dicom_error, open};
+use crate::error::{Error, Result};
+use crate::geometry::PatientGrid;
+use crate::io::write_atomically;
+
+/// Modality of a written series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteModality {
+    /// NM Image Storage, `RECON TOMO` (SPECT reconstructions).
+    Nm,
+    /// PET Image Storage.
+    Pt,
+    /// CT Image Storage (e.g. a resampled CT or a μ-map in HU).
+    Ct,
+}
+
+impl WriteModality {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Nm => "NM",
+            Self::Pt => "PT",
+            Self::Ct => "CT",
+        }
+    }
+    fn sop_class(self) -> &'static str {
+        match self {
+            Self::Nm => uids::NUCLEAR_MEDICINE_IMAGE_STORAGE,
+            Self::Pt => uids::POSITRON_EMISSION_TOMOGRAPHY_IMAGE_STORAGE,
+            Self::Ct => uids::CT_IMAGE_STORAGE,
+        }
+    }
+}
+
+/// The study a written series belongs to, read from one of its files (a CT slice, the NM
+/// projections).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reference {
+    /// Study Instance UID (kept: the series files under the same study).
+    pub study_uid: Option<String>,
+    /// Frame of Reference UID (kept: viewers overlay series of one frame of reference).
+    pub frame_of_reference_uid: Option<String>,
+    /// Patient's Name, ID, Birth Date and Sex, copied as given.
+    pub patient: Vec<(Tag, String)>,
+    /// Study Date, Study Time, Study ID, Accession Number, Referring Physician's Name.
+    pub study: Vec<(Tag, String)>,
+}
+
+const PATIENT_TAGS: [Tag; 4] = [
+    tags::PATIENT_NAME,
+    tags::PATIENT_ID,
+    tags::PATIENT_BIRTH_DATE,
+    tags::PATIENT_SEX,
+];
+const STUDY_TAGS: [Tag; 5] = [
+    tags::STUDY_DATE,
+    tags::STUDY_TIME,
+    tags::STUDY_ID,
+    tags::ACCESSION_NUMBER,
+    tags::REFERRING_PHYSICIAN_NAME,
+];
+
+impl Reference {
+    /// Reads the study, frame of reference and patient attributes from a DICOM file.
+    ///
+    /// # Errors
+    /// [`Error::Dicom`] / [`Error::Io`] when the file cannot be read.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let obj = open(path, &ReadLimits::default(), false)?;
+        let a = Attrs::new(&obj, path);
+        let pick = |tags: &[Tag]| -> Result<Vec<(Tag, String)>> {
+            let mut out = Vec::new();
+            for &t in tags {
+                if let Some(v) = a.opt_str(t)? {
+                    out.push((t, v));
+                }
+            }
+            Ok(out)
+        };
+        Ok(Self {
+            study_uid: a.opt_str(tags::STUDY_INSTANCE_UID)?,
+            frame_of_reference_uid: a.opt_str(tags::FRAME_OF_REFERENCE_UID)?,
+            patient: pick(&PATIENT_TAGS)?,
+            study: pick(&STUDY_TAGS)?,
+        })
+    }
+}
+
+/// Settings of a written series.
+#[derive(Debug, Clone)]
+pub struct SeriesWriter {
+    /// Storage class and Modality.
+    pub modality: WriteModality,
+    /// Series Description (0008,103E).
+    pub description: String,
+    /// Series Number (0020,0011).
+    pub series_number: u32,
+    /// Units of the voxel values, written to Units (0054,1001) for NM and PT (e.g. `"BQML"`,
+    /// `"CNTS"`, `"PROPCNTS"`) and into the description; CT values are HU by definition.
+    pub units: String,
+    /// The study and frame of reference the series belongs to; without one, new study and
+    /// frame-of-reference UIDs are made.
+    pub reference: Option<Reference>,
+}
+
+impl SeriesWriter {
+    /// A writer for `modality` with the given units, a default description and series
+    /// number 1001, and no reference.
+    pub fn new(modality: WriteModality, units: &str) -> Self {
+        Self {
+            modality,
+            description: "tomors reconstruction".into(),
+            series_number: 1001,
+            units: units.into(),
+            reference: None,
+        }
+    }
+
+    /// The same writer with a reference study.
+    pub fn with_reference(mut self, reference: Reference) -> Self {
+        self.reference = Some(reference);
+        self
+    }
+
+    /// Writes `volume` (`[slices, rows, cols]`, placed by `grid`) into `folder` as
+    /// `slice_0001.dcm`, ... (the folder is created when missing). Each file is written
+    /// atomically; existing files are never overwritten.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `volume` and `grid` disagree; [`Error::NonFinite`] for NaN
+    /// or infinite voxels; [`Error::InvalidArgument`] when a target file exists already;
+    /// [`Error::Io`] / [`Error::Dicom`] when writing fails.
+    pub fn write(
+        &self,
+        volume: ArrayView3<'_, f32>,
+        grid: &PatientGrid,
+        folder: &Path,
+    ) -> Result<WrittenSeries> {
+        if volume.shape() != grid.shape {
+            return Err(Error::ShapeMismatch {
+                what: "volume written as DICOM",
+                expected: grid.shape.to_vec(),
+                got: volume.shape().to_vec(),
+            });
+        }
+        if let Some(index) = volume.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "volume written as DICOM",
+                index,
+            });
+        }
+        let [n, rows, cols] = grid.shape;
+        if rows > 65_535 || cols > 65_535 {
+            return Err(Error::InvalidArgument(format!(
+                "slices of {rows}×{cols} do not fit DICOM's 16-bit Rows/Columns"
+            )));
+        }
+        std::fs::create_dir_all(folder).map_err(|source| Error::Io {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+        let files: Vec<PathBuf> = (0..n)
+            .map(|i| folder.join(format!("slice_{:04}.dcm", i + 1)))
+            .collect();
+        if let Some(existing) = files.iter().find(|f| f.exists()) {
+            return Err(Error::InvalidArgument(format!(
+                "{} exists already; tomors never overwrites files: choose an empty folder",
+                existing.display()
+            )));
+        }
+        let reference = self.reference.clone().unwrap_or_default();
+        let study_uid = reference.study_uid.clone().unwrap_or_else(new_uid);
+        let frame_uid = reference
+            .frame_of_reference_uid
+            .clone()
+            .unwrap_or_else(new_uid);
+        let series_uid = new_uid();
+        let [dz, dy, dx] = grid.spacing;
+        let iop: Vec<f64> = grid.axes[0].iter().chain(&grid.axes[1]).copied().collect();
+        let (date, time) = now();
+
+        for (i, (slice, file)) in volume.outer_iter().zip(&files).enumerate() {
+            let (stored, slope, signed) = quantise(slice.iter().copied());
+            let sop_uid = new_uid();
+            let mut obj = InMemDicomObject::new_empty();
+            let mut put_str = |tag: Tag, vr: VR, v: &str| {
+                obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+            };
+            put_str(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
+            put_str(
+                tags::IMAGE_TYPE,
+                VR::CS,
+                if self.modality == WriteModality::Nm {
+                    "DERIVED\\PRIMARY\\RECON TOMO\\EMISSION"
+                } else {
+                    "DERIVED\\PRIMARY\\AXIAL"
+                },
+            );
+            put_str(tags::SOP_CLASS_UID, VR::UI, self.modality.sop_class());
+            put_str(tags::SOP_INSTANCE_UID, VR::UI, &sop_uid);
+            put_str(tags::STUDY_INSTANCE_UID, VR::UI, &study_uid);
+            put_str(tags::SERIES_INSTANCE_UID, VR::UI, &series_uid);
+            put_str(tags::FRAME_OF_REFERENCE_UID, VR::UI, &frame_uid);
+            put_str(tags::MODALITY, VR::CS, self.modality.code());
+            put_str(
+                tags::SERIES_DESCRIPTION,
+                VR::LO,
+                &format!("{} [{}]", self.description, self.units),
+            );
+            put_str(tags::SERIES_NUMBER, VR::IS, &self.series_number.to_string());
+            put_str(tags::INSTANCE_NUMBER, VR::IS, &(i + 1).to_string());
+            put_str(tags::CONTENT_DATE, VR::DA, &date);
+            put_str(tags::CONTENT_TIME, VR::TM, &time);
+            put_str(tags::SERIES_DATE, VR::DA, &date);
+            put_str(tags::SERIES_TIME, VR::TM, &time);
+            put_str(tags::MANUFACTURER, VR::LO, "tomors");
+            put_str(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION"));
+            put_str(tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
+            // Patient and study attributes: the reference's values, else empty (type 2).
+            for tag in PATIENT_TAGS.into_iter().chain(STUDY_TAGS) {
+                let value = reference
+                    .patient
+                    .iter()
+                    .chain(&reference.study)
+                    .find(|(t, _)| *t == tag)
+                    .map_or(PrimitiveValue::Empty, |(_, v)| {
+                        PrimitiveValue::from(v.as_str())
+                    });
+                obj.put(DataElement::new(tag, vr_of(tag), value));
+            }
+            let position = grid.position([i as f64, 0.0, 0.0]);
+            obj.put(ds(tags::IMAGE_POSITION_PATIENT, &position));
+            obj.put(ds(tags::IMAGE_ORIENTATION_PATIENT, &iop));
+            obj.put(ds(tags::PIXEL_SPACING, &[dy, dx]));
+            obj.put(ds(tags::SLICE_THICKNESS, &[dz]));
+            obj.put(ds(tags::SPACING_BETWEEN_SLICES, &[dz]));
+            obj.put(ds(
+                tags::SLICE_LOCATION,
+                &[crate::geometry::patient::dot(position, grid.axes[2])],
+            ));
+            obj.put(ds(tags::RESCALE_SLOPE, &[slope]));
+            obj.put(ds(tags::RESCALE_INTERCEPT, &[0.0]));
+            obj.put(DataElement::new(
+                tags::RESCALE_TYPE,
+                VR::LO,
+                PrimitiveValue::from(rescale_type(self.modality, &self.units)),
+            ));
+            if self.modality != WriteModality::Ct {
+                obj.put(DataElement::new(
+                    tags::UNITS,
+                    VR::CS,
+                    PrimitiveValue::from(self.units.as_str()),
+                ));
+            }
+            if self.modality == WriteModality::Nm {
+                // NM Multi-frame module with one frame: the Slice Vector indexes it.
+                obj.put(DataElement::new(
+                    tags::NUMBER_OF_FRAMES,
+                    VR::IS,
+                    PrimitiveValue::from("1"),
+                ));
+                obj.put(DataElement::new(
+                    tags::FRAME_INCREMENT_POINTER,
+                    VR::AT,
+                    PrimitiveValue::Tags(vec![tags::SLICE_VECTOR].into()),
+                ));
+                obj.put(DataElement::new(
+                    tags::SLICE_VECTOR,
+                    VR::US,
+                    PrimitiveValue::from(1_u16),
+                ));
+                obj.put(DataElement::new(
+                    tags::NUMBER_OF_SLICES,
+                    VR::US,
+                    PrimitiveValue::from(1_u16),
+                ));
+                let mut detector = InMemDicomObject::new_empty();
+                detector.put(ds(tags::IMAGE_POSITION_PATIENT, &position));
+                detector.put(ds(tags::IMAGE_ORIENTATION_PATIENT, &iop));
+                obj.put(DataElement::new(
+                    tags::DETECTOR_INFORMATION_SEQUENCE,
+                    VR::SQ,
+                    DataSetSequence::from(vec![detector]),
+                ));
+            } else {
+                obj.put(DataElement::new(
+                    tags::PATIENT_POSITION,
+                    VR::CS,
+                    PrimitiveValue::from("HFS"),
+                ));
+            }
+            if self.modality == WriteModality::Ct {
+                obj.put(DataElement::new(tags::KVP, VR::DS, PrimitiveValue::Empty));
+                obj.put(DataElement::new(
+                    tags::ACQUISITION_NUMBER,
+                    VR::IS,
+                    PrimitiveValue::Empty,
+                ));
+            }
+            obj.put(DataElement::new(
+                tags::SAMPLES_PER_PIXEL,
+                VR::US,
+                PrimitiveValue::from(1_u16),
+            ));
+            obj.put(DataElement::new(
+                tags::PHOTOMETRIC_INTERPRETATION,
+                VR::CS,
+                PrimitiveValue::from("MONOCHROME2"),
+            ));
+            obj.put(DataElement::new(
+                tags::ROWS,
+                VR::US,
+                PrimitiveValue::from(rows as u16),
+            ));
+            obj.put(DataElement::new(
+                tags::COLUMNS,
+                VR::US,
+                PrimitiveValue::from(cols as u16),
+            ));
+            obj.put(DataElement::new(
+                tags::BITS_ALLOCATED,
+                VR::US,
+                PrimitiveValue::from(16_u16),
+            ));
+            obj.put(DataElement::new(
+                tags::BITS_STORED,
+                VR::US,
+                PrimitiveValue::from(16_u16),
+            ));
+            obj.put(DataElement::new(
+                tags::HIGH_BIT,
+                VR::US,
+                PrimitiveValue::from(15_u16),
+            ));
+            obj.put(DataElement::new(
+                tags::PIXEL_REPRESENTATION,
+                VR::US,
+                PrimitiveValue::from(u16::from(signed)),
+            ));
+            obj.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OW,
+                PrimitiveValue::U16(stored.into()),
+            ));
+
+            let meta = FileMetaTableBuilder::new()
+                .media_storage_sop_class_uid(self.modality.sop_class())
+                .media_storage_sop_instance_uid(sop_uid.as_str())
+                .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+                .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
+                .implementation_version_name("TOMORS");
+            let file_obj = obj.with_meta(meta).map_err(|e| {
+                dicom_error(
+                    file,
+                    None,
+                    format!("cannot attach the file meta group: {e}"),
+                )
+            })?;
+            write_atomically(file, |tmp| {
+                let out = std::fs::File::create(tmp).map_err(|source| Error::Io {
+                    path: tmp.to_path_buf(),
+                    source,
+                })?;
+                let mut out = std::io::BufWriter::new(out);
+                file_obj
+                    .write_all(&mut out)
+                    .map_err(|e| dicom_error(file, None, format!("cannot be written: {e}")))?;
+                std::io::Write::flush(&mut out).map_err(|source| Error::Io {
+                    path: tmp.to_path_buf(),
+                    source,
+                })
+            })?;
+        }
+        Ok(WrittenSeries {
+            files,
+            series_uid,
+            study_uid,
+            frame_of_reference_uid: frame_uid,
+        })
+    }
+}
+
+/// What [`SeriesWriter::write`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenSeries {
+    /// The files, slice order.
+    pub files: Vec<PathBuf>,
+    /// The new Series Instance UID.
+    pub series_uid: String,
+    /// Study Instance UID (the reference's, or a new one).
+    pub study_uid: String,
+    /// Frame of Reference UID (the reference's, or a new one).
+    pub frame_of_reference_uid: String,
+}
+
+/// tomors's implementation class UID (a `2.25` UUID-derived OID, fixed).
+const IMPLEMENTATION_CLASS_UID: &str = "2.25.157880291614522104950736214425787390071";
+
+fn rescale_type(modality: WriteModality, units: &str) -> &str {
+    match modality {
+        WriteModality::Ct => "HU",
+        _ => units,
+    }
+}
+
+/// A DS element of several values, formatted within DS's 16 characters.
+fn ds(tag: Tag, values: &[f64]) -> DataElement<InMemDicomObject> {
+    let strs: Vec<String> = values.iter().map(|v| format_ds(*v)).collect();
+    DataElement::new(tag, VR::DS, PrimitiveValue::Strs(strs.into()))
+}
+
+/// The shortest decimal of at most 16 characters (DS's limit) closest to `v`.
+fn format_ds(v: f64) -> String {
+    let plain = format!("{v}");
+    if plain.len() <= 16 {
+        return plain;
+    }
+    (0..=15)
+        .rev()
+        .map(|precision| format!("{v:.precision$e}"))
+        .find(|s| s.len() <= 16)
+        .unwrap_or_else(|| format!("{v:.0e}"))
+}
+
+/// The value representation of the patient and study attributes copied from a reference.
+fn vr_of(tag: Tag) -> VR {
+    match tag {
+        t if t == tags::PATIENT_NAME || t == tags::REFERRING_PHYSICIAN_NAME => VR::PN,
+        t if t == tags::PATIENT_BIRTH_DATE || t == tags::STUDY_DATE => VR::DA,
+        t if t == tags::STUDY_TIME => VR::TM,
+        t if t == tags::PATIENT_SEX => VR::CS,
+        t if t == tags::STUDY_ID || t == tags::ACCESSION_NUMBER => VR::SH,
+        _ => VR::LO,
+    }
+}
+
+/// 16-bit stored values and the slope that maps them back: unsigned when nothing is negative.
+fn quantise(values: impl Iterator<Item = f32> + Clone) -> (Vec<u16>, f64, bool) {
+    let (lo, hi) = values.clone().fold((0.0_f64, 0.0_f64), |(lo, hi), v| {
+        (lo.min(v as f64), hi.max(v as f64))
+    });
+    let signed = lo < 0.0;
+    let top = if signed { 32_767.0 } else { 65_535.0 };
+    let magnitude = hi.max(-lo);
+    let slope = if magnitude > 0.0 {
+        magnitude / top
+    } else {
+        1.0
+    };
+    // The slope is written as DS; quantise with the value a reader will see.
+    let slope: f64 = format_ds(slope).parse().expect("DS text parses");
+    let stored = values
+        .map(|v| {
+            let q = (v as f64 / slope).round().clamp(-top - 1.0, top);
+            if signed { (q as i16) as u16 } else { q as u16 }
+        })
+        .collect();
+    (stored, slope, signed)
+}
+
+/// A new UID: `2.25.` followed by 128 random bits as a decimal integer (ISO/IEC 9834-8).
+fn new_uid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut bits: u128 = 0;
+    for half in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        bits |= (h.finish() as u128) << (64 * half);
+    }
+    // UUID version 4 / variant bits, as 9834-8 asks of a UUID-derived OID.
+    bits = (bits & !(0xF << 76)) | (0x4 << 76);
+    bits = (bits & !(0x3 << 62)) | (0x2 << 62);
+    format!("2.25.{bits}")
+}
+
+/// Today's date `YYYYMMDD` and time `HHMMSS` (UTC).
+fn now() -> (String, String) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        format!("{year:04}{month:02}{day:02}"),
+        format!("{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ds_values_fit_and_round_trip_closely() {
+        for v in [
+            0.0,
+            1.0,
+            -287.5446,
+            4.4196,
+            1.0 / 3.0,
+            123456.789012345,
+            -1e-7,
+            2.5e12,
+        ] {
+            let s = format_ds(v);
+            assert!(s.len() <= 16, "{s}");
+            let back: f64 = s.parse().unwrap();
+            assert!(
+                (back - v).abs() <= 1e-9 * v.abs().max(1e-300) + 1e-12,
+                "{v} → {s}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantisation_keeps_sixteen_bits() {
+        let v = [0.0_f32, 0.1, 3.7, 1000.0];
+        let (q, slope, signed) = quantise(v.iter().copied());
+        assert!(!signed);
+        for (a, b) in v.iter().zip(&q) {
+            assert!((*b as f64 * slope - *a as f64).abs() <= slope * 0.5 + 1e-9);
+        }
+        let v = [-5.0_f32, 2.0];
+        let (q, slope, signed) = quantise(v.iter().copied());
+        assert!(signed);
+        assert!(((q[0] as i16) as f64 * slope + 5.0).abs() <= slope);
+    }
+
+    #[test]
+    fn uids_are_distinct_and_valid() {
+        let a = new_uid();
+        let b = new_uid();
+        assert_ne!(a, b);
+        assert!(a.len() <= 64 && a.starts_with("2.25.") && !a[5..].starts_with('0'));
+        assert!(a[5..].chars().all(|c| c.is_ascii_digit()));
+    }
+}
