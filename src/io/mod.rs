@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Writes a file atomically: `write` fills a temporary file beside `path` (same folder, same
-/// extension), which is synced and renamed over `path` only when `write` succeeded.
+/// extensions), which is synced and renamed over `path` only when `write` succeeded.
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
@@ -21,7 +21,12 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
         .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file name", path.display())))?
         .to_string_lossy()
         .into_owned();
-    let tmp: PathBuf = path.with_file_name(format!(".{}.tmp.{name}", std::process::id()));
+    // Same folder (so the rename is atomic), same extensions (writers that pick a format by
+    // extension see the right one), a name no other writer uses.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let suffix = name.find('.').map_or("", |i| &name[i..]);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp: PathBuf = path.with_file_name(format!(".tomors-{}-{n}{suffix}", std::process::id()));
     let result = write(&tmp).and_then(|()| {
         std::fs::File::open(&tmp)
             .and_then(|f| f.sync_all())

@@ -13,7 +13,7 @@ mod series;
 mod write;
 
 pub use attrs::ReadLimits;
-pub use nm::{EnergyWindow, NmProjections, read_nm_projections};
+pub use nm::{EnergyWindow, NmProjections, read_nm_projections, read_nm_volume};
 pub use pet::{PetSeries, SuvFactors, read_pet_series};
 pub use series::{Scan, SeriesInfo, SeriesSelect, SliceVolume, scan};
 pub use write::{Reference, SeriesWriter, WriteModality, WrittenSeries};

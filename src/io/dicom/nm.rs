@@ -36,9 +36,10 @@ use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use ndarray::{Array3, Axis, s};
 
-use super::attrs::{Attrs, ReadLimits, dicom_error, open, stored_values};
+use super::attrs::{Attrs, ReadLimits, dicom_error, open, rescale, stored_values};
+use super::series::{self, SeriesSelect, SliceVolume, plane_attr, scan};
 use crate::error::Result;
-use crate::geometry::patient::dot;
+use crate::geometry::patient::{cross, dot};
 use crate::geometry::{Collimator, ImageGrid, PatientGrid, SpectGeometry};
 
 /// One energy window of an NM acquisition.
@@ -562,4 +563,73 @@ fn sequence_item<'a>(
                 format!("has {} items; frames refer to item {i}", items.len()),
             )
         })
+}
+
+/// Reads a reconstructed NM volume (SPECT): a series of single-frame NM slices (as tomors
+/// writes them), sorted and checked as CT slices are, or one multi-frame NM object whose
+/// frames are the slices (Image Type `RECON TOMO`). In the multi-frame case the frames follow
+/// each other along the normal (row × column direction) of Image Orientation (Patient),
+/// Spacing Between Slices (else Slice Thickness) apart, starting at Image Position (Patient);
+/// both are read at the top level or, failing that, from the Detector Information Sequence.
+/// The largest NM series under `path` is read, or the one `select` names.
+///
+/// # Errors
+/// [`crate::Error::Dicom`] / [`crate::Error::Io`] naming the file and attribute.
+pub fn read_nm_volume(path: &Path, select: &SeriesSelect, limits: &ReadLimits) -> Result<SliceVolume> {
+    let found = scan(path, limits)?;
+    let info = series::select(&found, path, "NM", select)?;
+    if !(info.files.len() == 1 && info.frames > 1) {
+        return series::read_slices(info, limits);
+    }
+    let file = &info.files[0];
+    let obj = open(file, limits, true)?;
+    let a = Attrs::new(&obj, file);
+    let kind = a.opt_str(tags::IMAGE_TYPE)?.unwrap_or_default();
+    if !kind.contains("RECON") {
+        return Err(dicom_error(
+            file,
+            Some(tags::IMAGE_TYPE),
+            format!("is {kind:?}; expected a reconstructed volume (RECON TOMO); projections are read by read_nm_projections"),
+        ));
+    }
+    let iop = plane_attr(a, tags::IMAGE_ORIENTATION_PATIENT, 6)?;
+    let ipp = plane_attr(a, tags::IMAGE_POSITION_PATIENT, 3)?;
+    let spacing = a.f64s(tags::PIXEL_SPACING, 2)?;
+    let dz = match a.opt_f64(tags::SPACING_BETWEEN_SLICES)? {
+        Some(d) => d,
+        None => a.f64(tags::SLICE_THICKNESS)?,
+    };
+    if dz <= 0.0 || spacing.iter().any(|s| *s <= 0.0) {
+        return Err(dicom_error(
+            file,
+            Some(tags::SPACING_BETWEEN_SLICES),
+            format!("slice spacing {dz} mm, pixel spacing {spacing:?} mm; expected positive values"),
+        ));
+    }
+    let (shape, values) = stored_values(&obj, file, limits)?;
+    let (m, b) = rescale(a)?;
+    let row = [iop[0], iop[1], iop[2]];
+    let col = [iop[3], iop[4], iop[5]];
+    let grid = crate::geometry::PatientGrid::new(
+        [shape.frames, shape.rows, shape.cols],
+        [dz, spacing[0], spacing[1]],
+        [ipp[0], ipp[1], ipp[2]],
+        [row, col, cross(row, col)],
+    )
+    .map_err(|e| dicom_error(file, Some(tags::IMAGE_ORIENTATION_PATIENT), e.to_string()))?;
+    let data = Array3::from_shape_vec(
+        (shape.frames, shape.rows, shape.cols),
+        values.into_iter().map(|v| (v as f64 * m + b) as f32).collect(),
+    )
+    .expect("decoded size checked");
+    Ok(SliceVolume {
+        data,
+        grid,
+        files: vec![file.clone()],
+        series_uid: info.series_uid.clone(),
+        study_uid: info.study_uid.clone(),
+        frame_of_reference_uid: info.frame_of_reference_uid.clone(),
+        modality: "NM".into(),
+        units: a.opt_str(tags::UNITS)?,
+    })
 }

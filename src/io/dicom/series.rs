@@ -233,6 +233,11 @@ pub struct SliceVolume {
     pub study_uid: Option<String>,
     /// Frame of Reference UID, when present.
     pub frame_of_reference_uid: Option<String>,
+    /// Modality (0008,0060).
+    pub modality: String,
+    /// Units of the values: `"HU"` for CT, else Units (0054,1001) when given (`"BQML"`,
+    /// `"CNTS"`, ...).
+    pub units: Option<String>,
 }
 
 /// Relative tolerance on slice gaps: gaps that differ from the median by more than this are
@@ -251,7 +256,7 @@ pub(crate) fn read_slices(series: &SeriesInfo, limits: &ReadLimits) -> Result<Sl
     let first = &series.files[0];
     let head = open(first, limits, false)?;
     let a0 = Attrs::new(&head, first);
-    let iop = a0.f64s(tags::IMAGE_ORIENTATION_PATIENT, 6)?;
+    let iop = plane_attr(a0, tags::IMAGE_ORIENTATION_PATIENT, 6)?;
     let row_dir = unit(first, [iop[0], iop[1], iop[2]])?;
     let col_dir = unit(first, [iop[3], iop[4], iop[5]])?;
     if dot(row_dir, col_dir).abs() > 1e-3 {
@@ -327,7 +332,7 @@ pub(crate) fn read_slices(series: &SeriesInfo, limits: &ReadLimits) -> Result<Sl
                 "is a multi-frame object inside a series of slices; expected one slice per file",
             ));
         }
-        let p = a.f64s(tags::IMAGE_POSITION_PATIENT, 3)?;
+        let p = plane_attr(a, tags::IMAGE_POSITION_PATIENT, 3)?;
         let ipp = [p[0], p[1], p[2]];
         let (_, stored) = stored_values(&obj, file, limits)?;
         let (m, b) = rescale(a)?;
@@ -426,7 +431,25 @@ pub(crate) fn read_slices(series: &SeriesInfo, limits: &ReadLimits) -> Result<Sl
         series_uid: series.series_uid.clone(),
         study_uid: series.study_uid.clone(),
         frame_of_reference_uid: series.frame_of_reference_uid.clone(),
+        modality: series.modality.clone(),
+        units: if series.modality == "CT" {
+            Some("HU".into())
+        } else {
+            a0.opt_str(tags::UNITS)?
+        },
     })
+}
+
+/// Image Position or Orientation (Patient): at the top level, else (NM) in the first item of
+/// the Detector Information Sequence.
+pub(crate) fn plane_attr(a: Attrs<'_>, tag: dicom_core::Tag, n: usize) -> Result<Vec<f64>> {
+    if a.opt_f64s(tag)?.is_some() {
+        return a.f64s(tag, n);
+    }
+    match a.items(tags::DETECTOR_INFORMATION_SEQUENCE)?.first() {
+        Some(item) => Attrs::new(item, a.path).f64s(tag, n),
+        None => a.f64s(tag, n),
+    }
 }
 
 fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
