@@ -14,6 +14,8 @@ use pyo3::types::PyDict;
 use std::sync::Arc;
 use tomors::phantom::EllipsoidPhantom;
 
+mod io;
+
 /// Maps a Rust error to its Python exception class in `tomors.errors`.
 fn to_py(py: Python<'_>, e: tomors::Error) -> PyErr {
     use tomors::Error as E;
@@ -25,6 +27,7 @@ fn to_py(py: Python<'_>, e: tomors::Error) -> PyErr {
         E::NoGpu(_) => "NoGpuError",
         E::Gpu(_) => "GpuError",
         E::Io { .. } | E::Format { .. } => "TomorsIOError",
+        E::Dicom { .. } => "DicomError",
         _ => "TomorsError",
     };
     match py.import("tomors.errors").and_then(|m| m.getattr(class)) {
@@ -1377,6 +1380,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shepp_logan, m)?)?;
     m.add_function(wrap_pyfunction!(shepp_logan_sinogram, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
+    io::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -37,6 +37,12 @@ class TomorsIOError(TomorsError, OSError):
     """Reading or writing a file failed, or its content is malformed."""
 
 
+class DicomError(TomorsIOError):
+    """A DICOM file is unreadable, truncated, malformed, inconsistent with its series, over the
+    reading limits, or holds something tomors does not support; the message names the file and
+    the attribute."""
+
+
 __all__ = [
     "TomorsError",
     "InvalidGeometryError",
@@ -46,4 +52,5 @@ __all__ = [
     "NoGpuError",
     "GpuError",
     "TomorsIOError",
+    "DicomError",
 ]

@@ -7,6 +7,7 @@ use dicom_core::Tag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::header::HasLength;
 use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
 
@@ -74,20 +75,23 @@ pub(crate) fn open(path: &Path, limits: &ReadLimits, pixels: bool) -> Result<Def
             ),
         ));
     }
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let layout = super::prescan::check(&bytes, path)?;
+    let options = OpenFileOptions::new().read_preamble(ReadPreamble::Never);
     let options = if pixels {
-        OpenFileOptions::new()
+        options
     } else {
-        OpenFileOptions::new().read_until(tags::PIXEL_DATA)
+        options.read_until(tags::PIXEL_DATA)
     };
+    let source = std::io::Cursor::new(&bytes[layout.magic..]);
     // dicom-rs reports malformed input as errors; the unwind guard keeps a parser bug on a
     // hostile file from becoming a panic in the caller.
-    match std::panic::catch_unwind(|| options.open_file(path)) {
+    match std::panic::catch_unwind(|| options.from_reader(source)) {
         Ok(Ok(obj)) => Ok(obj),
-        Ok(Err(e)) => Err(dicom_error(
-            path,
-            None,
-            format!("not a readable DICOM file: {e}"),
-        )),
+        Ok(Err(e)) => Err(dicom_error(path, None, format!("not a readable DICOM file: {e}"))),
         Err(_) => Err(dicom_error(
             path,
             None,

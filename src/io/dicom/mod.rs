@@ -9,6 +9,7 @@
 mod attrs;
 mod nm;
 mod pet;
+mod prescan;
 mod series;
 mod write;
 

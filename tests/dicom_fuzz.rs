@@ -1,0 +1,227 @@
+//! Mutation fuzzing of the DICOM readers: seeds (small files tomors writes, a reduced copy of
+//! the real NM projections' header, a real RLE-compressed CT slice) are mutated at random
+//! (bit flips, overwritten length fields, truncation, duplicated and deleted runs, biased to
+//! the header), and every reader must return `Ok` or a typed error, never panic.
+//!
+//! A mutant that takes over a second is a failure too: it means a parser sized a buffer from a
+//! hostile length (the first one found, an invalid VR whose bytes turned the next 4 bytes into
+//! a 3 GB length, is now `invalid_vr_with_a_huge_length_is_refused`).
+//!
+//! `TOMORS_FUZZ_EXECUTIONS` sets the number of mutants (default 2000). Mutant `i` depends only
+//! on its seed file and `i`, so a failure reproduces from the pair the test prints; failing
+//! mutants of tomors's own seed files are also saved to `tests/data/fuzz/`, which
+//! [`saved_failures_are_now_errors`] reads on every run.
+
+mod common;
+
+use std::path::Path;
+
+use tomors::io::dicom::{
+    ReadLimits, SeriesSelect, SeriesWriter, WriteModality, read_ct_series, read_nm_projections,
+    read_nm_volume, read_pet_series, scan,
+};
+
+/// xorshift64*: deterministic, so a failure reproduces from its seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut b = seed.to_vec();
+    for _ in 0..1 + rng.below(6) {
+        if b.is_empty() {
+            break;
+        }
+        // Most mutations land in the first 4 KiB, where the header and its lengths live.
+        let pos = if rng.below(10) < 7 { rng.below(b.len().min(4096)) } else { rng.below(b.len()) };
+        match rng.below(7) {
+            0 => b[pos] ^= 1 << rng.below(8),
+            1 => b[pos] = [0x00, 0xFF, 0x7F, 0x80][rng.below(4)],
+            2 => {
+                let v = [u32::MAX, 0xFFFF_FFF0, 0x8000_0000, 0, 1, rng.next() as u32][rng.below(6)];
+                for (i, byte) in v.to_le_bytes().iter().enumerate() {
+                    if pos + i < b.len() {
+                        b[pos + i] = *byte;
+                    }
+                }
+            }
+            3 => b.truncate(pos),
+            4 => {
+                let len = rng.below(64).min(b.len() - pos);
+                let chunk = b[pos..pos + len].to_vec();
+                b.splice(pos..pos, chunk);
+            }
+            5 => {
+                let len = rng.below(64).min(b.len() - pos);
+                b.drain(pos..pos + len);
+            }
+            _ => {
+                let v = [0xFFFF_u16, 0, 1, 0x8000][rng.below(4)];
+                for (i, byte) in v.to_le_bytes().iter().enumerate() {
+                    if pos + i < b.len() {
+                        b[pos + i] = *byte;
+                    }
+                }
+            }
+        }
+    }
+    b
+}
+
+/// Every reader on one file; `Err` if any panicked (a panic is the failure we look for).
+fn read_all(path: &Path) -> Result<(), String> {
+    let limits = ReadLimits { max_pixel_bytes: 64 << 20, ..ReadLimits::default() };
+    let any = SeriesSelect::Largest;
+    std::panic::catch_unwind(|| {
+        let _ = scan(path, &limits);
+        let _ = read_nm_projections(path, &limits);
+        let _ = read_ct_series(path, &any, &limits);
+        let _ = read_pet_series(path, &any, &limits);
+        let _ = read_nm_volume(path, &any, &limits);
+    })
+    .map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+fn seeds(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let grid = tomors::PatientGrid::axis_aligned([2, 6, 5], [3.0, 2.0, 2.0], [1.0, 2.0, 3.0]).unwrap();
+    let volume = ndarray::Array3::from_shape_fn(grid.shape, |(z, y, x)| (z * 30 + y * 5 + x) as f32 - 20.0);
+    for modality in [WriteModality::Nm, WriteModality::Pt, WriteModality::Ct] {
+        let w = SeriesWriter::new(modality, "BQML")
+            .write(volume.view(), &grid, &dir.join(format!("seed-{modality:?}")))
+            .unwrap();
+        out.push((format!("{modality:?} slice"), std::fs::read(&w.files[0]).unwrap()));
+    }
+    if let Some(codecs) = common::shared_data("dicom_codecs") {
+        out.push(("CT1_RLE".into(), std::fs::read(codecs.join("CT1_RLE.dcm")).unwrap()));
+    }
+    if let Some(nm) = common::shared_data("spect_ct_lu177/NM") {
+        out.push(("NM projections (reduced)".into(), reduced_nm(&nm.join("bed1_projections.dcm"), dir)));
+    }
+    out
+}
+
+/// The real NM file's header with 2 windows × 3 views of 4 × 4 pixels: every NM attribute, a
+/// small file.
+fn reduced_nm(path: &Path, dir: &Path) -> Vec<u8> {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let mut obj = dicom_object::open_file(path).unwrap();
+    let frames = 6_u16;
+    obj.put(DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(4_u16)));
+    obj.put(DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(4_u16)));
+    obj.put(DataElement::new(tags::NUMBER_OF_FRAMES, VR::IS, PrimitiveValue::from("6")));
+    let vec = |v: Vec<u16>| PrimitiveValue::U16(v.into());
+    obj.put(DataElement::new(tags::ENERGY_WINDOW_VECTOR, VR::US, vec(vec![1, 1, 1, 2, 2, 2])));
+    obj.put(DataElement::new(tags::DETECTOR_VECTOR, VR::US, vec(vec![1; 6])));
+    obj.put(DataElement::new(tags::ROTATION_VECTOR, VR::US, vec(vec![1; 6])));
+    obj.put(DataElement::new(tags::ANGULAR_VIEW_VECTOR, VR::US, vec(vec![1, 2, 3, 1, 2, 3])));
+    obj.put(DataElement::new(tags::NUMBER_OF_ENERGY_WINDOWS, VR::US, PrimitiveValue::from(2_u16)));
+    obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, vec((0..frames * 16).collect())));
+    let out = dir.join("reduced_nm.dcm");
+    obj.write_to_file(&out).unwrap();
+    // It reads: the seed is a valid file.
+    read_nm_projections(&out, &ReadLimits::default()).unwrap();
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn readers_never_panic_on_mutated_files() {
+    let executions: usize = std::env::var("TOMORS_FUZZ_EXECUTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let dir = std::env::temp_dir().join(format!("tomors-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seeds = seeds(&dir);
+    let target = dir.join("mutant.dcm");
+    let crash_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    // Quiet the panic hook: panics are counted here, not printed for every mutant.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut failures: Vec<String> = Vec::new();
+    let mut typed_errors = 0usize;
+    let mut slowest = std::time::Duration::ZERO;
+    for i in 0..executions {
+        let (name, seed) = &seeds[i % seeds.len()];
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mutant = mutate(seed, &mut rng);
+        std::fs::write(&target, &mutant).unwrap();
+        let start = std::time::Instant::now();
+        let outcome = read_all(&target);
+        let took = start.elapsed();
+        slowest = slowest.max(took);
+        let failure = match outcome {
+            Err(message) => Some(format!("panicked: {message}")),
+            Ok(()) if took > std::time::Duration::from_secs(1) => Some(format!("took {took:?}")),
+            Ok(()) => {
+                if read_nm_projections(&target, &ReadLimits::default()).is_err() {
+                    typed_errors += 1;
+                }
+                None
+            }
+        };
+        if let Some(f) = failure {
+            if name.ends_with("slice") {
+                std::fs::create_dir_all(&crash_dir).unwrap();
+                std::fs::write(crash_dir.join(format!("mutant-{i}.dcm")), &mutant).unwrap();
+            }
+            failures.push(format!("seed {name:?}, mutant {i}: {f}"));
+        }
+    }
+    std::panic::set_hook(hook);
+    eprintln!(
+        "{executions} mutants of {} seeds: {} failures, {typed_errors} typed errors from read_nm_projections, slowest {slowest:?}",
+        seeds.len(),
+        failures.len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn saved_failures_are_now_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    for e in entries {
+        let path = e.unwrap().path();
+        if let Err(message) = read_all(&path) {
+            panic!("{} still panics: {message}", path.display());
+        }
+    }
+}
+
+#[test]
+fn invalid_vr_with_a_huge_length_is_refused() {
+    // An explicit-VR element whose VR bytes are not a VR: parsers read it as UN, with a 4-byte
+    // length after 2 reserved bytes; here that length says 3 GB in a file of a few KB.
+    let dir = std::env::temp_dir().join(format!("tomors-vr-{}", std::process::id()));
+    let grid = tomors::PatientGrid::axis_aligned([1, 4, 4], [1.0; 3], [0.0; 3]).unwrap();
+    let volume = ndarray::Array3::<f32>::ones(grid.shape);
+    let w = SeriesWriter::new(WriteModality::Ct, "HU").write(volume.view(), &grid, &dir).unwrap();
+    let mut bytes = std::fs::read(&w.files[0]).unwrap();
+    // Image Position (Patient): (0020,0032) DS.
+    let at = bytes.windows(6).position(|b| b == [0x20, 0x00, 0x32, 0x00, b'D', b'S']).unwrap();
+    bytes[at + 4] = 0xFF;
+    bytes[at + 6..at + 8].copy_from_slice(&[0, 0]);
+    bytes[at + 8..at + 12].copy_from_slice(&0xC334_892A_u32.to_le_bytes());
+    let bad = dir.join("bad.dcm");
+    std::fs::write(&bad, &bytes).unwrap();
+    let start = std::time::Instant::now();
+    let e = read_ct_series(&bad, &SeriesSelect::Largest, &ReadLimits::default()).unwrap_err().to_string();
+    assert!(start.elapsed() < std::time::Duration::from_millis(200));
+    assert!(e.contains("(0020,0032)") && e.contains("declares 3275000106 bytes"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
