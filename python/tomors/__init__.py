@@ -26,7 +26,7 @@ SPECT (attenuation and collimator response in the model, OSEM)::
     image = tomors.osem(counts, spect, iterations=4, subsets=6)
 """
 
-from . import errors
+from . import errors, io
 from ._tomors import (
     FBP,
     Collimator,
@@ -61,6 +61,7 @@ from .errors import (
     ShapeMismatchError,
     TomorsError,
     TomorsIOError,
+    DicomError,
 )
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "adapters",
     "dual_energy_window",
     "errors",
+    "io",
     "fbp",
     "log_likelihood",
     "mlem",
@@ -96,4 +98,5 @@ __all__ = [
     "ShapeMismatchError",
     "TomorsError",
     "TomorsIOError",
+    "DicomError",
 ]

@@ -277,3 +277,23 @@ def os_sart(
     x0: Optional[ArrayLike] = None,
 ) -> F32Array:
     """CT OS-SART on post-log line integrals."""
+
+# DICOM and NIfTI (wrapped by tomors.io, which returns dataclasses; see its docstrings).
+_GridTuple = tuple[tuple[int, int, int], tuple[float, float, float], tuple[float, float, float], tuple[tuple[float, float, float], ...]]
+
+def read_ct_series(path: str, series_uid: Optional[str] = None) -> dict: ...
+def read_pet_series(path: str, series_uid: Optional[str] = None) -> dict: ...
+def read_nm_volume(path: str, series_uid: Optional[str] = None) -> dict: ...
+def read_nm_projections(path: str) -> dict: ...
+def write_dicom_series(
+    volume: ArrayLike,
+    grid: _GridTuple,
+    folder: str,
+    modality: str,
+    units: str,
+    reference: Optional[str] = None,
+    description: Optional[str] = None,
+    series_number: int = 1001,
+) -> dict: ...
+def write_nifti(volume: ArrayLike, grid: _GridTuple, path: str, description: str = "") -> None: ...
+def scan_dicom(path: str) -> dict: ...
