@@ -42,6 +42,22 @@
 //! [`PetProjector`] is the PET model (2D sinograms); [`recon::OrderedSubsets`] holds OS-SPS and
 //! OS-SART for CT; [`physics`] the energy-window scatter estimates.
 //!
+//! ## DICOM
+//! [`io::dicom`] reads CT and PET series, NM SPECT projections (geometry included) and NM
+//! volumes, and writes reconstructions back as a series over the CT; [`io::nifti`] writes NIfTI.
+//! ```no_run
+//! use std::path::Path;
+//! use tomors::io::dicom::{read_nm_projections, read_ct_series, ReadLimits, SeriesSelect};
+//! use tomors::{Backend, Osem, SpectProjector};
+//!
+//! let nm = read_nm_projections(Path::new("NM/bed1_projections.dcm"), &ReadLimits::default())?;
+//! let peak = nm.window_at(208.0).expect("a 208 keV window");
+//! let spect = SpectProjector::new(nm.spect_geometry(None)?, nm.image_grid()?, None, Backend::Auto)?;
+//! let image = Osem::new(4, 10).run(&spect, nm.counts[peak].view().into_dyn())?;
+//! let ct = read_ct_series(Path::new("CT"), &SeriesSelect::Largest, &ReadLimits::default())?;
+//! # Ok::<(), tomors::Error>(())
+//! ```
+//!
 //! ## Conventions
 //! Lengths in mm, attenuation in 1/mm, angles in radians. Images are C-order `vol[z, y, x]`
 //! (2D `img[y, x]`), patient coordinates DICOM LPS; projections are `proj[view, row, col]`

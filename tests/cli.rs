@@ -254,3 +254,44 @@ fn info_lists_what_auto_uses() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("backend=auto uses:"));
 }
+
+#[test]
+fn dicom_info_describes_the_study() {
+    let study =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/spect_ct_lu177");
+    if !study.exists() {
+        eprintln!("skipped: {} is absent", study.display());
+        return;
+    }
+    let out = tomors()
+        .args(["dicom", "info"])
+        .arg(&study)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "2 series",
+        "6 window(s) × 60 views of 128×128 bins",
+        "187.20–228.80",
+        "start angle [180.16]°, step 6° CC, radius 253.7–253.7 mm, 25 s per view, collimator MEGP",
+        "volume [197, 512, 512]",
+        "120 kVp",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // A folder without DICOM is an error that says so.
+    let empty = scratch("dicom-empty");
+    std::fs::write(empty.join("notes.txt"), "hello").unwrap();
+    let out = tomors()
+        .args(["dicom", "info"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no readable DICOM file"));
+}

@@ -402,12 +402,18 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
 
 #[test]
 fn every_codec_decodes_to_the_uncompressed_pixels() {
-    let Some(dir) = shared_data("dicom_codecs") else { return };
+    let Some(dir) = shared_data("dicom_codecs") else {
+        return;
+    };
     let read = |name: &str| {
-        read_ct_series(&dir.join(format!("CT1_{name}.dcm")), &SeriesSelect::Largest, &ReadLimits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .volume
-            .data
+        read_ct_series(
+            &dir.join(format!("CT1_{name}.dcm")),
+            &SeriesSelect::Largest,
+            &ReadLimits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .volume
+        .data
     };
     let reference = read("UNC");
     assert_eq!(reference.shape(), &[1, 512, 512]);
@@ -420,9 +426,20 @@ fn every_codec_decodes_to_the_uncompressed_pixels() {
     // JPEG 2000 irreversible at 69:1 (Lossy Image Compression Ratio): an error, but a small one.
     let lossy = read("J2KI");
     let n = lossy.len() as f64;
-    let rmse = (lossy.iter().zip(&reference).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / n).sqrt();
-    let max = lossy.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0_f32, f32::max);
-    let range = reference.iter().fold(f32::MIN, |m, v| m.max(*v)) - reference.iter().fold(f32::MAX, |m, v| m.min(*v));
+    let rmse = (lossy
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let max = lossy
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0_f32, f32::max);
+    let range = reference.iter().fold(f32::MIN, |m, v| m.max(*v))
+        - reference.iter().fold(f32::MAX, |m, v| m.min(*v));
     eprintln!("J2KI (69:1): RMSE {rmse:.2} HU, max |error| {max} HU, over a range of {range} HU");
     assert!(rmse > 0.0 && rmse < 0.01 * range as f64);
 }
@@ -430,22 +447,40 @@ fn every_codec_decodes_to_the_uncompressed_pixels() {
 /// A volume with negative and positive values and structure along every axis.
 fn test_volume(shape: [usize; 3], offset: f32) -> ndarray::Array3<f32> {
     ndarray::Array3::from_shape_fn(shape, |(z, y, x)| {
-        offset + 100.0 * ((z as f32 * 0.7).sin() + (y as f32 * 0.3).cos() * (x as f32 * 0.2).sin()) + z as f32
+        offset
+            + 100.0 * ((z as f32 * 0.7).sin() + (y as f32 * 0.3).cos() * (x as f32 * 0.2).sin())
+            + z as f32
     })
 }
 
 #[test]
 fn written_series_read_back_to_the_same_voxels_and_geometry() {
-    use tomors::io::dicom::{Reference, SeriesWriter, WriteModality, read_nm_volume, read_pet_series};
+    use tomors::io::dicom::{
+        Reference, SeriesWriter, WriteModality, read_nm_volume, read_pet_series,
+    };
     let dir = std::env::temp_dir().join(format!("tomors-write-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let grid = tomors::PatientGrid::axis_aligned([7, 12, 10], [4.4196, 4.4196, 4.4196], [-20.5, -7.25, 101.0]).unwrap();
+    let grid = tomors::PatientGrid::axis_aligned(
+        [7, 12, 10],
+        [4.4196, 4.4196, 4.4196],
+        [-20.5, -7.25, 101.0],
+    )
+    .unwrap();
     let limits = ReadLimits::default();
     let reference = shared_data("spect_ct_lu177/CT").map(|ct| {
-        let first = std::fs::read_dir(&ct).unwrap().next().unwrap().unwrap().path();
+        let first = std::fs::read_dir(&ct)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         Reference::from_file(&first).unwrap()
     });
-    for (modality, units, offset) in [(WriteModality::Nm, "BQML", 200.0), (WriteModality::Pt, "BQML", 150.0), (WriteModality::Ct, "HU", -500.0)] {
+    for (modality, units, offset) in [
+        (WriteModality::Nm, "BQML", 200.0),
+        (WriteModality::Pt, "BQML", 150.0),
+        (WriteModality::Ct, "HU", -500.0),
+    ] {
         let volume = test_volume(grid.shape, offset);
         let folder = dir.join(format!("{modality:?}"));
         let mut writer = SeriesWriter::new(modality, units);
@@ -456,8 +491,16 @@ fn written_series_read_back_to_the_same_voxels_and_geometry() {
         assert_eq!(written.files.len(), 7);
         let back = match modality {
             WriteModality::Nm => read_nm_volume(&folder, &SeriesSelect::Largest, &limits).unwrap(),
-            WriteModality::Pt => read_pet_series(&folder, &SeriesSelect::Largest, &limits).unwrap().volume,
-            WriteModality::Ct => read_ct_series(&folder, &SeriesSelect::Largest, &limits).unwrap().volume,
+            WriteModality::Pt => {
+                read_pet_series(&folder, &SeriesSelect::Largest, &limits)
+                    .unwrap()
+                    .volume
+            }
+            WriteModality::Ct => {
+                read_ct_series(&folder, &SeriesSelect::Largest, &limits)
+                    .unwrap()
+                    .volume
+            }
         };
         assert_eq!(back.grid.shape, grid.shape);
         for k in 0..3 {
@@ -471,8 +514,14 @@ fn written_series_read_back_to_the_same_voxels_and_geometry() {
             let scale = b.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
             let signed = b.iter().any(|v| *v < 0.0);
             let step = scale / if signed { 32_767.0 } else { 65_535.0 };
-            let err = a.iter().zip(b).fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
-            assert!(err <= 0.5 * step + 2e-7 * scale, "{modality:?} slice {z}: {err} > {step}/2");
+            let err = a
+                .iter()
+                .zip(b)
+                .fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                err <= 0.5 * step + 2e-7 * scale,
+                "{modality:?} slice {z}: {err} > {step}/2"
+            );
         }
         assert_eq!(back.series_uid, written.series_uid);
         if let Some(r) = &reference {
@@ -482,7 +531,10 @@ fn written_series_read_back_to_the_same_voxels_and_geometry() {
         // Never over an existing file: the second write fails and leaves the first intact.
         let before = std::fs::read(&written.files[0]).unwrap();
         let again = writer.write(volume.view(), &grid, &folder);
-        assert!(matches!(again, Err(tomors::Error::InvalidArgument(_))), "{again:?}");
+        assert!(
+            matches!(again, Err(tomors::Error::InvalidArgument(_))),
+            "{again:?}"
+        );
         assert_eq!(std::fs::read(&written.files[0]).unwrap(), before);
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -492,7 +544,8 @@ fn written_series_read_back_to_the_same_voxels_and_geometry() {
 fn nifti_holds_the_voxels_and_the_ras_affine() {
     let dir = std::env::temp_dir().join(format!("tomors-nifti-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let grid = tomors::PatientGrid::axis_aligned([5, 6, 8], [2.5, 0.8, 0.9], [-10.0, 20.0, 30.0]).unwrap();
+    let grid =
+        tomors::PatientGrid::axis_aligned([5, 6, 8], [2.5, 0.8, 0.9], [-10.0, 20.0, 30.0]).unwrap();
     let volume = test_volume(grid.shape, 0.0);
     for name in ["v.nii", "v.nii.gz"] {
         let path = dir.join(name);
@@ -523,18 +576,48 @@ fn pet_series_gives_suv_factors() {
     let _ = std::fs::remove_dir_all(&dir);
     let grid = tomors::PatientGrid::axis_aligned([3, 4, 4], [3.0, 2.0, 2.0], [0.0; 3]).unwrap();
     let volume = test_volume(grid.shape, 500.0);
-    let written = SeriesWriter::new(WriteModality::Pt, "BQML").write(volume.view(), &grid, &dir).unwrap();
+    let written = SeriesWriter::new(WriteModality::Pt, "BQML")
+        .write(volume.view(), &grid, &dir)
+        .unwrap();
     // Add what a PET scanner writes: dose, half-life, injection and series times, weight.
     for file in &written.files {
         let mut obj = dicom_object::open_file(file).unwrap();
         let mut drug = dicom_object::InMemDicomObject::new_empty();
-        drug.put(DataElement::new(tags::RADIONUCLIDE_TOTAL_DOSE, VR::DS, PrimitiveValue::from("370000000")));
-        drug.put(DataElement::new(tags::RADIONUCLIDE_HALF_LIFE, VR::DS, PrimitiveValue::from("6586.2")));
-        drug.put(DataElement::new(tags::RADIOPHARMACEUTICAL_START_TIME, VR::TM, PrimitiveValue::from("100000.00")));
-        obj.put(DataElement::new(tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE, VR::SQ, dicom_core::value::DataSetSequence::from(vec![drug])));
-        obj.put(DataElement::new(tags::DECAY_CORRECTION, VR::CS, PrimitiveValue::from("START")));
-        obj.put(DataElement::new(tags::SERIES_TIME, VR::TM, PrimitiveValue::from("110000")));
-        obj.put(DataElement::new(tags::PATIENT_WEIGHT, VR::DS, PrimitiveValue::from("70")));
+        drug.put(DataElement::new(
+            tags::RADIONUCLIDE_TOTAL_DOSE,
+            VR::DS,
+            PrimitiveValue::from("370000000"),
+        ));
+        drug.put(DataElement::new(
+            tags::RADIONUCLIDE_HALF_LIFE,
+            VR::DS,
+            PrimitiveValue::from("6586.2"),
+        ));
+        drug.put(DataElement::new(
+            tags::RADIOPHARMACEUTICAL_START_TIME,
+            VR::TM,
+            PrimitiveValue::from("100000.00"),
+        ));
+        obj.put(DataElement::new(
+            tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE,
+            VR::SQ,
+            dicom_core::value::DataSetSequence::from(vec![drug]),
+        ));
+        obj.put(DataElement::new(
+            tags::DECAY_CORRECTION,
+            VR::CS,
+            PrimitiveValue::from("START"),
+        ));
+        obj.put(DataElement::new(
+            tags::SERIES_TIME,
+            VR::TM,
+            PrimitiveValue::from("110000"),
+        ));
+        obj.put(DataElement::new(
+            tags::PATIENT_WEIGHT,
+            VR::DS,
+            PrimitiveValue::from("70"),
+        ));
         obj.write_to_file(file).unwrap();
     }
     let pet = read_pet_series(&dir, &SeriesSelect::Largest, &ReadLimits::default()).unwrap();
@@ -548,22 +631,41 @@ fn pet_series_gives_suv_factors() {
     // Without a weight there is no SUVbw, and the error says why.
     let mut no_weight = s.clone();
     no_weight.patient_weight_kg = None;
-    assert!(no_weight.suv_bw_scale().unwrap_err().to_string().contains("weight"));
+    assert!(
+        no_weight
+            .suv_bw_scale()
+            .unwrap_err()
+            .to_string()
+            .contains("weight")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn broken_series_and_files_give_errors_that_say_where() {
-    let Some(ct) = shared_data("spect_ct_lu177/CT") else { return };
-    let Some(nm) = shared_data("spect_ct_lu177/NM") else { return };
+    let Some(ct) = shared_data("spect_ct_lu177/CT") else {
+        return;
+    };
+    let Some(nm) = shared_data("spect_ct_lu177/NM") else {
+        return;
+    };
     let limits = ReadLimits::default();
     let dir = std::env::temp_dir().join(format!("tomors-broken-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut files: Vec<_> = std::fs::read_dir(&ct).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&ct)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let position = |f: &std::path::Path| {
-        let o = dicom_object::OpenFileOptions::new().read_until(dicom_dictionary_std::tags::PIXEL_DATA).open_file(f).unwrap();
-        o.element(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT).unwrap().to_multi_float64().unwrap()[2]
+        let o = dicom_object::OpenFileOptions::new()
+            .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+            .open_file(f)
+            .unwrap();
+        o.element(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT)
+            .unwrap()
+            .to_multi_float64()
+            .unwrap()[2]
     };
     files.sort_by(|a, b| position(a).total_cmp(&position(b)));
     let link_all = |folder: &std::path::Path, skip: Option<usize>, twice: Option<usize>| {
@@ -580,29 +682,62 @@ fn broken_series_and_files_give_errors_that_say_where() {
     // A slice missing in the middle.
     let missing = dir.join("missing");
     link_all(&missing, Some(100), None);
-    let e = read_ct_series(&missing, &SeriesSelect::Largest, &limits).unwrap_err().to_string();
-    assert!(e.contains("1 slice(s) missing") && e.contains("(0020,0032)"), "{e}");
+    let e = read_ct_series(&missing, &SeriesSelect::Largest, &limits)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("1 slice(s) missing") && e.contains("(0020,0032)"),
+        "{e}"
+    );
     // The same slice twice.
     let twice = dir.join("twice");
     link_all(&twice, None, Some(50));
-    let e = read_ct_series(&twice, &SeriesSelect::Largest, &limits).unwrap_err().to_string();
+    let e = read_ct_series(&twice, &SeriesSelect::Largest, &limits)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("repeats the slice position"), "{e}");
     // Asking for a series that is not there lists what is.
-    let e = read_ct_series(&ct, &SeriesSelect::Uid("1.2.3".into()), &limits).unwrap_err().to_string();
-    assert!(e.contains("holds no series 1.2.3") && e.contains("CT "), "{e}");
+    let e = read_ct_series(&ct, &SeriesSelect::Uid("1.2.3".into()), &limits)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("holds no series 1.2.3") && e.contains("CT "),
+        "{e}"
+    );
     // A truncated NM file, a non-DICOM file, and a size over the limits.
     let bytes = std::fs::read(nm.join("bed1_projections.dcm")).unwrap();
     std::fs::write(dir.join("truncated.dcm"), &bytes[..bytes.len() / 3]).unwrap();
     let e = read_nm_projections(&dir.join("truncated.dcm"), &limits).unwrap_err();
-    assert!(matches!(&e, tomors::Error::Dicom { path, .. } if path.ends_with("truncated.dcm")), "{e}");
+    assert!(
+        matches!(&e, tomors::Error::Dicom { path, .. } if path.ends_with("truncated.dcm")),
+        "{e}"
+    );
     std::fs::write(dir.join("text.dcm"), b"not a DICOM file at all").unwrap();
-    let e = read_nm_projections(&dir.join("text.dcm"), &limits).unwrap_err().to_string();
-    assert!(e.contains("text.dcm") && e.contains("not a readable DICOM file"), "{e}");
-    let tight = ReadLimits { max_pixel_bytes: 1 << 20, ..limits };
-    let e = read_nm_projections(&nm.join("bed1_projections.dcm"), &tight).unwrap_err().to_string();
-    assert!(e.contains("(0028,0008)") && e.contains("over the limit"), "{e}");
+    let e = read_nm_projections(&dir.join("text.dcm"), &limits)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("text.dcm") && e.contains("not a readable DICOM file"),
+        "{e}"
+    );
+    let tight = ReadLimits {
+        max_pixel_bytes: 1 << 20,
+        ..limits
+    };
+    let e = read_nm_projections(&nm.join("bed1_projections.dcm"), &tight)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(0028,0008)") && e.contains("over the limit"),
+        "{e}"
+    );
     // A CT series is not NM projections.
-    let e = read_nm_projections(&files[0], &limits).unwrap_err().to_string();
-    assert!(e.contains("(0008,0060)") && e.contains("expected \"NM\""), "{e}");
+    let e = read_nm_projections(&files[0], &limits)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(0008,0060)") && e.contains("expected \"NM\""),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -42,7 +42,11 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
             break;
         }
         // Most mutations land in the first 4 KiB, where the header and its lengths live.
-        let pos = if rng.below(10) < 7 { rng.below(b.len().min(4096)) } else { rng.below(b.len()) };
+        let pos = if rng.below(10) < 7 {
+            rng.below(b.len().min(4096))
+        } else {
+            rng.below(b.len())
+        };
         match rng.below(7) {
             0 => b[pos] ^= 1 << rng.below(8),
             1 => b[pos] = [0x00, 0xFF, 0x7F, 0x80][rng.below(4)],
@@ -79,7 +83,10 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 /// Every reader on one file; `Err` if any panicked (a panic is the failure we look for).
 fn read_all(path: &Path) -> Result<(), String> {
-    let limits = ReadLimits { max_pixel_bytes: 64 << 20, ..ReadLimits::default() };
+    let limits = ReadLimits {
+        max_pixel_bytes: 64 << 20,
+        ..ReadLimits::default()
+    };
     let any = SeriesSelect::Largest;
     std::panic::catch_unwind(|| {
         let _ = scan(path, &limits);
@@ -98,19 +105,34 @@ fn read_all(path: &Path) -> Result<(), String> {
 
 fn seeds(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    let grid = tomors::PatientGrid::axis_aligned([2, 6, 5], [3.0, 2.0, 2.0], [1.0, 2.0, 3.0]).unwrap();
-    let volume = ndarray::Array3::from_shape_fn(grid.shape, |(z, y, x)| (z * 30 + y * 5 + x) as f32 - 20.0);
+    let grid =
+        tomors::PatientGrid::axis_aligned([2, 6, 5], [3.0, 2.0, 2.0], [1.0, 2.0, 3.0]).unwrap();
+    let volume =
+        ndarray::Array3::from_shape_fn(grid.shape, |(z, y, x)| (z * 30 + y * 5 + x) as f32 - 20.0);
     for modality in [WriteModality::Nm, WriteModality::Pt, WriteModality::Ct] {
         let w = SeriesWriter::new(modality, "BQML")
-            .write(volume.view(), &grid, &dir.join(format!("seed-{modality:?}")))
+            .write(
+                volume.view(),
+                &grid,
+                &dir.join(format!("seed-{modality:?}")),
+            )
             .unwrap();
-        out.push((format!("{modality:?} slice"), std::fs::read(&w.files[0]).unwrap()));
+        out.push((
+            format!("{modality:?} slice"),
+            std::fs::read(&w.files[0]).unwrap(),
+        ));
     }
     if let Some(codecs) = common::shared_data("dicom_codecs") {
-        out.push(("CT1_RLE".into(), std::fs::read(codecs.join("CT1_RLE.dcm")).unwrap()));
+        out.push((
+            "CT1_RLE".into(),
+            std::fs::read(codecs.join("CT1_RLE.dcm")).unwrap(),
+        ));
     }
     if let Some(nm) = common::shared_data("spect_ct_lu177/NM") {
-        out.push(("NM projections (reduced)".into(), reduced_nm(&nm.join("bed1_projections.dcm"), dir)));
+        out.push((
+            "NM projections (reduced)".into(),
+            reduced_nm(&nm.join("bed1_projections.dcm"), dir),
+        ));
     }
     out
 }
@@ -123,16 +145,52 @@ fn reduced_nm(path: &Path, dir: &Path) -> Vec<u8> {
     use dicom_dictionary_std::tags;
     let mut obj = dicom_object::open_file(path).unwrap();
     let frames = 6_u16;
-    obj.put(DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(4_u16)));
-    obj.put(DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(4_u16)));
-    obj.put(DataElement::new(tags::NUMBER_OF_FRAMES, VR::IS, PrimitiveValue::from("6")));
+    obj.put(DataElement::new(
+        tags::ROWS,
+        VR::US,
+        PrimitiveValue::from(4_u16),
+    ));
+    obj.put(DataElement::new(
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(4_u16),
+    ));
+    obj.put(DataElement::new(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        PrimitiveValue::from("6"),
+    ));
     let vec = |v: Vec<u16>| PrimitiveValue::U16(v.into());
-    obj.put(DataElement::new(tags::ENERGY_WINDOW_VECTOR, VR::US, vec(vec![1, 1, 1, 2, 2, 2])));
-    obj.put(DataElement::new(tags::DETECTOR_VECTOR, VR::US, vec(vec![1; 6])));
-    obj.put(DataElement::new(tags::ROTATION_VECTOR, VR::US, vec(vec![1; 6])));
-    obj.put(DataElement::new(tags::ANGULAR_VIEW_VECTOR, VR::US, vec(vec![1, 2, 3, 1, 2, 3])));
-    obj.put(DataElement::new(tags::NUMBER_OF_ENERGY_WINDOWS, VR::US, PrimitiveValue::from(2_u16)));
-    obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, vec((0..frames * 16).collect())));
+    obj.put(DataElement::new(
+        tags::ENERGY_WINDOW_VECTOR,
+        VR::US,
+        vec(vec![1, 1, 1, 2, 2, 2]),
+    ));
+    obj.put(DataElement::new(
+        tags::DETECTOR_VECTOR,
+        VR::US,
+        vec(vec![1; 6]),
+    ));
+    obj.put(DataElement::new(
+        tags::ROTATION_VECTOR,
+        VR::US,
+        vec(vec![1; 6]),
+    ));
+    obj.put(DataElement::new(
+        tags::ANGULAR_VIEW_VECTOR,
+        VR::US,
+        vec(vec![1, 2, 3, 1, 2, 3]),
+    ));
+    obj.put(DataElement::new(
+        tags::NUMBER_OF_ENERGY_WINDOWS,
+        VR::US,
+        PrimitiveValue::from(2_u16),
+    ));
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        vec((0..frames * 16).collect()),
+    ));
     let out = dir.join("reduced_nm.dcm");
     obj.write_to_file(&out).unwrap();
     // It reads: the seed is a valid file.
@@ -142,7 +200,10 @@ fn reduced_nm(path: &Path, dir: &Path) -> Vec<u8> {
 
 #[test]
 fn readers_never_panic_on_mutated_files() {
-    let executions: usize = std::env::var("TOMORS_FUZZ_EXECUTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let executions: usize = std::env::var("TOMORS_FUZZ_EXECUTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let dir = std::env::temp_dir().join(format!("tomors-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let seeds = seeds(&dir);
@@ -156,7 +217,8 @@ fn readers_never_panic_on_mutated_files() {
     let mut slowest = std::time::Duration::ZERO;
     for i in 0..executions {
         let (name, seed) = &seeds[i % seeds.len()];
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mut rng =
+            Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
         let mutant = mutate(seed, &mut rng);
         std::fs::write(&target, &mutant).unwrap();
         let start = std::time::Instant::now();
@@ -194,7 +256,9 @@ fn readers_never_panic_on_mutated_files() {
 #[test]
 fn saved_failures_are_now_errors() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
     for e in entries {
         let path = e.unwrap().path();
         if let Err(message) = read_all(&path) {
@@ -210,18 +274,28 @@ fn invalid_vr_with_a_huge_length_is_refused() {
     let dir = std::env::temp_dir().join(format!("tomors-vr-{}", std::process::id()));
     let grid = tomors::PatientGrid::axis_aligned([1, 4, 4], [1.0; 3], [0.0; 3]).unwrap();
     let volume = ndarray::Array3::<f32>::ones(grid.shape);
-    let w = SeriesWriter::new(WriteModality::Ct, "HU").write(volume.view(), &grid, &dir).unwrap();
+    let w = SeriesWriter::new(WriteModality::Ct, "HU")
+        .write(volume.view(), &grid, &dir)
+        .unwrap();
     let mut bytes = std::fs::read(&w.files[0]).unwrap();
     // Image Position (Patient): (0020,0032) DS.
-    let at = bytes.windows(6).position(|b| b == [0x20, 0x00, 0x32, 0x00, b'D', b'S']).unwrap();
+    let at = bytes
+        .windows(6)
+        .position(|b| b == [0x20, 0x00, 0x32, 0x00, b'D', b'S'])
+        .unwrap();
     bytes[at + 4] = 0xFF;
     bytes[at + 6..at + 8].copy_from_slice(&[0, 0]);
     bytes[at + 8..at + 12].copy_from_slice(&0xC334_892A_u32.to_le_bytes());
     let bad = dir.join("bad.dcm");
     std::fs::write(&bad, &bytes).unwrap();
     let start = std::time::Instant::now();
-    let e = read_ct_series(&bad, &SeriesSelect::Largest, &ReadLimits::default()).unwrap_err().to_string();
+    let e = read_ct_series(&bad, &SeriesSelect::Largest, &ReadLimits::default())
+        .unwrap_err()
+        .to_string();
     assert!(start.elapsed() < std::time::Duration::from_millis(200));
-    assert!(e.contains("(0020,0032)") && e.contains("declares 3275000106 bytes"), "{e}");
+    assert!(
+        e.contains("(0020,0032)") && e.contains("declares 3275000106 bytes"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,10 +7,10 @@ use ndarray::Array3;
 use numpy::PyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use tomors::PatientGrid;
 use tomors::io::dicom::{
     self, ReadLimits, Reference, SeriesSelect, SeriesWriter, SliceVolume, WriteModality,
 };
-use tomors::PatientGrid;
 
 use super::{IntoPy, PyImageGrid, PySpectGeometry, f32_array, to_py};
 
@@ -104,8 +104,18 @@ pub(crate) fn read_nm_projections<'py>(
         .detach(|| dicom::read_nm_projections(&path, &ReadLimits::default()))
         .py_err(py)?;
     let d = PyDict::new(py);
-    d.set_item("geometry", PySpectGeometry { inner: nm.spect_geometry(None).py_err(py)? })?;
-    d.set_item("image_grid", PyImageGrid { inner: nm.image_grid().py_err(py)? })?;
+    d.set_item(
+        "geometry",
+        PySpectGeometry {
+            inner: nm.spect_geometry(None).py_err(py)?,
+        },
+    )?;
+    d.set_item(
+        "image_grid",
+        PyImageGrid {
+            inner: nm.image_grid().py_err(py)?,
+        },
+    )?;
     d.set_item("grid", grid_tuple(&nm.grid))?;
     let windows: Vec<(Option<String>, f64, f64)> = nm
         .windows
@@ -143,18 +153,15 @@ fn patient_grid(py: Python<'_>, g: GridTuple) -> PyResult<PatientGrid> {
 
 fn volume3(py: Python<'_>, volume: &Bound<'_, PyAny>) -> PyResult<Array3<f32>> {
     let a = f32_array(py, volume, "volume")?;
-    a.as_array()
-        .to_owned()
-        .into_dimensionality()
-        .map_err(|_| {
-            to_py(
-                py,
-                tomors::Error::InvalidArgument(format!(
-                    "volume has {} axes; expected 3 (slices, rows, cols)",
-                    a.as_array().ndim()
-                )),
-            )
-        })
+    a.as_array().to_owned().into_dimensionality().map_err(|_| {
+        to_py(
+            py,
+            tomors::Error::InvalidArgument(format!(
+                "volume has {} axes; expected 3 (slices, rows, cols)",
+                a.as_array().ndim()
+            )),
+        )
+    })
 }
 
 #[pyfunction]

@@ -91,7 +91,11 @@ pub(crate) fn open(path: &Path, limits: &ReadLimits, pixels: bool) -> Result<Def
     // hostile file from becoming a panic in the caller.
     match std::panic::catch_unwind(|| options.from_reader(source)) {
         Ok(Ok(obj)) => Ok(obj),
-        Ok(Err(e)) => Err(dicom_error(path, None, format!("not a readable DICOM file: {e}"))),
+        Ok(Err(e)) => Err(dicom_error(
+            path,
+            None,
+            format!("not a readable DICOM file: {e}"),
+        )),
         Err(_) => Err(dicom_error(
             path,
             None,

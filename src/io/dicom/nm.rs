@@ -575,7 +575,11 @@ fn sequence_item<'a>(
 ///
 /// # Errors
 /// [`crate::Error::Dicom`] / [`crate::Error::Io`] naming the file and attribute.
-pub fn read_nm_volume(path: &Path, select: &SeriesSelect, limits: &ReadLimits) -> Result<SliceVolume> {
+pub fn read_nm_volume(
+    path: &Path,
+    select: &SeriesSelect,
+    limits: &ReadLimits,
+) -> Result<SliceVolume> {
     let found = scan(path, limits)?;
     let info = series::select(&found, path, "NM", select)?;
     if !(info.files.len() == 1 && info.frames > 1) {
@@ -589,7 +593,9 @@ pub fn read_nm_volume(path: &Path, select: &SeriesSelect, limits: &ReadLimits) -
         return Err(dicom_error(
             file,
             Some(tags::IMAGE_TYPE),
-            format!("is {kind:?}; expected a reconstructed volume (RECON TOMO); projections are read by read_nm_projections"),
+            format!(
+                "is {kind:?}; expected a reconstructed volume (RECON TOMO); projections are read by read_nm_projections"
+            ),
         ));
     }
     let iop = plane_attr(a, tags::IMAGE_ORIENTATION_PATIENT, 6)?;
@@ -603,7 +609,9 @@ pub fn read_nm_volume(path: &Path, select: &SeriesSelect, limits: &ReadLimits) -
         return Err(dicom_error(
             file,
             Some(tags::SPACING_BETWEEN_SLICES),
-            format!("slice spacing {dz} mm, pixel spacing {spacing:?} mm; expected positive values"),
+            format!(
+                "slice spacing {dz} mm, pixel spacing {spacing:?} mm; expected positive values"
+            ),
         ));
     }
     let (shape, values) = stored_values(&obj, file, limits)?;
@@ -619,7 +627,10 @@ pub fn read_nm_volume(path: &Path, select: &SeriesSelect, limits: &ReadLimits) -
     .map_err(|e| dicom_error(file, Some(tags::IMAGE_ORIENTATION_PATIENT), e.to_string()))?;
     let data = Array3::from_shape_vec(
         (shape.frames, shape.rows, shape.cols),
-        values.into_iter().map(|v| (v as f64 * m + b) as f32).collect(),
+        values
+            .into_iter()
+            .map(|v| (v as f64 * m + b) as f32)
+            .collect(),
     )
     .expect("decoded size checked");
     Ok(SliceVolume {

@@ -99,9 +99,13 @@ impl Walker<'_> {
     }
 
     fn take(&self, pos: usize, n: usize) -> Result<&[u8]> {
-        self.bytes
-            .get(pos..pos + n)
-            .ok_or_else(|| dicom_error(self.path, None, format!("truncated: the file ends inside an element header at byte {pos}")))
+        self.bytes.get(pos..pos + n).ok_or_else(|| {
+            dicom_error(
+                self.path,
+                None,
+                format!("truncated: the file ends inside an element header at byte {pos}"),
+            )
+        })
     }
 
     /// Tag, VR (explicit files), length and the offset of the value of the element at `pos`.
@@ -165,7 +169,11 @@ impl Walker<'_> {
                 return if delimited {
                     Ok(value)
                 } else {
-                    Err(dicom_error(self.path, Some(tag), "item delimiter outside an item"))
+                    Err(dicom_error(
+                        self.path,
+                        Some(tag),
+                        "item delimiter outside an item",
+                    ))
                 };
             }
             let is_sequence = match vr {
@@ -185,7 +193,11 @@ impl Walker<'_> {
             };
         }
         if delimited {
-            return Err(dicom_error(self.path, None, "truncated: an item of undefined length has no delimiter"));
+            return Err(dicom_error(
+                self.path,
+                None,
+                "truncated: an item of undefined length has no delimiter",
+            ));
         }
         Ok(pos)
     }
@@ -205,13 +217,20 @@ impl Walker<'_> {
                 if len == UNDEFINED {
                     return Ok(inner);
                 }
-                return Err(dicom_error(self.path, Some(tag), "sequence delimiter inside a sequence of defined length"));
+                return Err(dicom_error(
+                    self.path,
+                    Some(tag),
+                    "sequence delimiter inside a sequence of defined length",
+                ));
             }
             if item != ITEM {
                 return Err(dicom_error(
                     self.path,
                     Some(tag),
-                    format!("holds ({:04X},{:04X}) where an item was expected", item.0, item.1),
+                    format!(
+                        "holds ({:04X},{:04X}) where an item was expected",
+                        item.0, item.1
+                    ),
                 ));
             }
             pos = if item_len == UNDEFINED {
@@ -227,7 +246,11 @@ impl Walker<'_> {
             };
         }
         if len == UNDEFINED {
-            return Err(dicom_error(self.path, Some(tag), "truncated: a sequence of undefined length has no delimiter"));
+            return Err(dicom_error(
+                self.path,
+                Some(tag),
+                "truncated: a sequence of undefined length has no delimiter",
+            ));
         }
         Ok(stop)
     }

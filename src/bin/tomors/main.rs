@@ -1,5 +1,7 @@
 //! The `tomors` command line: `demo` (the quick start), `fbp` and `osem` on `.npy` data,
-//! `info`, `bench`.
+//! `info`, `bench`, `dicom info`.
+
+mod dicom;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -56,6 +58,9 @@ enum Command {
     Osem(OsemArgs),
     /// Lists the GPU adapters wgpu finds, with their limits, and what `auto` would use.
     Info,
+    /// DICOM tools.
+    #[command(subcommand)]
+    Dicom(DicomCommand),
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
     /// prints a table (giga voxel-updates per second = voxels × views / time); `spect` and
     /// `pet` time OSEM of the emission benchmark cases.
@@ -72,6 +77,16 @@ enum Command {
         /// Timed runs after one warm-up; the table shows the fastest.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum DicomCommand {
+    /// Prints what a DICOM folder or file holds: series, modality, sizes and grids; for NM
+    /// projections the energy windows, views, angles, radius and collimator.
+    Info {
+        /// A folder (searched recursively) or a file.
+        path: PathBuf,
     },
 }
 
@@ -198,6 +213,7 @@ fn main() -> ExitCode {
             info();
             Ok(())
         }
+        Command::Dicom(DicomCommand::Info { path }) => dicom::info(&path),
         Command::Bench {
             cases,
             backends,
