@@ -198,6 +198,28 @@ fn reduced_nm(path: &Path, dir: &Path) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+/// Mutant `i`: of seed `i mod seeds`, from a generator seeded by `i` alone.
+fn mutant(seeds: &[(String, Vec<u8>)], i: usize) -> (&str, Vec<u8>) {
+    let (name, seed) = &seeds[i % seeds.len()];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    (name, mutate(seed, &mut rng))
+}
+
+/// `TOMORS_FUZZ_REPRODUCE=i` writes mutant `i` to the temporary folder, to study a failure.
+#[test]
+fn reproduce_a_mutant() {
+    let Some(i) = std::env::var("TOMORS_FUZZ_REPRODUCE").ok().and_then(|v| v.parse::<usize>().ok()) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("tomors-fuzz-repro-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seeds = seeds(&dir);
+    let (name, bytes) = mutant(&seeds, i);
+    let out = std::env::temp_dir().join(format!("tomors-mutant-{i}.dcm"));
+    std::fs::write(&out, bytes).unwrap();
+    eprintln!("mutant {i} of {name:?} written to {}", out.display());
+}
+
 #[test]
 fn readers_never_panic_on_mutated_files() {
     let executions: usize = std::env::var("TOMORS_FUZZ_EXECUTIONS")

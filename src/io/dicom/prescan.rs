@@ -21,7 +21,8 @@ const ITEM: Tag = Tag(0xFFFE, 0xE000);
 const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
 const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
 
-/// Where the data set starts and how it is encoded, from the preamble and file meta group.
+/// Where the file's magic code is, found by [`check`].
+#[derive(Debug)]
 pub(crate) struct Layout {
     /// Offset of `DICM` (128 with a preamble, 0 without).
     pub magic: usize,
@@ -58,6 +59,13 @@ pub(crate) fn check(bytes: &[u8], path: &Path) -> Result<Layout> {
                 .to_string();
         }
         pos = value + len;
+    }
+    if syntax.is_empty() {
+        return Err(dicom_error(
+            path,
+            Some(Tag(0x0002, 0x0010)),
+            "is missing from the file meta group; every DICOM file states its transfer syntax",
+        ));
     }
     match syntax.as_str() {
         "1.2.840.10008.1.2" => w.explicit = false,
@@ -150,6 +158,28 @@ impl Walker<'_> {
         Ok(len)
     }
 
+    /// Binary VRs hold whole values: a length that is not a multiple of the value size would
+    /// leave a parser misaligned, reading garbage as headers.
+    fn whole_values(&self, tag: Tag, vr: Option<[u8; 2]>, len: usize) -> Result<()> {
+        let size = match vr.as_ref() {
+            Some(b"SS" | b"US" | b"OW") => 2,
+            Some(b"SL" | b"UL" | b"FL" | b"AT" | b"OL" | b"OF") => 4,
+            Some(b"FD" | b"SV" | b"UV" | b"OD" | b"OV") => 8,
+            _ => 1,
+        };
+        if len % size != 0 {
+            return Err(dicom_error(
+                self.path,
+                Some(tag),
+                format!(
+                    "has {len} bytes of VR {}, not a whole number of {size}-byte values",
+                    String::from_utf8_lossy(&vr.unwrap_or_default())
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn too_deep(&self, tag: Tag, depth: usize) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(dicom_error(
@@ -189,7 +219,9 @@ impl Walker<'_> {
                 self.too_deep(tag, depth + 1)?;
                 self.items(tag, len, value, end, depth + 1)?
             } else {
-                value + self.defined(tag, len, value, end)?
+                let n = self.defined(tag, len, value, end)?;
+                self.whole_values(tag, vr, n)?;
+                value + n
             };
         }
         if delimited {
@@ -253,5 +285,85 @@ impl Walker<'_> {
             ));
         }
         Ok(stop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Part 10 file: preamble, meta group with `syntax`, then `body`.
+    fn file(syntax: &str, body: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM");
+        let mut uid = syntax.as_bytes().to_vec();
+        if uid.len() % 2 == 1 {
+            uid.push(0);
+        }
+        b.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+        b.extend_from_slice(&(uid.len() as u16).to_le_bytes());
+        b.extend_from_slice(&uid);
+        b.extend_from_slice(body);
+        b
+    }
+
+    fn element(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&tag.0.to_le_bytes());
+        b.extend_from_slice(&tag.1.to_le_bytes());
+        b.extend_from_slice(vr);
+        b.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        b.extend_from_slice(value);
+        b
+    }
+
+    const EXPLICIT: &str = "1.2.840.10008.1.2.1";
+
+    fn check_bytes(b: &[u8]) -> Result<Layout> {
+        check(b, Path::new("t.dcm"))
+    }
+
+    #[test]
+    fn well_formed_files_pass() {
+        let body = [element((0x0008, 0x0060), b"CS", b"NM"), element((0x0028, 0x0010), b"US", &[128, 0])].concat();
+        assert_eq!(check_bytes(&file(EXPLICIT, &body)).unwrap().magic, 128);
+    }
+
+    // Regressions from the fuzz harness (tests/dicom_fuzz.rs): each made a parser misread
+    // lengths and allocate gigabytes before failing.
+    #[test]
+    fn binary_values_of_a_partial_length_are_refused() {
+        let body = element((0x0013, 0x1012), b"SL", b"CHEST ");
+        let e = check_bytes(&file(EXPLICIT, &body)).unwrap_err().to_string();
+        assert!(e.contains("(0013,1012)") && e.contains("not a whole number of 4-byte values"), "{e}");
+    }
+
+    #[test]
+    fn lengths_beyond_the_file_are_refused() {
+        let mut body = vec![0x20, 0x00, 0x32, 0x00, 0xFF, b'L', 0, 0];
+        body.extend_from_slice(&0xC334_892A_u32.to_le_bytes());
+        let e = check_bytes(&file(EXPLICIT, &body)).unwrap_err().to_string();
+        assert!(e.contains("declares 3275000106 bytes but only 0 remain"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_transfer_syntax_is_refused() {
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM");
+        b.extend(element((0x0008, 0x0060), b"CS", b"NM"));
+        let e = check_bytes(&b).unwrap_err().to_string();
+        assert!(e.contains("(0002,0010)"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // Sequences of undefined length, each holding an item holding the next.
+        let mut body = Vec::new();
+        for _ in 0..=MAX_DEPTH {
+            body.extend_from_slice(&[0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+            body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+        let e = check_bytes(&file(EXPLICIT, &body)).unwrap_err().to_string();
+        assert!(e.contains("nest deeper"), "{e}");
     }
 }
