@@ -717,7 +717,7 @@ fn broken_series_and_files_give_errors_that_say_where() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("text.dcm") && e.contains("not a readable DICOM file"),
+        e.contains("text.dcm") && e.contains("not a DICOM file"),
         "{e}"
     );
     let tight = ReadLimits {
