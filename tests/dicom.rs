@@ -741,3 +741,151 @@ fn broken_series_and_files_give_errors_that_say_where() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tilted_stacks_are_refused() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use tomors::io::dicom::{SeriesWriter, WriteModality};
+    let dir = std::env::temp_dir().join(format!("tomors-tilt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let grid = tomors::PatientGrid::axis_aligned([4, 6, 6], [2.0, 1.0, 1.0], [0.0; 3]).unwrap();
+    let volume = test_volume(grid.shape, -100.0);
+    let limits = ReadLimits::default();
+    // Slices shifted along y as z grows: a 20° gantry tilt without the tag.
+    let sheared = dir.join("sheared");
+    let w = SeriesWriter::new(WriteModality::Ct, "HU")
+        .write(volume.view(), &grid, &sheared)
+        .unwrap();
+    for (i, file) in w.files.iter().enumerate() {
+        let mut obj = dicom_object::open_file(file).unwrap();
+        let y = format!("{:.4}", i as f64 * 2.0 * 20f64.to_radians().tan());
+        obj.put(DataElement::new(
+            tags::IMAGE_POSITION_PATIENT,
+            VR::DS,
+            PrimitiveValue::Strs(vec!["0".to_string(), y, format!("{}", i as f64 * 2.0)].into()),
+        ));
+        obj.write_to_file(file).unwrap();
+    }
+    let e = read_ct_series(&sheared, &SeriesSelect::Largest, &limits)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("20.00° from their normal (gantry tilt)"), "{e}");
+    // The tag alone.
+    let tagged = dir.join("tagged");
+    let w = SeriesWriter::new(WriteModality::Ct, "HU")
+        .write(volume.view(), &grid, &tagged)
+        .unwrap();
+    let mut obj = dicom_object::open_file(&w.files[0]).unwrap();
+    obj.put(DataElement::new(
+        tags::GANTRY_DETECTOR_TILT,
+        VR::DS,
+        PrimitiveValue::from("15"),
+    ));
+    obj.write_to_file(&w.files[0]).unwrap();
+    let e = read_ct_series(&tagged, &SeriesSelect::Largest, &limits)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(0018,1120)") && e.contains("15°"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dual_head_views_are_merged() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let Some(nm) = shared_data("spect_ct_lu177/NM") else {
+        return;
+    };
+    // The real header as a dual-head acquisition: 1 window, detectors 1 and 2 of 3 views each,
+    // head 2 starting 180° from head 1, 4 × 4 pixels.
+    let mut obj = dicom_object::open_file(nm.join("bed1_projections.dcm")).unwrap();
+    let vec = |v: Vec<u16>| PrimitiveValue::U16(v.into());
+    obj.put(DataElement::new(
+        tags::ROWS,
+        VR::US,
+        PrimitiveValue::from(4_u16),
+    ));
+    obj.put(DataElement::new(
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(4_u16),
+    ));
+    obj.put(DataElement::new(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        PrimitiveValue::from("6"),
+    ));
+    obj.put(DataElement::new(
+        tags::ENERGY_WINDOW_VECTOR,
+        VR::US,
+        vec(vec![1; 6]),
+    ));
+    obj.put(DataElement::new(
+        tags::DETECTOR_VECTOR,
+        VR::US,
+        vec(vec![2, 2, 2, 1, 1, 1]),
+    ));
+    obj.put(DataElement::new(
+        tags::ROTATION_VECTOR,
+        VR::US,
+        vec(vec![1; 6]),
+    ));
+    obj.put(DataElement::new(
+        tags::ANGULAR_VIEW_VECTOR,
+        VR::US,
+        vec(vec![1, 2, 3, 1, 2, 3]),
+    ));
+    obj.put(DataElement::new(
+        tags::NUMBER_OF_DETECTORS,
+        VR::US,
+        PrimitiveValue::from(2_u16),
+    ));
+    let head1 = obj
+        .element(tags::DETECTOR_INFORMATION_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()[0]
+        .clone();
+    let mut head2 = head1.clone();
+    head2.put(DataElement::new(
+        tags::START_ANGLE,
+        VR::DS,
+        PrimitiveValue::from("0.16"),
+    ));
+    let mut head1 = head1;
+    head1.put(DataElement::new(
+        tags::START_ANGLE,
+        VR::DS,
+        PrimitiveValue::from("180.16"),
+    ));
+    obj.put(DataElement::new(
+        tags::DETECTOR_INFORMATION_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![head1, head2]),
+    ));
+    // Frame f holds the value f everywhere.
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        vec((0..6u16).flat_map(|f| [f; 16]).collect()),
+    ));
+    let dir = std::env::temp_dir().join(format!("tomors-dual-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("dual.dcm");
+    obj.write_to_file(&file).unwrap();
+    let p = read_nm_projections(&file, &ReadLimits::default()).unwrap();
+    // Detector 1's views first (frames 3, 4, 5), then detector 2's (frames 0, 1, 2).
+    assert_eq!(p.detectors, [1, 1, 1, 2, 2, 2]);
+    let firsts: Vec<f32> = (0..6).map(|v| p.counts[0][[v, 0, 0]]).collect();
+    assert_eq!(firsts, [3.0, 4.0, 5.0, 0.0, 1.0, 2.0]);
+    assert_eq!(p.start_angles_deg, [180.16, 0.16]);
+    for (v, phi) in [180.16_f64, 186.16, 192.16, 0.16, 6.16, 12.16]
+        .iter()
+        .enumerate()
+    {
+        assert!((p.angles[v] + phi.to_radians()).abs() < 1e-12);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -208,7 +208,10 @@ fn mutant(seeds: &[(String, Vec<u8>)], i: usize) -> (&str, Vec<u8>) {
 /// `TOMORS_FUZZ_REPRODUCE=i` writes mutant `i` to the temporary folder, to study a failure.
 #[test]
 fn reproduce_a_mutant() {
-    let Some(i) = std::env::var("TOMORS_FUZZ_REPRODUCE").ok().and_then(|v| v.parse::<usize>().ok()) else {
+    let Some(i) = std::env::var("TOMORS_FUZZ_REPRODUCE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("tomors-fuzz-repro-{}", std::process::id()));

@@ -325,7 +325,11 @@ mod tests {
 
     #[test]
     fn well_formed_files_pass() {
-        let body = [element((0x0008, 0x0060), b"CS", b"NM"), element((0x0028, 0x0010), b"US", &[128, 0])].concat();
+        let body = [
+            element((0x0008, 0x0060), b"CS", b"NM"),
+            element((0x0028, 0x0010), b"US", &[128, 0]),
+        ]
+        .concat();
         assert_eq!(check_bytes(&file(EXPLICIT, &body)).unwrap().magic, 128);
     }
 
@@ -335,7 +339,10 @@ mod tests {
     fn binary_values_of_a_partial_length_are_refused() {
         let body = element((0x0013, 0x1012), b"SL", b"CHEST ");
         let e = check_bytes(&file(EXPLICIT, &body)).unwrap_err().to_string();
-        assert!(e.contains("(0013,1012)") && e.contains("not a whole number of 4-byte values"), "{e}");
+        assert!(
+            e.contains("(0013,1012)") && e.contains("not a whole number of 4-byte values"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -343,7 +350,10 @@ mod tests {
         let mut body = vec![0x20, 0x00, 0x32, 0x00, 0xFF, b'L', 0, 0];
         body.extend_from_slice(&0xC334_892A_u32.to_le_bytes());
         let e = check_bytes(&file(EXPLICIT, &body)).unwrap_err().to_string();
-        assert!(e.contains("declares 3275000106 bytes but only 0 remain"), "{e}");
+        assert!(
+            e.contains("declares 3275000106 bytes but only 0 remain"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -360,7 +370,9 @@ mod tests {
         // Sequences of undefined length, each holding an item holding the next.
         let mut body = Vec::new();
         for _ in 0..=MAX_DEPTH {
-            body.extend_from_slice(&[0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+            body.extend_from_slice(&[
+                0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ]);
             body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
         }
         let e = check_bytes(&file(EXPLICIT, &body)).unwrap_err().to_string();
