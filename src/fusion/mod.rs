@@ -3,4 +3,4 @@
 
 mod resample;
 
-pub use resample::resample_trilinear;
+pub use resample::{Resampling, resample, resample_trilinear};

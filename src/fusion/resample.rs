@@ -6,18 +6,30 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
 
-/// Values of `source` (placed by `from`) at the voxel centres of `to`, by trilinear
-/// interpolation between the eight nearest source voxels; `outside` where a target centre lies
-/// beyond the source's outermost voxel centres. Suited to upsampling, or to same-resolution
-/// moves; for a much coarser target, averaging over the source voxels avoids aliasing.
+/// How target voxels take their values from the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resampling {
+    /// The source trilinearly interpolated at each target voxel centre: for upsampling and
+    /// moves at similar resolution.
+    Trilinear,
+    /// The mean of the source over each target voxel (trilinear samples on a regular sub-grid
+    /// of the voxel, as many per axis as source voxels fit across it): for downsampling, where
+    /// sampling at centres alone would alias (a 0.98 mm CT onto a 4.4 mm μ-map grid).
+    Average,
+}
+
+/// Values of `source` (placed by `from`) on the voxels of `to`. Source values are taken by
+/// trilinear interpolation between the eight nearest voxel centres; points beyond the
+/// outermost source centres count as `outside` (e.g. −1000 HU, or 0 for μ).
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] when `source` does not have `from`'s shape.
-pub fn resample_trilinear(
+pub fn resample(
     source: ArrayView3<'_, f32>,
     from: &PatientGrid,
     to: &PatientGrid,
     outside: f32,
+    method: Resampling,
 ) -> Result<Array3<f32>> {
     if source.shape() != from.shape {
         return Err(Error::ShapeMismatch {
@@ -26,44 +38,140 @@ pub fn resample_trilinear(
             got: source.shape().to_vec(),
         });
     }
-    let [sz, sy, sx] = from.shape;
-    let mut out = Array3::<f32>::from_elem(to.shape, outside);
+    // Sub-samples per target axis (z, y, x): the number of source voxels across a target voxel
+    // along that axis, from the target voxel's edge vectors measured in source voxels.
+    let per_axis: [usize; 3] = match method {
+        Resampling::Trilinear => [1, 1, 1],
+        Resampling::Average => {
+            let origin = from.index_of(to.position([0.0; 3]));
+            let steps = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]].map(|unit| {
+                let p = from.index_of(to.position(unit));
+                let d = [p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]];
+                let longest = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+                (longest.ceil() as usize).max(1)
+            });
+            steps
+        }
+    };
+    let sampler = Sampler {
+        source,
+        shape: from.shape,
+        outside,
+    };
+    let [kz, ky, kx] = per_axis;
+    let offsets =
+        |k: usize| -> Vec<f64> { (0..k).map(|i| (i as f64 + 0.5) / k as f64 - 0.5).collect() };
+    let (oz, oy, ox) = (offsets(kz), offsets(ky), offsets(kx));
+    let n = (kz * ky * kx) as f64;
+    let mut out = Array3::<f32>::zeros(to.shape);
     out.axis_iter_mut(Axis(0))
         .into_par_iter()
         .enumerate()
         .for_each(|(iz, mut plane)| {
             for ((iy, ix), v) in plane.indexed_iter_mut() {
-                let p = to.position([iz as f64, iy as f64, ix as f64]);
-                let [fz, fy, fx] = from.index_of(p);
-                let inside = |f: f64, n: usize| f >= -1e-9 && f <= (n - 1) as f64 + 1e-9;
-                if !(inside(fz, sz) && inside(fy, sy) && inside(fx, sx)) {
-                    continue;
-                }
-                let base =
-                    |f: f64, n: usize| (f.floor().max(0.0) as usize).min(n.saturating_sub(2));
-                let (z0, y0, x0) = (base(fz, sz), base(fy, sy), base(fx, sx));
-                let (tz, ty, tx) = (
-                    (fz - z0 as f64).clamp(0.0, 1.0),
-                    (fy - y0 as f64).clamp(0.0, 1.0),
-                    (fx - x0 as f64).clamp(0.0, 1.0),
-                );
-                let mut acc = 0.0_f64;
-                for (dz, wz) in [(0, 1.0 - tz), (1, tz)] {
-                    for (dy, wy) in [(0, 1.0 - ty), (1, ty)] {
-                        for (dx, wx) in [(0, 1.0 - tx), (1, tx)] {
-                            let w = wz * wy * wx;
-                            if w > 0.0 {
-                                acc += w * source[[
-                                    (z0 + dz).min(sz - 1),
-                                    (y0 + dy).min(sy - 1),
-                                    (x0 + dx).min(sx - 1),
-                                ]] as f64;
-                            }
+                let mut sum = 0.0;
+                for dz in &oz {
+                    for dy in &oy {
+                        for dx in &ox {
+                            let p = to.position([iz as f64 + dz, iy as f64 + dy, ix as f64 + dx]);
+                            sum += sampler.at(from.index_of(p));
                         }
                     }
                 }
-                *v = acc as f32;
+                *v = (sum / n) as f32;
             }
         });
     Ok(out)
+}
+
+/// Values of `source` at the voxel centres of `to`, by trilinear interpolation
+/// ([`resample`] with [`Resampling::Trilinear`]).
+///
+/// # Errors
+/// As [`resample`].
+pub fn resample_trilinear(
+    source: ArrayView3<'_, f32>,
+    from: &PatientGrid,
+    to: &PatientGrid,
+    outside: f32,
+) -> Result<Array3<f32>> {
+    resample(source, from, to, outside, Resampling::Trilinear)
+}
+
+struct Sampler<'a> {
+    source: ArrayView3<'a, f32>,
+    shape: [usize; 3],
+    outside: f32,
+}
+
+impl Sampler<'_> {
+    /// Trilinear value at the fractional source index `[z, y, x]`; `outside` beyond the
+    /// outermost voxel centres.
+    fn at(&self, f: [f64; 3]) -> f64 {
+        let [sz, sy, sx] = self.shape;
+        let inside = |f: f64, n: usize| (-1e-9..=(n - 1) as f64 + 1e-9).contains(&f);
+        if !(inside(f[0], sz) && inside(f[1], sy) && inside(f[2], sx)) {
+            return self.outside as f64;
+        }
+        let base = |f: f64, n: usize| (f.floor().max(0.0) as usize).min(n.saturating_sub(2));
+        let (z0, y0, x0) = (base(f[0], sz), base(f[1], sy), base(f[2], sx));
+        let t = |f: f64, b: usize| (f - b as f64).clamp(0.0, 1.0);
+        let (tz, ty, tx) = (t(f[0], z0), t(f[1], y0), t(f[2], x0));
+        let mut acc = 0.0;
+        for (dz, wz) in [(0, 1.0 - tz), (1, tz)] {
+            for (dy, wy) in [(0, 1.0 - ty), (1, ty)] {
+                for (dx, wx) in [(0, 1.0 - tx), (1, tx)] {
+                    let w = wz * wy * wx;
+                    if w > 0.0 {
+                        acc += w * self.source[[
+                            (z0 + dz).min(sz - 1),
+                            (y0 + dy).min(sy - 1),
+                            (x0 + dx).min(sx - 1),
+                        ]] as f64;
+                    }
+                }
+            }
+        }
+        acc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(shape: [usize; 3], spacing: [f64; 3], origin: [f64; 3]) -> PatientGrid {
+        PatientGrid::axis_aligned(shape, spacing, origin).unwrap()
+    }
+
+    #[test]
+    fn linear_fields_are_reproduced_and_means_are_kept() {
+        // A linear field is reproduced exactly by trilinear sampling inside the source.
+        let from = grid([20, 30, 40], [1.0, 1.0, 1.0], [0.0; 3]);
+        let f = |z: f64, y: f64, x: f64| (2.0 * x - 0.5 * y + 3.0 * z + 1.0) as f32;
+        let src = Array3::from_shape_fn(from.shape, |(z, y, x)| f(z as f64, y as f64, x as f64));
+        let to = grid([5, 6, 7], [2.5, 3.0, 4.0], [3.0, 4.0, 5.0]);
+        let out = resample_trilinear(src.view(), &from, &to, -1.0).unwrap();
+        for ((z, y, x), v) in out.indexed_iter() {
+            let p = to.position([z as f64, y as f64, x as f64]);
+            assert!((v - f(p[2], p[1], p[0])).abs() < 1e-4);
+        }
+        // A checkerboard onto 2 mm voxels centred on source voxels: centre sampling aliases
+        // (0 or 1), averaging gives the mean, 0.5, everywhere inside.
+        let board = Array3::from_shape_fn(from.shape, |(z, y, x)| ((z + y + x) % 2) as f32);
+        let coarse = grid([8, 12, 16], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0]);
+        let avg = resample(board.view(), &from, &coarse, 0.0, Resampling::Average).unwrap();
+        assert!(avg.iter().all(|v| (v - 0.5).abs() < 1e-6), "{avg:?}");
+        let aliased = resample_trilinear(board.view(), &from, &coarse, 0.0).unwrap();
+        assert!(aliased.iter().all(|v| *v == 0.0 || *v == 1.0));
+    }
+
+    #[test]
+    fn outside_points_take_the_outside_value() {
+        let from = grid([2, 2, 2], [1.0; 3], [0.0; 3]);
+        let src = Array3::from_elem(from.shape, 5.0_f32);
+        let to = grid([1, 1, 3], [1.0; 3], [-1.0, 0.0, 0.0]);
+        let out = resample_trilinear(src.view(), &from, &to, -1000.0).unwrap();
+        assert_eq!(out.as_slice().unwrap(), &[-1000.0, 5.0, 5.0]);
+    }
 }
