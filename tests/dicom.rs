@@ -799,49 +799,8 @@ fn dual_head_views_are_merged() {
         return;
     };
     // The real header as a dual-head acquisition: 1 window, detectors 1 and 2 of 3 views each,
-    // head 2 starting 180° from head 1, 4 × 4 pixels.
-    let mut obj = dicom_object::open_file(nm.join("bed1_projections.dcm")).unwrap();
-    let vec = |v: Vec<u16>| PrimitiveValue::U16(v.into());
-    obj.put(DataElement::new(
-        tags::ROWS,
-        VR::US,
-        PrimitiveValue::from(4_u16),
-    ));
-    obj.put(DataElement::new(
-        tags::COLUMNS,
-        VR::US,
-        PrimitiveValue::from(4_u16),
-    ));
-    obj.put(DataElement::new(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        PrimitiveValue::from("6"),
-    ));
-    obj.put(DataElement::new(
-        tags::ENERGY_WINDOW_VECTOR,
-        VR::US,
-        vec(vec![1; 6]),
-    ));
-    obj.put(DataElement::new(
-        tags::DETECTOR_VECTOR,
-        VR::US,
-        vec(vec![2, 2, 2, 1, 1, 1]),
-    ));
-    obj.put(DataElement::new(
-        tags::ROTATION_VECTOR,
-        VR::US,
-        vec(vec![1; 6]),
-    ));
-    obj.put(DataElement::new(
-        tags::ANGULAR_VIEW_VECTOR,
-        VR::US,
-        vec(vec![1, 2, 3, 1, 2, 3]),
-    ));
-    obj.put(DataElement::new(
-        tags::NUMBER_OF_DETECTORS,
-        VR::US,
-        PrimitiveValue::from(2_u16),
-    ));
+    // head 2 starting 180° from head 1; frame f holds the value f.
+    let mut obj = common::small_nm(&nm.join("bed1_projections.dcm"), &[1; 6], &[2, 2, 2, 1, 1, 1], &[1, 2, 3, 1, 2, 3]);
     let head1 = obj
         .element(tags::DETECTOR_INFORMATION_SEQUENCE)
         .unwrap()
@@ -864,12 +823,6 @@ fn dual_head_views_are_merged() {
         tags::DETECTOR_INFORMATION_SEQUENCE,
         VR::SQ,
         DataSetSequence::from(vec![head1, head2]),
-    ));
-    // Frame f holds the value f everywhere.
-    obj.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        vec((0..6u16).flat_map(|f| [f; 16]).collect()),
     ));
     let dir = std::env::temp_dir().join(format!("tomors-dual-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -140,57 +140,7 @@ fn seeds(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// The real NM file's header with 2 windows × 3 views of 4 × 4 pixels: every NM attribute, a
 /// small file.
 fn reduced_nm(path: &Path, dir: &Path) -> Vec<u8> {
-    use dicom_core::value::PrimitiveValue;
-    use dicom_core::{DataElement, VR};
-    use dicom_dictionary_std::tags;
-    let mut obj = dicom_object::open_file(path).unwrap();
-    let frames = 6_u16;
-    obj.put(DataElement::new(
-        tags::ROWS,
-        VR::US,
-        PrimitiveValue::from(4_u16),
-    ));
-    obj.put(DataElement::new(
-        tags::COLUMNS,
-        VR::US,
-        PrimitiveValue::from(4_u16),
-    ));
-    obj.put(DataElement::new(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        PrimitiveValue::from("6"),
-    ));
-    let vec = |v: Vec<u16>| PrimitiveValue::U16(v.into());
-    obj.put(DataElement::new(
-        tags::ENERGY_WINDOW_VECTOR,
-        VR::US,
-        vec(vec![1, 1, 1, 2, 2, 2]),
-    ));
-    obj.put(DataElement::new(
-        tags::DETECTOR_VECTOR,
-        VR::US,
-        vec(vec![1; 6]),
-    ));
-    obj.put(DataElement::new(
-        tags::ROTATION_VECTOR,
-        VR::US,
-        vec(vec![1; 6]),
-    ));
-    obj.put(DataElement::new(
-        tags::ANGULAR_VIEW_VECTOR,
-        VR::US,
-        vec(vec![1, 2, 3, 1, 2, 3]),
-    ));
-    obj.put(DataElement::new(
-        tags::NUMBER_OF_ENERGY_WINDOWS,
-        VR::US,
-        PrimitiveValue::from(2_u16),
-    ));
-    obj.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        vec((0..frames * 16).collect()),
-    ));
+    let obj = common::small_nm(path, &[1, 1, 1, 2, 2, 2], &[1; 6], &[1, 2, 3, 1, 2, 3]);
     let out = dir.join("reduced_nm.dcm");
     obj.write_to_file(&out).unwrap();
     // It reads: the seed is a valid file.

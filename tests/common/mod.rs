@@ -112,3 +112,36 @@ pub fn shared_data(sub: &str) -> Option<std::path::PathBuf> {
         None
     }
 }
+
+/// The real NM projections' header (every NM attribute) over a small synthetic acquisition:
+/// 4 × 4 pixels, frames indexed by the given energy window, detector and view vectors (one
+/// rotation), pixel value `frame` everywhere in each frame. Returned unwritten, for further edits.
+pub fn small_nm(
+    real: &std::path::Path,
+    windows: &[u16],
+    detectors: &[u16],
+    views: &[u16],
+) -> dicom_object::DefaultDicomObject {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let n = windows.len();
+    let mut obj = dicom_object::open_file(real).unwrap();
+    let mut put = |tag, vr, value| {
+        obj.put(DataElement::new(tag, vr, value));
+    };
+    let vector = |v: &[u16]| PrimitiveValue::U16(v.iter().copied().collect());
+    put(tags::ROWS, VR::US, PrimitiveValue::from(4_u16));
+    put(tags::COLUMNS, VR::US, PrimitiveValue::from(4_u16));
+    put(tags::NUMBER_OF_FRAMES, VR::IS, PrimitiveValue::from(n.to_string()));
+    put(tags::ENERGY_WINDOW_VECTOR, VR::US, vector(windows));
+    put(tags::DETECTOR_VECTOR, VR::US, vector(detectors));
+    put(tags::ROTATION_VECTOR, VR::US, vector(&vec![1; n]));
+    put(tags::ANGULAR_VIEW_VECTOR, VR::US, vector(views));
+    let count = |v: &[u16]| *v.iter().max().unwrap();
+    put(tags::NUMBER_OF_ENERGY_WINDOWS, VR::US, PrimitiveValue::from(count(windows)));
+    put(tags::NUMBER_OF_DETECTORS, VR::US, PrimitiveValue::from(count(detectors)));
+    let pixels: Vec<u16> = (0..n as u16).flat_map(|f| [f; 16]).collect();
+    put(tags::PIXEL_DATA, VR::OW, vector(&pixels));
+    obj
+}
