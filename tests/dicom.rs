@@ -800,7 +800,12 @@ fn dual_head_views_are_merged() {
     };
     // The real header as a dual-head acquisition: 1 window, detectors 1 and 2 of 3 views each,
     // head 2 starting 180° from head 1; frame f holds the value f.
-    let mut obj = common::small_nm(&nm.join("bed1_projections.dcm"), &[1; 6], &[2, 2, 2, 1, 1, 1], &[1, 2, 3, 1, 2, 3]);
+    let mut obj = common::small_nm(
+        &nm.join("bed1_projections.dcm"),
+        &[1; 6],
+        &[2, 2, 2, 1, 1, 1],
+        &[1, 2, 3, 1, 2, 3],
+    );
     let head1 = obj
         .element(tags::DETECTOR_INFORMATION_SEQUENCE)
         .unwrap()

@@ -133,14 +133,26 @@ pub fn small_nm(
     let vector = |v: &[u16]| PrimitiveValue::U16(v.iter().copied().collect());
     put(tags::ROWS, VR::US, PrimitiveValue::from(4_u16));
     put(tags::COLUMNS, VR::US, PrimitiveValue::from(4_u16));
-    put(tags::NUMBER_OF_FRAMES, VR::IS, PrimitiveValue::from(n.to_string()));
+    put(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        PrimitiveValue::from(n.to_string()),
+    );
     put(tags::ENERGY_WINDOW_VECTOR, VR::US, vector(windows));
     put(tags::DETECTOR_VECTOR, VR::US, vector(detectors));
     put(tags::ROTATION_VECTOR, VR::US, vector(&vec![1; n]));
     put(tags::ANGULAR_VIEW_VECTOR, VR::US, vector(views));
     let count = |v: &[u16]| *v.iter().max().unwrap();
-    put(tags::NUMBER_OF_ENERGY_WINDOWS, VR::US, PrimitiveValue::from(count(windows)));
-    put(tags::NUMBER_OF_DETECTORS, VR::US, PrimitiveValue::from(count(detectors)));
+    put(
+        tags::NUMBER_OF_ENERGY_WINDOWS,
+        VR::US,
+        PrimitiveValue::from(count(windows)),
+    );
+    put(
+        tags::NUMBER_OF_DETECTORS,
+        VR::US,
+        PrimitiveValue::from(count(detectors)),
+    );
     let pixels: Vec<u16> = (0..n as u16).flat_map(|f| [f; 16]).collect();
     put(tags::PIXEL_DATA, VR::OW, vector(&pixels));
     obj

@@ -261,40 +261,24 @@ impl SeriesWriter {
             ));
             obj.put(ds(tags::RESCALE_SLOPE, &[slope]));
             obj.put(ds(tags::RESCALE_INTERCEPT, &[0.0]));
-            obj.put(DataElement::new(
+            obj.put(el(
                 tags::RESCALE_TYPE,
                 VR::LO,
-                PrimitiveValue::from(rescale_type(self.modality, &self.units)),
+                rescale_type(self.modality, &self.units),
             ));
             if self.modality != WriteModality::Ct {
-                obj.put(DataElement::new(
-                    tags::UNITS,
-                    VR::CS,
-                    PrimitiveValue::from(self.units.as_str()),
-                ));
+                obj.put(el(tags::UNITS, VR::CS, self.units.as_str()));
             }
             if self.modality == WriteModality::Nm {
                 // NM Multi-frame module with one frame: the Slice Vector indexes it.
-                obj.put(DataElement::new(
-                    tags::NUMBER_OF_FRAMES,
-                    VR::IS,
-                    PrimitiveValue::from("1"),
-                ));
-                obj.put(DataElement::new(
+                obj.put(el(tags::NUMBER_OF_FRAMES, VR::IS, "1"));
+                obj.put(el(
                     tags::FRAME_INCREMENT_POINTER,
                     VR::AT,
                     PrimitiveValue::Tags(vec![tags::SLICE_VECTOR].into()),
                 ));
-                obj.put(DataElement::new(
-                    tags::SLICE_VECTOR,
-                    VR::US,
-                    PrimitiveValue::from(1_u16),
-                ));
-                obj.put(DataElement::new(
-                    tags::NUMBER_OF_SLICES,
-                    VR::US,
-                    PrimitiveValue::from(1_u16),
-                ));
+                obj.put(el(tags::SLICE_VECTOR, VR::US, 1_u16));
+                obj.put(el(tags::NUMBER_OF_SLICES, VR::US, 1_u16));
                 let mut detector = InMemDicomObject::new_empty();
                 detector.put(ds(tags::IMAGE_POSITION_PATIENT, &position));
                 detector.put(ds(tags::IMAGE_ORIENTATION_PATIENT, &iop));
@@ -304,61 +288,21 @@ impl SeriesWriter {
                     DataSetSequence::from(vec![detector]),
                 ));
             } else {
-                obj.put(DataElement::new(
-                    tags::PATIENT_POSITION,
-                    VR::CS,
-                    PrimitiveValue::from("HFS"),
-                ));
+                obj.put(el(tags::PATIENT_POSITION, VR::CS, "HFS"));
             }
             if self.modality == WriteModality::Ct {
-                obj.put(DataElement::new(tags::KVP, VR::DS, PrimitiveValue::Empty));
-                obj.put(DataElement::new(
-                    tags::ACQUISITION_NUMBER,
-                    VR::IS,
-                    PrimitiveValue::Empty,
-                ));
+                obj.put(el(tags::KVP, VR::DS, PrimitiveValue::Empty));
+                obj.put(el(tags::ACQUISITION_NUMBER, VR::IS, PrimitiveValue::Empty));
             }
-            obj.put(DataElement::new(
-                tags::SAMPLES_PER_PIXEL,
-                VR::US,
-                PrimitiveValue::from(1_u16),
-            ));
-            obj.put(DataElement::new(
-                tags::PHOTOMETRIC_INTERPRETATION,
-                VR::CS,
-                PrimitiveValue::from("MONOCHROME2"),
-            ));
-            obj.put(DataElement::new(
-                tags::ROWS,
-                VR::US,
-                PrimitiveValue::from(rows as u16),
-            ));
-            obj.put(DataElement::new(
-                tags::COLUMNS,
-                VR::US,
-                PrimitiveValue::from(cols as u16),
-            ));
-            obj.put(DataElement::new(
-                tags::BITS_ALLOCATED,
-                VR::US,
-                PrimitiveValue::from(16_u16),
-            ));
-            obj.put(DataElement::new(
-                tags::BITS_STORED,
-                VR::US,
-                PrimitiveValue::from(16_u16),
-            ));
-            obj.put(DataElement::new(
-                tags::HIGH_BIT,
-                VR::US,
-                PrimitiveValue::from(15_u16),
-            ));
-            obj.put(DataElement::new(
-                tags::PIXEL_REPRESENTATION,
-                VR::US,
-                PrimitiveValue::from(u16::from(signed)),
-            ));
-            obj.put(DataElement::new(
+            obj.put(el(tags::SAMPLES_PER_PIXEL, VR::US, 1_u16));
+            obj.put(el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"));
+            obj.put(el(tags::ROWS, VR::US, rows as u16));
+            obj.put(el(tags::COLUMNS, VR::US, cols as u16));
+            obj.put(el(tags::BITS_ALLOCATED, VR::US, 16_u16));
+            obj.put(el(tags::BITS_STORED, VR::US, 16_u16));
+            obj.put(el(tags::HIGH_BIT, VR::US, 15_u16));
+            obj.put(el(tags::PIXEL_REPRESENTATION, VR::US, u16::from(signed)));
+            obj.put(el(
                 tags::PIXEL_DATA,
                 VR::OW,
                 PrimitiveValue::U16(stored.into()),
@@ -422,6 +366,11 @@ fn rescale_type(modality: WriteModality, units: &str) -> &str {
         WriteModality::Ct => "HU",
         _ => units,
     }
+}
+
+/// An element of `value`.
+fn el(tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, vr, value.into())
 }
 
 /// A DS element of several values, formatted within DS's 16 characters.
