@@ -44,13 +44,13 @@ pub fn resample(
         Resampling::Trilinear => [1, 1, 1],
         Resampling::Average => {
             let origin = from.index_of(to.position([0.0; 3]));
-            let steps = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]].map(|unit| {
+            // `to`'s unit steps along iz, iy, ix, in source voxels.
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]].map(|unit| {
                 let p = from.index_of(to.position(unit));
                 let d = [p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]];
                 let longest = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
                 (longest.ceil() as usize).max(1)
-            });
-            steps
+            })
         }
     };
     let sampler = Sampler {

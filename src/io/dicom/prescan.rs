@@ -167,7 +167,7 @@ impl Walker<'_> {
             Some(b"FD" | b"SV" | b"UV" | b"OD" | b"OV") => 8,
             _ => 1,
         };
-        if len % size != 0 {
+        if !len.is_multiple_of(size) {
             return Err(dicom_error(
                 self.path,
                 Some(tag),
