@@ -35,6 +35,14 @@ fn nm_projections_load_with_their_header_geometry() {
     assert_eq!(nm.windows[1].name.as_deref(), Some("Lu177_EM"));
     assert_eq!(nm.window_at(208.0), Some(1));
     assert_eq!(nm.start_angles_deg, [180.16]);
+    assert_eq!(
+        nm.detector_positions,
+        [Some([-280.3446, -287.5446, 457.6446])]
+    );
+    assert_eq!(
+        nm.detector_orientations,
+        [Some([0.999996, -0.002793, 0.0, 0.0, 0.0, -1.0])]
+    );
     assert_eq!(nm.rotation_direction, "CC");
     assert_eq!(nm.angular_step_deg, 6.0);
     assert!(nm.radii.iter().all(|r| *r == 253.7));

@@ -128,6 +128,8 @@ pub(crate) fn read_nm_projections<'py>(
     d.set_item("detectors", nm.detectors)?;
     d.set_item("frame_durations", nm.frame_durations)?;
     d.set_item("start_angles_deg", nm.start_angles_deg)?;
+    d.set_item("detector_positions", nm.detector_positions)?;
+    d.set_item("detector_orientations", nm.detector_orientations)?;
     d.set_item("angular_step_deg", nm.angular_step_deg)?;
     d.set_item("rotation_direction", nm.rotation_direction)?;
     d.set_item("pixel_spacing", nm.pixel_spacing)?;

@@ -37,6 +37,7 @@ def test_nm_projections_and_their_geometry(nm):
     assert nm.start_angles_deg == [180.16] and nm.rotation_direction == "CC" and nm.angular_step_deg == 6.0
     np.testing.assert_allclose(nm.angles, -np.deg2rad(180.16 + 6.0 * np.arange(60)))
     assert np.all(nm.radii == 253.7) and nm.collimator == "MEGP"
+    assert nm.detector_positions == [(-280.3446, -287.5446, 457.6446)]
     assert sum(float(c.sum()) for c in nm.counts) == 5692479.0
     # The geometry and grid go straight into a projector.
     spect = tomors.SpectProjector(nm.geometry, nm.image_grid, backend="cpu")

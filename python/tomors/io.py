@@ -177,6 +177,8 @@ class NmProjections:
     :class:`tomors.SpectGeometry`, with the collimator preset named by the file when known) and
     ``image_grid`` (a :class:`tomors.ImageGrid`) go straight into
     :class:`tomors.SpectProjector`; ``grid`` places that reconstruction in patient coordinates.
+    Per detector: ``start_angles_deg`` (DICOM's angle), ``detector_positions`` and
+    ``detector_orientations`` (Image Position/Orientation (Patient), as the file gives them).
     """
 
     counts: List[np.ndarray]
@@ -186,6 +188,8 @@ class NmProjections:
     detectors: np.ndarray
     frame_durations: np.ndarray
     start_angles_deg: List[float]
+    detector_positions: List[Optional[Tuple[float, float, float]]]
+    detector_orientations: List[Optional[Tuple[float, ...]]]
     angular_step_deg: float
     rotation_direction: str
     pixel_spacing: Tuple[float, float]
@@ -256,6 +260,8 @@ def read_nm_projections(path: PathLike) -> NmProjections:
         detectors=np.asarray(d["detectors"]),
         frame_durations=np.asarray(d["frame_durations"]),
         start_angles_deg=list(d["start_angles_deg"]),
+        detector_positions=[None if p is None else tuple(p) for p in d["detector_positions"]],
+        detector_orientations=[None if o is None else tuple(o) for o in d["detector_orientations"]],
         angular_step_deg=d["angular_step_deg"],
         rotation_direction=d["rotation_direction"],
         pixel_spacing=tuple(d["pixel_spacing"]),

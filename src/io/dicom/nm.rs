@@ -82,6 +82,10 @@ pub struct NmProjections {
     pub frame_durations: Vec<f64>,
     /// DICOM Start Angle, degrees, of each detector (1-based detector `d` at `d − 1`).
     pub start_angles_deg: Vec<f64>,
+    /// Image Position (Patient) of each detector's first frame, mm, when the file gives it.
+    pub detector_positions: Vec<Option<[f64; 3]>>,
+    /// Image Orientation (Patient) of each detector (row, then column direction), when given.
+    pub detector_orientations: Vec<Option<[f64; 6]>>,
     /// Angular Step, degrees (first rotation).
     pub angular_step_deg: f64,
     /// Rotation Direction of the first rotation: `"CW"` or `"CC"`.
@@ -517,6 +521,28 @@ pub fn read_nm_projections(path: &Path, limits: &ReadLimits) -> Result<NmProject
             None => r1.f64(tags::START_ANGLE),
         })
         .collect::<Result<Vec<f64>>>()?;
+    let mut detector_positions = Vec::new();
+    let mut detector_orientations = Vec::new();
+    for d in detector_items {
+        let d = Attrs::new(d, path);
+        let fixed = |tag, n| -> Result<Option<Vec<f64>>> {
+            match d.opt_f64s(tag)? {
+                Some(v) if v.len() == n => Ok(Some(v)),
+                Some(v) => Err(dicom_error(
+                    path,
+                    Some(tag),
+                    format!("has {} values; expected {n}", v.len()),
+                )),
+                None => Ok(None),
+            }
+        };
+        detector_positions
+            .push(fixed(tags::IMAGE_POSITION_PATIENT, 3)?.map(|v| [v[0], v[1], v[2]]));
+        detector_orientations.push(
+            fixed(tags::IMAGE_ORIENTATION_PATIENT, 6)?
+                .map(|v| [v[0], v[1], v[2], v[3], v[4], v[5]]),
+        );
+    }
     let col_offset = first
         .map(|d| d.opt_f64(tags::CENTER_OF_ROTATION_OFFSET))
         .transpose()?
@@ -530,6 +556,8 @@ pub fn read_nm_projections(path: &Path, limits: &ReadLimits) -> Result<NmProject
         detectors: keys.iter().map(|k| k.1 as u32).collect(),
         frame_durations,
         start_angles_deg,
+        detector_positions,
+        detector_orientations,
         angular_step_deg: r1.f64(tags::ANGULAR_STEP)?,
         rotation_direction: r1.str(tags::ROTATION_DIRECTION)?,
         pixel_spacing: [dz, du],
