@@ -855,3 +855,53 @@ fn dual_head_views_are_merged() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn multi_frame_nm_volumes_are_read_along_their_normal() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use tomors::io::dicom::{SeriesWriter, WriteModality, read_nm_volume};
+    let dir = std::env::temp_dir().join(format!("tomors-nmvol-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // One slice as tomors writes it, turned into a 3-frame RECON TOMO object whose geometry
+    // lives only in the Detector Information Sequence, as vendors write reconstructions.
+    let grid =
+        tomors::PatientGrid::axis_aligned([1, 4, 5], [3.0, 2.0, 2.0], [-4.0, -3.0, 10.0]).unwrap();
+    let w = SeriesWriter::new(WriteModality::Nm, "CNTS")
+        .write(
+            ndarray::Array3::<f32>::zeros(grid.shape).view(),
+            &grid,
+            &dir.join("one"),
+        )
+        .unwrap();
+    let mut obj = dicom_object::open_file(&w.files[0]).unwrap();
+    obj.remove_element(tags::IMAGE_POSITION_PATIENT);
+    obj.remove_element(tags::IMAGE_ORIENTATION_PATIENT);
+    obj.put(DataElement::new(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        PrimitiveValue::from("3"),
+    ));
+    obj.put(DataElement::new(
+        tags::RESCALE_SLOPE,
+        VR::DS,
+        PrimitiveValue::from("0.5"),
+    ));
+    let pixels: Vec<u16> = (0..60).collect();
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(pixels.into()),
+    ));
+    let file = dir.join("volume.dcm");
+    obj.write_to_file(&file).unwrap();
+    let v = read_nm_volume(&file, &SeriesSelect::Largest, &ReadLimits::default()).unwrap();
+    assert_eq!(v.data.shape(), &[3, 4, 5]);
+    assert_eq!(v.data[[2, 3, 4]], 59.0 * 0.5);
+    assert_eq!(v.grid.origin, [-4.0, -3.0, 10.0]);
+    assert_eq!(v.grid.spacing, [3.0, 2.0, 2.0]);
+    // Frames follow the normal (row × column = +z here), 3 mm apart.
+    assert_eq!(v.grid.position([2.0, 0.0, 0.0]), [-4.0, -3.0, 16.0]);
+    assert_eq!(v.units.as_deref(), Some("CNTS"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
