@@ -3,20 +3,28 @@
 //! energy window with OSEM (collimator response modelled, no attenuation or scatter
 //! correction) on each backend asked for, compares them, and writes the last one.
 //!
-//! `cargo run --release --example spect_dicom -- NM.dcm OUT_DIR [KEV] [cpu,gpu]`
+//! With a CT folder as fifth argument it also writes `fused_coronal.png` (the reconstruction,
+//! resampled onto the CT, in inferno over the CT's coronal slice through the image centre) and
+//! `mip_coronal.png` (the reconstruction's coronal maximum-intensity projection in "hot").
+//!
+//! `cargo run --release --example spect_dicom -- NM.dcm OUT_DIR [KEV] [cpu,gpu] [CT_DIR]`
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use tomors::fusion::{
+    Colormap, Overlay, Plane, Window, fuse, plane_image, resample_trilinear, write_png,
+};
 use tomors::io::dicom::{
-    ReadLimits, Reference, SeriesWriter, WriteModality, read_nm_projections,
+    ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality, read_ct_series,
+    read_nm_projections,
 };
 use tomors::{Backend, Osem, SpectProjector};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        return Err("usage: spect_dicom NM.dcm OUT_DIR [KEV] [cpu,gpu]".into());
+        return Err("usage: spect_dicom NM.dcm OUT_DIR [KEV] [cpu,gpu] [CT_DIR]".into());
     }
     let (nm_path, out) = (PathBuf::from(&args[1]), PathBuf::from(&args[2]));
     let kev: f64 = args.get(3).map_or(Ok(208.0), |k| k.parse())?;
@@ -29,7 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let t = Instant::now();
     let nm = read_nm_projections(&nm_path, &ReadLimits::default())?;
-    let w = nm.window_at(kev).ok_or(format!("no energy window holds {kev} keV"))?;
+    let w = nm
+        .window_at(kev)
+        .ok_or(format!("no energy window holds {kev} keV"))?;
     println!(
         "read {} in {:.2} s: window {} ({:.1}–{:.1} keV), {} views, collimator {}",
         nm_path.display(),
@@ -54,11 +64,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         images.push(image);
     }
     if let [a, b] = images.as_slice() {
-        let num: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+        let num: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+            .sum();
         let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
-        println!("relative L2 difference between the two: {:.2e}", (num / den).sqrt());
+        println!(
+            "relative L2 difference between the two: {:.2e}",
+            (num / den).sqrt()
+        );
     }
-    let image = images.pop().ok_or("no backend given")?.into_dimensionality()?;
+    let image = images
+        .pop()
+        .ok_or("no backend given")?
+        .into_dimensionality()?;
     let written = SeriesWriter::new(WriteModality::Nm, "CNTS")
         .with_reference(Reference::from_file(&nm_path)?)
         .write(image.view(), &nm.grid, &out.join("dicom"))?;
@@ -69,5 +89,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         written.series_uid,
         out.display()
     );
+    let max = image.iter().copied().fold(0.0_f32, f32::max);
+    let g = &nm.grid;
+    let mip = plane_image(image.view(), g.spacing, Plane::Coronal, [0; 3], true)?;
+    let hot = Overlay {
+        colormap: Colormap::Hot,
+        range: (0.0, max),
+        threshold: 0.0,
+        alpha: 1.0,
+    };
+    write_png(
+        fuse(mip.view(), Window::SOFT_TISSUE, Some((mip.view(), hot)))?.view(),
+        &out.join("mip_coronal.png"),
+    )?;
+    if let Some(ct_dir) = args.get(5) {
+        let ct = read_ct_series(
+            ct_dir.as_ref(),
+            &SeriesSelect::Largest,
+            &ReadLimits::default(),
+        )?;
+        let v = &ct.volume;
+        let on_ct = resample_trilinear(image.view(), g, &v.grid, 0.0)?;
+        let [nz, ny, nx] = v.grid.shape;
+        let centre = [nz / 2, ny / 2, nx / 2];
+        let anatomy = plane_image(v.data.view(), v.grid.spacing, Plane::Coronal, centre, false)?;
+        let uptake = plane_image(on_ct.view(), v.grid.spacing, Plane::Coronal, centre, false)?;
+        let overlay = Overlay {
+            colormap: Colormap::Inferno,
+            range: (0.0, 0.5 * max),
+            threshold: 0.1,
+            alpha: 0.6,
+        };
+        write_png(
+            fuse(
+                anatomy.view(),
+                Window::SOFT_TISSUE,
+                Some((uptake.view(), overlay)),
+            )?
+            .view(),
+            &out.join("fused_coronal.png"),
+        )?;
+        println!("wrote mip_coronal.png and fused_coronal.png");
+    }
     Ok(())
 }
