@@ -15,7 +15,7 @@ use tomors::io::dicom::{
 use super::{IntoPy, PyImageGrid, PySpectGeometry, f32_array, to_py};
 
 /// `(shape, spacing, origin, axes)` of a patient grid, as `tomors.io.PatientGrid` holds it.
-type GridTuple = ([usize; 3], [f64; 3], [f64; 3], [[f64; 3]; 3]);
+pub(crate) type GridTuple = ([usize; 3], [f64; 3], [f64; 3], [[f64; 3]; 3]);
 
 fn grid_tuple(g: &PatientGrid) -> GridTuple {
     (g.shape, g.spacing, g.origin, g.axes)
@@ -149,11 +149,11 @@ pub(crate) fn read_nm_projections<'py>(
     Ok(d)
 }
 
-fn patient_grid(py: Python<'_>, g: GridTuple) -> PyResult<PatientGrid> {
+pub(crate) fn patient_grid(py: Python<'_>, g: GridTuple) -> PyResult<PatientGrid> {
     PatientGrid::new(g.0, g.1, g.2, g.3).py_err(py)
 }
 
-fn volume3(py: Python<'_>, volume: &Bound<'_, PyAny>) -> PyResult<Array3<f32>> {
+pub(crate) fn volume3(py: Python<'_>, volume: &Bound<'_, PyAny>) -> PyResult<Array3<f32>> {
     let a = f32_array(py, volume, "volume")?;
     a.as_array().to_owned().into_dimensionality().map_err(|_| {
         to_py(

@@ -14,6 +14,7 @@ use pyo3::types::PyDict;
 use std::sync::Arc;
 use tomors::phantom::EllipsoidPhantom;
 
+mod fusion;
 mod io;
 
 /// Maps a Rust error to its Python exception class in `tomors.errors`.
@@ -1381,6 +1382,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shepp_logan_sinogram, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     io::register(m)?;
+    fusion::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

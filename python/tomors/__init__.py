@@ -26,7 +26,7 @@ SPECT (attenuation and collimator response in the model, OSEM)::
     image = tomors.osem(counts, spect, iterations=4, subsets=6)
 """
 
-from . import errors, io
+from . import errors, fusion, io
 from ._tomors import (
     FBP,
     Collimator,
@@ -79,6 +79,7 @@ __all__ = [
     "adapters",
     "dual_energy_window",
     "errors",
+    "fusion",
     "io",
     "fbp",
     "log_likelihood",
