@@ -56,6 +56,12 @@ fn os_sps_ascends_and_converges(backend: Backend) {
         })
         .collect();
     println!("{backend} OS-SPS 6 subsets, relative error after 2/5/10 iterations: {errors:.4?}");
+    assert_converges(&errors);
+}
+
+/// Relative errors after three growing iteration counts: falling at each, by 40 % overall, to
+/// under 0.3.
+fn assert_converges(errors: &[f64]) {
     assert!(
         errors[2] < errors[1]
             && errors[1] < errors[0]
@@ -80,13 +86,7 @@ fn os_sart_converges(backend: Backend) {
         })
         .collect();
     println!("{backend} OS-SART 10 subsets, relative error after 1/3/10 iterations: {errors:.4?}");
-    assert!(
-        errors[2] < errors[1]
-            && errors[1] < errors[0]
-            && errors[2] < 0.6 * errors[0]
-            && errors[2] < 0.3,
-        "{errors:?}"
-    );
+    assert_converges(&errors);
     let image = OrderedSubsets::new(2, 10)
         .os_sart(&p, line.view(), 1.0, true)
         .unwrap();

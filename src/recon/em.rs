@@ -203,15 +203,7 @@ impl<'a> Osem<'a> {
     }
 
     fn check_settings(&self, n_views: usize) -> Result<()> {
-        if self.iterations == 0 {
-            return Err(Error::InvalidArgument("iterations must be ≥ 1".into()));
-        }
-        if self.subsets == 0 || self.subsets > n_views {
-            return Err(Error::InvalidArgument(format!(
-                "{} subsets for {n_views} views; expected between 1 and the number of views",
-                self.subsets
-            )));
-        }
+        check_schedule(self.iterations, self.subsets, n_views)?;
         if let Some(f) = self.post_filter_fwhm {
             if !(f.is_finite() && f > 0.0) {
                 return Err(Error::InvalidArgument(format!(
@@ -221,6 +213,19 @@ impl<'a> Osem<'a> {
         }
         Ok(())
     }
+}
+
+/// Checks an ordered-subsets schedule: at least one iteration, between 1 and `n_views` subsets.
+pub(crate) fn check_schedule(iterations: usize, subsets: usize, n_views: usize) -> Result<()> {
+    if iterations == 0 {
+        return Err(Error::InvalidArgument("iterations must be ≥ 1".into()));
+    }
+    if subsets == 0 || subsets > n_views {
+        return Err(Error::InvalidArgument(format!(
+            "{subsets} subsets for {n_views} views; expected between 1 and the number of views"
+        )));
+    }
+    Ok(())
 }
 
 /// The plan order of views and the subset ranges: subset `s` holds views `v ≡ s (mod S)`;

@@ -33,19 +33,6 @@ impl<'a> OrderedSubsets<'a> {
         }
     }
 
-    fn check(&self, n_views: usize) -> Result<()> {
-        if self.iterations == 0 {
-            return Err(Error::InvalidArgument("iterations must be ≥ 1".into()));
-        }
-        if self.subsets == 0 || self.subsets > n_views {
-            return Err(Error::InvalidArgument(format!(
-                "{} subsets for {n_views} views; expected between 1 and the number of views",
-                self.subsets
-            )));
-        }
-        Ok(())
-    }
-
     /// One projector per subset, with the view indices of each.
     fn subset_projectors(&self, projector: &Projector) -> Result<Vec<(Projector, Vec<usize>)>> {
         let geometry: &Geometry = projector.geometry();
@@ -90,7 +77,7 @@ impl<'a> OrderedSubsets<'a> {
         background: Option<ArrayViewD<'_, f32>>,
     ) -> Result<ArrayD<f32>> {
         let data_shape = projector.data_shape();
-        self.check(data_shape[0])?;
+        super::em::check_schedule(self.iterations, self.subsets, data_shape[0])?;
         let y = non_negative_input("counts", counts, &data_shape)?;
         let b = non_negative_input("blank scan", blank, &data_shape)?;
         let r = match background {
@@ -164,7 +151,7 @@ impl<'a> OrderedSubsets<'a> {
         non_negative: bool,
     ) -> Result<ArrayD<f32>> {
         let data_shape = projector.data_shape();
-        self.check(data_shape[0])?;
+        super::em::check_schedule(self.iterations, self.subsets, data_shape[0])?;
         if !(relaxation > 0.0 && relaxation < 2.0) {
             return Err(Error::InvalidArgument(format!(
                 "relaxation λ is {relaxation}; expected a value in (0, 2)"
