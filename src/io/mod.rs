@@ -10,8 +10,13 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Writes a file atomically: `write` fills a temporary file beside `path` (same folder, same
-/// extensions), which is synced and renamed over `path` only when `write` succeeded.
-pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+/// extensions), which is synced and renamed over `path` only when `write` succeeded; on
+/// failure the temporary file is removed and `path` is untouched.
+///
+/// # Errors
+/// What `write` returns; [`Error::Io`] when syncing or renaming fails;
+/// [`Error::InvalidArgument`] when `path` has no file name.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,

@@ -365,39 +365,21 @@ fn rmse_in_circle(rec: &ArrayD<f32>, truth: &ArrayD<f32>, grid: &ImageGrid) -> f
     (sum / n as f64).sqrt()
 }
 
-/// Writes `path` through a temporary file in the same folder, renamed into place when complete.
+/// Writes `path` atomically ([`tomors::io::write_atomically`]) through a buffered writer.
 fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> CliResult<()>,
 ) -> CliResult<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let file =
-            std::fs::File::create(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
-        let mut w = std::io::BufWriter::new(file);
-        write(&mut w)?;
-        w.flush()
-            .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-        w.get_ref()
-            .sync_all()
-            .map_err(|e| format!("syncing {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("renaming to {}: {e}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    tomors::io::write_atomically(path, |tmp| {
+        let io = |source| tomors::Error::Io {
+            path: tmp.to_path_buf(),
+            source,
+        };
+        let mut w = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(io)?);
+        write(&mut w).map_err(|e| io(std::io::Error::other(e)))?;
+        w.flush().map_err(io)
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// An 8-bit greyscale PNG of a 2D array, `lo..hi` mapped to black..white.
