@@ -326,16 +326,39 @@ pub(crate) fn stored_values(
     Ok((shape, values))
 }
 
-/// Rescale slope and intercept (0028,1053)/(0028,1052): stored value × slope + intercept.
-pub(crate) fn rescale(a: Attrs<'_>) -> Result<(f64, f64)> {
+/// Every frame's values with the Modality LUT applied: stored value × Rescale Slope
+/// (0028,1053) + Rescale Intercept (0028,1052), as [`stored_values`] lays them out.
+pub(crate) fn rescaled_values(
+    obj: &DefaultDicomObject,
+    path: &Path,
+    limits: &ReadLimits,
+) -> Result<(PixelShape, Vec<f32>)> {
+    let a = Attrs::new(obj, path);
     let slope = a.opt_f64(tags::RESCALE_SLOPE)?.unwrap_or(1.0);
     let intercept = a.opt_f64(tags::RESCALE_INTERCEPT)?.unwrap_or(0.0);
     if slope == 0.0 {
         return Err(dicom_error(
-            a.path,
+            path,
             Some(tags::RESCALE_SLOPE),
             "is 0; expected a non-zero slope",
         ));
     }
-    Ok((slope, intercept))
+    let (shape, mut values) = stored_values(obj, path, limits)?;
+    for v in &mut values {
+        *v = (f64::from(*v) * slope + intercept) as f32;
+    }
+    Ok((shape, values))
+}
+
+/// Pixel Spacing (0028,0030) as `[between rows, between columns]`, mm, both positive.
+pub(crate) fn pixel_spacing(a: Attrs<'_>) -> Result<[f64; 2]> {
+    let spacing = a.f64s(tags::PIXEL_SPACING, 2)?;
+    if spacing.iter().any(|s| *s <= 0.0) {
+        return Err(dicom_error(
+            a.path,
+            Some(tags::PIXEL_SPACING),
+            format!("is {spacing:?}; expected positive values in mm"),
+        ));
+    }
+    Ok([spacing[0], spacing[1]])
 }

@@ -36,7 +36,9 @@ use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use ndarray::{Array3, Axis, s};
 
-use super::attrs::{Attrs, ReadLimits, dicom_error, open, rescale, stored_values};
+use super::attrs::{
+    Attrs, ReadLimits, dicom_error, open, pixel_spacing, rescaled_values, stored_values,
+};
 use super::series::{self, SeriesSelect, SliceVolume, plane_attr, scan};
 use crate::error::Result;
 use crate::geometry::patient::{cross, dot};
@@ -461,15 +463,7 @@ pub fn read_nm_projections(path: &Path, limits: &ReadLimits) -> Result<NmProject
         .collect();
 
     // Spacing and where the reconstruction lies.
-    let spacing = a.f64s(tags::PIXEL_SPACING, 2)?;
-    if spacing.iter().any(|s| *s <= 0.0) {
-        return Err(dicom_error(
-            path,
-            Some(tags::PIXEL_SPACING),
-            format!("is {spacing:?}; expected positive values in mm"),
-        ));
-    }
-    let (dz, du) = (spacing[0], spacing[1]);
+    let [dz, du] = pixel_spacing(a)?;
     let ipp = match first
         .map(|d| d.opt_f64s(tags::IMAGE_POSITION_PATIENT))
         .transpose()?
@@ -628,22 +622,19 @@ pub fn read_nm_volume(
     }
     let iop = plane_attr(a, tags::IMAGE_ORIENTATION_PATIENT, 6)?;
     let ipp = plane_attr(a, tags::IMAGE_POSITION_PATIENT, 3)?;
-    let spacing = a.f64s(tags::PIXEL_SPACING, 2)?;
+    let spacing = pixel_spacing(a)?;
     let dz = match a.opt_f64(tags::SPACING_BETWEEN_SLICES)? {
         Some(d) => d,
         None => a.f64(tags::SLICE_THICKNESS)?,
     };
-    if dz <= 0.0 || spacing.iter().any(|s| *s <= 0.0) {
+    if dz <= 0.0 {
         return Err(dicom_error(
             file,
             Some(tags::SPACING_BETWEEN_SLICES),
-            format!(
-                "slice spacing {dz} mm, pixel spacing {spacing:?} mm; expected positive values"
-            ),
+            format!("slice spacing {dz} mm; expected a positive value"),
         ));
     }
-    let (shape, values) = stored_values(&obj, file, limits)?;
-    let (m, b) = rescale(a)?;
+    let (shape, values) = rescaled_values(&obj, file, limits)?;
     let row = [iop[0], iop[1], iop[2]];
     let col = [iop[3], iop[4], iop[5]];
     let grid = crate::geometry::PatientGrid::new(
@@ -653,14 +644,8 @@ pub fn read_nm_volume(
         [row, col, cross(row, col)],
     )
     .map_err(|e| dicom_error(file, Some(tags::IMAGE_ORIENTATION_PATIENT), e.to_string()))?;
-    let data = Array3::from_shape_vec(
-        (shape.frames, shape.rows, shape.cols),
-        values
-            .into_iter()
-            .map(|v| (v as f64 * m + b) as f32)
-            .collect(),
-    )
-    .expect("decoded size checked");
+    let data = Array3::from_shape_vec((shape.frames, shape.rows, shape.cols), values)
+        .expect("decoded size checked");
     Ok(SliceVolume {
         data,
         grid,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use dicom_dictionary_std::tags;
 use ndarray::Array3;
 
-use super::attrs::{Attrs, ReadLimits, dicom_error, open, rescale, stored_values};
+use super::attrs::{Attrs, ReadLimits, dicom_error, open, pixel_spacing, rescaled_values};
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
 use crate::geometry::patient::{cross, dot, norm};
@@ -267,14 +267,7 @@ pub(crate) fn read_slices(series: &SeriesInfo, limits: &ReadLimits) -> Result<Sl
         ));
     }
     let normal = cross(row_dir, col_dir);
-    let spacing = a0.f64s(tags::PIXEL_SPACING, 2)?;
-    if spacing.iter().any(|s| *s <= 0.0) {
-        return Err(dicom_error(
-            first,
-            Some(tags::PIXEL_SPACING),
-            format!("is {spacing:?}; expected positive values in mm"),
-        ));
-    }
+    let spacing = pixel_spacing(a0)?;
     if let Some(tilt) = a0.opt_f64(tags::GANTRY_DETECTOR_TILT)?
         && tilt.abs() > 1e-3
     {
@@ -334,16 +327,12 @@ pub(crate) fn read_slices(series: &SeriesInfo, limits: &ReadLimits) -> Result<Sl
         }
         let p = plane_attr(a, tags::IMAGE_POSITION_PATIENT, 3)?;
         let ipp = [p[0], p[1], p[2]];
-        let (_, stored) = stored_values(&obj, file, limits)?;
-        let (m, b) = rescale(a)?;
+        let (_, values) = rescaled_values(&obj, file, limits)?;
         slices.push(Slice {
             file: file.clone(),
             position: dot(ipp, normal),
             ipp,
-            values: stored
-                .into_iter()
-                .map(|v| (v as f64 * m + b) as f32)
-                .collect(),
+            values,
         });
     }
     slices.sort_by(|a, b| a.position.total_cmp(&b.position));
