@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use tomors::fusion::{
-    Colormap, Overlay, Plane, Window, fuse, plane_image, resample_trilinear, write_png,
+    Colormap, Overlay, Plane, Resampling, Window, fuse, plane_image, resample, write_png,
 };
 use tomors::io::dicom::{
     ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality, read_ct_series,
@@ -109,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &ReadLimits::default(),
         )?;
         let v = &ct.volume;
-        let on_ct = resample_trilinear(image.view(), g, &v.grid, 0.0)?;
+        let on_ct = resample(image.view(), g, &v.grid, 0.0, Resampling::Trilinear)?;
         let [nz, ny, nx] = v.grid.shape;
         let centre = [nz / 2, ny / 2, nx / 2];
         let anatomy = plane_image(v.data.view(), v.grid.spacing, Plane::Coronal, centre, false)?;

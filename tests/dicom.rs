@@ -184,8 +184,14 @@ fn mu_map_projections_line_up_with_the_nm_body_outline() {
     let Some((nm, ct)) = study() else { return };
     // The CT's body (couch left out) on the NM reconstruction grid, projected along each view.
     let body = body_mask(ct.volume.data.view()).mapv(|b| if b { 1.0_f32 } else { 0.0 });
-    let body =
-        tomors::fusion::resample_trilinear(body.view(), &ct.volume.grid, &nm.grid, 0.0).unwrap();
+    let body = tomors::fusion::resample(
+        body.view(),
+        &ct.volume.grid,
+        &nm.grid,
+        0.0,
+        tomors::fusion::Resampling::Trilinear,
+    )
+    .unwrap();
     let project = |angles: Vec<f64>| -> Array3<f32> {
         let g =
             tomors::SpectGeometry::with_orbit(angles, nm.radii.clone(), 128, nm.pixel_spacing[1])
@@ -325,7 +331,14 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
             .run(&projector, nm.counts[window].view().into_dyn())
             .unwrap();
         let rec: ndarray::Array3<f32> = rec.into_dimensionality().unwrap();
-        tomors::fusion::resample_trilinear(rec.view(), grid, g, 0.0).unwrap()
+        tomors::fusion::resample(
+            rec.view(),
+            grid,
+            g,
+            0.0,
+            tomors::fusion::Resampling::Trilinear,
+        )
+        .unwrap()
     };
     // Photopeak (208 keV): where is the uptake? Voxels above 10 % of the maximum, and all
     // counts, inside the CT's body (couch and air excluded).
@@ -373,7 +386,14 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
     let dice = |axis: usize, shift: f64| {
         let mut grid = nm.grid.clone();
         grid.origin[axis] += shift;
-        let outline = tomors::fusion::resample_trilinear(rec.view(), &grid, g, 0.0).unwrap();
+        let outline = tomors::fusion::resample(
+            rec.view(),
+            &grid,
+            g,
+            0.0,
+            tomors::fusion::Resampling::Trilinear,
+        )
+        .unwrap();
         let (mut both, mut na, mut nb) = (0.0, 0.0, 0.0);
         for ((z, y, x), v) in outline.indexed_iter() {
             if (40..=180).contains(&z) {

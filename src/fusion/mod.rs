@@ -5,7 +5,7 @@ mod render;
 mod resample;
 
 pub use render::{Colormap, Overlay, Plane, Window, fuse, plane_image};
-pub use resample::{Resampling, resample, resample_trilinear};
+pub use resample::{Resampling, resample};
 
 use std::path::Path;
 

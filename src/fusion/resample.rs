@@ -84,20 +84,6 @@ pub fn resample(
     Ok(out)
 }
 
-/// Values of `source` at the voxel centres of `to`, by trilinear interpolation
-/// ([`resample`] with [`Resampling::Trilinear`]).
-///
-/// # Errors
-/// As [`resample`].
-pub fn resample_trilinear(
-    source: ArrayView3<'_, f32>,
-    from: &PatientGrid,
-    to: &PatientGrid,
-    outside: f32,
-) -> Result<Array3<f32>> {
-    resample(source, from, to, outside, Resampling::Trilinear)
-}
-
 struct Sampler<'a> {
     source: ArrayView3<'a, f32>,
     shape: [usize; 3],
@@ -151,7 +137,7 @@ mod tests {
         let f = |z: f64, y: f64, x: f64| (2.0 * x - 0.5 * y + 3.0 * z + 1.0) as f32;
         let src = Array3::from_shape_fn(from.shape, |(z, y, x)| f(z as f64, y as f64, x as f64));
         let to = grid([5, 6, 7], [2.5, 3.0, 4.0], [3.0, 4.0, 5.0]);
-        let out = resample_trilinear(src.view(), &from, &to, -1.0).unwrap();
+        let out = resample(src.view(), &from, &to, -1.0, Resampling::Trilinear).unwrap();
         for ((z, y, x), v) in out.indexed_iter() {
             let p = to.position([z as f64, y as f64, x as f64]);
             assert!((v - f(p[2], p[1], p[0])).abs() < 1e-4);
@@ -162,7 +148,7 @@ mod tests {
         let coarse = grid([8, 12, 16], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0]);
         let avg = resample(board.view(), &from, &coarse, 0.0, Resampling::Average).unwrap();
         assert!(avg.iter().all(|v| (v - 0.5).abs() < 1e-6), "{avg:?}");
-        let aliased = resample_trilinear(board.view(), &from, &coarse, 0.0).unwrap();
+        let aliased = resample(board.view(), &from, &coarse, 0.0, Resampling::Trilinear).unwrap();
         assert!(aliased.iter().all(|v| *v == 0.0 || *v == 1.0));
     }
 
@@ -171,7 +157,7 @@ mod tests {
         let from = grid([2, 2, 2], [1.0; 3], [0.0; 3]);
         let src = Array3::from_elem(from.shape, 5.0_f32);
         let to = grid([1, 1, 3], [1.0; 3], [-1.0, 0.0, 0.0]);
-        let out = resample_trilinear(src.view(), &from, &to, -1000.0).unwrap();
+        let out = resample(src.view(), &from, &to, -1000.0, Resampling::Trilinear).unwrap();
         assert_eq!(out.as_slice().unwrap(), &[-1000.0, 5.0, 5.0]);
     }
 }
