@@ -6,7 +6,9 @@ use numpy::{PyArray, PyArray3, PyReadonlyArray3};
 use pyo3::prelude::*;
 use tomors::fusion::{self, Colormap, Overlay, Plane, Resampling, Window};
 
-use super::io::{GridTuple, patient_grid, volume3};
+use ndarray::{Ix2, Ix3};
+
+use super::io::{GridTuple, patient_grid, view_as};
 use super::{IntoPy, f32_array, to_py};
 
 #[pyfunction]
@@ -32,9 +34,10 @@ pub(crate) fn resample<'py>(
         }
     };
     let (from, to) = (patient_grid(py, source)?, patient_grid(py, target)?);
-    let data = volume3(py, volume)?;
+    let volume = f32_array(py, volume, "volume")?;
+    let data = view_as::<Ix3>(py, &volume, "volume", "3 (z, y, x)")?;
     let out = py
-        .detach(|| fusion::resample(data.view(), &from, &to, outside, method))
+        .detach(|| fusion::resample(data, &from, &to, outside, method))
         .py_err(py)?;
     Ok(PyArray::from_owned_array(py, out))
 }
@@ -64,8 +67,9 @@ pub(crate) fn plane_image<'py>(
     mip: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let plane = plane_of(py, plane)?;
-    let data = volume3(py, volume)?;
-    let out = fusion::plane_image(data.view(), spacing, plane, at, mip).py_err(py)?;
+    let volume = f32_array(py, volume, "volume")?;
+    let data = view_as::<Ix3>(py, &volume, "volume", "3 (z, y, x)")?;
+    let out = fusion::plane_image(data, spacing, plane, at, mip).py_err(py)?;
     Ok(PyArray::from_owned_array(py, out).into_any())
 }
 
@@ -92,28 +96,11 @@ pub(crate) fn fuse<'py>(
     };
     let colormap = Colormap::from_name(colormap).py_err(py)?;
     let a = f32_array(py, anatomy, "anatomy")?;
-    let a2 = a
-        .as_array()
-        .into_dimensionality::<ndarray::Ix2>()
-        .map_err(|_| {
-            to_py(
-                py,
-                tomors::Error::InvalidArgument("anatomy must be a 2D image".into()),
-            )
-        })?;
+    let a2 = view_as::<Ix2>(py, &a, "anatomy", "2 (rows, cols)")?;
     let e = emission.map(|e| f32_array(py, e, "emission")).transpose()?;
     let e2 = match &e {
         None => None,
-        Some(e) => Some(
-            e.as_array()
-                .into_dimensionality::<ndarray::Ix2>()
-                .map_err(|_| {
-                    to_py(
-                        py,
-                        tomors::Error::InvalidArgument("emission must be a 2D image".into()),
-                    )
-                })?,
-        ),
+        Some(e) => Some(view_as::<Ix2>(py, e, "emission", "2 (rows, cols)")?),
     };
     let overlay = e2.as_ref().map(|e| {
         let range = value_range.unwrap_or((0.0, e.iter().copied().fold(0.0_f32, f32::max)));

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use ndarray::Array3;
-use numpy::PyArray;
+use ndarray::Ix3;
+use numpy::{PyArray, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tomors::PatientGrid;
@@ -153,13 +153,19 @@ pub(crate) fn patient_grid(py: Python<'_>, g: GridTuple) -> PyResult<PatientGrid
     PatientGrid::new(g.0, g.1, g.2, g.3).py_err(py)
 }
 
-pub(crate) fn volume3(py: Python<'_>, volume: &Bound<'_, PyAny>) -> PyResult<Array3<f32>> {
-    let a = f32_array(py, volume, "volume")?;
-    a.as_array().to_owned().into_dimensionality().map_err(|_| {
+/// A view of `a` with `D`'s number of axes (no copy), or an error naming `what` and the axes
+/// expected (`axes`, e.g. "(slices, rows, cols)").
+pub(crate) fn view_as<'a, D: ndarray::Dimension>(
+    py: Python<'_>,
+    a: &'a PyReadonlyArrayDyn<'_, f32>,
+    what: &str,
+    axes: &str,
+) -> PyResult<ndarray::ArrayView<'a, f32, D>> {
+    a.as_array().into_dimensionality::<D>().map_err(|_| {
         to_py(
             py,
             tomors::Error::InvalidArgument(format!(
-                "volume has {} axes; expected 3 (slices, rows, cols)",
+                "{what} has {} axes; expected {axes}",
                 a.as_array().ndim()
             )),
         )
@@ -194,7 +200,8 @@ pub(crate) fn write_dicom_series<'py>(
         }
     };
     let grid = patient_grid(py, grid)?;
-    let data = volume3(py, volume)?;
+    let volume = f32_array(py, volume, "volume")?;
+    let data = view_as::<Ix3>(py, &volume, "volume", "3 (slices, rows, cols)")?;
     let written = py
         .detach(|| {
             let mut writer = SeriesWriter::new(modality, units);
@@ -205,7 +212,7 @@ pub(crate) fn write_dicom_series<'py>(
             if let Some(r) = reference {
                 writer = writer.with_reference(Reference::from_file(&first_file(&r)?)?);
             }
-            writer.write(data.view(), &grid, &folder)
+            writer.write(data, &grid, &folder)
         })
         .py_err(py)?;
     let d = PyDict::new(py);
@@ -235,8 +242,9 @@ pub(crate) fn write_nifti(
     description: &str,
 ) -> PyResult<()> {
     let grid = patient_grid(py, grid)?;
-    let data = volume3(py, volume)?;
-    py.detach(|| tomors::io::nifti::write_nifti(data.view(), &grid, &path, description))
+    let volume = f32_array(py, volume, "volume")?;
+    let data = view_as::<Ix3>(py, &volume, "volume", "3 (z, y, x)")?;
+    py.detach(|| tomors::io::nifti::write_nifti(data, &grid, &path, description))
         .py_err(py)
 }
 
