@@ -37,6 +37,11 @@ def test_fused_picture(tmp_path):
     assert tuple(rgb[0, 7]) != (128, 128, 128)
     tf.write_png(rgb, tmp_path / "f.png")
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(TypeError, match="uint8"):
+        tf.write_png(rgb.astype(np.float32), tmp_path / "g.png")
+    with pytest.raises(tomors.errors.ShapeMismatchError):
+        tf.write_png(rgb[:, :, :2], tmp_path / "g.png")
+    assert not (tmp_path / "g.png").exists()
     with pytest.raises(tomors.errors.InvalidArgumentError, match="window"):
         tf.fuse(ct, "liver")
     with pytest.raises(tomors.errors.ShapeMismatchError):

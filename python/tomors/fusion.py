@@ -71,5 +71,8 @@ def fuse(
 
 
 def write_png(rgb: np.ndarray, path: Union[str, Path]) -> None:
-    """Writes an RGB picture from :func:`fuse` as PNG, atomically."""
-    _tomors.write_png(np.ascontiguousarray(rgb, dtype=np.uint8), str(path))
+    """Writes an RGB picture from :func:`fuse` (uint8 ``[rows, cols, 3]``) as PNG, atomically."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8:
+        raise TypeError(f"rgb has dtype {rgb.dtype}; expected uint8 (as tomors.fusion.fuse returns)")
+    _tomors.write_png(np.ascontiguousarray(rgb), str(path))
