@@ -91,6 +91,7 @@ pub mod geometry;
 pub mod io;
 pub mod phantom;
 pub mod physics;
+pub mod pipeline;
 pub mod projector;
 pub mod recon;
 

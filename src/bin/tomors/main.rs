@@ -1,7 +1,8 @@
 //! The `tomors` command line: `demo` (the quick start), `fbp` and `osem` on `.npy` data,
-//! `info`, `bench`, `dicom info`.
+//! `info`, `bench`, `dicom info`, `recon-spect` (SPECT-CT from DICOM).
 
 mod dicom;
+mod recon_spect;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -61,6 +62,9 @@ enum Command {
     /// DICOM tools.
     #[command(subcommand)]
     Dicom(DicomCommand),
+    /// SPECT-CT from DICOM: an NM acquisition and its CT → attenuation-, scatter- and
+    /// collimator-corrected OSEM, written as a DICOM series over the CT, NIfTI and a summary PNG.
+    ReconSpect(recon_spect::ReconSpectArgs),
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
     /// prints a table (giga voxel-updates per second = voxels × views / time); `spect` and
     /// `pet` time OSEM of the emission benchmark cases.
@@ -214,6 +218,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Dicom(DicomCommand::Info { path }) => dicom::info(&path),
+        Command::ReconSpect(args) => recon_spect::run(&args),
         Command::Bench {
             cases,
             backends,

@@ -1,0 +1,696 @@
+//! From a gamma camera's NM file and its CT folder to an attenuation-, scatter- and
+//! resolution-corrected SPECT reconstruction in the CT's frame of reference.
+//!
+//! The steps, in order ([`spect_ct`]):
+//! 1. read the NM projections and the CT series; refuse a pair from different studies or
+//!    frames of reference (unless told otherwise);
+//! 2. choose the photopeak window holding [`SpectCtOptions::photopeak_kev`] and the scatter
+//!    windows adjacent to it (their edges within 3 % of the photopeak energy of its edges);
+//! 3. optionally refine the CT's placement by NMI registration against a non-corrected
+//!    reconstruction of all windows ([`SpectCtOptions::register`]);
+//! 4. the μ-map: CT numbers → μ at the photopeak energy ([`HuToMu`], from the CT's kVp unless
+//!    given), then averaged onto the emission grid; where the CT stops short of the body in the
+//!    emission field of view, a warning (or, with `require_full_ct`, an error);
+//! 5. scatter: triple-energy-window (default), dual-energy-window, or none, as the additive
+//!    background of the model;
+//! 6. OSEM with attenuation and the collimator-detector response (from the header's
+//!    collimator, or given) in the system model, and an optional Gaussian post-filter;
+//! 7. units: counts per second per voxel (the reconstruction divided by the time per view),
+//!    or Bq/mL with a calibration factor in counts per second per MBq.
+//!
+//! [`SpectCt::write`] writes the result as a DICOM NM series in the CT's study and frame of
+//! reference, NIfTI volumes of the reconstruction and the μ-map, and a one-page summary PNG.
+//! Not done (yet): decay correction (the image is the mean rate over the acquisition), and
+//! views of different durations (refused).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::{Array3, ArrayViewD, Axis, Ix3};
+
+use crate::backend::{ActiveBackend, Backend};
+use crate::error::{Error, Result};
+use crate::fusion::{
+    Registration, RegistrationOptions, Resampling, Rigid, register_rigid, resample,
+};
+use crate::geometry::{Collimator, PatientGrid};
+use crate::io::dicom::{
+    CtSeries, NmProjections, ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality,
+    read_ct_series, read_nm_projections,
+};
+use crate::physics::{HuToMu, dual_energy_window, triple_energy_window};
+use crate::projector::SpectProjector;
+use crate::recon::Osem;
+
+/// How scatter in the photopeak window is estimated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScatterCorrection {
+    /// Triple energy window from the windows just below and above the photopeak; without
+    /// an upper window its counts are taken as 0 (the usual choice for Tc-99m), and the
+    /// settings say so.
+    TripleEnergyWindow,
+    /// Dual energy window: `k` times the counts of the window just below the photopeak.
+    DualEnergyWindow {
+        /// The ratio `k` (0.5 in Jaszczak's Tc-99m work; calibrate it for yours).
+        k: f64,
+    },
+    /// No scatter estimate.
+    None,
+}
+
+/// Settings of [`spect_ct`].
+#[derive(Debug, Clone)]
+pub struct SpectCtOptions {
+    /// The photopeak, keV: the narrowest window holding it is reconstructed; its μ-map is
+    /// computed at this energy.
+    pub photopeak_kev: f64,
+    /// Scatter estimate (default triple energy window).
+    pub scatter: ScatterCorrection,
+    /// Attenuation correction from the CT (default on).
+    pub attenuation: bool,
+    /// Your own HU → μ curve (default: [`HuToMu::at_energy`] at the photopeak and the CT's kVp).
+    pub hu_to_mu: Option<HuToMu>,
+    /// Collimator-detector response (default: the preset named by the header's collimator).
+    pub collimator: Option<Collimator>,
+    /// OSEM iterations (default 4).
+    pub iterations: usize,
+    /// OSEM subsets (default 8).
+    pub subsets: usize,
+    /// Gaussian post-filter FWHM, mm (default none).
+    pub post_filter_fwhm: Option<f64>,
+    /// System sensitivity, counts per second per MBq: the result is then in Bq/mL.
+    pub calibration_cps_per_mbq: Option<f64>,
+    /// Refine the CT's placement by NMI registration (default off: the hardware registration
+    /// is trusted).
+    pub register: bool,
+    /// Accept an NM and a CT of different frames of reference (or without the UIDs to tell);
+    /// their placement is then only as good as the scanners' coordinates (use `register`).
+    pub allow_other_frame: bool,
+    /// Refuse a CT that cuts through the body inside the emission field of view. By default
+    /// such a CT is accepted with a warning (in [`SpectCt::warnings`]): the tissue beyond it
+    /// is taken as air (μ = 0), which under-corrects there and only there. Low-dose CTs of
+    /// SPECT-CT are often shorter than the camera's field (the shared study's CT stops above
+    /// the neck but below the top of the head).
+    pub require_full_ct: bool,
+    /// Where to compute (default: the GPU when there is one).
+    pub backend: Backend,
+    /// Which CT series of the folder (default the largest).
+    pub ct_series: SeriesSelect,
+    /// Reading limits.
+    pub limits: ReadLimits,
+}
+
+impl SpectCtOptions {
+    /// Defaults (see each field) for the photopeak at `photopeak_kev`.
+    pub fn new(photopeak_kev: f64) -> Self {
+        Self {
+            photopeak_kev,
+            scatter: ScatterCorrection::TripleEnergyWindow,
+            attenuation: true,
+            hu_to_mu: None,
+            collimator: None,
+            iterations: 4,
+            subsets: 8,
+            post_filter_fwhm: None,
+            calibration_cps_per_mbq: None,
+            register: false,
+            allow_other_frame: false,
+            require_full_ct: false,
+            backend: Backend::Auto,
+            ct_series: SeriesSelect::Largest,
+            limits: ReadLimits::default(),
+        }
+    }
+}
+
+/// Where [`spect_ct`] is, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the DICOM files.
+    Reading,
+    /// Registering the CT to the emission data.
+    Registering,
+    /// Computing the μ-map.
+    AttenuationMap,
+    /// Estimating scatter.
+    Scatter,
+    /// OSEM: `done` of `of` iterations finished.
+    Iteration {
+        /// Iterations finished.
+        done: usize,
+        /// Iterations in all.
+        of: usize,
+    },
+}
+
+/// A finished SPECT-CT reconstruction.
+#[derive(Debug)]
+pub struct SpectCt {
+    /// The activity, `[z, y, x]` on `grid`, in `units`.
+    pub image: Array3<f32>,
+    /// `"CPS"` (counts per second per voxel) or `"BQML"`.
+    pub units: &'static str,
+    /// Where the image lies, in the CT's frame of reference.
+    pub grid: PatientGrid,
+    /// The μ-map the model used, 1/mm, on `grid` (`None` without attenuation correction).
+    pub mu_map: Option<Array3<f32>>,
+    /// The HU → μ curve used (`None` without attenuation correction).
+    pub hu_to_mu: Option<HuToMu>,
+    /// The NM acquisition as read.
+    pub nm: NmProjections,
+    /// The NM file.
+    pub nm_path: PathBuf,
+    /// The CT as read.
+    pub ct: CtSeries,
+    /// Index (into `nm.windows`) of the photopeak window.
+    pub photopeak: usize,
+    /// Indices of the lower and upper scatter windows used.
+    pub scatter_windows: (Option<usize>, Option<usize>),
+    /// The registration, when asked for.
+    pub registration: Option<Registration>,
+    /// The collimator-detector response modelled.
+    pub collimator: Option<Collimator>,
+    /// Where the reconstruction ran.
+    pub backend: ActiveBackend,
+    /// Seconds spent reconstructing (planning, OSEM and post-filter).
+    pub reconstruction_seconds: f64,
+    /// The settings asked for.
+    pub options: SpectCtOptions,
+    /// What the user should know about this result (e.g. a CT shorter than the emission field
+    /// of view).
+    pub warnings: Vec<String>,
+}
+
+/// Reads `nm_path` (an NM tomographic acquisition) and the CT in `ct_path` (a folder or file)
+/// and reconstructs them (see the module docs); `progress` is told each stage.
+///
+/// # Errors
+/// Everything [`read_nm_projections`], [`read_ct_series`] and [`spect_ct_from`] report.
+pub fn spect_ct(
+    nm_path: &Path,
+    ct_path: &Path,
+    options: &SpectCtOptions,
+    mut progress: Option<&mut dyn FnMut(Stage)>,
+) -> Result<SpectCt> {
+    if let Some(p) = progress.as_deref_mut() {
+        p(Stage::Reading);
+    }
+    let nm = read_nm_projections(nm_path, &options.limits)?;
+    let ct = read_ct_series(ct_path, &options.ct_series, &options.limits)?;
+    spect_ct_from(nm, nm_path, ct, options, progress)
+}
+
+/// As [`spect_ct`], from an NM acquisition and a CT already read (`nm_path` names the NM
+/// file for the record).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for: a photopeak no window holds; missing scatter windows;
+/// an NM and a CT of different studies or frames of reference; a CT not covering the body in
+/// the emission field of view (with `require_full_ct`); a CT without kVp (and no curve given); an unknown collimator
+/// (and none given); views of different durations; a bad calibration factor. Errors of the
+/// projector, OSEM and registration.
+pub fn spect_ct_from(
+    nm: NmProjections,
+    nm_path: &Path,
+    ct: CtSeries,
+    options: &SpectCtOptions,
+    mut progress: Option<&mut dyn FnMut(Stage)>,
+) -> Result<SpectCt> {
+    let mut tell = |stage| {
+        if let Some(p) = progress.as_deref_mut() {
+            p(stage)
+        }
+    };
+    check_same_frame(&nm, &ct, options.allow_other_frame)?;
+    let mut warnings = Vec::new();
+    let photopeak = nm.window_at(options.photopeak_kev).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "no energy window holds {} keV; the windows are {}",
+            options.photopeak_kev,
+            list_windows(&nm)
+        ))
+    })?;
+    let seconds_per_view = seconds_per_view(&nm)?;
+    let collimator = match options.collimator {
+        Some(c) => Some(c),
+        None => Some(header_collimator(&nm)?),
+    };
+    let geometry = nm.spect_geometry(collimator)?;
+    let image_grid = nm.image_grid()?;
+
+    let registration = if options.register {
+        tell(Stage::Registering);
+        Some(register_ct(&nm, &ct, options.backend)?)
+    } else {
+        None
+    };
+    let grid = registration
+        .as_ref()
+        .map_or_else(|| nm.grid.clone(), |r| r.transform.move_grid(&nm.grid));
+
+    let (mu_map, hu_to_mu) = if options.attenuation {
+        tell(Stage::AttenuationMap);
+        let curve = match options.hu_to_mu {
+            Some(c) => c,
+            None => {
+                let kvp = ct.kvp.ok_or_else(|| {
+                    Error::InvalidArgument(
+                        "the CT gives no kVp (0018,0060): give the HU → μ curve yourself".into(),
+                    )
+                })?;
+                HuToMu::at_energy(options.photopeak_kev, kvp)?
+            }
+        };
+        if let Some(gap) = coverage_gap(&ct, &grid) {
+            if options.require_full_ct {
+                return Err(Error::InvalidArgument(format!(
+                    "{gap}; give a CT covering the whole field of view, or accept air beyond it \
+                     (require_full_ct off)"
+                )));
+            }
+            warnings.push(format!(
+                "{gap}: tissue beyond the CT is taken as air, so it is under-corrected there"
+            ));
+        }
+        let v = &ct.volume;
+        let mu_ct = curve.apply(v.data.view())?;
+        let mu = resample(mu_ct.view(), &v.grid, &grid, 0.0, Resampling::Average)?;
+        (Some(mu), Some(curve))
+    } else {
+        (None, None)
+    };
+
+    tell(Stage::Scatter);
+    let (scatter, scatter_windows) = scatter_estimate(&nm, photopeak, options.scatter)?;
+
+    let t = Instant::now();
+    let spect = SpectProjector::new(
+        geometry,
+        image_grid,
+        mu_map.as_ref().map(|m| m.view()),
+        options.backend,
+    )?;
+    let osem = Osem {
+        background: scatter.as_ref().map(|s| s.view().into_dyn()),
+        post_filter_fwhm: options.post_filter_fwhm,
+        ..Osem::new(options.iterations, options.subsets)
+    };
+    let of = options.iterations;
+    let mut on_iteration = |r: &crate::recon::IterationReport<'_>| {
+        tell(Stage::Iteration {
+            done: r.iteration,
+            of,
+        });
+        true
+    };
+    let counts = osem.run_with(
+        &spect,
+        nm.counts[photopeak].view().into_dyn(),
+        Some(&mut on_iteration),
+    )?;
+    let reconstruction_seconds = t.elapsed().as_secs_f64();
+    let mut image: Array3<f32> = counts.into_dimensionality::<Ix3>().expect("3D model");
+    let (scale, units) = units_scale(&grid, seconds_per_view, options.calibration_cps_per_mbq)?;
+    image.mapv_inplace(|v| (v as f64 * scale) as f32);
+    Ok(SpectCt {
+        image,
+        units,
+        grid,
+        mu_map,
+        hu_to_mu,
+        photopeak,
+        scatter_windows,
+        registration,
+        collimator,
+        backend: spect.backend().clone(),
+        reconstruction_seconds,
+        nm,
+        nm_path: nm_path.to_path_buf(),
+        ct,
+        options: options.clone(),
+        warnings,
+    })
+}
+
+fn list_windows(nm: &NmProjections) -> String {
+    nm.windows
+        .iter()
+        .map(|w| format!("{:.1}–{:.1}", w.lower_kev, w.upper_kev))
+        .collect::<Vec<_>>()
+        .join(", ")
+        + " keV"
+}
+
+fn check_same_frame(nm: &NmProjections, ct: &CtSeries, allow: bool) -> Result<()> {
+    if allow {
+        return Ok(());
+    }
+    let v = &ct.volume;
+    for (what, a, b) in [
+        ("study", &nm.study_uid, &v.study_uid),
+        (
+            "frame of reference",
+            &nm.frame_of_reference_uid,
+            &v.frame_of_reference_uid,
+        ),
+    ] {
+        match (a, b) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => {
+                return Err(Error::InvalidArgument(format!(
+                    "the NM and the CT belong to different {what}s ({a} and {b}); \
+                     allow_other_frame (with register) accepts such a pair"
+                )));
+            }
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "the NM or the CT has no {what} UID, so their placement cannot be trusted; \
+                     allow_other_frame (with register) accepts such a pair"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn seconds_per_view(nm: &NmProjections) -> Result<f64> {
+    let d = &nm.frame_durations;
+    let mean = d.iter().sum::<f64>() / d.len().max(1) as f64;
+    if !(mean > 0.0) || d.iter().any(|t| (t - mean).abs() > 0.01 * mean) {
+        return Err(Error::InvalidArgument(format!(
+            "views last {:.3}–{:.3} s; tomors needs views of one positive duration",
+            d.iter().copied().fold(f64::INFINITY, f64::min),
+            d.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        )));
+    }
+    Ok(mean)
+}
+
+fn header_collimator(nm: &NmProjections) -> Result<Collimator> {
+    let name = nm.collimator.as_deref().unwrap_or("");
+    Collimator::preset(name).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "the NM header names collimator {name:?}, which tomors has no model for; give one \
+             (a preset: LEHR, LEGP, MEGP, HEGP, or measured values)"
+        ))
+    })
+}
+
+/// Scale from reconstructed counts to the output units.
+fn units_scale(
+    grid: &PatientGrid,
+    seconds_per_view: f64,
+    calibration_cps_per_mbq: Option<f64>,
+) -> Result<(f64, &'static str)> {
+    let cps = 1.0 / seconds_per_view;
+    match calibration_cps_per_mbq {
+        None => Ok((cps, "CPS")),
+        Some(c) if c.is_finite() && c > 0.0 => {
+            let voxel_ml = grid.spacing.iter().product::<f64>() / 1000.0;
+            // cps / (cps per MBq) = MBq; × 1e6 Bq/MBq; per mL.
+            Ok((cps / c * 1e6 / voxel_ml, "BQML"))
+        }
+        Some(c) => Err(Error::InvalidArgument(format!(
+            "calibration factor {c} counts/s per MBq; expected a finite value > 0"
+        ))),
+    }
+}
+
+/// The windows just below and above `peak`: edges within 3 % of the photopeak's centre.
+fn adjacent_windows(nm: &NmProjections, peak: usize) -> (Option<usize>, Option<usize>) {
+    let p = &nm.windows[peak];
+    let tolerance = 0.03 * p.centre_kev();
+    let nearest = |gap: &dyn Fn(usize) -> f64| {
+        (0..nm.windows.len())
+            .filter(|&i| i != peak && gap(i).abs() <= tolerance)
+            .min_by(|&a, &b| gap(a).abs().total_cmp(&gap(b).abs()))
+    };
+    let below = nearest(&|i| p.lower_kev - nm.windows[i].upper_kev);
+    let above = nearest(&|i| nm.windows[i].lower_kev - p.upper_kev);
+    (below, above)
+}
+
+#[allow(clippy::type_complexity)]
+fn scatter_estimate(
+    nm: &NmProjections,
+    peak: usize,
+    method: ScatterCorrection,
+) -> Result<(Option<Array3<f32>>, (Option<usize>, Option<usize>))> {
+    if method == ScatterCorrection::None {
+        return Ok((None, (None, None)));
+    }
+    let (below, above) = adjacent_windows(nm, peak);
+    let Some(lower) = below else {
+        return Err(Error::InvalidArgument(format!(
+            "no scatter window lies just below the photopeak {:.1}–{:.1} keV (windows: {}); \
+             choose scatter correction None",
+            nm.windows[peak].lower_kev,
+            nm.windows[peak].upper_kev,
+            list_windows(nm)
+        )));
+    };
+    let view = |i: usize| nm.counts[i].view().into_dyn();
+    let estimate = match method {
+        ScatterCorrection::TripleEnergyWindow => triple_energy_window(
+            view(lower),
+            above.map(view),
+            nm.windows[lower].width_kev(),
+            above.map_or(1.0, |u| nm.windows[u].width_kev()),
+            nm.windows[peak].width_kev(),
+        )?,
+        ScatterCorrection::DualEnergyWindow { k } => dual_energy_window(view(lower), k)?,
+        ScatterCorrection::None => unreachable!("handled above"),
+    };
+    let above = match method {
+        ScatterCorrection::TripleEnergyWindow => above,
+        _ => None,
+    };
+    Ok((
+        Some(estimate.into_dimensionality::<Ix3>().expect("3D counts")),
+        (Some(lower), above),
+    ))
+}
+
+/// Tissue (> −500 HU) on a face of the CT counts as cut off when one emission voxel further
+/// out still lies in the emission field of view; more than this area of it is refused.
+const MAX_CUT_TISSUE_MM2: f64 = 1000.0;
+
+/// Says where the CT's boundary cuts through tissue inside the emission field of view `grid`.
+fn coverage_gap(ct: &CtSeries, grid: &PatientGrid) -> Option<String> {
+    let v = &ct.volume;
+    let g = &v.grid;
+    let step = grid.spacing.iter().copied().fold(0.0, f64::max);
+    let inside_emission = |p: [f64; 3]| {
+        let i = grid.index_of(p);
+        (0..3).all(|k| i[k] >= -0.5 && i[k] <= grid.shape[k] as f64 - 0.5)
+    };
+    let names = ["slice", "row", "column"];
+    for axis in 0..3 {
+        // Outward direction of the face at index 0 along `axis` (patient coordinates).
+        let dir = g.axes[2 - axis];
+        let face_area = (0..3)
+            .filter(|&k| k != axis)
+            .map(|k| g.spacing[k])
+            .product::<f64>();
+        for (side, index) in [(-1.0, 0), (1.0, g.shape[axis] - 1)] {
+            let face = v.data.index_axis(Axis(axis), index);
+            let mut cut = 0.0;
+            for ((a, b), &hu) in face.indexed_iter() {
+                if hu <= -500.0 {
+                    continue;
+                }
+                let mut idx = [0.0; 3];
+                let others: Vec<usize> = (0..3).filter(|&k| k != axis).collect();
+                idx[axis] = index as f64;
+                idx[others[0]] = a as f64;
+                idx[others[1]] = b as f64;
+                let p = g.position(idx);
+                let beyond = [0, 1, 2].map(|k| p[k] + side * step * dir[k]);
+                if inside_emission(p) && inside_emission(beyond) {
+                    cut += face_area;
+                }
+            }
+            if cut > MAX_CUT_TISSUE_MM2 {
+                return Some(format!(
+                    "the CT does not cover the emission field of view: its {} {} ({index}) cuts \
+                     through {:.0} cm² of tissue the emission data see beyond it",
+                    if side < 0.0 { "first" } else { "last" },
+                    names[axis],
+                    cut / 100.0
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// NMI registration of the CT to a non-corrected reconstruction of all windows (their sum
+/// outlines the body through scatter).
+fn register_ct(nm: &NmProjections, ct: &CtSeries, backend: Backend) -> Result<Registration> {
+    let mut total = nm.counts[0].clone();
+    for c in &nm.counts[1..] {
+        total += c;
+    }
+    let spect = SpectProjector::new(nm.spect_geometry(None)?, nm.image_grid()?, None, backend)?;
+    let nac = Osem::new(2, 8).run(&spect, total.view().into_dyn())?;
+    let nac: ArrayViewD<'_, f32> = nac.view();
+    let nac = nac.into_dimensionality::<Ix3>().expect("3D model");
+    let v = &ct.volume;
+    register_rigid(
+        nac,
+        &nm.grid,
+        v.data.view(),
+        &v.grid,
+        &RegistrationOptions {
+            moving_range: Some((-1000.0, 1500.0)),
+            start: Some(Rigid::identity(nm.grid.centre())),
+            ..RegistrationOptions::default()
+        },
+    )
+}
+
+/// What [`SpectCt::write`] wrote.
+#[derive(Debug, Clone)]
+pub struct SpectCtFiles {
+    /// The DICOM NM series' files.
+    pub dicom: Vec<PathBuf>,
+    /// Its Series Instance UID.
+    pub series_uid: String,
+    /// The reconstruction as NIfTI.
+    pub nifti: PathBuf,
+    /// The μ-map as NIfTI (with attenuation correction).
+    pub mu_map_nifti: Option<PathBuf>,
+    /// The one-page summary.
+    pub summary_png: PathBuf,
+}
+
+impl SpectCt {
+    /// Writes into `folder`: `dicom/` (an NM series in the CT's study and frame of reference),
+    /// `recon.nii.gz`, `mu_map.nii.gz` (with attenuation correction) and `summary.png`. Every
+    /// file is written atomically; existing files are never overwritten.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when an output exists already; writing failures.
+    pub fn write(&self, folder: &Path) -> Result<SpectCtFiles> {
+        let nifti = folder.join("recon.nii.gz");
+        let mu_nifti = folder.join("mu_map.nii.gz");
+        let summary_png = folder.join("summary.png");
+        for p in [&nifti, &mu_nifti, &summary_png] {
+            if p.exists() {
+                return Err(Error::InvalidArgument(format!(
+                    "{} exists already; tomors does not overwrite results",
+                    p.display()
+                )));
+            }
+        }
+        let reference = Reference::from_file(&self.ct.volume.files[0])?;
+        let writer = SeriesWriter {
+            description: format!(
+                "tomors SPECT {:.0} keV OSEM {}x{}{}{}",
+                self.options.photopeak_kev,
+                self.options.iterations,
+                self.options.subsets,
+                if self.mu_map.is_some() { " AC" } else { "" },
+                if self.scatter_windows.0.is_some() {
+                    " SC"
+                } else {
+                    ""
+                },
+            ),
+            ..SeriesWriter::new(WriteModality::Nm, self.units).with_reference(reference)
+        };
+        let written = writer.write(self.image.view(), &self.grid, &folder.join("dicom"))?;
+        crate::io::nifti::write_nifti(self.image.view(), &self.grid, &nifti, self.units)?;
+        let mu_map_nifti = match &self.mu_map {
+            Some(mu) => {
+                crate::io::nifti::write_nifti(mu.view(), &self.grid, &mu_nifti, "mu 1/mm")?;
+                Some(mu_nifti)
+            }
+            None => None,
+        };
+        super::summary::write_summary(self, &summary_png)?;
+        Ok(SpectCtFiles {
+            dicom: written.files,
+            series_uid: written.series_uid,
+            nifti,
+            mu_map_nifti,
+            summary_png,
+        })
+    }
+
+    /// The settings as lines of text (for the summary and logs).
+    pub fn settings(&self) -> Vec<String> {
+        let w = &self.nm.windows;
+        let o = &self.options;
+        let window = |i: usize| format!("{:.1}-{:.1} keV", w[i].lower_kev, w[i].upper_kev);
+        let mut lines = vec![
+            format!(
+                "photopeak {:.1} keV, window {}",
+                o.photopeak_kev,
+                window(self.photopeak)
+            ),
+            format!(
+                "OSEM {} it x {} subsets, {} views, {}",
+                o.iterations,
+                o.subsets,
+                self.nm.angles.len(),
+                self.backend
+            ),
+            match self.scatter_windows {
+                (Some(l), Some(u)) => format!("scatter TEW {} / {}", window(l), window(u)),
+                (Some(l), None) => match o.scatter {
+                    ScatterCorrection::DualEnergyWindow { k } => {
+                        format!("scatter DEW k {k} x {}", window(l))
+                    }
+                    _ => format!("scatter TEW {} / none above", window(l)),
+                },
+                _ => "no scatter correction".into(),
+            },
+            match &self.hu_to_mu {
+                Some(c) => format!(
+                    "attenuation: CT {} kVp, mu water {:.4}/cm, bone slope {:.3e}/cm/HU",
+                    self.ct.kvp.map_or("?".into(), |k| format!("{k:.0}")),
+                    c.mu_water * 10.0,
+                    c.upper_slope * 10.0
+                ),
+                None => "no attenuation correction".into(),
+            },
+            match &self.collimator {
+                Some(_) => format!(
+                    "collimator {} (response modelled)",
+                    self.nm.collimator.as_deref().unwrap_or("given")
+                ),
+                None => "no collimator response".into(),
+            },
+            format!(
+                "post-filter {}, units {}",
+                o.post_filter_fwhm
+                    .map_or("none".into(), |f| format!("{f} mm FWHM")),
+                self.units
+            ),
+            format!(
+                "grid {}x{}x{} of {:.2} mm, recon {:.1} s",
+                self.grid.shape[2],
+                self.grid.shape[1],
+                self.grid.shape[0],
+                self.grid.spacing[2],
+                self.reconstruction_seconds
+            ),
+        ];
+        if let Some(r) = &self.registration {
+            let t = r.transform;
+            lines.push(format!(
+                "registered: ({:.1}, {:.1}, {:.1}) mm, ({:.2}, {:.2}, {:.2}) deg, NMI {:.3} -> {:.3}",
+                t.translation[0],
+                t.translation[1],
+                t.translation[2],
+                t.angles[0].to_degrees(),
+                t.angles[1].to_degrees(),
+                t.angles[2].to_degrees(),
+                r.nmi_start,
+                r.nmi
+            ));
+        }
+        lines
+    }
+}

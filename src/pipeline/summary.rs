@@ -1,0 +1,147 @@
+//! The one-page summary of a SPECT-CT reconstruction: the emission MIP, the three planes
+//! fused over the CT through the hottest voxel, the μ-map, and the settings.
+
+use std::path::Path;
+
+use ndarray::{Array3, ArrayView3};
+
+use super::spect_ct::SpectCt;
+use crate::error::Result;
+use crate::fusion::{
+    Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample, write_png,
+};
+use crate::geometry::PatientGrid;
+
+/// Tile side, pixels.
+const TILE: usize = 320;
+
+/// The summary page of `r` as RGB bytes `[rows, cols, 3]`.
+///
+/// # Errors
+/// Only resampling errors, which a finished reconstruction does not produce.
+pub fn summary_page(r: &SpectCt) -> Result<Array3<u8>> {
+    let image = r.image.view();
+    let max = image
+        .iter()
+        .copied()
+        .fold(0.0f32, f32::max)
+        .max(f32::MIN_POSITIVE);
+    let hot = hottest(image);
+    let mut page = Page::new(4, TILE);
+
+    let mip = plane_image(image, r.grid.spacing, Plane::Coronal, hot, true)?;
+    let full = Overlay {
+        colormap: Colormap::Hot,
+        range: (0.0, max),
+        threshold: 0.0,
+        alpha: 1.0,
+    };
+    page.picture(
+        &format!("MIP max {max:.3}"),
+        fuse(mip.view(), Window::SOFT_TISSUE, Some((mip.view(), full)))?.view(),
+    );
+
+    // Fused planes through the hottest voxel, on the CT's own voxels.
+    let ct = &r.ct.volume;
+    let at = ct_index(&ct.grid, r.grid.position(hot.map(|i| i as f64)));
+    let overlay = Overlay {
+        colormap: Colormap::Inferno,
+        range: (0.0, 0.6 * max),
+        threshold: 0.05,
+        alpha: 0.6,
+    };
+    for plane in [Plane::Axial, Plane::Coronal, Plane::Sagittal] {
+        let (anatomy, uptake) = plane_on_ct(ct.data.view(), &ct.grid, image, &r.grid, plane, at)?;
+        let name = match plane {
+            Plane::Axial => "axial",
+            Plane::Coronal => "coronal",
+            Plane::Sagittal => "sagittal",
+        };
+        page.picture(
+            name,
+            fuse(
+                anatomy.view(),
+                Window::SOFT_TISSUE,
+                Some((uptake.view(), overlay)),
+            )?
+            .view(),
+        );
+    }
+
+    if let Some(mu) = &r.mu_map {
+        let plane = plane_image(mu.view(), r.grid.spacing, Plane::Coronal, hot, false)?;
+        // 0 to 1.5 × water's μ in grey.
+        let top = r.hu_to_mu.map_or(0.02, |c| 1.5 * c.mu_water) as f32;
+        let window = Window {
+            centre: top / 2.0,
+            width: top,
+        };
+        page.picture(
+            &format!("mu 0-{:.3}/cm", top * 10.0),
+            fuse(plane.view(), window, None)?.view(),
+        );
+    }
+    let mut lines = r.settings();
+    lines.extend(r.warnings.iter().map(|w| format!("WARNING: {w}")));
+    page.text("settings", &lines);
+    Ok(page.render())
+}
+
+/// Writes [`summary_page`] as PNG (atomically).
+///
+/// # Errors
+/// As [`summary_page`] and [`write_png`].
+pub fn write_summary(r: &SpectCt, path: &Path) -> Result<()> {
+    write_png(summary_page(r)?.view(), path)
+}
+
+/// Index `[iz, iy, ix]` of the voxel with the largest value (the first, in C order).
+fn hottest(v: ArrayView3<'_, f32>) -> [usize; 3] {
+    let (mut best, mut at) = (f32::NEG_INFINITY, [0; 3]);
+    for ((z, y, x), &value) in v.indexed_iter() {
+        if value > best {
+            (best, at) = (value, [z, y, x]);
+        }
+    }
+    at
+}
+
+/// The CT voxel nearest to patient position `p`, clamped into the CT.
+fn ct_index(grid: &PatientGrid, p: [f64; 3]) -> [usize; 3] {
+    let i = grid.index_of(p);
+    [0, 1, 2].map(|k| (i[k].round().max(0.0) as usize).min(grid.shape[k] - 1))
+}
+
+/// A CT plane through voxel `at` and the emission volume sampled on the same pixels.
+fn plane_on_ct(
+    ct: ArrayView3<'_, f32>,
+    ct_grid: &PatientGrid,
+    emission: ArrayView3<'_, f32>,
+    emission_grid: &PatientGrid,
+    plane: Plane,
+    at: [usize; 3],
+) -> Result<(ndarray::Array2<f32>, ndarray::Array2<f32>)> {
+    // The plane's axis in array order.
+    let axis = match plane {
+        Plane::Axial => 0,
+        Plane::Coronal => 1,
+        Plane::Sagittal => 2,
+    };
+    let mut shape = ct_grid.shape;
+    shape[axis] = 1;
+    let mut start = [0.0; 3];
+    start[axis] = at[axis] as f64;
+    let slab = PatientGrid::new(
+        shape,
+        ct_grid.spacing,
+        ct_grid.position(start),
+        ct_grid.axes,
+    )?;
+    let uptake = resample(emission, emission_grid, &slab, 0.0, Resampling::Trilinear)?;
+    let mut in_slab = at;
+    in_slab[axis] = 0;
+    Ok((
+        plane_image(ct, ct_grid.spacing, plane, at, false)?,
+        plane_image(uptake.view(), ct_grid.spacing, plane, in_slab, false)?,
+    ))
+}
