@@ -207,7 +207,7 @@ impl Binned {
             Some(r) => r,
             None => percentiles(values),
         };
-        if !(hi > lo) {
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
             return Err(Error::InvalidArgument(format!(
                 "the {what} is constant (or nearly): mutual information cannot align it"
             )));

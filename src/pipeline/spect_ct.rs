@@ -376,7 +376,7 @@ fn check_same_frame(nm: &NmProjections, ct: &CtSeries, allow: bool) -> Result<()
 fn seconds_per_view(nm: &NmProjections) -> Result<f64> {
     let d = &nm.frame_durations;
     let mean = d.iter().sum::<f64>() / d.len().max(1) as f64;
-    if !(mean > 0.0) || d.iter().any(|t| (t - mean).abs() > 0.01 * mean) {
+    if mean.is_nan() || mean <= 0.0 || d.iter().any(|t| (t - mean).abs() > 0.01 * mean) {
         return Err(Error::InvalidArgument(format!(
             "views last {:.3}–{:.3} s; tomors needs views of one positive duration",
             d.iter().copied().fold(f64::INFINITY, f64::min),
