@@ -120,55 +120,6 @@ fn study() -> Option<(
     Some((nm, ct))
 }
 
-/// The patient's body in a CT: voxels above −300 HU connected (in their slice) to the slice's
-/// largest such region, which leaves out the couch and air.
-fn body_mask(hu: ndarray::ArrayView3<f32>) -> ndarray::Array3<bool> {
-    let [nz, ny, nx] = [hu.shape()[0], hu.shape()[1], hu.shape()[2]];
-    let mut out = ndarray::Array3::from_elem((nz, ny, nx), false);
-    for z in 0..nz {
-        let mut label = vec![0u32; ny * nx];
-        let mut sizes = vec![0usize];
-        for start in 0..ny * nx {
-            if label[start] != 0 || hu[[z, start / nx, start % nx]] <= -300.0 {
-                continue;
-            }
-            let id = sizes.len() as u32;
-            let mut stack = vec![start];
-            label[start] = id;
-            let mut size = 0;
-            while let Some(p) = stack.pop() {
-                size += 1;
-                let (y, x) = (p / nx, p % nx);
-                let mut visit = |q: usize| {
-                    if label[q] == 0 && hu[[z, q / nx, q % nx]] > -300.0 {
-                        label[q] = id;
-                        stack.push(q);
-                    }
-                };
-                if y > 0 {
-                    visit(p - nx)
-                }
-                if y + 1 < ny {
-                    visit(p + nx)
-                }
-                if x > 0 {
-                    visit(p - 1)
-                }
-                if x + 1 < nx {
-                    visit(p + 1)
-                }
-            }
-            sizes.push(size);
-        }
-        if let Some((best, _)) = sizes.iter().enumerate().skip(1).max_by_key(|(_, s)| **s) {
-            for (i, l) in label.iter().enumerate() {
-                out[[z, i / nx, i % nx]] = *l == best as u32;
-            }
-        }
-    }
-    out
-}
-
 /// Column profile edges (first and last bin above `f` × the profile's maximum) and their
 /// midpoint, in bins.
 fn edges(profile: &[f64], f: f64) -> (f64, f64) {
@@ -183,7 +134,7 @@ fn mu_map_projections_line_up_with_the_nm_body_outline() {
     use ndarray::{Array3, Axis};
     let Some((nm, ct)) = study() else { return };
     // The CT's body (couch left out) on the NM reconstruction grid, projected along each view.
-    let body = body_mask(ct.volume.data.view()).mapv(|b| if b { 1.0_f32 } else { 0.0 });
+    let body = common::body_mask(ct.volume.data.view()).mapv(|b| if b { 1.0_f32 } else { 0.0 });
     let body = tomors::fusion::resample(
         body.view(),
         &ct.volume.grid,
@@ -324,7 +275,7 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
         tomors::Backend::Cpu,
     )
     .unwrap();
-    let body = body_mask(ct.volume.data.view());
+    let body = common::body_mask(ct.volume.data.view());
     let g = &ct.volume.grid;
     let recon_on_ct = |window: usize, grid: &tomors::PatientGrid| {
         let rec = tomors::Osem::new(2, 10)

@@ -76,3 +76,459 @@ fn registration_recovers_a_known_misalignment_of_the_real_ct() {
     println!("centre error {centre_mm:.2} mm");
     assert!(centre_mm < 1.0 && mm < 1.0 && rad.to_degrees() < 0.5);
 }
+
+use ndarray::{Array3, ArrayView3, Axis};
+use tomors::io::dicom::{CtSeries, NmProjections, read_nm_volume};
+use tomors::physics::HuToMu;
+use tomors::pipeline::{ScatterCorrection, SpectCtOptions, Stage, spect_ct, spect_ct_from};
+use tomors::{Backend, Osem, PatientGrid, SpectProjector};
+
+fn real_study() -> Option<(
+    NmProjections,
+    std::path::PathBuf,
+    CtSeries,
+    std::path::PathBuf,
+)> {
+    let dir = common::shared_data("spect_ct_lu177")?;
+    let limits = ReadLimits::default();
+    let nm_path = dir
+        .join("NM")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let nm = read_nm_projections(&nm_path, &limits).unwrap();
+    let ct = read_ct_series(&dir.join("CT"), &SeriesSelect::Largest, &limits).unwrap();
+    Some((nm, nm_path, ct, dir.join("CT")))
+}
+
+/// The CT's body (common::body_mask) on `grid`: voxels at least half inside it.
+fn body_on(ct: &CtSeries, grid: &PatientGrid) -> Array3<bool> {
+    let v = &ct.volume;
+    let body = common::body_mask(v.data.view()).mapv(|b| if b { 1.0f32 } else { 0.0 });
+    resample(body.view(), &v.grid, grid, 0.0, Resampling::Average)
+        .unwrap()
+        .mapv(|f| f >= 0.5)
+}
+
+/// Depth of each body voxel below the body's surface within its axial slice, in voxels
+/// (1 on the outermost ring), by repeated 4-neighbour erosion; 0 outside.
+fn depth(mask: ArrayView3<bool>) -> Array3<u32> {
+    let mut d = mask.mapv(|b| b as u32);
+    let (nz, ny, nx) = mask.dim();
+    for level in 1.. {
+        let mut grew = false;
+        let prev = d.clone();
+        for z in 0..nz {
+            for y in 1..ny - 1 {
+                for x in 1..nx - 1 {
+                    let inner = [(y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)]
+                        .iter()
+                        .all(|&(a, b)| prev[[z, a, b]] >= level);
+                    if prev[[z, y, x]] == level && inner {
+                        d[[z, y, x]] = level + 1;
+                        grew = true;
+                    }
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    d
+}
+
+/// Mean of `image` over body voxels of depth in `range` (voxels), in slices where `slices` holds.
+fn shell_mean(
+    image: ArrayView3<f32>,
+    depth: ArrayView3<u32>,
+    range: std::ops::Range<u32>,
+    slices: &[usize],
+) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for &z in slices {
+        for (v, d) in image
+            .index_axis(Axis(0), z)
+            .iter()
+            .zip(depth.index_axis(Axis(0), z))
+        {
+            if range.contains(d) {
+                sum += *v as f64;
+                n += 1;
+            }
+        }
+    }
+    sum / n.max(1) as f64
+}
+
+/// Emission slices that the CT covers with margin and that hold a body at least 12 voxels deep
+/// (trunk, not neck or head).
+fn trunk_slices(depth: ArrayView3<u32>, grid: &PatientGrid, ct: &CtSeries) -> Vec<usize> {
+    let v = &ct.volume.grid;
+    (0..grid.shape[0])
+        .filter(|&z| {
+            let p = grid.position([
+                z as f64,
+                grid.shape[1] as f64 / 2.0,
+                grid.shape[2] as f64 / 2.0,
+            ]);
+            let iz = v.index_of(p)[0];
+            iz > 2.0
+                && iz < v.shape[0] as f64 - 3.0
+                && depth.index_axis(Axis(0), z).iter().any(|&d| d >= 12)
+        })
+        .collect()
+}
+
+fn relative_l2(a: ArrayView3<f32>, b: ArrayView3<f32>) -> f64 {
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum();
+    let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
+    (num / den).sqrt()
+}
+
+#[test]
+fn real_study_end_to_end_on_the_cpu() {
+    let Some((_, nm_path, _, ct_dir)) = real_study() else {
+        return;
+    };
+    let mut options = SpectCtOptions::new(208.0);
+    options.backend = Backend::Cpu;
+    let mut stages = Vec::new();
+    let mut progress = |s: Stage| stages.push(s);
+    let t = Instant::now();
+    let ac = spect_ct(&nm_path, &ct_dir, &options, Some(&mut progress)).unwrap();
+    println!(
+        "AC+SC+RR: {:.1} s in all, {:.1} s reconstructing",
+        t.elapsed().as_secs_f64(),
+        ac.reconstruction_seconds
+    );
+    assert_eq!(stages[0], Stage::Reading);
+    assert_eq!(stages.last(), Some(&Stage::Iteration { done: 4, of: 4 }));
+    assert!(stages.contains(&Stage::AttenuationMap) && stages.contains(&Stage::Scatter));
+    for line in ac.settings() {
+        println!("  {line}");
+    }
+    // Windows: 187.2–228.8 keV photopeak, 166.9–186.3 and 229.6–251.2 keV for TEW.
+    assert_eq!((ac.photopeak, ac.scatter_windows), (1, (Some(3), Some(2))));
+    assert_eq!(ac.units, "CPS");
+    // The CT stops inside the head: the pipeline says so.
+    assert!(
+        ac.warnings.iter().any(|w| w.contains("last slice")),
+        "{:?}",
+        ac.warnings
+    );
+
+    // Uptake inside the body outline, over the slices the CT covers.
+    let body = body_on(&ac.ct, &ac.grid);
+    let covered = |z: usize| {
+        let iz = ac
+            .ct
+            .volume
+            .grid
+            .index_of(ac.grid.position([z as f64, 64.0, 64.0]))[0];
+        iz >= 0.0 && iz <= ac.ct.volume.grid.shape[0] as f64 - 1.0
+    };
+    let (mut total, mut inside) = (0.0, 0.0);
+    for ((z, y, x), &v) in ac.image.indexed_iter() {
+        if covered(z) {
+            total += v as f64;
+            if body[[z, y, x]] {
+                inside += v as f64;
+            }
+        }
+    }
+    // The hottest voxels (top 0.05 %): salivary and lacrimal glands, in the head and neck.
+    let mut sorted: Vec<f32> = ac.image.iter().copied().collect();
+    sorted.sort_unstable_by(|a, b| b.total_cmp(a));
+    let cut = sorted[sorted.len() / 2000];
+    let hot: Vec<[usize; 3]> = ac
+        .image
+        .indexed_iter()
+        .filter(|(_, v)| **v > cut)
+        .map(|((z, y, x), _)| [z, y, x])
+        .collect();
+    let hot_inside = hot.iter().filter(|i| body[**i]).count() as f64 / hot.len() as f64;
+    let hot_z: Vec<f64> = hot
+        .iter()
+        .map(|i| ac.grid.position([i[0] as f64, i[1] as f64, i[2] as f64])[2])
+        .collect();
+    let head_and_neck = hot_z.iter().filter(|&&z| z > 280.0).count() as f64 / hot_z.len() as f64;
+    println!(
+        "activity inside the CT body: {:.1} % (slices the CT covers); hottest {} voxels: {:.1} % inside, {:.1} % above z = 280 mm",
+        100.0 * inside / total,
+        hot.len(),
+        100.0 * hot_inside,
+        100.0 * head_and_neck
+    );
+    assert!(inside / total > 0.85 && hot_inside > 0.95);
+
+    // Centre-dip: the same reconstruction without attenuation correction, compared over the
+    // trunk's body voxels by depth below the surface.
+    let mut nac_options = options.clone();
+    nac_options.attenuation = false;
+    let nac = spect_ct_from(ac.nm.clone(), &nm_path, ac.ct.clone(), &nac_options, None).unwrap();
+    let d = depth(body.view());
+    let trunk = trunk_slices(d.view(), &ac.grid, &ac.ct);
+    assert!(trunk.len() > 20, "{} trunk slices", trunk.len());
+    // Rings as in the uniform-body test below: 13–26 mm deep against 40 mm and deeper.
+    let ratio = |img: ArrayView3<f32>| {
+        shell_mean(img, d.view(), 10..100, &trunk) / shell_mean(img, d.view(), 4..7, &trunk)
+    };
+    let (r_ac, r_nac) = (ratio(ac.image.view()), ratio(nac.image.view()));
+    println!(
+        "trunk ({} slices): mean activity ≥ 40 mm deep / 13–26 mm deep: {r_nac:.3} without AC, {r_ac:.3} with AC",
+        trunk.len()
+    );
+    assert!(r_ac > 1.3 * r_nac);
+
+    // Outputs: DICOM in the CT's study and frame of reference, NIfTI, summary; never overwritten.
+    let out = std::env::temp_dir().join(format!("tomors-spectct-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let files = ac.write(&out).unwrap();
+    assert_eq!(files.dicom.len(), 128);
+    let back = read_nm_volume(
+        &out.join("dicom"),
+        &SeriesSelect::Largest,
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        back.frame_of_reference_uid,
+        ac.ct.volume.frame_of_reference_uid
+    );
+    assert_eq!(back.study_uid, ac.ct.volume.study_uid);
+    assert_eq!(back.units.as_deref(), Some("CPS"));
+    assert_eq!(back.grid.shape, ac.grid.shape);
+    assert!((0..3).all(|k| (back.grid.origin[k] - ac.grid.origin[k]).abs() < 1e-3));
+    let max = ac.image.iter().copied().fold(0.0f32, f32::max);
+    assert!(
+        back.data
+            .iter()
+            .zip(&ac.image)
+            .all(|(a, b)| (a - b).abs() <= max / 30000.0)
+    );
+    let png = std::fs::metadata(&files.summary_png).unwrap();
+    assert!(png.len() > 10_000);
+    assert!(files.mu_map_nifti.is_some() && files.nifti.exists());
+    assert!(ac.write(&out).is_err(), "a second write must be refused");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// The physical check behind "no centre-dip": a uniform activity filling the real patient's
+/// body (from the CT), projected through the real acquisition's geometry, μ-map (208 keV) and
+/// MEGP response, comes back flat from depth to surface with attenuation correction, and
+/// dips without it.
+#[test]
+fn uniform_activity_in_the_real_body_is_flat_with_attenuation_correction() {
+    let Some((nm, _, ct, _)) = real_study() else {
+        return;
+    };
+    let v = &ct.volume;
+    let mu_ct = HuToMu::at_energy(208.0, ct.kvp.unwrap())
+        .unwrap()
+        .apply(v.data.view())
+        .unwrap();
+    let mu = resample(mu_ct.view(), &v.grid, &nm.grid, 0.0, Resampling::Average).unwrap();
+    let body = body_on(&ct, &nm.grid);
+    let d = depth(body.view());
+    let trunk = trunk_slices(d.view(), &nm.grid, &ct);
+    let mut truth = Array3::<f32>::zeros(body.raw_dim());
+    for &z in &trunk {
+        truth
+            .index_axis_mut(Axis(0), z)
+            .zip_mut_with(&body.index_axis(Axis(0), z), |t, &b| *t = b as u8 as f32);
+    }
+    let geometry = nm.spect_geometry(None).unwrap();
+    let ac = SpectProjector::new(
+        geometry.clone(),
+        nm.image_grid().unwrap(),
+        Some(mu.view()),
+        Backend::Cpu,
+    )
+    .unwrap();
+    let nac = SpectProjector::new(geometry, nm.image_grid().unwrap(), None, Backend::Cpu).unwrap();
+    let data = ac.forward(truth.view().into_dyn()).unwrap();
+    let osem = Osem::new(4, 8);
+    let with = osem
+        .run(&ac, data.view())
+        .unwrap()
+        .into_dimensionality()
+        .unwrap();
+    let without = osem
+        .run(&nac, data.view())
+        .unwrap()
+        .into_dimensionality()
+        .unwrap();
+    // Slices away from the ends of the filled trunk (no axial spill-out), rings from the 4th
+    // (13–18 mm deep) inward: the outer three rings hold the edge's blur (system resolution
+    // ≈ 3 voxels at this radius), which is resolution, not attenuation.
+    let inner = &trunk[4..trunk.len() - 4];
+    let profile = |img: ArrayView3<f32>| -> Vec<f64> {
+        (4..16)
+            .map(|k| shell_mean(img, d.view(), k..k + 1, inner))
+            .collect()
+    };
+    let (p_with, p_without) = (profile(with.view()), profile(without.view()));
+    let show = |p: &[f64]| {
+        p.iter()
+            .map(|v| format!("{v:.3}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "uniform body (truth 1), {} slices, mean per ring from 13–18 mm to 62–66 mm deep:",
+        inner.len()
+    );
+    println!("  with AC:    {}", show(&p_with));
+    println!("  without AC: {}", show(&p_without));
+    let worst = p_with.iter().map(|v| (v - 1.0).abs()).fold(0.0, f64::max);
+    let dip = p_without[p_without.len() - 1] / p_without[0];
+    println!(
+        "  with AC within {:.1} % of the truth; without AC the deepest ring is {:.0} % below the outer one",
+        100.0 * worst,
+        100.0 * (1.0 - dip)
+    );
+    assert!(worst < 0.06, "AC profile not flat: {p_with:?}");
+    assert!(dip < 0.75, "NAC profile shows no centre-dip: {p_without:?}");
+}
+
+/// `nm` with its bins summed 2 × 2 (and its grid halved to match): a quarter of the work, for
+/// running the full pipeline on software Vulkan.
+fn binned(mut nm: NmProjections) -> NmProjections {
+    for c in nm.counts.iter_mut() {
+        let (v, r, k) = c.dim();
+        *c = Array3::from_shape_fn((v, r / 2, k / 2), |(i, y, x)| {
+            c[[i, 2 * y, 2 * x]]
+                + c[[i, 2 * y + 1, 2 * x]]
+                + c[[i, 2 * y, 2 * x + 1]]
+                + c[[i, 2 * y + 1, 2 * x + 1]]
+        });
+    }
+    nm.pixel_spacing = nm.pixel_spacing.map(|s| 2.0 * s);
+    let g = &nm.grid;
+    let origin = g.position([0.5, 0.5, 0.5]);
+    nm.grid = PatientGrid::new(
+        g.shape.map(|n| n / 2),
+        g.spacing.map(|s| 2.0 * s),
+        origin,
+        g.axes,
+    )
+    .unwrap();
+    nm
+}
+
+#[test]
+fn gpu_and_cpu_pipelines_agree_on_the_real_study() {
+    let Some((nm, nm_path, ct, _)) = real_study() else {
+        return;
+    };
+    if !common::gpu_tests_enabled() {
+        return;
+    }
+    let nm = binned(nm);
+    let mut images = Vec::new();
+    for backend in [Backend::Cpu, Backend::Gpu] {
+        let mut options = SpectCtOptions::new(208.0);
+        options.backend = backend;
+        options.iterations = 2;
+        let r = spect_ct_from(nm.clone(), &nm_path, ct.clone(), &options, None).unwrap();
+        println!(
+            "{}: {:.2} s reconstructing (64³, 60 views, OSEM 2 × 8, AC + TEW + MEGP)",
+            r.backend, r.reconstruction_seconds
+        );
+        images.push(r.image);
+    }
+    let rel = relative_l2(images[1].view(), images[0].view());
+    println!("GPU against CPU: relative L2 {rel:.2e}");
+    assert!(rel < 1e-4);
+}
+
+#[test]
+fn bad_pairs_and_settings_are_refused_with_reasons() {
+    let Some((nm, nm_path, ct, _)) = real_study() else {
+        return;
+    };
+    let options = SpectCtOptions::new(208.0);
+    let fails = |nm: NmProjections, ct: CtSeries, o: &SpectCtOptions, expect: &str| {
+        let e = spect_ct_from(nm, &nm_path, ct, o, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(expect), "expected {expect:?} in: {e}");
+        println!("refused: {e}");
+    };
+    // Another frame of reference, another study, or no UIDs to tell.
+    let mut other = ct.clone();
+    other.volume.frame_of_reference_uid = Some("1.2.3.4".into());
+    fails(
+        nm.clone(),
+        other.clone(),
+        &options,
+        "different frame of reference UIDs",
+    );
+    other.volume.study_uid = Some("1.2.3.5".into());
+    fails(nm.clone(), other, &options, "different study UIDs");
+    let mut unknown = ct.clone();
+    unknown.volume.frame_of_reference_uid = None;
+    fails(nm.clone(), unknown, &options, "no frame of reference UID");
+    // A photopeak no window holds.
+    fails(
+        nm.clone(),
+        ct.clone(),
+        &SpectCtOptions::new(364.0),
+        "no energy window holds 364 keV",
+    );
+    // No scatter window below the photopeak: TEW and DEW refuse; "none" is the way out.
+    let mut lonely = nm.clone();
+    lonely.windows.remove(3);
+    lonely.counts.remove(3);
+    fails(
+        lonely.clone(),
+        ct.clone(),
+        &options,
+        "no scatter window lies just below",
+    );
+    let dew = SpectCtOptions {
+        scatter: ScatterCorrection::DualEnergyWindow { k: 0.5 },
+        ..options.clone()
+    };
+    fails(
+        lonely,
+        ct.clone(),
+        &dew,
+        "no scatter window lies just below",
+    );
+    // A CT that stops short of the body, when a full one is required.
+    let strict = SpectCtOptions {
+        require_full_ct: true,
+        ..options.clone()
+    };
+    fails(
+        nm.clone(),
+        ct.clone(),
+        &strict,
+        "its last slice (196) cuts through",
+    );
+    // No kVp, unknown collimator, uneven views, a bad calibration.
+    let mut no_kvp = ct.clone();
+    no_kvp.kvp = None;
+    fails(nm.clone(), no_kvp, &options, "no kVp");
+    let mut odd = nm.clone();
+    odd.collimator = Some("PINHOLE".into());
+    fails(odd, ct.clone(), &options, "no model for");
+    let mut uneven = nm.clone();
+    uneven.frame_durations[3] = 12.0;
+    fails(uneven, ct.clone(), &options, "one positive duration");
+    let bad_cal = SpectCtOptions {
+        calibration_cps_per_mbq: Some(-3.0),
+        iterations: 1,
+        ..options
+    };
+    fails(nm, ct, &bad_cal, "calibration factor");
+}

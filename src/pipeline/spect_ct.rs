@@ -6,13 +6,13 @@
 //!    frames of reference (unless told otherwise);
 //! 2. choose the photopeak window holding [`SpectCtOptions::photopeak_kev`] and the scatter
 //!    windows adjacent to it (their edges within 3 % of the photopeak energy of its edges);
-//! 3. optionally refine the CT's placement by NMI registration against a non-corrected
+//! 3. scatter: triple-energy-window (default), dual-energy-window, or none, as the additive
+//!    background of the model;
+//! 4. optionally refine the CT's placement by NMI registration against a non-corrected
 //!    reconstruction of all windows ([`SpectCtOptions::register`]);
-//! 4. the μ-map: CT numbers → μ at the photopeak energy ([`HuToMu`], from the CT's kVp unless
+//! 5. the μ-map: CT numbers → μ at the photopeak energy ([`HuToMu`], from the CT's kVp unless
 //!    given), then averaged onto the emission grid; where the CT stops short of the body in the
 //!    emission field of view, a warning (or, with `require_full_ct`, an error);
-//! 5. scatter: triple-energy-window (default), dual-energy-window, or none, as the additive
-//!    background of the model;
 //! 6. OSEM with attenuation and the collimator-detector response (from the header's
 //!    collimator, or given) in the system model, and an optional Gaussian post-filter;
 //! 7. units: counts per second per voxel (the reconstruction divided by the time per view),
@@ -128,12 +128,12 @@ impl SpectCtOptions {
 pub enum Stage {
     /// Reading the DICOM files.
     Reading,
+    /// Estimating scatter.
+    Scatter,
     /// Registering the CT to the emission data.
     Registering,
     /// Computing the μ-map.
     AttenuationMap,
-    /// Estimating scatter.
-    Scatter,
     /// OSEM: `done` of `of` iterations finished.
     Iteration {
         /// Iterations finished.
@@ -230,13 +230,20 @@ pub fn spect_ct_from(
             list_windows(&nm)
         ))
     })?;
-    let seconds_per_view = seconds_per_view(&nm)?;
+    let (scale, units) = units_scale(
+        &nm.grid,
+        seconds_per_view(&nm)?,
+        options.calibration_cps_per_mbq,
+    )?;
     let collimator = match options.collimator {
         Some(c) => Some(c),
         None => Some(header_collimator(&nm)?),
     };
     let geometry = nm.spect_geometry(collimator)?;
     let image_grid = nm.image_grid()?;
+
+    tell(Stage::Scatter);
+    let (scatter, scatter_windows) = scatter_estimate(&nm, photopeak, options.scatter)?;
 
     let registration = if options.register {
         tell(Stage::Registering);
@@ -280,9 +287,6 @@ pub fn spect_ct_from(
         (None, None)
     };
 
-    tell(Stage::Scatter);
-    let (scatter, scatter_windows) = scatter_estimate(&nm, photopeak, options.scatter)?;
-
     let t = Instant::now();
     let spect = SpectProjector::new(
         geometry,
@@ -310,7 +314,6 @@ pub fn spect_ct_from(
     )?;
     let reconstruction_seconds = t.elapsed().as_secs_f64();
     let mut image: Array3<f32> = counts.into_dimensionality::<Ix3>().expect("3D model");
-    let (scale, units) = units_scale(&grid, seconds_per_view, options.calibration_cps_per_mbq)?;
     image.mapv_inplace(|v| (v as f64 * scale) as f32);
     Ok(SpectCt {
         image,
@@ -358,7 +361,7 @@ fn check_same_frame(nm: &NmProjections, ct: &CtSeries, allow: bool) -> Result<()
             (Some(a), Some(b)) if a == b => {}
             (Some(a), Some(b)) => {
                 return Err(Error::InvalidArgument(format!(
-                    "the NM and the CT belong to different {what}s ({a} and {b}); \
+                    "the NM and the CT have different {what} UIDs ({a} and {b}); \
                      allow_other_frame (with register) accepts such a pair"
                 )));
             }
