@@ -8,8 +8,9 @@
 //!    windows adjacent to it (their edges within 3 % of the photopeak energy of its edges);
 //! 3. scatter: triple-energy-window (default), dual-energy-window, or none, as the additive
 //!    background of the model;
-//! 4. optionally refine the CT's placement by NMI registration against a non-corrected
-//!    reconstruction of all windows ([`SpectCtOptions::register`]);
+//! 4. the CT placed by the scanners' shared coordinates, or by a rigid motion you give
+//!    ([`SpectCtOptions::ct_motion`], e.g. from [`crate::fusion::register_rigid`] of this CT to
+//!    another session's);
 //! 5. the μ-map: CT numbers → μ at the photopeak energy ([`HuToMu`], from the CT's kVp unless
 //!    given), then averaged onto the emission grid; where the CT stops short of the body in the
 //!    emission field of view, a warning (or, with `require_full_ct`, an error);
@@ -26,13 +27,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array3, ArrayViewD, Axis, Ix3};
+use ndarray::{Array3, Axis, Ix3};
 
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
-use crate::fusion::{
-    Registration, RegistrationOptions, Resampling, Rigid, register_rigid, resample,
-};
+use crate::fusion::{Resampling, Rigid, resample};
 use crate::geometry::{Collimator, PatientGrid};
 use crate::io::dicom::{
     CtSeries, NmProjections, ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality,
@@ -80,11 +79,13 @@ pub struct SpectCtOptions {
     pub post_filter_fwhm: Option<f64>,
     /// System sensitivity, counts per second per MBq: the result is then in Bq/mL.
     pub calibration_cps_per_mbq: Option<f64>,
-    /// Refine the CT's placement by NMI registration (default off: the hardware registration
-    /// is trusted).
-    pub register: bool,
+    /// Where the CT lies relative to the emission data, when the scanners' coordinates are not
+    /// to be trusted: the CT's value at `motion.apply(p)` belongs at emission position `p`
+    /// (as [`crate::fusion::Registration::transform`] gives it; e.g. from registering this
+    /// CT to another session's CT). Default: none (the hardware registration is trusted).
+    pub ct_motion: Option<Rigid>,
     /// Accept an NM and a CT of different frames of reference (or without the UIDs to tell);
-    /// their placement is then only as good as the scanners' coordinates (use `register`).
+    /// their placement is then only as good as the scanners' coordinates (or `ct_motion`).
     pub allow_other_frame: bool,
     /// Refuse a CT that cuts through the body inside the emission field of view. By default
     /// such a CT is accepted with a warning (in [`SpectCt::warnings`]): the tissue beyond it
@@ -113,7 +114,7 @@ impl SpectCtOptions {
             subsets: 8,
             post_filter_fwhm: None,
             calibration_cps_per_mbq: None,
-            register: false,
+            ct_motion: None,
             allow_other_frame: false,
             require_full_ct: false,
             backend: Backend::Auto,
@@ -130,8 +131,6 @@ pub enum Stage {
     Reading,
     /// Estimating scatter.
     Scatter,
-    /// Registering the CT to the emission data.
-    Registering,
     /// Computing the μ-map.
     AttenuationMap,
     /// OSEM: `done` of `of` iterations finished.
@@ -166,8 +165,6 @@ pub struct SpectCt {
     pub photopeak: usize,
     /// Indices of the lower and upper scatter windows used.
     pub scatter_windows: (Option<usize>, Option<usize>),
-    /// The registration, when asked for.
-    pub registration: Option<Registration>,
     /// The collimator-detector response modelled.
     pub collimator: Option<Collimator>,
     /// Where the reconstruction ran.
@@ -208,7 +205,7 @@ pub fn spect_ct(
 /// an NM and a CT of different studies or frames of reference; a CT not covering the body in
 /// the emission field of view (with `require_full_ct`); a CT without kVp (and no curve given); an unknown collimator
 /// (and none given); views of different durations; a bad calibration factor. Errors of the
-/// projector, OSEM and registration.
+/// projector and OSEM.
 pub fn spect_ct_from(
     nm: NmProjections,
     nm_path: &Path,
@@ -245,15 +242,9 @@ pub fn spect_ct_from(
     tell(Stage::Scatter);
     let (scatter, scatter_windows) = scatter_estimate(&nm, photopeak, options.scatter)?;
 
-    let registration = if options.register {
-        tell(Stage::Registering);
-        Some(register_ct(&nm, &ct, options.backend)?)
-    } else {
-        None
-    };
-    let grid = registration
-        .as_ref()
-        .map_or_else(|| nm.grid.clone(), |r| r.transform.move_grid(&nm.grid));
+    let grid = options
+        .ct_motion
+        .map_or_else(|| nm.grid.clone(), |m| m.move_grid(&nm.grid));
 
     let (mu_map, hu_to_mu) = if options.attenuation {
         tell(Stage::AttenuationMap);
@@ -323,7 +314,6 @@ pub fn spect_ct_from(
         hu_to_mu,
         photopeak,
         scatter_windows,
-        registration,
         collimator,
         backend: spect.backend().clone(),
         reconstruction_seconds,
@@ -362,13 +352,13 @@ fn check_same_frame(nm: &NmProjections, ct: &CtSeries, allow: bool) -> Result<()
             (Some(a), Some(b)) => {
                 return Err(Error::InvalidArgument(format!(
                     "the NM and the CT have different {what} UIDs ({a} and {b}); \
-                     allow_other_frame (with register) accepts such a pair"
+                     allow_other_frame (with ct_motion) accepts such a pair"
                 )));
             }
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "the NM or the CT has no {what} UID, so their placement cannot be trusted; \
-                     allow_other_frame (with register) accepts such a pair"
+                     allow_other_frame (with ct_motion) accepts such a pair"
                 )));
             }
         }
@@ -527,31 +517,6 @@ fn coverage_gap(ct: &CtSeries, grid: &PatientGrid) -> Option<String> {
     None
 }
 
-/// NMI registration of the CT to a non-corrected reconstruction of all windows (their sum
-/// outlines the body through scatter).
-fn register_ct(nm: &NmProjections, ct: &CtSeries, backend: Backend) -> Result<Registration> {
-    let mut total = nm.counts[0].clone();
-    for c in &nm.counts[1..] {
-        total += c;
-    }
-    let spect = SpectProjector::new(nm.spect_geometry(None)?, nm.image_grid()?, None, backend)?;
-    let nac = Osem::new(2, 8).run(&spect, total.view().into_dyn())?;
-    let nac: ArrayViewD<'_, f32> = nac.view();
-    let nac = nac.into_dimensionality::<Ix3>().expect("3D model");
-    let v = &ct.volume;
-    register_rigid(
-        nac,
-        &nm.grid,
-        v.data.view(),
-        &v.grid,
-        &RegistrationOptions {
-            moving_range: Some((-1000.0, 1500.0)),
-            start: Some(Rigid::identity(nm.grid.centre())),
-            ..RegistrationOptions::default()
-        },
-    )
-}
-
 /// What [`SpectCt::write`] wrote.
 #[derive(Debug, Clone)]
 pub struct SpectCtFiles {
@@ -680,18 +645,15 @@ impl SpectCt {
                 self.reconstruction_seconds
             ),
         ];
-        if let Some(r) = &self.registration {
-            let t = r.transform;
+        if let Some(t) = &o.ct_motion {
             lines.push(format!(
-                "registered: ({:.1}, {:.1}, {:.1}) mm, ({:.2}, {:.2}, {:.2}) deg, NMI {:.3} -> {:.3}",
+                "CT placed by ({:.1}, {:.1}, {:.1}) mm, ({:.2}, {:.2}, {:.2}) deg",
                 t.translation[0],
                 t.translation[1],
                 t.translation[2],
                 t.angles[0].to_degrees(),
                 t.angles[1].to_degrees(),
                 t.angles[2].to_degrees(),
-                r.nmi_start,
-                r.nmi
             ));
         }
         lines
