@@ -17,7 +17,7 @@ use super::{IntoPy, PyImageGrid, PySpectGeometry, f32_array, to_py};
 /// `(shape, spacing, origin, axes)` of a patient grid, as `tomors.io.PatientGrid` holds it.
 pub(crate) type GridTuple = ([usize; 3], [f64; 3], [f64; 3], [[f64; 3]; 3]);
 
-fn grid_tuple(g: &PatientGrid) -> GridTuple {
+pub(crate) fn grid_tuple(g: &PatientGrid) -> GridTuple {
     (g.shape, g.spacing, g.origin, g.axes)
 }
 

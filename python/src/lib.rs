@@ -16,6 +16,7 @@ use tomors::phantom::EllipsoidPhantom;
 
 mod fusion;
 mod io;
+mod spect_ct;
 
 /// Maps a Rust error to its Python exception class in `tomors.errors`.
 fn to_py(py: Python<'_>, e: tomors::Error) -> PyErr {
@@ -1381,6 +1382,13 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shepp_logan, m)?)?;
     m.add_function(wrap_pyfunction!(shepp_logan_sinogram, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::spect_ct, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::hu_to_mu, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::attenuation_coefficients, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::bone_ct_number, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::register_rigid, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::rigid_move_grid, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::rigid_apply, m)?)?;
     io::register(m)?;
     fusion::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -27,6 +27,7 @@ SPECT (attenuation and collimator response in the model, OSEM)::
 """
 
 from . import errors, fusion, io
+from .spect_ct import SpectCtResult, attenuation_coefficients, bone_ct_number, hu_to_mu, spect_ct
 from ._tomors import (
     FBP,
     Collimator,
@@ -91,6 +92,11 @@ __all__ = [
     "shepp_logan",
     "shepp_logan_sinogram",
     "triple_energy_window",
+    "spect_ct",
+    "SpectCtResult",
+    "hu_to_mu",
+    "attenuation_coefficients",
+    "bone_ct_number",
     "GpuError",
     "InvalidArgumentError",
     "InvalidGeometryError",

@@ -1,0 +1,252 @@
+//! The compiled half of `tomors.spect_ct`, `tomors.hu_to_mu` and
+//! `tomors.fusion.register_rigid`.
+
+use std::path::PathBuf;
+
+use ndarray::Ix3;
+use numpy::PyArray;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use tomors::fusion::{self, RegistrationOptions, Rigid};
+use tomors::physics::{self, HuToMu};
+use tomors::pipeline::{self, ScatterCorrection, SpectCtOptions, Stage};
+
+use super::io::{GridTuple, grid_tuple, patient_grid, view_as};
+use super::{IntoPy, PyCollimator, f32_array, to_py};
+
+/// A rigid motion as Python passes it: (angles (rad), translation (mm), centre (mm)).
+pub(crate) type RigidTuple = ([f64; 3], [f64; 3], [f64; 3]);
+
+fn rigid(t: RigidTuple) -> Rigid {
+    Rigid {
+        angles: t.0,
+        translation: t.1,
+        centre: t.2,
+    }
+}
+
+fn rigid_tuple(r: &Rigid) -> RigidTuple {
+    (r.angles, r.translation, r.centre)
+}
+
+fn invalid(py: Python<'_>, message: String) -> PyErr {
+    to_py(py, tomors::Error::InvalidArgument(message))
+}
+
+/// The HU → μ curve: `(mu_water, lower_slope, upper_slope)` given, else from `bone_hu`, else
+/// from `kvp`.
+fn curve(
+    py: Python<'_>,
+    kev: f64,
+    kvp: Option<f64>,
+    bone_hu: Option<f64>,
+    coefficients: Option<(f64, f64, f64)>,
+) -> PyResult<Option<HuToMu>> {
+    Ok(match (coefficients, bone_hu, kvp) {
+        (Some((w, lo, hi)), _, _) => Some(HuToMu::bilinear(w, lo, hi).py_err(py)?),
+        (None, Some(b), _) => Some(HuToMu::with_bone_ct_number(kev, b).py_err(py)?),
+        (None, None, Some(k)) => Some(HuToMu::at_energy(kev, k).py_err(py)?),
+        (None, None, None) => None,
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (ct, kev, kvp=None, bone_hu=None, coefficients=None))]
+pub(crate) fn hu_to_mu<'py>(
+    py: Python<'py>,
+    ct: &Bound<'py, PyAny>,
+    kev: f64,
+    kvp: Option<f64>,
+    bone_hu: Option<f64>,
+    coefficients: Option<(f64, f64, f64)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(c) = curve(py, kev, kvp, bone_hu, coefficients)? else {
+        return Err(invalid(
+            py,
+            "give the CT's kvp, a bone_hu, or coefficients for the HU → μ curve".into(),
+        ));
+    };
+    let ct = f32_array(py, ct, "ct")?;
+    let hu = view_as::<Ix3>(py, &ct, "ct", "3 (z, y, x)")?;
+    let mu = py.detach(|| c.apply(hu)).py_err(py)?;
+    Ok(PyArray::from_owned_array(py, mu).into_any())
+}
+
+#[pyfunction]
+pub(crate) fn attenuation_coefficients(py: Python<'_>, kev: f64) -> PyResult<(f64, f64)> {
+    Ok((
+        physics::water_mu(kev).py_err(py)?,
+        physics::cortical_bone_mu(kev).py_err(py)?,
+    ))
+}
+
+#[pyfunction]
+pub(crate) fn bone_ct_number(py: Python<'_>, kvp: f64) -> PyResult<f64> {
+    physics::bone_ct_number(kvp).py_err(py)
+}
+
+#[pyfunction]
+pub(crate) fn rigid_move_grid(motion: RigidTuple, grid: GridTuple) -> GridTuple {
+    let g = tomors::PatientGrid {
+        shape: grid.0,
+        spacing: grid.1,
+        origin: grid.2,
+        axes: grid.3,
+    };
+    grid_tuple(&rigid(motion).move_grid(&g))
+}
+
+#[pyfunction]
+pub(crate) fn rigid_apply(motion: RigidTuple, point: [f64; 3]) -> [f64; 3] {
+    rigid(motion).apply(point)
+}
+
+#[pyfunction]
+#[pyo3(signature = (fixed, fixed_grid, moving, moving_grid, bins, fixed_range, moving_range, start, max_translation, max_rotation))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn register_rigid<'py>(
+    py: Python<'py>,
+    fixed: &Bound<'py, PyAny>,
+    fixed_grid: GridTuple,
+    moving: &Bound<'py, PyAny>,
+    moving_grid: GridTuple,
+    bins: usize,
+    fixed_range: Option<(f32, f32)>,
+    moving_range: Option<(f32, f32)>,
+    start: Option<RigidTuple>,
+    max_translation: f64,
+    max_rotation: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (fg, mg) = (
+        patient_grid(py, fixed_grid)?,
+        patient_grid(py, moving_grid)?,
+    );
+    let (f, m) = (
+        f32_array(py, fixed, "fixed")?,
+        f32_array(py, moving, "moving")?,
+    );
+    let (fv, mv) = (
+        view_as::<Ix3>(py, &f, "fixed", "3 (z, y, x)")?,
+        view_as::<Ix3>(py, &m, "moving", "3 (z, y, x)")?,
+    );
+    let options = RegistrationOptions {
+        bins,
+        fixed_range,
+        moving_range,
+        start: start.map(rigid),
+        max_translation,
+        max_rotation,
+    };
+    let r = py
+        .detach(|| fusion::register_rigid(fv, &fg, mv, &mg, &options))
+        .py_err(py)?;
+    let d = PyDict::new(py);
+    d.set_item("transform", rigid_tuple(&r.transform))?;
+    d.set_item("nmi_start", r.nmi_start)?;
+    d.set_item("nmi", r.nmi)?;
+    d.set_item("evaluations", r.evaluations)?;
+    Ok(d)
+}
+
+#[pyfunction]
+#[pyo3(signature = (nm_path, ct_path, photopeak_kev, scatter, dew_k, attenuation, bone_hu, hu_to_mu, collimator, iterations, subsets, post_filter_fwhm, calibration_cps_per_mbq, ct_motion, allow_other_frame, require_full_ct, backend, output_dir, progress))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn spect_ct<'py>(
+    py: Python<'py>,
+    nm_path: PathBuf,
+    ct_path: PathBuf,
+    photopeak_kev: f64,
+    scatter: &str,
+    dew_k: f64,
+    attenuation: bool,
+    bone_hu: Option<f64>,
+    hu_to_mu: Option<(f64, f64, f64)>,
+    collimator: Option<PyRef<'py, PyCollimator>>,
+    iterations: usize,
+    subsets: usize,
+    post_filter_fwhm: Option<f64>,
+    calibration_cps_per_mbq: Option<f64>,
+    ct_motion: Option<RigidTuple>,
+    allow_other_frame: bool,
+    require_full_ct: bool,
+    backend: &str,
+    output_dir: Option<PathBuf>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut o = SpectCtOptions::new(photopeak_kev);
+    o.scatter = match scatter {
+        "tew" => ScatterCorrection::TripleEnergyWindow,
+        "dew" => ScatterCorrection::DualEnergyWindow { k: dew_k },
+        "none" => ScatterCorrection::None,
+        other => {
+            return Err(invalid(
+                py,
+                format!("scatter {other:?}; expected \"tew\", \"dew\" or \"none\""),
+            ));
+        }
+    };
+    o.attenuation = attenuation;
+    o.hu_to_mu = curve(py, photopeak_kev, None, bone_hu, hu_to_mu)?;
+    o.collimator = collimator.map(|c| c.inner);
+    o.iterations = iterations;
+    o.subsets = subsets;
+    o.post_filter_fwhm = post_filter_fwhm;
+    o.calibration_cps_per_mbq = calibration_cps_per_mbq;
+    o.ct_motion = ct_motion.map(rigid);
+    o.allow_other_frame = allow_other_frame;
+    o.require_full_ct = require_full_ct;
+    o.backend = backend.parse().py_err(py)?;
+
+    let mut raised: Option<PyErr> = None;
+    let result = py.detach(|| {
+        let mut tell = |stage: Stage| {
+            let Some(cb) = &progress else { return };
+            let (name, done, of) = match stage {
+                Stage::Reading => ("reading", 0, 0),
+                Stage::Scatter => ("scatter", 0, 0),
+                Stage::AttenuationMap => ("attenuation map", 0, 0),
+                Stage::Iteration { done, of } => ("iteration", done, of),
+            };
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (name, done, of))
+                    && raised.is_none()
+                {
+                    raised = Some(e);
+                }
+            });
+        };
+        let r = pipeline::spect_ct(&nm_path, &ct_path, &o, Some(&mut tell))?;
+        let files = output_dir.as_deref().map(|dir| r.write(dir)).transpose()?;
+        Ok::<_, tomors::Error>((r, files))
+    });
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    let (r, files) = result.py_err(py)?;
+    let d = PyDict::new(py);
+    d.set_item("settings", r.settings())?;
+    d.set_item("warnings", r.warnings.clone())?;
+    d.set_item("units", r.units)?;
+    d.set_item("grid", grid_tuple(&r.grid))?;
+    d.set_item("photopeak_window", r.photopeak)?;
+    d.set_item("scatter_windows", r.scatter_windows)?;
+    d.set_item(
+        "hu_to_mu",
+        r.hu_to_mu
+            .map(|c| (c.mu_water, c.lower_slope, c.upper_slope)),
+    )?;
+    d.set_item("backend", r.backend.to_string())?;
+    d.set_item("reconstruction_seconds", r.reconstruction_seconds)?;
+    if let Some(f) = files {
+        let files = PyDict::new(py);
+        files.set_item("dicom", f.dicom)?;
+        files.set_item("series_uid", f.series_uid)?;
+        files.set_item("nifti", f.nifti)?;
+        files.set_item("mu_map_nifti", f.mu_map_nifti)?;
+        files.set_item("summary_png", f.summary_png)?;
+        d.set_item("files", files)?;
+    }
+    d.set_item("mu_map", r.mu_map.map(|m| PyArray::from_owned_array(py, m)))?;
+    d.set_item("image", PyArray::from_owned_array(py, r.image))?;
+    Ok(d)
+}

@@ -1,0 +1,132 @@
+"""tomors.spect_ct on the shared real SPECT/CT study, HU → μ, and rigid registration."""
+
+import math
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tomors
+from tomors.fusion import Rigid, register_rigid, resample
+from tomors.io import PatientGrid
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+STUDY = DATA / "spect_ct_lu177"
+needs_study = pytest.mark.skipif(not STUDY.exists(), reason=f"{STUDY} absent (real data lives in ../shared/data)")
+
+
+def nm_file():
+    return next((STUDY / "NM").iterdir())
+
+
+def test_hu_to_mu_follows_the_water_bone_model():
+    water, bone = tomors.attenuation_coefficients(140.5)
+    assert abs(water - 0.01536) < 2e-5  # NIST, Tc-99m
+    assert tomors.bone_ct_number(120) == 1358.0
+    ct = np.array([[[-1000.0, -500.0, 0.0, 1358.0, -3000.0]]], dtype=np.float32)
+    mu = tomors.hu_to_mu(ct, 140.5, kvp=120)
+    np.testing.assert_allclose(mu[0, 0], [0.0, water / 2, water, bone, 0.0], rtol=1e-5, atol=1e-9)
+    own = tomors.hu_to_mu(ct, 140.5, coefficients=(0.015, 1.5e-5, 1.0e-5))
+    np.testing.assert_allclose(own[0, 0, 2:4], [0.015, 0.015 + 1358 * 1.0e-5], rtol=1e-6)
+    assert ct[0, 0, 0] == -1000.0  # the input is untouched
+    with pytest.raises(tomors.InvalidArgumentError, match="kvp"):
+        tomors.hu_to_mu(ct, 140.5)
+    with pytest.raises(tomors.InvalidArgumentError, match="kVp"):
+        tomors.hu_to_mu(ct, 140.5, kvp=60)
+    with pytest.raises(tomors.InvalidArgumentError, match="keV"):
+        tomors.hu_to_mu(ct, 20.0, kvp=120)
+    bad = ct.copy()
+    bad[0, 0, 1] = np.nan
+    with pytest.raises(tomors.NonFiniteError):
+        tomors.hu_to_mu(bad, 140.5, kvp=120)
+
+
+def blobs(grid: PatientGrid):
+    z, y, x = np.meshgrid(*[np.arange(n) for n in grid.shape], indexing="ij")
+    p = [grid.origin[k] + (x, y, z)[k] * grid.spacing[2 - k] for k in range(3)]
+
+    def g(c, s):
+        return np.exp(-sum((p[k] - c[k]) ** 2 for k in range(3)) / (2 * s * s))
+
+    return (100 * g((0, 0, 0), 18) + 60 * g((14, -8, 6), 6) + 80 * g((-10, 12, -9), 4)).astype(np.float32)
+
+
+def test_register_rigid_finds_a_known_motion_and_rigid_moves_grids():
+    grid = PatientGrid((40, 40, 40), (2.0, 2.0, 2.0), (-39.0, -39.0, -39.0), ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
+    fixed = blobs(grid)
+    centre = (0.0, 0.0, 0.0)
+    truth = Rigid((0.0, math.radians(3), 0.0), (4.0, -2.0, 3.0), centre)
+    moved = truth.move_grid(grid)
+    # The moved grid puts every voxel where the motion takes it.
+    np.testing.assert_allclose(moved.origin, truth.apply(grid.origin), atol=1e-12)
+    found = register_rigid(fixed, grid, fixed, moved)
+    assert found.nmi > found.nmi_start
+    for k in range(3):
+        assert abs(found.transform.translation[k] - truth.translation[k]) < 0.5
+        assert abs(found.transform.angles[k] - truth.angles[k]) < math.radians(0.3)
+    back = resample(fixed, moved, found.transform.move_grid(grid))
+    inner = (slice(6, -6),) * 3  # away from the edges the motion carries out of the volume
+    assert np.abs(back[inner] - fixed[inner]).max() < 0.02 * fixed.max()
+    with pytest.raises(tomors.InvalidArgumentError, match="bins"):
+        register_rigid(fixed, grid, fixed, moved, bins=2)
+
+
+@needs_study
+def test_spect_ct_on_the_real_study(tmp_path):
+    stages = []
+    with pytest.warns(UserWarning, match="does not cover the emission field of view"):
+        r = tomors.spect_ct(
+            nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu", output_dir=tmp_path,
+            progress=lambda stage, done, of: stages.append((stage, done, of)),
+        )
+    assert r.image.shape == (128, 128, 128) and r.image.dtype == np.float32
+    assert r.units == "CPS" and r.backend.startswith("cpu")
+    assert r.photopeak_window == 1 and r.scatter_windows == (3, 2)
+    assert r.mu_map.shape == r.image.shape and 0.012 < np.percentile(r.mu_map[r.mu_map > 0.005], 50) < 0.016
+    assert stages[0] == ("reading", 0, 0) and stages[-1] == ("iteration", 1, 1)
+    assert any("TEW" in line for line in r.settings)
+    files = r.files
+    assert len(files["dicom"]) == 128 and files["summary_png"].stat().st_size > 10_000
+    # The DICOM series is in the CT's study and frame of reference, readable by pydicom.
+    pydicom = pytest.importorskip("pydicom")
+    ct = tomors.io.read_ct_series(STUDY / "CT")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = pydicom.dcmread(files["dicom"][0])
+    assert ds.FrameOfReferenceUID == ct.frame_of_reference_uid and ds.StudyInstanceUID == ct.study_uid
+    back = tomors.io.read_nm_volume(files["dicom"][0].parent)
+    assert np.abs(back.values - r.image).max() <= r.image.max() / 30000
+    # Nothing is overwritten.
+    with pytest.raises(tomors.InvalidArgumentError, match="exists already"):
+        tomors.spect_ct(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu", output_dir=tmp_path)
+    # The result is plain data: it pickles (Dask ships it between workers).
+    again = pickle.loads(pickle.dumps(r))
+    np.testing.assert_array_equal(again.image, r.image)
+
+    # With a calibration factor the image is in Bq/mL: counts/s ÷ (cps/MBq) × 1e6 ÷ voxel mL.
+    with pytest.warns(UserWarning):
+        bq = tomors.spect_ct(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu", calibration_cps_per_mbq=9.5)
+    voxel_ml = np.prod(r.grid.spacing) / 1000
+    assert bq.units == "BQML"
+    np.testing.assert_allclose(bq.image, r.image / 9.5 * 1e6 / voxel_ml, rtol=1e-5, atol=1e-3)
+
+
+@needs_study
+def test_spect_ct_refuses_bad_requests():
+    with pytest.raises(tomors.InvalidArgumentError, match="no energy window holds 364"):
+        tomors.spect_ct(nm_file(), STUDY / "CT", 364, backend="cpu")
+    with pytest.raises(tomors.InvalidArgumentError, match="cuts through"):
+        tomors.spect_ct(nm_file(), STUDY / "CT", 208, backend="cpu", require_full_ct=True)
+    with pytest.raises(tomors.InvalidArgumentError, match="scatter"):
+        tomors.spect_ct(nm_file(), STUDY / "CT", 208, scatter="magic")
+    with pytest.raises(tomors.DicomError):
+        ct_file = next(p for p in sorted((STUDY / "CT").rglob("*")) if p.is_file())
+        tomors.spect_ct(ct_file, STUDY / "CT", 208)  # a CT slice is no NM acquisition
+
+    def stop(stage, done, of):
+        raise KeyboardInterrupt("stop")
+
+    with pytest.raises(KeyboardInterrupt):
+        tomors.spect_ct(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu", progress=stop)

@@ -1,0 +1,179 @@
+"""SPECT-CT from DICOM in one call, and CT numbers to attenuation coefficients.
+
+    import tomors
+    r = tomors.spect_ct("NM/scan.dcm", "CT/", photopeak_kev=208, output_dir="out/")
+    r.image            # float32 [z, y, x], counts/s per voxel ("CPS"), or Bq/mL with a calibration
+    r.grid             # where it lies (tomors.io.PatientGrid, the CT's frame of reference)
+    r.mu_map           # the attenuation map used, 1/mm
+    r.files["summary_png"]
+
+The photopeak window is the narrowest holding ``photopeak_kev``; scatter comes from the windows
+adjacent to it (TEW by default); the μ-map from the CT at the photopeak energy (bilinear
+water-bone model on NIST data, bone CT number by kVp: see ``hu_to_mu``); the collimator
+response from the header's collimator; OSEM 4 × 8 by default. Writing (``output_dir``) gives
+a DICOM NM series in the CT's study and frame of reference, NIfTI of the image and μ-map, and a
+one-page summary PNG; nothing is overwritten.
+
+Everything is plain data (NumPy arrays, dataclasses), so the call runs as is under Dask
+(``dask.delayed(tomors.spect_ct)(...)``) or any process pool.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _tomors
+from .fusion import Rigid
+from .io import PatientGrid, _grid
+
+__all__ = ["spect_ct", "SpectCtResult", "hu_to_mu", "attenuation_coefficients", "bone_ct_number"]
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass
+class SpectCtResult:
+    """A SPECT-CT reconstruction (see ``spect_ct``)."""
+
+    image: np.ndarray
+    """Activity ``[z, y, x]`` in ``units``."""
+    units: str
+    """``"CPS"`` (counts per second per voxel) or ``"BQML"``."""
+    grid: PatientGrid
+    """Where the image lies, in the CT's frame of reference."""
+    mu_map: Optional[np.ndarray]
+    """The μ-map the model used (1/mm, on ``grid``); ``None`` without attenuation correction."""
+    hu_to_mu: Optional[Tuple[float, float, float]]
+    """The HU → μ curve used: μ of water (1/mm), slopes below and above 0 HU (1/mm per HU)."""
+    photopeak_window: int
+    scatter_windows: Tuple[Optional[int], Optional[int]]
+    """Indices (into the NM's windows) of the lower and upper scatter windows used."""
+    settings: List[str]
+    warnings: List[str]
+    backend: str
+    reconstruction_seconds: float
+    files: Optional[Dict[str, object]] = field(default=None, repr=False)
+    """What was written with ``output_dir``: ``dicom`` (paths), ``series_uid``, ``nifti``,
+    ``mu_map_nifti``, ``summary_png``."""
+
+
+def spect_ct(
+    nm_path: PathLike,
+    ct_path: PathLike,
+    photopeak_kev: float,
+    *,
+    scatter: str = "tew",
+    dew_k: float = 0.5,
+    attenuation: bool = True,
+    bone_hu: Optional[float] = None,
+    hu_to_mu: Optional[Tuple[float, float, float]] = None,
+    collimator=None,
+    iterations: int = 4,
+    subsets: int = 8,
+    post_filter_fwhm: Optional[float] = None,
+    calibration_cps_per_mbq: Optional[float] = None,
+    ct_motion: Optional[Rigid] = None,
+    allow_other_frame: bool = False,
+    require_full_ct: bool = False,
+    backend: str = "auto",
+    output_dir: Optional[PathLike] = None,
+    progress: Optional[Callable[[str, int, int], None]] = None,
+) -> SpectCtResult:
+    """Reconstructs an NM tomographic acquisition (``nm_path``, one DICOM file) with its CT
+    (``ct_path``, a folder or file): attenuation, scatter and collimator response in the model.
+
+    - ``scatter``: ``"tew"`` (windows just below and above the photopeak; no upper window counts
+      as 0), ``"dew"`` (``dew_k`` × the window below) or ``"none"``.
+    - ``bone_hu``: the CT number of cortical bone on your CT (default: from its kVp), or
+      ``hu_to_mu = (mu_water, lower_slope, upper_slope)`` in 1/mm and 1/mm per HU.
+    - ``collimator``: a ``tomors.Collimator`` (default: the preset the header names).
+    - ``calibration_cps_per_mbq``: the camera's sensitivity; the image is then in Bq/mL.
+    - ``ct_motion``: a ``tomors.fusion.Rigid`` placing the CT when the scanners' coordinates are
+      off (e.g. ``register_rigid(...).transform`` against another session's CT).
+    - ``require_full_ct``: refuse a CT stopping short of the body in the emission field of view
+      (default: accept it, assume air beyond, and warn).
+    - ``progress(stage, done, of)``: called at each stage and after each iteration.
+
+    Warnings (e.g. a short CT) are issued with ``warnings.warn`` and kept in ``.warnings``.
+    Raises ``tomors.errors.InvalidArgumentError`` for NM and CT from different studies or
+    frames of reference, a photopeak no window holds, missing scatter windows, an unknown
+    collimator, and other bad settings; ``tomors.errors.DicomError`` for unreadable files.
+    """
+    if collimator is not None and isinstance(collimator, str):
+        from ._tomors import Collimator
+
+        collimator = Collimator.preset(collimator)
+    d = _tomors.spect_ct(
+        Path(nm_path),
+        Path(ct_path),
+        float(photopeak_kev),
+        scatter,
+        float(dew_k),
+        bool(attenuation),
+        bone_hu,
+        hu_to_mu,
+        collimator,
+        int(iterations),
+        int(subsets),
+        post_filter_fwhm,
+        calibration_cps_per_mbq,
+        None if ct_motion is None else ct_motion._tuple(),
+        bool(allow_other_frame),
+        bool(require_full_ct),
+        backend,
+        None if output_dir is None else Path(output_dir),
+        progress,
+    )
+    for w in d["warnings"]:
+        warnings.warn(w, stacklevel=2)
+    files = d.get("files")
+    if files is not None:
+        files = dict(files)
+        files["dicom"] = [Path(p) for p in files["dicom"]]
+        for k in ("nifti", "mu_map_nifti", "summary_png"):
+            files[k] = None if files[k] is None else Path(files[k])
+    return SpectCtResult(
+        image=d["image"],
+        units=d["units"],
+        grid=_grid(d["grid"]),
+        mu_map=d["mu_map"],
+        hu_to_mu=d["hu_to_mu"],
+        photopeak_window=d["photopeak_window"],
+        scatter_windows=tuple(d["scatter_windows"]),
+        settings=list(d["settings"]),
+        warnings=list(d["warnings"]),
+        backend=d["backend"],
+        reconstruction_seconds=d["reconstruction_seconds"],
+        files=files,
+    )
+
+
+def hu_to_mu(
+    ct: np.ndarray,
+    kev: float,
+    kvp: Optional[float] = None,
+    *,
+    bone_hu: Optional[float] = None,
+    coefficients: Optional[Tuple[float, float, float]] = None,
+) -> np.ndarray:
+    """μ (1/mm, float32) at ``kev`` of a CT volume in HU ``[z, y, x]``: air–water mixture below
+    0 HU, water–cortical-bone mixture above (NIST SRD 126 coefficients), with cortical bone at
+    ``bone_hu`` on this CT, or at the CT number tabulated for ``kvp`` (80–140 kVp, from vendor
+    curves), or your own ``coefficients = (mu_water, lower_slope, upper_slope)``."""
+    return _tomors.hu_to_mu(ct, float(kev), kvp, bone_hu, coefficients)
+
+
+def attenuation_coefficients(kev: float) -> Tuple[float, float]:
+    """μ of water and of ICRU-44 cortical bone at ``kev`` (40–1000 keV), 1/mm (NIST SRD 126)."""
+    return _tomors.attenuation_coefficients(float(kev))
+
+
+def bone_ct_number(kvp: float) -> float:
+    """The CT number (HU) tomors assumes for cortical bone on a CT run at ``kvp`` (80–140)."""
+    return _tomors.bone_ct_number(float(kvp))
