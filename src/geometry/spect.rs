@@ -104,6 +104,33 @@ impl Collimator {
         Self::from_holes(d, l, 3.8)
     }
 
+    /// The preset a camera's header names: for GE cameras (Manufacturer holding "GE"), GE's
+    /// Infinia/Discovery parallel-hole collimators from SIMIND's collimator database
+    /// (`collim.col`, codes GI-LEHR/LEGP/MEGP/HEGP: holes 1.5/35, 1.9/35, 3.0/58 and 4.0/66 mm);
+    /// otherwise [`Collimator::preset`]. Both with a 3.8 mm intrinsic resolution.
+    ///
+    /// # Errors
+    /// As [`Collimator::preset`].
+    pub fn for_camera(manufacturer: Option<&str>, name: &str) -> Result<Self> {
+        let ge = manufacturer.is_some_and(|m| {
+            let m = m.to_ascii_uppercase();
+            m.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "GE")
+                || m.contains("GENERAL ELECTRIC")
+        });
+        if !ge {
+            return Self::preset(name);
+        }
+        let (d, l) = match name.trim().to_ascii_lowercase().as_str() {
+            "lehr" => (1.5, 35.0),
+            "legp" => (1.9, 35.0),
+            "megp" => (3.0, 58.0),
+            "hegp" => (4.0, 66.0),
+            _ => return Self::preset(name),
+        };
+        Self::from_holes(d, l, 3.8)
+    }
+
     /// The system FWHM (mm) at `distance` mm from the collimator face (negative distances count as 0).
     pub fn fwhm(&self, distance: f64) -> f64 {
         let geometric = self.fwhm_at_face + self.fwhm_slope * distance.max(0.0);
@@ -451,5 +478,23 @@ mod tests {
             Err(Error::InvalidArgument(_))
         ));
         assert!(Collimator::linear(-1.0, 0.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn camera_presets_follow_the_manufacturer() {
+        let ge = Collimator::for_camera(Some("GE MEDICAL SYSTEMS"), "MEGP").unwrap();
+        assert_eq!(ge, Collimator::from_holes(3.0, 58.0, 3.8).unwrap());
+        let other = Collimator::for_camera(Some("SIEMENS NM"), "MEGP").unwrap();
+        assert_eq!(other, Collimator::preset("megp").unwrap());
+        assert_eq!(
+            Collimator::for_camera(None, "lehr").unwrap(),
+            Collimator::preset("lehr").unwrap()
+        );
+        // "GE" as a word, not inside another name.
+        assert_eq!(
+            Collimator::for_camera(Some("GEMINI"), "megp").unwrap(),
+            other
+        );
+        assert!(Collimator::for_camera(Some("GE MEDICAL SYSTEMS"), "pinhole").is_err());
     }
 }

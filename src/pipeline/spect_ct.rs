@@ -381,7 +381,7 @@ fn seconds_per_view(nm: &NmProjections) -> Result<f64> {
 
 fn header_collimator(nm: &NmProjections) -> Result<Collimator> {
     let name = nm.collimator.as_deref().unwrap_or("");
-    Collimator::preset(name).map_err(|_| {
+    Collimator::for_camera(nm.manufacturer.as_deref(), name).map_err(|_| {
         Error::InvalidArgument(format!(
             "the NM header names collimator {name:?}, which tomors has no model for; give one \
              (a preset: LEHR, LEGP, MEGP, HEGP, or measured values)"

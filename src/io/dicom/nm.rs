@@ -123,8 +123,8 @@ impl NmProjections {
     }
 
     /// The acquisition as a [`SpectGeometry`] (angles, per-view radii, columns, offset), with
-    /// `collimator`, or the preset named by the file's collimator when it is one tomors knows
-    /// (LEHR, LEGP, MEGP, HEGP) and `collimator` is `None`.
+    /// `collimator`, or the preset the file's collimator and manufacturer name
+    /// ([`Collimator::for_camera`]: LEHR, LEGP, MEGP, HEGP) when `collimator` is `None`.
     ///
     /// # Errors
     /// As [`SpectGeometry::with_orbit`].
@@ -140,7 +140,7 @@ impl NmProjections {
         let preset = self
             .collimator
             .as_deref()
-            .and_then(|name| Collimator::preset(name).ok());
+            .and_then(|name| Collimator::for_camera(self.manufacturer.as_deref(), name).ok());
         Ok(match collimator.or(preset) {
             Some(c) => geometry.with_collimator(c),
             None => geometry,
