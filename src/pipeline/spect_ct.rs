@@ -16,8 +16,9 @@
 //!    emission field of view, a warning (or, with `require_full_ct`, an error);
 //! 6. OSEM with attenuation and the collimator-detector response (from the header's
 //!    collimator, or given) in the system model, and an optional Gaussian post-filter;
-//! 7. units: counts per second per voxel (the reconstruction divided by the time per view),
-//!    or Bq/mL with a calibration factor in counts per second per MBq.
+//! 7. units: counts per second per voxel (the counts each voxel sends to the camera per view,
+//!    divided by the time per view), or Bq/mL with a calibration factor in counts per second
+//!    per MBq (the planar sensitivity, measured in air).
 //!
 //! [`SpectCt::write`] writes the result as a DICOM NM series in the CT's study and frame of
 //! reference, NIfTI volumes of the reconstruction and the μ-map, and a one-page summary PNG.
@@ -389,13 +390,15 @@ fn header_collimator(nm: &NmProjections) -> Result<Collimator> {
     })
 }
 
-/// Scale from reconstructed counts to the output units.
+/// Scale from the reconstruction to the output units. The projector's sums are line integrals
+/// (image value × mm, CONVENTIONS.md), so a voxel of value `x` sends `x · d` counts per view
+/// to the camera (`d` its side, mm; SPECT voxels are cubes of the bin size).
 fn units_scale(
     grid: &PatientGrid,
     seconds_per_view: f64,
     calibration_cps_per_mbq: Option<f64>,
 ) -> Result<(f64, &'static str)> {
-    let cps = 1.0 / seconds_per_view;
+    let cps = grid.spacing[2] / seconds_per_view;
     match calibration_cps_per_mbq {
         None => Ok((cps, "CPS")),
         Some(c) if c.is_finite() && c > 0.0 => {
