@@ -109,7 +109,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &ReadLimits::default(),
         )?;
         let v = &ct.volume;
-        let on_ct = resample(image.view(), g, &v.grid, 0.0, Resampling::Trilinear)?;
+        let on_ct = resample(
+            image.view(),
+            g,
+            &v.grid,
+            0.0,
+            Resampling::Trilinear,
+            tomors::Backend::Cpu,
+        )?;
         let [nz, ny, nx] = v.grid.shape;
         let centre = [nz / 2, ny / 2, nx / 2];
         let anatomy = plane_image(v.data.view(), v.grid.spacing, Plane::Coronal, centre, false)?;

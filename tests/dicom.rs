@@ -141,6 +141,7 @@ fn mu_map_projections_line_up_with_the_nm_body_outline() {
         &nm.grid,
         0.0,
         tomors::fusion::Resampling::Trilinear,
+        tomors::Backend::Cpu,
     )
     .unwrap();
     let project = |angles: Vec<f64>| -> Array3<f32> {
@@ -288,6 +289,7 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
             g,
             0.0,
             tomors::fusion::Resampling::Trilinear,
+            tomors::Backend::Cpu,
         )
         .unwrap()
     };
@@ -343,6 +345,7 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
             g,
             0.0,
             tomors::fusion::Resampling::Trilinear,
+            tomors::Backend::Cpu,
         )
         .unwrap();
         let (mut both, mut na, mut nb) = (0.0, 0.0, 0.0);

@@ -110,6 +110,15 @@ print(f"grid: tomors {ours.grid.shape} origin {np.round(ours.grid.origin, 2)}; "
       f"PyTomography {theirs_grid.shape} origin {np.round(theirs_grid.origin, 2)}")
 print(f"correlation, all voxels: {corr(ours_counts, theirs):.4f}; voxels above 1 % of max "
       f"({hot.sum()}): {corr(ours_counts, theirs, hot):.4f}")
+from scipy.ndimage import gaussian_filter  # noqa: E402
+
+for sigma in (1, 2, 3):
+    print(f"correlation after a Gaussian of σ = {sigma} voxel(s) on both: "
+          f"{corr(gaussian_filter(ours_counts, sigma), gaussian_filter(theirs, sigma)):.4f}")
+smooth_ours, smooth_theirs = gaussian_filter(ours_counts, 2), gaussian_filter(theirs, 2)
+shifts = {dz: corr(smooth_ours, np.roll(smooth_theirs, dz, axis=0)) for dz in (-2, -1, 0, 1, 2)}
+print("σ = 2 correlation with PyTomography's image moved by dz slices: "
+      + ", ".join(f"{dz:+d}: {c:.4f}" for dz, c in shifts.items()))
 print(f"total counts: tomors {ours_counts.sum():.4g}, PyTomography {theirs.sum():.4g}, "
       f"ratio tomors/PyTomography {ours_counts.sum() / theirs.sum():.4f}")
 print(f"  over the CT body (μ > 0.005/mm): ratio {ours_counts[body].sum() / theirs[body].sum():.4f}")

@@ -12,7 +12,7 @@ use super::io::{GridTuple, patient_grid, view_as};
 use super::{IntoPy, f32_array, to_py};
 
 #[pyfunction]
-#[pyo3(signature = (volume, source, target, method="trilinear", outside=0.0))]
+#[pyo3(signature = (volume, source, target, method="trilinear", outside=0.0, backend="auto"))]
 pub(crate) fn resample<'py>(
     py: Python<'py>,
     volume: &Bound<'py, PyAny>,
@@ -20,7 +20,9 @@ pub(crate) fn resample<'py>(
     target: GridTuple,
     method: &str,
     outside: f32,
+    backend: &str,
 ) -> PyResult<Bound<'py, PyArray3<f32>>> {
+    let backend: tomors::Backend = backend.parse().py_err(py)?;
     let method = match method {
         "trilinear" => Resampling::Trilinear,
         "average" => Resampling::Average,
@@ -37,7 +39,7 @@ pub(crate) fn resample<'py>(
     let volume = f32_array(py, volume, "volume")?;
     let data = view_as::<Ix3>(py, &volume, "volume", "3 (z, y, x)")?;
     let out = py
-        .detach(|| fusion::resample(data, &from, &to, outside, method))
+        .detach(|| fusion::resample(data, &from, &to, outside, method, backend))
         .py_err(py)?;
     Ok(PyArray::from_owned_array(py, out))
 }

@@ -25,6 +25,19 @@ def test_resample_moves_and_averages():
         tf.resample(board, fine, coarse, "cubic")
 
 
+def test_resample_gpu_matches_cpu(backend):
+    fine = PatientGrid((12, 14, 16), (2.0, 1.0, 1.0), (0.0, 0.0, 0.0), AXES)
+    z, y, x = np.meshgrid(*[np.arange(n, dtype=np.float32) for n in fine.shape], indexing="ij")
+    volume = np.sin(x / 3) * np.cos(y / 4) + z
+    tilted = tf.Rigid((0.1, 0.0, 0.2), (0.5, -0.5, 1.0), (8.0, 7.0, 11.0)).move_grid(
+        PatientGrid((5, 6, 7), (4.0, 2.5, 2.5), (1.0, 1.0, 1.0), AXES))
+    for method in ("trilinear", "average"):
+        cpu = tf.resample(volume, fine, tilted, method, outside=-5.0, backend="cpu")
+        got = tf.resample(volume, fine, tilted, method, outside=-5.0, backend=backend)
+        assert (cpu == -5.0).any() and (cpu != -5.0).any()
+        np.testing.assert_allclose(got, cpu, atol=1e-4)
+
+
 def test_fused_picture(tmp_path):
     volume = np.zeros((4, 6, 8), np.float32)
     volume[3, 0, 7] = 1.0  # superior, anterior, patient's left

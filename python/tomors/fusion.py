@@ -37,12 +37,18 @@ COLORMAPS = ("grey", "hot", "inferno", "viridis")
 
 
 def resample(
-    volume: np.ndarray, source: PatientGrid, target: PatientGrid, method: str = "trilinear", outside: float = 0.0
+    volume: np.ndarray,
+    source: PatientGrid,
+    target: PatientGrid,
+    method: str = "trilinear",
+    outside: float = 0.0,
+    backend: str = "auto",
 ) -> np.ndarray:
     """``volume`` (placed by ``source``) on the voxels of ``target``: ``"trilinear"`` at the
     target centres, or ``"average"`` over each target voxel (for downsampling, e.g. a CT onto a
-    SPECT grid). Points beyond the source take ``outside``."""
-    return _tomors.resample(volume, source._tuple(), target._tuple(), method, outside)
+    SPECT grid). Points beyond the source take ``outside``. ``backend``: ``"auto"`` (the GPU
+    when there is one), ``"gpu"`` or ``"cpu"``; both give the same numbers to f32 rounding."""
+    return _tomors.resample(volume, source._tuple(), target._tuple(), method, outside, backend)
 
 
 def plane(

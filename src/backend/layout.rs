@@ -242,3 +242,35 @@ const _: () =
 const _: () = assert!(
     std::mem::size_of::<PriorParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_PRIORPARAMS"))
 );
+
+/// Uniform parameters of `shaders/resample.wgsl`.
+///
+/// Keep in sync with `struct ResampleParams` there.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct ResampleParams {
+    /// Source index (z, y, x, unused) of target index (0, 0, 0).
+    pub b: [f32; 4],
+    /// Source-index steps per target z, y and x step.
+    pub col_z: [f32; 4],
+    /// See `col_z`.
+    pub col_y: [f32; 4],
+    /// See `col_z`.
+    pub col_x: [f32; 4],
+    /// Slab shape (nz, ny, nx) and its first slice in the target.
+    pub slab: [u32; 4],
+    /// Full source shape (sz, sy, sx, unused).
+    pub source: [u32; 4],
+    /// Bound block's shape (bz, by, bx, unused).
+    pub block: [u32; 4],
+    /// Bound block's first source index (z, y, x, unused).
+    pub block_origin: [u32; 4],
+    /// Samples per target voxel along z, y, x (unused).
+    pub samples: [u32; 4],
+    /// Value of samples beyond the source.
+    pub outside: f32,
+    /// Target voxels in the slab.
+    pub len: u32,
+    /// Padding.
+    pub _pad: [u32; 2],
+}

@@ -16,8 +16,9 @@
 use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
 
-use super::resample::{Resampling, resample};
+use super::resample::{IndexAffine, Resampling, resample};
 use super::rigid::Rigid;
+use crate::backend::Backend;
 use crate::error::{Error, Result, check_finite};
 use crate::geometry::PatientGrid;
 
@@ -184,7 +185,14 @@ fn coarsen_to(
     ]);
     let coarse = PatientGrid::new(shape, step, origin, grid.axes)?;
     let outside = moving.iter().copied().fold(f32::INFINITY, f32::min);
-    let data = resample(moving, grid, &coarse, outside, Resampling::Average)?;
+    let data = resample(
+        moving,
+        grid,
+        &coarse,
+        outside,
+        Resampling::Average,
+        Backend::Cpu,
+    )?;
     Ok((data, coarse))
 }
 
@@ -246,16 +254,7 @@ impl Cost<'_> {
     /// NMI with the motion `t`, on every `stride`-th fixed voxel along each axis; `None` when
     /// no sampled voxel falls inside the moving volume.
     fn nmi(&self, t: &Rigid, stride: usize) -> Option<f64> {
-        // Moving index = a · fixed index + b (all affine).
-        let b = self
-            .moving_grid
-            .index_of(t.apply(self.fixed_grid.position([0.0; 3])));
-        let a: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]].map(|unit| {
-            let p = self
-                .moving_grid
-                .index_of(t.apply(self.fixed_grid.position(unit)));
-            [0, 1, 2].map(|k| p[k] - b[k])
-        });
+        let map = IndexAffine::between(self.moving_grid, self.fixed_grid, |p| t.apply(p));
         let [fz, fy, fx] = self.fixed.shape;
         let [mz, my, mx] = self.moving.shape;
         let n = self.bins;
@@ -269,9 +268,7 @@ impl Cost<'_> {
                     for iy in (0..fy).step_by(stride) {
                         for ix in (0..fx).step_by(stride) {
                             let f = self.fixed.bins[(iz * fy + iy) * fx + ix] as usize;
-                            let i = [iz as f64, iy as f64, ix as f64];
-                            let m: [f64; 3] = [0, 1, 2]
-                                .map(|k| b[k] + a[0][k] * i[0] + a[1][k] * i[1] + a[2][k] * i[2]);
+                            let m = map.at([iz as f64, iy as f64, ix as f64]);
                             if (0..3).any(|k| !(m[k] >= 0.0 && m[k] <= limit[k])) {
                                 continue;
                             }

@@ -273,7 +273,14 @@ pub fn spect_ct_from(
         }
         let v = &ct.volume;
         let mu_ct = curve.apply(v.data.view())?;
-        let mu = resample(mu_ct.view(), &v.grid, &grid, 0.0, Resampling::Average)?;
+        let mu = resample(
+            mu_ct.view(),
+            &v.grid,
+            &grid,
+            0.0,
+            Resampling::Average,
+            options.backend,
+        )?;
         (Some(mu), Some(curve))
     } else {
         (None, None)

@@ -6,6 +6,7 @@ use std::path::Path;
 use ndarray::{Array3, ArrayView3};
 
 use super::spect_ct::SpectCt;
+use crate::backend::Backend;
 use crate::error::Result;
 use crate::fusion::{
     Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample, write_png,
@@ -137,7 +138,14 @@ fn plane_on_ct(
         ct_grid.position(start),
         ct_grid.axes,
     )?;
-    let uptake = resample(emission, emission_grid, &slab, 0.0, Resampling::Trilinear)?;
+    let uptake = resample(
+        emission,
+        emission_grid,
+        &slab,
+        0.0,
+        Resampling::Trilinear,
+        Backend::Cpu,
+    )?;
     let mut in_slab = at;
     in_slab[axis] = 0;
     Ok((

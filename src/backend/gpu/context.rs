@@ -34,6 +34,7 @@ pub(crate) struct Pipelines {
     pub em_ratio: wgpu::ComputePipeline,
     pub em_update: wgpu::ComputePipeline,
     pub prior_gradient: wgpu::ComputePipeline,
+    pub resample: wgpu::ComputePipeline,
 }
 
 /// A wgpu device with its queue, limits and compiled pipelines. Made once, shared by plans.
@@ -132,6 +133,7 @@ impl GpuContext {
             em_ratio: make("em_ratio", stage_source!("em_ratio.wgsl")),
             em_update: make("em_update", stage_source!("em_update.wgsl")),
             prior_gradient: make("prior_gradient", stage_source!("prior_gradient.wgsl")),
+            resample: make("resample", stage_source!("resample.wgsl")),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::NoGpu(format!(

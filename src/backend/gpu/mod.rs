@@ -6,10 +6,12 @@ mod context;
 mod em;
 mod joseph;
 mod plan;
+mod resample;
 mod spect;
 
 pub use context::{AdapterSummary, GpuContext};
 pub(crate) use joseph::JosephGpu;
 pub use plan::DEFAULT_MAX_CHUNK_BYTES;
 pub(crate) use plan::{FbpInputs, GpuPlan};
+pub(crate) use resample::resample_gpu;
 pub(crate) use spect::SpectGpu;
