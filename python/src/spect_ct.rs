@@ -102,7 +102,7 @@ pub(crate) fn rigid_apply(motion: RigidTuple, point: [f64; 3]) -> [f64; 3] {
 }
 
 #[pyfunction]
-#[pyo3(signature = (fixed, fixed_grid, moving, moving_grid, bins, fixed_range, moving_range, start, max_translation, max_rotation))]
+#[pyo3(signature = (fixed, fixed_grid, moving, moving_grid, bins, fixed_range, moving_range, start, max_translation, max_rotation, backend))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn register_rigid<'py>(
     py: Python<'py>,
@@ -116,7 +116,9 @@ pub(crate) fn register_rigid<'py>(
     start: Option<RigidTuple>,
     max_translation: f64,
     max_rotation: f64,
+    backend: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let backend: tomors::Backend = backend.parse().py_err(py)?;
     let (fg, mg) = (
         patient_grid(py, fixed_grid)?,
         patient_grid(py, moving_grid)?,
@@ -136,6 +138,7 @@ pub(crate) fn register_rigid<'py>(
         start: start.map(rigid),
         max_translation,
         max_rotation,
+        backend,
     };
     let r = py
         .detach(|| fusion::register_rigid(fv, &fg, mv, &mg, &options))

@@ -132,12 +132,14 @@ def register_rigid(
     start: Optional[Rigid] = None,
     max_translation: float = 40.0,
     max_rotation: float = math.radians(20.0),
+    backend: str = "auto",
 ) -> Registration:
     """Rigid (6 degrees of freedom) registration of ``moving`` to ``fixed`` by normalised mutual
     information (partial-volume joint histogram, pattern search to 0.05 mm). Ranges map values
     onto the ``bins`` (default: 0.5th–99.5th percentiles; ``(-1000, 1500)`` suits a CT).
     ``resample(moving, result.transform.move_grid(fixed_grid) ...)`` is then aligned with
-    ``fixed``; ``tomors.spect_ct(..., ct_motion=result.transform)`` places a CT by it."""
+    ``fixed``; ``tomors.spect_ct(..., ct_motion=result.transform)`` places a CT by it. The cost
+    runs on ``backend`` (``"auto"``: the GPU when there is one)."""
     d = _tomors.register_rigid(
         fixed,
         fixed_grid._tuple(),
@@ -149,6 +151,7 @@ def register_rigid(
         None if start is None else start._tuple(),
         float(max_translation),
         float(max_rotation),
+        backend,
     )
     angles, translation, centre = d["transform"]
     return Registration(

@@ -274,3 +274,29 @@ pub struct ResampleParams {
     /// Padding.
     pub _pad: [u32; 2],
 }
+
+/// Uniform parameters of `shaders/nmi_histogram.wgsl`.
+///
+/// Keep in sync with `struct NmiParams` there.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct NmiParams {
+    /// Moving index (z, y, x, unused) of fixed index (0, 0, 0).
+    pub b: [f32; 4],
+    /// Moving-index steps per fixed z, y and x step.
+    pub col_z: [f32; 4],
+    /// See `col_z`.
+    pub col_y: [f32; 4],
+    /// See `col_z`.
+    pub col_x: [f32; 4],
+    /// Fixed shape (nz, ny, nx) and the sampling stride.
+    pub fixed: [u32; 4],
+    /// Moving shape (mz, my, mx) and the bins per volume.
+    pub moving: [u32; 4],
+    /// Sampled fixed voxels.
+    pub len: u32,
+    /// Fixed-point scale of the weights.
+    pub scale: f32,
+    /// Padding.
+    pub _pad: [u32; 2],
+}

@@ -8,7 +8,8 @@
 //! weights of its moving position to the bins of those eight moving voxels, which makes the
 //! cost smooth in the motion, so sub-voxel motions are found. A pattern search (Hooke–Jeeves
 //! steps, halved until 0.05 mm and 0.03°) maximises it, first on every second fixed voxel, then
-//! on all.
+//! on all. The histogram is built on the GPU when there is one (a WGSL twin, each evaluation
+//! one dispatch and a 4 KB read-back), else with rayon.
 //!
 //! A moving volume much finer than the fixed one (a 0.98 mm CT against a 4.4 mm emission grid)
 //! is first averaged, in its own frame, to half the fixed spacing.
@@ -19,6 +20,7 @@ use rayon::prelude::*;
 use super::resample::{IndexAffine, Resampling, resample};
 use super::rigid::Rigid;
 use crate::backend::Backend;
+use crate::backend::gpu::NmiGpu;
 use crate::error::{Error, Result, check_finite};
 use crate::geometry::PatientGrid;
 
@@ -38,6 +40,10 @@ pub struct RegistrationOptions {
     pub max_translation: f64,
     /// Largest rotation searched about each axis from the start, radians.
     pub max_rotation: f64,
+    /// Where the cost is evaluated (default: the GPU when there is one). The GPU sums the
+    /// histogram's weights in fixed point (1/1024 of a voxel for up to 4 million samples), so
+    /// its NMI agrees with the CPU's to about 1e-6.
+    pub backend: Backend,
 }
 
 impl Default for RegistrationOptions {
@@ -49,6 +55,7 @@ impl Default for RegistrationOptions {
             start: None,
             max_translation: 40.0,
             max_rotation: 20f64.to_radians(),
+            backend: Backend::Auto,
         }
     }
 }
@@ -99,17 +106,29 @@ pub fn register_rigid(
     let bins = options.bins;
     let fixed_bins = Binned::new(fixed, options.fixed_range, bins, "fixed volume")?;
     let moving_bins = Binned::new(moving.view(), options.moving_range, bins, "moving volume")?;
+    let gpu = match crate::backend::resolve(options.backend)? {
+        Some(ctx) => Some(NmiGpu::new(
+            ctx,
+            &fixed_bins.bins,
+            fixed_bins.shape,
+            &moving_bins.bins,
+            moving_bins.shape,
+            bins,
+        )?),
+        None => None,
+    };
     let cost = Cost {
         fixed: &fixed_bins,
         fixed_grid,
         moving: &moving_bins,
         moving_grid: &moving_grid,
         bins,
+        gpu,
     };
     let start = options
         .start
         .unwrap_or_else(|| Rigid::identity(fixed_grid.centre()));
-    let nmi_start = cost.nmi(&start, 1).ok_or_else(|| {
+    let nmi_start = cost.nmi(&start, 1)?.ok_or_else(|| {
         Error::InvalidArgument(
             "the fixed and moving volumes do not overlap at the start of the registration".into(),
         )
@@ -122,9 +141,9 @@ pub fn register_rigid(
         evaluations: 1,
     };
     // Coarse: every second fixed voxel, steps 8 mm → 0.5 mm; fine: all, 1 mm → 0.05 mm.
-    let coarse = search.run(start, 2, 8.0, 0.5);
-    let transform = search.run(coarse, 1, 1.0, 0.05);
-    let nmi = cost.nmi(&transform, 1).unwrap_or(nmi_start);
+    let coarse = search.run(start, 2, 8.0, 0.5)?;
+    let transform = search.run(coarse, 1, 1.0, 0.05)?;
+    let nmi = cost.nmi(&transform, 1)?.unwrap_or(nmi_start);
     Ok(Registration {
         transform,
         nmi_start,
@@ -248,18 +267,32 @@ struct Cost<'a> {
     moving: &'a Binned,
     moving_grid: &'a PatientGrid,
     bins: usize,
+    /// The histogram's GPU twin, when the cost runs there.
+    gpu: Option<NmiGpu>,
 }
 
 impl Cost<'_> {
     /// NMI with the motion `t`, on every `stride`-th fixed voxel along each axis; `None` when
     /// no sampled voxel falls inside the moving volume.
-    fn nmi(&self, t: &Rigid, stride: usize) -> Option<f64> {
+    ///
+    /// # Errors
+    /// GPU failures.
+    fn nmi(&self, t: &Rigid, stride: usize) -> Result<Option<f64>> {
         let map = IndexAffine::between(self.moving_grid, self.fixed_grid, |p| t.apply(p));
+        let joint = match &self.gpu {
+            Some(gpu) => gpu.joint(&map, stride)?,
+            None => self.joint(&map, stride),
+        };
+        Ok(normalised_mutual_information(&joint, self.bins))
+    }
+
+    /// The joint histogram on the CPU (see the module docs).
+    fn joint(&self, map: &IndexAffine, stride: usize) -> Vec<f64> {
         let [fz, fy, fx] = self.fixed.shape;
         let [mz, my, mx] = self.moving.shape;
         let n = self.bins;
         let limit = [mz as f64 - 1.0, my as f64 - 1.0, mx as f64 - 1.0];
-        let joint = (0..fz)
+        (0..fz)
             .into_par_iter()
             .step_by(stride)
             .fold(
@@ -299,8 +332,7 @@ impl Cost<'_> {
                     a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
                     a
                 },
-            );
-        normalised_mutual_information(&joint, n)
+            )
     }
 }
 
@@ -358,18 +390,19 @@ impl PatternSearch<'_> {
             && (3..6).all(|k| (p[k] - s[k]).abs() <= self.max_rotation)
     }
 
-    fn value(&mut self, p: [f64; 6], stride: usize) -> f64 {
+    fn value(&mut self, p: [f64; 6], stride: usize) -> Result<f64> {
         self.evaluations += 1;
-        self.cost
-            .nmi(&self.rigid(p), stride)
-            .unwrap_or(f64::NEG_INFINITY)
+        Ok(self
+            .cost
+            .nmi(&self.rigid(p), stride)?
+            .unwrap_or(f64::NEG_INFINITY))
     }
 
     /// Coordinate steps of `step` mm (and `step / LEVER` rad), each improvement followed by
     /// a repeat of the same move (Hooke–Jeeves), halving the step until below `finest`.
-    fn run(&mut self, from: Rigid, stride: usize, mut step: f64, finest: f64) -> Rigid {
+    fn run(&mut self, from: Rigid, stride: usize, mut step: f64, finest: f64) -> Result<Rigid> {
         let mut p = Self::params(&from);
-        let mut best = self.value(p, stride);
+        let mut best = self.value(p, stride)?;
         while step >= finest {
             let mut improved = true;
             while improved {
@@ -382,7 +415,7 @@ impl PatternSearch<'_> {
                         if !self.within_limits(&q) {
                             continue;
                         }
-                        let v = self.value(q, stride);
+                        let v = self.value(q, stride)?;
                         if v > best {
                             (p, best, improved) = (q, v, true);
                             // Keep going while the same move pays.
@@ -392,7 +425,7 @@ impl PatternSearch<'_> {
                                 if !self.within_limits(&r) {
                                     break;
                                 }
-                                let v = self.value(r, stride);
+                                let v = self.value(r, stride)?;
                                 if v <= best {
                                     break;
                                 }
@@ -405,7 +438,7 @@ impl PatternSearch<'_> {
             }
             step /= 2.0;
         }
-        self.rigid(p)
+        Ok(self.rigid(p))
     }
 }
 
@@ -450,6 +483,59 @@ mod tests {
         let (mm, rad) = found.transform.difference(&truth, &grid);
         assert!(mm < 0.5 && rad.to_degrees() < 0.3, "{mm} mm, {rad} rad");
         assert!(found.nmi > found.nmi_start);
+    }
+
+    #[test]
+    fn gpu_cost_matches_the_cpu() {
+        if std::env::var("TOMORS_SKIP_GPU_TESTS").is_ok_and(|v| v == "1") {
+            return;
+        }
+        let grid = PatientGrid::axis_aligned([40, 40, 40], [2.0; 3], [-39.0; 3]).unwrap();
+        let fixed = blobs(&grid, [0.0; 3]);
+        let moving = blobs(&grid, [3.0, -2.0, 1.0]);
+        let [f, m] = [&fixed, &moving].map(|v| Binned::new(v.view(), None, 32, "volume").unwrap());
+        let ctx = crate::backend::resolve(Backend::Gpu).unwrap().unwrap();
+        let gpu = NmiGpu::new(ctx, &f.bins, f.shape, &m.bins, m.shape, 32).unwrap();
+        let mut cost = Cost {
+            fixed: &f,
+            fixed_grid: &grid,
+            moving: &m,
+            moving_grid: &grid,
+            bins: 32,
+            gpu: None,
+        };
+        let motions = [
+            Rigid::identity(grid.centre()),
+            Rigid {
+                angles: [0.05, -0.1, 0.2],
+                translation: [2.5, -1.25, 3.0],
+                centre: grid.centre(),
+            },
+        ];
+        let cpu: Vec<_> = motions
+            .iter()
+            .map(|t| cost.nmi(t, 1).unwrap().unwrap())
+            .collect();
+        let coarse = cost.nmi(&motions[1], 2).unwrap().unwrap();
+        cost.gpu = Some(gpu);
+        for (t, c) in motions.iter().zip(&cpu) {
+            let g = cost.nmi(t, 1).unwrap().unwrap();
+            assert!((g - c).abs() < 1e-5, "GPU {g} against CPU {c}");
+        }
+        assert!((cost.nmi(&motions[1], 2).unwrap().unwrap() - coarse).abs() < 1e-5);
+        // And a whole registration on the GPU finds what the CPU finds.
+        let truth = motions[1];
+        let moved = truth.move_grid(&grid);
+        let options = |backend| RegistrationOptions {
+            backend,
+            ..RegistrationOptions::default()
+        };
+        let on = |backend| {
+            register_rigid(fixed.view(), &grid, fixed.view(), &moved, &options(backend)).unwrap()
+        };
+        let (a, b) = (on(Backend::Cpu), on(Backend::Gpu));
+        let (mm, rad) = a.transform.difference(&b.transform, &grid);
+        assert!(mm < 0.2 && rad < 0.002, "{mm} mm, {rad} rad apart");
     }
 
     #[test]

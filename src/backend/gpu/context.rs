@@ -35,6 +35,7 @@ pub(crate) struct Pipelines {
     pub em_update: wgpu::ComputePipeline,
     pub prior_gradient: wgpu::ComputePipeline,
     pub resample: wgpu::ComputePipeline,
+    pub nmi_histogram: wgpu::ComputePipeline,
 }
 
 /// A wgpu device with its queue, limits and compiled pipelines. Made once, shared by plans.
@@ -134,6 +135,7 @@ impl GpuContext {
             em_update: make("em_update", stage_source!("em_update.wgsl")),
             prior_gradient: make("prior_gradient", stage_source!("prior_gradient.wgsl")),
             resample: make("resample", stage_source!("resample.wgsl")),
+            nmi_histogram: make("nmi_histogram", stage_source!("nmi_histogram.wgsl")),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::NoGpu(format!(
