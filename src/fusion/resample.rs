@@ -36,6 +36,12 @@ impl IndexAffine {
         Self { b, a }
     }
 
+    /// `b` and the columns of `a` as the `vec4<f32>`s the GPU shaders take (`b`, z, y, x).
+    pub(crate) fn gpu_columns(&self) -> [[f32; 4]; 4] {
+        [self.b, self.a[0], self.a[1], self.a[2]]
+            .map(|v| [v[0] as f32, v[1] as f32, v[2] as f32, 0.0])
+    }
+
     /// Source index of the fractional target index `t = [z, y, x]`.
     pub(crate) fn at(&self, t: [f64; 3]) -> [f64; 3] {
         [0, 1, 2]

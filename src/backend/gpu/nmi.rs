@@ -85,13 +85,13 @@ impl NmiGpu {
         let len = nz.div_ceil(stride) * ny.div_ceil(stride) * nx.div_ceil(stride);
         // Exact u32 sums: no bin can pass 2³² even if every sample lands in it.
         let scale = (4.0e9 / len as f64).floor().clamp(1.0, 1024.0);
-        let f = |v: [f64; 3]| [v[0] as f32, v[1] as f32, v[2] as f32, 0.0];
         let [mz, my, mx] = self.moving_shape;
+        let [b, col_z, col_y, col_x] = map.gpu_columns();
         let params = NmiParams {
-            b: f(map.b),
-            col_z: f(map.a[0]),
-            col_y: f(map.a[1]),
-            col_x: f(map.a[2]),
+            b,
+            col_z,
+            col_y,
+            col_x,
             fixed: [nz as u32, ny as u32, nx as u32, stride as u32],
             moving: [mz as u32, my as u32, mx as u32, self.bins as u32],
             len: len as u32,

@@ -70,13 +70,13 @@ fn resample_in_slabs(
             .as_standard_layout()
             .into_owned();
         let len = slab * ny * nx;
-        let f = |v: [f64; 3]| [v[0] as f32, v[1] as f32, v[2] as f32, 0.0];
         let u = |v: [usize; 3]| [v[0] as u32, v[1] as u32, v[2] as u32, 0];
+        let [b, col_z, col_y, col_x] = map.gpu_columns();
         let params = ResampleParams {
-            b: f(map.b),
-            col_z: f(map.a[0]),
-            col_y: f(map.a[1]),
-            col_x: f(map.a[2]),
+            b,
+            col_z,
+            col_y,
+            col_x,
             slab: [slab as u32, ny as u32, nx as u32, z0 as u32],
             source: u(full),
             block: u(size),
@@ -186,26 +186,19 @@ mod tests {
             b: [-1.5, 2.0, -2.0],
             a: [[1.3, 0.2, 0.0], [0.0, 0.9, 0.4], [0.1, -0.3, 1.1]],
         };
-        let whole = resample_in_slabs(
-            &ctx,
-            source.view(),
-            [18, 20, 22],
-            &map,
-            [2, 1, 3],
-            -7.0,
-            u64::MAX,
-        )
-        .unwrap();
-        let sliced = resample_in_slabs(
-            &ctx,
-            source.view(),
-            [18, 20, 22],
-            &map,
-            [2, 1, 3],
-            -7.0,
-            4096,
-        )
-        .unwrap();
+        let run = |budget| {
+            resample_in_slabs(
+                &ctx,
+                source.view(),
+                [18, 20, 22],
+                &map,
+                [2, 1, 3],
+                -7.0,
+                budget,
+            )
+            .unwrap()
+        };
+        let (whole, sliced) = (run(u64::MAX), run(4096));
         assert_eq!(whole, sliced);
         assert!(whole.iter().any(|&v| v == -7.0) && whole.iter().any(|&v| v > 0.0));
     }
