@@ -130,3 +130,15 @@ def test_spect_ct_refuses_bad_requests():
 
     with pytest.raises(KeyboardInterrupt):
         tomors.spect_ct(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu", progress=stop)
+
+
+@needs_study
+def test_spect_ct_runs_under_dask_in_another_process():
+    dask = pytest.importorskip("dask")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the short CT, said once per run
+        task = dask.delayed(tomors.spect_ct)(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu")
+        (remote,) = dask.compute(task, scheduler="processes", num_workers=1)
+        local = tomors.spect_ct(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu")
+    assert remote.grid == local.grid and remote.units == local.units
+    np.testing.assert_allclose(remote.image, local.image, rtol=1e-5, atol=1e-6 * local.image.max())
