@@ -1,9 +1,13 @@
-//! End-to-end jobs from DICOM files to written results: SPECT-CT reconstruction with every
-//! correction in the system model, and its one-page summary.
+//! End-to-end jobs: SPECT-CT from DICOM files to written results with every correction in the
+//! system model and a one-page summary; PET-CT reconstruction of sinograms with attenuation
+//! factors from the CT.
 
+mod attenuation;
+mod pet_ct;
 mod spect_ct;
 mod summary;
 
+pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
 pub use spect_ct::{
     ScatterCorrection, SpectCt, SpectCtFiles, SpectCtOptions, Stage, spect_ct, spect_ct_from,
 };

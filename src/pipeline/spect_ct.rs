@@ -28,11 +28,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array3, Axis, Ix3};
+use ndarray::{Array3, Ix3};
 
+use super::attenuation::attenuation_map;
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
-use crate::fusion::{Resampling, Rigid, resample};
+use crate::fusion::Rigid;
 use crate::geometry::{Collimator, PatientGrid};
 use crate::io::dicom::{
     CtSeries, NmProjections, ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality,
@@ -249,37 +250,14 @@ pub fn spect_ct_from(
 
     let (mu_map, hu_to_mu) = if options.attenuation {
         tell(Stage::AttenuationMap);
-        let curve = match options.hu_to_mu {
-            Some(c) => c,
-            None => {
-                let kvp = ct.kvp.ok_or_else(|| {
-                    Error::InvalidArgument(
-                        "the CT gives no kVp (0018,0060): give the HU → μ curve yourself".into(),
-                    )
-                })?;
-                HuToMu::at_energy(options.photopeak_kev, kvp)?
-            }
-        };
-        if let Some(gap) = coverage_gap(&ct, &grid) {
-            if options.require_full_ct {
-                return Err(Error::InvalidArgument(format!(
-                    "{gap}; give a CT covering the whole field of view, or accept air beyond it \
-                     (require_full_ct off)"
-                )));
-            }
-            warnings.push(format!(
-                "{gap}: tissue beyond the CT is taken as air, so it is under-corrected there"
-            ));
-        }
-        let v = &ct.volume;
-        let mu_ct = curve.apply(v.data.view())?;
-        let mu = resample(
-            mu_ct.view(),
-            &v.grid,
+        let (mu, curve) = attenuation_map(
+            &ct,
             &grid,
-            0.0,
-            Resampling::Average,
+            options.photopeak_kev,
+            options.hu_to_mu,
+            options.require_full_ct,
             options.backend,
+            &mut warnings,
         )?;
         (Some(mu), Some(curve))
     } else {
@@ -472,59 +450,6 @@ fn scatter_estimate(
         Some(estimate.into_dimensionality::<Ix3>().expect("3D counts")),
         (Some(lower), above),
     ))
-}
-
-/// Tissue (> −500 HU) on a face of the CT counts as cut off when one emission voxel further
-/// out still lies in the emission field of view; more than this area of it is refused.
-const MAX_CUT_TISSUE_MM2: f64 = 1000.0;
-
-/// Says where the CT's boundary cuts through tissue inside the emission field of view `grid`.
-fn coverage_gap(ct: &CtSeries, grid: &PatientGrid) -> Option<String> {
-    let v = &ct.volume;
-    let g = &v.grid;
-    let step = grid.spacing.iter().copied().fold(0.0, f64::max);
-    let inside_emission = |p: [f64; 3]| {
-        let i = grid.index_of(p);
-        (0..3).all(|k| i[k] >= -0.5 && i[k] <= grid.shape[k] as f64 - 0.5)
-    };
-    let names = ["slice", "row", "column"];
-    for axis in 0..3 {
-        // Outward direction of the face at index 0 along `axis` (patient coordinates).
-        let dir = g.axes[2 - axis];
-        let face_area = (0..3)
-            .filter(|&k| k != axis)
-            .map(|k| g.spacing[k])
-            .product::<f64>();
-        for (side, index) in [(-1.0, 0), (1.0, g.shape[axis] - 1)] {
-            let face = v.data.index_axis(Axis(axis), index);
-            let mut cut = 0.0;
-            for ((a, b), &hu) in face.indexed_iter() {
-                if hu <= -500.0 {
-                    continue;
-                }
-                let mut idx = [0.0; 3];
-                let others: Vec<usize> = (0..3).filter(|&k| k != axis).collect();
-                idx[axis] = index as f64;
-                idx[others[0]] = a as f64;
-                idx[others[1]] = b as f64;
-                let p = g.position(idx);
-                let beyond = [0, 1, 2].map(|k| p[k] + side * step * dir[k]);
-                if inside_emission(p) && inside_emission(beyond) {
-                    cut += face_area;
-                }
-            }
-            if cut > MAX_CUT_TISSUE_MM2 {
-                return Some(format!(
-                    "the CT does not cover the emission field of view: its {} {} ({index}) cuts \
-                     through {:.0} cm² of tissue the emission data see beyond it",
-                    if side < 0.0 { "first" } else { "last" },
-                    names[axis],
-                    cut / 100.0
-                ));
-            }
-        }
-    }
-    None
 }
 
 /// What [`SpectCt::write`] wrote.
