@@ -253,3 +253,70 @@ pub(crate) fn spect_ct<'py>(
     d.set_item("image", PyArray::from_owned_array(py, r.image))?;
     Ok(d)
 }
+
+#[pyfunction]
+#[pyo3(signature = (sinograms, geometry, grid, ct_path, iterations, subsets, background, normalisation, bone_hu, hu_to_mu, require_full_ct, post_filter_fwhm, backend))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pet_ct<'py>(
+    py: Python<'py>,
+    sinograms: &Bound<'py, PyAny>,
+    geometry: PyRef<'py, super::PyParallelBeam>,
+    grid: GridTuple,
+    ct_path: PathBuf,
+    iterations: usize,
+    subsets: usize,
+    background: Option<&Bound<'py, PyAny>>,
+    normalisation: Option<&Bound<'py, PyAny>>,
+    bone_hu: Option<f64>,
+    hu_to_mu: Option<(f64, f64, f64)>,
+    require_full_ct: bool,
+    post_filter_fwhm: Option<f64>,
+    backend: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let grid = patient_grid(py, grid)?;
+    let backend: tomors::Backend = backend.parse().py_err(py)?;
+    let curve = curve(py, 511.0, None, bone_hu, hu_to_mu)?;
+    let data = f32_array(py, sinograms, "sinograms")?;
+    let background = background
+        .map(|b| f32_array(py, b, "background"))
+        .transpose()?;
+    let normalisation = normalisation
+        .map(|n| f32_array(py, n, "normalisation"))
+        .transpose()?;
+    let options = pipeline::PetCtOptions {
+        iterations,
+        subsets,
+        background: background.as_ref().map(|b| b.as_array()),
+        normalisation: normalisation.as_ref().map(|n| n.as_array()),
+        hu_to_mu: curve,
+        require_full_ct,
+        post_filter_fwhm,
+        backend,
+    };
+    let (view, geometry) = (data.as_array(), geometry.inner.clone());
+    let r = py
+        .detach(|| {
+            let ct = tomors::io::dicom::read_ct_series(
+                &ct_path,
+                &tomors::io::dicom::SeriesSelect::Largest,
+                &tomors::io::dicom::ReadLimits::default(),
+            )?;
+            pipeline::pet_ct(view, geometry, &grid, &ct, &options)
+        })
+        .py_err(py)?;
+    let d = PyDict::new(py);
+    d.set_item("warnings", r.warnings)?;
+    d.set_item("backend", r.backend.to_string())?;
+    d.set_item("reconstruction_seconds", r.reconstruction_seconds)?;
+    d.set_item(
+        "hu_to_mu",
+        (
+            r.hu_to_mu.mu_water,
+            r.hu_to_mu.lower_slope,
+            r.hu_to_mu.upper_slope,
+        ),
+    )?;
+    d.set_item("mu_map", PyArray::from_owned_array(py, r.mu_map))?;
+    d.set_item("image", PyArray::from_owned_array(py, r.image))?;
+    Ok(d)
+}

@@ -142,3 +142,24 @@ def test_spect_ct_runs_under_dask_in_another_process():
         local = tomors.spect_ct(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu")
     assert remote.grid == local.grid and remote.units == local.units
     np.testing.assert_allclose(remote.image, local.image, rtol=1e-5, atol=1e-6 * local.image.max())
+
+
+@needs_study
+def test_pet_ct_with_the_real_ct_is_flat(backend):
+    ct = tomors.io.read_ct_series(STUDY / "CT")
+    c = [ct.grid.origin[k] + (ct.grid.shape[2 - k] - 1) / 2 * ct.grid.spacing[2 - k] for k in range(2)]
+    n, planes, d = 64, 4, 6.0
+    grid = PatientGrid((planes, n, n), (d, d, d), (c[0] - (n - 1) / 2 * d, c[1] - (n - 1) / 2 * d, 100.0),
+                       ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
+    mu = resample(tomors.hu_to_mu(ct.values, 511, kvp=ct.kvp), ct.grid, grid, "average", backend="cpu")
+    truth = (mu > 0.005).astype(np.float32)  # soft tissue and bone: the body
+    geom = tomors.ParallelBeam(np.arange(90) * np.pi / 90, n_cols=91, col_spacing=d, n_rows=planes, row_spacing=d)
+    prompts = tomors.PetProjector(geom, tomors.ImageGrid((planes, n, n), spacing=d), attenuation=mu,
+                                  backend="cpu").forward(truth)
+    r = tomors.pet_ct(prompts, geom, grid, STUDY / "CT", iterations=6, subsets=10, backend=backend)
+    assert r.warnings == [] and r.backend.startswith(backend)
+    np.testing.assert_allclose(r.mu_map, mu, rtol=1e-4, atol=1e-7)
+    inner = truth.copy()
+    for _ in range(3):  # three pixels in from the body's edge
+        inner[:, 1:-1, 1:-1] = inner[:, 1:-1, 1:-1] * inner[:, :-2, 1:-1] * inner[:, 2:, 1:-1] * inner[:, 1:-1, :-2] * inner[:, 1:-1, 2:]
+    assert abs(r.image[inner > 0].mean() - 1.0) < 0.05

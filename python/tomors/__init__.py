@@ -27,7 +27,15 @@ SPECT (attenuation and collimator response in the model, OSEM)::
 """
 
 from . import errors, fusion, io
-from .spect_ct import SpectCtResult, attenuation_coefficients, bone_ct_number, hu_to_mu, spect_ct
+from .spect_ct import (
+    PetCtResult,
+    SpectCtResult,
+    attenuation_coefficients,
+    bone_ct_number,
+    hu_to_mu,
+    pet_ct,
+    spect_ct,
+)
 from ._tomors import (
     FBP,
     Collimator,
@@ -94,6 +102,8 @@ __all__ = [
     "triple_energy_window",
     "spect_ct",
     "SpectCtResult",
+    "pet_ct",
+    "PetCtResult",
     "hu_to_mu",
     "attenuation_coefficients",
     "bone_ct_number",

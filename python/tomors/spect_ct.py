@@ -1,4 +1,5 @@
-"""SPECT-CT from DICOM in one call, and CT numbers to attenuation coefficients.
+"""SPECT-CT from DICOM in one call, PET-CT sinograms with the CT's attenuation, and CT numbers to
+attenuation coefficients.
 
     import tomors
     r = tomors.spect_ct("NM/scan.dcm", "CT/", photopeak_kev=208, output_dir="out/")
@@ -32,7 +33,15 @@ from . import _tomors
 from .fusion import Rigid
 from .io import PatientGrid, _grid
 
-__all__ = ["spect_ct", "SpectCtResult", "hu_to_mu", "attenuation_coefficients", "bone_ct_number"]
+__all__ = [
+    "spect_ct",
+    "SpectCtResult",
+    "pet_ct",
+    "PetCtResult",
+    "hu_to_mu",
+    "attenuation_coefficients",
+    "bone_ct_number",
+]
 
 PathLike = Union[str, os.PathLike]
 
@@ -151,6 +160,57 @@ def spect_ct(
         backend=d["backend"],
         reconstruction_seconds=d["reconstruction_seconds"],
         files=files,
+    )
+
+
+@dataclass
+class PetCtResult:
+    """A PET-CT reconstruction (see ``pet_ct``)."""
+
+    image: np.ndarray
+    """Activity ``[plane, y, x]`` (sinogram units per mm of line integral)."""
+    mu_map: np.ndarray
+    """The 511 keV μ-map the model used, 1/mm, on the PET grid."""
+    hu_to_mu: Tuple[float, float, float]
+    warnings: List[str]
+    backend: str
+    reconstruction_seconds: float
+
+
+def pet_ct(
+    sinograms: np.ndarray,
+    geometry,
+    grid: PatientGrid,
+    ct_path: PathLike,
+    *,
+    iterations: int = 4,
+    subsets: int = 12,
+    background: Optional[np.ndarray] = None,
+    normalisation: Optional[np.ndarray] = None,
+    bone_hu: Optional[float] = None,
+    hu_to_mu: Optional[Tuple[float, float, float]] = None,
+    require_full_ct: bool = False,
+    post_filter_fwhm: Optional[float] = None,
+    backend: str = "auto",
+) -> PetCtResult:
+    """OSEM of PET ``sinograms`` ``[views, planes, cols]`` (a ``tomors.ParallelBeam`` with one
+    detector row per plane, views over [0, π)) on ``grid`` (``[planes, y, x]`` in the CT's frame
+    of reference) with attenuation factors from the CT in ``ct_path`` at 511 keV; ``background``
+    (randoms + scatter) and ``normalisation`` shaped like the sinograms. A CT short of the body
+    warns (or, with ``require_full_ct``, raises)."""
+    d = _tomors.pet_ct(
+        sinograms, geometry, grid._tuple(), Path(ct_path), int(iterations), int(subsets), background,
+        normalisation, bone_hu, hu_to_mu, bool(require_full_ct), post_filter_fwhm, backend,
+    )
+    for w in d["warnings"]:
+        warnings.warn(w, stacklevel=2)
+    return PetCtResult(
+        image=d["image"],
+        mu_map=d["mu_map"],
+        hu_to_mu=d["hu_to_mu"],
+        warnings=list(d["warnings"]),
+        backend=d["backend"],
+        reconstruction_seconds=d["reconstruction_seconds"],
     )
 
 
