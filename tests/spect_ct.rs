@@ -178,6 +178,27 @@ fn shell_mean(
     sum / n.max(1) as f64
 }
 
+/// Mean of `image` per ring of depth `rings` (one value per ring), over `slices`.
+fn ring_profile(
+    image: ArrayView3<f32>,
+    depth: ArrayView3<u32>,
+    rings: std::ops::Range<u32>,
+    slices: &[usize],
+) -> Vec<f64> {
+    rings
+        .map(|k| shell_mean(image, depth, k..k + 1, slices))
+        .collect()
+}
+
+/// A profile as text, three decimals.
+fn show(profile: &[f64]) -> String {
+    profile
+        .iter()
+        .map(|v| format!("{v:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Emission slices that the CT covers with margin and that hold a body at least 12 voxels deep
 /// (trunk, not neck or head).
 fn trunk_slices(depth: ArrayView3<u32>, grid: &PatientGrid, ct: &CtSeries) -> Vec<usize> {
@@ -392,18 +413,8 @@ fn uniform_activity_in_the_real_body_is_flat_with_attenuation_correction() {
     // (13–18 mm deep) inward: the outer three rings hold the edge's blur (system resolution
     // ≈ 3 voxels at this radius), which is resolution, not attenuation.
     let inner = &trunk[4..trunk.len() - 4];
-    let profile = |img: ArrayView3<f32>| -> Vec<f64> {
-        (4..16)
-            .map(|k| shell_mean(img, d.view(), k..k + 1, inner))
-            .collect()
-    };
+    let profile = |img: ArrayView3<f32>| ring_profile(img, d.view(), 4..16, inner);
     let (p_with, p_without) = (profile(with.view()), profile(without.view()));
-    let show = |p: &[f64]| {
-        p.iter()
-            .map(|v| format!("{v:.3}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     println!(
         "uniform body (truth 1), {} slices, mean per ring from 13–18 mm to 62–66 mm deep:",
         inner.len()
@@ -702,18 +713,8 @@ fn pet_ct_corrects_attenuation_from_the_real_ct() {
         .unwrap();
     let d = depth(truth.mapv(|v| v > 0.5).view());
     let planes_inside: Vec<usize> = (2..planes - 2).collect();
-    let profile = |img: ArrayView3<f32>| -> Vec<f64> {
-        (4..12)
-            .map(|k| shell_mean(img, d.view(), k..k + 1, &planes_inside))
-            .collect()
-    };
+    let profile = |img: ArrayView3<f32>| ring_profile(img, d.view(), 4..12, &planes_inside);
     let (with, without) = (profile(r.image.view()), profile(nac.view()));
-    let show = |p: &[f64]| {
-        p.iter()
-            .map(|v| format!("{v:.3}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     println!(
         "PET-CT, uniform chest (truth 1), rings 12–16 mm to 40–44 mm deep: with AC {}; without {} ({:.2} s on {})",
         show(&with),
