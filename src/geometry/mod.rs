@@ -1,6 +1,6 @@
 //! Image grids and acquisition geometries, and their lowering to per-view vectors.
 //!
-//! Every geometry is reduced to per-view vectors ([`crate::backend::layout::ViewVectors`])
+//! Every geometry is reduced to per-view vectors ([`crate::backend::layout::View`])
 //! before any kernel runs, so kernels never see angles or detector kinds beyond a tag.
 
 mod beam;

@@ -35,8 +35,8 @@ impl PetProjector {
     /// the grid's shape, ≥ 0) and the `normalisation` factors (the data's shape, ≥ 0) when given.
     ///
     /// # Errors
-    /// As [`Projector::new`]; [`Error::ShapeMismatch`], [`Error::NonFinite`] or
-    /// [`Error::InvalidArgument`] (negative values) for the μ-map or the normalisation.
+    /// As [`Projector::new`]; [`crate::Error::ShapeMismatch`], [`crate::Error::NonFinite`] or
+    /// [`crate::Error::InvalidArgument`] (negative values) for the μ-map or the normalisation.
     pub fn new(
         geometry: ParallelBeam,
         grid: ImageGrid,

@@ -32,7 +32,7 @@ pub struct SuvFactors {
 
 impl SuvFactors {
     /// The factor that turns voxel values (Bq/mL) into SUVbw (g/mL):
-    /// weight [g] / (injected activity [Bq] decayed to the reference time). With `START`
+    /// weight (g) / (injected activity (Bq) decayed to the reference time). With `START`
     /// decay correction the activity is decayed from injection to the series time; with
     /// `ADMIN` it is used as injected.
     ///
