@@ -82,6 +82,15 @@ pub(crate) fn dispatch(
     pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
 }
 
+/// Workgroups for `len` elements in groups of 256, folded into y past the per-dimension limit
+/// (shaders index `gid.x + gid.y · groups.x · 256`).
+pub(crate) fn linear_grid(ctx: &GpuContext, len: usize) -> [u32; 3] {
+    let groups = len.div_ceil(256).max(1);
+    let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
+    let x = groups.min(max);
+    [x as u32, groups.div_ceil(x) as u32, 1]
+}
+
 /// A uniform buffer of `T`, written before each use.
 pub(crate) fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {

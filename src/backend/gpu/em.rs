@@ -3,7 +3,9 @@
 //! the element-wise `em_ratio`, `em_update` and `prior_gradient` dispatches over them.
 
 use super::GpuContext;
-use super::buffers::{bind_group, check_binding, dispatch, init_storage, storage, uniform};
+use super::buffers::{
+    bind_group, check_binding, dispatch, init_storage, linear_grid, storage, uniform,
+};
 use crate::backend::layout::{EmParams, PriorParams};
 use crate::error::{Error, Result};
 
@@ -116,14 +118,6 @@ impl GpuEm {
         self.bytes
     }
 
-    /// Workgroups for `len` elements in groups of 256, folded into y past the per-dimension limit.
-    fn linear_grid(ctx: &GpuContext, len: usize) -> [u32; 3] {
-        let groups = len.div_ceil(256).max(1);
-        let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
-        let x = groups.min(max);
-        [x as u32, groups.div_ceil(x) as u32, 1]
-    }
-
     fn run(
         &self,
         ctx: &GpuContext,
@@ -138,7 +132,7 @@ impl GpuEm {
             &mut encoder,
             pipeline,
             group,
-            Self::linear_grid(ctx, p.len as usize),
+            linear_grid(ctx, p.len as usize),
         );
         ctx.queue.submit([encoder.finish()]);
     }

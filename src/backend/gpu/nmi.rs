@@ -4,7 +4,7 @@
 
 use super::GpuContext;
 use super::buffers::{
-    bind_group, check_binding, dispatch, init_storage, readback, storage, uniform,
+    bind_group, check_binding, dispatch, init_storage, linear_grid, readback, storage, uniform,
 };
 use crate::backend::layout::NmiParams;
 use crate::error::{Error, Result};
@@ -104,14 +104,11 @@ impl NmiGpu {
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         encoder.clear_buffer(&self.joint, 0, None);
-        let groups = len.div_ceil(256) as u64;
-        let max = ctx.limits().max_compute_workgroups_per_dimension as u64;
-        let rows = groups.div_ceil(max);
         dispatch(
             &mut encoder,
             &ctx.pipelines.nmi_histogram,
             &self.group,
-            [groups.div_ceil(rows) as u32, rows as u32, 1],
+            linear_grid(ctx, len),
         );
         let n = self.bins * self.bins;
         let mut out = vec![0.0; n];

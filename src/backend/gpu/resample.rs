@@ -6,7 +6,8 @@ use ndarray::{Array3, ArrayView3, s};
 
 use super::GpuContext;
 use super::buffers::{
-    bind_group, check_binding, dispatch, init_storage, readback, storage, submit_and_read, uniform,
+    bind_group, check_binding, dispatch, init_storage, linear_grid, readback, storage,
+    submit_and_read, uniform,
 };
 use crate::backend::layout::ResampleParams;
 use crate::error::{Error, Result};
@@ -100,7 +101,7 @@ fn resample_in_slabs(
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        dispatch(&mut encoder, pipeline, &group, grid_for(ctx, len));
+        dispatch(&mut encoder, pipeline, &group, linear_grid(ctx, len));
         let back = readback(ctx, 4 * len as u64);
         let target = out
             .slice_mut(s![z0..z0 + slab, .., ..])
@@ -112,14 +113,6 @@ fn resample_in_slabs(
         z0 += slab;
     }
     Ok(out)
-}
-
-/// Workgroups of 256 for `len` items, folded into rows past the per-dimension limit.
-fn grid_for(ctx: &GpuContext, len: usize) -> [u32; 3] {
-    let groups = len.div_ceil(256) as u64;
-    let max = ctx.limits().max_compute_workgroups_per_dimension as u64;
-    let rows = groups.div_ceil(max);
-    [groups.div_ceil(rows) as u32, rows as u32, 1]
 }
 
 /// First source index and shape of the block the samples of target slices
