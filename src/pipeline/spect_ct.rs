@@ -168,7 +168,7 @@ pub struct SpectCt {
     /// Indices of the lower and upper scatter windows used.
     pub scatter_windows: (Option<usize>, Option<usize>),
     /// The collimator-detector response modelled.
-    pub collimator: Option<Collimator>,
+    pub collimator: Collimator,
     /// Where the reconstruction ran.
     pub backend: ActiveBackend,
     /// Seconds spent reconstructing (planning, OSEM and post-filter).
@@ -235,10 +235,10 @@ pub fn spect_ct_from(
         options.calibration_cps_per_mbq,
     )?;
     let collimator = match options.collimator {
-        Some(c) => Some(c),
-        None => Some(header_collimator(&nm)?),
+        Some(c) => c,
+        None => header_collimator(&nm)?,
     };
-    let geometry = nm.spect_geometry(collimator)?;
+    let geometry = nm.spect_geometry(Some(collimator))?;
     let image_grid = nm.image_grid()?;
 
     tell(Stage::Scatter);
@@ -558,13 +558,13 @@ impl SpectCt {
                 ),
                 None => "no attenuation correction".into(),
             },
-            match &self.collimator {
-                Some(_) => format!(
-                    "collimator {} (response modelled)",
-                    self.nm.collimator.as_deref().unwrap_or("given")
-                ),
-                None => "no collimator response".into(),
-            },
+            format!(
+                "collimator {} (response modelled)",
+                match (o.collimator, self.nm.collimator.as_deref()) {
+                    (None, Some(name)) => name,
+                    _ => "given",
+                }
+            ),
             format!(
                 "post-filter {}, units {}",
                 o.post_filter_fwhm
