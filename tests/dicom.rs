@@ -134,7 +134,8 @@ fn mu_map_projections_line_up_with_the_nm_body_outline() {
     use ndarray::{Array3, Axis};
     let Some((nm, ct)) = study() else { return };
     // The CT's body (couch left out) on the NM reconstruction grid, projected along each view.
-    let body = common::body_mask(ct.volume.data.view()).mapv(|b| if b { 1.0_f32 } else { 0.0 });
+    let body = tomors::fusion::body_mask(ct.volume.data.view(), -300.0)
+        .mapv(|b| if b { 1.0_f32 } else { 0.0 });
     let body = tomors::fusion::resample(
         body.view(),
         &ct.volume.grid,
@@ -276,7 +277,7 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
         tomors::Backend::Cpu,
     )
     .unwrap();
-    let body = common::body_mask(ct.volume.data.view());
+    let body = tomors::fusion::body_mask(ct.volume.data.view(), -300.0);
     let g = &ct.volume.grid;
     let recon_on_ct = |window: usize, grid: &tomors::PatientGrid| {
         let rec = tomors::Osem::new(2, 10)

@@ -1,12 +1,14 @@
 //! Bringing volumes of different frames of reference together: resampling through their
 //! patient-coordinate grids, rigid registration by mutual information, and fused pictures (CT in grey, emission in colour) written as PNG.
 
+mod body;
 mod page;
 mod register;
 mod render;
 mod resample;
 mod rigid;
 
+pub use body::body_mask;
 pub use page::Page;
 pub use register::{Registration, RegistrationOptions, register_rigid};
 pub use render::{Colormap, Overlay, Plane, Window, fuse, plane_image};

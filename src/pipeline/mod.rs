@@ -4,10 +4,12 @@
 
 mod attenuation;
 mod pet_ct;
+mod register;
 mod spect_ct;
 mod summary;
 
 pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
+pub use register::register_ct_to_emission;
 pub use spect_ct::{
     ScatterCorrection, SpectCt, SpectCtFiles, SpectCtOptions, Stage, spect_ct, spect_ct_from,
 };

@@ -10,7 +10,8 @@
 //!    background of the model;
 //! 4. the CT placed by the scanners' shared coordinates, or by a rigid motion you give
 //!    ([`SpectCtOptions::ct_motion`], e.g. from [`crate::fusion::register_rigid`] of this CT to
-//!    another session's);
+//!    another session's), and with [`SpectCtOptions::register`] refined by registering the CT
+//!    to the emission data itself ([`register_ct_to_emission`]);
 //! 5. the μ-map: CT numbers → μ at the photopeak energy ([`HuToMu`], from the CT's kVp unless
 //!    given), then averaged onto the emission grid; where the CT stops short of the body in the
 //!    emission field of view, a warning (or, with `require_full_ct`, an error);
@@ -31,9 +32,10 @@ use std::time::Instant;
 use ndarray::{Array3, Ix3};
 
 use super::attenuation::attenuation_map;
+use super::register::register_ct_to_emission;
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
-use crate::fusion::Rigid;
+use crate::fusion::{Registration, Rigid};
 use crate::geometry::{Collimator, PatientGrid};
 use crate::io::dicom::{
     CtSeries, NmProjections, ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality,
@@ -86,6 +88,10 @@ pub struct SpectCtOptions {
     /// (as [`crate::fusion::Registration::transform`] gives it; e.g. from registering this
     /// CT to another session's CT). Default: none (the hardware registration is trusted).
     pub ct_motion: Option<Rigid>,
+    /// Register the CT to the emission data ([`register_ct_to_emission`]), starting from
+    /// `ct_motion` (or the scanners' coordinates), and place it by the result (default off:
+    /// the hardware registration is trusted). For patients who moved between the scans.
+    pub register: bool,
     /// Accept an NM and a CT of different frames of reference (or without the UIDs to tell);
     /// their placement is then only as good as the scanners' coordinates (or `ct_motion`).
     pub allow_other_frame: bool,
@@ -117,6 +123,7 @@ impl SpectCtOptions {
             post_filter_fwhm: None,
             calibration_cps_per_mbq: None,
             ct_motion: None,
+            register: false,
             allow_other_frame: false,
             require_full_ct: false,
             backend: Backend::Auto,
@@ -133,6 +140,8 @@ pub enum Stage {
     Reading,
     /// Estimating scatter.
     Scatter,
+    /// Registering the CT to the emission data.
+    Registration,
     /// Computing the μ-map.
     AttenuationMap,
     /// OSEM: `done` of `of` iterations finished.
@@ -157,6 +166,9 @@ pub struct SpectCt {
     pub mu_map: Option<Array3<f32>>,
     /// The HU → μ curve used (`None` without attenuation correction).
     pub hu_to_mu: Option<HuToMu>,
+    /// The registration of the CT to the emission data, with [`SpectCtOptions::register`]: its
+    /// transform placed the CT.
+    pub registration: Option<Registration>,
     /// The NM acquisition as read.
     pub nm: NmProjections,
     /// The NM file.
@@ -244,9 +256,24 @@ pub fn spect_ct_from(
     tell(Stage::Scatter);
     let (scatter, scatter_windows) = scatter_estimate(&nm, photopeak, options.scatter)?;
 
-    let grid = options
-        .ct_motion
-        .map_or_else(|| nm.grid.clone(), |m| m.move_grid(&nm.grid));
+    let registration = if options.register {
+        tell(Stage::Registration);
+        Some(register_ct_to_emission(
+            &nm,
+            photopeak,
+            collimator,
+            &ct,
+            options.ct_motion,
+            options.backend,
+        )?)
+    } else {
+        None
+    };
+    let ct_motion = registration
+        .as_ref()
+        .map(|r| r.transform)
+        .or(options.ct_motion);
+    let grid = ct_motion.map_or_else(|| nm.grid.clone(), |m| m.move_grid(&nm.grid));
 
     let (mu_map, hu_to_mu) = if options.attenuation {
         tell(Stage::AttenuationMap);
@@ -298,6 +325,7 @@ pub fn spect_ct_from(
         grid,
         mu_map,
         hu_to_mu,
+        registration,
         photopeak,
         scatter_windows,
         collimator,
@@ -398,7 +426,7 @@ fn units_scale(
 }
 
 /// The windows just below and above `peak`: edges within 3 % of the photopeak's centre.
-fn adjacent_windows(nm: &NmProjections, peak: usize) -> (Option<usize>, Option<usize>) {
+pub(super) fn adjacent_windows(nm: &NmProjections, peak: usize) -> (Option<usize>, Option<usize>) {
     let p = &nm.windows[peak];
     let tolerance = 0.03 * p.centre_kev();
     let nearest = |gap: &dyn Fn(usize) -> f64| {
@@ -580,15 +608,26 @@ impl SpectCt {
                 self.reconstruction_seconds
             ),
         ];
-        if let Some(t) = &o.ct_motion {
-            lines.push(format!(
-                "CT placed by ({:.1}, {:.1}, {:.1}) mm, ({:.2}, {:.2}, {:.2}) deg",
+        let placement = |t: &Rigid| {
+            format!(
+                "({:.1}, {:.1}, {:.1}) mm, ({:.2}, {:.2}, {:.2}) deg",
                 t.translation[0],
                 t.translation[1],
                 t.translation[2],
                 t.angles[0].to_degrees(),
                 t.angles[1].to_degrees(),
                 t.angles[2].to_degrees(),
+            )
+        };
+        if let Some(t) = &o.ct_motion {
+            lines.push(format!("CT placed by {}", placement(t)));
+        }
+        if let Some(r) = &self.registration {
+            lines.push(format!(
+                "CT registered to emission: {}, NMI {:.4} -> {:.4}",
+                placement(&r.transform),
+                r.nmi_start,
+                r.nmi
             ));
         }
         lines

@@ -45,6 +45,10 @@ pub struct ReconSpectArgs {
     /// Sensitivity in counts per second per MBq: output in Bq/mL instead of counts/s.
     #[arg(long)]
     calibration: Option<f64>,
+    /// Register the CT to the emission data (for a patient who moved between the scans)
+    /// instead of trusting the scanners' shared coordinates.
+    #[arg(long)]
+    register: bool,
     /// Accept an NM and a CT of different frames of reference.
     #[arg(long)]
     allow_other_frame: bool,
@@ -85,6 +89,7 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
     o.subsets = a.subsets;
     o.post_filter_fwhm = a.post_filter_fwhm;
     o.calibration_cps_per_mbq = a.calibration;
+    o.register = a.register;
     o.allow_other_frame = a.allow_other_frame;
     o.require_full_ct = a.require_full_ct;
     o.backend = a.backend.parse::<Backend>().map_err(err)?;
@@ -97,6 +102,7 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
     let mut progress = |stage: Stage| match stage {
         Stage::Reading => pb.set_message("reading DICOM"),
+        Stage::Registration => pb.set_message("registering CT"),
         Stage::AttenuationMap => pb.set_message("mu-map from CT"),
         Stage::Scatter => pb.set_message("scatter estimate"),
         Stage::Iteration { done, .. } => {
