@@ -143,6 +143,13 @@ pub(crate) fn register_rigid<'py>(
     let r = py
         .detach(|| fusion::register_rigid(fv, &fg, mv, &mg, &options))
         .py_err(py)?;
+    registration_dict(py, &r)
+}
+
+fn registration_dict<'py>(
+    py: Python<'py>,
+    r: &fusion::Registration,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("transform", rigid_tuple(&r.transform))?;
     d.set_item("nmi_start", r.nmi_start)?;
@@ -152,7 +159,7 @@ pub(crate) fn register_rigid<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (nm_path, ct_path, photopeak_kev, scatter, dew_k, attenuation, bone_hu, hu_to_mu, collimator, iterations, subsets, post_filter_fwhm, calibration_cps_per_mbq, ct_motion, allow_other_frame, require_full_ct, backend, output_dir, progress))]
+#[pyo3(signature = (nm_path, ct_path, photopeak_kev, scatter, dew_k, attenuation, bone_hu, hu_to_mu, collimator, iterations, subsets, post_filter_fwhm, calibration_cps_per_mbq, ct_motion, register, allow_other_frame, require_full_ct, backend, output_dir, progress))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn spect_ct<'py>(
     py: Python<'py>,
@@ -170,6 +177,7 @@ pub(crate) fn spect_ct<'py>(
     post_filter_fwhm: Option<f64>,
     calibration_cps_per_mbq: Option<f64>,
     ct_motion: Option<RigidTuple>,
+    register: bool,
     allow_other_frame: bool,
     require_full_ct: bool,
     backend: &str,
@@ -196,6 +204,7 @@ pub(crate) fn spect_ct<'py>(
     o.post_filter_fwhm = post_filter_fwhm;
     o.calibration_cps_per_mbq = calibration_cps_per_mbq;
     o.ct_motion = ct_motion.map(rigid);
+    o.register = register;
     o.allow_other_frame = allow_other_frame;
     o.require_full_ct = require_full_ct;
     o.backend = backend.parse().py_err(py)?;
@@ -207,6 +216,7 @@ pub(crate) fn spect_ct<'py>(
             let (name, done, of) = match stage {
                 Stage::Reading => ("reading", 0, 0),
                 Stage::Scatter => ("scatter", 0, 0),
+                Stage::Registration => ("registration", 0, 0),
                 Stage::AttenuationMap => ("attenuation map", 0, 0),
                 Stage::Iteration { done, of } => ("iteration", done, of),
             };
@@ -237,6 +247,13 @@ pub(crate) fn spect_ct<'py>(
         "hu_to_mu",
         r.hu_to_mu
             .map(|c| (c.mu_water, c.lower_slope, c.upper_slope)),
+    )?;
+    d.set_item(
+        "registration",
+        r.registration
+            .as_ref()
+            .map(|g| registration_dict(py, g))
+            .transpose()?,
     )?;
     d.set_item("backend", r.backend.to_string())?;
     d.set_item("reconstruction_seconds", r.reconstruction_seconds)?;

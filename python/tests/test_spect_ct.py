@@ -114,6 +114,27 @@ def test_spect_ct_on_the_real_study(tmp_path):
 
 
 @needs_study
+def test_spect_ct_registers_the_ct_to_the_emission_data_when_asked():
+    stages = []
+    with pytest.warns(UserWarning):
+        r = tomors.spect_ct(
+            nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu", register=True,
+            progress=lambda stage, done, of: stages.append(stage),
+        )
+    reg = r.registration
+    assert "registration" in stages and reg.nmi >= reg.nmi_start
+    # This study's hardware registration is good to a few mm: the CT stays close.
+    centre = reg.transform.centre
+    moved = reg.transform.apply(centre)
+    assert math.dist(moved, centre) < 10.0
+    assert any(line.startswith("CT registered to emission") for line in r.settings)
+    # The image lies where the registration puts the emission grid in the CT's frame.
+    plain = tomors.spect_ct(nm_file(), STUDY / "CT", 208, iterations=1, backend="cpu", attenuation=False)
+    assert plain.registration is None
+    np.testing.assert_allclose(r.grid.origin, reg.transform.move_grid(plain.grid).origin, atol=1e-9)
+
+
+@needs_study
 def test_spect_ct_refuses_bad_requests():
     with pytest.raises(tomors.InvalidArgumentError, match="no energy window holds 364"):
         tomors.spect_ct(nm_file(), STUDY / "CT", 364, backend="cpu")

@@ -318,8 +318,8 @@ def spect_ct(
     nm_path: object, ct_path: object, photopeak_kev: float, scatter: str, dew_k: float, attenuation: bool,
     bone_hu: Optional[float], hu_to_mu: Optional[tuple[float, float, float]], collimator: Optional[Collimator],
     iterations: int, subsets: int, post_filter_fwhm: Optional[float], calibration_cps_per_mbq: Optional[float],
-    ct_motion: Optional[_RigidTuple], allow_other_frame: bool, require_full_ct: bool, backend: str,
-    output_dir: Optional[object], progress: Optional[Callable[[str, int, int], object]],
+    ct_motion: Optional[_RigidTuple], register: bool, allow_other_frame: bool, require_full_ct: bool,
+    backend: str, output_dir: Optional[object], progress: Optional[Callable[[str, int, int], object]],
 ) -> dict: ...
 def hu_to_mu(ct: ArrayLike, kev: float, kvp: Optional[float] = None, bone_hu: Optional[float] = None, coefficients: Optional[tuple[float, float, float]] = None) -> F32Array: ...
 def attenuation_coefficients(kev: float) -> tuple[float, float]: ...

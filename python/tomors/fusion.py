@@ -119,6 +119,16 @@ class Registration:
     nmi: float
     evaluations: int
 
+    @staticmethod
+    def _from_dict(d: dict) -> "Registration":
+        angles, translation, centre = d["transform"]
+        return Registration(
+            transform=Rigid(tuple(angles), tuple(translation), tuple(centre)),
+            nmi_start=d["nmi_start"],
+            nmi=d["nmi"],
+            evaluations=d["evaluations"],
+        )
+
 
 def register_rigid(
     fixed: np.ndarray,
@@ -153,10 +163,4 @@ def register_rigid(
         float(max_rotation),
         backend,
     )
-    angles, translation, centre = d["transform"]
-    return Registration(
-        transform=Rigid(tuple(angles), tuple(translation), tuple(centre)),
-        nmi_start=d["nmi_start"],
-        nmi=d["nmi"],
-        evaluations=d["evaluations"],
-    )
+    return Registration._from_dict(d)

@@ -30,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from . import _tomors
-from .fusion import Rigid
+from .fusion import Registration, Rigid
 from .io import PatientGrid, _grid
 
 __all__ = [
@@ -67,6 +67,9 @@ class SpectCtResult:
     warnings: List[str]
     backend: str
     reconstruction_seconds: float
+    registration: Optional[Registration] = None
+    """With ``register=True``: the registration of the CT to the emission data, whose
+    ``transform`` placed the CT."""
     files: Optional[Dict[str, object]] = field(default=None, repr=False)
     """What was written with ``output_dir``: ``dicom`` (paths), ``series_uid``, ``nifti``,
     ``mu_map_nifti``, ``summary_png``."""
@@ -88,6 +91,7 @@ def spect_ct(
     post_filter_fwhm: Optional[float] = None,
     calibration_cps_per_mbq: Optional[float] = None,
     ct_motion: Optional[Rigid] = None,
+    register: bool = False,
     allow_other_frame: bool = False,
     require_full_ct: bool = False,
     backend: str = "auto",
@@ -105,6 +109,10 @@ def spect_ct(
     - ``calibration_cps_per_mbq``: the camera's sensitivity; the image is then in Bq/mL.
     - ``ct_motion``: a ``tomors.fusion.Rigid`` placing the CT when the scanners' coordinates are
       off (e.g. ``register_rigid(...).transform`` against another session's CT).
+    - ``register``: register the CT to the emission data itself (its body outline against a
+      scatter-window reconstruction, by mutual information), starting from ``ct_motion`` or the
+      scanners' coordinates, and place it by the result (``.registration``). For a patient who
+      moved between the scans; precise to about one emission voxel.
     - ``require_full_ct``: refuse a CT stopping short of the body in the emission field of view
       (default: accept it, assume air beyond, and warn).
     - ``progress(stage, done, of)``: called at each stage and after each iteration.
@@ -133,6 +141,7 @@ def spect_ct(
         post_filter_fwhm,
         calibration_cps_per_mbq,
         None if ct_motion is None else ct_motion._tuple(),
+        bool(register),
         bool(allow_other_frame),
         bool(require_full_ct),
         backend,
@@ -159,6 +168,7 @@ def spect_ct(
         warnings=list(d["warnings"]),
         backend=d["backend"],
         reconstruction_seconds=d["reconstruction_seconds"],
+        registration=None if d["registration"] is None else Registration._from_dict(d["registration"]),
         files=files,
     )
 

@@ -15,8 +15,16 @@
 //! take part. Otherwise, with a CT shorter than the camera's field (the usual low-dose CT),
 //! the search trades overlap for similarity and runs along the axis to its limit.
 //!
-//! On the shared study (`tests/spect_ct.rs`), this finds the same placement whether the CT is
-//! as acquired or first moved by a known 10 mm / 5° motion.
+//! Precision, measured on the shared study (`tests/spect_ct.rs`):
+//! - the CT as acquired and the CT first moved by a known 10 mm / 5° motion come back to the
+//!   same placement within 0.8 mm and 0.07° (at the corners of the body's bounding box);
+//! - on noise-free data made from the CT's own body (uniform activity, attenuated, collimator
+//!   blur), the placement found is 6.3 mm and 0.57° from the truth at those corners (3.1 mm
+//!   along y plus the tilt). Runs differing only in the data's last bits found 0.17° and
+//!   under 2 mm: the cost has near-equal maxima about 3 mm apart.
+//!
+//! Expect one to one and a half emission voxels: enough to correct a patient who moved a
+//! centimetre or more between the scans, not to second-guess a good hardware registration.
 
 use ndarray::{Array3, Ix3, Zip, s};
 
