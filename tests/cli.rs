@@ -295,3 +295,57 @@ fn dicom_info_describes_the_study() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no readable DICOM file"));
 }
+
+#[test]
+fn fuse_pet_places_a_pet_series_over_the_ct() {
+    use tomors::io::dicom::{
+        ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality, read_ct_series,
+    };
+    let ct_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/spect_ct_lu177/CT");
+    if !ct_dir.exists() {
+        eprintln!("skipped: {} is absent", ct_dir.display());
+        return;
+    }
+    let ct = read_ct_series(&ct_dir, &SeriesSelect::Largest, &ReadLimits::default()).unwrap();
+    // A coarse PET (8 mm voxels) of uniform activity about the CT's centre, in its frame.
+    let c = ct.volume.grid.centre();
+    let pet_grid = tomors::PatientGrid::axis_aligned(
+        [30, 40, 40],
+        [8.0; 3],
+        [c[0] - 156.0, c[1] - 156.0, c[2] - 116.0],
+    )
+    .unwrap();
+    let dir = scratch("fuse-pet");
+    SeriesWriter::new(WriteModality::Pt, "BQML")
+        .with_reference(Reference::from_file(&ct.volume.files[0]).unwrap())
+        .write(
+            ndarray::Array3::from_elem((30, 40, 40), 3000.0f32).view(),
+            &pet_grid,
+            &dir.join("PET"),
+        )
+        .unwrap();
+    let run = || {
+        tomors()
+            .arg("fuse-pet")
+            .arg(dir.join("PET"))
+            .arg(&ct_dir)
+            .arg(dir.join("out"))
+            .args(["--backend", "cpu"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("units BQML"), "{stdout}");
+    assert!(stderr.contains("warning: no SUV"), "{stderr}");
+    assert!(dir.join("out/summary.png").exists() && dir.join("out/pet.nii.gz").exists());
+    // A second run does not overwrite the results.
+    let again = run();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}

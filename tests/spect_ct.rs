@@ -897,3 +897,117 @@ fn pet_ct_corrects_attenuation_from_the_real_ct() {
     assert!(with.iter().all(|v| (v - 1.0).abs() < 0.05), "{with:?}");
     assert!(without[without.len() - 1] < 0.8 * without[0], "{without:?}");
 }
+
+/// A reconstructed PET series over its CT: a PT series made from the real CT's body (5 kBq/mL,
+/// a 40 mm sphere at 40 kBq/mL), written as DICOM in the CT's study and frame of reference,
+/// is placed where it was written, converted to SUVbw, registered back when the CT is moved,
+/// and summarised on one page.
+#[test]
+fn a_pet_series_is_placed_over_its_ct_in_suv_and_summarised() {
+    use tomors::io::dicom::{Reference, SeriesWriter, WriteModality};
+    use tomors::pipeline::{FusePetCtOptions, fuse_pet_ct, fuse_pet_ct_from};
+    let Some((_, _, ct, ct_dir)) = real_study() else {
+        return;
+    };
+    let v = &ct.volume;
+    let shape = [100, 128, 128];
+    let spacing = [4.0; 3];
+    let c = v.grid.centre();
+    let origin = [0, 1, 2].map(|k| c[k] - (shape[2 - k] - 1) as f64 * spacing[2 - k] / 2.0);
+    let pet_grid = PatientGrid::axis_aligned(shape, spacing, origin).unwrap();
+    let mut activity = body_on(&ct, &pet_grid).mapv(|b| 5000.0 * b as u8 as f32);
+    let hot = [c[0] + 40.0, c[1], c[2] + 60.0];
+    for ((z, y, x), a) in activity.indexed_iter_mut() {
+        let p = pet_grid.position([z as f64, y as f64, x as f64]);
+        if (0..3).map(|k| (p[k] - hot[k]).powi(2)).sum::<f64>() < 20.0f64.powi(2) {
+            *a = 40_000.0;
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("tomors-petct-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    SeriesWriter::new(WriteModality::Pt, "BQML")
+        .with_reference(Reference::from_file(&v.files[0]).unwrap())
+        .write(activity.view(), &pet_grid, &dir.join("PET"))
+        .unwrap();
+
+    // From the files: no dose or weight in these headers, so no SUV, and a warning says why.
+    let options = FusePetCtOptions {
+        backend: Backend::Cpu,
+        ..FusePetCtOptions::default()
+    };
+    let fused = fuse_pet_ct(&dir.join("PET"), &ct_dir, &options).unwrap();
+    assert_eq!(fused.units, "BQML");
+    assert!(fused.warnings[0].contains("no SUV"), "{:?}", fused.warnings);
+    assert!((0..3).all(|k| (fused.grid.origin[k] - origin[k]).abs() < 1e-3));
+    let worst = (&fused.image - &activity)
+        .iter()
+        .map(|d| d.abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= 40_000.0 / 30_000.0, "{worst}");
+
+    // With what SUV needs: 350 MBq given (ADMIN), 70 kg: body 1 g/mL, the sphere 8.
+    let mut pet = fused.pet.clone();
+    pet.suv.injected_activity_bq = Some(350e6);
+    pet.suv.patient_weight_kg = Some(70.0);
+    pet.suv.decay_correction = Some("ADMIN".into());
+    let suv = fuse_pet_ct_from(pet.clone(), ct.clone(), &options).unwrap();
+    assert_eq!(suv.units, "SUVbw");
+    assert!(suv.warnings.is_empty());
+    let at = |p: [f64; 3]| {
+        let i = pet_grid.index_of(p).map(|x| x.round() as usize);
+        suv.image[[i[0], i[1], i[2]]]
+    };
+    assert!((at(hot) - 8.0).abs() < 0.01 && (at(c) - 1.0).abs() < 0.01);
+
+    // The CT moved by 10 mm / 5°: registration to the PET brings it back.
+    let truth = Rigid {
+        angles: [3f64.to_radians(), 0.0, 4f64.to_radians()],
+        translation: [6.0, -8.0, 0.0],
+        centre: pet_grid.centre(),
+    };
+    let mut moved = ct.clone();
+    moved.volume.grid = truth.move_grid(&v.grid);
+    let registered = fuse_pet_ct_from(
+        pet.clone(),
+        moved,
+        &FusePetCtOptions {
+            register: true,
+            ..options.clone()
+        },
+    )
+    .unwrap();
+    let r = registered.registration.as_ref().unwrap();
+    let corners = body_box_corners(&body_on(&ct, &pet_grid), &pet_grid);
+    let (mm, rad) = disagreement(&corners, |p| truth.apply(p), truth.matrix(), &r.transform);
+    println!(
+        "PET over CT: the CT moved by 10 mm / 5° is registered back to within {mm:.2} mm / \
+         {:.2}° at the body's corners (NMI {:.4} → {:.4})",
+        rad.to_degrees(),
+        r.nmi_start,
+        r.nmi
+    );
+    assert!(mm < 4.0 && rad.to_degrees() < 0.5, "{:?}", r.transform);
+    assert!(
+        registered
+            .settings()
+            .iter()
+            .any(|l| l.starts_with("CT registered to PET"))
+    );
+
+    // Written: NIfTI and the summary page; nothing is overwritten.
+    let files = suv.write(&dir.join("out")).unwrap();
+    let png = std::fs::metadata(&files.summary_png).unwrap().len();
+    assert!(files.nifti.exists() && png > 10_000);
+    let e = suv.write(&dir.join("out")).unwrap_err();
+    assert!(e.to_string().contains("exists already"), "{e}");
+
+    // A CT of another frame of reference is refused.
+    let mut other = ct.clone();
+    other.volume.frame_of_reference_uid = Some("1.2.3".into());
+    let e = fuse_pet_ct_from(pet, other, &options).unwrap_err();
+    assert!(
+        e.to_string().contains("different frame of reference UIDs"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

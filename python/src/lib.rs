@@ -1384,6 +1384,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::spect_ct, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::pet_ct, m)?)?;
+    m.add_function(wrap_pyfunction!(spect_ct::fuse_pet_ct, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::hu_to_mu, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::attenuation_coefficients, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::bone_ct_number, m)?)?;

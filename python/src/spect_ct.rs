@@ -1,4 +1,4 @@
-//! The compiled half of `tomors.spect_ct`, `tomors.hu_to_mu` and
+//! The compiled half of `tomors.spect_ct`, `tomors.fuse_pet_ct`, `tomors.hu_to_mu` and
 //! `tomors.fusion.register_rigid`.
 
 use std::path::PathBuf;
@@ -334,6 +334,59 @@ pub(crate) fn pet_ct<'py>(
         ),
     )?;
     d.set_item("mu_map", PyArray::from_owned_array(py, r.mu_map))?;
+    d.set_item("image", PyArray::from_owned_array(py, r.image))?;
+    Ok(d)
+}
+
+#[pyfunction]
+#[pyo3(signature = (pet_path, ct_path, suv, ct_motion, register, allow_other_frame, backend, output_dir))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fuse_pet_ct<'py>(
+    py: Python<'py>,
+    pet_path: PathBuf,
+    ct_path: PathBuf,
+    suv: bool,
+    ct_motion: Option<RigidTuple>,
+    register: bool,
+    allow_other_frame: bool,
+    backend: &str,
+    output_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let options = pipeline::FusePetCtOptions {
+        suv,
+        ct_motion: ct_motion.map(rigid),
+        register,
+        allow_other_frame,
+        backend: backend.parse().py_err(py)?,
+        ..pipeline::FusePetCtOptions::default()
+    };
+    let (r, page, files) = py
+        .detach(|| {
+            let r = pipeline::fuse_pet_ct(&pet_path, &ct_path, &options)?;
+            let page = r.summary_page()?;
+            let files = output_dir.as_deref().map(|dir| r.write(dir)).transpose()?;
+            Ok::<_, tomors::Error>((r, page, files))
+        })
+        .py_err(py)?;
+    let d = PyDict::new(py);
+    d.set_item("settings", r.settings())?;
+    d.set_item("warnings", r.warnings.clone())?;
+    d.set_item("units", r.units.clone())?;
+    d.set_item("grid", grid_tuple(&r.grid))?;
+    d.set_item(
+        "registration",
+        r.registration
+            .as_ref()
+            .map(|g| registration_dict(py, g))
+            .transpose()?,
+    )?;
+    if let Some(f) = files {
+        let files = PyDict::new(py);
+        files.set_item("nifti", f.nifti)?;
+        files.set_item("summary_png", f.summary_png)?;
+        d.set_item("files", files)?;
+    }
+    d.set_item("summary", PyArray::from_owned_array(py, page))?;
     d.set_item("image", PyArray::from_owned_array(py, r.image))?;
     Ok(d)
 }

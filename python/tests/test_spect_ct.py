@@ -184,3 +184,33 @@ def test_pet_ct_with_the_real_ct_is_flat(backend):
     for _ in range(3):  # three pixels in from the body's edge
         inner[:, 1:-1, 1:-1] = inner[:, 1:-1, 1:-1] * inner[:, :-2, 1:-1] * inner[:, 2:, 1:-1] * inner[:, 1:-1, :-2] * inner[:, 1:-1, 2:]
     assert abs(r.image[inner > 0].mean() - 1.0) < 0.05
+
+
+@needs_study
+def test_fuse_pet_ct_gives_suv_a_summary_and_registers(tmp_path):
+    ct = tomors.io.read_ct_series(STUDY / "CT")
+    # A PET of 6 mm voxels about the CT's centre: 4 kBq/mL in the body (HU > -300), a hot cube.
+    z0, y0, x0 = (n // 2 for n in ct.grid.shape)
+    centre = [ct.grid.origin[k] + (x0, y0, z0)[k] * ct.grid.spacing[2 - k] for k in range(3)]
+    shape = (50, 80, 80)
+    origin = tuple(centre[k] - (shape[2 - k] - 1) * 3.0 for k in range(3))
+    pet_grid = PatientGrid(shape, (6.0, 6.0, 6.0), origin, ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
+    body = resample((ct.values > -300).astype(np.float32), ct.grid, pet_grid, method="average")
+    activity = np.where(body > 0.5, 4000.0, 0.0).astype(np.float32)
+    activity[20:26, 40:46, 30:36] = 32000.0
+    tomors.io.write_dicom_series(activity, pet_grid, tmp_path / "PET", modality="PT", units="BQML", reference=STUDY / "CT")
+
+    with pytest.warns(UserWarning, match="no SUV"):
+        r = tomors.fuse_pet_ct(tmp_path / "PET", STUDY / "CT", backend="cpu", output_dir=tmp_path / "out")
+    assert r.units == "BQML" and r.registration is None
+    np.testing.assert_allclose(r.grid.origin, origin, atol=1e-3)
+    assert np.abs(r.image - activity).max() <= 32000 / 30000
+    assert r.summary.dtype == np.uint8 and r.summary.ndim == 3 and r.summary.shape[2] == 3
+    assert r.files["summary_png"].stat().st_size > 10_000
+    # Registration of a CT that is where it should be stays put.
+    with pytest.warns(UserWarning):
+        g = tomors.fuse_pet_ct(tmp_path / "PET", STUDY / "CT", backend="cpu", register=True)
+    t = g.registration.transform
+    assert math.dist(t.apply(t.centre), t.centre) < 2.0 and max(abs(a) for a in t.angles) < math.radians(0.5)
+    with pytest.raises(tomors.InvalidArgumentError, match="exists already"):
+        tomors.fuse_pet_ct(tmp_path / "PET", STUDY / "CT", backend="cpu", output_dir=tmp_path / "out")

@@ -28,10 +28,12 @@ SPECT (attenuation and collimator response in the model, OSEM)::
 
 from . import errors, fusion, io
 from .spect_ct import (
+    FusedPetCtResult,
     PetCtResult,
     SpectCtResult,
     attenuation_coefficients,
     bone_ct_number,
+    fuse_pet_ct,
     hu_to_mu,
     pet_ct,
     spect_ct,
@@ -104,6 +106,8 @@ __all__ = [
     "SpectCtResult",
     "pet_ct",
     "PetCtResult",
+    "fuse_pet_ct",
+    "FusedPetCtResult",
     "hu_to_mu",
     "attenuation_coefficients",
     "bone_ct_number",

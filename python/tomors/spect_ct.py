@@ -1,5 +1,5 @@
-"""SPECT-CT from DICOM in one call, PET-CT sinograms with the CT's attenuation, and CT numbers to
-attenuation coefficients.
+"""SPECT-CT from DICOM in one call, PET-CT sinograms with the CT's attenuation, a reconstructed PET
+series over its CT (SUV, fused summary), and CT numbers to attenuation coefficients.
 
     import tomors
     r = tomors.spect_ct("NM/scan.dcm", "CT/", photopeak_kev=208, output_dir="out/")
@@ -38,6 +38,8 @@ __all__ = [
     "SpectCtResult",
     "pet_ct",
     "PetCtResult",
+    "fuse_pet_ct",
+    "FusedPetCtResult",
     "hu_to_mu",
     "attenuation_coefficients",
     "bone_ct_number",
@@ -221,6 +223,71 @@ def pet_ct(
         warnings=list(d["warnings"]),
         backend=d["backend"],
         reconstruction_seconds=d["reconstruction_seconds"],
+    )
+
+
+@dataclass
+class FusedPetCtResult:
+    """A reconstructed PET series over its CT (see ``fuse_pet_ct``)."""
+
+    image: np.ndarray
+    """The PET ``[z, y, x]`` in ``units``."""
+    units: str
+    """``"SUVbw"`` (g/mL), or the series' own units when SUV was not asked for or the header
+    lacks what it needs (``warnings`` then says what)."""
+    grid: PatientGrid
+    """Where the PET lies in the CT's frame of reference."""
+    summary: np.ndarray
+    """The one-page summary (MIP, three planes fused over the CT, settings): uint8 RGB
+    ``[rows, cols, 3]``."""
+    settings: List[str]
+    warnings: List[str]
+    registration: Optional[Registration] = None
+    """With ``register=True``: the registration of the CT to the PET."""
+    files: Optional[Dict[str, Path]] = field(default=None, repr=False)
+    """What was written with ``output_dir``: ``nifti``, ``summary_png``."""
+
+
+def fuse_pet_ct(
+    pet_path: PathLike,
+    ct_path: PathLike,
+    *,
+    suv: bool = True,
+    ct_motion: Optional[Rigid] = None,
+    register: bool = False,
+    allow_other_frame: bool = False,
+    backend: str = "auto",
+    output_dir: Optional[PathLike] = None,
+) -> FusedPetCtResult:
+    """Places a reconstructed PET series (``pet_path``, a folder or file) over its CT
+    (``ct_path``): in SUVbw when the header gives dose, weight and times (else in its own units,
+    with a warning), by the scanners' coordinates, a given ``ct_motion``, or with
+    ``register=True`` by registering the CT to the PET. Returns the image, its grid in the CT's
+    frame and the summary page as an RGB array; ``output_dir`` also writes ``pet.nii.gz`` and
+    ``summary.png`` (never overwriting). Raises ``tomors.errors.InvalidArgumentError`` for a PET
+    and a CT of different studies or frames of reference (unless ``allow_other_frame``)."""
+    d = _tomors.fuse_pet_ct(
+        Path(pet_path),
+        Path(ct_path),
+        bool(suv),
+        None if ct_motion is None else ct_motion._tuple(),
+        bool(register),
+        bool(allow_other_frame),
+        backend,
+        None if output_dir is None else Path(output_dir),
+    )
+    for w in d["warnings"]:
+        warnings.warn(w, stacklevel=2)
+    files = d.get("files")
+    return FusedPetCtResult(
+        image=d["image"],
+        units=d["units"],
+        grid=_grid(d["grid"]),
+        summary=d["summary"],
+        settings=list(d["settings"]),
+        warnings=list(d["warnings"]),
+        registration=None if d["registration"] is None else Registration._from_dict(d["registration"]),
+        files=None if files is None else {k: Path(v) for k, v in files.items()},
     )
 
 

@@ -1,15 +1,21 @@
 //! End-to-end jobs: SPECT-CT from DICOM files to written results with every correction in the
 //! system model and a one-page summary; PET-CT reconstruction of sinograms with attenuation
-//! factors from the CT.
+//! factors from the CT; a reconstructed PET series placed over its CT, in SUV, with the same
+//! summary.
 
 mod attenuation;
+mod frame;
 mod pet_ct;
+mod pet_fusion;
 mod register;
 mod spect_ct;
 mod summary;
 
 pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
-pub use register::register_ct_to_emission;
+pub use pet_fusion::{
+    FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,
+};
+pub use register::{register_ct_to_emission, register_ct_to_image};
 pub use spect_ct::{
     ScatterCorrection, SpectCt, SpectCtFiles, SpectCtOptions, Stage, spect_ct, spect_ct_from,
 };

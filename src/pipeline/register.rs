@@ -1,12 +1,14 @@
-//! Registering a hybrid study's CT to its own emission data, for pairs whose hardware
-//! registration is off (the patient moved between the CT and the emission scan).
+//! Registering a hybrid study's CT to its own emission data (SPECT projections, or a PET or
+//! SPECT image), for pairs whose hardware registration is off (the patient moved between the CT
+//! and the emission scan).
 //!
 //! Mutual information needs images that share structure, and uptake and CT numbers share
 //! little: the NMI of a photopeak reconstruction against the CT drifts tens of mm on the shared
 //! Lu-177 study. What both show is the body. So the two images registered are:
 //! - **emission**: a non-attenuation-corrected OSEM reconstruction (2 iterations × 8 subsets,
 //!   collimator response modelled) of the window just below the photopeak, where scattered
-//!   photons light up the whole body; the photopeak itself when there is no such window;
+//!   photons light up the whole body; the photopeak itself when there is no such window. An
+//!   image given ([`register_ct_to_image`], e.g. a PET series) is used as it is;
 //! - **CT**: its tissue, CT numbers clamped to −1000…0 HU inside the body outline
 //!   ([`body_mask`] at −300 HU) and −1000 HU outside, so the couch is left out and lungs,
 //!   fat and soft tissue stay apart.
@@ -26,7 +28,7 @@
 //! Expect one to one and a half emission voxels: enough to correct a patient who moved a
 //! centimetre or more between the scans, not to second-guess a good hardware registration.
 
-use ndarray::{Array3, Ix3, Zip, s};
+use ndarray::{Array3, ArrayView3, Ix3, Zip, s};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -46,8 +48,7 @@ const MIN_SLICES: usize = 16;
 /// [`RegistrationOptions`].
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] when the CT covers fewer than 16 emission slices beyond the
-/// margin, or holds no body; errors of the projector, OSEM and [`register_rigid`].
+/// As [`register_ct_to_image`]; errors of the projector and OSEM.
 pub fn register_ct_to_emission(
     nm: &NmProjections,
     window: usize,
@@ -56,17 +57,8 @@ pub fn register_ct_to_emission(
     start: Option<Rigid>,
     backend: Backend,
 ) -> Result<Registration> {
-    let options = RegistrationOptions {
-        fixed_range: None,
-        moving_range: Some((-1000.0, 0.0)),
-        start,
-        backend,
-        ..RegistrationOptions::default()
-    };
-    let start_grid = start.map_or_else(|| nm.grid.clone(), |m| m.move_grid(&nm.grid));
-    let (first, last) = covered_slices(&start_grid, ct, options.max_translation + 5.0)?;
-
-    let tissue = tissue_image(ct)?;
+    // Checked before the reconstruction, which takes longer than the registration.
+    covered_slices(&nm.grid, start, ct)?;
     let projector = SpectProjector::new(
         nm.spect_geometry(Some(collimator))?,
         nm.image_grid()?,
@@ -79,20 +71,50 @@ pub fn register_ct_to_emission(
         .run(&projector, counts.view().into_dyn())?
         .into_dimensionality::<Ix3>()
         .expect("3D model");
+    register_ct_to_image(emission.view(), &nm.grid, ct, start, backend)
+}
+
+/// Registers `ct` to an emission image (`[z, y, x]` on `grid`, e.g. a PET series or a
+/// non-attenuation-corrected SPECT reconstruction) by the body: the CT's tissue image against
+/// the emission slices the CT covers (see the module docs). The result's transform takes
+/// emission positions to the CT's frame.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when the CT covers fewer than 16 emission slices beyond the
+/// search's margin, or holds no body; errors of [`register_rigid`].
+pub fn register_ct_to_image(
+    emission: ArrayView3<'_, f32>,
+    grid: &PatientGrid,
+    ct: &CtSeries,
+    start: Option<Rigid>,
+    backend: Backend,
+) -> Result<Registration> {
+    let (first, last) = covered_slices(grid, start, ct)?;
+    let tissue = tissue_image(ct)?;
     let fixed = emission.slice(s![first..=last, .., ..]);
-    let mut fixed_grid = nm.grid.clone();
-    fixed_grid.origin = nm.grid.position([first as f64, 0.0, 0.0]);
+    let mut fixed_grid = grid.clone();
+    fixed_grid.origin = grid.position([first as f64, 0.0, 0.0]);
     fixed_grid.shape[0] = last - first + 1;
     let options = RegistrationOptions {
+        fixed_range: None,
+        moving_range: Some((-1000.0, 0.0)),
         start: Some(start.unwrap_or_else(|| Rigid::identity(fixed_grid.centre()))),
-        ..options
+        backend,
+        ..RegistrationOptions::default()
     };
     register_rigid(fixed, &fixed_grid, tissue.view(), &ct.volume.grid, &options)
 }
 
-/// The first and last emission slices (of `grid`, placed in the CT's frame) whose centres lie
-/// inside the CT's slices by at least `margin` mm.
-fn covered_slices(grid: &PatientGrid, ct: &CtSeries, margin: f64) -> Result<(usize, usize)> {
+/// The first and last slices of the emission `grid` (placed in the CT's frame by `start`)
+/// whose centres lie inside the CT's slices by at least the search's translation range plus
+/// 5 mm.
+fn covered_slices(
+    grid: &PatientGrid,
+    start: Option<Rigid>,
+    ct: &CtSeries,
+) -> Result<(usize, usize)> {
+    let grid = start.map_or_else(|| grid.clone(), |m| m.move_grid(grid));
+    let margin = RegistrationOptions::default().max_translation + 5.0;
     let g = &ct.volume.grid;
     let margin_slices = margin / g.spacing[0];
     let (lo, hi) = (margin_slices, (g.shape[0] - 1) as f64 - margin_slices);

@@ -32,6 +32,7 @@ use std::time::Instant;
 use ndarray::{Array3, Ix3};
 
 use super::attenuation::attenuation_map;
+use super::frame::check_same_frame;
 use super::register::register_ct_to_emission;
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
@@ -232,7 +233,12 @@ pub fn spect_ct_from(
             p(stage)
         }
     };
-    check_same_frame(&nm, &ct, options.allow_other_frame)?;
+    check_same_frame(
+        "NM",
+        (&nm.study_uid, &nm.frame_of_reference_uid),
+        &ct,
+        options.allow_other_frame,
+    )?;
     let mut warnings = Vec::new();
     let photopeak = nm.window_at(options.photopeak_kev).ok_or_else(|| {
         Error::InvalidArgument(format!(
@@ -346,38 +352,6 @@ fn list_windows(nm: &NmProjections) -> String {
         .collect::<Vec<_>>()
         .join(", ")
         + " keV"
-}
-
-fn check_same_frame(nm: &NmProjections, ct: &CtSeries, allow: bool) -> Result<()> {
-    if allow {
-        return Ok(());
-    }
-    let v = &ct.volume;
-    for (what, a, b) in [
-        ("study", &nm.study_uid, &v.study_uid),
-        (
-            "frame of reference",
-            &nm.frame_of_reference_uid,
-            &v.frame_of_reference_uid,
-        ),
-    ] {
-        match (a, b) {
-            (Some(a), Some(b)) if a == b => {}
-            (Some(a), Some(b)) => {
-                return Err(Error::InvalidArgument(format!(
-                    "the NM and the CT have different {what} UIDs ({a} and {b}); \
-                     allow_other_frame (with ct_motion) accepts such a pair"
-                )));
-            }
-            _ => {
-                return Err(Error::InvalidArgument(format!(
-                    "the NM or the CT has no {what} UID, so their placement cannot be trusted; \
-                     allow_other_frame (with ct_motion) accepts such a pair"
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn seconds_per_view(nm: &NmProjections) -> Result<f64> {
@@ -608,17 +582,6 @@ impl SpectCt {
                 self.reconstruction_seconds
             ),
         ];
-        let placement = |t: &Rigid| {
-            format!(
-                "({:.1}, {:.1}, {:.1}) mm, ({:.2}, {:.2}, {:.2}) deg",
-                t.translation[0],
-                t.translation[1],
-                t.translation[2],
-                t.angles[0].to_degrees(),
-                t.angles[1].to_degrees(),
-                t.angles[2].to_degrees(),
-            )
-        };
         if let Some(t) = &o.ct_motion {
             lines.push(format!("CT placed by {}", placement(t)));
         }
@@ -632,4 +595,17 @@ impl SpectCt {
         }
         lines
     }
+}
+
+/// A rigid motion as one line: translation (mm) and angles (degrees).
+pub(super) fn placement(t: &Rigid) -> String {
+    format!(
+        "({:.1}, {:.1}, {:.1}) mm, ({:.2}, {:.2}, {:.2}) deg",
+        t.translation[0],
+        t.translation[1],
+        t.translation[2],
+        t.angles[0].to_degrees(),
+        t.angles[1].to_degrees(),
+        t.angles[2].to_degrees(),
+    )
 }

@@ -1,5 +1,6 @@
-//! The one-page summary of a SPECT-CT reconstruction: the emission MIP, the three planes
-//! fused over the CT through the hottest voxel, the μ-map, and the settings.
+//! The one-page summary of an emission volume over its CT (a SPECT-CT reconstruction, a PET
+//! series): the emission MIP, the three planes fused over the CT through the hottest voxel, the
+//! μ-map when there is one, and the settings.
 
 use std::path::Path;
 
@@ -16,76 +17,112 @@ use crate::geometry::PatientGrid;
 /// Tile side, pixels.
 const TILE: usize = 320;
 
+/// What a summary page shows.
+pub(crate) struct Summary<'a> {
+    /// The emission volume `[z, y, x]` on `grid`, in `units`.
+    pub image: ArrayView3<'a, f32>,
+    pub grid: &'a PatientGrid,
+    pub units: &'a str,
+    /// The CT (HU) on its grid.
+    pub ct: ArrayView3<'a, f32>,
+    pub ct_grid: &'a PatientGrid,
+    /// The μ-map (1/mm, on `grid`) and the top of its grey scale.
+    pub mu_map: Option<(ArrayView3<'a, f32>, f32)>,
+    /// Settings and warnings, one per line.
+    pub lines: Vec<String>,
+}
+
 /// The summary page of `r` as RGB bytes `[rows, cols, 3]`.
 ///
 /// # Errors
 /// Only resampling errors, which a finished reconstruction does not produce.
 pub fn summary_page(r: &SpectCt) -> Result<Array3<u8>> {
-    let image = r.image.view();
-    let max = image
-        .iter()
-        .copied()
-        .fold(0.0f32, f32::max)
-        .max(f32::MIN_POSITIVE);
-    let hot = hottest(image);
-    let mut page = Page::new(4, TILE);
-
-    let mip = plane_image(image, r.grid.spacing, Plane::Coronal, hot, true)?;
-    let full = Overlay {
-        colormap: Colormap::Hot,
-        range: (0.0, max),
-        threshold: 0.0,
-        alpha: 1.0,
-    };
-    page.picture(
-        &format!("MIP max {max:.3}"),
-        fuse(mip.view(), Window::SOFT_TISSUE, Some((mip.view(), full)))?.view(),
-    );
-
-    // Fused planes through the hottest voxel, on the CT's own voxels.
-    let ct = &r.ct.volume;
-    let at = ct_index(&ct.grid, r.grid.position(hot.map(|i| i as f64)));
-    let overlay = Overlay {
-        colormap: Colormap::Inferno,
-        range: (0.0, 0.6 * max),
-        threshold: 0.05,
-        alpha: 0.6,
-    };
-    for plane in [Plane::Axial, Plane::Coronal, Plane::Sagittal] {
-        let (anatomy, uptake) = plane_on_ct(ct.data.view(), &ct.grid, image, &r.grid, plane, at)?;
-        let name = match plane {
-            Plane::Axial => "axial",
-            Plane::Coronal => "coronal",
-            Plane::Sagittal => "sagittal",
-        };
-        page.picture(
-            name,
-            fuse(
-                anatomy.view(),
-                Window::SOFT_TISSUE,
-                Some((uptake.view(), overlay)),
-            )?
-            .view(),
-        );
-    }
-
-    if let Some(mu) = &r.mu_map {
-        let plane = plane_image(mu.view(), r.grid.spacing, Plane::Coronal, hot, false)?;
-        // 0 to 1.5 × water's μ in grey.
-        let top = r.hu_to_mu.map_or(0.02, |c| 1.5 * c.mu_water) as f32;
-        let window = Window {
-            centre: top / 2.0,
-            width: top,
-        };
-        page.picture(
-            &format!("mu 0-{:.3}/cm", top * 10.0),
-            fuse(plane.view(), window, None)?.view(),
-        );
-    }
     let mut lines = r.settings();
     lines.extend(r.warnings.iter().map(|w| format!("WARNING: {w}")));
-    page.text("settings", &lines);
-    Ok(page.render())
+    Summary {
+        image: r.image.view(),
+        grid: &r.grid,
+        units: r.units,
+        ct: r.ct.volume.data.view(),
+        ct_grid: &r.ct.volume.grid,
+        // 0 to 1.5 × water's μ in grey.
+        mu_map: r.mu_map.as_ref().map(|m| {
+            let top = r.hu_to_mu.map_or(0.02, |c| 1.5 * c.mu_water) as f32;
+            (m.view(), top)
+        }),
+        lines,
+    }
+    .page()
+}
+
+impl Summary<'_> {
+    /// The page as RGB bytes `[rows, cols, 3]`.
+    ///
+    /// # Errors
+    /// Only resampling errors, which volumes on valid grids do not produce.
+    pub fn page(&self) -> Result<Array3<u8>> {
+        let image = self.image;
+        let max = image
+            .iter()
+            .copied()
+            .fold(0.0f32, f32::max)
+            .max(f32::MIN_POSITIVE);
+        let hot = hottest(image);
+        let mut page = Page::new(4, TILE);
+
+        let mip = plane_image(image, self.grid.spacing, Plane::Coronal, hot, true)?;
+        let full = Overlay {
+            colormap: Colormap::Hot,
+            range: (0.0, max),
+            threshold: 0.0,
+            alpha: 1.0,
+        };
+        page.picture(
+            &format!("MIP max {} {}", three_digits(max), self.units),
+            fuse(mip.view(), Window::SOFT_TISSUE, Some((mip.view(), full)))?.view(),
+        );
+
+        // Fused planes through the hottest voxel, on the CT's own voxels.
+        let at = ct_index(self.ct_grid, self.grid.position(hot.map(|i| i as f64)));
+        let overlay = Overlay {
+            colormap: Colormap::Inferno,
+            range: (0.0, 0.6 * max),
+            threshold: 0.05,
+            alpha: 0.6,
+        };
+        for plane in [Plane::Axial, Plane::Coronal, Plane::Sagittal] {
+            let (anatomy, uptake) =
+                plane_on_ct(self.ct, self.ct_grid, image, self.grid, plane, at)?;
+            let name = match plane {
+                Plane::Axial => "axial",
+                Plane::Coronal => "coronal",
+                Plane::Sagittal => "sagittal",
+            };
+            page.picture(
+                name,
+                fuse(
+                    anatomy.view(),
+                    Window::SOFT_TISSUE,
+                    Some((uptake.view(), overlay)),
+                )?
+                .view(),
+            );
+        }
+
+        if let Some((mu, top)) = self.mu_map {
+            let plane = plane_image(mu, self.grid.spacing, Plane::Coronal, hot, false)?;
+            let window = Window {
+                centre: top / 2.0,
+                width: top,
+            };
+            page.picture(
+                &format!("mu 0-{:.3}/cm", top * 10.0),
+                fuse(plane.view(), window, None)?.view(),
+            );
+        }
+        page.text("settings", &self.lines);
+        Ok(page.render())
+    }
 }
 
 /// Writes [`summary_page`] as PNG (atomically).
@@ -94,6 +131,15 @@ pub fn summary_page(r: &SpectCt) -> Result<Array3<u8>> {
 /// As [`summary_page`] and [`write_png`].
 pub fn write_summary(r: &SpectCt, path: &Path) -> Result<()> {
     write_png(summary_page(r)?.view(), path)
+}
+
+/// `v` with about three significant digits and no more (a caption has room for ~20 characters).
+fn three_digits(v: f32) -> String {
+    if v.abs() < 1e-6 {
+        return "0".into();
+    }
+    let decimals = (2 - v.abs().max(1e-30).log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{v:.decimals$}")
 }
 
 /// Index `[iz, iy, ix]` of the voxel with the largest value (the first, in C order).
@@ -152,4 +198,18 @@ fn plane_on_ct(
         plane_image(ct, ct_grid.spacing, plane, at, false)?,
         plane_image(uptake.view(), ct_grid.spacing, plane, in_slab, false)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::three_digits;
+
+    #[test]
+    fn captions_show_three_significant_digits() {
+        assert_eq!(three_digits(3000.0), "3000");
+        assert_eq!(three_digits(123.456), "123");
+        assert_eq!(three_digits(8.1234), "8.12");
+        assert_eq!(three_digits(0.0123456), "0.0123");
+        assert_eq!(three_digits(0.0), "0");
+    }
 }

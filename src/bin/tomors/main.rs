@@ -2,6 +2,7 @@
 //! `info`, `bench`, `dicom info`, `recon-spect` (SPECT-CT from DICOM).
 
 mod dicom;
+mod fuse_pet;
 mod recon_spect;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -65,6 +66,8 @@ enum Command {
     /// SPECT-CT from DICOM: an NM acquisition and its CT → attenuation-, scatter- and
     /// collimator-corrected OSEM, written as a DICOM series over the CT, NIfTI and a summary PNG.
     ReconSpect(recon_spect::ReconSpectArgs),
+    /// A reconstructed PET series over its CT: SUV, placement, fused summary page.
+    FusePet(fuse_pet::FusePetArgs),
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
     /// prints a table (giga voxel-updates per second = voxels × views / time); `spect` and
     /// `pet` time OSEM of the emission benchmark cases.
@@ -219,6 +222,7 @@ fn main() -> ExitCode {
         }
         Command::Dicom(DicomCommand::Info { path }) => dicom::info(&path),
         Command::ReconSpect(args) => recon_spect::run(&args),
+        Command::FusePet(args) => fuse_pet::run(&args),
         Command::Bench {
             cases,
             backends,

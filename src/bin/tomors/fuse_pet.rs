@@ -1,0 +1,56 @@
+//! `tomors fuse-pet PET CT OUT`: a reconstructed PET series over its CT, in SUV, with a one-page
+//! fused summary and the volume as NIfTI.
+
+use std::path::PathBuf;
+
+use tomors::Backend;
+use tomors::pipeline::{FusePetCtOptions, fuse_pet_ct};
+
+use super::{CliResult, err};
+
+#[derive(clap::Args)]
+pub struct FusePetArgs {
+    /// The PET series: a folder (searched recursively) or a file.
+    pet: PathBuf,
+    /// The CT: a folder (searched recursively) or a file.
+    ct: PathBuf,
+    /// Output folder (created; existing results in it are never overwritten).
+    out: PathBuf,
+    /// Keep the series' units instead of converting to SUVbw.
+    #[arg(long)]
+    no_suv: bool,
+    /// Register the CT to the PET (for a patient who moved between the scans) instead of
+    /// trusting the scanners' shared coordinates.
+    #[arg(long)]
+    register: bool,
+    /// Accept a PET and a CT of different frames of reference.
+    #[arg(long)]
+    allow_other_frame: bool,
+    /// Where registration runs: auto (GPU when present), gpu or cpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+}
+
+pub fn run(a: &FusePetArgs) -> CliResult<()> {
+    let options = FusePetCtOptions {
+        suv: !a.no_suv,
+        register: a.register,
+        allow_other_frame: a.allow_other_frame,
+        backend: a.backend.parse::<Backend>().map_err(err)?,
+        ..FusePetCtOptions::default()
+    };
+    let fused = fuse_pet_ct(&a.pet, &a.ct, &options).map_err(err)?;
+    let files = fused.write(&a.out).map_err(err)?;
+    for line in fused.settings() {
+        println!("{line}");
+    }
+    for w in &fused.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!(
+        "wrote {}, {}",
+        files.nifti.display(),
+        files.summary_png.display()
+    );
+    Ok(())
+}
