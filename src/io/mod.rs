@@ -9,6 +9,20 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// Refuses to write over results: an error naming the first of `paths` that exists.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming that path.
+pub(crate) fn refuse_existing<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<()> {
+    match paths.into_iter().find(|p| p.exists()) {
+        Some(p) => Err(Error::InvalidArgument(format!(
+            "{} exists already; tomors never overwrites files: choose an empty folder",
+            p.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Writes a file atomically: `write` fills a temporary file beside `path` (same folder, same
 /// extensions), which is synced and renamed over `path` only when `write` succeeded; on
 /// failure the temporary file is removed and `path` is untouched.

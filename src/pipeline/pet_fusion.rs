@@ -235,14 +235,7 @@ impl FusedPetCt {
     pub fn write(&self, folder: &Path) -> Result<FusedPetCtFiles> {
         let nifti = folder.join("pet.nii.gz");
         let summary_png = folder.join("summary.png");
-        for p in [&nifti, &summary_png] {
-            if p.exists() {
-                return Err(Error::InvalidArgument(format!(
-                    "{} exists already; tomors does not overwrite results",
-                    p.display()
-                )));
-            }
-        }
+        crate::io::refuse_existing([&nifti, &summary_png].into_iter().map(PathBuf::as_path))?;
         std::fs::create_dir_all(folder).map_err(|e| Error::Io {
             path: folder.to_path_buf(),
             source: e,

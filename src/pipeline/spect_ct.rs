@@ -480,14 +480,11 @@ impl SpectCt {
         let nifti = folder.join("recon.nii.gz");
         let mu_nifti = folder.join("mu_map.nii.gz");
         let summary_png = folder.join("summary.png");
-        for p in [&nifti, &mu_nifti, &summary_png] {
-            if p.exists() {
-                return Err(Error::InvalidArgument(format!(
-                    "{} exists already; tomors does not overwrite results",
-                    p.display()
-                )));
-            }
-        }
+        crate::io::refuse_existing(
+            [&nifti, &mu_nifti, &summary_png]
+                .into_iter()
+                .map(PathBuf::as_path),
+        )?;
         let reference = Reference::from_file(&self.ct.volume.files[0])?;
         let writer = SeriesWriter {
             description: format!(

@@ -183,12 +183,7 @@ impl SeriesWriter {
         let files: Vec<PathBuf> = (0..n)
             .map(|i| folder.join(format!("slice_{:04}.dcm", i + 1)))
             .collect();
-        if let Some(existing) = files.iter().find(|f| f.exists()) {
-            return Err(Error::InvalidArgument(format!(
-                "{} exists already; tomors never overwrites files: choose an empty folder",
-                existing.display()
-            )));
-        }
+        crate::io::refuse_existing(files.iter().map(PathBuf::as_path))?;
         let reference = self.reference.clone().unwrap_or_default();
         let study_uid = reference.study_uid.clone().unwrap_or_else(new_uid);
         let frame_uid = reference
