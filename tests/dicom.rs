@@ -880,3 +880,59 @@ fn multi_frame_nm_volumes_are_read_along_their_normal() {
     assert_eq!(v.units.as_deref(), Some("CNTS"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn nm_half_life_and_time_since_injection_are_read() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let Some(nm) = shared_data("spect_ct_lu177/NM") else {
+        return;
+    };
+    let mut obj = common::small_nm(
+        &nm.join("bed1_projections.dcm"),
+        &[1; 3],
+        &[1; 3],
+        &[1, 2, 3],
+    );
+    let dir = std::env::temp_dir().join(format!("tomors-decay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("timed.dcm");
+    // The shared file is anonymised: no half-life, no times.
+    obj.write_to_file(&file).unwrap();
+    let p = read_nm_projections(&file, &ReadLimits::default()).unwrap();
+    assert_eq!((p.half_life_s, p.injection_to_start_s), (None, None));
+    // Lu-177 injected on 28 February 2024 at 10:00, imaged on 1 March at 09:30 (a leap year).
+    let mut drug = dicom_object::InMemDicomObject::new_empty();
+    drug.put(DataElement::new(
+        tags::RADIONUCLIDE_HALF_LIFE,
+        VR::DS,
+        PrimitiveValue::from("574300"),
+    ));
+    drug.put(DataElement::new(
+        tags::RADIOPHARMACEUTICAL_START_DATE_TIME,
+        VR::DT,
+        PrimitiveValue::from("20240228100000"),
+    ));
+    obj.put(DataElement::new(
+        tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![drug]),
+    ));
+    obj.put(DataElement::new(
+        tags::ACQUISITION_DATE,
+        VR::DA,
+        PrimitiveValue::from("20240301"),
+    ));
+    obj.put(DataElement::new(
+        tags::ACQUISITION_TIME,
+        VR::TM,
+        PrimitiveValue::from("093000"),
+    ));
+    std::fs::remove_file(&file).unwrap();
+    obj.write_to_file(&file).unwrap();
+    let p = read_nm_projections(&file, &ReadLimits::default()).unwrap();
+    assert_eq!(p.half_life_s, Some(574_300.0));
+    assert_eq!(p.injection_to_start_s, Some(2.0 * 86_400.0 - 1800.0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

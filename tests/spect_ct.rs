@@ -88,7 +88,8 @@ use ndarray::{Array3, ArrayView3, Axis};
 use tomors::io::dicom::{CtSeries, NmProjections, read_nm_volume};
 use tomors::physics::HuToMu;
 use tomors::pipeline::{
-    ScatterCorrection, SpectCtOptions, Stage, register_ct_to_emission, spect_ct, spect_ct_from,
+    DecayCorrection, ScatterCorrection, SpectCtOptions, Stage, register_ct_to_emission, spect_ct,
+    spect_ct_from,
 };
 use tomors::{Backend, Osem, PatientGrid, SpectProjector};
 
@@ -810,7 +811,7 @@ fn a_gaussian_source_comes_back_in_counts_per_second_and_becquerels() {
     let r = spect_ct_from(nm.clone(), &nm_path, ct.clone(), &options, None).unwrap();
     let total: f64 = r.image.iter().map(|&v| v as f64).sum();
     options.calibration_cps_per_mbq = Some(10.0);
-    let bq = spect_ct_from(nm, &nm_path, ct, &options, None).unwrap();
+    let bq = spect_ct_from(nm.clone(), &nm_path, ct.clone(), &options, None).unwrap();
     let voxel_ml = bq.grid.spacing.iter().product::<f64>() / 1000.0;
     let mbq: f64 = bq.image.iter().map(|&v| v as f64 * voxel_ml / 1e6).sum();
     println!(
@@ -820,6 +821,43 @@ fn a_gaussian_source_comes_back_in_counts_per_second_and_becquerels() {
     assert_eq!((r.units, bq.units), ("CPS", "BQML"));
     assert!((total / rate as f64 - 1.0).abs() < 0.01);
     assert!((mbq / 5.0 - 1.0).abs() < 0.01);
+    // This anonymised header gives no half-life: no decay correction, and the settings say so.
+    assert_eq!(r.decay.0, 1.0);
+    assert!(r.settings().iter().any(|l| l.contains("no half-life")));
+
+    // Decay, with a Tc-99m half-life (6.0067 h) and an injection 2 h before the 60 × 25 s
+    // acquisition: λT / (1 − e^(−λT)) = 1.0242 to its start, × e^(λ · 7200 s) = 1.2596 more to
+    // the injection.
+    let mut nm = nm;
+    nm.half_life_s = Some(6.0067 * 3600.0);
+    nm.injection_to_start_s = Some(7200.0);
+    let lambda = std::f64::consts::LN_2 / (6.0067 * 3600.0);
+    let during = lambda * 1500.0 / (1.0 - (-lambda * 1500.0).exp());
+    let sum = |r: &tomors::pipeline::SpectCt| r.image.iter().map(|&v| v as f64).sum::<f64>();
+    options.calibration_cps_per_mbq = None;
+    let start = spect_ct_from(nm.clone(), &nm_path, ct.clone(), &options, None).unwrap();
+    options.decay_correction = DecayCorrection::Injection;
+    let injection = spect_ct_from(nm.clone(), &nm_path, ct.clone(), &options, None).unwrap();
+    println!(
+        "decay to the acquisition's start x{:.5}, to the injection x{:.5}",
+        sum(&start) / total,
+        sum(&injection) / total
+    );
+    assert!((sum(&start) / total / during - 1.0).abs() < 1e-5);
+    assert!((sum(&injection) / total / (during * (lambda * 7200.0).exp()) - 1.0).abs() < 1e-5);
+    assert!(
+        injection
+            .settings()
+            .iter()
+            .any(|l| l.starts_with("decay-corrected to injection"))
+    );
+    // Asked for the injection without the times: a clear error.
+    nm.injection_to_start_s = None;
+    let e = spect_ct_from(nm, &nm_path, ct, &options, None).unwrap_err();
+    assert!(
+        e.to_string().contains("injection and acquisition times"),
+        "{e}"
+    );
 }
 
 /// PET-CT twin: a uniform activity filling the real patient's chest (8 planes of 4 mm at

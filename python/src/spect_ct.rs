@@ -159,7 +159,7 @@ fn registration_dict<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (nm_path, ct_path, photopeak_kev, scatter, dew_k, attenuation, bone_hu, hu_to_mu, collimator, iterations, subsets, post_filter_fwhm, calibration_cps_per_mbq, ct_motion, register, allow_other_frame, require_full_ct, backend, output_dir, progress))]
+#[pyo3(signature = (nm_path, ct_path, photopeak_kev, scatter, dew_k, attenuation, bone_hu, hu_to_mu, collimator, iterations, subsets, post_filter_fwhm, calibration_cps_per_mbq, decay_correction, ct_motion, register, allow_other_frame, require_full_ct, backend, output_dir, progress))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn spect_ct<'py>(
     py: Python<'py>,
@@ -176,6 +176,7 @@ pub(crate) fn spect_ct<'py>(
     subsets: usize,
     post_filter_fwhm: Option<f64>,
     calibration_cps_per_mbq: Option<f64>,
+    decay_correction: &str,
     ct_motion: Option<RigidTuple>,
     register: bool,
     allow_other_frame: bool,
@@ -203,6 +204,19 @@ pub(crate) fn spect_ct<'py>(
     o.subsets = subsets;
     o.post_filter_fwhm = post_filter_fwhm;
     o.calibration_cps_per_mbq = calibration_cps_per_mbq;
+    o.decay_correction = match decay_correction {
+        "start" => pipeline::DecayCorrection::AcquisitionStart,
+        "injection" => pipeline::DecayCorrection::Injection,
+        "none" => pipeline::DecayCorrection::None,
+        other => {
+            return Err(invalid(
+                py,
+                format!(
+                    "decay_correction {other:?}; expected \"start\", \"injection\" or \"none\""
+                ),
+            ));
+        }
+    };
     o.ct_motion = ct_motion.map(rigid);
     o.register = register;
     o.allow_other_frame = allow_other_frame;
@@ -242,6 +256,7 @@ pub(crate) fn spect_ct<'py>(
     d.set_item("units", r.units)?;
     d.set_item("grid", grid_tuple(&r.grid))?;
     d.set_item("photopeak_window", r.photopeak)?;
+    d.set_item("decay_factor", r.decay.0)?;
     d.set_item("scatter_windows", r.scatter_windows)?;
     d.set_item(
         "hu_to_mu",

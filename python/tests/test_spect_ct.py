@@ -87,6 +87,8 @@ def test_spect_ct_on_the_real_study(tmp_path):
     assert r.mu_map.shape == r.image.shape and 0.012 < np.percentile(r.mu_map[r.mu_map > 0.005], 50) < 0.016
     assert stages[0] == ("reading", 0, 0) and stages[-1] == ("iteration", 1, 1)
     assert any("TEW" in line for line in r.settings)
+    # The anonymised header gives no half-life: no decay correction, and the settings say so.
+    assert r.decay_factor == 1.0 and any("no half-life" in line for line in r.settings)
     files = r.files
     assert len(files["dicom"]) == 128 and files["summary_png"].stat().st_size > 10_000
     # The DICOM series is in the CT's study and frame of reference, readable by pydicom.
@@ -142,6 +144,10 @@ def test_spect_ct_refuses_bad_requests():
         tomors.spect_ct(nm_file(), STUDY / "CT", 208, backend="cpu", require_full_ct=True)
     with pytest.raises(tomors.InvalidArgumentError, match="scatter"):
         tomors.spect_ct(nm_file(), STUDY / "CT", 208, scatter="magic")
+    with pytest.raises(tomors.InvalidArgumentError, match="decay_correction"):
+        tomors.spect_ct(nm_file(), STUDY / "CT", 208, decay_correction="yesterday")
+    with pytest.raises(tomors.InvalidArgumentError, match="half-life"):
+        tomors.spect_ct(nm_file(), STUDY / "CT", 208, decay_correction="injection", backend="cpu")
     with pytest.raises(tomors.DicomError):
         ct_file = next(p for p in sorted((STUDY / "CT").rglob("*")) if p.is_file())
         tomors.spect_ct(ct_file, STUDY / "CT", 208)  # a CT slice is no NM acquisition

@@ -65,6 +65,8 @@ class SpectCtResult:
     photopeak_window: int
     scatter_windows: Tuple[Optional[int], Optional[int]]
     """Indices (into the NM's windows) of the lower and upper scatter windows used."""
+    decay_factor: float
+    """The decay correction the image was multiplied by (1.0 without one)."""
     settings: List[str]
     warnings: List[str]
     backend: str
@@ -92,6 +94,7 @@ def spect_ct(
     subsets: int = 8,
     post_filter_fwhm: Optional[float] = None,
     calibration_cps_per_mbq: Optional[float] = None,
+    decay_correction: str = "start",
     ct_motion: Optional[Rigid] = None,
     register: bool = False,
     allow_other_frame: bool = False,
@@ -109,6 +112,9 @@ def spect_ct(
       ``hu_to_mu = (mu_water, lower_slope, upper_slope)`` in 1/mm and 1/mm per HU.
     - ``collimator``: a ``tomors.Collimator`` (default: the preset the header names).
     - ``calibration_cps_per_mbq``: the camera's sensitivity; the image is then in Bq/mL.
+    - ``decay_correction``: ``"start"`` (to the acquisition's start, when the header gives the
+      half-life; else none, and the settings say so), ``"injection"`` (needs the injection and
+      acquisition times too) or ``"none"``.
     - ``ct_motion``: a ``tomors.fusion.Rigid`` placing the CT when the scanners' coordinates are
       off (e.g. ``register_rigid(...).transform`` against another session's CT).
     - ``register``: register the CT to the emission data itself (its body outline against a
@@ -142,6 +148,7 @@ def spect_ct(
         int(subsets),
         post_filter_fwhm,
         calibration_cps_per_mbq,
+        decay_correction,
         None if ct_motion is None else ct_motion._tuple(),
         bool(register),
         bool(allow_other_frame),
@@ -166,6 +173,7 @@ def spect_ct(
         hu_to_mu=d["hu_to_mu"],
         photopeak_window=d["photopeak_window"],
         scatter_windows=tuple(d["scatter_windows"]),
+        decay_factor=d["decay_factor"],
         settings=list(d["settings"]),
         warnings=list(d["warnings"]),
         backend=d["backend"],

@@ -17,6 +17,7 @@ pub use pet_fusion::{
 };
 pub use register::{register_ct_to_emission, register_ct_to_image};
 pub use spect_ct::{
-    ScatterCorrection, SpectCt, SpectCtFiles, SpectCtOptions, Stage, spect_ct, spect_ct_from,
+    DecayCorrection, ScatterCorrection, SpectCt, SpectCtFiles, SpectCtOptions, Stage, spect_ct,
+    spect_ct_from,
 };
 pub use summary::{summary_page, write_summary};

@@ -19,12 +19,13 @@
 //!    collimator, or given) in the system model, and an optional Gaussian post-filter;
 //! 7. units: counts per second per voxel (the counts each voxel sends to the camera per view,
 //!    divided by the time per view), or Bq/mL with a calibration factor in counts per second
-//!    per MBq (the planar sensitivity, measured in air).
+//!    per MBq (the planar sensitivity, measured in air);
+//! 8. decay correction ([`DecayCorrection`]): by default to the acquisition's start when the
+//!    header gives the half-life, or to the injection when it also gives both times.
 //!
 //! [`SpectCt::write`] writes the result as a DICOM NM series in the CT's study and frame of
 //! reference, NIfTI volumes of the reconstruction and the μ-map, and a one-page summary PNG.
-//! Not done (yet): decay correction (the image is the mean rate over the acquisition), and
-//! views of different durations (refused).
+//! Not done (yet): views of different durations (refused).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -62,6 +63,21 @@ pub enum ScatterCorrection {
     None,
 }
 
+/// To which moment the activity is corrected for radioactive decay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecayCorrection {
+    /// None: the image is the mean over the acquisition.
+    None,
+    /// To the start of the acquisition (the default), for decay during it: × λT / (1 − e^(−λT))
+    /// for an acquisition of `T` seconds (views × time per view ÷ detectors) and
+    /// λ = ln 2 / half-life. Applied when the header gives the half-life; without it the
+    /// settings say that no correction was made.
+    AcquisitionStart,
+    /// To the injection: as `AcquisitionStart`, and × e^(λ·Δt) for the time Δt from the
+    /// injection to the acquisition's start. Needs the half-life and both times in the header.
+    Injection,
+}
+
 /// Settings of [`spect_ct`].
 #[derive(Debug, Clone)]
 pub struct SpectCtOptions {
@@ -84,6 +100,9 @@ pub struct SpectCtOptions {
     pub post_filter_fwhm: Option<f64>,
     /// System sensitivity, counts per second per MBq: the result is then in Bq/mL.
     pub calibration_cps_per_mbq: Option<f64>,
+    /// Decay correction (default: to the acquisition's start, when the header gives the
+    /// half-life).
+    pub decay_correction: DecayCorrection,
     /// Where the CT lies relative to the emission data, when the scanners' coordinates are not
     /// to be trusted: the CT's value at `motion.apply(p)` belongs at emission position `p`
     /// (as [`crate::fusion::Registration::transform`] gives it; e.g. from registering this
@@ -123,6 +142,7 @@ impl SpectCtOptions {
             subsets: 8,
             post_filter_fwhm: None,
             calibration_cps_per_mbq: None,
+            decay_correction: DecayCorrection::AcquisitionStart,
             ct_motion: None,
             register: false,
             allow_other_frame: false,
@@ -182,6 +202,9 @@ pub struct SpectCt {
     pub scatter_windows: (Option<usize>, Option<usize>),
     /// The collimator-detector response modelled.
     pub collimator: Collimator,
+    /// The decay correction applied: the factor the image was multiplied by (1 without one)
+    /// and what it corrects to, as a settings line.
+    pub decay: (f64, String),
     /// Where the reconstruction ran.
     pub backend: ActiveBackend,
     /// Seconds spent reconstructing (planning, OSEM and post-filter).
@@ -247,11 +270,9 @@ pub fn spect_ct_from(
             list_windows(&nm)
         ))
     })?;
-    let (scale, units) = units_scale(
-        &nm.grid,
-        seconds_per_view(&nm)?,
-        options.calibration_cps_per_mbq,
-    )?;
+    let t_view = seconds_per_view(&nm)?;
+    let (scale, units) = units_scale(&nm.grid, t_view, options.calibration_cps_per_mbq)?;
+    let decay = decay_factor(&nm, t_view, options.decay_correction)?;
     let collimator = match options.collimator {
         Some(c) => c,
         None => header_collimator(&nm)?,
@@ -324,7 +345,7 @@ pub fn spect_ct_from(
     )?;
     let reconstruction_seconds = t.elapsed().as_secs_f64();
     let mut image: Array3<f32> = counts.into_dimensionality::<Ix3>().expect("3D model");
-    image.mapv_inplace(|v| (v as f64 * scale) as f32);
+    image.mapv_inplace(|v| (v as f64 * scale * decay.0) as f32);
     Ok(SpectCt {
         image,
         units,
@@ -335,6 +356,7 @@ pub fn spect_ct_from(
         photopeak,
         scatter_windows,
         collimator,
+        decay,
         backend: spect.backend().clone(),
         reconstruction_seconds,
         nm,
@@ -396,6 +418,65 @@ fn units_scale(
         Some(c) => Err(Error::InvalidArgument(format!(
             "calibration factor {c} counts/s per MBq; expected a finite value > 0"
         ))),
+    }
+}
+
+/// The decay factor for `which` and its settings line (see [`DecayCorrection`]).
+fn decay_factor(
+    nm: &NmProjections,
+    seconds_per_view: f64,
+    which: DecayCorrection,
+) -> Result<(f64, String)> {
+    if which == DecayCorrection::None {
+        return Ok((1.0, "no decay correction".into()));
+    }
+    let Some(half_life) = nm.half_life_s else {
+        return match which {
+            DecayCorrection::Injection => Err(Error::InvalidArgument(
+                "decay correction to the injection needs the radionuclide half-life, which the \
+                 NM header does not give"
+                    .into(),
+            )),
+            _ => Ok((
+                1.0,
+                "no decay correction (no half-life in the header)".into(),
+            )),
+        };
+    };
+    let lambda = std::f64::consts::LN_2 / half_life;
+    let mut detectors = nm.detectors.clone();
+    detectors.sort_unstable();
+    detectors.dedup();
+    let duration = seconds_per_view * nm.angles.len() as f64 / detectors.len().max(1) as f64;
+    let x = lambda * duration;
+    // λT / (1 − e^(−λT)), → 1 + λT/2 for short acquisitions.
+    let during = if x > 1e-9 { x / -(-x).exp_m1() } else { 1.0 };
+    let days = half_life / 86_400.0;
+    match which {
+        DecayCorrection::Injection => {
+            let Some(elapsed) = nm.injection_to_start_s.filter(|t| *t >= 0.0) else {
+                return Err(Error::InvalidArgument(format!(
+                    "decay correction to the injection needs the injection and acquisition \
+                     times; the NM header gives {}",
+                    match nm.injection_to_start_s {
+                        Some(t) => format!("an acquisition {:.0} s before the injection", -t),
+                        None => "not both".into(),
+                    }
+                )));
+            };
+            let f = during * (lambda * elapsed).exp();
+            Ok((
+                f,
+                format!(
+                    "decay-corrected to injection ({:.2} h before; T1/2 {days:.3} d), x{f:.4}",
+                    elapsed / 3600.0
+                ),
+            ))
+        }
+        _ => Ok((
+            during,
+            format!("decay-corrected to acquisition start (T1/2 {days:.3} d), x{during:.5}"),
+        )),
     }
 }
 
@@ -564,6 +645,7 @@ impl SpectCt {
                     _ => "given",
                 }
             ),
+            self.decay.1.clone(),
             format!(
                 "post-filter {}, units {}",
                 o.post_filter_fwhm

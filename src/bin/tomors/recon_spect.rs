@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tomors::pipeline::{ScatterCorrection, SpectCtOptions, Stage, spect_ct};
+use tomors::pipeline::{DecayCorrection, ScatterCorrection, SpectCtOptions, Stage, spect_ct};
 use tomors::{Backend, Collimator};
 
 use super::{CliResult, err};
@@ -45,6 +45,10 @@ pub struct ReconSpectArgs {
     /// Sensitivity in counts per second per MBq: output in Bq/mL instead of counts/s.
     #[arg(long)]
     calibration: Option<f64>,
+    /// Decay correction: start (to the acquisition's start, when the header gives the
+    /// half-life), injection (needs the injection and acquisition times too) or none.
+    #[arg(long, default_value = "start")]
+    decay: String,
     /// Register the CT to the emission data (for a patient who moved between the scans)
     /// instead of trusting the scanners' shared coordinates.
     #[arg(long)]
@@ -89,6 +93,16 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
     o.subsets = a.subsets;
     o.post_filter_fwhm = a.post_filter_fwhm;
     o.calibration_cps_per_mbq = a.calibration;
+    o.decay_correction = match a.decay.as_str() {
+        "start" => DecayCorrection::AcquisitionStart,
+        "injection" => DecayCorrection::Injection,
+        "none" => DecayCorrection::None,
+        other => {
+            return Err(format!(
+                "unknown decay correction {other:?}; expected start, injection or none"
+            ));
+        }
+    };
     o.register = a.register;
     o.allow_other_frame = a.allow_other_frame;
     o.require_full_ct = a.require_full_ct;

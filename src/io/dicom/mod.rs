@@ -11,6 +11,7 @@ mod nm;
 mod pet;
 mod prescan;
 mod series;
+mod time;
 mod write;
 
 pub use attrs::ReadLimits;

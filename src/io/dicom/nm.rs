@@ -40,6 +40,7 @@ use super::attrs::{
     Attrs, ReadLimits, dicom_error, open, pixel_spacing, rescaled_values, stored_values,
 };
 use super::series::{self, SeriesSelect, SliceVolume, plane_attr, scan};
+use super::time::{date_time_seconds, dt_seconds};
 use crate::error::Result;
 use crate::geometry::patient::{cross, dot};
 use crate::geometry::{Collimator, ImageGrid, PatientGrid, SpectGeometry};
@@ -109,6 +110,11 @@ pub struct NmProjections {
     pub frame_of_reference_uid: Option<String>,
     /// Manufacturer (0008,0070).
     pub manufacturer: Option<String>,
+    /// Radionuclide Half Life (0018,1075), s, when the file gives it.
+    pub half_life_s: Option<f64>,
+    /// Time from the injection (Radiopharmaceutical Start DateTime (0018,1078)) to the start
+    /// of the acquisition (Acquisition Date and Time), s, when the file gives both.
+    pub injection_to_start_s: Option<f64>,
 }
 
 impl NmProjections {
@@ -542,6 +548,7 @@ pub fn read_nm_projections(path: &Path, limits: &ReadLimits) -> Result<NmProject
         .transpose()?
         .flatten()
         .unwrap_or(0.0);
+    let (half_life_s, injection_to_start_s) = decay_timing(&a, path)?;
     Ok(NmProjections {
         windows,
         counts,
@@ -565,7 +572,35 @@ pub fn read_nm_projections(path: &Path, limits: &ReadLimits) -> Result<NmProject
         study_uid: a.opt_str(tags::STUDY_INSTANCE_UID)?,
         frame_of_reference_uid: a.opt_str(tags::FRAME_OF_REFERENCE_UID)?,
         manufacturer: a.opt_str(tags::MANUFACTURER)?,
+        half_life_s,
+        injection_to_start_s,
     })
+}
+
+/// The half-life (s) and the time from injection to the acquisition's start (s), each when
+/// the file gives it (anonymised files often keep neither).
+fn decay_timing(a: &Attrs<'_>, path: &Path) -> Result<(Option<f64>, Option<f64>)> {
+    let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let items = a.items(tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE)?;
+    let r = items.first().map(|r| Attrs::new(r, path));
+    let (half_life, injection) = match r {
+        Some(r) => (
+            r.opt_f64(tags::RADIONUCLIDE_HALF_LIFE)?
+                .filter(|h| h.is_finite() && *h > 0.0),
+            given(r.opt_str(tags::RADIOPHARMACEUTICAL_START_DATE_TIME)?)
+                .map(|dt| dt_seconds(path, &dt))
+                .transpose()?,
+        ),
+        None => (None, None),
+    };
+    let start = match (
+        given(a.opt_str(tags::ACQUISITION_DATE)?),
+        given(a.opt_str(tags::ACQUISITION_TIME)?),
+    ) {
+        (Some(d), Some(t)) => Some(date_time_seconds(path, &d, &t)?),
+        _ => None,
+    };
+    Ok((half_life, injection.zip(start).map(|(i, s)| s - i)))
 }
 
 /// Item `i` (1-based, as frame vectors count) of a sequence.

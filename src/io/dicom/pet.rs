@@ -4,8 +4,9 @@ use std::path::Path;
 
 use dicom_dictionary_std::tags;
 
-use super::attrs::{Attrs, ReadLimits, dicom_error, open};
+use super::attrs::{Attrs, ReadLimits, open};
 use super::series::{self, SeriesSelect, SliceVolume, scan};
+use super::time::seconds;
 use crate::error::{Error, Result};
 
 /// What SUV needs from a PET series, as the file states it.
@@ -141,28 +142,4 @@ pub fn read_pet_series(
         },
         volume,
     })
-}
-
-/// Seconds after midnight of a DICOM time `HHMMSS.FFFFFF` (minutes, seconds and fraction
-/// optional).
-fn seconds(path: &Path, t: &str) -> Result<f64> {
-    let t = t.trim();
-    let bad = || {
-        dicom_error(
-            path,
-            None,
-            format!("time {t:?} is not a DICOM time HHMMSS.FFFFFF"),
-        )
-    };
-    let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
-    if hms.len() < 2 || hms.len() % 2 != 0 || !hms.chars().all(|c| c.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let part = |i: usize| -> f64 { hms.get(i..i + 2).map_or(0.0, |p| p.parse().unwrap_or(0.0)) };
-    let fraction = if frac.is_empty() {
-        0.0
-    } else {
-        format!("0.{frac}").parse::<f64>().map_err(|_| bad())?
-    };
-    Ok(part(0) * 3600.0 + part(2) * 60.0 + part(4) + fraction)
 }
