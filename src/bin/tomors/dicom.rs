@@ -111,6 +111,16 @@ fn details(s: &SeriesInfo, limits: &ReadLimits) -> tomors::Result<()> {
                     nm.frame_durations.first().copied().unwrap_or(0.0),
                     nm.collimator.as_deref().unwrap_or("-")
                 );
+                println!(
+                    "  half-life {}, injection {}",
+                    nm.half_life_s
+                        .map_or("not given".into(), |h| format!("{:.4} h", h / 3600.0)),
+                    nm.injection_to_start_s
+                        .map_or("time not given".into(), |t| format!(
+                            "{:.2} h before the acquisition",
+                            t / 3600.0
+                        )),
+                );
                 let c = nm.grid.centre();
                 println!(
                     "  reconstruction grid {:?} of {:.4} mm, centred at ({:.2}, {:.2}, {:.2}) mm (LPS)",
