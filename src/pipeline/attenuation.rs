@@ -78,6 +78,7 @@ fn coverage_gap(ct: &CtSeries, grid: &PatientGrid) -> Option<String> {
     };
     let names = ["slice", "row", "column"];
     for axis in 0..3 {
+        let others: Vec<usize> = (0..3).filter(|&k| k != axis).collect();
         // Outward direction of the face at index 0 along `axis` (patient coordinates).
         let dir = g.axes[2 - axis];
         let face_area = (0..3)
@@ -92,7 +93,6 @@ fn coverage_gap(ct: &CtSeries, grid: &PatientGrid) -> Option<String> {
                     continue;
                 }
                 let mut idx = [0.0; 3];
-                let others: Vec<usize> = (0..3).filter(|&k| k != axis).collect();
                 idx[axis] = index as f64;
                 idx[others[0]] = a as f64;
                 idx[others[1]] = b as f64;

@@ -4,8 +4,8 @@
 //! averaged onto the PET image grid, which must lie in the CT's frame of reference; the
 //! attenuation factors `exp(−∫μ)` along each line of response come from the PET model's own
 //! projector ([`PetProjector`]), multiplied by the normalisation when given; randoms and
-//! scatter are the additive background of OSEM. PET images already reconstructed are fused
-//! with their CT through [`crate::fusion`] like any other volume.
+//! scatter are the additive background of OSEM. PET images already reconstructed are placed
+//! over their CT by [`super::fuse_pet_ct`].
 
 use std::time::Instant;
 

@@ -11,11 +11,10 @@ use super::buffers::{
 };
 use crate::backend::layout::ResampleParams;
 use crate::error::{Error, Result};
+use crate::fusion::IndexAffine;
 
 /// Device memory one slab may bind (source block and output), bytes.
 const SLAB_BUDGET: u64 = 256 << 20;
-
-use crate::fusion::IndexAffine;
 
 /// Resamples `source` (shape `source.dim()`) onto a target of `shape` through `map`, with
 /// `per_axis` samples per target voxel along z, y, x.
@@ -143,10 +142,10 @@ fn block_of(
                 nx as f64 - 0.5
             },
         ];
+        let m = map.at(t);
         for k in 0..3 {
-            let m = map.b[k] + map.a[0][k] * t[0] + map.a[1][k] * t[1] + map.a[2][k] * t[2];
-            lo[k] = lo[k].min(m);
-            hi[k] = hi[k].max(m);
+            lo[k] = lo[k].min(m[k]);
+            hi[k] = hi[k].max(m[k]);
         }
     }
     let mut origin = [0; 3];
