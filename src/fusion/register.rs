@@ -286,8 +286,11 @@ impl Cost<'_> {
         Ok(normalised_mutual_information(&joint, self.bins))
     }
 
-    /// The joint histogram on the CPU (see the module docs).
+    /// The joint histogram on the CPU (see the module docs). Weights are summed in fixed
+    /// point (1/2²⁰ of a voxel), so the sums, and the search's path, do not depend on how
+    /// rayon splits the work.
     fn joint(&self, map: &IndexAffine, stride: usize) -> Vec<f64> {
+        const SCALE: f64 = (1u64 << 20) as f64;
         let [fz, fy, fx] = self.fixed.shape;
         let [mz, my, mx] = self.moving.shape;
         let n = self.bins;
@@ -296,7 +299,7 @@ impl Cost<'_> {
             .into_par_iter()
             .step_by(stride)
             .fold(
-                || vec![0.0f64; n * n],
+                || vec![0u64; n * n],
                 |mut h, iz| {
                     for iy in (0..fy).step_by(stride) {
                         for ix in (0..fx).step_by(stride) {
@@ -319,7 +322,7 @@ impl Cost<'_> {
                                 }
                                 let (z, y, x) = (c[0] + d[0], c[1] + d[1], c[2] + d[2]);
                                 let mb = self.moving.bins[(z * my + y) * mx + x] as usize;
-                                h[f * n + mb] += weight;
+                                h[f * n + mb] += (weight * SCALE).round() as u64;
                             }
                         }
                     }
@@ -327,12 +330,15 @@ impl Cost<'_> {
                 },
             )
             .reduce(
-                || vec![0.0f64; n * n],
+                || vec![0u64; n * n],
                 |mut a, b| {
                     a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
                     a
                 },
             )
+            .into_iter()
+            .map(|w| w as f64 / SCALE)
+            .collect()
     }
 }
 
