@@ -611,6 +611,35 @@ fn pet_series_gives_suv_factors() {
     let expected = 70_000.0 / (370e6 * (-3600.0 * std::f64::consts::LN_2 / 6586.2).exp());
     let got = s.suv_bw_scale().unwrap();
     assert!((got / expected - 1.0).abs() < 1e-12, "{got} vs {expected}");
+    // An injection date-time (with a time-zone offset) on the day before the series: ten
+    // minutes before midnight is −600 s.
+    for file in &written.files {
+        let mut obj = dicom_object::open_file(file).unwrap();
+        let mut drug = obj
+            .element(tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE)
+            .unwrap()
+            .items()
+            .unwrap()[0]
+            .clone();
+        drug.put(DataElement::new(
+            tags::RADIOPHARMACEUTICAL_START_DATE_TIME,
+            VR::DT,
+            PrimitiveValue::from("20240228235000+0100"),
+        ));
+        obj.put(DataElement::new(
+            tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE,
+            VR::SQ,
+            dicom_core::value::DataSetSequence::from(vec![drug]),
+        ));
+        obj.put(DataElement::new(
+            tags::SERIES_DATE,
+            VR::DA,
+            PrimitiveValue::from("20240229"),
+        ));
+        obj.write_to_file(file).unwrap();
+    }
+    let late = read_pet_series(&dir, &SeriesSelect::Largest, &ReadLimits::default()).unwrap();
+    assert_eq!(late.suv.injection_time_s, Some(-600.0));
     // Without a weight there is no SUVbw, and the error says why.
     let mut no_weight = s.clone();
     no_weight.patient_weight_kg = None;

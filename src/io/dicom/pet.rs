@@ -6,7 +6,7 @@ use dicom_dictionary_std::tags;
 
 use super::attrs::{Attrs, ReadLimits, open};
 use super::series::{self, SeriesSelect, SliceVolume, scan};
-use super::time::seconds;
+use super::time::{date_time_seconds, dt_seconds, seconds};
 use crate::error::{Error, Result};
 
 /// What SUV needs from a PET series, as the file states it.
@@ -22,7 +22,7 @@ pub struct SuvFactors {
     pub half_life_s: Option<f64>,
     /// Injection time, seconds after midnight of the series date (from Radiopharmaceutical
     /// Start DateTime (0018,1078), else Start Time (0018,1072)); negative when the injection
-    /// was on the day before.
+    /// was on an earlier day.
     pub injection_time_s: Option<f64>,
     /// Series Time (0008,0031), seconds after midnight: the reference time of START decay
     /// correction.
@@ -116,12 +116,14 @@ pub fn read_pet_series(
     let injection_time_s = match r {
         None => None,
         Some(r) => match r.opt_str(tags::RADIOPHARMACEUTICAL_START_DATE_TIME)? {
-            Some(dt) if dt.len() >= 8 => {
-                let t = seconds(file, &dt[8..])?;
-                Some(match &series_date {
-                    Some(d) if d.as_str() != &dt[..8] => t - 86_400.0,
-                    _ => t,
-                })
+            Some(dt) if dt.trim().len() >= 8 => {
+                // Seconds after midnight of the series date (of the injection's own date
+                // when the series has none).
+                let day = series_date
+                    .as_deref()
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or(&dt.trim()[..8]);
+                Some(dt_seconds(file, &dt)? - date_time_seconds(file, day, "00")?)
             }
             _ => r
                 .opt_str(tags::RADIOPHARMACEUTICAL_START_TIME)?
