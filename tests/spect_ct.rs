@@ -822,7 +822,7 @@ fn a_gaussian_source_comes_back_in_counts_per_second_and_becquerels() {
     assert!((total / rate as f64 - 1.0).abs() < 0.01);
     assert!((mbq / 5.0 - 1.0).abs() < 0.01);
     // This anonymised header gives no half-life: no decay correction, and the settings say so.
-    assert_eq!(r.decay.0, 1.0);
+    assert_eq!(r.decay_factor, 1.0);
     assert!(r.settings().iter().any(|l| l.contains("no half-life")));
 
     // Decay, with a Tc-99m half-life (6.0067 h) and an injection 2 h before the 60 × 25 s

@@ -256,7 +256,7 @@ pub(crate) fn spect_ct<'py>(
     d.set_item("units", r.units)?;
     d.set_item("grid", grid_tuple(&r.grid))?;
     d.set_item("photopeak_window", r.photopeak)?;
-    d.set_item("decay_factor", r.decay.0)?;
+    d.set_item("decay_factor", r.decay_factor)?;
     d.set_item("scatter_windows", r.scatter_windows)?;
     d.set_item(
         "hu_to_mu",

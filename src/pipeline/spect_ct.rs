@@ -202,9 +202,10 @@ pub struct SpectCt {
     pub scatter_windows: (Option<usize>, Option<usize>),
     /// The collimator-detector response modelled.
     pub collimator: Collimator,
-    /// The decay correction applied: the factor the image was multiplied by (1 without one)
-    /// and what it corrects to, as a settings line.
-    pub decay: (f64, String),
+    /// The decay correction the image was multiplied by (1 without one).
+    pub decay_factor: f64,
+    /// What the decay correction corrected to (a settings line).
+    pub decay_description: String,
     /// Where the reconstruction ran.
     pub backend: ActiveBackend,
     /// Seconds spent reconstructing (planning, OSEM and post-filter).
@@ -272,7 +273,8 @@ pub fn spect_ct_from(
     })?;
     let t_view = seconds_per_view(&nm)?;
     let (scale, units) = units_scale(&nm.grid, t_view, options.calibration_cps_per_mbq)?;
-    let decay = decay_factor(&nm, t_view, options.decay_correction)?;
+    let (decay_factor, decay_description) =
+        decay_correction_factor(&nm, t_view, options.decay_correction)?;
     let collimator = match options.collimator {
         Some(c) => c,
         None => header_collimator(&nm)?,
@@ -345,7 +347,7 @@ pub fn spect_ct_from(
     )?;
     let reconstruction_seconds = t.elapsed().as_secs_f64();
     let mut image: Array3<f32> = counts.into_dimensionality::<Ix3>().expect("3D model");
-    image.mapv_inplace(|v| (v as f64 * scale * decay.0) as f32);
+    image.mapv_inplace(|v| (v as f64 * scale * decay_factor) as f32);
     Ok(SpectCt {
         image,
         units,
@@ -356,7 +358,8 @@ pub fn spect_ct_from(
         photopeak,
         scatter_windows,
         collimator,
-        decay,
+        decay_factor,
+        decay_description,
         backend: spect.backend().clone(),
         reconstruction_seconds,
         nm,
@@ -422,7 +425,7 @@ fn units_scale(
 }
 
 /// The decay factor for `which` and its settings line (see [`DecayCorrection`]).
-fn decay_factor(
+fn decay_correction_factor(
     nm: &NmProjections,
     seconds_per_view: f64,
     which: DecayCorrection,
@@ -645,7 +648,7 @@ impl SpectCt {
                     _ => "given",
                 }
             ),
-            self.decay.1.clone(),
+            self.decay_description.clone(),
             format!(
                 "post-filter {}, units {}",
                 o.post_filter_fwhm
