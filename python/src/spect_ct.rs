@@ -86,14 +86,14 @@ pub(crate) fn bone_ct_number(py: Python<'_>, kvp: f64) -> PyResult<f64> {
 }
 
 #[pyfunction]
-pub(crate) fn rigid_move_grid(motion: RigidTuple, grid: GridTuple) -> GridTuple {
-    let g = tomors::PatientGrid {
-        shape: grid.0,
-        spacing: grid.1,
-        origin: grid.2,
-        axes: grid.3,
-    };
-    grid_tuple(&rigid(motion).move_grid(&g))
+pub(crate) fn rigid_move_grid(
+    py: Python<'_>,
+    motion: RigidTuple,
+    grid: GridTuple,
+) -> PyResult<GridTuple> {
+    Ok(grid_tuple(
+        &rigid(motion).move_grid(&patient_grid(py, grid)?),
+    ))
 }
 
 #[pyfunction]
@@ -146,6 +146,15 @@ pub(crate) fn register_rigid<'py>(
     registration_dict(py, &r)
 }
 
+/// `registration_dict` of a registration that may not have been asked for.
+fn optional_registration<'py>(
+    py: Python<'py>,
+    r: Option<&fusion::Registration>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    r.map(|g| registration_dict(py, g)).transpose()
+}
+
+/// A registration as the dict `tomors.fusion.Registration._from_dict` takes.
 fn registration_dict<'py>(
     py: Python<'py>,
     r: &fusion::Registration,
@@ -265,10 +274,7 @@ pub(crate) fn spect_ct<'py>(
     )?;
     d.set_item(
         "registration",
-        r.registration
-            .as_ref()
-            .map(|g| registration_dict(py, g))
-            .transpose()?,
+        optional_registration(py, r.registration.as_ref())?,
     )?;
     d.set_item("backend", r.backend.to_string())?;
     d.set_item("reconstruction_seconds", r.reconstruction_seconds)?;
@@ -390,10 +396,7 @@ pub(crate) fn fuse_pet_ct<'py>(
     d.set_item("grid", grid_tuple(&r.grid))?;
     d.set_item(
         "registration",
-        r.registration
-            .as_ref()
-            .map(|g| registration_dict(py, g))
-            .transpose()?,
+        optional_registration(py, r.registration.as_ref())?,
     )?;
     if let Some(f) = files {
         let files = PyDict::new(py);

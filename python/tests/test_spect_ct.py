@@ -71,6 +71,10 @@ def test_register_rigid_finds_a_known_motion_and_rigid_moves_grids(backend):
     assert np.abs(back[inner] - fixed[inner]).max() < 0.02 * fixed.max()
     with pytest.raises(tomors.InvalidArgumentError, match="bins"):
         register_rigid(fixed, grid, fixed, moved, bins=2)
+    # A grid that is no grid (zero spacing) is refused, not moved.
+    flat = PatientGrid((4, 4, 4), (2.0, 0.0, 2.0), (0.0, 0.0, 0.0), ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
+    with pytest.raises(tomors.InvalidGeometryError):
+        truth.move_grid(flat)
 
 
 @needs_study
