@@ -10,7 +10,7 @@ const SHARED: [&str; 3] = [
     "shared/rays.wgsl",
     "shared/spect.wgsl",
 ];
-const STAGES: [&str; 13] = [
+const STAGES: [&str; 15] = [
     "forward_project.wgsl",
     "adjoint_project.wgsl",
     "fbp_filter.wgsl",
@@ -24,6 +24,8 @@ const STAGES: [&str; 13] = [
     "em_ratio.wgsl",
     "em_update.wgsl",
     "prior_gradient.wgsl",
+    "resample.wgsl",
+    "nmi_histogram.wgsl",
 ];
 
 fn main() {

@@ -6,19 +6,6 @@
 // result does not depend on the order of the atomic additions.
 // Bins are bytes, four to a word. Grid: (ceil(len / 256), rows, 1), workgroups of 256.
 
-struct NmiParams {
-    b: vec4<f32>,
-    col_z: vec4<f32>,
-    col_y: vec4<f32>,
-    col_x: vec4<f32>,
-    fixed: vec4<u32>,   // (nz, ny, nx, stride)
-    moving: vec4<u32>,  // (mz, my, mx, bins)
-    len: u32,           // sampled fixed voxels
-    scale: f32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: NmiParams;
 @group(0) @binding(1) var<storage, read> fixed_bins: array<u32>;
 @group(0) @binding(2) var<storage, read> moving_bins: array<u32>;

@@ -6,22 +6,6 @@
 // bounding box), placed at `block_origin` in the full source.
 // Grid: (ceil(len / 256), rows, 1) with workgroups of 256 (len folded into rows when large).
 
-struct ResampleParams {
-    b: vec4<f32>,            // source index (z, y, x) of target index (0, 0, 0)
-    col_z: vec4<f32>,        // source-index step per target z
-    col_y: vec4<f32>,
-    col_x: vec4<f32>,
-    slab: vec4<u32>,         // slab (nz, ny, nx), first slab slice z0
-    source: vec4<u32>,       // full source (sz, sy, sx), unused
-    block: vec4<u32>,        // block (bz, by, bx), unused
-    block_origin: vec4<u32>, // block's first source index (z, y, x), unused
-    samples: vec4<u32>,      // (kz, ky, kx), unused
-    outside: f32,
-    len: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: ResampleParams;
 @group(0) @binding(1) var<storage, read> block: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;

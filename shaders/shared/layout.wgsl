@@ -41,3 +41,34 @@ struct Line {
 const KIND_PARALLEL: u32 = 0u;
 const KIND_FAN_FLAT: u32 = 1u;
 const KIND_FAN_ARC: u32 = 2u;
+
+// Parameters of resample.wgsl (fusion::resample on the GPU).
+struct ResampleParams {
+    b: vec4<f32>,            // source index (z, y, x) of target index (0, 0, 0)
+    col_z: vec4<f32>,        // source-index step per target z
+    col_y: vec4<f32>,
+    col_x: vec4<f32>,
+    slab: vec4<u32>,         // slab (nz, ny, nx), first slab slice z0
+    source: vec4<u32>,       // full source (sz, sy, sx), unused
+    block: vec4<u32>,        // block (bz, by, bx), unused
+    block_origin: vec4<u32>, // block's first source index (z, y, x), unused
+    samples: vec4<u32>,      // (kz, ky, kx), unused
+    outside: f32,
+    len: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+// Parameters of nmi_histogram.wgsl (the registration cost).
+struct NmiParams {
+    b: vec4<f32>,
+    col_z: vec4<f32>,
+    col_y: vec4<f32>,
+    col_x: vec4<f32>,
+    fixed: vec4<u32>,   // (nz, ny, nx, stride)
+    moving: vec4<u32>,  // (mz, my, mx, bins)
+    len: u32,           // sampled fixed voxels
+    scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+}

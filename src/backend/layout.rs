@@ -245,7 +245,7 @@ const _: () = assert!(
 
 /// Uniform parameters of `shaders/resample.wgsl`.
 ///
-/// Keep in sync with `struct ResampleParams` there.
+/// Keep in sync with `struct ResampleParams` in `shaders/shared/layout.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub struct ResampleParams {
@@ -277,7 +277,7 @@ pub struct ResampleParams {
 
 /// Uniform parameters of `shaders/nmi_histogram.wgsl`.
 ///
-/// Keep in sync with `struct NmiParams` there.
+/// Keep in sync with `struct NmiParams` in `shaders/shared/layout.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub struct NmiParams {
@@ -300,3 +300,9 @@ pub struct NmiParams {
     /// Padding.
     pub _pad: [u32; 2],
 }
+
+const _: () = assert!(
+    std::mem::size_of::<ResampleParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_RESAMPLEPARAMS"))
+);
+const _: () =
+    assert!(std::mem::size_of::<NmiParams>() == parse_usize(env!("TOMORS_WGSL_SIZE_NMIPARAMS")));
