@@ -721,6 +721,8 @@ fn the_ct_registers_to_the_emission_data_wherever_it_starts() {
     short.volume.data = ct.volume.data.slice(ndarray::s![..40, .., ..]).to_owned();
     short.volume.grid.shape[0] = 40;
     let e = register_ct_to_emission(&nm, peak, collimator, &short, None, Backend::Cpu).unwrap_err();
+    let wrong = register_ct_to_emission(&nm, 6, collimator, &ct, None, Backend::Cpu).unwrap_err();
+    assert!(wrong.to_string().contains("6 energy windows"), "{wrong}");
     assert!(
         e.to_string().contains("registration needs at least 16"),
         "{e}"
@@ -1038,6 +1040,17 @@ fn a_pet_series_is_placed_over_its_ct_in_suv_and_summarised() {
     assert!(files.nifti.exists() && png > 10_000);
     let e = suv.write(&dir.join("out")).unwrap_err();
     assert!(e.to_string().contains("exists already"), "{e}");
+
+    // An image not of its grid's shape is a typed error, not a panic.
+    let e = tomors::pipeline::register_ct_to_image(
+        activity.slice(ndarray::s![..50, .., ..]),
+        &pet_grid,
+        &ct,
+        None,
+        Backend::Cpu,
+    )
+    .unwrap_err();
+    assert!(matches!(e, tomors::Error::ShapeMismatch { .. }), "{e}");
 
     // A CT of another frame of reference is refused.
     let mut other = ct.clone();

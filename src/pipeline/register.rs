@@ -48,7 +48,8 @@ const MIN_SLICES: usize = 16;
 /// [`RegistrationOptions`].
 ///
 /// # Errors
-/// As [`register_ct_to_image`]; errors of the projector and OSEM.
+/// [`Error::InvalidArgument`] for a window the file does not have; as
+/// [`register_ct_to_image`]; errors of the projector and OSEM.
 pub fn register_ct_to_emission(
     nm: &NmProjections,
     window: usize,
@@ -57,6 +58,12 @@ pub fn register_ct_to_emission(
     start: Option<Rigid>,
     backend: Backend,
 ) -> Result<Registration> {
+    if window >= nm.windows.len() {
+        return Err(Error::InvalidArgument(format!(
+            "window {window}; the NM file has {} energy windows (0-based)",
+            nm.windows.len()
+        )));
+    }
     // Checked before the reconstruction, which takes longer than the registration.
     covered_slices(&nm.grid, start, ct)?;
     let projector = SpectProjector::new(
@@ -80,6 +87,7 @@ pub fn register_ct_to_emission(
 /// emission positions to the CT's frame.
 ///
 /// # Errors
+/// [`Error::ShapeMismatch`] when `emission` is not of `grid`'s shape;
 /// [`Error::InvalidArgument`] when the CT covers fewer than 16 emission slices beyond the
 /// search's margin, or holds no body; errors of [`register_rigid`].
 pub fn register_ct_to_image(
@@ -89,6 +97,13 @@ pub fn register_ct_to_image(
     start: Option<Rigid>,
     backend: Backend,
 ) -> Result<Registration> {
+    if emission.shape() != grid.shape {
+        return Err(Error::ShapeMismatch {
+            what: "emission image",
+            expected: grid.shape.to_vec(),
+            got: emission.shape().to_vec(),
+        });
+    }
     let (first, last) = covered_slices(grid, start, ct)?;
     let tissue = tissue_image(ct)?;
     let fixed = emission.slice(s![first..=last, .., ..]);
