@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust unit, integration and doc tests (GPU tests included: they need a
-# wgpu adapter, e.g. Mesa's software Vulkan), then the Python package built and installed into
-# .venv and its pytest suite. Set TOMORS_SKIP_GPU_TESTS=1 on a machine without any adapter.
+# The whole test suite: Rust unit, integration and doc tests, then the Python package built
+# and installed into .venv and its pytest suite. Nothing is skipped: GPU tests need a wgpu
+# adapter (Mesa's software Vulkan will do) and real-data tests need ../shared/data; without
+# them those tests fail. (Plain `cargo test` lists them as ignored instead.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +12,9 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
     export XDG_RUNTIME_DIR
 fi
 
-echo "== Rust tests"
-CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --lib --bins --tests --examples --no-fail-fast
+echo "== Rust tests (GPU and real-data tests included)"
+CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --lib --bins --tests --examples --no-fail-fast \
+    -- --include-ignored
 CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --doc
 
 echo "== Python package and tests"
@@ -23,5 +25,5 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "./python[test]"
 # From the repository root, so that the installed package (not python/tomors, which lacks the
-# compiled extension) is the one imported.
-.venv/bin/python -m pytest -q python/tests
+# compiled extension) is the one imported. TOMORS_REQUIRE_ALL=1: a skipped test fails the run.
+TOMORS_REQUIRE_ALL=1 .venv/bin/python -m pytest -q -rs python/tests

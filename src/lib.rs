@@ -89,11 +89,15 @@ pub mod filter;
 pub mod fusion;
 pub mod geometry;
 pub mod io;
+mod maths;
+pub mod operator;
 pub mod phantom;
 pub mod physics;
 pub mod pipeline;
 pub mod projector;
 pub mod recon;
+#[cfg(test)]
+mod test_support;
 
 pub use backend::{ActiveBackend, Backend};
 pub use error::{Error, Result};
@@ -102,5 +106,6 @@ pub use geometry::{
     Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam,
     PatientGrid, SpectGeometry,
 };
+pub use operator::LinearOperator;
 pub use projector::{PetProjector, PlanOptions, Projector, SpectProjector};
 pub use recon::{Fbp, Osem, Prior, PriorKind, SystemModel, fbp};

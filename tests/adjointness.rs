@@ -2,13 +2,7 @@
 
 mod common;
 use common::*;
-use tomors::{Backend, DetectorShape, Geometry, ImageGrid, Projector};
-
-/// CPU: f32 samples, f64 inner products; the two sides sum the same products in different
-/// orders, so they agree to a few f32 ulps (≈1e-7) relative.
-const CPU_TOL: f64 = 1e-5;
-/// GPU: the shader compiler may fuse multiply-adds differently in the two stages.
-const GPU_TOL: f64 = 1e-4;
+use tomors::{Backend, DetectorShape, Geometry, ImageGrid, LinearOperator, Projector};
 
 fn cases() -> Vec<(&'static str, Geometry, ImageGrid)> {
     use DetectorShape::{Arc, Flat};
@@ -47,11 +41,7 @@ fn cases() -> Vec<(&'static str, Geometry, ImageGrid)> {
 }
 
 fn dot_product_test(backend: Backend) {
-    let tol = if backend == Backend::Cpu {
-        CPU_TOL
-    } else {
-        GPU_TOL
-    };
+    let tol = dot_tolerance(backend);
     for (name, geometry, grid) in cases() {
         let p = Projector::new(geometry, grid, backend).unwrap();
         for seed in 0..3 {
@@ -66,11 +56,7 @@ fn dot_product_test(backend: Backend) {
 }
 
 fn dot_product_test_stack(backend: Backend) {
-    let tol = if backend == Backend::Cpu {
-        CPU_TOL
-    } else {
-        GPU_TOL
-    };
+    let tol = dot_tolerance(backend);
     let grid = ImageGrid::new_3d([5, 24, 20], [2.0, 1.0, 1.1]).unwrap();
     let geometry = tomors::FanBeam::with_rows(
         angles(40, std::f64::consts::TAU),

@@ -1,6 +1,8 @@
 //! The command line: demo, fbp and osem on .npy files (atomic output, inputs never
 //! overwritten), info.
 
+mod common;
+
 use ndarray::{Array2, ArrayD};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use std::path::PathBuf;
@@ -256,13 +258,9 @@ fn info_lists_what_auto_uses() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn dicom_info_describes_the_study() {
-    let study =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/spect_ct_lu177");
-    if !study.exists() {
-        eprintln!("skipped: {} is absent", study.display());
-        return;
-    }
+    let study = common::shared_data("spect_ct_lu177");
     let out = tomors()
         .args(["dicom", "info"])
         .arg(&study)
@@ -297,16 +295,12 @@ fn dicom_info_describes_the_study() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn fuse_pet_places_a_pet_series_over_the_ct() {
     use tomors::io::dicom::{
         ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality, read_ct_series,
     };
-    let ct_dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/spect_ct_lu177/CT");
-    if !ct_dir.exists() {
-        eprintln!("skipped: {} is absent", ct_dir.display());
-        return;
-    }
+    let ct_dir = common::shared_data("spect_ct_lu177/CT");
     let ct = read_ct_series(&ct_dir, &SeriesSelect::Largest, &ReadLimits::default()).unwrap();
     // A coarse PET (8 mm voxels) of uniform activity about the CT's centre, in its frame.
     let c = ct.volume.grid.centre();

@@ -6,10 +6,9 @@ use common::shared_data;
 use tomors::io::dicom::{ReadLimits, SeriesSelect, read_ct_series, read_nm_projections};
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn nm_projections_load_with_their_header_geometry() {
-    let Some(dir) = shared_data("spect_ct_lu177/NM") else {
-        return;
-    };
+    let dir = shared_data("spect_ct_lu177/NM");
     let nm =
         read_nm_projections(&dir.join("bed1_projections.dcm"), &ReadLimits::default()).unwrap();
     assert_eq!(nm.windows.len(), 6);
@@ -72,10 +71,9 @@ fn nm_projections_load_with_their_header_geometry() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn ct_series_loads_as_one_hu_volume() {
-    let Some(dir) = shared_data("spect_ct_lu177/CT") else {
-        return;
-    };
+    let dir = shared_data("spect_ct_lu177/CT");
     let ct = read_ct_series(&dir, &SeriesSelect::Largest, &ReadLimits::default()).unwrap();
     let v = &ct.volume;
     assert_eq!(v.data.shape(), &[197, 512, 512]);
@@ -97,9 +95,7 @@ fn ct_series_loads_as_one_hu_volume() {
     assert_eq!(
         v.frame_of_reference_uid,
         read_nm_projections(
-            &shared_data("spect_ct_lu177/NM")
-                .unwrap()
-                .join("bed1_projections.dcm"),
+            &shared_data("spect_ct_lu177/NM").join("bed1_projections.dcm"),
             &ReadLimits::default(),
         )
         .unwrap()
@@ -108,16 +104,16 @@ fn ct_series_loads_as_one_hu_volume() {
 }
 
 /// The real study's NM projections, CT and the CT's HU resampled onto the NM reconstruction grid.
-fn study() -> Option<(
+fn study() -> (
     tomors::io::dicom::NmProjections,
     tomors::io::dicom::CtSeries,
-)> {
-    let nm_dir = shared_data("spect_ct_lu177/NM")?;
-    let ct_dir = shared_data("spect_ct_lu177/CT")?;
+) {
+    let nm_dir = shared_data("spect_ct_lu177/NM");
+    let ct_dir = shared_data("spect_ct_lu177/CT");
     let limits = ReadLimits::default();
     let nm = read_nm_projections(&nm_dir.join("bed1_projections.dcm"), &limits).unwrap();
     let ct = read_ct_series(&ct_dir, &SeriesSelect::Largest, &limits).unwrap();
-    Some((nm, ct))
+    (nm, ct)
 }
 
 /// Column profile edges (first and last bin above `f` × the profile's maximum) and their
@@ -130,9 +126,10 @@ fn edges(profile: &[f64], f: f64) -> (f64, f64) {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn mu_map_projections_line_up_with_the_nm_body_outline() {
     use ndarray::{Array3, Axis};
-    let Some((nm, ct)) = study() else { return };
+    let (nm, ct) = study();
     // The CT's body (couch left out) on the NM reconstruction grid, projected along each view.
     let body = tomors::fusion::body_mask(ct.volume.data.view(), -300.0)
         .mapv(|b| if b { 1.0_f32 } else { 0.0 });
@@ -268,8 +265,9 @@ fn mu_map_projections_line_up_with_the_nm_body_outline() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn nac_reconstruction_lies_inside_the_ct_body() {
-    let Some((nm, ct)) = study() else { return };
+    let (nm, ct) = study();
     let projector = tomors::SpectProjector::new(
         nm.spect_geometry(None).unwrap(),
         nm.image_grid().unwrap(),
@@ -384,10 +382,9 @@ fn nac_reconstruction_lies_inside_the_ct_body() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn every_codec_decodes_to_the_uncompressed_pixels() {
-    let Some(dir) = shared_data("dicom_codecs") else {
-        return;
-    };
+    let dir = shared_data("dicom_codecs");
     let read = |name: &str| {
         read_ct_series(
             &dir.join(format!("CT1_{name}.dcm")),
@@ -437,6 +434,7 @@ fn test_volume(shape: [usize; 3], offset: f32) -> ndarray::Array3<f32> {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn written_series_read_back_to_the_same_voxels_and_geometry() {
     use tomors::io::dicom::{
         Reference, SeriesWriter, WriteModality, read_nm_volume, read_pet_series,
@@ -450,15 +448,15 @@ fn written_series_read_back_to_the_same_voxels_and_geometry() {
     )
     .unwrap();
     let limits = ReadLimits::default();
-    let reference = shared_data("spect_ct_lu177/CT").map(|ct| {
-        let first = std::fs::read_dir(&ct)
+    let reference = {
+        let first = std::fs::read_dir(shared_data("spect_ct_lu177/CT"))
             .unwrap()
             .next()
             .unwrap()
             .unwrap()
             .path();
         Reference::from_file(&first).unwrap()
-    });
+    };
     for (modality, units, offset) in [
         (WriteModality::Nm, "BQML", 200.0),
         (WriteModality::Pt, "BQML", 150.0),
@@ -466,10 +464,7 @@ fn written_series_read_back_to_the_same_voxels_and_geometry() {
     ] {
         let volume = test_volume(grid.shape, offset);
         let folder = dir.join(format!("{modality:?}"));
-        let mut writer = SeriesWriter::new(modality, units);
-        if let Some(r) = &reference {
-            writer = writer.with_reference(r.clone());
-        }
+        let writer = SeriesWriter::new(modality, units).with_reference(reference.clone());
         let written = writer.write(volume.view(), &grid, &folder).unwrap();
         assert_eq!(written.files.len(), 7);
         let back = match modality {
@@ -507,10 +502,11 @@ fn written_series_read_back_to_the_same_voxels_and_geometry() {
             );
         }
         assert_eq!(back.series_uid, written.series_uid);
-        if let Some(r) = &reference {
-            assert_eq!(back.study_uid, r.study_uid);
-            assert_eq!(back.frame_of_reference_uid, r.frame_of_reference_uid);
-        }
+        assert_eq!(back.study_uid, reference.study_uid);
+        assert_eq!(
+            back.frame_of_reference_uid,
+            reference.frame_of_reference_uid
+        );
         // Never over an existing file: the second write fails and leaves the first intact.
         let before = std::fs::read(&written.files[0]).unwrap();
         let again = writer.write(volume.view(), &grid, &folder);
@@ -654,13 +650,10 @@ fn pet_series_gives_suv_factors() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn broken_series_and_files_give_errors_that_say_where() {
-    let Some(ct) = shared_data("spect_ct_lu177/CT") else {
-        return;
-    };
-    let Some(nm) = shared_data("spect_ct_lu177/NM") else {
-        return;
-    };
+    let ct = shared_data("spect_ct_lu177/CT");
+    let nm = shared_data("spect_ct_lu177/NM");
     let limits = ReadLimits::default();
     let dir = std::env::temp_dir().join(format!("tomors-broken-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -803,13 +796,12 @@ fn tilted_stacks_are_refused() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn dual_head_views_are_merged() {
     use dicom_core::value::{DataSetSequence, PrimitiveValue};
     use dicom_core::{DataElement, VR};
     use dicom_dictionary_std::tags;
-    let Some(nm) = shared_data("spect_ct_lu177/NM") else {
-        return;
-    };
+    let nm = shared_data("spect_ct_lu177/NM");
     // The real header as a dual-head acquisition: 1 window, detectors 1 and 2 of 3 views each,
     // head 2 starting 180° from head 1; frame f holds the value f.
     let mut obj = common::small_nm(
@@ -911,13 +903,12 @@ fn multi_frame_nm_volumes_are_read_along_their_normal() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn nm_half_life_and_time_since_injection_are_read() {
     use dicom_core::value::{DataSetSequence, PrimitiveValue};
     use dicom_core::{DataElement, VR};
     use dicom_dictionary_std::tags;
-    let Some(nm) = shared_data("spect_ct_lu177/NM") else {
-        return;
-    };
+    let nm = shared_data("spect_ct_lu177/NM");
     let mut obj = common::small_nm(
         &nm.join("bed1_projections.dcm"),
         &[1; 3],

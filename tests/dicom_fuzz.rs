@@ -122,18 +122,16 @@ fn seeds(dir: &Path) -> Vec<(String, Vec<u8>)> {
             std::fs::read(&w.files[0]).unwrap(),
         ));
     }
-    if let Some(codecs) = common::shared_data("dicom_codecs") {
-        out.push((
-            "CT1_RLE".into(),
-            std::fs::read(codecs.join("CT1_RLE.dcm")).unwrap(),
-        ));
-    }
-    if let Some(nm) = common::shared_data("spect_ct_lu177/NM") {
-        out.push((
-            "NM projections (reduced)".into(),
-            reduced_nm(&nm.join("bed1_projections.dcm"), dir),
-        ));
-    }
+    let codecs = common::shared_data("dicom_codecs");
+    out.push((
+        "CT1_RLE".into(),
+        std::fs::read(codecs.join("CT1_RLE.dcm")).unwrap(),
+    ));
+    let nm = common::shared_data("spect_ct_lu177/NM");
+    out.push((
+        "NM projections (reduced)".into(),
+        reduced_nm(&nm.join("bed1_projections.dcm"), dir),
+    ));
     out
 }
 
@@ -174,6 +172,7 @@ fn reproduce_a_mutant() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn readers_never_panic_on_mutated_files() {
     let executions: usize = std::env::var("TOMORS_FUZZ_EXECUTIONS")
         .ok()

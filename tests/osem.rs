@@ -330,10 +330,8 @@ fn map_priors_reduce_noise(backend: Backend) {
 }
 
 #[test]
+#[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
 fn gpu_and_cpu_osem_agree() {
-    if !gpu_tests_enabled() {
-        return;
-    }
     let (cpu, activity) = small_spect(Backend::Cpu);
     let (gpu, _) = small_spect(Backend::Gpu);
     let data = poisson(&cpu.forward(activity.view().into_dyn()).unwrap(), 9);

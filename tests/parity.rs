@@ -41,10 +41,8 @@ fn stack_cases() -> Vec<(&'static str, Geometry, ImageGrid)> {
 }
 
 #[test]
+#[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
 fn gpu_matches_cpu() {
-    if !gpu_tests_enabled() {
-        return;
-    }
     let phantom = EllipsoidPhantom::shepp_logan(70.0);
     for (name, geometry, grid) in stack_cases() {
         let image = phantom.rasterize(&grid, 1).unwrap().into_dyn();
@@ -78,10 +76,8 @@ fn gpu_matches_cpu() {
 }
 
 #[test]
+#[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
 fn chunked_gpu_stack_matches_one_chunk() {
-    if !gpu_tests_enabled() {
-        return;
-    }
     // 7 slices with a chunk cap of 2 slices' worth: chunks of 2, 2, 2, 1.
     let grid = ImageGrid::new_3d([7, 40, 40], [1.0, 1.0, 1.0]).unwrap();
     let geometry: Geometry = ParallelBeam::with_detector(

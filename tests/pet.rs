@@ -6,7 +6,7 @@ use common::*;
 use ndarray::{Array2, Array3, ArrayD, IxDyn};
 use std::f64::consts::PI;
 use tomors::recon::{IterationReport, log_likelihood};
-use tomors::{Backend, ImageGrid, Osem, ParallelBeam, PetProjector};
+use tomors::{Backend, ImageGrid, LinearOperator, Osem, ParallelBeam, PetProjector};
 
 /// Water at 511 keV, 1/mm.
 const MU_WATER: f32 = 0.0096;
@@ -49,7 +49,7 @@ fn adjointness(backend: Backend) {
     for seed in 0..2 {
         let err = p.adjointness_test(seed).unwrap();
         println!("{backend} PET 2D seed {seed}: {err:.2e}");
-        assert!(err < 1e-4, "{err}");
+        assert!(err < dot_tolerance(backend), "{err}");
     }
     let grid = ImageGrid::new_3d([3, 24, 24], [4.0, 4.0, 4.0]).unwrap();
     let geometry = ParallelBeam::with_detector(
@@ -66,7 +66,7 @@ fn adjointness(backend: Backend) {
     let mu = Array3::from_elem((3, 24, 24), MU_WATER).into_dyn();
     let p = PetProjector::new(geometry, grid, Some(mu.view()), None, backend).unwrap();
     let err = p.adjointness_test(5).unwrap();
-    assert!(err < 1e-4, "stack: {err}");
+    assert!(err < dot_tolerance(backend), "stack: {err}");
 }
 
 /// A line through the centre of a water disc of radius R is attenuated by exp(−2Rμ).
@@ -135,10 +135,8 @@ fn mlem_ascends_and_osem_corrects_attenuation(backend: Backend) {
 }
 
 #[test]
+#[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
 fn gpu_and_cpu_pet_osem_agree() {
-    if !gpu_tests_enabled() {
-        return;
-    }
     let (cpu, _) = pet_2d(Backend::Cpu, 40, 48, true);
     let (gpu, _) = pet_2d(Backend::Gpu, 40, 48, true);
     assert_eq!(gpu.backend().kind(), "gpu");

@@ -46,4 +46,9 @@ fn agrees_with_the_cpu(backend: Backend) {
     }
 }
 
-backend_tests!(agrees_with_the_cpu);
+/// The GPU against the CPU twin (comparing the CPU with itself would prove nothing).
+#[test]
+#[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
+fn the_gpu_agrees_with_the_cpu() {
+    agrees_with_the_cpu(Backend::Gpu);
+}

@@ -11,10 +11,9 @@ use tomors::fusion::{
 use tomors::io::dicom::{ReadLimits, SeriesSelect, read_ct_series, read_nm_projections};
 
 #[test]
+#[ignore = "real data and GPU: needs ../shared/data and a wgpu adapter; run with --include-ignored"]
 fn registration_recovers_a_known_misalignment_of_the_real_ct() {
-    let Some(dir) = common::shared_data("spect_ct_lu177") else {
-        return;
-    };
+    let dir = common::shared_data("spect_ct_lu177");
     let limits = ReadLimits::default();
     let nm = read_nm_projections(
         &dir.join("NM")
@@ -48,11 +47,7 @@ fn registration_recovers_a_known_misalignment_of_the_real_ct() {
     };
     assert!((truth.rotation_angle().to_degrees() - 5.0).abs() < 0.01);
     let moved_grid = truth.move_grid(&v.grid);
-    let mut backends = vec![tomors::Backend::Cpu];
-    if common::gpu_tests_enabled() {
-        backends.push(tomors::Backend::Gpu);
-    }
-    for backend in backends {
+    for backend in [tomors::Backend::Cpu, tomors::Backend::Gpu] {
         let t = Instant::now();
         let options = RegistrationOptions {
             moving_range: Some((-1000.0, 1500.0)),
@@ -93,13 +88,13 @@ use tomors::pipeline::{
 };
 use tomors::{Backend, Osem, PatientGrid, SpectProjector};
 
-fn real_study() -> Option<(
+fn real_study() -> (
     NmProjections,
     std::path::PathBuf,
     CtSeries,
     std::path::PathBuf,
-)> {
-    let dir = common::shared_data("spect_ct_lu177")?;
+) {
+    let dir = common::shared_data("spect_ct_lu177");
     let limits = ReadLimits::default();
     let nm_path = dir
         .join("NM")
@@ -111,7 +106,7 @@ fn real_study() -> Option<(
         .path();
     let nm = read_nm_projections(&nm_path, &limits).unwrap();
     let ct = read_ct_series(&dir.join("CT"), &SeriesSelect::Largest, &limits).unwrap();
-    Some((nm, nm_path, ct, dir.join("CT")))
+    (nm, nm_path, ct, dir.join("CT"))
 }
 
 /// The CT's body ([`tomors::fusion::body_mask`] at −300 HU) on `grid`: voxels at least half inside it.
@@ -233,10 +228,9 @@ fn relative_l2(a: ArrayView3<f32>, b: ArrayView3<f32>) -> f64 {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn real_study_end_to_end_on_the_cpu() {
-    let Some((_, nm_path, _, ct_dir)) = real_study() else {
-        return;
-    };
+    let (_, nm_path, _, ct_dir) = real_study();
     let mut options = SpectCtOptions::new(208.0);
     options.backend = Backend::Cpu;
     let mut stages = Vec::new();
@@ -365,10 +359,9 @@ fn real_study_end_to_end_on_the_cpu() {
 /// MEGP response, comes back flat from depth to surface with attenuation correction, and
 /// dips without it.
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn uniform_activity_in_the_real_body_is_flat_with_attenuation_correction() {
-    let Some((nm, _, ct, _)) = real_study() else {
-        return;
-    };
+    let (nm, _, ct, _) = real_study();
     let v = &ct.volume;
     let mu_ct = HuToMu::at_energy(208.0, ct.kvp.unwrap())
         .unwrap()
@@ -462,13 +455,9 @@ fn binned(mut nm: NmProjections) -> NmProjections {
 }
 
 #[test]
+#[ignore = "real data and GPU: needs ../shared/data and a wgpu adapter; run with --include-ignored"]
 fn gpu_and_cpu_pipelines_agree_on_the_real_study() {
-    let Some((nm, nm_path, ct, _)) = real_study() else {
-        return;
-    };
-    if !common::gpu_tests_enabled() {
-        return;
-    }
+    let (nm, nm_path, ct, _) = real_study();
     let nm = binned(nm);
     let mut images = Vec::new();
     for backend in [Backend::Cpu, Backend::Gpu] {
@@ -491,10 +480,9 @@ fn gpu_and_cpu_pipelines_agree_on_the_real_study() {
 }
 
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn bad_pairs_and_settings_are_refused_with_reasons() {
-    let Some((nm, nm_path, ct, _)) = real_study() else {
-        return;
-    };
+    let (nm, nm_path, ct, _) = real_study();
     let options = SpectCtOptions::new(208.0);
     let fails = |nm: NmProjections, ct: CtSeries, o: &SpectCtOptions, expect: &str| {
         let e = spect_ct_from(nm, &nm_path, ct, o, None)
@@ -576,10 +564,9 @@ fn bad_pairs_and_settings_are_refused_with_reasons() {
 /// A CT whose coordinates are off, placed by the motion that undoes it, gives the μ-map of
 /// the CT as acquired (the same patient positions are sampled).
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn a_given_ct_motion_places_a_moved_ct() {
-    let Some((nm, nm_path, ct, _)) = real_study() else {
-        return;
-    };
+    let (nm, nm_path, ct, _) = real_study();
     let nm = binned(nm);
     let truth = Rigid {
         angles: [0.0, 2f64.to_radians(), 3f64.to_radians()],
@@ -608,10 +595,9 @@ fn a_given_ct_motion_places_a_moved_ct() {
 /// assumed): the same placement is found for the CT as acquired and for the CT first moved by a
 /// known 10 mm / 5° motion, and the pipeline places the CT by it.
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn the_ct_registers_to_the_emission_data_wherever_it_starts() {
-    let Some((nm, nm_path, ct, _)) = real_study() else {
-        return;
-    };
+    let (nm, nm_path, ct, _) = real_study();
     let peak = nm.window_at(208.0).unwrap();
     let collimator = tomors::Collimator::for_camera(
         nm.manufacturer.as_deref(),
@@ -780,10 +766,9 @@ fn disagreement(
 /// the same Gaussian in every view), reconstructs to a total of 50 counts/s, and with a
 /// calibration of 10 counts/s per MBq to 5 MBq.
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn a_gaussian_source_comes_back_in_counts_per_second_and_becquerels() {
-    let Some((mut nm, nm_path, ct, _)) = real_study() else {
-        return;
-    };
+    let (mut nm, nm_path, ct, _) = real_study();
     let (rate, seconds) = (50.0f32, 25.0f32);
     // The centre of rotation projects onto the middle of the 128 × 128 camera (between bins
     // 63 and 64 on both axes).
@@ -866,10 +851,9 @@ fn a_gaussian_source_comes_back_in_counts_per_second_and_becquerels() {
 /// z = 100 mm), projected through 511 keV attenuation from the real CT, comes back flat with the
 /// CT's attenuation factors in the model, and dips without them.
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn pet_ct_corrects_attenuation_from_the_real_ct() {
-    let Some((_, _, ct, _)) = real_study() else {
-        return;
-    };
+    let (_, _, ct, _) = real_study();
     let c = ct.volume.grid.centre();
     let (n, planes, d) = (96usize, 8usize, 4.0);
     let origin = [
@@ -943,12 +927,11 @@ fn pet_ct_corrects_attenuation_from_the_real_ct() {
 /// is placed where it was written, converted to SUVbw, registered back when the CT is moved,
 /// and summarised on one page.
 #[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn a_pet_series_is_placed_over_its_ct_in_suv_and_summarised() {
     use tomors::io::dicom::{Reference, SeriesWriter, WriteModality};
     use tomors::pipeline::{FusePetCtOptions, fuse_pet_ct, fuse_pet_ct_from};
-    let Some((_, _, ct, ct_dir)) = real_study() else {
-        return;
-    };
+    let (_, _, ct, ct_dir) = real_study();
     let v = &ct.volume;
     let shape = [100, 128, 128];
     let spacing = [4.0; 3];

@@ -12,6 +12,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
+use tomors::LinearOperator;
 use tomors::phantom::EllipsoidPhantom;
 
 mod fusion;
@@ -524,7 +525,7 @@ impl PyProjector {
         array_to_array(py, data, "data", |v| self.inner.adjoint(v))
     }
 
-    /// Relative dot-product error |<Ax,y> - <x,A^T y>| / |<Ax,y>| for random x, y.
+    /// Dot-product error |<Ax,y> - <x,A^T y>| / (|Ax| |y|) for signed random x, y in [-1, 1).
     #[pyo3(signature = (seed=0))]
     fn adjointness_test(&self, py: Python<'_>, seed: u64) -> PyResult<f64> {
         let p = &self.inner;
@@ -911,7 +912,7 @@ impl PySpectProjector {
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         array_to_array(py, data, "data", |v| self.inner.adjoint(v))
     }
-    /// Relative dot-product error |<Ax,y> - <x,A^T y>| / |<Ax,y>| for random x, y.
+    /// Dot-product error |<Ax,y> - <x,A^T y>| / (|Ax| |y|) for signed random x, y in [-1, 1).
     #[pyo3(signature = (seed=0))]
     fn adjointness_test(&self, py: Python<'_>, seed: u64) -> PyResult<f64> {
         let p = &self.inner;
@@ -1038,6 +1039,7 @@ impl PyPetProjector {
     fn factors<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArrayDyn<f32>>> {
         self.inner.factors().map(|f| to_numpy(py, f))
     }
+    /// Dot-product error |<Ax,y> - <x,A^T y>| / (|Ax| |y|) for signed random x, y in [-1, 1).
     #[pyo3(signature = (seed=0))]
     fn adjointness_test(&self, py: Python<'_>, seed: u64) -> PyResult<f64> {
         let p = &self.inner;

@@ -7,7 +7,13 @@ pub(crate) mod chunks;
 pub(crate) mod cpu;
 pub mod gpu;
 pub mod layout;
+pub(crate) mod nmi;
+pub(crate) mod resample;
 pub(crate) mod resident;
+pub mod stage;
+
+pub(crate) use resample::resample;
+pub use stage::Stage;
 
 use crate::error::{Error, Result};
 use std::fmt;

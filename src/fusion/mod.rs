@@ -12,7 +12,6 @@ pub use body::body_mask;
 pub use page::Page;
 pub use register::{Registration, RegistrationOptions, register_rigid};
 pub use render::{Colormap, Overlay, Plane, Window, fuse, plane_image};
-pub(crate) use resample::IndexAffine;
 pub use resample::{Resampling, resample};
 pub use rigid::Rigid;
 

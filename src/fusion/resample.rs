@@ -1,24 +1,11 @@
 //! Resampling a volume onto another grid through patient coordinates.
 
-use ndarray::{Array3, ArrayView3, Axis};
-use rayon::prelude::*;
+use ndarray::{Array3, ArrayView3};
 
 use crate::backend::{self, Backend};
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
-
-/// Samples more than this (in source voxels) beyond the outermost source centres are outside;
-/// the margin absorbs the GPU's f32 rounding of sample positions on the boundary.
-const EDGE: f64 = 1e-3;
-
-/// The source index of a target index, as an affine map: `b + a[0]·iz + a[1]·iy + a[2]·ix`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct IndexAffine {
-    /// Source index `[z, y, x]` of target index (0, 0, 0).
-    pub b: [f64; 3],
-    /// Source-index steps per target z, y and x step.
-    pub a: [[f64; 3]; 3],
-}
+pub(crate) use crate::maths::IndexAffine;
 
 impl IndexAffine {
     /// The map from `to`'s indices to `from`'s, through patient coordinates moved by `motion`
@@ -35,18 +22,6 @@ impl IndexAffine {
         });
         Self { b, a }
     }
-
-    /// `b` and the columns of `a` as the `vec4<f32>`s the GPU shaders take (`b`, z, y, x).
-    pub(crate) fn gpu_columns(&self) -> [[f32; 4]; 4] {
-        [self.b, self.a[0], self.a[1], self.a[2]]
-            .map(|v| [v[0] as f32, v[1] as f32, v[2] as f32, 0.0])
-    }
-
-    /// Source index of the fractional target index `t = [z, y, x]`.
-    pub(crate) fn at(&self, t: [f64; 3]) -> [f64; 3] {
-        [0, 1, 2]
-            .map(|k| self.b[k] + self.a[0][k] * t[0] + self.a[1][k] * t[1] + self.a[2][k] * t[2])
-    }
 }
 
 /// How target voxels take their values from the source.
@@ -61,9 +36,9 @@ pub enum Resampling {
     Average,
 }
 
-/// Values of `source` (placed by `from`) on the voxels of `to`, on `backend` (the GPU twin
-/// gives the same numbers to f32 rounding; it binds the source in blocks, so a 200 MB CT is no
-/// problem). Source values are taken by trilinear interpolation between the eight nearest voxel
+/// Values of `source` (placed by `from`) on the voxels of `to`, on `backend` (both backends
+/// run the `resample` stage, so they give the same numbers; the GPU binds the source in
+/// blocks, so a 200 MB CT is no problem). Source values are taken by trilinear interpolation between the eight nearest voxel
 /// centres; points beyond the outermost source centres count as `outside` (e.g. −1000 HU, or 0
 /// for μ).
 ///
@@ -95,79 +70,8 @@ pub fn resample(
             (longest.ceil() as usize).max(1)
         }),
     };
-    if let Some(ctx) = backend::resolve(backend)? {
-        return crate::backend::gpu::resample_gpu(&ctx, source, to.shape, &map, per_axis, outside);
-    }
-    let sampler = Sampler {
-        source,
-        shape: from.shape,
-        outside,
-    };
-    let [kz, ky, kx] = per_axis;
-    let offsets =
-        |k: usize| -> Vec<f64> { (0..k).map(|i| (i as f64 + 0.5) / k as f64 - 0.5).collect() };
-    let (oz, oy, ox) = (offsets(kz), offsets(ky), offsets(kx));
-    let n = (kz * ky * kx) as f64;
-    let mut out = Array3::<f32>::zeros(to.shape);
-    out.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(iz, mut plane)| {
-            for ((iy, ix), v) in plane.indexed_iter_mut() {
-                let mut sum = 0.0;
-                for dz in &oz {
-                    for dy in &oy {
-                        for dx in &ox {
-                            sum += sampler.at(map.at([
-                                iz as f64 + dz,
-                                iy as f64 + dy,
-                                ix as f64 + dx,
-                            ]));
-                        }
-                    }
-                }
-                *v = (sum / n) as f32;
-            }
-        });
-    Ok(out)
-}
-
-struct Sampler<'a> {
-    source: ArrayView3<'a, f32>,
-    shape: [usize; 3],
-    outside: f32,
-}
-
-impl Sampler<'_> {
-    /// Trilinear value at the fractional source index `[z, y, x]`; `outside` more than
-    /// [`EDGE`] beyond the outermost voxel centres.
-    fn at(&self, f: [f64; 3]) -> f64 {
-        let [sz, sy, sx] = self.shape;
-        let inside = |f: f64, n: usize| (-EDGE..=(n - 1) as f64 + EDGE).contains(&f);
-        if !(inside(f[0], sz) && inside(f[1], sy) && inside(f[2], sx)) {
-            return self.outside as f64;
-        }
-        let base = |f: f64, n: usize| (f.floor().max(0.0) as usize).min(n.saturating_sub(2));
-        let (z0, y0, x0) = (base(f[0], sz), base(f[1], sy), base(f[2], sx));
-        let t = |f: f64, b: usize| (f - b as f64).clamp(0.0, 1.0);
-        let (tz, ty, tx) = (t(f[0], z0), t(f[1], y0), t(f[2], x0));
-        let mut acc = 0.0;
-        for (dz, wz) in [(0, 1.0 - tz), (1, tz)] {
-            for (dy, wy) in [(0, 1.0 - ty), (1, ty)] {
-                for (dx, wx) in [(0, 1.0 - tx), (1, tx)] {
-                    let w = wz * wy * wx;
-                    if w > 0.0 {
-                        acc += w * self.source[[
-                            (z0 + dz).min(sz - 1),
-                            (y0 + dy).min(sy - 1),
-                            (x0 + dx).min(sx - 1),
-                        ]] as f64;
-                    }
-                }
-            }
-        }
-        acc
-    }
+    let device = backend::resolve(backend)?;
+    backend::resample(device.as_deref(), source, to.shape, &map, per_axis, outside)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::backend::{self, ActiveBackend, Backend, cpu};
 use crate::error::{Error, Result};
 use crate::geometry::Lowered;
 use crate::geometry::{Geometry, ImageGrid, check_compatible, lower};
+use crate::operator::LinearOperator;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::{Arc, Mutex};
 
@@ -274,86 +275,19 @@ impl Projector {
         }
         f(guard.as_mut().expect("allocated above"))
     }
-
-    /// Dot-product test: `|⟨Ax, y⟩ − ⟨x, Aᵀy⟩| / |⟨Ax, y⟩|` for uniform random `x`, `y` in
-    /// `[0, 1)` drawn from `seed` (inner products accumulated in f64).
-    ///
-    /// # Errors
-    /// A GPU failure.
-    pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
-        let n_data: usize = self.geometry.data_shape().iter().product();
-        dot_product_test(
-            self.grid.len(),
-            n_data,
-            seed,
-            |x, ax| self.forward_flat(x, ax),
-            |y, aty| self.adjoint_flat(y, aty),
-        )
-    }
-
-    /// Operator norm ‖A‖₂ estimated by `iterations` rounds of power iteration on `AᵀA`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for zero iterations; a GPU failure.
-    pub fn norm(&self, iterations: usize) -> Result<f64> {
-        if iterations == 0 {
-            return Err(Error::InvalidArgument(
-                "norm needs at least 1 power iteration".into(),
-            ));
-        }
-        let n_data: usize = self.geometry.data_shape().iter().product();
-        let mut x = vec![1.0f32; self.grid.len()];
-        let mut ax = vec![0.0; n_data];
-        let mut next = vec![0.0; x.len()];
-        let mut estimate = 0.0;
-        for _ in 0..iterations {
-            let scale = (1.0 / dot(&x, &x).sqrt()) as f32;
-            x.iter_mut().for_each(|v| *v *= scale);
-            self.forward_flat(&x, &mut ax)?;
-            self.adjoint_flat(&ax, &mut next)?;
-            estimate = dot(&x, &next).sqrt();
-            std::mem::swap(&mut x, &mut next);
-        }
-        Ok(estimate)
-    }
 }
 
-/// The dot-product test of a linear pair on flat buffers: random `x` (`image_len`) and `y`
-/// (`data_len`) in [0, 1) from `seed`, returns `|⟨Ax, y⟩ − ⟨x, Aᵀy⟩| / |⟨Ax, y⟩|`.
-pub(crate) fn dot_product_test(
-    image_len: usize,
-    data_len: usize,
-    seed: u64,
-    forward: impl FnOnce(&[f32], &mut [f32]) -> Result<()>,
-    adjoint: impl FnOnce(&[f32], &mut [f32]) -> Result<()>,
-) -> Result<f64> {
-    let mut rng = SplitMix64(seed);
-    let x: Vec<f32> = (0..image_len).map(|_| rng.next_f32()).collect();
-    let y: Vec<f32> = (0..data_len).map(|_| rng.next_f32()).collect();
-    let mut ax = vec![0.0; data_len];
-    let mut aty = vec![0.0; image_len];
-    forward(&x, &mut ax)?;
-    adjoint(&y, &mut aty)?;
-    let lhs = dot(&ax, &y);
-    Ok((lhs - dot(&x, &aty)).abs() / lhs.abs())
-}
-
-/// f64 inner product of two f32 buffers.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
-}
-
-/// A small deterministic generator for test inputs (SplitMix64).
-pub(crate) struct SplitMix64(pub u64);
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+impl LinearOperator for Projector {
+    fn in_shape(&self) -> Vec<usize> {
+        self.image_shape()
     }
-    pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    fn out_shape(&self) -> Vec<usize> {
+        self.data_shape()
+    }
+    fn forward_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
+        self.forward_flat(x, out)
+    }
+    fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
+        self.adjoint_flat(y, out)
     }
 }

@@ -9,6 +9,7 @@ use crate::backend::resident::ResidentModel;
 use crate::backend::{self, ActiveBackend, Backend};
 use crate::error::Result;
 use crate::geometry::{Geometry, ImageGrid, ParallelBeam, lower};
+use crate::operator::LinearOperator;
 use crate::recon::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
@@ -145,21 +146,20 @@ impl PetProjector {
             None => self.projector.adjoint_flat(data, out),
         }
     }
+}
 
-    /// Dot-product test of the whole model (factors included) with random `x`, `y` from `seed`.
-    ///
-    /// # Errors
-    /// A GPU failure.
-    pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
-        let n_data: usize = self.projector.data_shape().iter().product();
-        let n_image: usize = self.projector.image_shape().iter().product();
-        super::dot_product_test(
-            n_image,
-            n_data,
-            seed,
-            |x, ax| self.forward_flat(x, ax),
-            |y, aty| self.adjoint_flat(y, aty),
-        )
+impl LinearOperator for PetProjector {
+    fn in_shape(&self) -> Vec<usize> {
+        self.projector.image_shape()
+    }
+    fn out_shape(&self) -> Vec<usize> {
+        self.projector.data_shape()
+    }
+    fn forward_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
+        self.forward_flat(x, out)
+    }
+    fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
+        self.adjoint_flat(y, out)
     }
 }
 

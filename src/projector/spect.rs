@@ -1,7 +1,6 @@
 //! The SPECT system model as a projector: attenuation and collimator-detector response inside
 //! a matched forward/adjoint pair, on the GPU or the CPU.
 
-use super::dot_product_test;
 use crate::array::{check_input, non_negative_input, with_output};
 use crate::backend::cpu::SpectCpu;
 use crate::backend::gpu::{GpuContext, SpectGpu};
@@ -9,6 +8,7 @@ use crate::backend::resident::ResidentModel;
 use crate::backend::{self, ActiveBackend, Backend};
 use crate::error::{Error, Result};
 use crate::geometry::{ImageGrid, SpectGeometry, lower_spect};
+use crate::operator::LinearOperator;
 use crate::recon::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
@@ -237,21 +237,20 @@ impl SpectProjector {
             self.adjoint_flat(proj.as_slice().expect("standard"), o)
         })
     }
+}
 
-    /// Dot-product test with random `x ≥ 0`, `y ≥ 0` from `seed`:
-    /// `|⟨Ax, y⟩ − ⟨x, Aᵀy⟩| / |⟨Ax, y⟩|`.
-    ///
-    /// # Errors
-    /// A GPU failure.
-    pub fn adjointness_test(&self, seed: u64) -> Result<f64> {
-        let n_data: usize = self.data_shape().iter().product();
-        dot_product_test(
-            self.grid.len(),
-            n_data,
-            seed,
-            |x, ax| self.forward_flat(x, ax),
-            |y, aty| self.adjoint_flat(y, aty),
-        )
+impl LinearOperator for SpectProjector {
+    fn in_shape(&self) -> Vec<usize> {
+        self.grid.shape().to_vec()
+    }
+    fn out_shape(&self) -> Vec<usize> {
+        self.data_shape()
+    }
+    fn forward_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
+        self.forward_flat(x, out)
+    }
+    fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
+        self.adjoint_flat(y, out)
     }
 }
 

@@ -4,9 +4,12 @@
 use std::f64::consts::PI;
 use tomors::{DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam};
 
-/// Expands each `fn name(backend: Backend)` into `cpu::name` and `gpu::name` tests. The GPU one
-/// needs a wgpu adapter (CI installs Mesa's software Vulkan); set `TOMORS_SKIP_GPU_TESTS=1`
-/// to skip it on a machine without one.
+/// Expands each `fn name(backend: Backend)` into `cpu::name` and `gpu::name` tests.
+///
+/// The GPU one needs a wgpu adapter (CI installs Mesa's software Vulkan), so it is marked
+/// ignored: plain `cargo test` lists it as ignored, `--include-ignored` (what
+/// `scripts/test.sh` and CI run) runs it, and a missing adapter then fails it. Tests that need
+/// `../shared/data` are marked the same way. Nothing is skipped while reporting ok.
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
@@ -14,17 +17,28 @@ macro_rules! backend_tests {
             $( #[test] fn $name() { super::$name(tomors::Backend::Cpu); } )*
         }
         mod gpu {
-            $( #[test] fn $name() { if $crate::common::gpu_tests_enabled() { super::$name(tomors::Backend::Gpu); } } )*
+            $(
+                #[test]
+                #[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
+                fn $name() { super::$name(tomors::Backend::Gpu); }
+            )*
         }
     };
 }
 
-pub fn gpu_tests_enabled() -> bool {
-    if std::env::var("TOMORS_SKIP_GPU_TESTS").is_ok_and(|v| v == "1") {
-        eprintln!("GPU test skipped: TOMORS_SKIP_GPU_TESTS=1");
-        return false;
+/// Dot-product tests on the CPU: the twins sum in `f32` but the test's inner products are
+/// `f64` and normalised by ‖Ax‖·‖y‖, so an exact pair shows only `f32` rounding (≈1e-7).
+pub const DOT_TOL_CPU: f64 = 1e-6;
+/// On a GPU the shader compiler may fuse multiply-adds differently in the two stages.
+pub const DOT_TOL_GPU: f64 = 1e-4;
+
+/// The dot-product tolerance for `backend`.
+pub fn dot_tolerance(backend: tomors::Backend) -> f64 {
+    if backend == tomors::Backend::Cpu {
+        DOT_TOL_CPU
+    } else {
+        DOT_TOL_GPU
     }
-    true
 }
 
 pub fn angles(n: usize, span: f64) -> Vec<f64> {
@@ -96,21 +110,19 @@ pub fn rmse_in_circle(a: &[f32], b: &[f32], grid: &ImageGrid, radius: f64) -> f6
     (sum / n as f64).sqrt()
 }
 
-/// A folder of `../shared/data` (the project's real test data), or `None` with a message when
-/// this checkout has none beside it.
-pub fn shared_data(sub: &str) -> Option<std::path::PathBuf> {
+/// A folder of `../shared/data` (the project's real test data). Panics, failing the test,
+/// when this checkout has none beside it: tests that call it are marked
+/// `#[ignore = "real data: …"]` and run with `--include-ignored`.
+pub fn shared_data(sub: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data")
         .join(sub);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipped: {} is absent (real data lives in ../shared/data)",
-            p.display()
-        );
-        None
-    }
+    assert!(
+        p.exists(),
+        "{} is absent: this test needs the project's real data in ../shared/data",
+        p.display()
+    );
+    p
 }
 
 /// The real NM projections' header (every NM attribute) over a small synthetic acquisition:

@@ -1,7 +1,7 @@
 //! CPU twin of `shaders/adjoint_project.wgsl`: the exact adjoint of the Joseph projector as a
 //! gather, one call of [`main`] per voxel, rayon over image rows.
 
-use super::rays::{column_of, column_reach, pixel_l, pixel_t, split_index};
+use super::shared::rays::{column_of, column_reach, pixel_l, pixel_t, split_index};
 use crate::backend::layout::{Line, Params, View};
 use rayon::prelude::*;
 

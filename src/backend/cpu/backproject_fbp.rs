@@ -8,7 +8,7 @@
 //! position advances by at most one column per voxel read eight voxels' samples with two
 //! contiguous loads and a lane permutation instead of gathers.
 
-use super::rays::{along_row, column_of, fbp_weight, row_base, split_index};
+use super::shared::rays::{along_row, column_of, fbp_weight, row_base, split_index};
 use crate::backend::layout::{KIND_PARALLEL, Params, View};
 use rayon::prelude::*;
 
@@ -127,7 +127,7 @@ fn row_views_body<const N: usize>(
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::PAD;
-    use crate::backend::cpu::rays::row_base;
+    use crate::backend::cpu::shared::rays::row_base;
     use crate::backend::layout::{Params, View};
     use std::arch::x86_64::*;
 

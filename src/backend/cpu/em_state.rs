@@ -1,6 +1,6 @@
 //! The EM buffers shared by every resident CPU model (the host twin of `gpu/em.rs`).
 
-use super::em::{em_ratio, em_update, prior_gradient};
+use super::{em_ratio, em_update, prior_gradient};
 use crate::backend::layout::{EmParams, PriorParams};
 
 /// Measured data, background, factors (plan order), one sensitivity image per subset and the

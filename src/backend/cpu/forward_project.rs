@@ -1,7 +1,7 @@
 //! CPU twin of `shaders/forward_project.wgsl`: Joseph forward projection, one call of
 //! [`main`] per detector bin, rayon over detector rows in place of the dispatch grid.
 
-use super::rays::split_index;
+use super::shared::rays::split_index;
 use crate::backend::layout::{Line, Params};
 use rayon::prelude::*;
 

@@ -2,7 +2,7 @@
 //! the twins in the roles of its dispatches.
 
 use super::em_state::{HostEm, host_model_common};
-use super::spect::{
+use super::{
     spect_attenuation, spect_blur_cols, spect_blur_rows_sum, spect_rotate, spect_rotate_adjoint,
     spect_spread_rows,
 };

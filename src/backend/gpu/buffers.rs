@@ -1,6 +1,7 @@
 //! Buffer, bind-group, dispatch and read-back helpers shared by the GPU plans.
 
 use super::GpuContext;
+use crate::backend::Stage;
 use crate::error::{Error, Result};
 use wgpu::util::DeviceExt;
 
@@ -31,12 +32,17 @@ pub(crate) fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer
     })
 }
 
-/// Binds `buffers` to bindings 0, 1, ... of group 0 of `pipeline`.
+/// Binds `buffers` to bindings 0, 1, ... of group 0 of `stage`, in the shader's order.
 pub(crate) fn bind_group(
     ctx: &GpuContext,
-    pipeline: &wgpu::ComputePipeline,
+    stage: Stage,
     buffers: &[&wgpu::Buffer],
 ) -> wgpu::BindGroup {
+    debug_assert_eq!(
+        buffers.len(),
+        stage.bindings().len(),
+        "{stage}: one buffer per binding"
+    );
     let entries: Vec<_> = buffers
         .iter()
         .enumerate()
@@ -46,8 +52,8 @@ pub(crate) fn bind_group(
         })
         .collect();
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &pipeline.get_bind_group_layout(0),
+        label: Some(stage.name()),
+        layout: ctx.pipelines.layout(stage),
         entries: &entries,
     })
 }
@@ -66,29 +72,55 @@ pub(crate) fn init_storage<T: bytemuck::Pod>(
         })
 }
 
-/// Records one compute pass of `pipeline` over `grid` workgroups.
+/// Records one compute pass of `stage` over a grid of `invocations` (x, y, z), in workgroups
+/// of the size the shader declares.
 pub(crate) fn dispatch(
     encoder: &mut wgpu::CommandEncoder,
-    pipeline: &wgpu::ComputePipeline,
+    ctx: &GpuContext,
+    stage: Stage,
     group: &wgpu::BindGroup,
-    grid: [u32; 3],
+    invocations: [u32; 3],
 ) {
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: None,
-        timestamp_writes: None,
-    });
-    pass.set_pipeline(pipeline);
-    pass.set_bind_group(0, group, &[]);
-    pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+    record(encoder, ctx, stage, group, stage.workgroups(invocations));
 }
 
-/// Workgroups for `len` elements in groups of 256, folded into y past the per-dimension limit
-/// (shaders index `gid.x + gid.y · groups.x · 256`).
-pub(crate) fn linear_grid(ctx: &GpuContext, len: usize) -> [u32; 3] {
-    let groups = len.div_ceil(256).max(1);
+/// Records one compute pass of an element-wise `stage` over `len` elements: workgroups along
+/// x, folded into y past the per-dimension limit (such shaders index
+/// `gid.x + gid.y · groups.x · workgroup width`).
+pub(crate) fn dispatch_linear(
+    encoder: &mut wgpu::CommandEncoder,
+    ctx: &GpuContext,
+    stage: Stage,
+    group: &wgpu::BindGroup,
+    len: usize,
+) {
+    let width = stage.workgroup_size()[0] as usize;
+    let groups = len.div_ceil(width).max(1);
     let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
     let x = groups.min(max);
-    [x as u32, groups.div_ceil(x) as u32, 1]
+    record(
+        encoder,
+        ctx,
+        stage,
+        group,
+        [x as u32, groups.div_ceil(x) as u32, 1],
+    );
+}
+
+fn record(
+    encoder: &mut wgpu::CommandEncoder,
+    ctx: &GpuContext,
+    stage: Stage,
+    group: &wgpu::BindGroup,
+    workgroups: [u32; 3],
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(stage.name()),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(ctx.pipelines.get(stage));
+    pass.set_bind_group(0, group, &[]);
+    pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
 }
 
 /// A uniform buffer of `T`, written before each use.

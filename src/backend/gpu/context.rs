@@ -1,41 +1,82 @@
 //! The device context: adapter, device, queue and the compiled pipelines, made once.
 
+use crate::backend::stage::{Access, Stage};
 use crate::error::{Error, Result};
 use std::sync::{Arc, OnceLock};
 
-/// Shader sources: the shared files followed by the stage (the order `build.rs` validates).
-macro_rules! stage_source {
-    ($file:literal) => {
-        concat!(
-            include_str!("../../../shaders/shared/layout.wgsl"),
-            "\n",
-            include_str!("../../../shaders/shared/rays.wgsl"),
-            "\n",
-            include_str!("../../../shaders/shared/spect.wgsl"),
-            "\n",
-            include_str!(concat!("../../../shaders/", $file))
-        )
-    };
-}
-
-/// The compute pipelines, one per stage.
+/// The compute pipelines, one per [`Stage`], each with the bind-group layout its binding
+/// table declares.
 #[derive(Debug)]
 pub(crate) struct Pipelines {
-    pub forward_project: wgpu::ComputePipeline,
-    pub adjoint_project: wgpu::ComputePipeline,
-    pub fbp_filter: wgpu::ComputePipeline,
-    pub backproject_fbp: wgpu::ComputePipeline,
-    pub spect_attenuation: wgpu::ComputePipeline,
-    pub spect_rotate: wgpu::ComputePipeline,
-    pub spect_blur_cols: wgpu::ComputePipeline,
-    pub spect_blur_rows_sum: wgpu::ComputePipeline,
-    pub spect_spread_rows: wgpu::ComputePipeline,
-    pub spect_rotate_adjoint: wgpu::ComputePipeline,
-    pub em_ratio: wgpu::ComputePipeline,
-    pub em_update: wgpu::ComputePipeline,
-    pub prior_gradient: wgpu::ComputePipeline,
-    pub resample: wgpu::ComputePipeline,
-    pub nmi_histogram: wgpu::ComputePipeline,
+    pipelines: Vec<wgpu::ComputePipeline>,
+    layouts: Vec<wgpu::BindGroupLayout>,
+}
+
+impl Pipelines {
+    fn new(device: &wgpu::Device) -> Self {
+        let (pipelines, layouts) = Stage::ALL
+            .iter()
+            .map(|&stage| {
+                let entries: Vec<_> = stage
+                    .bindings()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupLayoutEntry {
+                        binding: i as u32,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: match b.access {
+                                Access::Uniform => wgpu::BufferBindingType::Uniform,
+                                Access::Read => {
+                                    wgpu::BufferBindingType::Storage { read_only: true }
+                                }
+                                Access::ReadWrite => {
+                                    wgpu::BufferBindingType::Storage { read_only: false }
+                                }
+                            },
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    })
+                    .collect();
+                let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(stage.name()),
+                    entries: &entries,
+                });
+                let pipeline_layout =
+                    device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(stage.name()),
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(stage.name()),
+                    source: wgpu::ShaderSource::Wgsl(stage.source().into()),
+                });
+                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(stage.name()),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+                (pipeline, layout)
+            })
+            .unzip();
+        Self { pipelines, layouts }
+    }
+
+    /// The pipeline of `stage`.
+    pub fn get(&self, stage: Stage) -> &wgpu::ComputePipeline {
+        &self.pipelines[stage as usize]
+    }
+
+    /// The bind-group layout of `stage`.
+    pub fn layout(&self, stage: Stage) -> &wgpu::BindGroupLayout {
+        &self.layouts[stage as usize]
+    }
 }
 
 /// A wgpu device with its queue, limits and compiled pipelines. Made once, shared by plans.
@@ -99,44 +140,8 @@ impl GpuContext {
         device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
             log::error!("tomors: uncaptured wgpu error: {e}")
         }));
-        let make = |label: &str, source: &str| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(label),
-                layout: None,
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let pipelines = Pipelines {
-            forward_project: make("forward_project", stage_source!("forward_project.wgsl")),
-            adjoint_project: make("adjoint_project", stage_source!("adjoint_project.wgsl")),
-            fbp_filter: make("fbp_filter", stage_source!("fbp_filter.wgsl")),
-            backproject_fbp: make("backproject_fbp", stage_source!("backproject_fbp.wgsl")),
-            spect_attenuation: make("spect_attenuation", stage_source!("spect_attenuation.wgsl")),
-            spect_rotate: make("spect_rotate", stage_source!("spect_rotate.wgsl")),
-            spect_blur_cols: make("spect_blur_cols", stage_source!("spect_blur_cols.wgsl")),
-            spect_blur_rows_sum: make(
-                "spect_blur_rows_sum",
-                stage_source!("spect_blur_rows_sum.wgsl"),
-            ),
-            spect_spread_rows: make("spect_spread_rows", stage_source!("spect_spread_rows.wgsl")),
-            spect_rotate_adjoint: make(
-                "spect_rotate_adjoint",
-                stage_source!("spect_rotate_adjoint.wgsl"),
-            ),
-            em_ratio: make("em_ratio", stage_source!("em_ratio.wgsl")),
-            em_update: make("em_update", stage_source!("em_update.wgsl")),
-            prior_gradient: make("prior_gradient", stage_source!("prior_gradient.wgsl")),
-            resample: make("resample", stage_source!("resample.wgsl")),
-            nmi_histogram: make("nmi_histogram", stage_source!("nmi_histogram.wgsl")),
-        };
+        let pipelines = Pipelines::new(&device);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::NoGpu(format!(
                 "{}: pipelines failed to build: {e}",

@@ -4,8 +4,9 @@
 
 use super::GpuContext;
 use super::buffers::{
-    bind_group, check_binding, dispatch, init_storage, linear_grid, storage, uniform,
+    bind_group, check_binding, dispatch, dispatch_linear, init_storage, storage, uniform,
 };
+use crate::backend::Stage;
 use crate::backend::layout::{EmParams, PriorParams};
 use crate::error::{Error, Result};
 
@@ -61,10 +62,9 @@ impl GpuEm {
         let grad = storage(ctx, "prior gradient", image_bytes);
         let em_params = uniform::<EmParams>(ctx, "em params");
         let prior_params = uniform::<PriorParams>(ctx, "prior params");
-        let pl = &ctx.pipelines;
         let ratio = bind_group(
             ctx,
-            &pl.em_ratio,
+            Stage::EmRatio,
             &[
                 &em_params,
                 &measured_buf,
@@ -75,12 +75,12 @@ impl GpuEm {
         );
         let update = bind_group(
             ctx,
-            &pl.em_update,
+            Stage::EmUpdate,
             &[&em_params, &sensitivity, model.back, &grad, model.image],
         );
         let prior = bind_group(
             ctx,
-            &pl.prior_gradient,
+            Stage::PriorGradient,
             &[&prior_params, model.image, &grad],
         );
         let bytes = [
@@ -118,22 +118,11 @@ impl GpuEm {
         self.bytes
     }
 
-    fn run(
-        &self,
-        ctx: &GpuContext,
-        pipeline: &wgpu::ComputePipeline,
-        group: &wgpu::BindGroup,
-        p: EmParams,
-    ) {
+    fn run(&self, ctx: &GpuContext, stage: Stage, group: &wgpu::BindGroup, p: EmParams) {
         ctx.queue
             .write_buffer(&self.em_params, 0, bytemuck::bytes_of(&p));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        dispatch(
-            &mut encoder,
-            pipeline,
-            group,
-            linear_grid(ctx, p.len as usize),
-        );
+        dispatch_linear(&mut encoder, ctx, stage, group, p.len as usize);
         ctx.queue.submit([encoder.finish()]);
     }
 
@@ -148,7 +137,7 @@ impl GpuEm {
     /// `em_ratio` over `len` projection samples whose measured data start at `offset`.
     pub fn ratio(&self, ctx: &GpuContext, offset: usize, len: usize) {
         let p = EmParams::new(len, offset, self.has_background, self.has_factors, 0.0);
-        self.run(ctx, &ctx.pipelines.em_ratio, &self.ratio, p);
+        self.run(ctx, Stage::EmRatio, &self.ratio, p);
     }
 
     /// `prior_gradient` of the image.
@@ -158,9 +147,10 @@ impl GpuEm {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         dispatch(
             &mut encoder,
-            &ctx.pipelines.prior_gradient,
+            ctx,
+            Stage::PriorGradient,
             &self.prior,
-            [params.nx.div_ceil(8), params.ny.div_ceil(8), params.nz],
+            [params.nx, params.ny, params.nz],
         );
         ctx.queue.submit([encoder.finish()]);
     }
@@ -168,7 +158,7 @@ impl GpuEm {
     /// `em_update` with the sensitivity image of `subset`.
     pub fn update(&self, ctx: &GpuContext, subset: usize, beta: f32) {
         let p = EmParams::new(self.image_len, subset * self.image_len, false, false, beta);
-        self.run(ctx, &ctx.pipelines.em_update, &self.update, p);
+        self.run(ctx, Stage::EmUpdate, &self.update, p);
     }
 }
 

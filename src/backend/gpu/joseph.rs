@@ -7,6 +7,7 @@ use super::buffers::{
     bind_group, check_binding, dispatch, init_storage, readback, storage, submit_and_read, uniform,
 };
 use super::em::{GpuEm, ModelBuffers, device_model_common};
+use crate::backend::Stage;
 use crate::backend::cpu::not_loaded;
 use crate::backend::layout::Params;
 use crate::backend::resident::ResidentModel;
@@ -67,7 +68,6 @@ impl JosephGpu {
         let proj = storage(&ctx, "projections", proj_bytes);
         let readback = readback(&ctx, image_bytes.max(proj_bytes));
         let mut bytes = image.size() + back.size() + proj.size() + readback.size();
-        let pl = &ctx.pipelines;
         let mut stages = Vec::with_capacity(lowered.len());
         for l in &lowered {
             let params = uniform::<Params>(&ctx, "params");
@@ -78,10 +78,14 @@ impl JosephGpu {
             bytes += views.size() + lines.size();
             stages.push(SubsetStages {
                 params: l.params,
-                forward: bind_group(&ctx, &pl.forward_project, &[&params, &lines, &image, &proj]),
+                forward: bind_group(
+                    &ctx,
+                    Stage::ForwardProject,
+                    &[&params, &lines, &image, &proj],
+                ),
                 adjoint: bind_group(
                     &ctx,
-                    &pl.adjoint_project,
+                    Stage::AdjointProject,
                     &[&params, &views, &lines, &proj, &back],
                 ),
             });
@@ -118,9 +122,9 @@ impl JosephGpu {
         })
     }
 
-    fn run(&self, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, grid: [u32; 3]) {
+    fn run(&self, stage: Stage, group: &wgpu::BindGroup, invocations: [u32; 3]) {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        dispatch(&mut encoder, pipeline, group, grid);
+        dispatch(&mut encoder, &self.ctx, stage, group, invocations);
         self.ctx.queue.submit([encoder.finish()]);
     }
 
@@ -143,20 +147,16 @@ impl ResidentModel for JosephGpu {
         let s = &self.stages[subset];
         let p = &s.params;
         self.run(
-            &self.ctx.pipelines.forward_project,
+            Stage::ForwardProject,
             &s.forward,
-            [p.n_cols.div_ceil(64), p.n_views, p.nz],
+            [p.n_cols, p.n_views, p.nz],
         );
         Ok(())
     }
     fn adjoint(&mut self, subset: usize) -> Result<()> {
         let s = &self.stages[subset];
         let p = &s.params;
-        self.run(
-            &self.ctx.pipelines.adjoint_project,
-            &s.adjoint,
-            [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz],
-        );
+        self.run(Stage::AdjointProject, &s.adjoint, [p.nx, p.ny, p.nz]);
         Ok(())
     }
     fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {

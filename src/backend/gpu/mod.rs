@@ -15,5 +15,5 @@ pub(crate) use joseph::JosephGpu;
 pub(crate) use nmi::NmiGpu;
 pub use plan::DEFAULT_MAX_CHUNK_BYTES;
 pub(crate) use plan::{FbpInputs, GpuPlan};
-pub(crate) use resample::resample_gpu;
+pub(crate) use resample::resample_slab;
 pub(crate) use spect::SpectGpu;

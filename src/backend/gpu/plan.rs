@@ -8,6 +8,7 @@ use super::GpuContext;
 use super::buffers::{
     bind_group, dispatch, init_storage, readback, storage, submit_and_read, uniform,
 };
+use crate::backend::Stage;
 use crate::backend::chunks::{DataShape, chunks, gather_rows, scatter_rows};
 use crate::backend::layout::{Line, Params, View};
 use crate::error::{Error, Result};
@@ -144,20 +145,17 @@ impl GpuPlan {
         let sino_buf = storage(&ctx, "sino", chunk_z as u64 * slice_sino);
         let readback = readback(&ctx, chunk_z as u64 * Self::per_slice_bytes(&p));
         let mut buffers = vec![&params_buf, &views_buf, &image_buf, &sino_buf, &readback];
-        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| {
-            bind_group(&ctx, pipeline, entries)
-        };
-        let pl = &ctx.pipelines;
+        let bind = |stage: Stage, entries: &[&wgpu::Buffer]| bind_group(&ctx, stage, entries);
         let (stages, extra) = match fbp {
             None => {
                 let lines_buf = init_storage::<Line>(&ctx, "lines", &lowered.lines);
                 let stages = Stages::Projector {
                     forward: bind(
-                        &pl.forward_project,
+                        Stage::ForwardProject,
                         &[&params_buf, &lines_buf, &image_buf, &sino_buf],
                     ),
                     adjoint: bind(
-                        &pl.adjoint_project,
+                        Stage::AdjointProject,
                         &[&params_buf, &views_buf, &lines_buf, &sino_buf, &image_buf],
                     ),
                 };
@@ -169,11 +167,11 @@ impl GpuPlan {
                 let filtered = storage(&ctx, "filtered", chunk_z as u64 * slice_sino);
                 let stages = Stages::Fbp {
                     filter: bind(
-                        &pl.fbp_filter,
+                        Stage::FbpFilter,
                         &[&params_buf, &lags, &weights, &sino_buf, &filtered],
                     ),
                     backproject: bind(
-                        &pl.backproject_fbp,
+                        Stage::BackprojectFbp,
                         &[&params_buf, &views_buf, &filtered, &image_buf],
                     ),
                 };
@@ -252,15 +250,19 @@ impl GpuPlan {
     fn dispatch(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        pipeline: &wgpu::ComputePipeline,
+        stage: Stage,
         group: &wgpu::BindGroup,
-        grid: [u32; 3],
+        invocations: [u32; 3],
     ) {
-        dispatch(encoder, pipeline, group, grid);
+        dispatch(encoder, &self.ctx, stage, group, invocations);
     }
 
-    fn voxel_grid(p: &Params) -> [u32; 3] {
-        [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz]
+    fn voxels(p: &Params) -> [u32; 3] {
+        [p.nx, p.ny, p.nz]
+    }
+
+    fn bins(p: &Params) -> [u32; 3] {
+        [p.n_cols, p.n_views, p.nz]
     }
 
     fn projector_groups(&self) -> Result<(&wgpu::BindGroup, &wgpu::BindGroup)> {
@@ -287,12 +289,7 @@ impl GpuPlan {
                 bytemuck::cast_slice(&image[z0 * slice..(z0 + nz) * slice]),
             );
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            self.dispatch(
-                &mut encoder,
-                &self.ctx.pipelines.forward_project,
-                &group,
-                [p.n_cols.div_ceil(64), p.n_views, p.nz],
-            );
+            self.dispatch(&mut encoder, Stage::ForwardProject, &group, Self::bins(&p));
             let len = (p.n_views * p.nz * p.n_cols) as usize;
             let shape = self.data_shape();
             self.run_and_read(encoder, &self.sino_buf, len, |chunk| {
@@ -315,9 +312,9 @@ impl GpuPlan {
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
             self.dispatch(
                 &mut encoder,
-                &self.ctx.pipelines.adjoint_project,
+                Stage::AdjointProject,
                 &group,
-                Self::voxel_grid(&p),
+                Self::voxels(&p),
             );
             let out = &mut image[z0 * slice..(z0 + nz) * slice];
             self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| {
@@ -354,17 +351,12 @@ impl GpuPlan {
                 .write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&p));
             self.upload_rows(sino, z0, nz);
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            self.dispatch(&mut encoder, Stage::FbpFilter, &filter, Self::bins(&p));
             self.dispatch(
                 &mut encoder,
-                &self.ctx.pipelines.fbp_filter,
-                &filter,
-                [p.n_cols.div_ceil(64), p.n_views, p.nz],
-            );
-            self.dispatch(
-                &mut encoder,
-                &self.ctx.pipelines.backproject_fbp,
+                Stage::BackprojectFbp,
                 &backproject,
-                Self::voxel_grid(&p),
+                Self::voxels(&p),
             );
             let out = &mut image[z0 * slice..(z0 + nz) * slice];
             self.run_and_read(encoder, &self.image_buf, nz * slice, |chunk| {

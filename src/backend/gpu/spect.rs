@@ -7,6 +7,7 @@ use super::buffers::{
     bind_group, check_binding, dispatch, init_storage, readback, storage, submit_and_read, uniform,
 };
 use super::em::{GpuEm, ModelBuffers, device_model_common};
+use crate::backend::Stage;
 use crate::backend::cpu::not_loaded;
 use crate::backend::layout::SpectParams;
 use crate::backend::resident::{ResidentModel, batches, views_per_batch};
@@ -94,31 +95,31 @@ impl SpectGpu {
         let rot = storage(&ctx, "rotated", frame_bytes);
         let blur = storage(&ctx, "blurred", frame_bytes);
         let readback = readback(&ctx, image_bytes.max(proj_bytes));
-        let pl = &ctx.pipelines;
-        let bind = |pipeline: &wgpu::ComputePipeline, entries: &[&wgpu::Buffer]| {
-            bind_group(&ctx, pipeline, entries)
-        };
+        let bind = |stage: Stage, entries: &[&wgpu::Buffer]| bind_group(&ctx, stage, entries);
         let groups = Groups {
-            attenuation: bind(&pl.spect_attenuation, &[&params_buf, &views, &mu, &att]),
-            rotate: bind(&pl.spect_rotate, &[&params_buf, &views, &image, &att, &rot]),
+            attenuation: bind(Stage::SpectAttenuation, &[&params_buf, &views, &mu, &att]),
+            rotate: bind(
+                Stage::SpectRotate,
+                &[&params_buf, &views, &image, &att, &rot],
+            ),
             blur_forward: bind(
-                &pl.spect_blur_cols,
+                Stage::SpectBlurCols,
                 &[&params_buf, &kernel_cols, &half_widths, &rot, &blur],
             ),
             rows_sum: bind(
-                &pl.spect_blur_rows_sum,
+                Stage::SpectBlurRowsSum,
                 &[&params_buf, &kernel_rows, &half_widths, &blur, &proj],
             ),
             spread: bind(
-                &pl.spect_spread_rows,
+                Stage::SpectSpreadRows,
                 &[&params_buf, &kernel_rows, &half_widths, &proj, &blur],
             ),
             blur_adjoint: bind(
-                &pl.spect_blur_cols,
+                Stage::SpectBlurCols,
                 &[&params_buf, &kernel_cols, &half_widths, &blur, &rot],
             ),
             rotate_adjoint: bind(
-                &pl.spect_rotate_adjoint,
+                Stage::SpectRotateAdjoint,
                 &[&params_buf, &views, &att, &rot, &back],
             ),
         };
@@ -214,70 +215,34 @@ impl ResidentModel for SpectGpu {
         (self.params.nz * self.params.n_cols) as usize
     }
     fn forward(&mut self, subset: usize) -> Result<()> {
-        let pl = &self.ctx.pipelines;
+        let ctx = &*self.ctx;
         let g = &self.groups;
         self.per_batch(subset, |e, p| {
-            let cols = p.n_cols.div_ceil(64);
+            let frames = [p.n_cols, p.n_depth, p.nz * p.batch_count];
             if p.has_attenuation != 0 {
-                dispatch(
-                    e,
-                    &pl.spect_attenuation,
-                    &g.attenuation,
-                    [cols, p.nz, p.batch_count],
-                );
+                let planes = [p.n_cols, p.nz, p.batch_count];
+                dispatch(e, ctx, Stage::SpectAttenuation, &g.attenuation, planes);
             }
-            dispatch(
-                e,
-                &pl.spect_rotate,
-                &g.rotate,
-                [cols, p.n_depth, p.nz * p.batch_count],
-            );
-            dispatch(
-                e,
-                &pl.spect_blur_cols,
-                &g.blur_forward,
-                [cols, p.n_depth, p.nz * p.batch_count],
-            );
-            dispatch(
-                e,
-                &pl.spect_blur_rows_sum,
-                &g.rows_sum,
-                [cols, p.nz, p.batch_count],
-            );
+            dispatch(e, ctx, Stage::SpectRotate, &g.rotate, frames);
+            dispatch(e, ctx, Stage::SpectBlurCols, &g.blur_forward, frames);
+            let rows = [p.n_cols, p.nz, p.batch_count];
+            dispatch(e, ctx, Stage::SpectBlurRowsSum, &g.rows_sum, rows);
         });
         Ok(())
     }
     fn adjoint(&mut self, subset: usize) -> Result<()> {
-        let pl = &self.ctx.pipelines;
+        let ctx = &*self.ctx;
         let g = &self.groups;
         self.per_batch(subset, |e, p| {
-            let cols = p.n_cols.div_ceil(64);
+            let frames = [p.n_cols, p.n_depth, p.nz * p.batch_count];
             if p.has_attenuation != 0 {
-                dispatch(
-                    e,
-                    &pl.spect_attenuation,
-                    &g.attenuation,
-                    [cols, p.nz, p.batch_count],
-                );
+                let planes = [p.n_cols, p.nz, p.batch_count];
+                dispatch(e, ctx, Stage::SpectAttenuation, &g.attenuation, planes);
             }
-            dispatch(
-                e,
-                &pl.spect_spread_rows,
-                &g.spread,
-                [cols, p.n_depth, p.nz * p.batch_count],
-            );
-            dispatch(
-                e,
-                &pl.spect_blur_cols,
-                &g.blur_adjoint,
-                [cols, p.n_depth, p.nz * p.batch_count],
-            );
-            dispatch(
-                e,
-                &pl.spect_rotate_adjoint,
-                &g.rotate_adjoint,
-                [p.nx.div_ceil(8), p.ny.div_ceil(8), p.nz],
-            );
+            dispatch(e, ctx, Stage::SpectSpreadRows, &g.spread, frames);
+            dispatch(e, ctx, Stage::SpectBlurCols, &g.blur_adjoint, frames);
+            let voxels = [p.nx, p.ny, p.nz];
+            dispatch(e, ctx, Stage::SpectRotateAdjoint, &g.rotate_adjoint, voxels);
         });
         Ok(())
     }

@@ -205,7 +205,37 @@ struct OsemArgs {
 
 type CliResult<T> = Result<T, String>;
 
+/// Mesa's drivers print "XDG_RUNTIME_DIR is invalid or not set" on every start when it is
+/// unset (containers, CI, ssh without a login session). tomors draws nothing on a display, so a
+/// private folder serves; it is removed on exit. Returns the folder made, if any.
+fn private_runtime_dir() -> Option<std::path::PathBuf> {
+    let usable =
+        std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_dir());
+    if usable {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("tomors-runtime-{}", std::process::id()));
+    std::fs::create_dir(&dir).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).ok()?;
+    }
+    // SAFETY: called first thing in `main`, before any other thread exists.
+    unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    Some(dir)
+}
+
 fn main() -> ExitCode {
+    let runtime_dir = private_runtime_dir();
+    let code = run();
+    if let Some(dir) = runtime_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    code
+}
+
+fn run() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo {
             size,

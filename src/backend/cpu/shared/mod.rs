@@ -1,0 +1,4 @@
+//! CPU twins of `shaders/shared/*.wgsl`: the functions the stages share.
+
+pub(crate) mod rays;
+pub(crate) mod spect;
