@@ -29,7 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
         }
         let half = 0.5 * m * p.step;
-        att[frame_index(p, b, z, id, k)] = exp_neg(sum + half);
+        att[att_index(p, frame_index(p, b, z, id, k))] = exp_neg(sum + half);
         sum += m * p.step;
     }
 }

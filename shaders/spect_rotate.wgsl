@@ -29,7 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let o = frame_index(p, b, z, id, k);
     var factor = p.step;
     if p.has_attenuation != 0u {
-        factor = p.step * att[o];
+        factor = p.step * att[att_index(p, o)];
     }
     rot[o] = value * factor;
 }

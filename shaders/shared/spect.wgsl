@@ -18,7 +18,7 @@ struct SpectParams {
     proj_first: u32,
     accumulate: u32,
     step: f32,
-    _pad0: u32,
+    att_first: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -106,6 +106,12 @@ fn exp_neg(y_in: f32) -> f32 {
     p = p * r + 0.5;
     p = p * (r * r) + r + 1.0;
     return p * bitcast<f32>(u32(127 - k) << 23u);
+}
+
+// Index in the attenuation buffer of element `o` of this batch's rotated frame: the buffer
+// holds the factors of several views, this batch's from view slot `att_first` on.
+fn att_index(p: SpectParams, o: u32) -> u32 {
+    return p.att_first * p.nz * p.n_depth * p.n_cols + o;
 }
 
 // Index of element (b, z, id, k) of a rotated-frame buffer.

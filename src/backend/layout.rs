@@ -192,8 +192,9 @@ wgsl_struct! {
         pub accumulate: u32,
         /// Depth step, mm (= pixel size).
         pub step: f32,
-        /// Padding.
-        pub _pad0: u32,
+        /// View slot of this batch's first view in the attenuation buffer (which may hold the
+        /// factors of every view, of one subset or of one batch).
+        pub att_first: u32,
         /// Padding.
         pub _pad1: u32,
         /// Padding.

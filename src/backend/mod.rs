@@ -5,8 +5,10 @@
 
 pub(crate) mod chunks;
 pub(crate) mod cpu;
+pub(crate) mod engine;
 pub mod gpu;
 pub mod layout;
+pub(crate) mod models;
 pub(crate) mod nmi;
 pub(crate) mod resample;
 pub(crate) mod resident;
@@ -89,11 +91,42 @@ impl fmt::Display for ActiveBackend {
     }
 }
 
+/// The device a plan runs on, chosen once from a [`Backend`]: a wgpu context or the host.
+/// Plans keep it and make their [`engine::Engine`]s from it; nothing outside this module
+/// looks at which it is.
+#[derive(Debug, Clone)]
+pub(crate) struct Device(Option<Arc<gpu::GpuContext>>);
+
+impl Device {
+    /// Resolves `backend` (see [`Backend`]).
+    ///
+    /// # Errors
+    /// [`Error::NoGpu`] when [`Backend::Gpu`] was asked for and no adapter could be opened.
+    pub fn resolve(backend: Backend) -> Result<Self> {
+        resolve(backend).map(Device)
+    }
+
+    /// Where it runs.
+    pub fn active(&self) -> ActiveBackend {
+        match &self.0 {
+            None => ActiveBackend::Cpu,
+            Some(ctx) => ActiveBackend::Gpu {
+                adapter: ctx.describe(),
+            },
+        }
+    }
+
+    /// A new engine (buffers of its own) on this device.
+    pub fn engine(&self) -> engine::Engine {
+        engine::Engine::new(self.0.clone())
+    }
+}
+
 /// Resolves a request to a GPU context, or `None` for the CPU.
 ///
 /// # Errors
 /// [`Error::NoGpu`] when [`Backend::Gpu`] was asked for and no adapter could be opened.
-pub(crate) fn resolve(backend: Backend) -> Result<Option<Arc<gpu::GpuContext>>> {
+fn resolve(backend: Backend) -> Result<Option<Arc<gpu::GpuContext>>> {
     match backend {
         Backend::Cpu => Ok(None),
         Backend::Gpu => gpu::GpuContext::shared().map(Some),

@@ -1,25 +1,23 @@
-//! The registration cost's joint histogram on either backend: the `nmi_histogram` stage over
-//! every `stride`-th voxel of a fixed volume, each adding the eight partial-volume weights of
-//! its position in a moving volume.
+//! The registration cost's joint histogram as a stage sequence: `nmi_histogram` over every
+//! `stride`-th voxel of a fixed volume, each adding the eight partial-volume weights of its
+//! position in a moving volume, on the engine chosen when it was made.
 
-use super::cpu;
-use super::gpu::{GpuContext, NmiGpu};
+use super::engine::{Buf, Engine};
 use super::layout::NmiParams;
+use super::{Device, Stage};
 use crate::error::Result;
 use crate::maths::IndexAffine;
-use std::sync::Arc;
 
-/// Two volumes' bin indices, resident on the backend chosen when it was made.
+/// Two volumes' bin indices, resident on an engine.
+#[derive(Debug)]
 pub(crate) struct JointHistogram {
+    engine: Engine,
     fixed_shape: [usize; 3],
     moving_shape: [usize; 3],
     bins: usize,
-    runner: Runner,
-}
-
-enum Runner {
-    Gpu(NmiGpu),
-    Cpu { fixed: Vec<u32>, moving: Vec<u32> },
+    fixed: Buf,
+    moving: Buf,
+    joint: Buf,
 }
 
 /// Bytes four to a word (the last word zero-padded), as the stage reads them.
@@ -35,29 +33,27 @@ fn packed(bytes: &[u8]) -> Vec<u32> {
 }
 
 impl JointHistogram {
-    /// Keeps the bin indices (C order, each `< bins`) of both volumes on `device`, or on the
-    /// host when `None`.
+    /// Keeps the bin indices (C order, each `< bins`) of both volumes on `device`.
     ///
     /// # Errors
     /// [`crate::error::Error::Gpu`] when a volume exceeds the device's binding limit.
     pub(crate) fn new(
-        device: Option<Arc<GpuContext>>,
+        device: &Device,
         fixed: &[u8],
         fixed_shape: [usize; 3],
         moving: &[u8],
         moving_shape: [usize; 3],
         bins: usize,
     ) -> Result<Self> {
-        let (fixed, moving) = (packed(fixed), packed(moving));
-        let runner = match device {
-            Some(ctx) => Runner::Gpu(NmiGpu::new(ctx, &fixed, &moving, bins)?),
-            None => Runner::Cpu { fixed, moving },
-        };
+        let mut engine = device.engine();
         Ok(Self {
+            fixed: engine.upload("fixed volume's bins", &packed(fixed))?,
+            moving: engine.upload("moving volume's bins", &packed(moving))?,
+            joint: engine.zeros("joint histogram", bins * bins)?,
+            engine,
             fixed_shape,
             moving_shape,
             bins,
-            runner,
         })
     }
 
@@ -67,7 +63,7 @@ impl JointHistogram {
     ///
     /// # Errors
     /// [`crate::error::Error::Gpu`] for device failures.
-    pub(crate) fn joint(&self, map: &IndexAffine, stride: usize) -> Result<Vec<f64>> {
+    pub(crate) fn joint(&mut self, map: &IndexAffine, stride: usize) -> Result<Vec<f64>> {
         let [nz, ny, nx] = self.fixed_shape;
         let len = nz.div_ceil(stride) * ny.div_ceil(stride) * nx.div_ceil(stride);
         // Exact u32 sums: no bin can pass 2³² even if every sample lands in it.
@@ -86,14 +82,12 @@ impl JointHistogram {
             _pad0: 0,
             _pad1: 0,
         };
-        let counts = match &self.runner {
-            Runner::Gpu(gpu) => gpu.joint(&params)?,
-            Runner::Cpu { fixed, moving } => {
-                let mut joint = vec![0; self.bins * self.bins];
-                cpu::nmi_histogram(&params, fixed, moving, &mut joint);
-                joint
-            }
-        };
+        self.engine.clear(self.joint);
+        let bindings = [self.fixed, self.moving, self.joint];
+        self.engine
+            .dispatch_linear(Stage::NmiHistogram, &params, &bindings, len)?;
+        let mut counts = vec![0u32; self.bins * self.bins];
+        self.engine.read(self.joint, 0, &mut counts)?;
         Ok(counts.into_iter().map(|w| w as f64 / scale).collect())
     }
 }

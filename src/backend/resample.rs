@@ -5,8 +5,9 @@
 
 use ndarray::{Array3, ArrayView3, s};
 
-use super::gpu::{self, GpuContext};
+use super::engine::Engine;
 use super::layout::ResampleParams;
+use super::{Device, Stage};
 use crate::error::{Error, Result};
 use crate::maths::IndexAffine;
 
@@ -15,27 +16,31 @@ const SLAB_BUDGET: u64 = 256 << 20;
 
 /// Resamples `source` onto a target of `shape` (`[z, y, x]`) through `map` (target index →
 /// source index), with `per_axis` samples per target voxel along z, y, x averaged; samples
-/// beyond the outermost source centres take `outside`. Runs on `device`, or on the CPU twin
-/// when `None`.
+/// beyond the outermost source centres take `outside`. Runs on `device`.
 ///
 /// # Errors
 /// [`Error::Gpu`] for device failures or a single target slice whose source block exceeds the
 /// device's binding limit.
 pub(crate) fn resample(
-    device: Option<&GpuContext>,
+    device: &Device,
     source: ArrayView3<'_, f32>,
     shape: [usize; 3],
     map: &IndexAffine,
     per_axis: [usize; 3],
     outside: f32,
 ) -> Result<Array3<f32>> {
-    let budget = device.map_or(u64::MAX, |ctx| ctx.max_binding().min(SLAB_BUDGET));
-    resample_in_slabs(device, source, shape, map, per_axis, outside, budget)
+    let mut engine = device.engine();
+    // The host takes the whole target at once; a device, slabs within its binding limit.
+    let budget = match engine.max_binding() {
+        u64::MAX => u64::MAX,
+        limit => limit.min(SLAB_BUDGET),
+    };
+    resample_in_slabs(&mut engine, source, shape, map, per_axis, outside, budget)
 }
 
 /// [`resample`] with slabs binding at most `budget` bytes.
 fn resample_in_slabs(
-    device: Option<&GpuContext>,
+    engine: &mut Engine,
     source: ArrayView3<'_, f32>,
     shape: [usize; 3],
     map: &IndexAffine,
@@ -89,10 +94,13 @@ fn resample_in_slabs(
             .slice_mut(s![z0..z0 + slab, .., ..])
             .into_slice()
             .ok_or_else(|| Error::Gpu("resampled slab is not contiguous".into()))?;
-        match device {
-            Some(ctx) => gpu::resample_slab(ctx, &params, block, target)?,
-            None => super::cpu::resample(&params, block, target),
-        }
+        let len = slab * ny * nx;
+        let input = engine.upload("resampling source block", block)?;
+        let output = engine.zeros("resampled slab", len)?;
+        engine.dispatch_linear(Stage::Resample, &params, &[input, output], len)?;
+        engine.read(output, 0, target)?;
+        engine.release(input);
+        engine.release(output);
         z0 += slab;
     }
     Ok(out)
@@ -161,10 +169,13 @@ mod tests {
         a: [[1.3, 0.2, 0.0], [0.0, 0.9, 0.4], [0.1, -0.3, 1.1]],
     };
 
-    fn run(device: Option<&GpuContext>, budget: u64) -> Array3<f32> {
+    fn run(
+        device: Option<std::sync::Arc<crate::backend::gpu::GpuContext>>,
+        budget: u64,
+    ) -> Array3<f32> {
         let src = source();
         resample_in_slabs(
-            device,
+            &mut Engine::new(device),
             src.view(),
             [18, 20, 22],
             &MAP,
@@ -187,7 +198,7 @@ mod tests {
     fn the_gpu_gives_the_cpu_numbers_in_slabs_of_any_size() {
         let ctx = gpu_context();
         let cpu = run(None, u64::MAX);
-        let (whole, sliced) = (run(Some(&ctx), u64::MAX), run(Some(&ctx), 4096));
+        let (whole, sliced) = (run(Some(ctx.clone()), u64::MAX), run(Some(ctx), 4096));
         assert_eq!(whole, sliced);
         let worst = cpu
             .iter()

@@ -16,10 +16,6 @@ use std::ops::Range;
 /// [`ResidentModel::load_measured`] is called, the measured data, the background, one
 /// sensitivity image per subset and the prior's gradient (volume-sized).
 pub(crate) trait ResidentModel: Send + std::fmt::Debug {
-    /// Elements of one image.
-    fn image_len(&self) -> usize;
-    /// Elements of one view's projection (`rows × cols`).
-    fn view_len(&self) -> usize;
     /// Overwrites the image with `x`.
     fn write_image(&mut self, x: &[f32]) -> Result<()>;
     /// Copies the image into `out`.

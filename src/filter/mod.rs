@@ -7,10 +7,9 @@
 //! The kernel includes the integration step τ, so filtering is a plain discrete convolution.
 
 use crate::error::{Error, Result};
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::RealFftPlanner;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 /// Apodisation window applied to the ramp; `ν` is the frequency as a fraction of the cut-off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,14 +120,11 @@ impl RampFilter {
     }
 }
 
-/// The filter of one plan: a P-periodic spatial kernel (for the GPU's direct convolution)
-/// and its real frequency response (for the CPU's FFT convolution), with the FFT plans.
+/// The filter of one plan: a P-periodic spatial kernel, of which the `fbp_filter` stage takes
+/// the lags a row of detector columns needs.
 #[derive(Clone)]
 pub struct FilterKernel {
     spatial: Vec<f32>,
-    response: Vec<f32>,
-    forward: Arc<dyn RealToComplex<f32>>,
-    inverse: Arc<dyn ComplexToReal<f32>>,
 }
 
 impl fmt::Debug for FilterKernel {
@@ -201,18 +197,8 @@ impl FilterKernel {
                 }
             }
         }
-        // Frequency response of the final (real, even) kernel, for the CPU's FFT convolution.
-        let mut tmp = spatial.clone();
-        let mut spec = r2c.make_output_vec();
-        r2c.process(&mut tmp, &mut spec)
-            .expect("sizes fixed by the plan");
-        let response: Vec<f32> = spec.iter().map(|c| c.re as f32).collect();
-        let mut planner = RealFftPlanner::<f32>::new();
         Self {
             spatial: spatial.iter().map(|&v| v as f32).collect(),
-            response,
-            forward: planner.plan_fft_forward(len),
-            inverse: planner.plan_fft_inverse(len),
         }
     }
 
@@ -236,13 +222,6 @@ impl FilterKernel {
             .map(|i| self.spatial[(i + len - (n_cols - 1)) % len])
             .collect()
     }
-    /// Real frequency response at the `P/2 + 1` non-negative frequencies.
-    pub fn response(&self) -> &[f32] {
-        &self.response
-    }
-    pub(crate) fn fft_plans(&self) -> (&Arc<dyn RealToComplex<f32>>, &Arc<dyn ComplexToReal<f32>>) {
-        (&self.forward, &self.inverse)
-    }
 }
 
 #[cfg(test)]
@@ -258,12 +237,21 @@ mod tests {
         assert!("gaussian".parse::<FilterWindow>().is_err());
     }
 
+    /// Real part of the kernel's frequency response at the `P/2 + 1` non-negative frequencies.
+    fn response(k: &FilterKernel) -> Vec<f32> {
+        let mut h: Vec<f64> = k.spatial().iter().map(|&v| v as f64).collect();
+        let r2c = RealFftPlanner::<f64>::new().plan_fft_forward(h.len());
+        let mut spectrum = r2c.make_output_vec();
+        r2c.process(&mut h, &mut spectrum).unwrap();
+        spectrum.iter().map(|c| c.re as f32).collect()
+    }
+
     #[test]
     fn ramp_response_is_ramp_like() {
         // Response of the band-limited ramp: ≈ |f|·(1/τ)/(P) scaled; zero-frequency value is small
         // positive (Kak & Slaney), Nyquist value ≈ 1/(2τ) · τ = 0.5.
         let k = FilterKernel::new(128, 1.0, RampFilter::default(), false);
-        let r = k.response();
+        let r = response(&k);
         assert!(r[0] > 0.0 && r[0] < 1e-2, "DC {}", r[0]);
         assert!(
             (r[r.len() - 1] - 0.5).abs() < 1e-3,
@@ -279,7 +267,7 @@ mod tests {
             RampFilter::new(FilterWindow::Hann, 0.5).unwrap(),
             false,
         );
-        let rh = hann.response();
+        let rh = response(&hann);
         assert!(
             rh[rh.len() / 2 + 2].abs() < 1e-6,
             "cut off above half Nyquist"

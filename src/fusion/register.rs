@@ -17,6 +17,7 @@
 
 use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 use super::resample::{IndexAffine, Resampling, resample};
 use super::rigid::Rigid;
@@ -108,7 +109,7 @@ pub fn register_rigid(
     let fixed_bins = Binned::new(fixed, options.fixed_range, bins, "fixed volume")?;
     let moving_bins = Binned::new(moving.view(), options.moving_range, bins, "moving volume")?;
     let histogram = JointHistogram::new(
-        crate::backend::resolve(options.backend)?,
+        &crate::backend::Device::resolve(options.backend)?,
         &fixed_bins.bins,
         fixed_bins.shape,
         &moving_bins.bins,
@@ -119,7 +120,7 @@ pub fn register_rigid(
         fixed_grid,
         moving_grid: &moving_grid,
         bins,
-        histogram,
+        histogram: RefCell::new(histogram),
     };
     let start = options
         .start
@@ -262,7 +263,7 @@ struct Cost<'a> {
     moving_grid: &'a PatientGrid,
     bins: usize,
     /// Both volumes' bins, on the backend the registration runs on.
-    histogram: JointHistogram,
+    histogram: RefCell<JointHistogram>,
 }
 
 impl Cost<'_> {
@@ -273,7 +274,7 @@ impl Cost<'_> {
     /// GPU failures.
     fn nmi(&self, t: &Rigid, stride: usize) -> Result<Option<f64>> {
         let map = IndexAffine::between(self.moving_grid, self.fixed_grid, |p| t.apply(p));
-        let joint = self.histogram.joint(&map, stride)?;
+        let joint = self.histogram.borrow_mut().joint(&map, stride)?;
         Ok(normalised_mutual_information(&joint, self.bins))
     }
 }
@@ -434,13 +435,23 @@ mod tests {
         let fixed = blobs(&grid, [0.0; 3]);
         let moving = blobs(&grid, [3.0, -2.0, 1.0]);
         let [f, m] = [&fixed, &moving].map(|v| Binned::new(v.view(), None, 32, "volume").unwrap());
-        let cost = |device| Cost {
+        let cost = |backend| Cost {
             fixed_grid: &grid,
             moving_grid: &grid,
             bins: 32,
-            histogram: JointHistogram::new(device, &f.bins, f.shape, &m.bins, m.shape, 32).unwrap(),
+            histogram: RefCell::new(
+                JointHistogram::new(
+                    &crate::backend::Device::resolve(backend).unwrap(),
+                    &f.bins,
+                    f.shape,
+                    &m.bins,
+                    m.shape,
+                    32,
+                )
+                .unwrap(),
+            ),
         };
-        let (on_cpu, on_gpu) = (cost(None), cost(Some(crate::test_support::gpu_context())));
+        let (on_cpu, on_gpu) = (cost(Backend::Cpu), cost(Backend::Gpu));
         let motions = [
             Rigid::identity(grid.centre()),
             Rigid {

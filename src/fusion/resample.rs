@@ -70,8 +70,8 @@ pub fn resample(
             (longest.ceil() as usize).max(1)
         }),
     };
-    let device = backend::resolve(backend)?;
-    backend::resample(device.as_deref(), source, to.shape, &map, per_axis, outside)
+    let device = backend::Device::resolve(backend)?;
+    backend::resample(&device, source, to.shape, &map, per_axis, outside)
 }
 
 #[cfg(test)]

@@ -426,7 +426,7 @@ pub(crate) fn lower_spect(
         proj_first: 0,
         accumulate: 0,
         step: step as f32,
-        _pad0: 0,
+        att_first: 0,
         _pad1: 0,
         _pad2: 0,
     };

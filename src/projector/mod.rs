@@ -4,14 +4,15 @@
 //! deterministic and identical in structure on the GPU and the CPU.
 
 use crate::array::{check_input, with_output};
-use crate::backend::gpu::{DEFAULT_MAX_CHUNK_BYTES, GpuContext, GpuPlan};
-use crate::backend::{self, ActiveBackend, Backend, cpu};
+use crate::backend::gpu::DEFAULT_MAX_CHUNK_BYTES;
+use crate::backend::models::{JosephPlan, check_fits, chunk_slices};
+use crate::backend::{ActiveBackend, Backend, Device};
 use crate::error::{Error, Result};
 use crate::geometry::Lowered;
 use crate::geometry::{Geometry, ImageGrid, check_compatible, lower};
 use crate::operator::LinearOperator;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 mod pet;
 mod spect;
@@ -29,7 +30,10 @@ pub struct Projector {
     grid: ImageGrid,
     lowered: Lowered,
     options: PlanOptions,
-    engine: Engine,
+    device: Device,
+    /// Buffers, allocated on the first forward or adjoint call (so that a projector used only
+    /// to plan FBP holds none) and reused.
+    plan: Mutex<Option<JosephPlan>>,
 }
 
 /// How a plan is built.
@@ -37,8 +41,8 @@ pub struct Projector {
 pub struct PlanOptions {
     /// Which backend to use.
     pub backend: Backend,
-    /// Largest device buffer (bytes) a GPU plan allocates; stacks are split into chunks of
-    /// slices that fit. Ignored on the CPU.
+    /// Largest buffer (bytes) a plan allocates for a chunk of the stack; stacks are split into
+    /// chunks of slices that fit (and that the device can bind).
     pub max_chunk_bytes: u64,
 }
 
@@ -49,17 +53,6 @@ impl Default for PlanOptions {
             max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
         }
     }
-}
-
-#[derive(Debug)]
-enum Engine {
-    Cpu,
-    /// The device buffers are allocated on the first forward or adjoint call, so that a
-    /// projector used only to plan FBP holds none.
-    Gpu {
-        ctx: Arc<GpuContext>,
-        plan: Mutex<Option<Box<GpuPlan>>>,
-    },
 }
 
 impl Projector {
@@ -95,22 +88,15 @@ impl Projector {
         let geometry = geometry.into();
         check_compatible(&geometry, &grid)?;
         let lowered = lower(&geometry, &grid);
-        let engine = match backend::resolve(options.backend)? {
-            None => Engine::Cpu,
-            Some(ctx) => {
-                GpuPlan::check_fits(&ctx, &lowered, true)?;
-                Engine::Gpu {
-                    ctx,
-                    plan: Mutex::new(None),
-                }
-            }
-        };
+        let device = Device::resolve(options.backend)?;
+        check_fits(&device.engine(), &lowered)?;
         Ok(Self {
             geometry,
             grid,
             lowered,
             options,
-            engine,
+            device,
+            plan: Mutex::new(None),
         })
     }
 
@@ -124,18 +110,11 @@ impl Projector {
     }
     /// Where this projector runs.
     pub fn backend(&self) -> ActiveBackend {
-        match &self.engine {
-            Engine::Cpu => ActiveBackend::Cpu,
-            Engine::Gpu { ctx, .. } => ActiveBackend::Gpu {
-                adapter: ctx.describe(),
-            },
-        }
+        self.device.active()
     }
-    pub(crate) fn gpu_context(&self) -> Option<Arc<GpuContext>> {
-        match &self.engine {
-            Engine::Cpu => None,
-            Engine::Gpu { ctx, .. } => Some(ctx.clone()),
-        }
+    /// The device the projector runs on (what models built from it run on).
+    pub(crate) fn device(&self) -> &Device {
+        &self.device
     }
     pub(crate) fn lowered(&self) -> &Lowered {
         &self.lowered
@@ -144,25 +123,21 @@ impl Projector {
     pub fn options(&self) -> PlanOptions {
         self.options
     }
-    /// Bytes of device memory the plan holds (0 on the CPU).
+    /// Bytes of memory the plan's buffers hold (0 before the first call).
     pub fn device_bytes(&self) -> u64 {
-        match &self.engine {
-            Engine::Cpu => 0,
-            Engine::Gpu { plan, .. } => plan
-                .lock()
-                .ok()
-                .and_then(|p| p.as_ref().map(|p| p.device_bytes()))
-                .unwrap_or(0),
-        }
+        self.plan
+            .lock()
+            .ok()
+            .and_then(|p| p.as_ref().map(JosephPlan::bytes))
+            .unwrap_or(0)
     }
-    /// Slices per GPU chunk (the whole stack on the CPU).
+    /// Slices per chunk of the stack.
     pub fn chunk_slices(&self) -> usize {
-        match &self.engine {
-            Engine::Cpu => self.grid.shape()[0],
-            Engine::Gpu { ctx, .. } => {
-                GpuPlan::chunk_slices_for(ctx, &self.lowered, self.options.max_chunk_bytes)
-            }
-        }
+        chunk_slices(
+            &self.device.engine(),
+            &self.lowered.params,
+            self.options.max_chunk_bytes,
+        )
     }
     /// Shape of images: `[ny, nx]` for a 2D grid, `[nz, ny, nx]` for 3D.
     pub fn image_shape(&self) -> Vec<usize> {
@@ -234,44 +209,27 @@ impl Projector {
 
     /// Forward projection on flat C-order buffers (lengths checked by the callers).
     pub(crate) fn forward_flat(&self, image: &[f32], out: &mut [f32]) -> Result<()> {
-        let l = &self.lowered;
-        match &self.engine {
-            Engine::Cpu => {
-                cpu::forward_project(&l.params, &l.lines, image, out);
-                Ok(())
-            }
-            Engine::Gpu { ctx, plan } => self.with_plan(ctx, plan, |p| p.forward(image, out)),
-        }
+        self.with_plan(|p| p.forward(image, out))
     }
 
     /// Adjoint on flat C-order buffers (lengths checked by the callers).
     pub(crate) fn adjoint_flat(&self, data: &[f32], out: &mut [f32]) -> Result<()> {
-        let l = &self.lowered;
-        match &self.engine {
-            Engine::Cpu => {
-                cpu::adjoint_project(&l.params, &l.views, &l.lines, data, out);
-                Ok(())
-            }
-            Engine::Gpu { ctx, plan } => self.with_plan(ctx, plan, |p| p.adjoint(data, out)),
-        }
+        self.with_plan(|p| p.adjoint(data, out))
     }
 
-    /// Runs `f` on the GPU plan, allocating it on first use.
-    fn with_plan(
-        &self,
-        ctx: &Arc<GpuContext>,
-        plan: &Mutex<Option<Box<GpuPlan>>>,
-        f: impl FnOnce(&mut GpuPlan) -> Result<()>,
-    ) -> Result<()> {
-        let mut guard = plan.lock().map_err(|_| {
-            Error::Gpu("a previous GPU call panicked; build a new projector".into())
+    /// Runs `f` on the plan, allocating its buffers on first use.
+    fn with_plan(&self, f: impl FnOnce(&mut JosephPlan) -> Result<()>) -> Result<()> {
+        let mut guard = self.plan.lock().map_err(|_| {
+            Error::Gpu(
+                "a previous call panicked while holding the plan; build a new projector".into(),
+            )
         })?;
         if guard.is_none() {
-            *guard = Some(Box::new(GpuPlan::projector(
-                ctx.clone(),
+            *guard = Some(JosephPlan::new(
+                self.device.engine(),
                 &self.lowered,
                 self.options.max_chunk_bytes,
-            )?));
+            )?);
         }
         f(guard.as_mut().expect("allocated above"))
     }

@@ -3,17 +3,14 @@
 
 use super::Projector;
 use crate::array::{check_input, non_negative_input, with_output};
-use crate::backend::cpu::JosephCpu;
-use crate::backend::gpu::{GpuContext, JosephGpu};
-use crate::backend::resident::ResidentModel;
-use crate::backend::{self, ActiveBackend, Backend};
+use crate::backend::models::JosephModel;
+use crate::backend::{ActiveBackend, Backend};
 use crate::error::Result;
 use crate::geometry::{Geometry, ImageGrid, ParallelBeam, lower};
 use crate::operator::LinearOperator;
 use crate::recon::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
-use std::sync::Arc;
 
 /// The PET system model `ȳ = m · (A x)` for stacks of 2D sinograms, with `A` the Joseph line
 /// integrals of a parallel geometry (views over [0, π), one detector row per plane) and `m`
@@ -27,7 +24,6 @@ use std::sync::Arc;
 pub struct PetProjector {
     projector: Projector,
     factors: Option<Vec<f32>>,
-    ctx: Option<Arc<GpuContext>>,
     active: ActiveBackend,
 }
 
@@ -63,14 +59,9 @@ impl PetProjector {
             });
         }
         let active = projector.backend();
-        let ctx = match active {
-            ActiveBackend::Cpu => None,
-            ActiveBackend::Gpu { .. } => backend::resolve(Backend::Gpu)?,
-        };
         Ok(Self {
             projector,
             factors,
-            ctx,
             active,
         })
     }
@@ -193,10 +184,8 @@ impl SystemModel for PetProjector {
                 .flat_map(|&v| f[v * view_len..(v + 1) * view_len].iter().copied())
                 .collect()
         });
-        let model: Box<dyn ResidentModel> = match &self.ctx {
-            None => Box::new(JosephCpu::new(lowered, subsets, factors)),
-            Some(ctx) => Box::new(JosephGpu::new(ctx.clone(), lowered, subsets, factors)?),
-        };
-        Ok(ModelPlan(model))
+        let engine = self.projector.device().engine();
+        let model = JosephModel::resident(engine, lowered, subsets, factors)?;
+        Ok(ModelPlan(Box::new(model)))
     }
 }

@@ -2,17 +2,16 @@
 //! a matched forward/adjoint pair, on the GPU or the CPU.
 
 use crate::array::{check_input, non_negative_input, with_output};
-use crate::backend::cpu::SpectCpu;
-use crate::backend::gpu::{GpuContext, SpectGpu};
+use crate::backend::models::SpectModel;
 use crate::backend::resident::ResidentModel;
-use crate::backend::{self, ActiveBackend, Backend};
+use crate::backend::{ActiveBackend, Backend, Device};
 use crate::error::{Error, Result};
 use crate::geometry::{ImageGrid, SpectGeometry, lower_spect};
 use crate::operator::LinearOperator;
 use crate::recon::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// Default cap (bytes) on each rotated-frame work buffer of a GPU plan.
 pub const DEFAULT_MAX_FRAME_BYTES: u64 = 256 << 20;
@@ -31,7 +30,7 @@ pub struct SpectProjector {
     geometry: SpectGeometry,
     grid: ImageGrid,
     mu: Option<Vec<f32>>,
-    ctx: Option<Arc<GpuContext>>,
+    device: Device,
     active: ActiveBackend,
     max_frame_bytes: u64,
     /// Plan for all views in acquisition order, made on the first forward or adjoint call.
@@ -85,18 +84,13 @@ impl SpectProjector {
                 &grid.shape(),
             )?),
         };
-        let ctx = backend::resolve(backend)?;
-        let active = match &ctx {
-            None => ActiveBackend::Cpu,
-            Some(c) => ActiveBackend::Gpu {
-                adapter: c.describe(),
-            },
-        };
+        let device = Device::resolve(backend)?;
+        let active = device.active();
         Ok(Self {
             geometry,
             grid,
             mu,
-            ctx,
+            device,
             active,
             max_frame_bytes,
             plan: Mutex::new(None),
@@ -147,16 +141,13 @@ impl SpectProjector {
 
     fn build(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<Box<dyn ResidentModel>> {
         let lowered = lower_spect(&self.geometry.subset(order), &self.grid, self.mu.is_some());
-        Ok(match &self.ctx {
-            None => Box::new(SpectCpu::new(lowered, self.mu.clone(), subsets)),
-            Some(ctx) => Box::new(SpectGpu::new(
-                ctx.clone(),
-                &lowered,
-                self.mu.as_deref(),
-                subsets,
-                self.max_frame_bytes,
-            )?),
-        })
+        Ok(Box::new(SpectModel::resident(
+            self.device.engine(),
+            &lowered,
+            self.mu.as_deref(),
+            subsets,
+            self.max_frame_bytes,
+        )?))
     }
 
     fn with_plan<T>(&self, run: impl FnOnce(&mut dyn ResidentModel) -> Result<T>) -> Result<T> {

@@ -21,13 +21,13 @@ pub(crate) fn adjoint_project(
     image: &mut [f32],
 ) {
     let ny = p.ny as usize;
-    image
+    image[..(p.nx * p.ny * p.nz) as usize]
         .par_chunks_mut(p.nx as usize)
         .enumerate()
         .for_each(|(row, acc)| {
             let (z, iy) = ((row / ny) as u32, (row % ny) as u32);
             acc.fill(0.0);
-            for (view, v) in views.iter().enumerate() {
+            for (view, v) in views[..p.n_views as usize].iter().enumerate() {
                 let n = p.n_cols as usize;
                 let data = &sino[(view * p.nz as usize + z as usize) * n..][..n];
                 let view_lines = &lines[view * n..][..n];

@@ -21,6 +21,8 @@ const PAD_END: usize = 9;
 /// Bindings in shader order: params, views, filtered, image.
 pub(crate) fn backproject_fbp(p: &Params, views: &[View], filtered: &[f32], image: &mut [f32]) {
     let n = p.n_cols as usize;
+    let filtered = &filtered[..p.n_views as usize * p.nz as usize * n];
+    let image = &mut image[..(p.nx * p.ny * p.nz) as usize];
     let padded_len = PAD + n + PAD_END;
     let mut padded = vec![0.0f32; filtered.len() / n * padded_len];
     padded
@@ -28,6 +30,7 @@ pub(crate) fn backproject_fbp(p: &Params, views: &[View], filtered: &[f32], imag
         .zip(filtered.par_chunks(n))
         .for_each(|(dst, src)| dst[PAD..PAD + n].copy_from_slice(src));
     let ny = p.ny as usize;
+    let views = &views[..p.n_views as usize];
     let n_views = views.len();
     image
         .par_chunks_mut(p.nx as usize)

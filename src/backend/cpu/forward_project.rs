@@ -9,7 +9,8 @@ use rayon::prelude::*;
 /// Bindings in shader order: params, lines, image, sino.
 pub(crate) fn forward_project(p: &Params, lines: &[Line], image: &[f32], sino: &mut [f32]) {
     let nz = p.nz as usize;
-    sino.par_chunks_mut(p.n_cols as usize)
+    sino[..(p.n_views * p.nz * p.n_cols) as usize]
+        .par_chunks_mut(p.n_cols as usize)
         .enumerate()
         .for_each(|(row, out)| {
             let (view, z) = ((row / nz) as u32, (row % nz) as u32);

@@ -3,17 +3,14 @@
 //! the build when a stage has no twin). `shared/` mirrors `shaders/shared/`. They are the
 //! fallback backend and the reference the GPU results are compared against.
 //!
-//! The resident models (`*_model.rs`, `em_state.rs`) run the twins in the order the GPU
-//! models run the stages.
+//! The engine's host side calls them all through [`run`]; nothing else here is a model.
 
 mod adjoint_project;
 mod backproject_fbp;
 mod em_ratio;
-mod em_state;
 mod em_update;
 mod fbp_filter;
 mod forward_project;
-mod joseph_model;
 mod nmi_histogram;
 mod prior_gradient;
 mod resample;
@@ -21,7 +18,6 @@ pub(crate) mod shared;
 mod spect_attenuation;
 mod spect_blur_cols;
 mod spect_blur_rows_sum;
-mod spect_model;
 mod spect_rotate;
 mod spect_rotate_adjoint;
 mod spect_spread_rows;
@@ -32,14 +28,55 @@ pub(crate) use em_ratio::em_ratio;
 pub(crate) use em_update::em_update;
 pub(crate) use fbp_filter::fbp_filter;
 pub(crate) use forward_project::forward_project;
-pub(crate) use joseph_model::JosephCpu;
 pub(crate) use nmi_histogram::nmi_histogram;
 pub(crate) use prior_gradient::prior_gradient;
 pub(crate) use resample::resample;
 pub(crate) use spect_attenuation::spect_attenuation;
 pub(crate) use spect_blur_cols::spect_blur_cols;
 pub(crate) use spect_blur_rows_sum::spect_blur_rows_sum;
-pub(crate) use spect_model::{SpectCpu, not_loaded};
 pub(crate) use spect_rotate::spect_rotate;
 pub(crate) use spect_rotate_adjoint::spect_rotate_adjoint;
 pub(crate) use spect_spread_rows::spect_spread_rows;
+
+use crate::backend::Stage;
+use bytemuck::{cast_slice as r, cast_slice_mut as w, from_bytes};
+
+/// Runs the twin of `stage`, every twin through one signature shape: the stage's parameter
+/// struct (`params`, its bytes), the buffers it reads in binding order (`reads`), and the one
+/// it writes (`out`), all as 4-byte words. This is what the host engine calls for a dispatch.
+pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]) {
+    let p = params;
+    match stage {
+        Stage::AdjointProject => {
+            adjoint_project(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
+        }
+        Stage::BackprojectFbp => backproject_fbp(from_bytes(p), r(reads[0]), r(reads[1]), w(out)),
+        Stage::EmRatio => em_ratio(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out)),
+        Stage::EmUpdate => em_update(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out)),
+        Stage::FbpFilter => {
+            fbp_filter(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
+        }
+        Stage::ForwardProject => forward_project(from_bytes(p), r(reads[0]), r(reads[1]), w(out)),
+        Stage::NmiHistogram => nmi_histogram(from_bytes(p), reads[0], reads[1], out),
+        Stage::PriorGradient => prior_gradient(from_bytes(p), r(reads[0]), w(out)),
+        Stage::Resample => resample(from_bytes(p), r(reads[0]), w(out)),
+        Stage::SpectAttenuation => {
+            spect_attenuation(from_bytes(p), r(reads[0]), r(reads[1]), w(out))
+        }
+        Stage::SpectBlurCols => {
+            spect_blur_cols(from_bytes(p), r(reads[0]), reads[1], r(reads[2]), w(out))
+        }
+        Stage::SpectBlurRowsSum => {
+            spect_blur_rows_sum(from_bytes(p), r(reads[0]), reads[1], r(reads[2]), w(out))
+        }
+        Stage::SpectRotate => {
+            spect_rotate(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
+        }
+        Stage::SpectRotateAdjoint => {
+            spect_rotate_adjoint(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
+        }
+        Stage::SpectSpreadRows => {
+            spect_spread_rows(from_bytes(p), r(reads[0]), reads[1], r(reads[2]), w(out))
+        }
+    }
+}

@@ -8,7 +8,8 @@ use rayon::prelude::*;
 pub(crate) fn prior_gradient(p: &PriorParams, image: &[f32], grad: &mut [f32]) {
     let (nx, ny, nz) = (p.nx as i32, p.ny as i32, p.nz as i32);
     let at = |z: i32, y: i32, x: i32| ((z * ny + y) * nx + x) as usize;
-    grad.par_chunks_mut(nx as usize)
+    grad[..(p.nx * p.ny * p.nz) as usize]
+        .par_chunks_mut(nx as usize)
         .enumerate()
         .for_each(|(row, out)| {
             let (z, y) = (row as i32 / ny, row as i32 % ny);

@@ -13,7 +13,8 @@ use rayon::prelude::*;
 pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32], att: &mut [f32]) {
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let slice_len = (p.nx * p.ny) as usize;
-    att[..p.batch_count as usize * nz * plane_len(p)]
+    let first = p.att_first as usize * nz * plane_len(p);
+    att[first..first + p.batch_count as usize * nz * plane_len(p)]
         .par_chunks_mut(plane_len(p))
         .enumerate()
         .for_each(|(bz, plane)| {

@@ -25,7 +25,13 @@ pub(crate) fn spect_rotate(
             let (b, z) = (bz / nz, bz % nz);
             let v = &views[p.batch_first as usize + b];
             let slice = &image[z * slice_len..(z + 1) * slice_len];
-            let att_plane = &att[bz * len..(bz + 1) * len];
+            // Without attenuation the buffer is a placeholder and is never read.
+            let first = (p.att_first as usize * nz + bz) * len;
+            let att_plane = if p.has_attenuation != 0 {
+                &att[first..first + len]
+            } else {
+                &[]
+            };
             for id in 0..nd {
                 let inside = columns_inside(v, id, nc, p.nx, p.ny);
                 let row = &mut plane[id * nc..(id + 1) * nc];

@@ -24,6 +24,7 @@ pub(crate) fn spect_rotate_adjoint(
     let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
     let slice_len = (p.nx * p.ny) as usize;
     let len = plane_len(p);
+    let att_first = p.att_first as usize * nz * len;
     image[..nz * slice_len]
         .par_chunks_mut(slice_len)
         .enumerate()
@@ -43,7 +44,7 @@ pub(crate) fn spect_rotate_adjoint(
                             continue;
                         }
                         let factor = if p.has_attenuation != 0 {
-                            p.step * att[o]
+                            p.step * att[att_first + o]
                         } else {
                             p.step
                         };

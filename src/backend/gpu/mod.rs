@@ -1,19 +1,11 @@
-//! The wgpu backend: one device context with its pipelines, and plans that chunk work to
-//! the device's limits.
+//! The wgpu side: one device context with the pipelines of every stage, made once, and the
+//! helpers the engine's device side records with.
 
-mod buffers;
+pub(crate) mod buffers;
 mod context;
-mod em;
-mod joseph;
-mod nmi;
-mod plan;
-mod resample;
-mod spect;
 
 pub use context::{AdapterSummary, GpuContext};
-pub(crate) use joseph::JosephGpu;
-pub(crate) use nmi::NmiGpu;
-pub use plan::DEFAULT_MAX_CHUNK_BYTES;
-pub(crate) use plan::{FbpInputs, GpuPlan};
-pub(crate) use resample::resample_slab;
-pub(crate) use spect::SpectGpu;
+
+/// Default cap on one chunk buffer of a projector or FBP plan, whatever the device allows:
+/// keeps device memory modest.
+pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 256 << 20;

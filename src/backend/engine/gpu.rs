@@ -1,0 +1,214 @@
+//! The device side of [`super::Engine`]: wgpu buffers, dispatches recorded into one pending
+//! command encoder and submitted when data must cross to the host (or be overwritten from it),
+//! so a sequence of stages is one submission.
+
+use super::Buf;
+use crate::backend::Stage;
+use crate::backend::gpu::GpuContext;
+use crate::backend::gpu::buffers::{check_binding, readback, record, storage};
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+/// Device buffers and the work recorded since the last submission.
+#[derive(Debug)]
+pub(crate) struct GpuEngine {
+    ctx: Arc<GpuContext>,
+    buffers: Vec<Option<wgpu::Buffer>>,
+    pending: Option<wgpu::CommandEncoder>,
+    readback: Option<wgpu::Buffer>,
+}
+
+impl GpuEngine {
+    pub fn new(ctx: Arc<GpuContext>) -> Self {
+        Self {
+            ctx,
+            buffers: Vec::new(),
+            pending: None,
+            readback: None,
+        }
+    }
+
+    pub fn ctx(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    fn buffer(&self, buf: Buf) -> &wgpu::Buffer {
+        self.buffers[buf.0]
+            .as_ref()
+            .expect("a buffer used after its release")
+    }
+
+    pub fn release(&mut self, buf: Buf) {
+        self.buffers[buf.0] = None;
+    }
+
+    fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        let device = &self.ctx.device;
+        self.pending
+            .get_or_insert_with(|| device.create_command_encoder(&Default::default()))
+    }
+
+    /// Submits the recorded work, if any.
+    fn flush(&mut self) {
+        if let Some(encoder) = self.pending.take() {
+            self.ctx.queue.submit([encoder.finish()]);
+        }
+    }
+
+    fn allocate(
+        &mut self,
+        what: &str,
+        make: impl FnOnce(&GpuContext) -> wgpu::Buffer,
+    ) -> Result<Buf> {
+        let scope = self
+            .ctx
+            .device
+            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = make(&self.ctx);
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!(
+                "allocating {} MiB for the {what}: {e}",
+                buffer.size() >> 20
+            )));
+        }
+        self.buffers.push(Some(buffer));
+        Ok(Buf(self.buffers.len() - 1))
+    }
+
+    pub fn upload(&mut self, what: &str, words: &[u32]) -> Result<Buf> {
+        check_binding(&self.ctx, what, 4 * words.len() as u64)?;
+        let contents: &[u8] = if words.is_empty() {
+            &[0; 4]
+        } else {
+            bytemuck::cast_slice(words)
+        };
+        self.allocate(what, |ctx| {
+            ctx.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(what),
+                    contents,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_DST
+                        | wgpu::BufferUsages::COPY_SRC,
+                })
+        })
+    }
+
+    pub fn zeros(&mut self, what: &str, len: usize) -> Result<Buf> {
+        let bytes = 4 * len as u64;
+        check_binding(&self.ctx, what, bytes)?;
+        self.allocate(what, |ctx| storage(ctx, what, bytes))
+    }
+
+    pub fn write(&mut self, buf: Buf, offset: usize, words: &[u32]) {
+        // Work recorded before reads the old contents: submit it first.
+        self.flush();
+        self.ctx.queue.write_buffer(
+            self.buffer(buf),
+            4 * offset as u64,
+            bytemuck::cast_slice(words),
+        );
+    }
+
+    pub fn copy(&mut self, src: Buf, src_offset: usize, dst: Buf, dst_offset: usize, len: usize) {
+        let (s, d) = (self.buffer(src).clone(), self.buffer(dst).clone());
+        self.encoder().copy_buffer_to_buffer(
+            &s,
+            4 * src_offset as u64,
+            &d,
+            4 * dst_offset as u64,
+            4 * len as u64,
+        );
+    }
+
+    pub fn clear(&mut self, buf: Buf) {
+        let b = self.buffer(buf).clone();
+        self.encoder().clear_buffer(&b, 0, None);
+    }
+
+    pub fn read(&mut self, buf: Buf, offset: usize, out: &mut [u32]) -> Result<()> {
+        let bytes = 4 * out.len() as u64;
+        if self.readback.as_ref().is_none_or(|r| r.size() < bytes) {
+            self.readback = Some(readback(&self.ctx, bytes));
+        }
+        let target = self.readback.clone().expect("made above");
+        let src = self.buffer(buf).clone();
+        self.encoder()
+            .copy_buffer_to_buffer(&src, 4 * offset as u64, &target, 0, bytes);
+        let scope = self
+            .ctx
+            .device
+            .push_error_scope(wgpu::ErrorFilter::Validation);
+        self.flush();
+        let slice = target.slice(..bytes.max(4));
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(e.to_string()));
+        }
+        rx.recv()
+            .map_err(|_| Error::Gpu("buffer mapping was abandoned".into()))?
+            .map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
+        {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(e.to_string()))?;
+            out.copy_from_slice(&bytemuck::cast_slice(&view)[..out.len()]);
+        }
+        target.unmap();
+        Ok(())
+    }
+
+    pub fn dispatch(
+        &mut self,
+        stage: Stage,
+        params: &[u8],
+        buffers: &[Buf],
+        workgroups: [u32; 3],
+    ) -> Result<()> {
+        let ctx = self.ctx.clone();
+        let uniform = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(stage.name()),
+                contents: params,
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        entries.extend(
+            buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32 + 1,
+                    resource: self.buffer(*b).as_entire_binding(),
+                }),
+        );
+        let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(stage.name()),
+            layout: ctx.pipelines.layout(stage),
+            entries: &entries,
+        });
+        record(self.encoder(), &ctx, stage, &group, workgroups);
+        Ok(())
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.buffers
+            .iter()
+            .flatten()
+            .map(wgpu::Buffer::size)
+            .sum::<u64>()
+            + self.readback.as_ref().map_or(0, wgpu::Buffer::size)
+    }
+}

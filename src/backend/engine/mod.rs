@@ -1,0 +1,286 @@
+//! The engine every model runs on: buffers on a device, uploads, downloads, and "dispatch this
+//! stage over these bindings". A model writes its stage sequence once against [`Engine`]; the
+//! engine runs it on a wgpu device (the shaders) or on the host (the CPU twins, through
+//! [`crate::backend::cpu::run`]). Nothing outside `src/backend/` sees which.
+//!
+//! Buffers are handles ([`Buf`]) into the engine; their contents are 4-byte words (`f32`,
+//! `u32` or `#[repr(C)]` structs of them). A stage's bindings are its parameter struct (a
+//! uniform, passed by value to [`Engine::dispatch`]) and then its buffers in the shader's
+//! binding order, the one it writes last.
+
+mod cpu;
+mod gpu;
+
+use super::Stage;
+use super::gpu::GpuContext;
+use crate::error::Result;
+use bytemuck::Pod;
+use std::sync::Arc;
+
+/// A buffer of an [`Engine`]: valid only with the engine that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Buf(usize);
+
+/// A device with its buffers: a wgpu device or the host.
+#[derive(Debug)]
+pub(crate) enum Engine {
+    /// The shaders on a wgpu device.
+    Gpu(gpu::GpuEngine),
+    /// The CPU twins on host memory.
+    Cpu(cpu::CpuEngine),
+}
+
+/// Bytes one host buffer may hold when the plan has a choice (caches): the CPU's "binding
+/// limit".
+const HOST_BUFFER_BUDGET: u64 = 2 << 30;
+
+/// Bytes of one host work buffer (a batch of rotated frames): larger batches only cost memory
+/// and cache misses on a CPU.
+const HOST_WORK_BUFFER: u64 = 64 << 20;
+
+impl Engine {
+    /// An engine on `device`, or on the host when `None`.
+    pub fn new(device: Option<Arc<GpuContext>>) -> Self {
+        match device {
+            Some(ctx) => Engine::Gpu(gpu::GpuEngine::new(ctx)),
+            None => Engine::Cpu(cpu::CpuEngine::default()),
+        }
+    }
+
+    /// Largest buffer one binding may hold, bytes (unbounded on the host).
+    pub fn max_binding(&self) -> u64 {
+        match self {
+            Engine::Gpu(g) => g.ctx().max_binding(),
+            Engine::Cpu(_) => u64::MAX,
+        }
+    }
+
+    /// Bytes a plan may spend on one optional buffer (a cache): the binding limit on a device,
+    /// [`HOST_BUFFER_BUDGET`] on the host.
+    pub fn cache_budget(&self) -> u64 {
+        self.max_binding().min(HOST_BUFFER_BUDGET)
+    }
+
+    /// Bytes a plan should give one work buffer that it fills a batch at a time: the binding
+    /// limit on a device (more work per dispatch), [`HOST_WORK_BUFFER`] on the host.
+    pub fn work_buffer_budget(&self) -> u64 {
+        match self {
+            Engine::Gpu(g) => g.ctx().max_binding(),
+            Engine::Cpu(_) => HOST_WORK_BUFFER,
+        }
+    }
+
+    /// Most workgroups along one dispatch dimension (unbounded on the host).
+    pub fn max_workgroups(&self) -> u32 {
+        match self {
+            Engine::Gpu(g) => g.ctx().limits().max_compute_workgroups_per_dimension,
+            Engine::Cpu(_) => u32::MAX,
+        }
+    }
+
+    /// A buffer holding `data`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Gpu`] when it exceeds the binding limit or the device is out of memory.
+    pub fn upload<T: Pod>(&mut self, what: &str, data: &[T]) -> Result<Buf> {
+        match self {
+            Engine::Gpu(g) => g.upload(what, bytemuck::cast_slice(data)),
+            Engine::Cpu(c) => Ok(c.upload(bytemuck::cast_slice(data))),
+        }
+    }
+
+    /// A zero-filled buffer of `len` words (at least one).
+    ///
+    /// # Errors
+    /// As [`Engine::upload`].
+    pub fn zeros(&mut self, what: &str, len: usize) -> Result<Buf> {
+        match self {
+            Engine::Gpu(g) => g.zeros(what, len.max(1)),
+            Engine::Cpu(c) => Ok(c.zeros(len.max(1))),
+        }
+    }
+
+    /// Overwrites words `offset..offset + data.len()` of `buf` with `data`.
+    pub fn write<T: Pod>(&mut self, buf: Buf, offset: usize, data: &[T]) {
+        match self {
+            Engine::Gpu(g) => g.write(buf, offset, bytemuck::cast_slice(data)),
+            Engine::Cpu(c) => c.write(buf, offset, bytemuck::cast_slice(data)),
+        }
+    }
+
+    /// Copies words `offset..offset + out.len()` of `buf` into `out`, after every dispatch
+    /// recorded before.
+    ///
+    /// # Errors
+    /// [`crate::Error::Gpu`] for a validation error, a lost device or a failed mapping.
+    pub fn read<T: Pod>(&mut self, buf: Buf, offset: usize, out: &mut [T]) -> Result<()> {
+        match self {
+            Engine::Gpu(g) => g.read(buf, offset, bytemuck::cast_slice_mut(out)),
+            Engine::Cpu(c) => {
+                c.read(buf, offset, bytemuck::cast_slice_mut(out));
+                Ok(())
+            }
+        }
+    }
+
+    /// Copies `len` words from `src` at `src_offset` to `dst` at `dst_offset`.
+    pub fn copy(&mut self, src: Buf, src_offset: usize, dst: Buf, dst_offset: usize, len: usize) {
+        match self {
+            Engine::Gpu(g) => g.copy(src, src_offset, dst, dst_offset, len),
+            Engine::Cpu(c) => c.copy(src, src_offset, dst, dst_offset, len),
+        }
+    }
+
+    /// Sets every word of `buf` to zero.
+    pub fn clear(&mut self, buf: Buf) {
+        match self {
+            Engine::Gpu(g) => g.clear(buf),
+            Engine::Cpu(c) => c.clear(buf),
+        }
+    }
+
+    /// Runs `stage` with parameters `params` (its uniform) and `buffers` (its other bindings,
+    /// in binding order) over a grid of `invocations` (x, y, z), in workgroups of the size the
+    /// shader declares. The twin covers the same work from `params`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Gpu`] when the device rejects the dispatch.
+    pub fn dispatch<P: Pod>(
+        &mut self,
+        stage: Stage,
+        params: &P,
+        buffers: &[Buf],
+        invocations: [u32; 3],
+    ) -> Result<()> {
+        check_bindings(stage, std::mem::size_of::<P>(), buffers);
+        match self {
+            Engine::Gpu(g) => g.dispatch(
+                stage,
+                bytemuck::bytes_of(params),
+                buffers,
+                stage.workgroups(invocations),
+            ),
+            Engine::Cpu(c) => {
+                c.dispatch(stage, bytemuck::bytes_of(params), buffers);
+                Ok(())
+            }
+        }
+    }
+
+    /// As [`Engine::dispatch`] for an element-wise stage over `len` elements (workgroups along
+    /// x, folded into y past the per-dimension limit).
+    ///
+    /// # Errors
+    /// As [`Engine::dispatch`].
+    pub fn dispatch_linear<P: Pod>(
+        &mut self,
+        stage: Stage,
+        params: &P,
+        buffers: &[Buf],
+        len: usize,
+    ) -> Result<()> {
+        check_bindings(stage, std::mem::size_of::<P>(), buffers);
+        match self {
+            Engine::Gpu(g) => {
+                let workgroups = super::gpu::buffers::linear_grid(g.ctx(), stage, len);
+                g.dispatch(stage, bytemuck::bytes_of(params), buffers, workgroups)
+            }
+            Engine::Cpu(c) => {
+                c.dispatch(stage, bytemuck::bytes_of(params), buffers);
+                Ok(())
+            }
+        }
+    }
+
+    /// Frees `buf` (using it afterwards is a bug; recorded work that uses it still runs).
+    pub fn release(&mut self, buf: Buf) {
+        match self {
+            Engine::Gpu(g) => g.release(buf),
+            Engine::Cpu(c) => c.release(buf),
+        }
+    }
+
+    /// Bytes held by the engine's buffers.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            Engine::Gpu(g) => g.bytes(),
+            Engine::Cpu(c) => c.bytes(),
+        }
+    }
+}
+
+/// A stage takes its parameter struct and one buffer per other binding.
+fn check_bindings(stage: Stage, params_bytes: usize, buffers: &[Buf]) {
+    debug_assert_eq!(
+        buffers.len() + 1,
+        stage.bindings().len(),
+        "{stage}: parameters and one buffer per binding"
+    );
+    debug_assert!(
+        params_bytes > 0 && params_bytes % 16 == 0,
+        "{stage}: a uniform struct"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::layout::EmParams;
+
+    /// The same stage sequence on both engines gives the same words.
+    fn em_ratio_on(engine: &mut Engine) -> Vec<f32> {
+        let measured = engine.upload("m", &[4.0f32, 0.0, 9.0, 1.0]).unwrap();
+        let background = engine.upload("b", &[1.0f32; 4]).unwrap();
+        let factors = engine.zeros("f", 1).unwrap();
+        let expected = engine.upload("e", &[1.0f32, 2.0, -1.0, 0.5]).unwrap();
+        let p = EmParams::new(4, 0, true, false, 0.0);
+        engine
+            .dispatch_linear(
+                Stage::EmRatio,
+                &p,
+                &[measured, background, factors, expected],
+                4,
+            )
+            .unwrap();
+        let mut out = vec![0.0f32; 4];
+        engine.read(expected, 0, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn the_host_engine_runs_the_twins() {
+        let out = em_ratio_on(&mut Engine::new(None));
+        // 4 / (1 + 1), 0 / (2 + 1), denominator 0 → 0, 1 / (0.5 + 1)
+        assert_eq!(out, vec![2.0, 0.0, 0.0, 1.0 / 1.5]);
+    }
+
+    #[test]
+    fn buffers_copy_clear_and_read_at_offsets() {
+        let mut e = Engine::new(None);
+        let a = e.upload("a", &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        let b = e.zeros("b", 6).unwrap();
+        e.copy(a, 1, b, 3, 3);
+        let mut out = [0.0f32; 6];
+        e.read(b, 0, &mut out).unwrap();
+        assert_eq!(out, [0.0, 0.0, 0.0, 2.0, 3.0, 4.0]);
+        e.clear(b);
+        e.read(b, 0, &mut out).unwrap();
+        assert_eq!(out, [0.0; 6]);
+    }
+
+    #[test]
+    #[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
+    fn both_engines_give_the_same_words() {
+        let ctx = crate::test_support::gpu_context();
+        let cpu = em_ratio_on(&mut Engine::new(None));
+        let gpu = em_ratio_on(&mut Engine::new(Some(ctx.clone())));
+        assert_eq!(cpu, gpu);
+        let mut e = Engine::new(Some(ctx));
+        let a = e.upload("a", &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        let b = e.zeros("b", 6).unwrap();
+        e.copy(a, 1, b, 3, 3);
+        let mut out = [0.0f32; 6];
+        e.read(b, 0, &mut out).unwrap();
+        assert_eq!(out, [0.0, 0.0, 0.0, 2.0, 3.0, 4.0]);
+    }
+}

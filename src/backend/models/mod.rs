@@ -1,0 +1,14 @@
+//! The system models as stage sequences, each written once against [`Engine`]: the chunked
+//! Joseph projector and FBP, and the resident models EM runs on (Joseph for PET, SPECT), with
+//! the EM steps and the prior they share.
+
+mod fbp;
+mod joseph;
+mod resident;
+mod spect;
+
+pub(crate) use fbp::FbpPlan;
+pub(crate) use joseph::{JosephModel, JosephPlan, check_fits, chunk_slices};
+pub(crate) use spect::SpectModel;
+
+use super::engine::Engine;

@@ -1,0 +1,201 @@
+//! A model resident on its engine between calls (see [`ResidentModel`]): the image, the
+//! back-projection and one subset's projections, and, once the measured data are loaded, the
+//! EM state. The model-specific forward and adjoint sequences come from a [`Sequence`]; every
+//! other step (buffer I/O, sensitivity, `em_ratio`, `prior_gradient`, `em_update`) is written
+//! here once.
+
+use super::Engine;
+use crate::backend::Stage;
+use crate::backend::engine::Buf;
+use crate::backend::layout::{EmParams, PriorParams};
+use crate::backend::resident::ResidentModel;
+use crate::error::{Error, Result};
+use std::ops::Range;
+
+/// The buffers every resident model has.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub engine: Engine,
+    pub subsets: Vec<Range<usize>>,
+    pub image_len: usize,
+    pub view_len: usize,
+    pub image: Buf,
+    pub back: Buf,
+    pub proj: Buf,
+    /// Multiplicative factors per projection sample (plan order), host copy (PET).
+    factors: Option<Vec<f32>>,
+    em: Option<Em>,
+}
+
+/// EM state on the engine: measured data, background and factors (whole data, plan order; a
+/// one-word placeholder when absent), one sensitivity image per subset, the prior's gradient.
+#[derive(Debug)]
+struct Em {
+    measured: Buf,
+    background: Option<Buf>,
+    factors: Option<Buf>,
+    placeholder: Buf,
+    sensitivity: Buf,
+    grad: Buf,
+}
+
+/// A model's own stage sequences.
+pub(crate) trait Sequence: Send + std::fmt::Debug {
+    /// Projections of `subset` ← A_subset · image.
+    fn forward(&mut self, core: &mut Core, subset: usize) -> Result<()>;
+    /// Back-projection ← A_subsetᵀ · projections of `subset`.
+    fn adjoint(&mut self, core: &mut Core, subset: usize) -> Result<()>;
+}
+
+/// A [`Sequence`] with its [`Core`]: a complete [`ResidentModel`].
+#[derive(Debug)]
+pub(crate) struct Resident<S> {
+    core: Core,
+    sequence: S,
+}
+
+fn not_loaded() -> Error {
+    Error::InvalidArgument("EM step before the measured data were loaded".into())
+}
+
+impl Core {
+    /// Image, back-projection and largest-subset projection buffers on `engine`.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when a buffer exceeds the device's binding limit or memory.
+    pub fn new(
+        mut engine: Engine,
+        subsets: Vec<Range<usize>>,
+        image_len: usize,
+        view_len: usize,
+        factors: Option<Vec<f32>>,
+    ) -> Result<Self> {
+        let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
+        let image = engine.zeros("image", image_len)?;
+        let back = engine.zeros("back-projection", image_len)?;
+        let proj = engine.zeros("projections of one subset", largest * view_len)?;
+        Ok(Self {
+            engine,
+            subsets,
+            image_len,
+            view_len,
+            image,
+            back,
+            proj,
+            factors,
+            em: None,
+        })
+    }
+
+    fn subset_len(&self, subset: usize) -> usize {
+        self.subsets[subset].len() * self.view_len
+    }
+
+    fn em(&self) -> Result<&Em> {
+        self.em.as_ref().ok_or_else(not_loaded)
+    }
+}
+
+impl<S: Sequence> Resident<S> {
+    pub fn new(core: Core, sequence: S) -> Self {
+        Self { core, sequence }
+    }
+}
+
+impl<S: Sequence> ResidentModel for Resident<S> {
+    fn write_image(&mut self, x: &[f32]) -> Result<()> {
+        self.core.engine.write(self.core.image, 0, x);
+        Ok(())
+    }
+    fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
+        self.core.engine.read(self.core.image, 0, out)
+    }
+    fn read_back(&mut self, out: &mut [f32]) -> Result<()> {
+        self.core.engine.read(self.core.back, 0, out)
+    }
+    fn write_projections(&mut self, subset: usize, data: &[f32]) -> Result<()> {
+        debug_assert_eq!(data.len(), self.core.subset_len(subset));
+        self.core.engine.write(self.core.proj, 0, data);
+        Ok(())
+    }
+    fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
+        debug_assert_eq!(out.len(), self.core.subset_len(subset));
+        self.core.engine.read(self.core.proj, 0, out)
+    }
+    fn forward(&mut self, subset: usize) -> Result<()> {
+        self.sequence.forward(&mut self.core, subset)
+    }
+    fn adjoint(&mut self, subset: usize) -> Result<()> {
+        self.sequence.adjoint(&mut self.core, subset)
+    }
+    fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
+        let c = &mut self.core;
+        let e = &mut c.engine;
+        let em = Em {
+            measured: e.upload("measured data", measured)?,
+            background: background.map(|b| e.upload("background", b)).transpose()?,
+            factors: c
+                .factors
+                .as_deref()
+                .map(|f| e.upload("multiplicative factors", f))
+                .transpose()?,
+            placeholder: e.zeros("absent input", 1)?,
+            sensitivity: e.zeros("sensitivity images", c.subsets.len() * c.image_len)?,
+            grad: e.zeros("prior gradient", c.image_len)?,
+        };
+        c.em = Some(em);
+        Ok(())
+    }
+    fn sensitivity(&mut self, subset: usize) -> Result<()> {
+        let range = self.core.subsets[subset].start * self.core.view_len
+            ..self.core.subsets[subset].end * self.core.view_len;
+        let weights = match &self.core.factors {
+            Some(f) => f[range].to_vec(),
+            None => vec![1.0; range.len()],
+        };
+        self.write_projections(subset, &weights)?;
+        self.adjoint(subset)?;
+        let c = &mut self.core;
+        let sensitivity = c.em()?.sensitivity;
+        c.engine
+            .copy(c.back, 0, sensitivity, subset * c.image_len, c.image_len);
+        Ok(())
+    }
+    fn em_ratio(&mut self, subset: usize) -> Result<()> {
+        let c = &mut self.core;
+        let (offset, len) = (c.subsets[subset].start * c.view_len, c.subset_len(subset));
+        let em = c.em()?;
+        let p = EmParams::new(
+            len,
+            offset,
+            em.background.is_some(),
+            em.factors.is_some(),
+            0.0,
+        );
+        let bindings = [
+            em.measured,
+            em.background.unwrap_or(em.placeholder),
+            em.factors.unwrap_or(em.placeholder),
+            c.proj,
+        ];
+        c.engine.dispatch_linear(Stage::EmRatio, &p, &bindings, len)
+    }
+    fn prior_gradient(&mut self, params: &PriorParams) -> Result<()> {
+        let c = &mut self.core;
+        let grad = c.em()?.grad;
+        let voxels = [params.nx, params.ny, params.nz];
+        c.engine
+            .dispatch(Stage::PriorGradient, params, &[c.image, grad], voxels)
+    }
+    fn em_update(&mut self, subset: usize, beta: f32) -> Result<()> {
+        let c = &mut self.core;
+        let em = c.em()?;
+        let n = c.image_len;
+        let p = EmParams::new(n, subset * n, false, false, beta);
+        let bindings = [em.sensitivity, c.back, em.grad, c.image];
+        c.engine.dispatch_linear(Stage::EmUpdate, &p, &bindings, n)
+    }
+    fn memory_bytes(&self) -> u64 {
+        self.core.engine.bytes()
+    }
+}
