@@ -106,6 +106,6 @@ pub use geometry::{
     Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam,
     PatientGrid, SpectGeometry,
 };
-pub use operator::LinearOperator;
+pub use operator::{LinearOperator, SystemModel};
 pub use projector::{PetProjector, PlanOptions, Projector, SpectProjector};
-pub use recon::{Fbp, Osem, Prior, PriorKind, SystemModel, fbp};
+pub use recon::{Fbp, Osem, Prior, PriorKind, fbp};

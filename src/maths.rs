@@ -1,5 +1,5 @@
 //! Small shared maths with no dependency on the rest of the crate: every module may use it,
-//! it uses none of them.
+//! it uses none of them. Index maps between grids, and Gaussian kernels.
 
 /// The source index of a target index, as an affine map: `b + a[0]·iz + a[1]·iy + a[2]·ix`
 /// (indices `[z, y, x]`, fractional).
@@ -23,4 +23,26 @@ impl IndexAffine {
         [0, 1, 2]
             .map(|k| self.b[k] + self.a[0][k] * t[0] + self.a[1][k] * t[1] + self.a[2][k] * t[2])
     }
+}
+
+/// Gaussian FWHM = 2·√(2·ln 2)·σ.
+pub(crate) const FWHM_PER_SIGMA: f64 = 2.354_820_045_030_949_3;
+
+/// Gaussian kernels are cut at this many standard deviations (then renormalised to sum 1).
+const KERNEL_SIGMAS: f64 = 3.0;
+
+/// Half of a Gaussian kernel of `sigma` bins, integrated over each bin and normalised so the
+/// whole kernel sums to 1: weights of offsets `0, 1, ..., k`.
+pub(crate) fn gaussian_half_kernel(sigma: f64) -> Vec<f64> {
+    if sigma < 1e-3 {
+        return vec![1.0];
+    }
+    let k = (KERNEL_SIGMAS * sigma).ceil() as usize;
+    let cdf = |x: f64| 0.5 * (1.0 + libm::erf(x / (sigma * std::f64::consts::SQRT_2)));
+    let mut w: Vec<f64> = (0..=k)
+        .map(|j| cdf(j as f64 + 0.5) - cdf(j as f64 - 0.5))
+        .collect();
+    let total = w[0] + 2.0 * w[1..].iter().sum::<f64>();
+    w.iter_mut().for_each(|x| *x /= total);
+    w
 }

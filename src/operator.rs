@@ -5,8 +5,15 @@
 //! Buffers are flat `f32` slices in C order: an image of [`LinearOperator::in_shape`]
 //! (`vol[z, y, x]`) and data of [`LinearOperator::out_shape`] (`proj[view, row, col]`).
 //! `*_into` methods overwrite their output.
+//!
+//! [`SystemModel`] is what the EM family (MLEM, OSEM, OSL-MAP) runs on: a model that can keep
+//! its image, data and sensitivity images resident on its backend between iterations.
 
+use crate::ActiveBackend;
+use crate::backend::resident::ResidentModel;
 use crate::error::{Error, Result};
+use ndarray::{ArrayD, ArrayViewD};
+use std::ops::Range;
 
 /// A linear map `A` from images to data, with its exact transpose `Aᵀ`.
 pub trait LinearOperator {
@@ -86,6 +93,36 @@ pub trait LinearOperator {
         Ok(estimate)
     }
 }
+
+/// A system model iterative algorithms can run on: its shapes, and a plan that keeps every
+/// buffer on its backend. Implemented by [`crate::SpectProjector`] and
+/// [`crate::PetProjector`]; [`crate::Osem`] runs over it.
+pub trait SystemModel {
+    /// Image shape, `[z, y, x]`.
+    fn image_shape(&self) -> Vec<usize>;
+    /// Data shape, `[views, rows, cols]`.
+    fn data_shape(&self) -> Vec<usize>;
+    /// Voxel size `[dz, dy, dx]`, mm.
+    fn spacing(&self) -> [f64; 3];
+    /// Where the model runs.
+    fn backend(&self) -> &ActiveBackend;
+    /// Expected counts without background, `A x`.
+    ///
+    /// # Errors
+    /// Bad shapes or values, or a GPU failure.
+    fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>>;
+    /// A resident plan whose views are `order` (indices into the acquisition), split into
+    /// the contiguous plan-order ranges `subsets`.
+    ///
+    /// # Errors
+    /// A GPU failure or a buffer beyond the device's limits.
+    #[doc(hidden)]
+    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan>;
+}
+
+/// An opaque resident plan (see [`SystemModel::plan`]).
+#[doc(hidden)]
+pub struct ModelPlan(pub(crate) Box<dyn ResidentModel>);
 
 /// f64 inner product of two f32 buffers.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {

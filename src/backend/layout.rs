@@ -353,3 +353,30 @@ wgsl_struct! {
         pub _pad1: u32,
     }
 }
+
+/// A parallel or fan geometry on an image grid as the Joseph stages see it (made by
+/// `geometry::lower`).
+#[derive(Debug, Clone)]
+pub(crate) struct Lowered {
+    /// Dispatch parameters (`nz` is the full stack; chunked dispatches override it).
+    pub params: Params,
+    /// One voxel map per view.
+    pub views: Vec<View>,
+    /// One Joseph line per ray, `[view, col]`.
+    pub lines: Vec<Line>,
+}
+
+/// A SPECT geometry on an image grid as the SPECT stages see it (made by
+/// `geometry::lower_spect`): parameters, one [`SpectView`] per view, and the
+/// blur kernels per view and depth sample.
+#[derive(Debug, Clone)]
+pub(crate) struct SpectLowered {
+    pub params: SpectParams,
+    pub views: Vec<SpectView>,
+    /// Half-kernels `[view, depth, 0..=k_max]` along columns: weight of offset ±j at `j`.
+    pub kernel_cols: Vec<f32>,
+    /// Half-kernels `[view, depth, 0..=k_max]` along rows (slices).
+    pub kernel_rows: Vec<f32>,
+    /// Half-widths `[view, depth, 2]`: columns, rows.
+    pub half_widths: Vec<u32>,
+}

@@ -4,19 +4,10 @@
 //! voxel-driven stages). Kernels never see angles or detector shapes beyond a kind tag.
 
 use super::{DetectorShape, Geometry, ImageGrid};
-use crate::backend::layout::{KIND_FAN_ARC, KIND_FAN_FLAT, KIND_PARALLEL, Line, Params, View};
+use crate::backend::layout::{
+    KIND_FAN_ARC, KIND_FAN_FLAT, KIND_PARALLEL, Line, Lowered, Params, View,
+};
 use crate::error::{Error, Result};
-
-/// A geometry and grid as the kernels see them.
-#[derive(Debug, Clone)]
-pub(crate) struct Lowered {
-    /// Dispatch parameters (`nz` is the full stack; chunked dispatches override it).
-    pub params: Params,
-    /// One voxel map per view.
-    pub views: Vec<View>,
-    /// One Joseph line per ray, `[view, col]`.
-    pub lines: Vec<Line>,
-}
 
 /// Checks that `geometry` can image `grid`: one detector row per slice with matching pitch,
 /// and a fan source outside the grid.

@@ -11,7 +11,7 @@ mod spect;
 
 pub use beam::{DetectorColumns, DetectorShape, FanBeam, Geometry, ParallelBeam};
 pub use grid::ImageGrid;
-pub(crate) use lower::{Lowered, check_compatible, lower, ray};
+pub(crate) use lower::{check_compatible, lower, ray};
 pub use patient::PatientGrid;
+pub(crate) use spect::lower_spect;
 pub use spect::{Collimator, SpectGeometry};
-pub(crate) use spect::{SpectLowered, gaussian_half_kernel, lower_spect};

@@ -8,14 +8,11 @@
 //! and in `z`), and summed along `d`. See `CONVENTIONS.md`: the camera face is on the `+d` side
 //! at distance `R(θ)` from the `z` axis.
 
-use crate::backend::layout::{SpectParams, SpectView};
+use crate::backend::layout::{SpectLowered, SpectParams, SpectView};
 use crate::error::{Error, Result};
 use crate::geometry::ImageGrid;
 
-use crate::recon::FWHM_PER_SIGMA;
-
-/// Blur kernels are cut at this many standard deviations (then renormalised to sum 1).
-const KERNEL_SIGMAS: f64 = 3.0;
+use crate::maths::{FWHM_PER_SIGMA, gaussian_half_kernel};
 
 /// The collimator-detector response of a parallel-hole gamma camera: a Gaussian whose FWHM at
 /// distance `b` (mm) from the collimator face is `√((a + s·b)² + r_i²)`, with `a + s·b` the
@@ -300,36 +297,6 @@ impl SpectGeometry {
         }
         Ok(())
     }
-}
-
-/// A SPECT geometry lowered for the kernels: parameters, one [`SpectView`] per view, and the
-/// blur kernels per view and depth sample.
-#[derive(Debug, Clone)]
-pub(crate) struct SpectLowered {
-    pub params: SpectParams,
-    pub views: Vec<SpectView>,
-    /// Half-kernels `[view, depth, 0..=k_max]` along columns: weight of offset ±j at `j`.
-    pub kernel_cols: Vec<f32>,
-    /// Half-kernels `[view, depth, 0..=k_max]` along rows (slices).
-    pub kernel_rows: Vec<f32>,
-    /// Half-widths `[view, depth, 2]`: columns, rows.
-    pub half_widths: Vec<u32>,
-}
-
-/// Half of a Gaussian kernel of `sigma` bins, integrated over each bin and normalised so the
-/// whole kernel sums to 1: weights of offsets `0, 1, ..., k`.
-pub(crate) fn gaussian_half_kernel(sigma: f64) -> Vec<f64> {
-    if sigma < 1e-3 {
-        return vec![1.0];
-    }
-    let k = (KERNEL_SIGMAS * sigma).ceil() as usize;
-    let cdf = |x: f64| 0.5 * (1.0 + libm::erf(x / (sigma * std::f64::consts::SQRT_2)));
-    let mut w: Vec<f64> = (0..=k)
-        .map(|j| cdf(j as f64 + 0.5) - cdf(j as f64 - 0.5))
-        .collect();
-    let total = w[0] + 2.0 * w[1..].iter().sum::<f64>();
-    w.iter_mut().for_each(|x| *x /= total);
-    w
 }
 
 /// Lowers `geometry` on `grid` (already checked with [`SpectGeometry::check_grid`]).

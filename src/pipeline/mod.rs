@@ -10,6 +10,7 @@ mod pet_fusion;
 mod register;
 mod spect_ct;
 mod summary;
+mod windows;
 
 pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
 pub use pet_fusion::{
@@ -18,6 +19,5 @@ pub use pet_fusion::{
 pub use register::{register_ct_to_emission, register_ct_to_image};
 pub use spect_ct::{
     DecayCorrection, ScatterCorrection, SpectCt, SpectCtFiles, SpectCtOptions, Stage, spect_ct,
-    spect_ct_from,
+    spect_ct_from, summary_page, write_summary,
 };
-pub use summary::{summary_page, write_summary};

@@ -72,7 +72,7 @@ pub fn register_ct_to_emission(
         None,
         backend,
     )?;
-    let below = super::spect_ct::adjacent_windows(nm, window).0;
+    let below = super::windows::adjacent_windows(nm, window).0;
     let counts = &nm.counts[below.unwrap_or(window)];
     let emission = Osem::new(2, 8)
         .run(&projector, counts.view().into_dyn())?

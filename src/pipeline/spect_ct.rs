@@ -35,8 +35,11 @@ use ndarray::{Array3, Ix3};
 use super::attenuation::attenuation_map;
 use super::frame::check_same_frame;
 use super::register::register_ct_to_emission;
+use super::summary::Summary;
+use super::windows::adjacent_windows;
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
+use crate::fusion::write_png;
 use crate::fusion::{Registration, Rigid};
 use crate::geometry::{Collimator, PatientGrid};
 use crate::io::dicom::{
@@ -483,20 +486,6 @@ fn decay_correction_factor(
     }
 }
 
-/// The windows just below and above `peak`: edges within 3 % of the photopeak's centre.
-pub(super) fn adjacent_windows(nm: &NmProjections, peak: usize) -> (Option<usize>, Option<usize>) {
-    let p = &nm.windows[peak];
-    let tolerance = 0.03 * p.centre_kev();
-    let nearest = |gap: &dyn Fn(usize) -> f64| {
-        (0..nm.windows.len())
-            .filter(|&i| i != peak && gap(i).abs() <= tolerance)
-            .min_by(|&a, &b| gap(a).abs().total_cmp(&gap(b).abs()))
-    };
-    let below = nearest(&|i| p.lower_kev - nm.windows[i].upper_kev);
-    let above = nearest(&|i| nm.windows[i].lower_kev - p.upper_kev);
-    (below, above)
-}
-
 #[allow(clippy::type_complexity)]
 fn scatter_estimate(
     nm: &NmProjections,
@@ -594,7 +583,7 @@ impl SpectCt {
             }
             None => None,
         };
-        super::summary::write_summary(self, &summary_png)?;
+        write_summary(self, &summary_png)?;
         Ok(SpectCtFiles {
             dicom: written.files,
             series_uid: written.series_uid,
@@ -690,4 +679,35 @@ pub(super) fn placement(t: &Rigid) -> String {
         t.angles[1].to_degrees(),
         t.angles[2].to_degrees(),
     )
+}
+
+/// The summary page of `r` as RGB bytes `[rows, cols, 3]`.
+///
+/// # Errors
+/// Only resampling errors, which a finished reconstruction does not produce.
+pub fn summary_page(r: &SpectCt) -> Result<Array3<u8>> {
+    let mut lines = r.settings();
+    lines.extend(r.warnings.iter().map(|w| format!("WARNING: {w}")));
+    Summary {
+        image: r.image.view(),
+        grid: &r.grid,
+        units: r.units,
+        ct: r.ct.volume.data.view(),
+        ct_grid: &r.ct.volume.grid,
+        // 0 to 1.5 × water's μ in grey.
+        mu_map: r.mu_map.as_ref().map(|m| {
+            let top = r.hu_to_mu.map_or(0.02, |c| 1.5 * c.mu_water) as f32;
+            (m.view(), top)
+        }),
+        lines,
+    }
+    .page()
+}
+
+/// Writes [`summary_page`] as PNG (atomically).
+///
+/// # Errors
+/// As [`summary_page`] and [`write_png`].
+pub fn write_summary(r: &SpectCt, path: &Path) -> Result<()> {
+    write_png(summary_page(r)?.view(), path)
 }

@@ -2,15 +2,12 @@
 //! series): the emission MIP, the three planes fused over the CT through the hottest voxel, the
 //! μ-map when there is one, and the settings.
 
-use std::path::Path;
-
 use ndarray::{Array3, ArrayView3};
 
-use super::spect_ct::SpectCt;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::fusion::{
-    Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample, write_png,
+    Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample,
 };
 use crate::geometry::PatientGrid;
 
@@ -30,29 +27,6 @@ pub(crate) struct Summary<'a> {
     pub mu_map: Option<(ArrayView3<'a, f32>, f32)>,
     /// Settings and warnings, one per line.
     pub lines: Vec<String>,
-}
-
-/// The summary page of `r` as RGB bytes `[rows, cols, 3]`.
-///
-/// # Errors
-/// Only resampling errors, which a finished reconstruction does not produce.
-pub fn summary_page(r: &SpectCt) -> Result<Array3<u8>> {
-    let mut lines = r.settings();
-    lines.extend(r.warnings.iter().map(|w| format!("WARNING: {w}")));
-    Summary {
-        image: r.image.view(),
-        grid: &r.grid,
-        units: r.units,
-        ct: r.ct.volume.data.view(),
-        ct_grid: &r.ct.volume.grid,
-        // 0 to 1.5 × water's μ in grey.
-        mu_map: r.mu_map.as_ref().map(|m| {
-            let top = r.hu_to_mu.map_or(0.02, |c| 1.5 * c.mu_water) as f32;
-            (m.view(), top)
-        }),
-        lines,
-    }
-    .page()
 }
 
 impl Summary<'_> {
@@ -123,14 +97,6 @@ impl Summary<'_> {
         page.text("settings", &self.lines);
         Ok(page.render())
     }
-}
-
-/// Writes [`summary_page`] as PNG (atomically).
-///
-/// # Errors
-/// As [`summary_page`] and [`write_png`].
-pub fn write_summary(r: &SpectCt, path: &Path) -> Result<()> {
-    write_png(summary_page(r)?.view(), path)
 }
 
 /// `v` with about three significant digits and no more (a caption has room for ~20 characters).

@@ -5,10 +5,10 @@
 
 use crate::array::{check_input, with_output};
 use crate::backend::gpu::DEFAULT_MAX_CHUNK_BYTES;
+use crate::backend::layout::Lowered;
 use crate::backend::models::{JosephPlan, check_fits, chunk_slices};
 use crate::backend::{ActiveBackend, Backend, Device};
 use crate::error::{Error, Result};
-use crate::geometry::Lowered;
 use crate::geometry::{Geometry, ImageGrid, check_compatible, lower};
 use crate::operator::LinearOperator;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};

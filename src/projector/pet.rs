@@ -8,7 +8,7 @@ use crate::backend::{ActiveBackend, Backend};
 use crate::error::Result;
 use crate::geometry::{Geometry, ImageGrid, ParallelBeam, lower};
 use crate::operator::LinearOperator;
-use crate::recon::{ModelPlan, SystemModel};
+use crate::operator::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
 

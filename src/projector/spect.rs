@@ -8,7 +8,7 @@ use crate::backend::{ActiveBackend, Backend, Device};
 use crate::error::{Error, Result};
 use crate::geometry::{ImageGrid, SpectGeometry, lower_spect};
 use crate::operator::LinearOperator;
-use crate::recon::{ModelPlan, SystemModel};
+use crate::operator::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
 use std::sync::Mutex;

@@ -19,41 +19,11 @@
 
 use super::postfilter::gaussian_filter_3d;
 use super::prior::Prior;
-use crate::ActiveBackend;
 use crate::array::non_negative_input;
-use crate::backend::resident::ResidentModel;
 use crate::error::{Error, Result};
+use crate::operator::SystemModel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use std::ops::Range;
-
-/// A system model iterative algorithms can run on: its shapes, and a plan that keeps every
-/// buffer on its backend. Implemented by [`crate::SpectProjector`].
-pub trait SystemModel {
-    /// Image shape, `[z, y, x]`.
-    fn image_shape(&self) -> Vec<usize>;
-    /// Data shape, `[views, rows, cols]`.
-    fn data_shape(&self) -> Vec<usize>;
-    /// Voxel size `[dz, dy, dx]`, mm.
-    fn spacing(&self) -> [f64; 3];
-    /// Where the model runs.
-    fn backend(&self) -> &ActiveBackend;
-    /// Expected counts without background, `A x`.
-    ///
-    /// # Errors
-    /// Bad shapes or values, or a GPU failure.
-    fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>>;
-    /// A resident plan whose views are `order` (indices into the acquisition), split into
-    /// the contiguous plan-order ranges `subsets`.
-    ///
-    /// # Errors
-    /// A GPU failure or a buffer beyond the device's limits.
-    #[doc(hidden)]
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan>;
-}
-
-/// An opaque resident plan (see [`SystemModel::plan`]).
-#[doc(hidden)]
-pub struct ModelPlan(pub(crate) Box<dyn ResidentModel>);
 
 /// What one finished iteration reports to a callback.
 #[derive(Debug)]

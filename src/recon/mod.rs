@@ -7,10 +7,7 @@ mod prior;
 mod transmission;
 mod weights;
 
-pub use em::{
-    IterationReport, ModelPlan, Osem, SystemModel, log_likelihood, poisson_log_likelihood,
-};
+pub use em::{IterationReport, Osem, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
-pub(crate) use postfilter::FWHM_PER_SIGMA;
 pub use prior::{Prior, PriorKind};
 pub use transmission::{OrderedSubsets, transmission_log_likelihood};

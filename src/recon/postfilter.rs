@@ -1,11 +1,8 @@
 //! Gaussian post-filtering of reconstructed volumes.
 
-use crate::geometry::gaussian_half_kernel;
+use crate::maths::{FWHM_PER_SIGMA, gaussian_half_kernel};
 use ndarray::{ArrayD, Axis};
 use rayon::prelude::*;
-
-/// Gaussian FWHM = 2·√(2·ln 2)·σ.
-pub(crate) const FWHM_PER_SIGMA: f64 = 2.354_820_045_030_949_3;
 
 /// Smooths `volume` (`[z, y, x]`, or `[y, x]`) with a separable Gaussian of `fwhm` mm, each
 /// axis scaled by its voxel size (`spacing` is `[dz, dy, dx]`). Near the edges the kernel is

@@ -1,7 +1,7 @@
 //! CPU twin of `shaders/forward_project.wgsl`: Joseph forward projection, one call of
 //! [`main`] per detector bin, rayon over detector rows in place of the dispatch grid.
 
-use super::shared::rays::split_index;
+use super::shared::rays::{split_index, steps};
 use crate::backend::layout::{Line, Params};
 use rayon::prelude::*;
 
@@ -29,21 +29,11 @@ fn main(p: &Params, lines: &[Line], image: &[f32], k: u32, view: u32, z: u32) ->
     } else {
         (p.ny, p.nx, p.nx, 1)
     };
-    let mut lo = 0.0f32;
-    let mut hi = n_step as f32 - 1.0;
-    if line.fstep != 0.0 {
-        let a = (-1.0 - line.f0) / line.fstep;
-        let b = (n_other as f32 - line.f0) / line.fstep;
-        lo = lo.max(a.min(b));
-        hi = hi.min(a.max(b) + 1.0);
-    } else if line.f0 <= -1.0 || line.f0 >= n_other as f32 {
-        hi = -1.0;
-    }
     let mut acc = 0.0f32;
-    if hi >= lo {
+    if let Some(steps) = steps(&line, n_step, n_other) {
         let base = (z * p.nx * p.ny) as usize;
         let last = n_other as i32 - 1;
-        for i in lo as u32..=hi as u32 {
+        for i in steps {
             let (i0, frac) = split_index(line.f0 + i as f32 * line.fstep, n_other);
             let at = base + (i * stride_step) as usize;
             if i0 >= 0 && i0 <= last {

@@ -6,9 +6,9 @@ use super::joseph::{check_fits, chunk_slices};
 use crate::backend::Stage;
 use crate::backend::chunks::{DataShape, chunks, gather_rows};
 use crate::backend::engine::Buf;
+use crate::backend::layout::Lowered;
 use crate::backend::layout::Params;
 use crate::error::Result;
-use crate::geometry::Lowered;
 
 /// Buffers of an FBP plan, made once and reused by every call.
 #[derive(Debug)]

@@ -7,9 +7,9 @@ use super::resident::{Core, Resident, Sequence};
 use crate::backend::Stage;
 use crate::backend::chunks::{DataShape, chunks, gather_rows, scatter_rows};
 use crate::backend::engine::Buf;
+use crate::backend::layout::Lowered;
 use crate::backend::layout::Params;
 use crate::error::{Error, Result};
-use crate::geometry::Lowered;
 use std::ops::Range;
 
 /// Bytes of one slice of the image or of the projection data, whichever is larger.

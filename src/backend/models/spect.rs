@@ -7,10 +7,10 @@ use super::Engine;
 use super::resident::{Core, Resident, Sequence};
 use crate::backend::Stage;
 use crate::backend::engine::Buf;
+use crate::backend::layout::SpectLowered;
 use crate::backend::layout::SpectParams;
 use crate::backend::resident::{batches, views_per_batch};
 use crate::error::{Error, Result};
-use crate::geometry::SpectLowered;
 use std::ops::Range;
 
 /// Attenuation factors depend only on the view and the μ-map, so they are computed once per

@@ -4,13 +4,13 @@
 use std::path::Path;
 
 use dicom_core::Tag;
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::header::HasLength;
-use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_dictionary_std::tags;
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
 
+use super::errors::dicom_error;
 use crate::error::{Error, Result};
 
 /// Sizes checked before anything is allocated, so that a hostile or corrupt header cannot make
@@ -32,23 +32,6 @@ impl Default for ReadLimits {
             max_pixel_bytes: 4 << 30,
             max_files: 100_000,
         }
-    }
-}
-
-/// `(gggg,eeee) Name` for error messages.
-pub(crate) fn tag_name(tag: Tag) -> String {
-    match StandardDataDictionary.by_tag(tag) {
-        Some(entry) => format!("({:04X},{:04X}) {}", tag.0, tag.1, entry.alias()),
-        None => format!("({:04X},{:04X})", tag.0, tag.1),
-    }
-}
-
-/// A [`Error::Dicom`] for `path`, optionally about `tag`.
-pub(crate) fn dicom_error(path: &Path, tag: Option<Tag>, reason: impl Into<String>) -> Error {
-    Error::Dicom {
-        path: path.to_path_buf(),
-        tag: tag.map(tag_name),
-        reason: reason.into(),
     }
 }
 

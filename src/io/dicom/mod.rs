@@ -7,6 +7,7 @@
 //! decoded by dicom-pixeldata's codecs.
 
 mod attrs;
+mod errors;
 mod nm;
 mod pet;
 mod prescan;

@@ -36,9 +36,8 @@ use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use ndarray::{Array3, Axis, s};
 
-use super::attrs::{
-    Attrs, ReadLimits, dicom_error, open, pixel_spacing, rescaled_values, stored_values,
-};
+use super::attrs::{Attrs, ReadLimits, open, pixel_spacing, rescaled_values, stored_values};
+use super::errors::dicom_error;
 use super::series::{self, SeriesSelect, SliceVolume, plane_attr, scan};
 use super::time::{date_time_seconds, dt_seconds};
 use crate::error::Result;

@@ -10,7 +10,7 @@ use dicom_core::Tag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_dictionary_std::StandardDataDictionary;
 
-use super::attrs::dicom_error;
+use super::errors::dicom_error;
 use crate::error::Result;
 
 /// Deepest nesting of sequences accepted.

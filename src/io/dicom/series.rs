@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use dicom_dictionary_std::tags;
 use ndarray::Array3;
 
-use super::attrs::{Attrs, ReadLimits, dicom_error, open, pixel_spacing, rescaled_values};
+use super::attrs::{Attrs, ReadLimits, open, pixel_spacing, rescaled_values};
+use super::errors::dicom_error;
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
 use crate::geometry::patient::{cross, dot, norm};

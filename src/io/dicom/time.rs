@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::attrs::dicom_error;
+use super::errors::dicom_error;
 use crate::error::Result;
 
 /// Seconds after midnight of a DICOM time `HHMMSS.FFFFFF` (minutes, seconds and fraction

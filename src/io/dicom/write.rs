@@ -20,7 +20,8 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use ndarray::ArrayView3;
 
-use super::attrs::{Attrs, ReadLimits, dicom_error, open};
+use super::attrs::{Attrs, ReadLimits, open};
+use super::errors::dicom_error;
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
 use crate::io::write_atomically;

@@ -1,7 +1,9 @@
 //! CPU twin of `shaders/shared/rays.wgsl`: voxel-to-detector maps and index splitting.
 //! Same names, same operations in the same order, in `f32`.
 
-use crate::backend::layout::{KIND_FAN_FLAT, KIND_PARALLEL, Params, View};
+#[cfg(test)]
+use crate::backend::layout::View;
+use crate::backend::layout::{KIND_FAN_FLAT, KIND_PARALLEL, Line, Params};
 
 /// `(floor(f), f − floor(f))` for `f` clamped to `[−2, n]`, by truncating a non-negative value.
 #[inline(always)]
@@ -13,6 +15,28 @@ pub(crate) fn split_index(f: f32, n: u32) -> (i32, f32) {
     // truncating conversion, which vectorises, unlike the saturating `as`).
     let k: i32 = unsafe { g.to_int_unchecked() };
     (k - 2, g - k as f32)
+}
+
+/// The steps of a Joseph line whose crossing lies in `(−1, n_other)`, widened to whole steps
+/// (outside them every sample is zero), as `forward_project.wgsl` computes them; `None` when
+/// there are none.
+#[inline(always)]
+pub(crate) fn steps(
+    line: &Line,
+    n_step: u32,
+    n_other: u32,
+) -> Option<std::ops::RangeInclusive<u32>> {
+    let mut lo = 0.0f32;
+    let mut hi = n_step as f32 - 1.0;
+    if line.fstep != 0.0 {
+        let a = (-1.0 - line.f0) / line.fstep;
+        let b = (n_other as f32 - line.f0) / line.fstep;
+        lo = lo.max(a.min(b));
+        hi = hi.min(a.max(b) + 1.0);
+    } else if line.f0 <= -1.0 || line.f0 >= n_other as f32 {
+        hi = -1.0;
+    }
+    (hi >= lo).then(|| lo as u32..=hi as u32)
 }
 
 /// The part of `coef·(ix, iy, 1)` that is constant along an image row.
@@ -28,12 +52,14 @@ pub(crate) fn along_row(coef: &[f32; 4], base: f32, ix: u32) -> f32 {
     coef[0] * ix as i32 as f32 + base
 }
 
+#[cfg(test)] // The per-voxel gather, the adjoint's test oracle, needs it.
 /// `t` of voxel `(ix, iy)` in view `v`.
 #[inline(always)]
 pub(crate) fn pixel_t(v: &View, ix: u32, iy: u32) -> f32 {
     along_row(&v.t_coef, row_base(&v.t_coef, iy), ix)
 }
 
+#[cfg(test)] // The per-voxel gather, the adjoint's test oracle, needs it.
 /// `l` of voxel `(ix, iy)` in view `v`.
 #[inline(always)]
 pub(crate) fn pixel_l(v: &View, ix: u32, iy: u32) -> f32 {
@@ -72,6 +98,7 @@ pub(crate) fn column_of(p: &Params, t: f32, l: f32) -> f32 {
     atan_twin(t / l) * p.col_scale + p.col_center
 }
 
+#[cfg(test)] // The per-voxel gather, the adjoint's test oracle, needs it.
 /// Bound (columns) on how far from `column_of(t, l)` the rays that sample a voxel land: the
 /// voxel is sampled from points less than one voxel away along x or y, within `rho` mm.
 #[inline(always)]
