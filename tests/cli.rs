@@ -10,6 +10,11 @@ use std::process::Command;
 use tomors::phantom::EllipsePhantom;
 use tomors::{Geometry, ParallelBeam};
 
+/// Exit statuses by kind (documented in `tomors --help`).
+const EXIT_USAGE: i32 = 2;
+const EXIT_INPUT: i32 = 3;
+const EXIT_FILE: i32 = 4;
+
 fn tomors() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tomors"))
 }
@@ -35,10 +40,17 @@ fn demo_writes_images_and_a_table() {
             "--out",
         ])
         .arg(&dir)
+        .env_remove("XDG_RUNTIME_DIR")
         .output()
         .unwrap();
     assert!(
         out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No driver noise: the quick start prints nothing about a missing XDG_RUNTIME_DIR.
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("XDG_RUNTIME_DIR"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -111,7 +123,7 @@ fn fbp_of_an_npy_sinogram() {
         .arg(&input)
         .output()
         .unwrap();
-    assert!(!same.status.success());
+    assert_eq!(same.status.code(), Some(EXIT_INPUT));
     assert!(String::from_utf8_lossy(&same.stderr).contains("refusing to overwrite"));
     assert_eq!(std::fs::read(&input).unwrap(), before);
     let fan = tomors()
@@ -123,6 +135,7 @@ fn fbp_of_an_npy_sinogram() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&fan.stderr).contains("--source-to-center"));
+    assert_eq!(fan.status.code(), Some(EXIT_INPUT));
     let missing = tomors()
         .arg("fbp")
         .arg(dir.join("missing.npy"))
@@ -130,7 +143,7 @@ fn fbp_of_an_npy_sinogram() {
         .arg(dir.join("m.npy"))
         .output()
         .unwrap();
-    assert!(!missing.status.success());
+    assert_eq!(missing.status.code(), Some(EXIT_FILE));
     assert!(
         String::from_utf8_lossy(&missing.stderr).contains("missing.npy"),
         "{}",
@@ -145,11 +158,25 @@ fn fbp_of_an_npy_sinogram() {
         .arg(&output)
         .output()
         .unwrap();
-    assert!(!bad.status.success());
+    assert_eq!(bad.status.code(), Some(EXIT_FILE));
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("not a float32"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
+    );
+    // Every argument is parsed before any file is read: a bad backend is a usage error (2)
+    // even when the input does not exist.
+    let usage = tomors()
+        .arg("fbp")
+        .arg(dir.join("missing.npy"))
+        .args(["-o", "x.npy", "--backend", "tpu"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(EXIT_USAGE));
+    let stderr = String::from_utf8_lossy(&usage.stderr);
+    assert!(
+        stderr.contains("tpu") && !stderr.contains("missing.npy"),
+        "{stderr}"
     );
 }
 

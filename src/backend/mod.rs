@@ -35,6 +35,14 @@ pub enum Backend {
     Cpu,
 }
 
+impl Backend {
+    /// Whether a plan asking for this backend can be built here: always for `Auto` and `Cpu`;
+    /// for `Gpu`, when wgpu opens an adapter (tried once per process).
+    pub fn is_available(self) -> bool {
+        self != Backend::Gpu || gpu::GpuContext::shared().is_ok()
+    }
+}
+
 impl FromStr for Backend {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

@@ -7,7 +7,7 @@ use tomors::io::dicom::{
     read_pet_series, scan,
 };
 
-use super::CliResult;
+use super::common::CliResult;
 
 /// Prints every series under `path`: modality, UIDs, size; for CT and PET the volume's grid,
 /// for NM projections the windows, views, angles, radius and collimator.

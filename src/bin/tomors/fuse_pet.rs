@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use tomors::Backend;
 use tomors::pipeline::{FusePetCtOptions, fuse_pet_ct};
 
-use super::{CliResult, err};
+use super::common::{CliResult, err};
 
 #[derive(clap::Args)]
 pub struct FusePetArgs {
@@ -28,7 +28,7 @@ pub struct FusePetArgs {
     allow_other_frame: bool,
     /// Where registration runs: auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
-    backend: String,
+    backend: Backend,
 }
 
 pub fn run(a: &FusePetArgs) -> CliResult<()> {
@@ -36,7 +36,7 @@ pub fn run(a: &FusePetArgs) -> CliResult<()> {
         suv: !a.no_suv,
         register: a.register,
         allow_other_frame: a.allow_other_frame,
-        backend: a.backend.parse::<Backend>().map_err(err)?,
+        backend: a.backend,
         ..FusePetCtOptions::default()
     };
     let fused = fuse_pet_ct(&a.pet, &a.ct, &options).map_err(err)?;

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tomors::pipeline::{DecayCorrection, ScatterCorrection, SpectCtOptions, Stage, spect_ct};
 use tomors::{Backend, Collimator};
 
-use super::{CliResult, err};
+use super::common::{CliResult, err};
 
 #[derive(clap::Args)]
 pub struct ReconSpectArgs {
@@ -62,7 +62,7 @@ pub struct ReconSpectArgs {
     require_full_ct: bool,
     /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
-    backend: String,
+    backend: Backend,
 }
 
 pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
@@ -72,9 +72,9 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
         "dew" => ScatterCorrection::DualEnergyWindow { k: a.dew_k },
         "none" => ScatterCorrection::None,
         other => {
-            return Err(format!(
-                "unknown scatter method {other:?}; expected tew, dew or none"
-            ));
+            return Err(
+                format!("unknown scatter method {other:?}; expected tew, dew or none").into(),
+            );
         }
     };
     o.attenuation = !a.no_attenuation;
@@ -100,13 +100,14 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
         other => {
             return Err(format!(
                 "unknown decay correction {other:?}; expected start, injection or none"
-            ));
+            )
+            .into());
         }
     };
     o.register = a.register;
     o.allow_other_frame = a.allow_other_frame;
     o.require_full_ct = a.require_full_ct;
-    o.backend = a.backend.parse::<Backend>().map_err(err)?;
+    o.backend = a.backend;
 
     let pb = ProgressBar::new(a.iterations as u64);
     pb.set_style(
