@@ -11,7 +11,8 @@ sensitivity image of each subset computed once before the iterations (what ODL's
 would recompute every sub-iteration), and the update x ← x · A_sᵀ(y_s / A_s x) / A_sᵀ1.
 Subsets are the same interleaved views, visited in the same order.
 
-    pip install astra-toolbox odl   # not test dependencies: benchmark only
+    # in an environment of its own: ODL 1.0 registers a pytest plugin that breaks pytest 8
+    pip install astra-toolbox odl
     python python/benchmarks/pet_vs_odl_astra.py [--repeat 3] [--views 288]
 
 Prints one Markdown table: time per OSEM run (best of `--repeat`, after one warm-up), and each

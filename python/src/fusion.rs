@@ -9,7 +9,7 @@ use tomors::fusion::{self, Colormap, Overlay, Plane, Resampling, Window};
 use ndarray::{Ix2, Ix3};
 
 use super::io::{GridTuple, patient_grid, view_as};
-use super::{IntoPy, f32_array, to_py};
+use crate::arrays::{IntoPy, f32_array, to_py};
 
 #[pyfunction]
 #[pyo3(signature = (volume, source, target, method="trilinear", outside=0.0, backend="auto"))]

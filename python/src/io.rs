@@ -12,7 +12,8 @@ use tomors::io::dicom::{
     self, ReadLimits, Reference, SeriesSelect, SeriesWriter, SliceVolume, WriteModality,
 };
 
-use super::{IntoPy, PyImageGrid, PySpectGeometry, f32_array, to_py};
+use crate::arrays::{IntoPy, f32_array, to_py};
+use crate::geometry::{PyImageGrid, PySpectGeometry};
 
 /// `(shape, spacing, origin, axes)` of a patient grid, as `tomors.io.PatientGrid` holds it.
 pub(crate) type GridTuple = ([usize; 3], [f64; 3], [f64; 3], [[f64; 3]; 3]);

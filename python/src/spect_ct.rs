@@ -12,7 +12,8 @@ use tomors::physics::{self, HuToMu};
 use tomors::pipeline::{self, ScatterCorrection, SpectCtOptions, Stage};
 
 use super::io::{GridTuple, grid_tuple, patient_grid, view_as};
-use super::{IntoPy, PyCollimator, f32_array, to_py};
+use crate::arrays::{IntoPy, f32_array, to_py};
+use crate::geometry::PyCollimator;
 
 /// A rigid motion as Python passes it: (angles (rad), translation (mm), centre (mm)).
 pub(crate) type RigidTuple = ([f64; 3], [f64; 3], [f64; 3]);
@@ -298,7 +299,7 @@ pub(crate) fn spect_ct<'py>(
 pub(crate) fn pet_ct<'py>(
     py: Python<'py>,
     sinograms: &Bound<'py, PyAny>,
-    geometry: PyRef<'py, super::PyParallelBeam>,
+    geometry: PyRef<'py, crate::geometry::PyParallelBeam>,
     grid: GridTuple,
     ct_path: PathBuf,
     iterations: usize,

@@ -59,3 +59,41 @@ def test_nema_phantom_in_2d_feeds_pet():
     geom = tomors.ParallelBeam(np.arange(64) * np.pi / 64, n_cols=91, col_spacing=6.0)
     pet = tomors.PetProjector(geom, grid, attenuation=mu, backend="cpu")
     assert pet.forward(activity).shape == (64, 91)
+
+
+def test_every_projector_has_the_same_operator_surface():
+    """Projector, SpectProjector and PetProjector share one wrapper: shapes, device, forward,
+    adjoint, adjointness test, norm and pickling."""
+    import pickle
+
+    n, d = 24, 4.0
+    grid2 = tomors.ImageGrid((n, n), spacing=d)
+    geom = tomors.ParallelBeam(np.arange(16) * np.pi / 16, n_cols=35, col_spacing=d)
+    mu = disc(n, d, 40.0, 0.0096)
+    spect_geom = tomors.SpectGeometry(np.arange(12) * 2 * np.pi / 12, radius=150.0, n_cols=n, col_spacing=d)
+    projectors = [
+        tomors.Projector(geom, grid2, backend="cpu"),
+        tomors.PetProjector(geom, grid2, attenuation=mu, backend="cpu"),
+        tomors.SpectProjector(spect_geom, tomors.ImageGrid((3, n, n), spacing=d), backend="cpu"),
+    ]
+    for p in projectors:
+        x = np.ones(p.image_shape, np.float32)
+        y = p.forward(x)
+        assert list(y.shape) == p.data_shape
+        assert list(p.adjoint(y).shape) == p.image_shape
+        assert p.adjointness_test(3) < 1e-6
+        assert p.norm(10) > 0
+        assert p.backend == "cpu" and p.device.startswith("cpu")
+        assert type(p).__name__ in repr(p)
+        again = pickle.loads(pickle.dumps(p))
+        np.testing.assert_array_equal(again.forward(x), y)
+
+
+def test_osem_says_what_it_needs_when_given_a_ct_projector():
+    grid = tomors.ImageGrid((16, 16), spacing=2.0)
+    ct = tomors.Projector(tomors.ParallelBeam(np.arange(8) * np.pi / 8, n_cols=23, col_spacing=2.0), grid, backend="cpu")
+    data = np.ones(ct.data_shape, np.float32)
+    with pytest.raises(TypeError, match="needs an emission model.*got Projector.*os_sps"):
+        tomors.osem(data, ct, iterations=1, subsets=1)
+    with pytest.raises(TypeError, match="got str"):
+        tomors.log_likelihood(data, "pet", np.ones(ct.image_shape, np.float32))

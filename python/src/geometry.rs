@@ -1,0 +1,458 @@
+//! Grids and acquisition geometries: ImageGrid, ParallelBeam, FanBeam, Collimator, SpectGeometry.
+
+use crate::arrays::*;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+/// A regular voxel grid centred on the rotation axis: `shape` is `(ny, nx)` or `(nz, ny, nx)`,
+/// `spacing` in mm (a scalar or one value per axis, same order), `origin` the centre of voxel 0
+/// in mm (same order; default: centred).
+#[pyclass(name = "ImageGrid", module = "tomors", frozen)]
+#[derive(Clone)]
+pub(crate) struct PyImageGrid {
+    pub(crate) inner: tomors::ImageGrid,
+}
+
+#[pymethods]
+impl PyImageGrid {
+    #[new]
+    #[pyo3(signature = (shape, spacing=None, origin=None))]
+    fn new(
+        py: Python<'_>,
+        shape: Vec<usize>,
+        spacing: Option<&Bound<'_, PyAny>>,
+        origin: Option<Vec<f64>>,
+    ) -> PyResult<Self> {
+        let n = shape.len();
+        let spacing = match spacing {
+            Some(s) => per_axis(s, n, "spacing")?,
+            None => vec![1.0; n],
+        };
+        let grid = match n {
+            2 => tomors::ImageGrid::new_2d([shape[0], shape[1]], [spacing[0], spacing[1]]),
+            3 => tomors::ImageGrid::new_3d(
+                [shape[0], shape[1], shape[2]],
+                [spacing[0], spacing[1], spacing[2]],
+            ),
+            _ => {
+                return Err(to_py(
+                    py,
+                    tomors::Error::InvalidGeometry(format!(
+                        "grid shape has {n} axes; expected (ny, nx) or (nz, ny, nx)"
+                    )),
+                ));
+            }
+        }
+        .py_err(py)?;
+        let grid = match origin {
+            None => grid,
+            Some(o) if o.len() == n => {
+                let z = if n == 2 { grid.origin()[0] } else { o[0] };
+                grid.with_origin([z, o[n - 2], o[n - 1]]).py_err(py)?
+            }
+            Some(o) => {
+                return Err(to_py(
+                    py,
+                    tomors::Error::InvalidGeometry(format!(
+                        "origin has {} values; expected {n}",
+                        o.len()
+                    )),
+                ));
+            }
+        };
+        Ok(Self { inner: grid })
+    }
+    /// `(ny, nx)` or `(nz, ny, nx)`.
+    #[getter]
+    fn shape(&self) -> Vec<usize> {
+        self.inner.array_shape()
+    }
+    /// Voxel size in mm, same axis order as `shape`.
+    #[getter]
+    fn spacing(&self) -> Vec<f64> {
+        let s = self.inner.spacing();
+        if self.inner.ndim() == 2 {
+            s[1..].to_vec()
+        } else {
+            s.to_vec()
+        }
+    }
+    /// Centre of voxel 0 in mm, same axis order as `shape`.
+    #[getter]
+    fn origin(&self) -> Vec<f64> {
+        let o = self.inner.origin();
+        if self.inner.ndim() == 2 {
+            o[1..].to_vec()
+        } else {
+            o.to_vec()
+        }
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ImageGrid(shape={:?}, spacing={:?}, origin={:?})",
+            self.shape(),
+            self.spacing(),
+            self.origin()
+        )
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (Vec<usize>, Vec<f64>, Vec<f64>)> {
+        let g = slf.get();
+        (slf.get_type(), (g.shape(), g.spacing(), g.origin()))
+    }
+}
+
+pub(crate) fn angles_vec(py: Python<'_>, angles: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+    let arr = py.import("numpy")?.call_method1("asarray", (angles,))?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    let ndim: usize = arr.getattr("ndim")?.extract()?;
+    if !matches!(kind.as_str(), "f" | "i" | "u") || ndim != 1 {
+        return Err(PyTypeError::new_err(
+            "angles must be a 1-D sequence of real numbers (radians)",
+        ));
+    }
+    arr.call_method1("astype", ("float64",))?
+        .call_method0("tolist")?
+        .extract()
+}
+
+/// Parallel-beam geometry: view `angles` in radians; `n_cols` detector bins of `col_spacing`
+/// mm shifted by `col_offset` mm; `n_rows` rows (one per slice) of `row_spacing` mm.
+#[pyclass(name = "ParallelBeam", module = "tomors", frozen)]
+#[derive(Clone)]
+pub(crate) struct PyParallelBeam {
+    pub(crate) inner: tomors::ParallelBeam,
+}
+
+#[pymethods]
+impl PyParallelBeam {
+    #[new]
+    #[pyo3(signature = (angles, n_cols, col_spacing=1.0, col_offset=0.0, n_rows=1, row_spacing=1.0))]
+    fn new(
+        py: Python<'_>,
+        angles: &Bound<'_, PyAny>,
+        n_cols: usize,
+        col_spacing: f64,
+        col_offset: f64,
+        n_rows: usize,
+        row_spacing: f64,
+    ) -> PyResult<Self> {
+        let cols = tomors::DetectorColumns {
+            n_cols,
+            spacing: col_spacing,
+            offset: col_offset,
+        };
+        let inner =
+            tomors::ParallelBeam::with_detector(angles_vec(py, angles)?, cols, n_rows, row_spacing)
+                .py_err(py)?;
+        Ok(Self { inner })
+    }
+    /// View angles in radians.
+    #[getter]
+    fn angles(&self) -> Vec<f64> {
+        self.inner.angles().to_vec()
+    }
+    #[getter]
+    fn n_cols(&self) -> usize {
+        self.inner.columns().n_cols
+    }
+    #[getter]
+    fn n_rows(&self) -> usize {
+        self.inner.n_rows()
+    }
+    fn __repr__(&self) -> String {
+        let c = self.inner.columns();
+        format!(
+            "ParallelBeam({} views, {} cols of {} mm, offset {} mm, {} rows)",
+            self.inner.angles().len(),
+            c.n_cols,
+            c.spacing,
+            c.offset,
+            self.inner.n_rows()
+        )
+    }
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> Reduce<'py, (Vec<f64>, usize, f64, f64, usize, f64)> {
+        let g = &slf.get().inner;
+        let c = g.columns();
+        (
+            slf.get_type(),
+            (
+                g.angles().to_vec(),
+                c.n_cols,
+                c.spacing,
+                c.offset,
+                g.n_rows(),
+                g.row_spacing(),
+            ),
+        )
+    }
+}
+
+/// Fan-beam geometry: source `source_to_center` mm from the axis, detector
+/// `source_to_detector` mm from the source, `detector="flat"` or `"arc"` (equiangular; the
+/// column spacing is then the arc length in mm).
+#[pyclass(name = "FanBeam", module = "tomors", frozen)]
+#[derive(Clone)]
+pub(crate) struct PyFanBeam {
+    pub(crate) inner: tomors::FanBeam,
+}
+
+/// FanBeam's constructor arguments, in order.
+pub(crate) type FanArgs = (
+    Vec<f64>,
+    usize,
+    f64,
+    f64,
+    f64,
+    &'static str,
+    f64,
+    usize,
+    f64,
+);
+
+#[pymethods]
+impl PyFanBeam {
+    #[new]
+    #[pyo3(signature = (angles, n_cols, col_spacing, source_to_center, source_to_detector, detector="flat", col_offset=0.0, n_rows=1, row_spacing=1.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        angles: &Bound<'_, PyAny>,
+        n_cols: usize,
+        col_spacing: f64,
+        source_to_center: f64,
+        source_to_detector: f64,
+        detector: &str,
+        col_offset: f64,
+        n_rows: usize,
+        row_spacing: f64,
+    ) -> PyResult<Self> {
+        let shape = match detector.to_ascii_lowercase().as_str() {
+            "flat" => tomors::DetectorShape::Flat,
+            "arc" => tomors::DetectorShape::Arc,
+            other => {
+                return Err(to_py(
+                    py,
+                    tomors::Error::InvalidArgument(format!(
+                        "detector={other:?}; expected \"flat\" or \"arc\""
+                    )),
+                ));
+            }
+        };
+        let cols = tomors::DetectorColumns {
+            n_cols,
+            spacing: col_spacing,
+            offset: col_offset,
+        };
+        let inner = tomors::FanBeam::with_rows(
+            angles_vec(py, angles)?,
+            cols,
+            n_rows,
+            row_spacing,
+            source_to_center,
+            source_to_detector,
+            shape,
+        )
+        .py_err(py)?;
+        Ok(Self { inner })
+    }
+    /// View angles in radians.
+    #[getter]
+    fn angles(&self) -> Vec<f64> {
+        self.inner.angles().to_vec()
+    }
+    #[getter]
+    fn n_cols(&self) -> usize {
+        self.inner.columns().n_cols
+    }
+    #[getter]
+    fn n_rows(&self) -> usize {
+        self.inner.n_rows()
+    }
+    /// Largest |fan angle| over the detector, radians.
+    #[getter]
+    fn max_fan_angle(&self) -> f64 {
+        self.inner.max_fan_angle()
+    }
+    fn __repr__(&self) -> String {
+        let c = self.inner.columns();
+        format!(
+            "FanBeam({} views, {} cols of {} mm, {:?}, source_to_center={} mm, source_to_detector={} mm)",
+            self.inner.angles().len(),
+            c.n_cols,
+            c.spacing,
+            self.inner.detector_shape(),
+            self.inner.source_to_center(),
+            self.inner.source_to_detector()
+        )
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, FanArgs> {
+        let g = &slf.get().inner;
+        let c = g.columns();
+        let shape = if g.detector_shape() == tomors::DetectorShape::Arc {
+            "arc"
+        } else {
+            "flat"
+        };
+        (
+            slf.get_type(),
+            (
+                g.angles().to_vec(),
+                c.n_cols,
+                c.spacing,
+                g.source_to_center(),
+                g.source_to_detector(),
+                shape,
+                c.offset,
+                g.n_rows(),
+                g.row_spacing(),
+            ),
+        )
+    }
+}
+
+pub(crate) fn geometry_of(obj: &Bound<'_, PyAny>) -> PyResult<tomors::Geometry> {
+    if let Ok(p) = obj.cast::<PyParallelBeam>() {
+        return Ok(p.get().inner.clone().into());
+    }
+    if let Ok(f) = obj.cast::<PyFanBeam>() {
+        return Ok(f.get().inner.clone().into());
+    }
+    Err(PyTypeError::new_err(
+        "geometry must be a tomors.ParallelBeam or tomors.FanBeam",
+    ))
+}
+
+/// The collimator-detector response of a parallel-hole gamma camera: a Gaussian of FWHM
+/// sqrt((fwhm_at_face + fwhm_slope * b)**2 + intrinsic_fwhm**2) mm at distance b mm from the
+/// collimator face. Build one with `Collimator.preset("lehr" | "legp" | "megp" | "hegp")`,
+/// `Collimator.from_holes(diameter, length, intrinsic_fwhm)` or the constructor.
+#[pyclass(name = "Collimator", module = "tomors", frozen)]
+#[derive(Clone)]
+pub(crate) struct PyCollimator {
+    pub(crate) inner: tomors::Collimator,
+}
+
+#[pymethods]
+impl PyCollimator {
+    #[new]
+    #[pyo3(signature = (fwhm_at_face, fwhm_slope, intrinsic_fwhm=0.0))]
+    fn new(
+        py: Python<'_>,
+        fwhm_at_face: f64,
+        fwhm_slope: f64,
+        intrinsic_fwhm: f64,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            inner: tomors::Collimator::linear(fwhm_at_face, fwhm_slope, intrinsic_fwhm)
+                .py_err(py)?,
+        })
+    }
+    /// A named preset: "lehr", "legp", "megp" or "hegp".
+    #[staticmethod]
+    fn preset(py: Python<'_>, name: &str) -> PyResult<Self> {
+        Ok(Self {
+            inner: tomors::Collimator::preset(name).py_err(py)?,
+        })
+    }
+    /// From hole diameter and effective length (mm) and the intrinsic FWHM (mm).
+    #[staticmethod]
+    #[pyo3(signature = (hole_diameter, hole_length, intrinsic_fwhm=3.8))]
+    fn from_holes(
+        py: Python<'_>,
+        hole_diameter: f64,
+        hole_length: f64,
+        intrinsic_fwhm: f64,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            inner: tomors::Collimator::from_holes(hole_diameter, hole_length, intrinsic_fwhm)
+                .py_err(py)?,
+        })
+    }
+    /// System FWHM (mm) at `distance` mm from the collimator face.
+    fn fwhm(&self, distance: f64) -> f64 {
+        self.inner.fwhm(distance)
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> Reduce<'py, (f64, f64, f64)> {
+        let c = slf.get().inner;
+        (
+            slf.get_type(),
+            (c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm),
+        )
+    }
+    fn __repr__(&self) -> String {
+        let c = self.inner;
+        format!(
+            "Collimator(fwhm_at_face={}, fwhm_slope={}, intrinsic_fwhm={})",
+            c.fwhm_at_face, c.fwhm_slope, c.intrinsic_fwhm
+        )
+    }
+}
+
+/// A SPECT acquisition with a parallel-hole collimator: views at `angles` (radians), a radius
+/// of rotation (mm; a scalar, or one per view for non-circular orbits) from the axis to the
+/// collimator face, `n_cols` bins of `col_spacing` mm (equal to the grid's pixel size), one
+/// detector row per image slice, and optionally the collimator-detector response.
+#[pyclass(name = "SpectGeometry", module = "tomors", frozen)]
+pub(crate) struct PySpectGeometry {
+    pub(crate) inner: tomors::SpectGeometry,
+}
+
+/// `SpectGeometry` constructor arguments: angles, n_cols, col_spacing, radii, collimator, col_offset.
+pub(crate) type SpectGeometryArgs = (Vec<f64>, usize, f64, Vec<f64>, Option<PyCollimator>, f64);
+
+#[pymethods]
+impl PySpectGeometry {
+    #[new]
+    #[pyo3(signature = (angles, n_cols, col_spacing, radius, collimator=None, col_offset=0.0))]
+    fn new(
+        py: Python<'_>,
+        angles: Vec<f64>,
+        n_cols: usize,
+        col_spacing: f64,
+        radius: &Bound<'_, PyAny>,
+        collimator: Option<PyRef<'_, PyCollimator>>,
+        col_offset: f64,
+    ) -> PyResult<Self> {
+        let radii = per_axis(radius, angles.len(), "radius")?;
+        let mut g = tomors::SpectGeometry::with_orbit(angles, radii, n_cols, col_spacing)
+            .py_err(py)?
+            .with_col_offset(col_offset)
+            .py_err(py)?;
+        if let Some(c) = collimator {
+            g = g.with_collimator(c.inner);
+        }
+        Ok(Self { inner: g })
+    }
+    #[getter]
+    fn angles(&self) -> Vec<f64> {
+        self.inner.angles().to_vec()
+    }
+    #[getter]
+    fn radii(&self) -> Vec<f64> {
+        self.inner.radii().to_vec()
+    }
+    #[getter]
+    fn n_cols(&self) -> usize {
+        self.inner.n_cols()
+    }
+    #[getter]
+    fn collimator(&self) -> Option<PyCollimator> {
+        self.inner.collimator().map(|inner| PyCollimator { inner })
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, SpectGeometryArgs>> {
+        let g = &slf.get().inner;
+        Ok((
+            slf.get_type(),
+            (
+                g.angles().to_vec(),
+                g.n_cols(),
+                g.col_spacing(),
+                g.radii().to_vec(),
+                g.collimator().map(|inner| PyCollimator { inner }),
+                g.col_offset(),
+            ),
+        ))
+    }
+}

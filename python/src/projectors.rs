@@ -1,0 +1,360 @@
+//! The projectors: Projector (CT line integrals), SpectProjector, PetProjector. One set of
+//! operator methods (shapes, device, forward/adjoint, adjointness test, norm) is written once
+//! for all three (`operator_methods!`).
+
+use crate::arrays::*;
+use crate::geometry::*;
+use ndarray::{ArrayD, ArrayViewD};
+use numpy::PyArrayDyn;
+use pyo3::prelude::*;
+use std::sync::Arc;
+use tomors::LinearOperator;
+
+/// Projector's constructor arguments, in order.
+pub(crate) type ProjectorArgs<'py> = (Bound<'py, PyAny>, PyImageGrid, String, u64);
+
+/// A matched projector pair `A` (Joseph forward projection) and `Aᵀ` (its exact adjoint) for
+/// `geometry` over `grid`, planned once on `backend` ("auto", "gpu" or "cpu").
+#[pyclass(name = "Projector", module = "tomors", frozen)]
+pub(crate) struct PyProjector {
+    pub(crate) inner: Arc<tomors::Projector>,
+}
+
+#[pymethods]
+impl PyProjector {
+    #[new]
+    #[pyo3(signature = (geometry, grid, backend="auto", max_chunk_bytes=None))]
+    fn new(
+        py: Python<'_>,
+        geometry: &Bound<'_, PyAny>,
+        grid: &PyImageGrid,
+        backend: &str,
+        max_chunk_bytes: Option<u64>,
+    ) -> PyResult<Self> {
+        let geometry = geometry_of(geometry)?;
+        let backend: tomors::Backend = backend.parse().py_err(py)?;
+        let mut options = tomors::PlanOptions {
+            backend,
+            ..Default::default()
+        };
+        if let Some(b) = max_chunk_bytes {
+            options.max_chunk_bytes = b;
+        }
+        let grid_inner = grid.inner.clone();
+        let inner = py
+            .detach(move || tomors::Projector::with_options(geometry, grid_inner, options))
+            .py_err(py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Pickles as its constructor arguments: the plan is rebuilt where it is unpickled, with
+    /// the backend that was asked for (not necessarily the one used here).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, ProjectorArgs<'py>>> {
+        let py = slf.py();
+        let p = &slf.get().inner;
+        let geometry = match p.geometry() {
+            tomors::Geometry::Parallel(g) => {
+                Bound::new(py, PyParallelBeam { inner: g.clone() })?.into_any()
+            }
+            tomors::Geometry::Fan(g) => Bound::new(py, PyFanBeam { inner: g.clone() })?.into_any(),
+        };
+        let options = p.options();
+        Ok((
+            slf.get_type(),
+            (
+                geometry,
+                PyImageGrid {
+                    inner: p.grid().clone(),
+                },
+                options.backend.to_string(),
+                options.max_chunk_bytes,
+            ),
+        ))
+    }
+
+    #[getter]
+    fn grid(&self) -> PyImageGrid {
+        PyImageGrid {
+            inner: self.inner.grid().clone(),
+        }
+    }
+}
+
+/// `SpectProjector` constructor arguments: geometry, grid, μ-map, backend.
+pub(crate) type SpectProjectorArgs<'py> = (
+    Bound<'py, PyAny>,
+    PyImageGrid,
+    Option<Bound<'py, PyArrayDyn<f32>>>,
+    String,
+);
+
+/// The SPECT system model: attenuation by the μ-map `attenuation` (1/mm, shape of the grid)
+/// and the geometry's collimator response inside a matched forward/adjoint pair. Images are
+/// `vol[z, y, x]` (activity), projections `proj[view, row, col]` (counts; activity × mm).
+#[pyclass(name = "SpectProjector", module = "tomors", frozen)]
+pub(crate) struct PySpectProjector {
+    pub(crate) inner: Arc<tomors::SpectProjector>,
+    pub(crate) backend_request: String,
+}
+
+#[pymethods]
+impl PySpectProjector {
+    #[new]
+    #[pyo3(signature = (geometry, grid, attenuation=None, backend="auto"))]
+    fn new(
+        py: Python<'_>,
+        geometry: &PySpectGeometry,
+        grid: &PyImageGrid,
+        attenuation: Option<&Bound<'_, PyAny>>,
+        backend: &str,
+    ) -> PyResult<Self> {
+        let b: tomors::Backend = backend.parse().py_err(py)?;
+        let mu = attenuation
+            .map(|a| f32_array(py, a, "attenuation"))
+            .transpose()?;
+        let mu_view = match &mu {
+            Some(m) => {
+                let v = m.as_array();
+                if v.ndim() != 3 {
+                    return Err(to_py(
+                        py,
+                        tomors::Error::ShapeMismatch {
+                            what: "attenuation map",
+                            expected: grid.inner.shape().to_vec(),
+                            got: v.shape().to_vec(),
+                        },
+                    ));
+                }
+                Some(v.into_dimensionality::<ndarray::Ix3>().expect("3D"))
+            }
+            None => None,
+        };
+        let (g, gr) = (geometry.inner.clone(), grid.inner.clone());
+        let inner = py
+            .detach(move || tomors::SpectProjector::new(g, gr, mu_view, b))
+            .py_err(py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+            backend_request: backend.to_string(),
+        })
+    }
+    /// Pickles as its constructor arguments (the μ-map included); the plan is rebuilt on arrival.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, SpectProjectorArgs<'py>>> {
+        let py = slf.py();
+        let p = &slf.get().inner;
+        let geometry = Bound::new(
+            py,
+            PySpectGeometry {
+                inner: p.geometry().clone(),
+            },
+        )?
+        .into_any();
+        let mu = p
+            .attenuation()
+            .map(|m| to_numpy(py, m.to_owned().into_dyn()));
+        Ok((
+            slf.get_type(),
+            (
+                geometry,
+                PyImageGrid {
+                    inner: p.grid().clone(),
+                },
+                mu,
+                slf.get().backend_request.clone(),
+            ),
+        ))
+    }
+}
+
+/// The PET system model for 2D sinograms (stacks of planes): line integrals of a parallel
+/// `geometry` (views over [0, pi)) times attenuation factors exp(-A mu) from `attenuation`
+/// (1/mm, the grid's shape) and `normalisation` factors (the data's shape). Randoms and
+/// scatter go to `osem(..., background=...)`.
+#[pyclass(name = "PetProjector", module = "tomors", frozen)]
+pub(crate) struct PyPetProjector {
+    pub(crate) inner: Arc<tomors::PetProjector>,
+    /// The constructor's arrays and backend request, kept for pickling.
+    attenuation: Option<Py<PyAny>>,
+    normalisation: Option<Py<PyAny>>,
+    backend_request: String,
+}
+
+/// What `PetProjector.__reduce__` hands to the constructor.
+type PetProjectorArgs<'py> = (
+    Bound<'py, PyAny>,
+    PyImageGrid,
+    Option<Py<PyAny>>,
+    Option<Py<PyAny>>,
+    String,
+);
+
+#[pymethods]
+impl PyPetProjector {
+    #[new]
+    #[pyo3(signature = (geometry, grid, attenuation=None, normalisation=None, backend="auto"))]
+    fn new(
+        py: Python<'_>,
+        geometry: &PyParallelBeam,
+        grid: &PyImageGrid,
+        attenuation: Option<&Bound<'_, PyAny>>,
+        normalisation: Option<&Bound<'_, PyAny>>,
+        backend: &str,
+    ) -> PyResult<Self> {
+        let b: tomors::Backend = backend.parse().py_err(py)?;
+        let mu = attenuation
+            .map(|a| f32_array(py, a, "attenuation"))
+            .transpose()?;
+        let norm = normalisation
+            .map(|n| f32_array(py, n, "normalisation"))
+            .transpose()?;
+        let (g, gr) = (geometry.inner.clone(), grid.inner.clone());
+        let (mv, nv) = (
+            mu.as_ref().map(|m| m.as_array()),
+            norm.as_ref().map(|n| n.as_array()),
+        );
+        let inner = py
+            .detach(move || tomors::PetProjector::new(g, gr, mv, nv, b))
+            .py_err(py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+            attenuation: attenuation.map(|a| a.clone().unbind()),
+            normalisation: normalisation.map(|n| n.clone().unbind()),
+            backend_request: backend.to_string(),
+        })
+    }
+    /// Pickles as its constructor arguments (μ-map and normalisation included); the plan is
+    /// rebuilt on arrival.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, PetProjectorArgs<'py>>> {
+        let py = slf.py();
+        let me = slf.get();
+        let projector = me.inner.projector();
+        let geometry = match projector.geometry() {
+            tomors::Geometry::Parallel(g) => Bound::new(py, PyParallelBeam { inner: g.clone() })?,
+            tomors::Geometry::Fan(_) => unreachable!("a PetProjector is built from a ParallelBeam"),
+        };
+        Ok((
+            slf.get_type(),
+            (
+                geometry.into_any(),
+                PyImageGrid {
+                    inner: projector.grid().clone(),
+                },
+                me.attenuation.as_ref().map(|a| a.clone_ref(py)),
+                me.normalisation.as_ref().map(|n| n.clone_ref(py)),
+                me.backend_request.clone(),
+            ),
+        ))
+    }
+    /// The multiplicative factors m (attenuation x normalisation), or None.
+    #[getter]
+    fn factors<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArrayDyn<f32>>> {
+        self.inner.factors().map(|f| to_numpy(py, f))
+    }
+}
+
+/// What every projector wrapper exposes, for the three Rust projectors alike.
+pub(crate) trait Operator: LinearOperator + Send + Sync {
+    /// `A x` of an image, a new array.
+    fn forward_array(&self, x: ArrayViewD<'_, f32>) -> tomors::Result<ArrayD<f32>>;
+    /// `Aᵀ y` of data, a new array.
+    fn adjoint_array(&self, y: ArrayViewD<'_, f32>) -> tomors::Result<ArrayD<f32>>;
+    /// Where it runs.
+    fn active(&self) -> tomors::ActiveBackend;
+}
+
+/// Implements [`Operator`] for a projector with `forward`/`adjoint` on array views.
+macro_rules! operator {
+    ($t:ty) => {
+        impl Operator for $t {
+            fn forward_array(&self, x: ArrayViewD<'_, f32>) -> tomors::Result<ArrayD<f32>> {
+                self.forward(x)
+            }
+            fn adjoint_array(&self, y: ArrayViewD<'_, f32>) -> tomors::Result<ArrayD<f32>> {
+                self.adjoint(y)
+            }
+            fn active(&self) -> tomors::ActiveBackend {
+                self.backend().clone()
+            }
+        }
+    };
+}
+operator!(tomors::Projector);
+operator!(tomors::SpectProjector);
+operator!(tomors::PetProjector);
+
+/// The methods every projector class has, written once: `forward`, `adjoint`,
+/// `adjointness_test`, `norm`, and `backend`, `device`, `image_shape`, `data_shape`.
+macro_rules! operator_methods {
+    ($class:ident, $name:literal) => {
+        #[pymethods]
+        impl $class {
+            /// `A x` of `image` (shape `image_shape`, any real dtype): a new float32 array of
+            /// shape `data_shape`.
+            fn forward<'py>(
+                &self,
+                py: Python<'py>,
+                image: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+                let p = &*self.inner;
+                array_to_array(py, image, "image", |v| p.forward_array(v))
+            }
+            /// The exact adjoint (transpose) of `forward` applied to `data` (shape
+            /// `data_shape`): a new float32 array of shape `image_shape`.
+            fn adjoint<'py>(
+                &self,
+                py: Python<'py>,
+                data: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+                let p = &*self.inner;
+                array_to_array(py, data, "data", |v| p.adjoint_array(v))
+            }
+            /// Dot-product error |<Ax,y> - <x,A^T y>| / (|Ax| |y|) for signed random x, y in
+            /// [-1, 1) drawn from `seed`.
+            #[pyo3(signature = (seed=0))]
+            fn adjointness_test(&self, py: Python<'_>, seed: u64) -> PyResult<f64> {
+                let p = &*self.inner;
+                py.detach(|| p.adjointness_test(seed)).py_err(py)
+            }
+            /// Operator norm ||A||_2 by `iterations` rounds of power iteration.
+            #[pyo3(signature = (iterations=20))]
+            fn norm(&self, py: Python<'_>, iterations: usize) -> PyResult<f64> {
+                let p = &*self.inner;
+                py.detach(|| p.norm(iterations)).py_err(py)
+            }
+            /// "cpu" or "gpu".
+            #[getter]
+            fn backend(&self) -> &'static str {
+                self.inner.active().kind()
+            }
+            /// The device it runs on, e.g. "gpu (NVIDIA H100 (Vulkan))" or "cpu (8 threads)".
+            #[getter]
+            fn device(&self) -> String {
+                self.inner.active().to_string()
+            }
+            /// Shape of images, `(ny, nx)` or `(nz, ny, nx)`.
+            #[getter]
+            fn image_shape(&self) -> Vec<usize> {
+                self.inner.in_shape()
+            }
+            /// Shape of projection data, `(views, cols)` or `(views, rows, cols)`.
+            #[getter]
+            fn data_shape(&self) -> Vec<usize> {
+                self.inner.out_shape()
+            }
+            fn __repr__(&self) -> String {
+                format!(
+                    "{}(image_shape={:?}, data_shape={:?}, device={:?})",
+                    $name,
+                    self.image_shape(),
+                    self.data_shape(),
+                    self.device()
+                )
+            }
+        }
+    };
+}
+operator_methods!(PyProjector, "Projector");
+operator_methods!(PySpectProjector, "SpectProjector");
+operator_methods!(PyPetProjector, "PetProjector");

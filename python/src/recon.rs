@@ -1,0 +1,376 @@
+//! Reconstruction: FBP, the EM family (OSEM, MLEM, priors, likelihood), scatter estimates, and
+//! CT transmission (OS-SPS, OS-SART).
+
+use crate::arrays::*;
+use crate::projectors::*;
+use ndarray::{ArrayD, ArrayViewD};
+use numpy::PyArrayDyn;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use std::sync::Arc;
+
+pub(crate) fn ramp_filter(
+    py: Python<'_>,
+    filter: &str,
+    cutoff: f64,
+) -> PyResult<tomors::RampFilter> {
+    let window: tomors::FilterWindow = filter.parse().py_err(py)?;
+    tomors::RampFilter::new(window, cutoff).py_err(py)
+}
+
+/// A filtered back-projection plan for a projector's geometry, grid and backend: reuse it to
+/// reconstruct many sinograms with the same geometry.
+#[pyclass(name = "FBP", module = "tomors", frozen)]
+pub(crate) struct PyFbp {
+    pub(crate) inner: Arc<tomors::Fbp>,
+}
+
+#[pymethods]
+impl PyFbp {
+    #[new]
+    #[pyo3(signature = (projector, filter="ram-lak", cutoff=1.0))]
+    fn new(py: Python<'_>, projector: &PyProjector, filter: &str, cutoff: f64) -> PyResult<Self> {
+        let f = ramp_filter(py, filter, cutoff)?;
+        let p = projector.inner.clone();
+        let inner = py.detach(move || tomors::Fbp::new(&p, f)).py_err(py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+    /// Reconstructs `data` (the projector's `data_shape`); a new float32 image.
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        array_to_array(py, data, "data", |v| self.inner.reconstruct(v))
+    }
+}
+
+/// Filtered back-projection of `data` with `projector`'s geometry; returns the image.
+#[pyfunction]
+#[pyo3(signature = (data, projector, filter="ram-lak", cutoff=1.0))]
+pub(crate) fn fbp<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    filter: &str,
+    cutoff: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let plan = PyFbp::new(py, projector, filter, cutoff)?;
+    plan.__call__(py, data)
+}
+
+/// A prior for one-step-late MAP-EM: `Prior.quadratic(beta)` or
+/// `Prior.relative_difference(beta, gamma=2.0)` (26-neighbourhood, inverse-distance weights).
+#[pyclass(name = "Prior", module = "tomors", frozen)]
+#[derive(Clone)]
+pub(crate) struct PyPrior {
+    pub(crate) inner: tomors::Prior,
+}
+
+#[pymethods]
+impl PyPrior {
+    #[staticmethod]
+    fn quadratic(py: Python<'_>, beta: f64) -> PyResult<Self> {
+        Ok(Self {
+            inner: tomors::Prior::quadratic(beta).py_err(py)?,
+        })
+    }
+    #[staticmethod]
+    #[pyo3(signature = (beta, gamma=2.0))]
+    fn relative_difference(py: Python<'_>, beta: f64, gamma: f64) -> PyResult<Self> {
+        Ok(Self {
+            inner: tomors::Prior::relative_difference(beta, gamma).py_err(py)?,
+        })
+    }
+    fn __repr__(&self) -> String {
+        match self.inner.kind {
+            tomors::PriorKind::Quadratic => format!("Prior.quadratic(beta={})", self.inner.beta),
+            tomors::PriorKind::RelativeDifference { gamma } => format!(
+                "Prior.relative_difference(beta={}, gamma={gamma})",
+                self.inner.beta
+            ),
+        }
+    }
+}
+
+/// OSEM (MLEM when `subsets == 1`) of `data` (counts, finite, >= 0) through a SpectProjector
+/// or a PetProjector.
+/// `background` is the additive term (scatter, randoms) shaped like the data; `x0` the start
+/// image (default 1 wherever the camera sees); `callback(iteration, image)` is called after
+/// each iteration with a copy of the image and stops the reconstruction by returning False
+/// (an exception it raises stops it and is re-raised); `post_filter_fwhm` (mm) smooths the
+/// result with a 3D Gaussian; `prior` (a `Prior`) makes it one-step-late MAP-EM. Returns a new
+/// float32 image.
+#[pyfunction]
+#[pyo3(signature = (data, projector, iterations, subsets, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn osem<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &Bound<'py, PyAny>,
+    iterations: usize,
+    subsets: usize,
+    background: Option<&Bound<'py, PyAny>>,
+    x0: Option<&Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
+    post_filter_fwhm: Option<f64>,
+    prior: Option<PyRef<'py, PyPrior>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let y = f32_array(py, data, "data")?;
+    let b = background
+        .map(|b| f32_array(py, b, "background"))
+        .transpose()?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let settings = tomors::Osem {
+        iterations,
+        subsets,
+        background: b.as_ref().map(|b| b.as_array()),
+        x0: x.as_ref().map(|x| x.as_array()),
+        post_filter_fwhm,
+        prior: prior.map(|p| p.inner),
+    };
+    let view = y.as_array();
+    let mut raised: Option<PyErr> = None;
+    let model = emission_model(projector, "osem")?;
+    let model = &*model;
+    let out = py.detach(|| match &callback {
+        None => model.run(&settings, view, None),
+        Some(cb) => {
+            let mut call = |r: &tomors::recon::IterationReport<'_>| -> bool {
+                Python::attach(|py| {
+                    let image = to_numpy(py, r.image.to_owned());
+                    match cb.call1(py, (r.iteration, image)) {
+                        Ok(v) => !v.bind(py).is(pyo3::types::PyBool::new(py, false)),
+                        Err(e) => {
+                            raised = Some(e);
+                            false
+                        }
+                    }
+                })
+            };
+            model.run(&settings, view, Some(&mut call))
+        }
+    });
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    Ok(to_numpy(py, out.py_err(py)?))
+}
+
+/// MLEM: `osem` with one subset.
+#[pyfunction]
+#[pyo3(signature = (data, projector, iterations, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn mlem<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &Bound<'py, PyAny>,
+    iterations: usize,
+    background: Option<&Bound<'py, PyAny>>,
+    x0: Option<&Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
+    post_filter_fwhm: Option<f64>,
+    prior: Option<PyRef<'py, PyPrior>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    osem(
+        py,
+        data,
+        projector,
+        iterations,
+        1,
+        background,
+        x0,
+        callback,
+        post_filter_fwhm,
+        prior,
+    )
+}
+
+/// Triple-energy-window scatter estimate (C_lower/W_lower + C_upper/W_upper) * W_peak / 2 from
+/// the side windows' counts (upper may be None) and the window widths in keV.
+#[pyfunction]
+#[pyo3(signature = (lower, upper, lower_width_kev, upper_width_kev, peak_width_kev))]
+pub(crate) fn triple_energy_window<'py>(
+    py: Python<'py>,
+    lower: &Bound<'py, PyAny>,
+    upper: Option<&Bound<'py, PyAny>>,
+    lower_width_kev: f64,
+    upper_width_kev: f64,
+    peak_width_kev: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let lo = f32_array(py, lower, "lower window")?;
+    let up = upper
+        .map(|u| f32_array(py, u, "upper window"))
+        .transpose()?;
+    let out = tomors::physics::triple_energy_window(
+        lo.as_array(),
+        up.as_ref().map(|u| u.as_array()),
+        lower_width_kev,
+        upper_width_kev,
+        peak_width_kev,
+    )
+    .py_err(py)?;
+    Ok(to_numpy(py, out))
+}
+
+/// Dual-energy-window scatter estimate k * C_scatter (k = 0.5 for Tc-99m with a 92-125 keV window).
+#[pyfunction]
+#[pyo3(signature = (scatter_window, k=0.5))]
+pub(crate) fn dual_energy_window<'py>(
+    py: Python<'py>,
+    scatter_window: &Bound<'py, PyAny>,
+    k: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let c = f32_array(py, scatter_window, "scatter window")?;
+    Ok(to_numpy(
+        py,
+        tomors::physics::dual_energy_window(c.as_array(), k).py_err(py)?,
+    ))
+}
+
+/// Poisson log-likelihood sum(y log(A x + b) - (A x + b)) of `image` for `data`.
+#[pyfunction]
+#[pyo3(signature = (data, projector, image, background=None))]
+pub(crate) fn log_likelihood<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &Bound<'py, PyAny>,
+    image: &Bound<'py, PyAny>,
+    background: Option<&Bound<'py, PyAny>>,
+) -> PyResult<f64> {
+    let y = f32_array(py, data, "data")?;
+    let x = f32_array(py, image, "image")?;
+    let b = background
+        .map(|b| f32_array(py, b, "background"))
+        .transpose()?;
+    let (yv, xv, bv) = (y.as_array(), x.as_array(), b.as_ref().map(|b| b.as_array()));
+    let model = emission_model(projector, "log_likelihood")?;
+    let model = &*model;
+    py.detach(|| model.log_likelihood(yv, xv, bv)).py_err(py)
+}
+
+/// The Rust model behind an emission projector (`SpectProjector` or `PetProjector`); a
+/// `TypeError` that says what `function` expects for anything else.
+fn emission_model(
+    projector: &Bound<'_, PyAny>,
+    function: &str,
+) -> PyResult<Arc<dyn SystemModelDyn + Send + Sync>> {
+    if let Ok(p) = projector.cast::<PySpectProjector>() {
+        return Ok(p.get().inner.clone());
+    }
+    if let Ok(p) = projector.cast::<PyPetProjector>() {
+        return Ok(p.get().inner.clone());
+    }
+    let got = projector.get_type().name()?.to_string();
+    let hint = if projector.cast::<PyProjector>().is_ok() {
+        ": a Projector models CT line integrals; reconstruct CT with fbp, os_sps or os_sart, or \
+         build a PetProjector (emission data through the same geometry)"
+    } else {
+        ""
+    };
+    Err(PyTypeError::new_err(format!(
+        "{function} needs an emission model, a SpectProjector or a PetProjector; got {got}{hint}"
+    )))
+}
+
+/// Object-safe access to the generic EM entry points for every system model.
+pub(crate) trait SystemModelDyn {
+    fn run(
+        &self,
+        settings: &tomors::Osem<'_>,
+        data: ArrayViewD<'_, f32>,
+        callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
+    ) -> tomors::Result<ArrayD<f32>>;
+    fn log_likelihood(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        image: ArrayViewD<'_, f32>,
+        background: Option<ArrayViewD<'_, f32>>,
+    ) -> tomors::Result<f64>;
+}
+
+impl<M: tomors::SystemModel> SystemModelDyn for M {
+    fn run(
+        &self,
+        settings: &tomors::Osem<'_>,
+        data: ArrayViewD<'_, f32>,
+        callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
+    ) -> tomors::Result<ArrayD<f32>> {
+        settings.run_with(self, data, callback)
+    }
+    fn log_likelihood(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        image: ArrayViewD<'_, f32>,
+        background: Option<ArrayViewD<'_, f32>>,
+    ) -> tomors::Result<f64> {
+        tomors::recon::log_likelihood(self, data, image, background)
+    }
+}
+
+/// OS-SPS for CT: pre-log `counts` ~ Poisson(blank * exp(-A mu) + background) through a
+/// Projector; returns mu (1/mm), non-negative. One subset is SPS (monotone).
+#[pyfunction]
+#[pyo3(signature = (counts, blank, projector, iterations, subsets, background=None, x0=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn os_sps<'py>(
+    py: Python<'py>,
+    counts: &Bound<'py, PyAny>,
+    blank: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    iterations: usize,
+    subsets: usize,
+    background: Option<&Bound<'py, PyAny>>,
+    x0: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let y = f32_array(py, counts, "counts")?;
+    let b = f32_array(py, blank, "blank")?;
+    let r = background
+        .map(|r| f32_array(py, r, "background"))
+        .transpose()?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let settings = tomors::recon::OrderedSubsets {
+        iterations,
+        subsets,
+        x0: x.as_ref().map(|x| x.as_array()),
+    };
+    let p = &projector.inner;
+    let (yv, bv, rv) = (y.as_array(), b.as_array(), r.as_ref().map(|r| r.as_array()));
+    Ok(to_numpy(
+        py,
+        py.detach(|| settings.os_sps(p, yv, bv, rv)).py_err(py)?,
+    ))
+}
+
+/// OS-SART for CT on post-log line integrals `sinogram` through a Projector, relaxation in
+/// (0, 2), optional non-negativity.
+#[pyfunction]
+#[pyo3(signature = (sinogram, projector, iterations, subsets, relaxation=1.0, non_negative=true, x0=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn os_sart<'py>(
+    py: Python<'py>,
+    sinogram: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    iterations: usize,
+    subsets: usize,
+    relaxation: f64,
+    non_negative: bool,
+    x0: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let p_in = f32_array(py, sinogram, "sinogram")?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let settings = tomors::recon::OrderedSubsets {
+        iterations,
+        subsets,
+        x0: x.as_ref().map(|x| x.as_array()),
+    };
+    let p = &projector.inner;
+    let view = p_in.as_array();
+    Ok(to_numpy(
+        py,
+        py.detach(|| settings.os_sart(p, view, relaxation, non_negative))
+            .py_err(py)?,
+    ))
+}
