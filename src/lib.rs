@@ -97,6 +97,8 @@ pub mod pipeline;
 pub mod projector;
 pub mod recon;
 #[cfg(test)]
+mod stage_parity;
+#[cfg(test)]
 mod test_support;
 
 pub use backend::{ActiveBackend, Backend};

@@ -155,7 +155,44 @@ fn fbp_returns_mu_of_a_uniform_disc(backend: Backend) {
     }
 }
 
+/// Known answer: rays along the grid axes through an image of ones sum to the chord length
+/// exactly (Joseph samples one voxel per step, each weighted by the step length). At θ = 0 the
+/// rays travel along +y, so every column inside the grid sees `ny · dy` mm; at θ = π/2 they
+/// travel along −x and see `nx · dx` mm. In 2D and on a 3D stack (every slice alike).
+fn axis_aligned_rays_through_ones_give_chord_lengths(backend: Backend) {
+    let (ny, nx, dy, dx) = (24, 30, 1.25, 0.8);
+    for nz in [1, 3] {
+        let grid = if nz == 1 {
+            grid2(ny, nx, dy, dx)
+        } else {
+            ImageGrid::new_3d([nz, ny, nx], [2.0, dy, dx]).unwrap()
+        };
+        // Bins of one pixel, centred on the pixel centres along each axis.
+        for (angle, n_cols, du, chord) in [
+            (0.0, nx, dx, ny as f64 * dy),
+            (PI / 2.0, ny, dy, nx as f64 * dx),
+        ] {
+            let cols = DetectorColumns {
+                n_cols,
+                spacing: du,
+                offset: 0.0,
+            };
+            let geometry = ParallelBeam::with_detector(vec![angle], cols, nz, 2.0).unwrap();
+            let p = Projector::new(geometry, grid.clone(), backend).unwrap();
+            let ones = ndarray::ArrayD::<f32>::ones(ndarray::IxDyn(&p.image_shape()));
+            let sums = p.forward(ones.view()).unwrap();
+            for &v in sums.iter() {
+                assert!(
+                    (v as f64 - chord).abs() < 1e-4 * chord,
+                    "{nz} slice(s), view {angle:.3}: {v} against the chord {chord} mm"
+                );
+            }
+        }
+    }
+}
+
 backend_tests!(
+    axis_aligned_rays_through_ones_give_chord_lengths,
     forward_matches_exact_line_integrals,
     fbp_of_exact_data,
     short_scan_fan_fbp,

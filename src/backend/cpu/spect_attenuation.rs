@@ -24,8 +24,9 @@ pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32]
             let mut sum = vec![0f32; nc];
             let mut m = vec![0f32; nc];
             for id in (0..nd).rev() {
-                // Outside `inside`, μ is 0: the sums do not change and the factors are never used
-                // (no tap of those samples reaches the image).
+                // Outside `inside`, μ is 0: the sums do not change, and the factor is that of the
+                // path so far, as the shader writes it (no tap of those samples reaches the
+                // image, so it is never used, but the twin gives the shader's numbers).
                 let inside = columns_inside(v, id, nc, p.nx, p.ny);
                 let interior = columns_interior(v, id, nc, p.nx, p.ny);
                 for k in inside.clone() {
@@ -37,6 +38,9 @@ pub(crate) fn spect_attenuation(p: &SpectParams, views: &[SpectView], mu: &[f32]
                     };
                 }
                 let row = &mut plane[id * nc..(id + 1) * nc];
+                for k in (0..inside.start).chain(inside.end..nc) {
+                    row[k] = exp_neg(sum[k]);
+                }
                 for ((a, s), mk) in row[inside.clone()]
                     .iter_mut()
                     .zip(&mut sum[inside.clone()])

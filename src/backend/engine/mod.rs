@@ -152,19 +152,7 @@ impl Engine {
         buffers: &[Buf],
         invocations: [u32; 3],
     ) -> Result<()> {
-        check_bindings(stage, std::mem::size_of::<P>(), buffers);
-        match self {
-            Engine::Gpu(g) => g.dispatch(
-                stage,
-                bytemuck::bytes_of(params),
-                buffers,
-                stage.workgroups(invocations),
-            ),
-            Engine::Cpu(c) => {
-                c.dispatch(stage, bytemuck::bytes_of(params), buffers);
-                Ok(())
-            }
-        }
+        self.dispatch_bytes(stage, bytemuck::bytes_of(params), buffers, invocations)
     }
 
     /// As [`Engine::dispatch`] for an element-wise stage over `len` elements (workgroups along
@@ -179,14 +167,49 @@ impl Engine {
         buffers: &[Buf],
         len: usize,
     ) -> Result<()> {
-        check_bindings(stage, std::mem::size_of::<P>(), buffers);
+        self.dispatch_linear_bytes(stage, bytemuck::bytes_of(params), buffers, len)
+    }
+
+    /// [`Engine::dispatch`] with the parameter struct as its bytes (4-byte aligned).
+    ///
+    /// # Errors
+    /// As [`Engine::dispatch`].
+    pub fn dispatch_bytes(
+        &mut self,
+        stage: Stage,
+        params: &[u8],
+        buffers: &[Buf],
+        invocations: [u32; 3],
+    ) -> Result<()> {
+        check_bindings(stage, params.len(), buffers);
+        match self {
+            Engine::Gpu(g) => g.dispatch(stage, params, buffers, stage.workgroups(invocations)),
+            Engine::Cpu(c) => {
+                c.dispatch(stage, params, buffers);
+                Ok(())
+            }
+        }
+    }
+
+    /// [`Engine::dispatch_linear`] with the parameter struct as its bytes (4-byte aligned).
+    ///
+    /// # Errors
+    /// As [`Engine::dispatch`].
+    pub fn dispatch_linear_bytes(
+        &mut self,
+        stage: Stage,
+        params: &[u8],
+        buffers: &[Buf],
+        len: usize,
+    ) -> Result<()> {
+        check_bindings(stage, params.len(), buffers);
         match self {
             Engine::Gpu(g) => {
                 let workgroups = super::gpu::buffers::linear_grid(g.ctx(), stage, len);
-                g.dispatch(stage, bytemuck::bytes_of(params), buffers, workgroups)
+                g.dispatch(stage, params, buffers, workgroups)
             }
             Engine::Cpu(c) => {
-                c.dispatch(stage, bytemuck::bytes_of(params), buffers);
+                c.dispatch(stage, params, buffers);
                 Ok(())
             }
         }
@@ -254,18 +277,22 @@ mod tests {
         assert_eq!(out, vec![2.0, 0.0, 0.0, 1.0 / 1.5]);
     }
 
-    #[test]
-    fn buffers_copy_clear_and_read_at_offsets() {
-        let mut e = Engine::new(None);
+    /// Copies three words to an offset, reads them back, clears, reads again.
+    fn copy_then_clear(e: &mut Engine) -> [[f32; 6]; 2] {
         let a = e.upload("a", &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
         let b = e.zeros("b", 6).unwrap();
         e.copy(a, 1, b, 3, 3);
-        let mut out = [0.0f32; 6];
-        e.read(b, 0, &mut out).unwrap();
-        assert_eq!(out, [0.0, 0.0, 0.0, 2.0, 3.0, 4.0]);
+        let mut out = [[0.0f32; 6]; 2];
+        e.read(b, 0, &mut out[0]).unwrap();
         e.clear(b);
-        e.read(b, 0, &mut out).unwrap();
-        assert_eq!(out, [0.0; 6]);
+        e.read(b, 0, &mut out[1]).unwrap();
+        out
+    }
+
+    #[test]
+    fn buffers_copy_clear_and_read_at_offsets() {
+        let out = copy_then_clear(&mut Engine::new(None));
+        assert_eq!(out, [[0.0, 0.0, 0.0, 2.0, 3.0, 4.0], [0.0; 6]]);
     }
 
     #[test]
@@ -275,12 +302,7 @@ mod tests {
         let cpu = em_ratio_on(&mut Engine::new(None));
         let gpu = em_ratio_on(&mut Engine::new(Some(ctx.clone())));
         assert_eq!(cpu, gpu);
-        let mut e = Engine::new(Some(ctx));
-        let a = e.upload("a", &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
-        let b = e.zeros("b", 6).unwrap();
-        e.copy(a, 1, b, 3, 3);
-        let mut out = [0.0f32; 6];
-        e.read(b, 0, &mut out).unwrap();
-        assert_eq!(out, [0.0, 0.0, 0.0, 2.0, 3.0, 4.0]);
+        let out = copy_then_clear(&mut Engine::new(Some(ctx)));
+        assert_eq!(out, [[0.0, 0.0, 0.0, 2.0, 3.0, 4.0], [0.0; 6]]);
     }
 }

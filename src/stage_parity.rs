@@ -1,0 +1,415 @@
+//! One parity test for every stage: each stage of the generated table runs on the host engine
+//! (its CPU twin) and on a wgpu engine with the same parameters and inputs, and the outputs
+//! must agree. The inputs come from an exhaustive `match` over [`Stage`], so a new shader does
+//! not compile until it has a case here.
+
+use crate::backend::Stage;
+use crate::backend::engine::{Buf, Engine};
+use crate::backend::layout::{
+    EmParams, NmiParams, Params, PriorParams, ResampleParams, SpectParams,
+};
+use crate::geometry::{
+    Collimator, DetectorColumns, DetectorShape, FanBeam, ImageGrid, SpectGeometry, lower,
+    lower_spect,
+};
+use crate::operator::SplitMix64;
+
+/// Largest difference allowed, relative to the largest output value: f32 rounding on both
+/// sides, GPU compilers fusing multiply-adds, and the FBP filter evaluated by FFT on the CPU
+/// but summed directly by the shader (about 1e-6 relative); 1e-4 leaves room without hiding a
+/// wrong index or weight, which moves values by far more.
+const PARITY_TOL: f32 = 1e-4;
+
+/// One stage's dispatch: parameters, the buffers it reads, the size of the one it writes,
+/// and how many invocations (a grid, or a count for element-wise stages).
+struct Case {
+    params: Vec<u32>,
+    reads: Vec<Vec<u32>>,
+    out_len: usize,
+    /// The output's initial contents (stages that accumulate), zeros when `None`.
+    out_init: Option<Vec<u32>>,
+    grid: Grid,
+    /// Integer output (compared exactly) rather than f32.
+    integer: bool,
+}
+
+enum Grid {
+    Invocations([u32; 3]),
+    Linear(usize),
+}
+
+fn words<T: bytemuck::Pod>(v: &[T]) -> Vec<u32> {
+    bytemuck::cast_slice(v).to_vec()
+}
+
+fn random(rng: &mut SplitMix64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| lo + (hi - lo) * rng.next_f32()).collect()
+}
+
+fn case(stage: Stage) -> Case {
+    let mut rng = SplitMix64(stage as u64 + 1);
+    // A fan-beam stack: every Joseph and FBP stage sees views, lines and a kind tag.
+    let grid = ImageGrid::new_3d([3, 21, 26], [1.5, 1.1, 0.9]).unwrap();
+    let fan = FanBeam::with_rows(
+        (0..29).map(|i| i as f64 * 0.21).collect(),
+        DetectorColumns {
+            n_cols: 37,
+            spacing: 1.2,
+            offset: 0.4,
+        },
+        3,
+        1.5,
+        120.0,
+        210.0,
+        DetectorShape::Arc,
+    )
+    .unwrap();
+    let joseph = lower(&fan.into(), &grid);
+    let p: Params = joseph.params;
+    let (image_len, data_len) = (
+        (p.nx * p.ny * p.nz) as usize,
+        (p.n_views * p.nz * p.n_cols) as usize,
+    );
+    // A SPECT acquisition with attenuation and a collimator response.
+    let sgrid = ImageGrid::new_3d([4, 18, 18], [4.0, 4.0, 4.0]).unwrap();
+    let sgeom = SpectGeometry::new((0..10).map(|i| i as f64 * 0.63).collect(), 110.0, 18, 4.0)
+        .unwrap()
+        .with_collimator(Collimator::preset("lehr").unwrap());
+    let spect = lower_spect(&sgeom, &sgrid, true);
+    let sp = SpectParams {
+        batch_first: 0,
+        batch_count: spect.params.n_views,
+        proj_first: 0,
+        att_first: 0,
+        accumulate: 0,
+        ..spect.params
+    };
+    let frame_len = (sp.n_views * sp.nz * sp.n_depth * sp.n_cols) as usize;
+    let (s_image, s_data) = (
+        (sp.nx * sp.ny * sp.nz) as usize,
+        (sp.n_views * sp.nz * sp.n_cols) as usize,
+    );
+    let frames = [sp.n_cols, sp.n_depth, sp.nz * sp.batch_count];
+    let f32s = |v: Vec<f32>| words(&v);
+    match stage {
+        Stage::ForwardProject => Case {
+            params: words(std::slice::from_ref(&p)),
+            reads: vec![
+                words(&joseph.lines),
+                f32s(random(&mut rng, image_len, -1.0, 1.0)),
+            ],
+            out_len: data_len,
+            out_init: None,
+            grid: Grid::Invocations([p.n_cols, p.n_views, p.nz]),
+            integer: false,
+        },
+        Stage::AdjointProject => Case {
+            params: words(std::slice::from_ref(&p)),
+            reads: vec![
+                words(&joseph.views),
+                words(&joseph.lines),
+                f32s(random(&mut rng, data_len, -1.0, 1.0)),
+            ],
+            out_len: image_len,
+            out_init: None,
+            grid: Grid::Invocations([p.nx, p.ny, p.nz]),
+            integer: false,
+        },
+        Stage::FbpFilter => {
+            let kernel = crate::filter::FilterKernel::new(
+                p.n_cols as usize,
+                0.01,
+                crate::filter::RampFilter::default(),
+                true,
+            );
+            Case {
+                params: words(std::slice::from_ref(&p)),
+                reads: vec![
+                    f32s(kernel.lags(p.n_cols as usize)),
+                    f32s(random(&mut rng, (p.n_views * p.n_cols) as usize, 0.5, 1.0)),
+                    f32s(random(&mut rng, data_len, -1.0, 1.0)),
+                ],
+                out_len: data_len,
+                out_init: None,
+                grid: Grid::Invocations([p.n_cols, p.n_views, p.nz]),
+                integer: false,
+            }
+        }
+        Stage::BackprojectFbp => Case {
+            params: words(std::slice::from_ref(&p)),
+            reads: vec![
+                words(&joseph.views),
+                f32s(random(&mut rng, data_len, -1.0, 1.0)),
+            ],
+            out_len: image_len,
+            out_init: None,
+            grid: Grid::Invocations([p.nx, p.ny, p.nz]),
+            integer: false,
+        },
+        Stage::EmRatio => {
+            let n = 5000;
+            let em = EmParams::new(n - 300, 300, true, true, 0.0);
+            Case {
+                params: words(std::slice::from_ref(&em)),
+                reads: vec![
+                    f32s(random(&mut rng, n, 0.0, 20.0)),
+                    f32s(random(&mut rng, n, 0.0, 0.5)),
+                    f32s(random(&mut rng, n, 0.2, 1.0)),
+                ],
+                out_len: n - 300,
+                out_init: Some(f32s(random(&mut rng, n - 300, -0.1, 10.0))),
+                grid: Grid::Linear(n - 300),
+                integer: false,
+            }
+        }
+        Stage::EmUpdate => {
+            let n = 3000;
+            let em = EmParams::new(n, n, false, false, 0.3);
+            Case {
+                params: words(std::slice::from_ref(&em)),
+                reads: vec![
+                    f32s(random(&mut rng, 2 * n, 0.0, 4.0)),
+                    f32s(random(&mut rng, n, 0.0, 4.0)),
+                    f32s(random(&mut rng, n, -1.0, 1.0)),
+                ],
+                out_len: n,
+                out_init: Some(f32s(random(&mut rng, n, 0.0, 2.0))),
+                grid: Grid::Linear(n),
+                integer: false,
+            }
+        }
+        Stage::PriorGradient => {
+            let mut weights = [[0.0f32; 4]; 7];
+            for (i, w) in weights.iter_mut().flatten().take(27).enumerate() {
+                *w = if i == 13 {
+                    0.0
+                } else {
+                    1.0 / (1 + i % 3) as f32
+                };
+            }
+            let pp = PriorParams {
+                nx: 13,
+                ny: 11,
+                nz: 5,
+                kind: 1,
+                gamma: 2.0,
+                _pad0: 0.0,
+                _pad1: 0.0,
+                _pad2: 0.0,
+                weights,
+            };
+            Case {
+                params: words(std::slice::from_ref(&pp)),
+                reads: vec![f32s(random(&mut rng, 13 * 11 * 5, 0.0, 3.0))],
+                out_len: 13 * 11 * 5,
+                out_init: None,
+                grid: Grid::Invocations([13, 11, 5]),
+                integer: false,
+            }
+        }
+        Stage::Resample => {
+            let source = [9u32, 12, 14];
+            let rp = ResampleParams {
+                b: [-0.7, 1.3, -1.1, 0.0],
+                col_z: [0.8, 0.1, 0.0, 0.0],
+                col_y: [0.0, 0.7, 0.2, 0.0],
+                col_x: [0.05, -0.2, 0.9, 0.0],
+                slab: [8, 13, 12, 0],
+                source: [source[0], source[1], source[2], 0],
+                block: [source[0], source[1], source[2], 0],
+                block_origin: [0; 4],
+                samples: [2, 1, 3, 0],
+                outside: -7.0,
+                len: 8 * 13 * 12,
+                _pad0: 0,
+                _pad1: 0,
+            };
+            let n = (source[0] * source[1] * source[2]) as usize;
+            Case {
+                params: words(std::slice::from_ref(&rp)),
+                reads: vec![f32s(random(&mut rng, n, 0.0, 100.0))],
+                out_len: 8 * 13 * 12,
+                out_init: None,
+                grid: Grid::Linear(8 * 13 * 12),
+                integer: false,
+            }
+        }
+        Stage::NmiHistogram => {
+            let (fixed, moving, bins) = ([10u32, 12, 11], [9u32, 13, 12], 16u32);
+            let pack = |n: u32, rng: &mut SplitMix64| -> Vec<u32> {
+                let b: Vec<u8> = (0..n)
+                    .map(|_| (rng.next_u64() % bins as u64) as u8)
+                    .collect();
+                b.chunks(4)
+                    .map(|c| {
+                        c.iter()
+                            .enumerate()
+                            .fold(0u32, |w, (i, &x)| w | (x as u32) << (8 * i))
+                    })
+                    .collect()
+            };
+            let np = NmiParams {
+                b: [0.3, -0.4, 0.6, 0.0],
+                col_z: [0.9, 0.05, 0.0, 0.0],
+                col_y: [0.0, 1.0, 0.1, 0.0],
+                col_x: [0.0, -0.1, 1.05, 0.0],
+                fixed: [fixed[0], fixed[1], fixed[2], 1],
+                moving: [moving[0], moving[1], moving[2], bins],
+                len: fixed.iter().product(),
+                scale: 1024.0,
+                _pad0: 0,
+                _pad1: 0,
+            };
+            Case {
+                params: words(std::slice::from_ref(&np)),
+                reads: vec![
+                    pack(fixed.iter().product(), &mut rng),
+                    pack(moving.iter().product(), &mut rng),
+                ],
+                out_len: (bins * bins) as usize,
+                out_init: None,
+                grid: Grid::Linear(fixed.iter().product::<u32>() as usize),
+                integer: true,
+            }
+        }
+        Stage::SpectAttenuation => Case {
+            params: words(std::slice::from_ref(&sp)),
+            reads: vec![
+                words(&spect.views),
+                f32s(random(&mut rng, s_image, 0.0, 0.02)),
+            ],
+            out_len: frame_len,
+            out_init: None,
+            grid: Grid::Invocations([sp.n_cols, sp.nz, sp.batch_count]),
+            integer: false,
+        },
+        Stage::SpectRotate => Case {
+            params: words(std::slice::from_ref(&sp)),
+            reads: vec![
+                words(&spect.views),
+                f32s(random(&mut rng, s_image, 0.0, 5.0)),
+                f32s(random(&mut rng, frame_len, 0.1, 1.0)),
+            ],
+            out_len: frame_len,
+            out_init: None,
+            grid: Grid::Invocations(frames),
+            integer: false,
+        },
+        Stage::SpectBlurCols => Case {
+            params: words(std::slice::from_ref(&sp)),
+            reads: vec![
+                f32s(spect.kernel_cols.clone()),
+                words(&spect.half_widths),
+                f32s(random(&mut rng, frame_len, 0.0, 5.0)),
+            ],
+            out_len: frame_len,
+            out_init: None,
+            grid: Grid::Invocations(frames),
+            integer: false,
+        },
+        Stage::SpectBlurRowsSum => Case {
+            params: words(std::slice::from_ref(&sp)),
+            reads: vec![
+                f32s(spect.kernel_rows.clone()),
+                words(&spect.half_widths),
+                f32s(random(&mut rng, frame_len, 0.0, 5.0)),
+            ],
+            out_len: s_data,
+            out_init: None,
+            grid: Grid::Invocations([sp.n_cols, sp.nz, sp.batch_count]),
+            integer: false,
+        },
+        Stage::SpectSpreadRows => Case {
+            params: words(std::slice::from_ref(&sp)),
+            reads: vec![
+                f32s(spect.kernel_rows.clone()),
+                words(&spect.half_widths),
+                f32s(random(&mut rng, s_data, 0.0, 5.0)),
+            ],
+            out_len: frame_len,
+            out_init: None,
+            grid: Grid::Invocations(frames),
+            integer: false,
+        },
+        Stage::SpectRotateAdjoint => {
+            let acc = SpectParams {
+                accumulate: 1,
+                ..sp
+            };
+            Case {
+                params: words(std::slice::from_ref(&acc)),
+                reads: vec![
+                    words(&spect.views),
+                    f32s(random(&mut rng, frame_len, 0.1, 1.0)),
+                    f32s(random(&mut rng, frame_len, -1.0, 1.0)),
+                ],
+                out_len: s_image,
+                out_init: Some(f32s(random(&mut rng, s_image, 0.0, 1.0))),
+                grid: Grid::Invocations([sp.nx, sp.ny, sp.nz]),
+                integer: false,
+            }
+        }
+    }
+}
+
+/// Runs `case` on `engine` and returns the output words.
+fn run(engine: &mut Engine, stage: Stage, case: &Case) -> Vec<u32> {
+    let mut buffers: Vec<Buf> = case
+        .reads
+        .iter()
+        .map(|r| engine.upload("input", r).unwrap())
+        .collect();
+    let out = match &case.out_init {
+        Some(init) => engine.upload("output", init).unwrap(),
+        None => engine.zeros("output", case.out_len).unwrap(),
+    };
+    buffers.push(out);
+    let bytes: &[u8] = bytemuck::cast_slice(&case.params);
+    match case.grid {
+        Grid::Invocations(grid) => engine.dispatch_bytes(stage, bytes, &buffers, grid),
+        Grid::Linear(len) => engine.dispatch_linear_bytes(stage, bytes, &buffers, len),
+    }
+    .unwrap();
+    let mut words = vec![0u32; case.out_len];
+    engine.read(out, 0, &mut words).unwrap();
+    words
+}
+
+#[test]
+#[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
+fn every_stage_gives_the_same_numbers_on_both_engines() {
+    let ctx = crate::test_support::gpu_context();
+    let mut failures = Vec::new();
+    for stage in Stage::ALL {
+        let case = case(stage);
+        let cpu = run(&mut Engine::new(None), stage, &case);
+        let gpu = run(&mut Engine::new(Some(ctx.clone())), stage, &case);
+        let (worst, scale) = if case.integer {
+            let diff = cpu
+                .iter()
+                .zip(&gpu)
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap_or(0);
+            (diff as f32, 1.0)
+        } else {
+            let (c, g): (&[f32], &[f32]) = (bytemuck::cast_slice(&cpu), bytemuck::cast_slice(&gpu));
+            let scale = c
+                .iter()
+                .fold(0.0f32, |m, v| m.max(v.abs()))
+                .max(f32::MIN_POSITIVE);
+            let diff = c
+                .iter()
+                .zip(g)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            (diff / scale, scale)
+        };
+        println!("{stage}: largest difference {worst:.2e} (relative to {scale:.3e})");
+        let nonzero = cpu.iter().any(|&w| w != 0);
+        if !nonzero || worst > if case.integer { 0.0 } else { PARITY_TOL } {
+            failures.push(format!("{stage}: {worst:.2e}, output non-zero: {nonzero}"));
+        }
+    }
+    assert!(failures.is_empty(), "stages that differ: {failures:?}");
+}
