@@ -336,7 +336,7 @@ pub(crate) fn os_sps<'py>(
         subsets,
         x0: x.as_ref().map(|x| x.as_array()),
     };
-    let p = &projector.inner;
+    let p: &tomors::Projector = &projector.inner;
     let (yv, bv, rv) = (y.as_array(), b.as_array(), r.as_ref().map(|r| r.as_array()));
     Ok(to_numpy(
         py,
@@ -366,7 +366,7 @@ pub(crate) fn os_sart<'py>(
         subsets,
         x0: x.as_ref().map(|x| x.as_array()),
     };
-    let p = &projector.inner;
+    let p: &tomors::Projector = &projector.inner;
     let view = p_in.as_array();
     Ok(to_numpy(
         py,

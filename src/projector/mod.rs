@@ -10,7 +10,7 @@ use crate::backend::models::{JosephPlan, check_fits, chunk_slices};
 use crate::backend::{ActiveBackend, Backend, Device};
 use crate::error::{Error, Result};
 use crate::geometry::{Geometry, ImageGrid, check_compatible, lower};
-use crate::operator::LinearOperator;
+use crate::operator::{LinearOperator, ViewSubsets};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
 
@@ -232,6 +232,20 @@ impl Projector {
             )?);
         }
         f(guard.as_mut().expect("allocated above"))
+    }
+}
+
+impl ViewSubsets for Projector {
+    type Subset = Projector;
+    /// A projector of the views `views` only, planned like this one.
+    fn subset(&self, views: &[usize]) -> Result<Projector> {
+        let n = self.geometry.n_views();
+        if let Some(v) = views.iter().find(|&&v| v >= n) {
+            return Err(Error::InvalidArgument(format!(
+                "view {v} of a subset; the geometry has {n} views"
+            )));
+        }
+        Projector::with_options(self.geometry.subset(views), self.grid.clone(), self.options)
     }
 }
 

@@ -1,16 +1,30 @@
 //! Ordered-subsets algorithms for CT: OS-SPS on pre-log transmission counts (Poisson model
 //! with a blank scan) and OS-SART on post-log line integrals.
 //!
-//! Both run over a [`Projector`] (either backend) with one projector per subset of views;
-//! images and per-subset sums are kept between iterations on the host, projections move
-//! to and from the backend once per sub-iteration.
+//! Both run over any [`ViewSubsets`] operator (a [`crate::Projector`] on either backend, a
+//! [`crate::Weighted`] one, or an operator of your own) with one operator per subset of views;
+//! images and per-subset sums are kept between iterations on the host, projections move to
+//! and from the backend once per sub-iteration.
 
 use super::em::subset_plan;
 use crate::array::{check_input, non_negative_input};
 use crate::error::{Error, Result};
-use crate::geometry::Geometry;
-use crate::projector::Projector;
+use crate::operator::{LinearOperator, ViewSubsets};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
+
+/// `A x` into a new vector.
+fn forward<A: LinearOperator>(op: &A, x: &[f32]) -> Result<Vec<f32>> {
+    let mut out = vec![0.0; op.out_shape().iter().product()];
+    op.forward_into(x, &mut out)?;
+    Ok(out)
+}
+
+/// `Aᵀ y` into a new vector.
+fn adjoint<A: LinearOperator>(op: &A, y: &[f32]) -> Result<Vec<f32>> {
+    let mut out = vec![0.0; op.in_shape().iter().product()];
+    op.adjoint_into(y, &mut out)?;
+    Ok(out)
+}
 
 /// Settings shared by the CT algorithms.
 #[derive(Debug, Clone)]
@@ -33,29 +47,22 @@ impl<'a> OrderedSubsets<'a> {
         }
     }
 
-    /// One projector per subset, with the view indices of each.
-    fn subset_projectors(&self, projector: &Projector) -> Result<Vec<(Projector, Vec<usize>)>> {
-        let geometry: &Geometry = projector.geometry();
-        let (order, ranges) = subset_plan(geometry.n_views(), self.subsets);
+    /// One operator per subset, with the view indices of each.
+    fn subset_operators<A: ViewSubsets>(&self, op: &A) -> Result<Vec<(A::Subset, Vec<usize>)>> {
+        let (order, ranges) = subset_plan(op.out_shape()[0], self.subsets);
         ranges
             .into_iter()
             .map(|r| {
                 let views = order[r].to_vec();
-                Projector::with_options(
-                    geometry.subset(&views),
-                    projector.grid().clone(),
-                    projector.options(),
-                )
-                .map(|p| (p, views))
+                op.subset(&views).map(|p| (p, views))
             })
             .collect()
     }
 
-    fn start(&self, projector: &Projector) -> Result<Vec<f32>> {
-        let shape = projector.image_shape();
+    fn start(&self, shape: &[usize]) -> Result<Vec<f32>> {
         match &self.x0 {
             None => Ok(vec![0.0; shape.iter().product()]),
-            Some(x0) => non_negative_input("x0", x0.clone(), &shape),
+            Some(x0) => non_negative_input("x0", x0.clone(), shape),
         }
     }
 
@@ -69,14 +76,14 @@ impl<'a> OrderedSubsets<'a> {
     /// # Errors
     /// [`Error::InvalidArgument`] for bad settings or negative counts, blank or background;
     /// shape and finiteness errors; GPU failures.
-    pub fn os_sps(
+    pub fn os_sps<A: ViewSubsets>(
         &self,
-        projector: &Projector,
+        projector: &A,
         counts: ArrayViewD<'_, f32>,
         blank: ArrayViewD<'_, f32>,
         background: Option<ArrayViewD<'_, f32>>,
     ) -> Result<ArrayD<f32>> {
-        let data_shape = projector.data_shape();
+        let data_shape = projector.out_shape();
         super::em::check_schedule(self.iterations, self.subsets, data_shape[0])?;
         let y = non_negative_input("counts", counts, &data_shape)?;
         let b = non_negative_input("blank scan", blank, &data_shape)?;
@@ -86,9 +93,9 @@ impl<'a> OrderedSubsets<'a> {
         };
         let view_len: usize = data_shape[1..].iter().product();
         // Denominator d = Aᵀ(c · A1), once.
-        let shape = projector.image_shape();
-        let ones = ArrayD::from_elem(IxDyn(&shape), 1.0f32);
-        let gamma = projector.forward(ones.view())?;
+        let shape = projector.in_shape();
+        let ones = vec![1.0f32; shape.iter().product()];
+        let gamma = forward(projector, &ones)?;
         let weighted: Vec<f32> = gamma
             .iter()
             .zip(&y)
@@ -101,17 +108,15 @@ impl<'a> OrderedSubsets<'a> {
                 }
             })
             .collect();
-        let d = projector
-            .adjoint(ArrayViewD::from_shape(IxDyn(&data_shape), &weighted).expect("data shape"))?;
-        let mut mu = self.start(projector)?;
+        let d = adjoint(projector, &weighted)?;
+        let mut mu = self.start(&shape)?;
         let scale = self.subsets as f32;
-        let subsets = self.subset_projectors(projector)?;
+        let subsets = self.subset_operators(projector)?;
         for _ in 0..self.iterations {
             for (p, views) in &subsets {
                 // ḣ = (1 − y/ȳ)·b·e^{−l}, written over the line integrals l.
-                let mut grad =
-                    p.forward(ArrayViewD::from_shape(IxDyn(&shape), &mu).expect("image shape"))?;
-                let flat = grad.as_slice_mut().expect("standard layout");
+                let mut grad = forward(p, &mu)?;
+                let flat = grad.as_mut_slice();
                 for (a, &v) in views.iter().enumerate() {
                     let i0 = v * view_len;
                     let sub = &mut flat[a * view_len..(a + 1) * view_len];
@@ -126,7 +131,7 @@ impl<'a> OrderedSubsets<'a> {
                         };
                     }
                 }
-                let step = p.adjoint(grad.view())?;
+                let step = adjoint(p, &grad)?;
                 for ((m, s), dj) in mu.iter_mut().zip(step.iter()).zip(d.iter()) {
                     if *dj > 0.0 {
                         *m = (*m + scale * s / dj).max(0.0);
@@ -143,14 +148,14 @@ impl<'a> OrderedSubsets<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for bad settings or λ; shape and finiteness errors; GPU failures.
-    pub fn os_sart(
+    pub fn os_sart<A: ViewSubsets>(
         &self,
-        projector: &Projector,
+        projector: &A,
         sinogram: ArrayViewD<'_, f32>,
         relaxation: f64,
         non_negative: bool,
     ) -> Result<ArrayD<f32>> {
-        let data_shape = projector.data_shape();
+        let data_shape = projector.out_shape();
         super::em::check_schedule(self.iterations, self.subsets, data_shape[0])?;
         if !(relaxation > 0.0 && relaxation < 2.0) {
             return Err(Error::InvalidArgument(format!(
@@ -160,33 +165,30 @@ impl<'a> OrderedSubsets<'a> {
         let sinogram = check_input("sinogram", sinogram, &data_shape)?;
         let p_all = sinogram.as_slice().expect("standard layout");
         let view_len: usize = data_shape[1..].iter().product();
-        let shape = projector.image_shape();
-        let ones_image = ArrayD::from_elem(IxDyn(&shape), 1.0f32);
-        let subsets = self.subset_projectors(projector)?;
+        let shape = projector.in_shape();
+        let ones_image = vec![1.0f32; shape.iter().product()];
+        let subsets = self.subset_operators(projector)?;
         // Row sums A_s 1 and column sums A_sᵀ 1 per subset, once.
         let mut sums = Vec::with_capacity(subsets.len());
         for (p, _) in &subsets {
-            let rows = p.forward(ones_image.view())?;
-            let ones_data = ArrayD::from_elem(IxDyn(&p.data_shape()), 1.0f32);
-            let cols = p.adjoint(ones_data.view())?;
+            let rows = forward(p, &ones_image)?;
+            let cols = adjoint(p, &vec![1.0f32; rows.len()])?;
             sums.push((rows, cols));
         }
-        let mut x = self.start(projector)?;
+        let mut x = self.start(&shape)?;
         let lambda = relaxation as f32;
         for _ in 0..self.iterations {
             for ((p, views), (rows, cols)) in subsets.iter().zip(&sums) {
-                let mut residual =
-                    p.forward(ArrayViewD::from_shape(IxDyn(&shape), &x).expect("image shape"))?;
+                let mut residual = forward(p, &x)?;
                 for (a, &v) in views.iter().enumerate() {
                     let measured = &p_all[v * view_len..(v + 1) * view_len];
-                    let res = &mut residual.as_slice_mut().expect("standard")
-                        [a * view_len..(a + 1) * view_len];
-                    let row = &rows.as_slice().expect("standard")[a * view_len..(a + 1) * view_len];
+                    let res = &mut residual[a * view_len..(a + 1) * view_len];
+                    let row = &rows[a * view_len..(a + 1) * view_len];
                     for ((e, m), w) in res.iter_mut().zip(measured).zip(row) {
                         *e = if *w > 0.0 { (m - *e) / w } else { 0.0 };
                     }
                 }
-                let correction = p.adjoint(residual.view())?;
+                let correction = adjoint(p, &residual)?;
                 for ((xj, c), s) in x.iter_mut().zip(correction.iter()).zip(cols.iter()) {
                     if *s > 0.0 {
                         *xj += lambda * c / s;
@@ -206,14 +208,15 @@ impl<'a> OrderedSubsets<'a> {
 ///
 /// # Errors
 /// Shape and finiteness errors; GPU failures.
-pub fn transmission_log_likelihood(
-    projector: &Projector,
+pub fn transmission_log_likelihood<A: LinearOperator>(
+    projector: &A,
     counts: ArrayViewD<'_, f32>,
     blank: ArrayViewD<'_, f32>,
     background: Option<ArrayViewD<'_, f32>>,
     mu: ArrayViewD<'_, f32>,
 ) -> Result<f64> {
-    let line = projector.forward(mu)?;
+    let mu = check_input("mu", mu, &projector.in_shape())?;
+    let line = forward(projector, mu.as_slice().expect("standard layout"))?;
     let mut expected: Vec<f32> = line
         .iter()
         .zip(blank.iter())
