@@ -108,6 +108,6 @@ pub use geometry::{
     Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam,
     PatientGrid, SpectGeometry,
 };
-pub use operator::{LinearOperator, SystemModel, ViewSubsets, Weighted};
+pub use operator::{Emission, LinearOperator, SystemModel, ViewSubsets, Weighted};
 pub use projector::{PetProjector, PlanOptions, Projector, SpectProjector};
 pub use recon::{Fbp, Osem, Prior, PriorKind, fbp};

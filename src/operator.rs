@@ -231,6 +231,108 @@ pub trait SystemModel {
 #[doc(hidden)]
 pub struct ModelPlan(pub(crate) Box<dyn ResidentModel>);
 
+/// Any [`ViewSubsets`] operator as an emission model: `Emission::new(op, spacing)` runs
+/// [`crate::Osem`] (MLEM, OSEM, one-step-late MAP) over an operator of your own, e.g. a
+/// [`Weighted`] projector. The EM steps run on the CPU twins; the operator's subsets are built
+/// once per reconstruction and called through [`LinearOperator::forward_into`] and
+/// [`LinearOperator::adjoint_into`] on host buffers.
+#[derive(Debug, Clone)]
+pub struct Emission<A> {
+    op: A,
+    spacing: [f64; 3],
+}
+
+impl<A: ViewSubsets> Emission<A> {
+    /// `op` with images of voxel size `spacing` (`[dz, dy, dx]`, mm; what priors and the
+    /// post-filter use).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a spacing that is not finite and positive.
+    pub fn new(op: A, spacing: [f64; 3]) -> Result<Self> {
+        if !spacing.iter().all(|d| d.is_finite() && *d > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "voxel spacing {spacing:?} mm; expected finite, positive values"
+            )));
+        }
+        Ok(Self { op, spacing })
+    }
+}
+
+/// The subsets of an [`Emission`] model, as a resident model's stage sequence: the image and
+/// projections live in the host engine's buffers, the operator reads and writes copies.
+struct OperatorSequence<S> {
+    subsets: Vec<S>,
+}
+
+impl<S> std::fmt::Debug for OperatorSequence<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OperatorSequence({} subsets)", self.subsets.len())
+    }
+}
+
+impl<S: LinearOperator + Send> crate::backend::models::Sequence for OperatorSequence<S> {
+    fn forward(&mut self, core: &mut crate::backend::models::Core, subset: usize) -> Result<()> {
+        let op = &self.subsets[subset];
+        let mut x = vec![0.0f32; core.image_len];
+        core.engine.read(core.image, 0, &mut x)?;
+        let mut y = vec![0.0f32; op.out_shape().iter().product()];
+        op.forward_into(&x, &mut y)?;
+        core.engine.write(core.proj, 0, &y);
+        Ok(())
+    }
+    fn adjoint(&mut self, core: &mut crate::backend::models::Core, subset: usize) -> Result<()> {
+        let op = &self.subsets[subset];
+        let mut y = vec![0.0f32; op.out_shape().iter().product()];
+        core.engine.read(core.proj, 0, &mut y)?;
+        let mut x = vec![0.0f32; core.image_len];
+        op.adjoint_into(&y, &mut x)?;
+        core.engine.write(core.back, 0, &x);
+        Ok(())
+    }
+}
+
+impl<A> SystemModel for Emission<A>
+where
+    A: ViewSubsets,
+    A::Subset: Send + 'static,
+{
+    fn image_shape(&self) -> Vec<usize> {
+        self.op.in_shape()
+    }
+    fn data_shape(&self) -> Vec<usize> {
+        self.op.out_shape()
+    }
+    fn spacing(&self) -> [f64; 3] {
+        self.spacing
+    }
+    fn backend(&self) -> &ActiveBackend {
+        &ActiveBackend::Cpu
+    }
+    fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
+        let image = crate::array::check_input("image", image, &self.op.in_shape())?;
+        let shape = self.op.out_shape();
+        let mut out = vec![0.0f32; shape.iter().product()];
+        self.op
+            .forward_into(image.as_slice().expect("standard layout"), &mut out)?;
+        Ok(ArrayD::from_shape_vec(ndarray::IxDyn(&shape), out).expect("data shape"))
+    }
+    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
+        let ops = subsets
+            .iter()
+            .map(|r| self.op.subset(&order[r.clone()]))
+            .collect::<Result<Vec<_>>>()?;
+        let shape = self.op.out_shape();
+        let view_len: usize = shape[1..].iter().product();
+        let image_len = self.op.in_shape().iter().product();
+        let engine = crate::backend::Device::resolve(crate::Backend::Cpu)?.engine();
+        let core = crate::backend::models::Core::new(engine, subsets, image_len, view_len, None)?;
+        let sequence = OperatorSequence { subsets: ops };
+        Ok(ModelPlan(Box::new(crate::backend::models::Resident::new(
+            core, sequence,
+        ))))
+    }
+}
+
 /// f64 inner product of two f32 buffers.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()

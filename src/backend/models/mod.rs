@@ -9,6 +9,7 @@ mod spect;
 
 pub(crate) use fbp::FbpPlan;
 pub(crate) use joseph::{JosephModel, JosephPlan, check_fits, chunk_slices};
+pub(crate) use resident::{Core, Resident, Sequence};
 pub(crate) use spect::SpectModel;
 
 use super::engine::Engine;
