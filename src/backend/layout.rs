@@ -1,6 +1,6 @@
 //! Data shared bit-for-bit between the WGSL shaders and their CPU twins.
 //!
-//! Each struct mirrors a struct of the same name in `shaders/shared/*.wgsl`. [`wgsl_struct!`]
+//! Each struct mirrors a struct of the same name in `shaders/shared/*.wgsl`. `wgsl_struct!`
 //! checks every mirror at compile time against the layout naga computes in `build.rs`: its
 //! size, its number of fields, and each field's offset, size and scalar kind (`u32`, `i32`,
 //! `f32`), by name. Two swapped fields, a missing pad or an `f32` where the shader reads a
