@@ -277,8 +277,7 @@ impl<S: LinearOperator + Send> crate::backend::models::Sequence for OperatorSequ
         core.engine.read(core.image, 0, &mut x)?;
         let mut y = vec![0.0f32; op.out_shape().iter().product()];
         op.forward_into(&x, &mut y)?;
-        core.engine.write(core.proj, 0, &y);
-        Ok(())
+        core.engine.write(core.proj, 0, &y)
     }
     fn adjoint(&mut self, core: &mut crate::backend::models::Core, subset: usize) -> Result<()> {
         let op = &self.subsets[subset];
@@ -286,8 +285,7 @@ impl<S: LinearOperator + Send> crate::backend::models::Sequence for OperatorSequ
         core.engine.read(core.proj, 0, &mut y)?;
         let mut x = vec![0.0f32; core.image_len];
         op.adjoint_into(&y, &mut x)?;
-        core.engine.write(core.back, 0, &x);
-        Ok(())
+        core.engine.write(core.back, 0, &x)
     }
 }
 

@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 /// Names of the wgpu adapters found on this machine, with their device types.
 #[pyfunction]
 fn adapters() -> Vec<(String, String, String)> {
-    tomors::backend::gpu::GpuContext::adapters()
+    tomors::backend::adapters()
         .into_iter()
         .map(|a| (a.name, a.backend, a.device_type))
         .collect()

@@ -35,6 +35,11 @@ pub enum Backend {
     Cpu,
 }
 
+/// Every adapter wgpu can see, with the limits that matter here (what `tomors info` lists).
+pub fn adapters() -> Vec<gpu::AdapterSummary> {
+    gpu::GpuContext::adapters()
+}
+
 impl Backend {
     /// Whether a plan asking for this backend can be built here: always for `Auto` and `Cpu`;
     /// for `Gpu`, when wgpu opens an adapter (tried once per process).

@@ -4,7 +4,6 @@
 //! deterministic and identical in structure on the GPU and the CPU.
 
 use crate::array::{check_input, with_output};
-use crate::backend::gpu::DEFAULT_MAX_CHUNK_BYTES;
 use crate::backend::layout::Lowered;
 use crate::backend::models::{JosephPlan, check_fits, chunk_slices};
 use crate::backend::{ActiveBackend, Backend, Device};
@@ -35,6 +34,10 @@ pub struct Projector {
     /// to plan FBP holds none) and reused.
     plan: Mutex<Option<JosephPlan>>,
 }
+
+/// Default cap on one chunk buffer of a projector or FBP plan, whatever the device allows:
+/// keeps memory modest on any backend.
+pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 256 << 20;
 
 /// How a plan is built.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -5,7 +5,6 @@
 use super::Buf;
 use crate::backend::Stage;
 use crate::backend::gpu::GpuContext;
-use crate::backend::gpu::buffers::{check_binding, readback, record, storage};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
@@ -49,10 +48,23 @@ impl GpuEngine {
             .get_or_insert_with(|| device.create_command_encoder(&Default::default()))
     }
 
-    /// Submits the recorded work, if any.
-    fn flush(&mut self) {
-        if let Some(encoder) = self.pending.take() {
-            self.ctx.queue.submit([encoder.finish()]);
+    /// Submits the recorded work, if any; a stage the device rejected is reported here, by
+    /// the call that submits it.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] for a validation error in the recorded work.
+    fn flush(&mut self) -> Result<()> {
+        let Some(encoder) = self.pending.take() else {
+            return Ok(());
+        };
+        let scope = self
+            .ctx
+            .device
+            .push_error_scope(wgpu::ErrorFilter::Validation);
+        self.ctx.queue.submit([encoder.finish()]);
+        match pollster::block_on(scope.pop()) {
+            Some(e) => Err(Error::Gpu(format!("running the recorded stages: {e}"))),
+            None => Ok(()),
         }
     }
 
@@ -101,14 +113,15 @@ impl GpuEngine {
         self.allocate(what, |ctx| storage(ctx, what, bytes))
     }
 
-    pub fn write(&mut self, buf: Buf, offset: usize, words: &[u32]) {
+    pub fn write(&mut self, buf: Buf, offset: usize, words: &[u32]) -> Result<()> {
         // Work recorded before reads the old contents: submit it first.
-        self.flush();
+        self.flush()?;
         self.ctx.queue.write_buffer(
             self.buffer(buf),
             4 * offset as u64,
             bytemuck::cast_slice(words),
         );
+        Ok(())
     }
 
     pub fn copy(&mut self, src: Buf, src_offset: usize, dst: Buf, dst_offset: usize, len: usize) {
@@ -136,11 +149,7 @@ impl GpuEngine {
         let src = self.buffer(buf).clone();
         self.encoder()
             .copy_buffer_to_buffer(&src, 4 * offset as u64, &target, 0, bytes);
-        let scope = self
-            .ctx
-            .device
-            .push_error_scope(wgpu::ErrorFilter::Validation);
-        self.flush();
+        self.flush()?;
         let slice = target.slice(..bytes.max(4));
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -150,9 +159,6 @@ impl GpuEngine {
             .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(e.to_string()));
-        }
         rx.recv()
             .map_err(|_| Error::Gpu("buffer mapping was abandoned".into()))?
             .map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
@@ -211,4 +217,68 @@ impl GpuEngine {
             .sum::<u64>()
             + self.readback.as_ref().map_or(0, wgpu::Buffer::size)
     }
+}
+
+/// Checks that a buffer of `bytes` for `what` fits the device's binding limit.
+///
+/// # Errors
+/// [`Error::Gpu`] naming the buffer, its size and the limit.
+fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
+    if bytes > ctx.max_binding() {
+        return Err(Error::Gpu(format!(
+            "the {what} need a {bytes}-byte buffer but the device binds at most {} bytes; use a \
+             smaller problem (fewer voxels, slices or views per subset) or the CPU backend",
+            ctx.max_binding()
+        )));
+    }
+    Ok(())
+}
+
+/// A storage buffer of `bytes` (at least 4) that can be copied to and from.
+fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(4),
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+/// Workgroups for an element-wise `stage` over `len` elements: along x, folded into y past the
+/// per-dimension limit (such shaders index `gid.x + gid.y · groups.x · workgroup width`).
+pub(super) fn linear_grid(ctx: &GpuContext, stage: Stage, len: usize) -> [u32; 3] {
+    let width = stage.workgroup_size()[0] as usize;
+    let groups = len.div_ceil(width).max(1);
+    let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
+    let x = groups.min(max);
+    [x as u32, groups.div_ceil(x) as u32, 1]
+}
+
+/// Records one compute pass of `stage` over `workgroups`.
+fn record(
+    encoder: &mut wgpu::CommandEncoder,
+    ctx: &GpuContext,
+    stage: Stage,
+    group: &wgpu::BindGroup,
+    workgroups: [u32; 3],
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(stage.name()),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(ctx.pipelines.get(stage));
+    pass.set_bind_group(0, group, &[]);
+    pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+}
+
+/// A buffer the host can map to read `bytes` back.
+fn readback(ctx: &GpuContext, bytes: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: bytes.max(4),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }

@@ -100,11 +100,19 @@ impl Engine {
         }
     }
 
-    /// Overwrites words `offset..offset + data.len()` of `buf` with `data`.
-    pub fn write<T: Pod>(&mut self, buf: Buf, offset: usize, data: &[T]) {
+    /// Overwrites words `offset..offset + data.len()` of `buf` with `data`, after every
+    /// dispatch recorded before.
+    ///
+    /// # Errors
+    /// [`crate::Error::Gpu`] when the device rejected work recorded before (it is submitted
+    /// first).
+    pub fn write<T: Pod>(&mut self, buf: Buf, offset: usize, data: &[T]) -> Result<()> {
         match self {
             Engine::Gpu(g) => g.write(buf, offset, bytemuck::cast_slice(data)),
-            Engine::Cpu(c) => c.write(buf, offset, bytemuck::cast_slice(data)),
+            Engine::Cpu(c) => {
+                c.write(buf, offset, bytemuck::cast_slice(data));
+                Ok(())
+            }
         }
     }
 
@@ -205,7 +213,7 @@ impl Engine {
         check_bindings(stage, params.len(), buffers);
         match self {
             Engine::Gpu(g) => {
-                let workgroups = super::gpu::buffers::linear_grid(g.ctx(), stage, len);
+                let workgroups = gpu::linear_grid(g.ctx(), stage, len);
                 g.dispatch(stage, params, buffers, workgroups)
             }
             Engine::Cpu(c) => {

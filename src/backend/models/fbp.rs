@@ -87,7 +87,7 @@ impl FbpPlan {
             let len = shape.views * nz * shape.cols;
             gather_rows(shape, sino, z0, nz, &mut self.staging[..len]);
             let e = &mut self.engine;
-            e.write(self.sino, 0, &self.staging[..len]);
+            e.write(self.sino, 0, &self.staging[..len])?;
             let filter = [self.lags, self.weights, self.sino, self.filtered];
             e.dispatch(Stage::FbpFilter, &p, &filter, [p.n_cols, p.n_views, p.nz])?;
             let backproject = [self.views, self.filtered, self.image];

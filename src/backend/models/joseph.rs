@@ -120,7 +120,7 @@ impl JosephPlan {
                 ..self.params
             };
             self.engine
-                .write(self.image, 0, &image[z0 * slice..(z0 + nz) * slice]);
+                .write(self.image, 0, &image[z0 * slice..(z0 + nz) * slice])?;
             let bins = [p.n_cols, p.n_views, p.nz];
             let bindings = [self.lines, self.image, self.sino];
             self.engine
@@ -146,7 +146,7 @@ impl JosephPlan {
             };
             let len = shape.views * nz * shape.cols;
             gather_rows(shape, sino, z0, nz, &mut self.staging[..len]);
-            self.engine.write(self.sino, 0, &self.staging[..len]);
+            self.engine.write(self.sino, 0, &self.staging[..len])?;
             let voxels = [p.nx, p.ny, p.nz];
             let bindings = [self.views, self.lines, self.sino, self.image];
             self.engine

@@ -104,8 +104,7 @@ impl<S: Sequence> Resident<S> {
 
 impl<S: Sequence> ResidentModel for Resident<S> {
     fn write_image(&mut self, x: &[f32]) -> Result<()> {
-        self.core.engine.write(self.core.image, 0, x);
-        Ok(())
+        self.core.engine.write(self.core.image, 0, x)
     }
     fn read_image(&mut self, out: &mut [f32]) -> Result<()> {
         self.core.engine.read(self.core.image, 0, out)
@@ -115,8 +114,7 @@ impl<S: Sequence> ResidentModel for Resident<S> {
     }
     fn write_projections(&mut self, subset: usize, data: &[f32]) -> Result<()> {
         debug_assert_eq!(data.len(), self.core.subset_len(subset));
-        self.core.engine.write(self.core.proj, 0, data);
-        Ok(())
+        self.core.engine.write(self.core.proj, 0, data)
     }
     fn read_projections(&mut self, subset: usize, out: &mut [f32]) -> Result<()> {
         debug_assert_eq!(out.len(), self.core.subset_len(subset));

@@ -65,8 +65,8 @@ pub struct FbpArgs {
     cutoff: f64,
     #[arg(long, default_value = "auto")]
     backend: Backend,
-    /// Largest GPU buffer in MiB; stacks are processed in chunks of slices that fit.
-    #[arg(long, default_value_t = tomors::backend::gpu::DEFAULT_MAX_CHUNK_BYTES >> 20)]
+    /// Largest chunk buffer in MiB (either backend); stacks are processed in chunks of slices that fit.
+    #[arg(long, default_value_t = tomors::projector::DEFAULT_MAX_CHUNK_BYTES >> 20)]
     max_chunk_mib: u64,
 }
 
@@ -137,13 +137,11 @@ pub fn run(a: &FbpArgs) -> CliResult<()> {
         a.input.display(),
         projector.backend()
     );
-    if plan.device_bytes() > 0 {
-        eprintln!(
-            "GPU chunks of {} slices; the FBP plan holds {:.1} MiB of device memory",
-            projector.chunk_slices(),
-            plan.device_bytes() as f64 / (1 << 20) as f64
-        );
-    }
+    eprintln!(
+        "chunks of {} slices; the FBP plan holds {:.1} MiB",
+        projector.chunk_slices(),
+        plan.device_bytes() as f64 / (1 << 20) as f64
+    );
     let pb = ProgressBar::new(rows as u64);
     pb.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} slices [{elapsed} < {eta}]")

@@ -3,7 +3,7 @@
 use tomors::{Backend, ImageGrid, ParallelBeam, Projector};
 
 pub fn run() {
-    let adapters = tomors::backend::gpu::GpuContext::adapters();
+    let adapters = tomors::backend::adapters();
     if adapters.is_empty() {
         println!("no wgpu adapter found: every plan runs on the CPU");
     }
