@@ -331,6 +331,46 @@ where
     }
 }
 
+/// Checks the lengths of a `forward_into` (`forward = true`) or `adjoint_into` call's buffers
+/// against the operator's shapes.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] naming the buffer and the length it should have.
+pub(crate) fn check_lengths(
+    in_shape: &[usize],
+    out_shape: &[usize],
+    input: usize,
+    output: usize,
+    forward: bool,
+) -> Result<()> {
+    let (image, data) = (in_shape.iter().product(), out_shape.iter().product());
+    let (expect_in, expect_out, what_in, what_out) = if forward {
+        (
+            image,
+            data,
+            "operator input (image)",
+            "operator output (data)",
+        )
+    } else {
+        (
+            data,
+            image,
+            "operator input (data)",
+            "operator output (image)",
+        )
+    };
+    for (what, expected, got) in [(what_in, expect_in, input), (what_out, expect_out, output)] {
+        if got != expected {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: vec![expected],
+                got: vec![got],
+            });
+        }
+    }
+    Ok(())
+}
+
 /// f64 inner product of two f32 buffers.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()

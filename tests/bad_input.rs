@@ -151,3 +151,35 @@ fn fbp_needs_enough_views() {
     assert!("nonsense".parse::<tomors::FilterWindow>().is_err());
     assert!("quantum".parse::<Backend>().is_err());
 }
+
+/// The public operator layer checks buffer lengths: a wrong-sized slice is a typed error, not
+/// a panic in a kernel, for every projector and for composed operators.
+#[test]
+fn operator_buffers_of_the_wrong_length_are_refused() {
+    use tomors::{LinearOperator, ViewSubsets, Weighted};
+    let grid = ImageGrid::new_2d([8, 8], [1.0, 1.0]).unwrap();
+    let p = Projector::new(parallel(6, 13, 1.0, 0.0), grid, Backend::Cpu).unwrap();
+    let (n_in, n_out) = (64, 6 * 13);
+    let shape_error = |r: tomors::Result<()>| matches!(r, Err(Error::ShapeMismatch { .. }));
+    // Projector's own forward_into takes arrays; the operator layer's takes slices.
+    let op: &dyn LinearOperator = &p;
+    assert!(shape_error(
+        op.forward_into(&vec![0.0; n_in - 1], &mut vec![0.0; n_out])
+    ));
+    assert!(shape_error(
+        op.forward_into(&vec![0.0; n_in], &mut vec![0.0; n_out + 1])
+    ));
+    assert!(shape_error(
+        op.adjoint_into(&vec![0.0; n_in], &mut vec![0.0; n_in])
+    ));
+    let w = Weighted::new(&p, vec![1.0; n_out]).unwrap();
+    assert!(shape_error(
+        w.adjoint_into(&vec![0.0; n_out - 2], &mut vec![0.0; n_in])
+    ));
+    assert!(
+        op.forward_into(&vec![1.0; n_in], &mut vec![0.0; n_out])
+            .is_ok()
+    );
+    assert!(matches!(p.subset(&[0, 6]), Err(Error::InvalidArgument(_))));
+    assert!(matches!(w.subset(&[7]), Err(Error::InvalidArgument(_))));
+}

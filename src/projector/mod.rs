@@ -9,7 +9,7 @@ use crate::backend::models::{JosephPlan, check_fits, chunk_slices};
 use crate::backend::{ActiveBackend, Backend, Device};
 use crate::error::{Error, Result};
 use crate::geometry::{Geometry, ImageGrid, check_compatible, lower};
-use crate::operator::{LinearOperator, ViewSubsets};
+use crate::operator::ViewSubsets;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
 
@@ -252,17 +252,30 @@ impl ViewSubsets for Projector {
     }
 }
 
-impl LinearOperator for Projector {
-    fn in_shape(&self) -> Vec<usize> {
-        self.image_shape()
-    }
-    fn out_shape(&self) -> Vec<usize> {
-        self.data_shape()
-    }
-    fn forward_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        self.forward_flat(x, out)
-    }
-    fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
-        self.adjoint_flat(y, out)
-    }
+/// [`LinearOperator`] for a projector with `image_shape`, `data_shape`, `forward_flat` and
+/// `adjoint_flat`: the buffers' lengths are checked, then the flat pair runs.
+macro_rules! linear_operator {
+    ($t:ty) => {
+        impl crate::operator::LinearOperator for $t {
+            fn in_shape(&self) -> Vec<usize> {
+                self.image_shape()
+            }
+            fn out_shape(&self) -> Vec<usize> {
+                self.data_shape()
+            }
+            fn forward_into(&self, x: &[f32], out: &mut [f32]) -> crate::error::Result<()> {
+                let (i, o) = (self.image_shape(), self.data_shape());
+                crate::operator::check_lengths(&i, &o, x.len(), out.len(), true)?;
+                self.forward_flat(x, out)
+            }
+            fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> crate::error::Result<()> {
+                let (i, o) = (self.image_shape(), self.data_shape());
+                crate::operator::check_lengths(&i, &o, y.len(), out.len(), false)?;
+                self.adjoint_flat(y, out)
+            }
+        }
+    };
 }
+pub(crate) use linear_operator;
+
+linear_operator!(Projector);

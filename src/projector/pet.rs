@@ -7,7 +7,6 @@ use crate::backend::models::JosephModel;
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::Result;
 use crate::geometry::{Geometry, ImageGrid, ParallelBeam, lower};
-use crate::operator::LinearOperator;
 use crate::operator::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
@@ -139,20 +138,7 @@ impl PetProjector {
     }
 }
 
-impl LinearOperator for PetProjector {
-    fn in_shape(&self) -> Vec<usize> {
-        self.projector.image_shape()
-    }
-    fn out_shape(&self) -> Vec<usize> {
-        self.projector.data_shape()
-    }
-    fn forward_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        self.forward_flat(x, out)
-    }
-    fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
-        self.adjoint_flat(y, out)
-    }
-}
+super::linear_operator!(PetProjector);
 
 impl SystemModel for PetProjector {
     fn image_shape(&self) -> Vec<usize> {

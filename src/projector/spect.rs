@@ -7,7 +7,6 @@ use crate::backend::resident::ResidentModel;
 use crate::backend::{ActiveBackend, Backend, Device};
 use crate::error::{Error, Result};
 use crate::geometry::{ImageGrid, SpectGeometry, lower_spect};
-use crate::operator::LinearOperator;
 use crate::operator::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
@@ -230,20 +229,7 @@ impl SpectProjector {
     }
 }
 
-impl LinearOperator for SpectProjector {
-    fn in_shape(&self) -> Vec<usize> {
-        self.grid.shape().to_vec()
-    }
-    fn out_shape(&self) -> Vec<usize> {
-        self.data_shape()
-    }
-    fn forward_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        self.forward_flat(x, out)
-    }
-    fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
-        self.adjoint_flat(y, out)
-    }
-}
+super::linear_operator!(SpectProjector);
 
 impl SystemModel for SpectProjector {
     fn image_shape(&self) -> Vec<usize> {
