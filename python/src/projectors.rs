@@ -175,9 +175,10 @@ impl PySpectProjector {
 #[pyclass(name = "PetProjector", module = "tomors", frozen)]
 pub(crate) struct PyPetProjector {
     pub(crate) inner: Arc<tomors::PetProjector>,
-    /// The constructor's arrays and backend request, kept for pickling.
-    attenuation: Option<Py<PyAny>>,
-    normalisation: Option<Py<PyAny>>,
+    /// Copies of the constructor's arrays (as the model used them, whatever the caller does to
+    /// its own afterwards) and the backend request, kept for pickling.
+    attenuation: Option<Py<PyArrayDyn<f32>>>,
+    normalisation: Option<Py<PyArrayDyn<f32>>>,
     backend_request: String,
 }
 
@@ -185,8 +186,8 @@ pub(crate) struct PyPetProjector {
 type PetProjectorArgs<'py> = (
     Bound<'py, PyAny>,
     PyImageGrid,
-    Option<Py<PyAny>>,
-    Option<Py<PyAny>>,
+    Option<Py<PyArrayDyn<f32>>>,
+    Option<Py<PyArrayDyn<f32>>>,
     String,
 );
 
@@ -219,8 +220,12 @@ impl PyPetProjector {
             .py_err(py)?;
         Ok(Self {
             inner: Arc::new(inner),
-            attenuation: attenuation.map(|a| a.clone().unbind()),
-            normalisation: normalisation.map(|n| n.clone().unbind()),
+            attenuation: mu
+                .as_ref()
+                .map(|m| to_numpy(py, m.as_array().to_owned()).unbind()),
+            normalisation: norm
+                .as_ref()
+                .map(|n| to_numpy(py, n.as_array().to_owned()).unbind()),
             backend_request: backend.to_string(),
         })
     }
