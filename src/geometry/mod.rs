@@ -7,6 +7,7 @@ mod beam;
 mod grid;
 mod lower;
 pub(crate) mod patient;
+pub mod pet;
 mod spect;
 
 pub use beam::{DetectorColumns, DetectorShape, FanBeam, Geometry, ParallelBeam};
