@@ -6,8 +6,9 @@
 use crate::backend::Stage;
 use crate::backend::engine::{Buf, Engine};
 use crate::backend::layout::{
-    EmParams, NmiParams, Params, PriorParams, ResampleParams, SpectParams,
+    EmParams, NmiParams, Params, PetParams, PriorParams, ResampleParams, SpectParams,
 };
+use crate::geometry::pet::{PetScanner, SinogramLayout, TofBins};
 use crate::geometry::{
     Collimator, DetectorColumns, DetectorShape, FanBeam, ImageGrid, SpectGeometry, lower,
     lower_spect,
@@ -29,8 +30,20 @@ struct Case {
     /// The output's initial contents (stages that accumulate), zeros when `None`.
     out_init: Option<Vec<u32>>,
     grid: Grid,
-    /// Integer output (compared exactly) rather than f32.
-    integer: bool,
+    /// How the outputs are compared.
+    output: Output,
+}
+
+/// What a stage writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Output {
+    /// f32, compared relative to the largest value.
+    Float,
+    /// Integers, compared exactly.
+    Integer,
+    /// 64-bit fixed-point sums (low, high words), compared relative to the largest value: the
+    /// weights differ by float rounding between backends, so the integers do too.
+    Fixed64,
 }
 
 enum Grid {
@@ -91,7 +104,77 @@ fn case(stage: Stage) -> Case {
     );
     let frames = [sp.n_cols, sp.n_depth, sp.nz * sp.batch_count];
     let f32s = |v: Vec<f32>| words(&v);
+    // A small TOF scanner, span 3, two views mashed.
+    let scanner = PetScanner::new("parity", 6, 48, 50.0, 2.0, 4.0)
+        .unwrap()
+        .with_tof(TofBins::new(5, 15.0, 25.0).unwrap());
+    let layout = SinogramLayout::new(scanner, 30, 3, 5, 2).unwrap();
+    let pgrid = ImageGrid::new_3d([6, 19, 21], [4.0, 3.5, 3.0]).unwrap();
+    let views: Vec<usize> = (0..layout.views() as usize).collect();
+    let pet = crate::projector::pet3d::sinogram_tables(&layout, &pgrid, &views);
+    let (pet_image, pet_data) = (pgrid.len(), layout.len());
+    let pp = PetParams {
+        len: pet_data as u32,
+        n_views: layout.views(),
+        bound_exp: 20,
+        ..pet.base
+    };
+    let pet_reads = || {
+        vec![
+            words(&pet.transaxial),
+            words(&pet.axial),
+            vec![0u32; 4],
+        ]
+    };
     match stage {
+        Stage::PetForward => Case {
+            params: words(std::slice::from_ref(&pp)),
+            reads: [pet_reads(), vec![f32s(random(&mut rng, pet_image, -1.0, 1.0))]].concat(),
+            out_len: pet_data,
+            out_init: None,
+            grid: Grid::Linear(pet_data),
+            output: Output::Float,
+        },
+        Stage::PetAdjoint => Case {
+            params: words(std::slice::from_ref(&pp)),
+            reads: [
+                pet_reads(),
+                vec![f32s(random(&mut rng, pet_data, -1.0, 1.0)), vec![1.0f32.to_bits()]],
+            ]
+            .concat(),
+            out_len: 2 * pet_image,
+            out_init: None,
+            grid: Grid::Linear(pet_data),
+            output: Output::Fixed64,
+        },
+        Stage::AbsMax => Case {
+            params: words(std::slice::from_ref(&pp)),
+            reads: vec![f32s(random(&mut rng, pet_data, -3.0, 2.0))],
+            out_len: 1,
+            out_init: None,
+            grid: Grid::Linear(pet_data),
+            output: Output::Integer,
+        },
+        Stage::FixedToFloat => {
+            let p = PetParams {
+                len: pet_image as u32,
+                ..pp
+            };
+            let acc: Vec<u32> = (0..pet_image)
+                .flat_map(|_| {
+                    let v = (rng.next_signed() as f64 * 2f64.powi(45)) as i64 as u64;
+                    [v as u32, (v >> 32) as u32]
+                })
+                .collect();
+            Case {
+                params: words(std::slice::from_ref(&p)),
+                reads: vec![vec![1.0f32.to_bits()], acc],
+                out_len: pet_image,
+                out_init: None,
+                grid: Grid::Linear(pet_image),
+                output: Output::Float,
+            }
+        }
         Stage::ForwardProject => Case {
             params: words(std::slice::from_ref(&p)),
             reads: vec![
@@ -101,7 +184,7 @@ fn case(stage: Stage) -> Case {
             out_len: data_len,
             out_init: None,
             grid: Grid::Invocations([p.n_cols, p.n_views, p.nz]),
-            integer: false,
+            output: Output::Float,
         },
         Stage::AdjointProject => Case {
             params: words(std::slice::from_ref(&p)),
@@ -113,7 +196,7 @@ fn case(stage: Stage) -> Case {
             out_len: image_len,
             out_init: None,
             grid: Grid::Invocations([p.nx, p.ny, p.nz]),
-            integer: false,
+            output: Output::Float,
         },
         Stage::FbpFilter => {
             let kernel = crate::filter::FilterKernel::new(
@@ -132,7 +215,7 @@ fn case(stage: Stage) -> Case {
                 out_len: data_len,
                 out_init: None,
                 grid: Grid::Invocations([p.n_cols, p.n_views, p.nz]),
-                integer: false,
+                output: Output::Float,
             }
         }
         Stage::BackprojectFbp => Case {
@@ -144,7 +227,7 @@ fn case(stage: Stage) -> Case {
             out_len: image_len,
             out_init: None,
             grid: Grid::Invocations([p.nx, p.ny, p.nz]),
-            integer: false,
+            output: Output::Float,
         },
         Stage::EmRatio => {
             let n = 5000;
@@ -159,7 +242,7 @@ fn case(stage: Stage) -> Case {
                 out_len: n - 300,
                 out_init: Some(f32s(random(&mut rng, n - 300, -0.1, 10.0))),
                 grid: Grid::Linear(n - 300),
-                integer: false,
+                output: Output::Float,
             }
         }
         Stage::EmUpdate => {
@@ -175,7 +258,7 @@ fn case(stage: Stage) -> Case {
                 out_len: n,
                 out_init: Some(f32s(random(&mut rng, n, 0.0, 2.0))),
                 grid: Grid::Linear(n),
-                integer: false,
+                output: Output::Float,
             }
         }
         Stage::PriorGradient => {
@@ -204,7 +287,7 @@ fn case(stage: Stage) -> Case {
                 out_len: 13 * 11 * 5,
                 out_init: None,
                 grid: Grid::Invocations([13, 11, 5]),
-                integer: false,
+                output: Output::Float,
             }
         }
         Stage::Resample => {
@@ -231,7 +314,7 @@ fn case(stage: Stage) -> Case {
                 out_len: 8 * 13 * 12,
                 out_init: None,
                 grid: Grid::Linear(8 * 13 * 12),
-                integer: false,
+                output: Output::Float,
             }
         }
         Stage::NmiHistogram => {
@@ -269,7 +352,7 @@ fn case(stage: Stage) -> Case {
                 out_len: (bins * bins) as usize,
                 out_init: None,
                 grid: Grid::Linear(fixed.iter().product::<u32>() as usize),
-                integer: true,
+                output: Output::Integer,
             }
         }
         Stage::SpectAttenuation => Case {
@@ -281,7 +364,7 @@ fn case(stage: Stage) -> Case {
             out_len: frame_len,
             out_init: None,
             grid: Grid::Invocations([sp.n_cols, sp.nz, sp.batch_count]),
-            integer: false,
+            output: Output::Float,
         },
         Stage::SpectRotate => Case {
             params: words(std::slice::from_ref(&sp)),
@@ -293,7 +376,7 @@ fn case(stage: Stage) -> Case {
             out_len: frame_len,
             out_init: None,
             grid: Grid::Invocations(frames),
-            integer: false,
+            output: Output::Float,
         },
         Stage::SpectBlurCols => Case {
             params: words(std::slice::from_ref(&sp)),
@@ -305,7 +388,7 @@ fn case(stage: Stage) -> Case {
             out_len: frame_len,
             out_init: None,
             grid: Grid::Invocations(frames),
-            integer: false,
+            output: Output::Float,
         },
         Stage::SpectBlurRowsSum => Case {
             params: words(std::slice::from_ref(&sp)),
@@ -317,7 +400,7 @@ fn case(stage: Stage) -> Case {
             out_len: s_data,
             out_init: None,
             grid: Grid::Invocations([sp.n_cols, sp.nz, sp.batch_count]),
-            integer: false,
+            output: Output::Float,
         },
         Stage::SpectSpreadRows => Case {
             params: words(std::slice::from_ref(&sp)),
@@ -329,7 +412,7 @@ fn case(stage: Stage) -> Case {
             out_len: frame_len,
             out_init: None,
             grid: Grid::Invocations(frames),
-            integer: false,
+            output: Output::Float,
         },
         Stage::SpectRotateAdjoint => {
             let acc = SpectParams {
@@ -346,7 +429,7 @@ fn case(stage: Stage) -> Case {
                 out_len: s_image,
                 out_init: Some(f32s(random(&mut rng, s_image, 0.0, 1.0))),
                 grid: Grid::Invocations([sp.nx, sp.ny, sp.nz]),
-                integer: false,
+                output: Output::Float,
             }
         }
     }
@@ -384,30 +467,31 @@ fn every_stage_gives_the_same_numbers_on_both_engines() {
         let case = case(stage);
         let cpu = run(&mut Engine::new(None), stage, &case);
         let gpu = run(&mut Engine::new(Some(ctx.clone())), stage, &case);
-        let (worst, scale) = if case.integer {
-            let diff = cpu
-                .iter()
-                .zip(&gpu)
-                .map(|(a, b)| a.abs_diff(*b))
-                .max()
-                .unwrap_or(0);
-            (diff as f32, 1.0)
-        } else {
-            let (c, g): (&[f32], &[f32]) = (bytemuck::cast_slice(&cpu), bytemuck::cast_slice(&gpu));
-            let scale = c
-                .iter()
-                .fold(0.0f32, |m, v| m.max(v.abs()))
-                .max(f32::MIN_POSITIVE);
-            let diff = c
-                .iter()
-                .zip(g)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            (diff / scale, scale)
+        let relative = |c: Vec<f64>, g: Vec<f64>| {
+            let scale = c.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
+            let diff = c.iter().zip(&g).map(|(a, b)| (a - b).abs()).fold(0.0f64, f64::max);
+            ((diff / scale) as f32, scale as f32)
+        };
+        let fixed = |w: &[u32]| -> Vec<f64> {
+            w.chunks_exact(2)
+                .map(|p| ((p[1] as u64) << 32 | p[0] as u64) as i64 as f64)
+                .collect()
+        };
+        let floats = |w: &[u32]| -> Vec<f64> {
+            bytemuck::cast_slice::<u32, f32>(w).iter().map(|&v| v as f64).collect()
+        };
+        let (worst, scale) = match case.output {
+            Output::Integer => {
+                let diff = cpu.iter().zip(&gpu).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
+                (diff as f32, 1.0)
+            }
+            Output::Fixed64 => relative(fixed(&cpu), fixed(&gpu)),
+            Output::Float => relative(floats(&cpu), floats(&gpu)),
         };
         println!("{stage}: largest difference {worst:.2e} (relative to {scale:.3e})");
         let nonzero = cpu.iter().any(|&w| w != 0);
-        if !nonzero || worst > if case.integer { 0.0 } else { PARITY_TOL } {
+        let tolerance = if case.output == Output::Integer { 0.0 } else { PARITY_TOL };
+        if !nonzero || worst > tolerance {
             failures.push(format!("{stage}: {worst:.2e}, output non-zero: {nonzero}"));
         }
     }

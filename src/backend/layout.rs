@@ -380,3 +380,53 @@ pub(crate) struct SpectLowered {
     /// Half-widths `[view, depth, 2]`: columns, rows.
     pub half_widths: Vec<u32>,
 }
+
+/// `PetParams::mode` for sinogram bins.
+pub const PET_SINOGRAM: u32 = 0;
+/// `PetParams::mode` for list-mode events.
+pub const PET_LIST: u32 = 1;
+
+wgsl_struct! {
+    /// Uniform parameters of the 3D PET stages (`pet_forward`, `pet_adjoint`, `abs_max`,
+    /// `fixed_to_float`).
+    ///
+    /// Mirrors `struct PetParams` in `shaders/shared/pet.wgsl`.
+    pub struct PetParams {
+        /// Grid columns (x).
+        pub nx: u32,
+        /// Grid rows (y).
+        pub ny: u32,
+        /// Grid slices (z).
+        pub nz: u32,
+        /// [`PET_SINOGRAM`] or [`PET_LIST`].
+        pub mode: u32,
+        /// Sinogram: tangential bins.
+        pub n_tang: u32,
+        /// Sinogram: planes.
+        pub n_planes: u32,
+        /// Sinogram: views of this dispatch.
+        pub n_views: u32,
+        /// TOF bins per line of response (1: none).
+        pub n_tof: u32,
+        /// Samples of this dispatch (bins, events, or voxels for `fixed_to_float`).
+        pub len: u32,
+        /// List mode: first event of this dispatch.
+        pub first: u32,
+        /// log2 of a bound on (sum of the contributions to one voxel) / max |data|.
+        pub bound_exp: i32,
+        /// Padding.
+        pub _pad0: u32,
+        /// Centre of voxel (0, 0, 0), mm: x, y, z, 0.
+        pub origin: [f32; 4],
+        /// 1 / voxel size (x, y, z), 1/mm; 0.
+        pub inv_spacing: [f32; 4],
+        /// Voxel size (x, y, z), mm; the weight of every line (view mashing).
+        pub scale: [f32; 4],
+        /// TOF bin width (mm), sigma (mm, 0 without TOF), truncation (sigmas), 0.
+        pub tof: [f32; 4],
+    }
+}
+
+/// A list-mode event as the PET stages read it: transaxial table index (unmashed view ·
+/// tangential bins + tangential index), ring of end 1, ring of end 2, TOF bin.
+pub(crate) type PetEvent = [u32; 4];

@@ -14,8 +14,10 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
 
 mod pet;
+pub(crate) mod pet3d;
 mod spect;
 pub use pet::PetProjector;
+pub use pet3d::{Pet3dProjector, TOF_TRUNCATION_SIGMAS};
 pub use spect::{DEFAULT_MAX_FRAME_BYTES, SpectProjector};
 
 /// A linear operator `A` from images `vol[z, y, x]` to projections `proj[view, row, col]`

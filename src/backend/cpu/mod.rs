@@ -5,13 +5,17 @@
 //!
 //! The engine's host side calls them all through [`run`]; nothing else here is a model.
 
+mod abs_max;
 mod adjoint_project;
 mod backproject_fbp;
 mod em_ratio;
 mod em_update;
 mod fbp_filter;
+mod fixed_to_float;
 mod forward_project;
 mod nmi_histogram;
+mod pet_adjoint;
+mod pet_forward;
 mod prior_gradient;
 mod resample;
 pub(crate) mod shared;
@@ -22,13 +26,17 @@ mod spect_rotate;
 mod spect_rotate_adjoint;
 mod spect_spread_rows;
 
+pub(crate) use abs_max::abs_max;
 pub(crate) use adjoint_project::adjoint_project;
 pub(crate) use backproject_fbp::backproject_fbp;
 pub(crate) use em_ratio::em_ratio;
 pub(crate) use em_update::em_update;
 pub(crate) use fbp_filter::fbp_filter;
+pub(crate) use fixed_to_float::fixed_to_float;
 pub(crate) use forward_project::forward_project;
 pub(crate) use nmi_histogram::nmi_histogram;
+pub(crate) use pet_adjoint::pet_adjoint;
+pub(crate) use pet_forward::pet_forward;
 pub(crate) use prior_gradient::prior_gradient;
 pub(crate) use resample::resample;
 pub(crate) use spect_attenuation::spect_attenuation;
@@ -47,6 +55,7 @@ use bytemuck::{cast_slice as r, cast_slice_mut as w, from_bytes};
 pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]) {
     let p = params;
     match stage {
+        Stage::AbsMax => abs_max(from_bytes(p), r(reads[0]), out),
         Stage::AdjointProject => {
             adjoint_project(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
         }
@@ -56,8 +65,26 @@ pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]
         Stage::FbpFilter => {
             fbp_filter(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
         }
+        Stage::FixedToFloat => fixed_to_float(from_bytes(p), reads[0], reads[1], w(out)),
         Stage::ForwardProject => forward_project(from_bytes(p), r(reads[0]), r(reads[1]), w(out)),
         Stage::NmiHistogram => nmi_histogram(from_bytes(p), reads[0], reads[1], out),
+        Stage::PetAdjoint => pet_adjoint(
+            from_bytes(p),
+            r(reads[0]),
+            r(reads[1]),
+            r(reads[2]),
+            r(reads[3]),
+            reads[4],
+            out,
+        ),
+        Stage::PetForward => pet_forward(
+            from_bytes(p),
+            r(reads[0]),
+            r(reads[1]),
+            r(reads[2]),
+            r(reads[3]),
+            w(out),
+        ),
         Stage::PriorGradient => prior_gradient(from_bytes(p), r(reads[0]), w(out)),
         Stage::Resample => resample(from_bytes(p), r(reads[0]), w(out)),
         Stage::SpectAttenuation => {

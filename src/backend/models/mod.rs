@@ -4,11 +4,13 @@
 
 mod fbp;
 mod joseph;
+mod pet3d;
 mod resident;
 mod spect;
 
 pub(crate) use fbp::FbpPlan;
 pub(crate) use joseph::{JosephModel, JosephPlan, check_fits, chunk_slices};
+pub(crate) use pet3d::{PetModel, PetPlan, PetTables};
 pub(crate) use resident::{Core, Resident, Sequence};
 pub(crate) use spect::SpectModel;
 

@@ -24,6 +24,9 @@ pub(crate) struct Core {
     pub proj: Buf,
     /// Multiplicative factors per projection sample (plan order), host copy (PET).
     factors: Option<Vec<f32>>,
+    /// A sensitivity image every subset takes `1/subsets` of, instead of `A_sᵀ m` (list
+    /// mode: the back-projection of every line of response the scanner has).
+    sensitivity: Option<Vec<f32>>,
     em: Option<Em>,
 }
 
@@ -83,8 +86,14 @@ impl Core {
             back,
             proj,
             factors,
+            sensitivity: None,
             em: None,
         })
+    }
+
+    /// Uses `image` (shared equally by the subsets) as the sensitivity instead of `A_sᵀ m`.
+    pub fn set_sensitivity(&mut self, image: Option<Vec<f32>>) {
+        self.sensitivity = image;
     }
 
     fn subset_len(&self, subset: usize) -> usize {
@@ -145,6 +154,14 @@ impl<S: Sequence> ResidentModel for Resident<S> {
         Ok(())
     }
     fn sensitivity(&mut self, subset: usize) -> Result<()> {
+        if let Some(s) = &self.core.sensitivity {
+            let share = 1.0 / self.core.subsets.len() as f32;
+            let part: Vec<f32> = s.iter().map(|v| v * share).collect();
+            let c = &mut self.core;
+            let slot = c.em()?.sensitivity;
+            c.engine.write(c.back, 0, &part)?;
+            return c.engine.write(slot, subset * c.image_len, &part);
+        }
         let range = self.core.subsets[subset].start * self.core.view_len
             ..self.core.subsets[subset].end * self.core.view_len;
         let weights = match &self.core.factors {

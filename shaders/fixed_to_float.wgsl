@@ -1,0 +1,20 @@
+// image[v] ← the 64-bit fixed-point sum of voxel v (pet_adjoint's words, low then high) as a
+// float: (high · 2^32 + low) / fixed_scale, evaluated in 16-bit pieces that convert exactly.
+// Grid: (ceil(len / 256), 1, 1) with workgroups of 256, or folded into y when that is too many.
+
+@group(0) @binding(0) var<uniform> p: PetParams;
+@group(0) @binding(1) var<storage, read> max_bits: array<u32>;
+@group(0) @binding(2) var<storage, read> acc: array<u32>;
+@group(0) @binding(3) var<storage, read_write> image: array<f32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = gid.x + gid.y * groups.x * 256u;
+    if i >= p.len {
+        return;
+    }
+    let lo = acc[2u * i];
+    let hi = bitcast<i32>(acc[2u * i + 1u]);
+    let v = (f32(hi) * 65536.0 + f32(lo >> 16u)) * 65536.0 + f32(lo & 0xffffu);
+    image[i] = v * (1.0 / fixed_scale(max_bits[0], p.bound_exp));
+}

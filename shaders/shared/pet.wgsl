@@ -1,0 +1,204 @@
+// 3D PET lines of response, Joseph's method between their end points, time-of-flight kernels
+// and 64-bit fixed-point accumulation. CPU twin: src/backend/cpu/shared/pet.rs.
+
+// Parameters of the PET stages (pet_forward, pet_adjoint, fixed_to_float).
+struct PetParams {
+    nx: u32,
+    ny: u32,
+    nz: u32,
+    mode: u32,          // 0: sinogram bins, 1: list-mode events
+    n_tang: u32,        // sinogram: tangential bins
+    n_planes: u32,      // sinogram: planes
+    n_views: u32,       // sinogram: views of this dispatch
+    n_tof: u32,         // TOF bins per line of response (1: none)
+    len: u32,           // samples of this dispatch (bins or events; voxels for fixed_to_float)
+    first: u32,         // list-mode: first event
+    bound_exp: i32,     // log2 of a bound on (contributions to one voxel) / max|data|
+    _pad0: u32,
+    origin: vec4<f32>,      // centre of voxel (0, 0, 0), mm: x, y, z, 0
+    inv_spacing: vec4<f32>, // 1 / voxel size (x, y, z), 1/mm
+    scale: vec4<f32>,       // voxel size (x, y, z), mm; w: weight of every line (view mashing)
+    tof: vec4<f32>,         // TOF bin width (mm), sigma (mm), truncation (sigmas), 0
+}
+
+const PET_SINOGRAM: u32 = 0u;
+const PET_LIST: u32 = 1u;
+
+// A line of response: end points (mm), the weight of its bin (ring pairs × mashed views) and
+// its TOF bin.
+struct Lor {
+    p1: vec3<f32>,
+    p2: vec3<f32>,
+    weight: f32,
+    tof: u32,
+}
+
+// Table entries of sample `i` of a dispatch, (transaxial entry, axial entry of end 1, axial
+// entry of end 2, TOF bin): sinogram bin `i` in `[view, plane, tof, tangential]` order, or
+// the event `e` itself (transaxial index, ring 1, ring 2, TOF bin).
+fn pet_lookup(p: PetParams, i: u32, e: vec4<u32>) -> vec4<u32> {
+    if p.mode == PET_LIST {
+        return e;
+    }
+    let tang = i % p.n_tang;
+    let rest = i / p.n_tang;
+    let k = rest % p.n_tof;
+    let plane = (rest / p.n_tof) % p.n_planes;
+    let view = p.first + rest / (p.n_tof * p.n_planes);
+    return vec4<u32>(view * p.n_tang + tang, plane, plane, k);
+}
+
+// The line of response of table entries `l`: `t` the transaxial entry (x1, y1, x2, y2), `a1`
+// and `a2` the axial entries of its ends (z1, z2, ring pairs, 0): per plane for sinograms,
+// per ring (z, z, 1, 0) for events.
+fn pet_lor(p: PetParams, l: vec4<u32>, t: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>) -> Lor {
+    return Lor(vec3<f32>(t.x, t.y, a1.x), vec3<f32>(t.z, t.w, a2.y), a1.z * p.scale.w, l.w);
+}
+
+// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), the same operations on
+// both backends.
+fn erf_twin(x: f32) -> f32 {
+    let a = abs(x);
+    let t = 1.0 / (1.0 + 0.3275911 * a);
+    let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+    let r = 1.0 - poly * exp(-a * a);
+    return select(r, -r, x < 0.0);
+}
+
+// A line of response walked by Joseph's method: it steps one voxel along its dominant axis
+// (in voxel units) from plane `lo` to plane `hi`; at plane i it is at q1 + ((i − q1[axis]) /
+// d[axis])·d (voxel-index coordinates). Each step is `step` mm of line times the bin's weight,
+// times the fraction of the step [i − ½, i + ½] that lies inside the grid's box (the line is
+// inside it for axis coordinates `inside.x … inside.y`), so an image of ones projects to the
+// exact chord length. TOF: `centre` is the TOF bin's centre from p1 along the line (mm),
+// `length` the line's length (mm), `sigma` 0 without TOF.
+struct PetWalk {
+    q1: vec3<f32>,
+    d: vec3<f32>,
+    axis: u32,
+    lo: i32,
+    hi: i32,
+    inside: vec2<f32>,
+    step: f32,
+    length: f32,
+    centre: f32,
+    half_width: f32,
+    sigma: f32,
+}
+
+fn pet_walk(p: PetParams, lor: Lor) -> PetWalk {
+    let q1 = (lor.p1 - p.origin.xyz) * p.inv_spacing.xyz;
+    let q2 = (lor.p2 - p.origin.xyz) * p.inv_spacing.xyz;
+    let d = q2 - q1;
+    let dm = lor.p2 - lor.p1;
+    let length = sqrt(dot(dm, dm));
+    let ad = abs(d);
+    var axis = 0u;
+    if ad.y > ad.x && ad.y >= ad.z {
+        axis = 1u;
+    } else if ad.z > ad.x && ad.z > ad.y {
+        axis = 2u;
+    }
+    let n = vec3<f32>(f32(p.nx), f32(p.ny), f32(p.nz));
+    // Where the line is inside the box [−½, n − ½] on every axis (slab method, λ along p1 → p2).
+    var l_in = 0.0;
+    var l_out = 1.0;
+    for (var k = 0u; k < 3u; k++) {
+        if d[k] == 0.0 {
+            if q1[k] < -0.5 || q1[k] > n[k] - 0.5 {
+                l_out = -1.0;
+            }
+        } else {
+            let a = (-0.5 - q1[k]) / d[k];
+            let b = (n[k] - 0.5 - q1[k]) / d[k];
+            l_in = max(l_in, min(a, b));
+            l_out = min(l_out, max(a, b));
+        }
+    }
+    let da = d[axis];
+    let u0 = q1[axis] + l_in * da;
+    let u1 = q1[axis] + l_out * da;
+    let inside = vec2<f32>(min(u0, u1), max(u0, u1));
+    var a_lo = inside.x;
+    var a_hi = inside.y;
+    var centre = 0.0;
+    var half_width = 0.0;
+    let sigma = p.tof.y;
+    if sigma > 0.0 {
+        // Only planes within the TOF bin ± truncation contribute.
+        centre = 0.5 * length + (f32(lor.tof) - 0.5 * f32(p.n_tof - 1u)) * p.tof.x;
+        half_width = 0.5 * p.tof.x;
+        let reach = half_width + p.tof.z * sigma;
+        let b0 = q1[axis] + ((centre - reach) / length) * da;
+        let b1 = q1[axis] + ((centre + reach) / length) * da;
+        a_lo = max(a_lo, min(b0, b1) - 0.5);
+        a_hi = min(a_hi, max(b0, b1) + 0.5);
+    }
+    var lo = i32(ceil(max(a_lo - 0.5, 0.0)));
+    var hi = i32(floor(min(a_hi + 0.5, n[axis] - 1.0)));
+    if l_out <= l_in {
+        hi = lo - 1;
+    }
+    let step = length / abs(da) * lor.weight;
+    return PetWalk(q1, d, axis, lo, hi, inside, step, length, centre, half_width, sigma);
+}
+
+// Voxels and weights of plane `i` of a walk: the bilinear taps in the two other axes, at the
+// line's position clamped to the outermost voxel centres (the image is constant from there to
+// the box's faces), each times the step, the fraction of the step inside the box and, with
+// TOF, the Gaussian integrated over the TOF bin at that point. Index −1: no voxel.
+struct PetTaps {
+    index: vec4<i32>,
+    weight: vec4<f32>,
+}
+
+fn pet_taps(p: PetParams, w: PetWalk, i: i32) -> PetTaps {
+    let fi = f32(i);
+    let lambda = (fi - w.q1[w.axis]) / w.d[w.axis];
+    let pos = w.q1 + lambda * w.d;
+    let covered = max(min(fi + 0.5, w.inside.y) - max(fi - 0.5, w.inside.x), 0.0);
+    var weight = w.step * covered;
+    if w.sigma > 0.0 {
+        let tau = lambda * w.length - w.centre;
+        let s = 1.0 / (1.4142135 * w.sigma);
+        weight *= 0.5 * (erf_twin((w.half_width - tau) * s) - erf_twin((-w.half_width - tau) * s));
+    }
+    // The two other axes, in x, y, z order.
+    let b = select(0u, 1u, w.axis == 0u);
+    let c = select(2u, 1u, w.axis == 2u);
+    let n = vec3<i32>(i32(p.nx), i32(p.ny), i32(p.nz));
+    let pb = clamp(pos[b], 0.0, f32(n[b] - 1));
+    let pc = clamp(pos[c], 0.0, f32(n[c] - 1));
+    let fb = floor(pb);
+    let fc = floor(pc);
+    let tb = pb - fb;
+    let tc = pc - fc;
+    let ib = i32(fb);
+    let ic = i32(fc);
+    var out: PetTaps;
+    for (var k = 0; k < 4; k++) {
+        let jb = ib + (k & 1);
+        let jc = ic + (k >> 1);
+        let wb = select(1.0 - tb, tb, (k & 1) == 1);
+        let wc = select(1.0 - tc, tc, (k >> 1) == 1);
+        var v = vec3<i32>(0, 0, 0);
+        v[w.axis] = i;
+        v[b] = jb;
+        v[c] = jc;
+        let inside = jb < n[b] && jc < n[c];
+        out.index[k] = select(-1, (v.z * n.y + v.y) * n.x + v.x, inside);
+        out.weight[k] = weight * wb * wc;
+    }
+    return out;
+}
+
+// The fixed-point scale 2^s for data whose largest |value| has the bits `max_bits`: every sum
+// of `bound` contributions then stays below 2^62 in magnitude.
+fn fixed_scale(max_bits: u32, bound_exp: i32) -> f32 {
+    if max_bits == 0u {
+        return 1.0;
+    }
+    let e = i32((max_bits >> 23u) & 0xffu) - 126;
+    let s = clamp(62 - bound_exp - e, -126, 127);
+    return bitcast<f32>(u32(s + 127) << 23u);
+}

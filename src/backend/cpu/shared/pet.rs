@@ -1,0 +1,219 @@
+//! CPU twin of `shaders/shared/pet.wgsl`: lines of response, Joseph walks, TOF kernels and the
+//! fixed-point scale, with the shader's `f32` operations in the shader's order.
+
+use crate::backend::layout::{PET_LIST, PetParams};
+
+/// Twin of `struct Lor`.
+pub(crate) struct Lor {
+    pub p1: [f32; 3],
+    pub p2: [f32; 3],
+    pub weight: f32,
+    pub tof: u32,
+}
+
+/// Twin of `pet_lookup`.
+#[inline]
+pub(crate) fn pet_lookup(p: &PetParams, i: u32, e: [u32; 4]) -> [u32; 4] {
+    if p.mode == PET_LIST {
+        return e;
+    }
+    let tang = i % p.n_tang;
+    let rest = i / p.n_tang;
+    let k = rest % p.n_tof;
+    let plane = (rest / p.n_tof) % p.n_planes;
+    let view = p.first + rest / (p.n_tof * p.n_planes);
+    [view * p.n_tang + tang, plane, plane, k]
+}
+
+/// Twin of `pet_lor`.
+#[inline]
+pub(crate) fn pet_lor(p: &PetParams, l: [u32; 4], t: [f32; 4], a1: [f32; 4], a2: [f32; 4]) -> Lor {
+    Lor {
+        p1: [t[0], t[1], a1[0]],
+        p2: [t[2], t[3], a2[1]],
+        weight: a1[2] * p.scale[3],
+        tof: l[3],
+    }
+}
+
+/// The table entries of sample `i` and its line of response (the stages' common prologue).
+#[inline]
+pub(crate) fn lor_of(
+    p: &PetParams,
+    i: u32,
+    transaxial: &[[f32; 4]],
+    axial: &[[f32; 4]],
+    events: &[[u32; 4]],
+) -> Lor {
+    let e = if p.mode == PET_LIST {
+        events[(p.first + i) as usize]
+    } else {
+        [0; 4]
+    };
+    let l = pet_lookup(p, i, e);
+    pet_lor(
+        p,
+        l,
+        transaxial[l[0] as usize],
+        axial[l[1] as usize],
+        axial[l[2] as usize],
+    )
+}
+
+/// Twin of `erf_twin`.
+#[inline]
+pub(crate) fn erf_twin(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let poly = ((((1.061_405_4 * t - 1.453_152) * t + 1.421_413_8) * t - 0.284_496_74) * t
+        + 0.254_829_6)
+        * t;
+    let r = 1.0 - poly * (-a * a).exp();
+    if x < 0.0 { -r } else { r }
+}
+
+/// Twin of `struct PetWalk`.
+pub(crate) struct Walk {
+    pub q1: [f32; 3],
+    pub d: [f32; 3],
+    pub axis: usize,
+    pub lo: i32,
+    pub hi: i32,
+    pub inside: [f32; 2],
+    pub step: f32,
+    pub length: f32,
+    pub centre: f32,
+    pub half_width: f32,
+    pub sigma: f32,
+}
+
+/// Twin of `pet_walk`.
+#[inline]
+pub(crate) fn pet_walk(p: &PetParams, lor: &Lor) -> Walk {
+    let q1: [f32; 3] = std::array::from_fn(|k| (lor.p1[k] - p.origin[k]) * p.inv_spacing[k]);
+    let q2: [f32; 3] = std::array::from_fn(|k| (lor.p2[k] - p.origin[k]) * p.inv_spacing[k]);
+    let d: [f32; 3] = std::array::from_fn(|k| q2[k] - q1[k]);
+    let dm: [f32; 3] = std::array::from_fn(|k| lor.p2[k] - lor.p1[k]);
+    let length = (dm[0] * dm[0] + dm[1] * dm[1] + dm[2] * dm[2]).sqrt();
+    let ad = d.map(f32::abs);
+    let axis = if ad[1] > ad[0] && ad[1] >= ad[2] {
+        1
+    } else if ad[2] > ad[0] && ad[2] > ad[1] {
+        2
+    } else {
+        0
+    };
+    let n = [p.nx as f32, p.ny as f32, p.nz as f32];
+    let (mut l_in, mut l_out) = (0.0f32, 1.0f32);
+    for k in 0..3 {
+        if d[k] == 0.0 {
+            if q1[k] < -0.5 || q1[k] > n[k] - 0.5 {
+                l_out = -1.0;
+            }
+        } else {
+            let a = (-0.5 - q1[k]) / d[k];
+            let b = (n[k] - 0.5 - q1[k]) / d[k];
+            l_in = l_in.max(a.min(b));
+            l_out = l_out.min(a.max(b));
+        }
+    }
+    let da = d[axis];
+    let u0 = q1[axis] + l_in * da;
+    let u1 = q1[axis] + l_out * da;
+    let inside = [u0.min(u1), u0.max(u1)];
+    let (mut a_lo, mut a_hi) = (inside[0], inside[1]);
+    let (mut centre, mut half_width) = (0.0, 0.0);
+    let sigma = p.tof[1];
+    if sigma > 0.0 {
+        centre = 0.5 * length + (lor.tof as f32 - 0.5 * (p.n_tof - 1) as f32) * p.tof[0];
+        half_width = 0.5 * p.tof[0];
+        let reach = half_width + p.tof[2] * sigma;
+        let b0 = q1[axis] + ((centre - reach) / length) * da;
+        let b1 = q1[axis] + ((centre + reach) / length) * da;
+        a_lo = a_lo.max(b0.min(b1) - 0.5);
+        a_hi = a_hi.min(b0.max(b1) + 0.5);
+    }
+    let lo = (a_lo - 0.5).max(0.0).ceil() as i32;
+    let mut hi = (a_hi + 0.5).min(n[axis] - 1.0).floor() as i32;
+    if l_out <= l_in {
+        hi = lo - 1;
+    }
+    let step = length / da.abs() * lor.weight;
+    Walk {
+        q1,
+        d,
+        axis,
+        lo,
+        hi,
+        inside,
+        step,
+        length,
+        centre,
+        half_width,
+        sigma,
+    }
+}
+
+/// Twin of `struct PetTaps`: flat voxel index (−1: none) and weight of the four taps.
+pub(crate) struct Taps {
+    pub index: [i32; 4],
+    pub weight: [f32; 4],
+}
+
+/// Twin of `pet_taps`.
+#[inline]
+pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
+    let fi = i as f32;
+    let lambda = (fi - w.q1[w.axis]) / w.d[w.axis];
+    let pos: [f32; 3] = std::array::from_fn(|k| w.q1[k] + lambda * w.d[k]);
+    let covered = ((fi + 0.5).min(w.inside[1]) - (fi - 0.5).max(w.inside[0])).max(0.0);
+    let mut weight = w.step * covered;
+    if w.sigma > 0.0 {
+        let tau = lambda * w.length - w.centre;
+        let s = 1.0 / (1.414_213_5 * w.sigma);
+        weight *= 0.5 * (erf_twin((w.half_width - tau) * s) - erf_twin((-w.half_width - tau) * s));
+    }
+    let b = if w.axis == 0 { 1 } else { 0 };
+    let c = if w.axis == 2 { 1 } else { 2 };
+    let n = [p.nx as i32, p.ny as i32, p.nz as i32];
+    let pb = pos[b].clamp(0.0, (n[b] - 1) as f32);
+    let pc = pos[c].clamp(0.0, (n[c] - 1) as f32);
+    let fb = pb.floor();
+    let fc = pc.floor();
+    let tb = pb - fb;
+    let tc = pc - fc;
+    let (ib, ic) = (fb as i32, fc as i32);
+    let mut out = Taps {
+        index: [0; 4],
+        weight: [0.0; 4],
+    };
+    for k in 0..4 {
+        let jb = ib + (k & 1);
+        let jc = ic + (k >> 1);
+        let wb = if k & 1 == 1 { tb } else { 1.0 - tb };
+        let wc = if k >> 1 == 1 { tc } else { 1.0 - tc };
+        let mut v = [0i32; 3];
+        v[w.axis] = i;
+        v[b] = jb;
+        v[c] = jc;
+        let inside = jb < n[b] && jc < n[c];
+        out.index[k as usize] = if inside {
+            (v[2] * n[1] + v[1]) * n[0] + v[0]
+        } else {
+            -1
+        };
+        out.weight[k as usize] = weight * wb * wc;
+    }
+    out
+}
+
+/// Twin of `fixed_scale`.
+#[inline]
+pub(crate) fn fixed_scale(max_bits: u32, bound_exp: i32) -> f32 {
+    if max_bits == 0 {
+        return 1.0;
+    }
+    let e = ((max_bits >> 23) & 0xff) as i32 - 126;
+    let s = (62 - bound_exp - e).clamp(-126, 127);
+    f32::from_bits(((s + 127) as u32) << 23)
+}

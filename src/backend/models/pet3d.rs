@@ -1,0 +1,257 @@
+//! The 3D PET stage sequences: `pet_forward` over sinogram bins or list-mode events, and its
+//! transpose `abs_max` → `pet_adjoint` → `fixed_to_float` (64-bit fixed-point sums, so the
+//! back-projection does not depend on the order of the atomic additions), on a whole data set
+//! a chunk at a time ([`PetPlan`]) or resident per subset for EM ([`PetModel`]).
+
+use super::Engine;
+use super::resident::{Core, Resident, Sequence};
+use crate::backend::Stage;
+use crate::backend::engine::Buf;
+use crate::backend::layout::{PetEvent, PetParams};
+use crate::error::Result;
+use std::ops::Range;
+
+/// What the PET stages read besides the image and the data: the parameters shared by every
+/// dispatch and the line-of-response tables.
+#[derive(Debug, Clone)]
+pub(crate) struct PetTables {
+    /// Grid, sampling and TOF; `len`, `first`, `n_views` and `bound_exp` are set per dispatch.
+    pub base: PetParams,
+    /// Per (view, tangential) or unmashed transaxial index: `[x₁, y₁, x₂, y₂]` mm.
+    pub transaxial: Vec<[f32; 4]>,
+    /// Per plane `[z₁, z₂, ring pairs, 0]`, or per ring `[z, z, 1, 0]` for events.
+    pub axial: Vec<[f32; 4]>,
+    /// List-mode events (empty for sinograms).
+    pub events: Vec<PetEvent>,
+    /// Samples per item: per view for sinograms (planes × TOF × tangential), 1 per event.
+    pub item_len: usize,
+    /// Items: views or events.
+    pub items: usize,
+    /// Largest weight one line gives one voxel (mm × bin weight).
+    pub max_weight: f64,
+}
+
+impl PetTables {
+    /// `bound_exp` for a back-projection of `samples` samples: log2 of (samples × the largest
+    /// weight), rounded up, so that every voxel's sum stays below 2^62 × its scale.
+    fn bound_exp(&self, samples: usize) -> i32 {
+        ((samples.max(1) as f64) * self.max_weight.max(1e-30))
+            .log2()
+            .ceil() as i32
+    }
+
+    fn params(&self, first: usize, count: usize) -> PetParams {
+        PetParams {
+            first: first as u32,
+            n_views: count as u32,
+            len: (count * self.item_len) as u32,
+            ..self.base
+        }
+    }
+
+    fn image_len(&self) -> usize {
+        (self.base.nx * self.base.ny * self.base.nz) as usize
+    }
+}
+
+/// The tables on an engine, with the fixed-point accumulator.
+#[derive(Debug)]
+struct PetBufs {
+    transaxial: Buf,
+    axial: Buf,
+    events: Buf,
+    max_bits: Buf,
+    acc: Buf,
+}
+
+impl PetBufs {
+    fn new(engine: &mut Engine, t: &PetTables) -> Result<Self> {
+        let events = if t.events.is_empty() {
+            engine.zeros("no events", 4)?
+        } else {
+            engine.upload("list-mode events", &t.events)?
+        };
+        Ok(Self {
+            transaxial: engine.upload("transaxial LOR table", &t.transaxial)?,
+            axial: engine.upload("axial LOR table", &t.axial)?,
+            events,
+            max_bits: engine.zeros("largest |data|", 1)?,
+            acc: engine.zeros("fixed-point back-projection", 2 * t.image_len())?,
+        })
+    }
+
+    /// `out[0..count · item_len] ← A image` for items `first..first + count`.
+    fn forward(&self, e: &mut Engine, t: &PetTables, first: usize, count: usize, image: Buf, out: Buf) -> Result<()> {
+        let p = t.params(first, count);
+        let bindings = [self.transaxial, self.axial, self.events, image, out];
+        e.dispatch_linear(Stage::PetForward, &p, &bindings, p.len as usize)
+    }
+
+    /// Zeroes the accumulator (and the largest |data| unless `keep_max`).
+    fn begin_adjoint(&self, e: &mut Engine, keep_max: bool) {
+        e.clear(self.acc);
+        if !keep_max {
+            e.clear(self.max_bits);
+        }
+    }
+
+    /// Largest |data| of `data[0..count · item_len]` into the scale word.
+    fn find_max(&self, e: &mut Engine, t: &PetTables, count: usize, data: Buf) -> Result<()> {
+        let p = t.params(0, count);
+        e.dispatch_linear(Stage::AbsMax, &p, &[data, self.max_bits], p.len as usize)
+    }
+
+    /// Accumulates `Aᵀ data` for items `first..first + count`; `total` samples make up the
+    /// whole back-projection (it sets the fixed-point scale).
+    #[allow(clippy::too_many_arguments)]
+    fn adjoint(&self, e: &mut Engine, t: &PetTables, first: usize, count: usize, total: usize, data: Buf) -> Result<()> {
+        let p = PetParams {
+            bound_exp: t.bound_exp(total),
+            ..t.params(first, count)
+        };
+        let bindings = [self.transaxial, self.axial, self.events, data, self.max_bits, self.acc];
+        e.dispatch_linear(Stage::PetAdjoint, &p, &bindings, p.len as usize)
+    }
+
+    /// `image ←` the accumulated back-projection of `total` samples.
+    fn finish(&self, e: &mut Engine, t: &PetTables, total: usize, image: Buf) -> Result<()> {
+        let n = t.image_len();
+        let p = PetParams {
+            len: n as u32,
+            bound_exp: t.bound_exp(total),
+            ..t.base
+        };
+        e.dispatch_linear(Stage::FixedToFloat, &p, &[self.max_bits, self.acc, image], n)
+    }
+}
+
+/// Forward projection and back-projection of a whole data set, a chunk of items at a time.
+#[derive(Debug)]
+pub(crate) struct PetPlan {
+    engine: Engine,
+    tables: PetTables,
+    bufs: PetBufs,
+    image: Buf,
+    chunk: Buf,
+    chunk_items: usize,
+}
+
+impl PetPlan {
+    /// Buffers for `tables` on `engine`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Gpu`] when a buffer exceeds the device's limits.
+    pub fn new(mut engine: Engine, tables: PetTables) -> Result<Self> {
+        let budget = engine.work_buffer_budget().min(engine.max_binding());
+        let chunk_items = ((budget / (4 * tables.item_len as u64).max(1)) as usize)
+            .clamp(1, tables.items.max(1));
+        let bufs = PetBufs::new(&mut engine, &tables)?;
+        let image = engine.zeros("image", tables.image_len())?;
+        let chunk = engine.zeros("data chunk", chunk_items * tables.item_len)?;
+        Ok(Self {
+            engine,
+            tables,
+            bufs,
+            image,
+            chunk,
+            chunk_items,
+        })
+    }
+
+    /// Bytes the plan's buffers hold.
+    pub fn bytes(&self) -> u64 {
+        self.engine.bytes()
+    }
+
+    fn chunks(&self) -> impl Iterator<Item = (usize, usize)> + use<> {
+        let (items, step) = (self.tables.items, self.chunk_items);
+        (0..items).step_by(step).map(move |f| (f, step.min(items - f)))
+    }
+
+    /// `data ← A image` (`image` of the grid, `data` of items × item length).
+    ///
+    /// # Errors
+    /// Device failures.
+    pub fn forward(&mut self, image: &[f32], data: &mut [f32]) -> Result<()> {
+        self.engine.write(self.image, 0, image)?;
+        let n = self.tables.item_len;
+        for (first, count) in self.chunks() {
+            self.bufs
+                .forward(&mut self.engine, &self.tables, first, count, self.image, self.chunk)?;
+            let out = &mut data[first * n..(first + count) * n];
+            self.engine.read(self.chunk, 0, out)?;
+        }
+        Ok(())
+    }
+
+    /// `image ← Aᵀ data`.
+    ///
+    /// # Errors
+    /// Device failures.
+    pub fn adjoint(&mut self, data: &[f32], image: &mut [f32]) -> Result<()> {
+        let n = self.tables.item_len;
+        let max = data.iter().map(|v| v.abs().to_bits()).max().unwrap_or(0);
+        self.bufs.begin_adjoint(&mut self.engine, true);
+        self.engine.write(self.bufs.max_bits, 0, &[max])?;
+        for (first, count) in self.chunks() {
+            self.engine
+                .write(self.chunk, 0, &data[first * n..(first + count) * n])?;
+            self.bufs.adjoint(
+                &mut self.engine,
+                &self.tables,
+                first,
+                count,
+                data.len(),
+                self.chunk,
+            )?;
+        }
+        self.bufs
+            .finish(&mut self.engine, &self.tables, data.len(), self.image)?;
+        self.engine.read(self.image, 0, image)
+    }
+}
+
+/// The PET model resident for EM: tables in plan order, subsets as ranges of items.
+#[derive(Debug)]
+pub(crate) struct PetModel {
+    tables: PetTables,
+    bufs: PetBufs,
+}
+
+impl PetModel {
+    /// A resident model of `tables` (items in plan order) split into `subsets`, with optional
+    /// multiplicative factors (plan order) and, for list mode, the sensitivity image every
+    /// subset uses a share of (else `Aᵀ` factors per subset).
+    ///
+    /// # Errors
+    /// [`crate::Error::Gpu`] when a buffer exceeds the device's limits.
+    pub fn resident(
+        engine: Engine,
+        tables: PetTables,
+        subsets: Vec<Range<usize>>,
+        factors: Option<Vec<f32>>,
+        sensitivity: Option<Vec<f32>>,
+    ) -> Result<Resident<PetModel>> {
+        let mut core = Core::new(engine, subsets, tables.image_len(), tables.item_len, factors)?;
+        core.set_sensitivity(sensitivity);
+        let bufs = PetBufs::new(&mut core.engine, &tables)?;
+        Ok(Resident::new(core, PetModel { tables, bufs }))
+    }
+}
+
+impl Sequence for PetModel {
+    fn forward(&mut self, core: &mut Core, subset: usize) -> Result<()> {
+        let r = core.subsets[subset].clone();
+        self.bufs
+            .forward(&mut core.engine, &self.tables, r.start, r.len(), core.image, core.proj)
+    }
+    fn adjoint(&mut self, core: &mut Core, subset: usize) -> Result<()> {
+        let r = core.subsets[subset].clone();
+        let total = r.len() * self.tables.item_len;
+        let (e, t) = (&mut core.engine, &self.tables);
+        self.bufs.begin_adjoint(e, false);
+        self.bufs.find_max(e, t, r.len(), core.proj)?;
+        self.bufs.adjoint(e, t, r.start, r.len(), total, core.proj)?;
+        self.bufs.finish(e, t, total, core.back)
+    }
+}
