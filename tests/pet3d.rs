@@ -148,3 +148,169 @@ backend_tests!(
     tof_bins_sum_to_the_line_integral,
     back_projection_reruns_are_bit_identical,
 );
+
+mod reconstruction {
+    //! OSEM on exact analytic 3D data (the model's own LORs are averages over each bin's
+    //! crystal pairs; the data are not), with attenuation, TOF and non-TOF.
+
+    use super::*;
+    use ndarray::Array3;
+    use tomors::Osem;
+    use tomors::phantom::{Solid, SolidPhantom};
+
+    /// Water at 511 keV, 1/mm.
+    const MU_WATER: f64 = 0.0096;
+    const RADIUS: f64 = 40.0;
+    const SPHERE: ([f64; 3], f64) = ([12.0, -10.0, 0.0], 11.0);
+
+    /// 16 rings of 4 mm, 96 crystals on an 80 mm (+2 mm depth) radius; a grid covering the
+    /// rings' axial extent.
+    pub(super) fn scanner() -> PetScanner {
+        PetScanner::new("test", 16, 96, 80.0, 2.0, 4.0).unwrap()
+    }
+
+    pub(super) fn grid() -> ImageGrid {
+        ImageGrid::new_3d([16, 32, 32], [4.0, 4.0, 4.0]).unwrap()
+    }
+
+    fn layout(tof: bool) -> SinogramLayout {
+        let s = if tof {
+            scanner().with_tof(TofBins::new(9, 16.0, 24.0).unwrap())
+        } else {
+            scanner()
+        };
+        SinogramLayout::new(s, 64, 3, 13, 1).unwrap()
+    }
+
+    fn cylinder() -> Solid {
+        Solid::cylinder([0.0; 3], RADIUS, 48.0)
+    }
+
+    /// Uniform cylinder (activity 1 per mm³), optionally with a 4:1 sphere.
+    fn activity(sphere: bool) -> SolidPhantom {
+        let mut solids = vec![(cylinder(), 1.0)];
+        if sphere {
+            solids.push((Solid::sphere(SPHERE.0, SPHERE.1), 3.0));
+        }
+        SolidPhantom { solids }
+    }
+
+    /// Exact data with attenuation, and the model with the μ-map rasterised on the grid.
+    fn problem(backend: Backend, tof: bool, sphere: bool) -> (Pet3dProjector, ArrayD<f32>) {
+        let layout = layout(tof);
+        let mu = SolidPhantom {
+            solids: vec![(cylinder(), MU_WATER)],
+        };
+        let att = mu.attenuation_factors(&layout);
+        let mut data = activity(sphere).sinogram(&layout);
+        let k = layout.tof_bins() as usize;
+        let tang = layout.tangential() as usize;
+        let att = att.as_slice().unwrap();
+        for (i, v) in data.as_slice_mut().unwrap().iter_mut().enumerate() {
+            let line = i / (k * tang) * tang + i % tang;
+            *v *= att[line];
+        }
+        let mu_map = mu.rasterize(&grid(), 3).unwrap().into_dyn();
+        let model = Pet3dProjector::new(layout, grid(), backend)
+            .unwrap()
+            .with_attenuation(mu_map.view())
+            .unwrap();
+        (model, data)
+    }
+
+    fn centres(f: impl Fn([f64; 3]) -> bool) -> Vec<[usize; 3]> {
+        let g = grid();
+        let [nz, ny, nx] = g.shape();
+        let (o, d) = (g.origin(), g.spacing());
+        let mut out = Vec::new();
+        for iz in 0..nz {
+            for iy in 0..ny {
+                for ix in 0..nx {
+                    let p = [
+                        o[2] + ix as f64 * d[2],
+                        o[1] + iy as f64 * d[1],
+                        o[0] + iz as f64 * d[0],
+                    ];
+                    if f(p) {
+                        out.push([iz, iy, ix]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn mean(x: &Array3<f32>, at: &[[usize; 3]]) -> f64 {
+        at.iter().map(|&i| x[i] as f64).sum::<f64>() / at.len() as f64
+    }
+
+    /// Attenuation-corrected OSEM of a uniform cylinder is flat (±5 %) and quantitative.
+    pub(super) fn uniform_cylinder_is_flat(backend: Backend) {
+        let (model, data) = problem(backend, false, false);
+        let x = Osem::new(6, 8).run(&model, data.view()).unwrap();
+        let x = x.into_dimensionality::<ndarray::Ix3>().unwrap();
+        let roi = centres(|p| p[0].hypot(p[1]) < 0.7 * RADIUS && p[2].abs() < 16.0);
+        let m = mean(&x, &roi);
+        let worst = roi
+            .iter()
+            .map(|&i| (x[i] as f64 / m - 1.0).abs())
+            .fold(0.0, f64::max);
+        eprintln!("cylinder: mean {m:.4} (true 1), worst deviation from the mean {worst:.4}");
+        assert!(worst < 0.05, "not flat: {worst}");
+        assert!((m - 1.0).abs() < 0.05, "mean {m}");
+    }
+
+    /// Error to the phantom per iteration, TOF and non-TOF, and the hot sphere's contrast
+    /// recovery at the end.
+    pub(super) fn tof_converges_faster(backend: Backend) {
+        let sphere = centres(|p| {
+            let d = [p[0] - SPHERE.0[0], p[1] - SPHERE.0[1], p[2] - SPHERE.0[2]];
+            (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() < SPHERE.1 - 4.0
+        });
+        let background = centres(|p| {
+            let d = [p[0] + 15.0, p[1] - 12.0, p[2]];
+            d[0].hypot(d[1]) < 10.0 && d[2].abs() < 12.0
+        });
+        let inside = centres(|p| p[0].hypot(p[1]) < RADIUS - 4.0 && p[2].abs() < 20.0);
+        let truth = activity(true).rasterize(&grid(), 3).unwrap();
+        let run = |tof: bool| -> (Vec<f64>, f64) {
+            let (model, data) = problem(backend, tof, true);
+            let mut errors = Vec::new();
+            let mut crc = 0.0;
+            let mut cb = |r: &tomors::recon::IterationReport<'_>| {
+                let x = r.image.to_owned().into_dimensionality::<ndarray::Ix3>().unwrap();
+                let (mut num, mut den) = (0.0, 0.0);
+                for &i in &inside {
+                    num += (x[i] as f64 - truth[i] as f64).powi(2);
+                    den += (truth[i] as f64).powi(2);
+                }
+                errors.push((num / den).sqrt());
+                crc = (mean(&x, &sphere) / mean(&x, &background) - 1.0) / 3.0;
+                true
+            };
+            Osem::new(10, 2).run_with(&model, data.view(), Some(&mut cb)).unwrap();
+            (errors, crc)
+        };
+        let ((with, crc_tof), (without, crc_plain)) = (run(true), run(false));
+        eprintln!("relative error per iteration, TOF:     {with:.4?}");
+        eprintln!("relative error per iteration, non-TOF: {without:.4?}");
+        // Iterations non-TOF needs to reach TOF's error after 2.
+        let catch_up = without.iter().position(|&e| e <= with[1]).map(|i| i + 1);
+        eprintln!("non-TOF reaches TOF's 2-iteration error after {catch_up:?} iterations");
+        eprintln!("hot-sphere CRC after 10 iterations: TOF {crc_tof:.3}, non-TOF {crc_plain:.3}");
+        assert!(with[0] < without[0] && with[1] < without[1], "TOF should converge faster");
+        assert!(crc_tof > 0.7 && crc_plain > 0.7);
+    }
+}
+
+fn uniform_cylinder_is_flat(backend: Backend) {
+    reconstruction::uniform_cylinder_is_flat(backend);
+}
+fn tof_converges_faster(backend: Backend) {
+    reconstruction::tof_converges_faster(backend);
+}
+
+mod recon_tests {
+    use super::*;
+    backend_tests!(uniform_cylinder_is_flat, tof_converges_faster);
+}

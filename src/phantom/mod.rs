@@ -11,7 +11,9 @@ use ndarray::{Array2, Array3, ArrayD, Axis, IxDyn};
 use rayon::prelude::*;
 
 mod nema;
+mod solids;
 pub use nema::{NemaIecPhantom, SPHERE_DIAMETERS};
+pub use solids::{Solid, SolidPhantom};
 
 /// A filled ellipse of constant value, added to whatever lies beneath it.
 #[derive(Debug, Clone, Copy, PartialEq)]
