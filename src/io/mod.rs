@@ -3,6 +3,7 @@
 //! destination first and is renamed into place, so a reader never sees half a file.
 
 pub mod dicom;
+pub mod interfile;
 pub mod nifti;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! Planes are the segments' axial positions, segment after segment in the order
 //! `0, −1, +1, −2, +2, …` (the order of Siemens sinograms and PETLINK bin addresses); STIR's
 //! Interfile order (`[segment −K…K][view][axial][tangential]`) is a permutation of it
-//! ([`SinogramLayout::stir_order`]).
+//! ([`SinogramLayout::stir_order_for`]).
 //!
 //! ## Bins and crystal pairs
 //! With `n` crystals per ring, unmashed view `v ∈ 0..n/2` and tangential position
@@ -397,16 +397,23 @@ impl SinogramLayout {
         Ok(())
     }
 
-    /// For every position of STIR's Interfile order (`[segment −K…K][view][axial][tof]
-    /// [tangential]`), the flat index of the same bin in tomors' order.
-    pub fn stir_order(&self) -> Vec<usize> {
+    /// For every position of STIR's Interfile order (segments by increasing number, then
+    /// `[view][axial]` when `view_first`, else `[axial][view]`, then `[tof][tangential]`),
+    /// the flat index of the same bin in tomors' order.
+    pub fn stir_order_for(&self, view_first: bool) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.segments.len()).collect();
         order.sort_by_key(|&i| self.segments[i].number);
         let mut out = Vec::with_capacity(self.len());
         for i in order {
             let s = self.segments[i];
-            for view in 0..self.views() {
-                for axial in 0..s.planes {
+            let (outer, inner) = if view_first {
+                (self.views(), s.planes)
+            } else {
+                (s.planes, self.views())
+            };
+            for a in 0..outer {
+                for b in 0..inner {
+                    let (view, axial) = if view_first { (a, b) } else { (b, a) };
                     for tof in 0..self.tof_bins() {
                         for tangential in 0..self.tangential {
                             out.push(self.index(SinogramBin {
