@@ -5,6 +5,7 @@
 pub mod dicom;
 pub mod interfile;
 pub mod nifti;
+pub mod petlink;
 
 use std::path::{Path, PathBuf};
 

@@ -4,8 +4,8 @@
 //! ## Crystal numbering and positions
 //! A crystal is `(ring, crystal)`: ring `r ∈ 0..rings`, crystal `c ∈ 0..crystals_per_ring`
 //! around the ring; flat crystal index `r · crystals_per_ring + c` (ring-major). Gap positions
-//! between blocks are numbered like crystals (the mMR's 504 per ring are 56 blocks of 8
-//! crystals and one gap each) and detect nothing: their efficiency is 0.
+//! between blocks are numbered like crystals (the mMR's 504 per ring are 56 blocks of a gap
+//! and 8 crystals) and detect nothing: their efficiency is 0.
 //!
 //! In patient coordinates (DICOM LPS, mm, the centre of the scanner at the origin), crystal `c`
 //! lies at angle `ψ = 2π·c / crystals_per_ring + view_offset` on a circle of the *effective*
@@ -99,6 +99,7 @@ pub struct PetScanner {
     ring_spacing_mm: f64,
     crystals_per_block: u32,
     gaps_per_block: u32,
+    first_gap: u32,
     view_offset: f64,
     tof: Option<TofBins>,
 }
@@ -151,27 +152,30 @@ impl PetScanner {
             ring_spacing_mm,
             crystals_per_block: crystals_per_ring,
             gaps_per_block: 0,
+            first_gap: 0,
             view_offset: 0.0,
             tof: None,
         })
     }
 
-    /// The same scanner made of blocks of `crystals` crystals followed by `gaps` gap positions
-    /// each, around the ring (crystal 0 is a block's first crystal).
+    /// The same scanner made of blocks of `crystals` crystals and `gaps` gap positions each,
+    /// around the ring, the first gap at position `first_gap` (`0..crystals + gaps`).
     ///
     /// # Errors
     /// [`Error::InvalidGeometry`] when `crystals + gaps` does not divide the crystal positions
-    /// per ring, or `crystals` is 0.
-    pub fn with_blocks(mut self, crystals: u32, gaps: u32) -> Result<Self> {
+    /// per ring, `crystals` is 0 or `first_gap` is beyond a block.
+    pub fn with_blocks(mut self, crystals: u32, gaps: u32, first_gap: u32) -> Result<Self> {
         let period = crystals + gaps;
-        if crystals == 0 || self.crystals_per_ring % period != 0 {
+        if crystals == 0 || self.crystals_per_ring % period != 0 || first_gap >= period {
             return Err(Error::InvalidGeometry(format!(
-                "blocks of {crystals} crystals and {gaps} gaps do not tile {} positions per ring",
+                "blocks of {crystals} crystals and {gaps} gaps (first gap at {first_gap}) do \
+                 not tile {} positions per ring",
                 self.crystals_per_ring
             )));
         }
         self.crystals_per_block = crystals;
         self.gaps_per_block = gaps;
+        self.first_gap = first_gap;
         Ok(self)
     }
 
@@ -196,10 +200,12 @@ impl PetScanner {
     }
 
     /// The Siemens Biograph mMR: 64 rings 4.0625 mm apart, 504 positions per ring (56 blocks
-    /// of 8 crystals and one gap), inner radius 328 mm, average interaction depth 7 mm, no TOF.
+    /// of 8 crystals and one gap, the gaps at positions 0, 9, 18, …: no prompt of the real
+    /// list-mode file in `../shared/data` lands there), inner radius 328 mm, average
+    /// interaction depth 7 mm, no TOF.
     pub fn mmr() -> Self {
         Self::new("Siemens mMR", 64, 504, 328.0, 7.0, 4.0625)
-            .and_then(|s| s.with_blocks(8, 1))
+            .and_then(|s| s.with_blocks(8, 1, 0))
             .expect("mMR preset")
     }
 
@@ -209,7 +215,7 @@ impl PetScanner {
     pub fn generic_tof() -> Self {
         let tof = TofBins::from_ps(13, 120.0, 400.0).expect("TOF preset");
         Self::new("generic TOF", 48, 576, 400.0, 7.0, 4.0)
-            .and_then(|s| s.with_blocks(12, 0))
+            .and_then(|s| s.with_blocks(12, 0, 0))
             .expect("generic TOF preset")
             .with_tof(tof)
     }
@@ -242,9 +248,9 @@ impl PetScanner {
     pub fn ring_spacing_mm(&self) -> f64 {
         self.ring_spacing_mm
     }
-    /// `(crystals, gaps)` per block around the ring.
-    pub fn blocks(&self) -> (u32, u32) {
-        (self.crystals_per_block, self.gaps_per_block)
+    /// `(crystals, gaps, position of the first gap)` per block around the ring.
+    pub fn blocks(&self) -> (u32, u32, u32) {
+        (self.crystals_per_block, self.gaps_per_block, self.first_gap)
     }
     /// Angle of crystal 0, radians.
     pub fn view_offset(&self) -> f64 {
@@ -262,7 +268,8 @@ impl PetScanner {
 
     /// Whether crystal position `crystal` (around the ring) is a gap between blocks.
     pub fn is_gap(&self, crystal: u32) -> bool {
-        crystal % (self.crystals_per_block + self.gaps_per_block) >= self.crystals_per_block
+        let period = self.crystals_per_block + self.gaps_per_block;
+        (crystal + period - self.first_gap) % period < self.gaps_per_block
     }
 
     /// Angle of crystal position `crystal` around the ring, radians (see the module docs).
@@ -307,10 +314,10 @@ mod tests {
         let s = PetScanner::mmr();
         assert_eq!((s.rings(), s.crystals_per_ring()), (64, 504));
         assert_eq!(s.effective_radius_mm(), 335.0);
-        assert_eq!(s.blocks(), (8, 1));
+        assert_eq!(s.blocks(), (8, 1, 0));
         // 56 blocks, one gap each.
         assert_eq!((0..504).filter(|&c| s.is_gap(c)).count(), 56);
-        assert!(s.is_gap(8) && !s.is_gap(9) && !s.is_gap(0));
+        assert!(s.is_gap(0) && s.is_gap(9) && !s.is_gap(8) && !s.is_gap(1));
         // Crystal 0 anterior, 126 (a quarter turn) at the patient's left.
         let [x0, y0] = s.crystal_xy(0);
         assert!(x0.abs() < 1e-9 && (y0 + 335.0).abs() < 1e-9);
@@ -328,7 +335,8 @@ mod tests {
         assert!(PetScanner::new("no rings", 0, 12, 300.0, 0.0, 4.0).is_err());
         assert!(PetScanner::new("nan", 4, 12, f64::NAN, 0.0, 4.0).is_err());
         let s = PetScanner::new("s", 4, 12, 300.0, 0.0, 4.0).unwrap();
-        assert!(s.clone().with_blocks(5, 0).is_err());
+        assert!(s.clone().with_blocks(5, 0, 0).is_err());
+        assert!(s.clone().with_blocks(5, 1, 6).is_err());
         assert!(s.check_crystal(4, 0).is_err() && s.check_crystal(3, 11).is_ok());
         assert!(TofBins::new(4, 10.0, 60.0).is_err());
         let tof = TofBins::from_ps(13, 120.0, 400.0).unwrap();

@@ -235,7 +235,7 @@ impl SinogramLayout {
 
     /// Unmashed view and tangential position `t` of crystals `c1`, `c2` around the ring, and
     /// whether they come in the other order (`c2` is the formula's first crystal).
-    fn view_tangential(&self, c1: u32, c2: u32) -> (u32, i32, bool) {
+    pub fn view_tangential(&self, c1: u32, c2: u32) -> (u32, i32, bool) {
         let n = self.scanner.crystals_per_ring() as i32;
         let (a, b) = (c1 as i32, c2 as i32);
         let mut t = (a - b + 3 * n / 2).rem_euclid(n);
@@ -259,8 +259,8 @@ impl SinogramLayout {
         (c1 as u32, c2 as u32)
     }
 
-    /// Segment index (storage order) and plane of rings `r1`, `r2` (ordered), if held.
-    fn plane_of(&self, r1: u32, r2: u32) -> Option<u32> {
+    /// The plane of rings `r1` (of the first crystal) and `r2` (of the second), if held.
+    pub fn plane_of(&self, r1: u32, r2: u32) -> Option<u32> {
         let d = r2 as i32 - r1 as i32;
         let (index, segment) = self.segments.iter().enumerate().find(|(_, s)| s.holds(d))?;
         let axial = if segment.min_ring_difference == segment.max_ring_difference {

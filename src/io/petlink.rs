@@ -1,0 +1,370 @@
+//! PETLINK 32-bit list-mode (Siemens Biograph mMR and other ECAT8-era scanners): an Interfile
+//! header (`.l.hdr`) and a stream of little-endian 32-bit words.
+//!
+//! A word with bit 31 clear is a coincidence: bit 30 set for a prompt, clear for a delayed;
+//! bits 0–29 its span-1 sinogram bin address `tangential + T·(view + V·z)`, with `z` the
+//! span-1 plane in the order of segments `0, −1, +1, −2, …` (tomors' plane order, so the
+//! address is a bin of [`SinogramLayout`] span 1). A word with bit 31 set is a tag: bits 29–30
+//! zero make a time tag (bits 0–28 the milliseconds since the start of the acquisition),
+//! `10` a singles tag, others gantry and control tags; tags other than time are counted and
+//! skipped.
+//!
+//! Events are streamed: histogramming a 900 s acquisition (330 M words) holds the sinograms,
+//! not the events.
+
+use super::interfile::InterfileHeader;
+use crate::error::{Error, Result};
+use crate::geometry::pet::{PetScanner, SinogramBin, SinogramLayout};
+use ndarray::{ArrayD, IxDyn};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a pass over a list-mode file found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListModeCounts {
+    /// 32-bit words read.
+    pub words: u64,
+    /// Prompt coincidences within the time window.
+    pub prompts: u64,
+    /// Delayed coincidences within the time window.
+    pub delayeds: u64,
+    /// Coincidences outside the time window.
+    pub outside_window: u64,
+    /// Time tags.
+    pub time_tags: u64,
+    /// Singles tags (skipped).
+    pub singles_tags: u64,
+    /// Other tags: gantry, patient monitoring, control (skipped).
+    pub other_tags: u64,
+    /// Last time tag, ms since the start.
+    pub last_time_ms: u32,
+}
+
+/// A coincidence of a list-mode file: its span-1 bin (flat index in the file's span-1
+/// layout) and whether it is a prompt (else a delayed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coincidence {
+    /// Flat index into [`ListModeFile::layout`].
+    pub bin: u32,
+    /// Prompt (true) or delayed.
+    pub prompt: bool,
+}
+
+/// A PETLINK list-mode file: its header, its scanner's span-1 layout and its data file.
+#[derive(Debug, Clone)]
+pub struct ListModeFile {
+    header: InterfileHeader,
+    data: PathBuf,
+    layout: SinogramLayout,
+    duration_s: Option<f64>,
+}
+
+/// Sinograms histogrammed from a list-mode file.
+#[derive(Debug, Clone)]
+pub struct Histograms {
+    /// Prompts, in the layout's shape.
+    pub prompts: ArrayD<f32>,
+    /// Delayeds, in the layout's shape.
+    pub delayeds: ArrayD<f32>,
+    /// Delayeds per crystal, summed over every coincidence it is in (the fan sums a randoms
+    /// estimate uses), `[ring · crystals_per_ring + crystal]`.
+    pub delayed_fan_sums: Vec<f64>,
+    /// Prompts and delayeds whose ring difference or tangential position lie outside the
+    /// layout (not in the sinograms).
+    pub outside_layout: u64,
+    /// What the pass read.
+    pub counts: ListModeCounts,
+}
+
+impl ListModeFile {
+    /// Opens the list-mode file whose header is `path` (`.l.hdr`), or whose data file is
+    /// `path` (`.l`, the header beside it with `.hdr` appended).
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Format`] for a header that is not PETLINK 32-bit list mode, a
+    /// geometry it does not describe, or a data file that is not whole 32-bit words
+    /// (truncated).
+    pub fn open(path: &Path) -> Result<Self> {
+        let header_path = if path.extension().is_some_and(|e| e == "hdr") {
+            path.to_path_buf()
+        } else {
+            let mut p = path.as_os_str().to_owned();
+            p.push(".hdr");
+            PathBuf::from(p)
+        };
+        let header = InterfileHeader::read(&header_path)?;
+        let format = |reason: String| Error::Format {
+            path: header_path.clone(),
+            reason,
+        };
+        let words = header.get("lm event and tag words format (bits)").unwrap_or("32");
+        if words.trim() != "32" {
+            return Err(format(format!(
+                "{words}-bit list-mode words: expected PETLINK 32-bit"
+            )));
+        }
+        let compression = header.count("axial compression")?;
+        if compression != 1 {
+            return Err(format(format!(
+                "axial compression {compression}: PETLINK list mode holds span-1 addresses"
+            )));
+        }
+        let rings = header.count("number of rings")? as u32;
+        let views = header.count("number of views")? as u32;
+        let tangential = header.count("number of projections")? as u32;
+        let max_rd = header.count("maximum ring difference")? as u32;
+        let radius = header.number("gantry crystal radius (cm)")? * 10.0;
+        let spacing = header.number("distance between rings (cm)")? * 10.0;
+        // The mMR (originating system 2008) is the preset: blocks, gaps, interaction depth.
+        let scanner = if header.get("originating system") == Some("2008")
+            && rings == 64
+            && views == 252
+        {
+            PetScanner::mmr()
+        } else {
+            PetScanner::new("PETLINK scanner", rings, 2 * views, radius, 0.0, spacing)
+                .map_err(|e| format(format!("geometry: {e}")))?
+        };
+        let layout = SinogramLayout::new(scanner, tangential, 1, max_rd, 1)
+            .map_err(|e| format(format!("sinogram layout: {e}")))?;
+        let data = header.data_file()?;
+        let len = std::fs::metadata(&data)
+            .map_err(|source| Error::Io {
+                path: data.clone(),
+                source,
+            })?
+            .len();
+        if len % 4 != 0 {
+            return Err(Error::Format {
+                path: data,
+                reason: format!(
+                    "truncated: {len} bytes is not a whole number of 32-bit list-mode words"
+                ),
+            });
+        }
+        let duration_s = header.get("image duration (sec)").and_then(|v| v.parse().ok());
+        Ok(Self {
+            header,
+            data,
+            layout,
+            duration_s,
+        })
+    }
+
+    /// The span-1 layout the file's bin addresses index.
+    pub fn layout(&self) -> &SinogramLayout {
+        &self.layout
+    }
+    /// The header.
+    pub fn header(&self) -> &InterfileHeader {
+        &self.header
+    }
+    /// The acquisition's duration the header states, s.
+    pub fn duration_s(&self) -> Option<f64> {
+        self.duration_s
+    }
+
+    /// Streams the file, calling `each` for every coincidence within `window` (seconds from
+    /// the start, `[start, end)`; `None`: all), a coincidence's time being the last time tag
+    /// before it.
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Format`] for a bin address beyond the layout (a corrupt or
+    /// foreign file), naming its word.
+    pub fn scan(
+        &self,
+        window: Option<(f64, f64)>,
+        mut each: impl FnMut(Coincidence),
+    ) -> Result<ListModeCounts> {
+        let io = |source| Error::Io {
+            path: self.data.clone(),
+            source,
+        };
+        let file = std::fs::File::open(&self.data).map_err(io)?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 22, file);
+        let bins = self.layout.len() as u32;
+        let (tang, views) = (self.layout.tangential(), self.layout.views());
+        let (start_ms, end_ms) = window.map_or((0.0, f64::INFINITY), |(a, b)| (a * 1e3, b * 1e3));
+        let mut counts = ListModeCounts::default();
+        let mut buf = vec![0u8; 1 << 22];
+        let mut now = 0u32;
+        loop {
+            let n = read_full(&mut reader, &mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            for chunk in buf[..n].chunks_exact(4) {
+                let w = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                counts.words += 1;
+                if w >> 31 == 0 {
+                    let bin = w & 0x3fff_ffff;
+                    if bin >= bins {
+                        return Err(Error::Format {
+                            path: self.data.clone(),
+                            reason: format!(
+                                "word {}: bin address {bin} beyond the {bins} span-1 bins the \
+                                 header describes",
+                                counts.words - 1
+                            ),
+                        });
+                    }
+                    let time = now as f64;
+                    if time < start_ms || time >= end_ms {
+                        counts.outside_window += 1;
+                        continue;
+                    }
+                    let prompt = (w >> 30) & 1 == 1;
+                    // PETLINK address → tomors' [view, plane, tangential] index.
+                    let (t, rest) = (bin % tang, bin / tang);
+                    let bin = self.layout.index(SinogramBin {
+                        view: rest % views,
+                        plane: rest / views,
+                        tof: 0,
+                        tangential: t,
+                    }) as u32;
+                    if prompt {
+                        counts.prompts += 1;
+                    } else {
+                        counts.delayeds += 1;
+                    }
+                    each(Coincidence { bin, prompt });
+                } else {
+                    match (w >> 29) & 3 {
+                        0 => {
+                            counts.time_tags += 1;
+                            now = w & 0x1fff_ffff;
+                            counts.last_time_ms = now;
+                        }
+                        2 => counts.singles_tags += 1,
+                        _ => counts.other_tags += 1,
+                    }
+                }
+            }
+            if now as f64 >= end_ms {
+                break;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Histograms prompts and delayeds within `window` into sinograms of `layout` (the file's
+    /// scanner, any span, maximum ring difference, mashing and up to its tangential bins).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a layout of another scanner, with more tangential bins,
+    /// or with TOF; as [`ListModeFile::scan`].
+    pub fn histogram(&self, layout: &SinogramLayout, window: Option<(f64, f64)>) -> Result<Histograms> {
+        let mapper = BinMapper::new(&self.layout, layout)?;
+        let mut prompts = vec![0.0f32; layout.len()];
+        let mut delayeds = vec![0.0f32; layout.len()];
+        let n = self.layout.scanner().crystals_per_ring() as usize;
+        let mut fans = vec![0.0f64; n * self.layout.scanner().rings() as usize];
+        let mut outside = 0u64;
+        let counts = self.scan(window, |c| {
+            let (bin, (a, b)) = mapper.map(c.bin);
+            if !c.prompt {
+                fans[a.0 as usize * n + a.1 as usize] += 1.0;
+                fans[b.0 as usize * n + b.1 as usize] += 1.0;
+            }
+            match bin {
+                Some(i) if c.prompt => prompts[i] += 1.0,
+                Some(i) => delayeds[i] += 1.0,
+                None => outside += 1,
+            }
+        })?;
+        let shape = IxDyn(&layout.shape());
+        Ok(Histograms {
+            prompts: ArrayD::from_shape_vec(shape.clone(), prompts).expect("layout shape"),
+            delayeds: ArrayD::from_shape_vec(shape, delayeds).expect("layout shape"),
+            delayed_fan_sums: fans,
+            outside_layout: outside,
+            counts,
+        })
+    }
+
+    /// The prompts within `window` as crystal pairs `[ring_a, crystal_a, ring_b, crystal_b]`.
+    ///
+    /// # Errors
+    /// As [`ListModeFile::scan`].
+    pub fn prompt_pairs(&self, window: Option<(f64, f64)>) -> Result<(Vec<[u32; 4]>, ListModeCounts)> {
+        let mapper = BinMapper::new(&self.layout, &self.layout)?;
+        let mut out = Vec::new();
+        let counts = self.scan(window, |c| {
+            if c.prompt {
+                let (_, (a, b)) = mapper.map(c.bin);
+                out.push([a.0, a.1, b.0, b.1]);
+            }
+        })?;
+        Ok((out, counts))
+    }
+}
+
+/// `read` until `buf` is full or the file ends; bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Span-1 bins of a scanner to the bins of another layout of it, and to crystal pairs.
+struct BinMapper {
+    /// Span-1 plane → (target plane or none, ring of crystal 1, ring of crystal 2).
+    planes: Vec<(Option<u32>, u32, u32)>,
+    source: SinogramLayout,
+    target: SinogramLayout,
+}
+
+impl BinMapper {
+    fn new(source: &SinogramLayout, target: &SinogramLayout) -> Result<Self> {
+        if target.scanner() != source.scanner()
+            || target.tangential() > source.tangential()
+            || target.tof().is_some()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "a non-TOF layout of the {} with at most {} tangential bins was expected",
+                source.scanner().name(),
+                source.tangential()
+            )));
+        }
+        let rings = source.scanner().rings();
+        let mut planes = vec![(None, 0, 0); source.planes() as usize];
+        for r1 in 0..rings {
+            for r2 in 0..rings {
+                if let Some(p) = source.plane_of(r1, r2) {
+                    planes[p as usize] = (target.plane_of(r1, r2), r1, r2);
+                }
+            }
+        }
+        Ok(Self {
+            planes,
+            source: source.clone(),
+            target: target.clone(),
+        })
+    }
+
+    /// The target's flat index (if the bin is in it) and the crystal pair of span-1 bin `bin`.
+    fn map(&self, bin: u32) -> (Option<usize>, ((u32, u32), (u32, u32))) {
+        let t = self.source.tangential();
+        let (tang, rest) = (bin % t, bin / t);
+        let planes = self.source.planes();
+        let (view, plane) = (rest / planes, rest % planes);
+        let (target_plane, r1, r2) = self.planes[plane as usize];
+        let (c1, c2) = self.source.crystals_of(view, tang as i32 - t as i32 / 2);
+        let shift = (t - self.target.tangential()) / 2;
+        let index = target_plane.and_then(|p| {
+            let tg = tang.checked_sub(shift).filter(|&x| x < self.target.tangential())?;
+            Some(self.target.index(SinogramBin {
+                view: view / self.target.view_mashing(),
+                plane: p,
+                tof: 0,
+                tangential: tg,
+            }))
+        });
+        (index, ((r1, c1), (r2, c2)))
+    }
+}
