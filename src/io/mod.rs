@@ -6,6 +6,7 @@ pub mod dicom;
 pub mod interfile;
 pub mod nifti;
 pub mod petlink;
+pub mod siemens_norm;
 
 use std::path::{Path, PathBuf};
 
