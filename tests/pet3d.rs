@@ -314,3 +314,85 @@ mod recon_tests {
     use super::*;
     backend_tests!(uniform_cylinder_is_flat, tof_converges_faster);
 }
+
+mod list_mode {
+    //! List mode: dot tests, bit-identical reruns, and list-mode MLEM of a histogram's events
+    //! equal to sinogram MLEM of the histogram.
+
+    use super::*;
+    use tomors::recon::lm_osem;
+    use tomors::{ListModeEvents, ListModeProjector, Osem};
+
+    fn events(tof: bool) -> (Pet3dProjector, ListModeEvents, ArrayD<f32>) {
+        let scanner = if tof { small_scanner().with_tof(small_tof()) } else { small_scanner() };
+        let layout = SinogramLayout::new(scanner, 40, 1, 7, 1).unwrap();
+        let model = Pet3dProjector::new(layout.clone(), small_grid(), Backend::Cpu).unwrap();
+        // Whole counts from a smooth object: the histogram the events come from.
+        let x = ArrayD::from_shape_fn(IxDyn(&small_grid().array_shape()), |i| {
+            let (y, x) = (i[1] as f32 - 11.5, i[2] as f32 - 11.5);
+            if x.hypot(y) < 9.0 { 0.02 * (1.0 + (i[0] % 3) as f32) } else { 0.0 }
+        });
+        let counts = model.forward(x.view()).unwrap().mapv(|v| v.round());
+        let ev = ListModeEvents::from_sinogram(&layout, counts.view()).unwrap();
+        (model, ev, counts)
+    }
+
+    pub(super) fn lm_dot_product(backend: Backend) {
+        for tof in [false, true] {
+            let (_, ev, _) = events(tof);
+            let layout = ev.layout().clone();
+            let sino = Pet3dProjector::new(layout, small_grid(), backend).unwrap();
+            let lm = ListModeProjector::new(ev, &sino).unwrap();
+            let err = lm.adjointness_test(7).unwrap();
+            assert!(err < dot_tolerance(backend), "list-mode dot test (TOF {tof}): {err:e}");
+        }
+    }
+
+    pub(super) fn lm_back_projection_is_bit_identical(backend: Backend) {
+        let (_, ev, _) = events(true);
+        let sino = Pet3dProjector::new(ev.layout().clone(), small_grid(), backend).unwrap();
+        let lm = ListModeProjector::new(ev, &sino).unwrap();
+        let y: Vec<f32> = (0..lm.data_shape()[0]).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        let mut a = vec![0.0; small_grid().len()];
+        let mut b = vec![0.0; small_grid().len()];
+        lm.adjoint_into(&y, &mut a).unwrap();
+        lm.adjoint_into(&y, &mut b).unwrap();
+        assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+
+    pub(super) fn lm_mlem_equals_sinogram_mlem(backend: Backend) {
+        for tof in [false, true] {
+            let (_, ev, counts) = events(tof);
+            let layout = ev.layout().clone();
+            let sino = Pet3dProjector::new(layout, small_grid(), backend).unwrap();
+            let n = ev.len();
+            let lm = ListModeProjector::new(ev, &sino).unwrap();
+            let a = lm_osem(&lm, &Osem::mlem(3)).unwrap();
+            let b = Osem::mlem(3).run(&sino, counts.view()).unwrap();
+            let num: f64 = a.iter().zip(&b).map(|(p, q)| ((p - q) as f64).powi(2)).sum();
+            let den: f64 = b.iter().map(|q| (*q as f64).powi(2)).sum();
+            let rel = (num / den).sqrt();
+            eprintln!("TOF {tof}: {n} events, list-mode vs sinogram MLEM relative L2 {rel:.2e}");
+            assert!(rel < 1e-4, "{rel}");
+        }
+    }
+}
+
+fn lm_dot_product(backend: Backend) {
+    list_mode::lm_dot_product(backend);
+}
+fn lm_back_projection_is_bit_identical(backend: Backend) {
+    list_mode::lm_back_projection_is_bit_identical(backend);
+}
+fn lm_mlem_equals_sinogram_mlem(backend: Backend) {
+    list_mode::lm_mlem_equals_sinogram_mlem(backend);
+}
+
+mod list_mode_tests {
+    use super::*;
+    backend_tests!(
+        lm_dot_product,
+        lm_back_projection_is_bit_identical,
+        lm_mlem_equals_sinogram_mlem
+    );
+}

@@ -13,9 +13,11 @@ use crate::operator::ViewSubsets;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
 
+mod listmode;
 mod pet;
 pub(crate) mod pet3d;
 mod spect;
+pub use listmode::{ListModeEvents, ListModeProjector};
 pub use pet::PetProjector;
 pub use pet3d::{Pet3dProjector, TOF_TRUNCATION_SIGMAS};
 pub use spect::{DEFAULT_MAX_FRAME_BYTES, SpectProjector};

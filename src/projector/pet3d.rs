@@ -216,6 +216,9 @@ impl Pet3dProjector {
     pub fn backend(&self) -> &ActiveBackend {
         &self.active
     }
+    pub(crate) fn device(&self) -> &Device {
+        &self.device
+    }
     /// The multiplicative factors (attenuation × normalisation) in the data's shape, if any.
     pub fn factors(&self) -> Option<ArrayD<f32>> {
         self.factors.as_ref().map(|f| {
