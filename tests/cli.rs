@@ -370,3 +370,63 @@ fn fuse_pet_places_a_pet_series_over_the_ct() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
+
+/// The real mMR acquisition end to end: list mode → span-11 histogram (mashed 6 for time),
+/// normalisation, randoms from delayeds, attenuation from the μ-map, OSEM → DICOM PT, NIfTI,
+/// summary. The μ-map is the NEMA phantom's (the only one in the data), so the check is on the
+/// pipeline, not on the values: activity inside the field of view, finite, non-negative.
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn recon_pet_reconstructs_the_real_mmr_acquisition() {
+    let dir = scratch("recon-pet");
+    let out = dir.join("out");
+    let data = common::shared_data("pet_mmr");
+    let run = tomors()
+        .arg("recon-pet")
+        .arg(&out)
+        .arg("--listmode")
+        .arg(data.join("small_listmode_file.l.hdr"))
+        .arg("--norm")
+        .arg(data.join("norm.n.hdr"))
+        .arg("--mu")
+        .arg(data.join("mu_map.hv"))
+        .args(["--mash", "6", "--iterations", "1", "--subsets", "7", "--voxel", "8"])
+        .args(["--backend", "cpu"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    for expected in [
+        "218881 prompts, 35320 delayeds",
+        "randoms: 35320 delayeds",
+        "span 11, max ring difference 60, 42 views × 837 planes × 344 bins",
+        "normalisation",
+        "wrote 127 DICOM slices",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    assert!(out.join("recon.nii.gz").exists() && out.join("summary.png").exists());
+    let slices = std::fs::read_dir(out.join("dicom")).unwrap().count();
+    assert_eq!(slices, 127);
+    // Running again into the same folder refuses at once, before reading anything.
+    let again = tomors()
+        .arg("recon-pet")
+        .arg(&out)
+        .arg("--sinogram")
+        .arg(data.join("mMR_template_span11.hs"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(EXIT_FILE));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    // A sinogram header whose data file is absent: a file error naming it.
+    let missing = tomors()
+        .arg("recon-pet")
+        .arg(dir.join("other"))
+        .arg("--sinogram")
+        .arg(data.join("mMR_template_span11.hs"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("mMR_template_span11.s"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

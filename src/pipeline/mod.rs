@@ -1,10 +1,12 @@
 //! End-to-end jobs: SPECT-CT from DICOM files to written results with every correction in the
-//! system model and a one-page summary; PET-CT reconstruction of sinograms with attenuation
-//! factors from the CT; a reconstructed PET series placed over its CT, in SUV, with the same
+//! system model and a one-page summary; 3D PET from list-mode or sinograms with normalisation,
+//! randoms and attenuation ([`reconstruct_pet`]); PET-CT reconstruction of 2D sinograms with
+//! attenuation factors from the CT; a reconstructed PET series placed over its CT, in SUV, with the same
 //! summary.
 
 mod attenuation;
 mod frame;
+mod pet3d;
 mod pet_ct;
 mod pet_fusion;
 mod register;
@@ -13,6 +15,7 @@ mod summary;
 mod windows;
 
 pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
+pub use pet3d::{MuMap, PetData, PetFiles, PetRecon, PetReconOptions, PetStage, reconstruct_pet};
 pub use pet_fusion::{
     FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,
 };

@@ -158,11 +158,6 @@ impl PetPlan {
         })
     }
 
-    /// Bytes the plan's buffers hold.
-    pub fn bytes(&self) -> u64 {
-        self.engine.bytes()
-    }
-
     fn chunks(&self) -> impl Iterator<Item = (usize, usize)> + use<> {
         let (items, step) = (self.tables.items, self.chunk_items);
         (0..items).step_by(step).map(move |f| (f, step.min(items - f)))

@@ -13,6 +13,7 @@ mod fbp;
 mod fuse_pet;
 mod info;
 mod osem;
+mod recon_pet;
 mod recon_spect;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,8 @@ enum Command {
     /// SPECT-CT from DICOM: an NM acquisition and its CT → attenuation-, scatter- and
     /// collimator-corrected OSEM, written as a DICOM series over the CT, NIfTI and a summary PNG.
     ReconSpect(recon_spect::ReconSpectArgs),
+    /// 3D PET from list mode or a sinogram, with normalisation, randoms and attenuation.
+    ReconPet(recon_pet::ReconPetArgs),
     /// A reconstructed PET series over its CT: SUV, placement, fused summary page.
     FusePet(fuse_pet::FusePetArgs),
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         }
         Command::Dicom(DicomCommand::Info { path }) => dicom::info(path),
         Command::ReconSpect(args) => recon_spect::run(args),
+        Command::ReconPet(args) => recon_pet::run(args),
         Command::FusePet(args) => fuse_pet::run(args),
         Command::Bench(args) => bench::run(args),
     };

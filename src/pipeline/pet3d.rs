@@ -1,0 +1,412 @@
+//! 3D PET from the scanner's own files: PETLINK list-mode (histogrammed, randoms from its
+//! delayeds) or an Interfile sinogram, a Siemens component normalisation, a μ-map (Interfile,
+//! 1/cm as STIR writes it, or a CT at 511 keV), reconstructed by OSEM with every correction
+//! in the model and written as a DICOM PT series, NIfTI and a one-page summary.
+//!
+//! The image lies in scanner coordinates, centred on the scanner; for a head-first supine
+//! patient they are DICOM LPS (x to the patient's left, y posterior, z towards the head), so
+//! the series carries no reference study and its own frame of reference.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::{Array2, Array3, Ix3};
+
+use super::attenuation::attenuation_map;
+use crate::backend::{ActiveBackend, Backend};
+use crate::error::{Error, Result};
+use crate::fusion::{Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample};
+use crate::geometry::pet::SinogramLayout;
+use crate::geometry::{ImageGrid, PatientGrid};
+use crate::io::dicom::{CtSeries, SeriesWriter, WriteModality};
+use crate::io::interfile::{read_interfile_image, read_interfile_sinogram};
+use crate::io::petlink::ListModeFile;
+use crate::io::siemens_norm::MmrNormalisation;
+use crate::physics::randoms_from_fan_sums;
+use crate::projector::Pet3dProjector;
+use crate::recon::Osem;
+
+/// Where the emission data come from.
+#[derive(Debug, Clone)]
+pub enum PetData {
+    /// A PETLINK list-mode file (its `.l.hdr`), histogrammed into the layout of the options.
+    ListMode(PathBuf),
+    /// A STIR Interfile sinogram (`.hs`), with its own layout.
+    Sinogram(PathBuf),
+}
+
+/// Where the μ-map comes from.
+#[derive(Debug, Clone)]
+pub enum MuMap {
+    /// An Interfile image (`.hv`) in 1/cm (STIR's unit), resampled onto the image grid.
+    Interfile(PathBuf),
+    /// A CT series (HU → μ at 511 keV from its kVp), averaged onto the image grid.
+    Ct(Box<CtSeries>),
+}
+
+/// Settings of [`reconstruct_pet`].
+#[derive(Debug, Clone)]
+pub struct PetReconOptions {
+    /// Axial compression of the histogram (list mode; default 11).
+    pub span: u32,
+    /// Unmashed views per view (list mode; default 1).
+    pub view_mashing: u32,
+    /// Time window, seconds from the start (list mode; default all).
+    pub window: Option<(f64, f64)>,
+    /// OSEM iterations (default 3) and subsets (default 21).
+    pub iterations: usize,
+    /// See `iterations`.
+    pub subsets: usize,
+    /// Image voxels `[nz, ny, nx]` (default: the rings' axial extent in half-ring slices,
+    /// the transaxial field of view in 4.17 mm voxels).
+    pub shape: Option<[usize; 3]>,
+    /// Voxel size `[dz, dy, dx]`, mm (default: half a ring, 4.17 mm in-plane).
+    pub spacing: Option<[f64; 3]>,
+    /// Estimate randoms from the delayeds (list mode; default true).
+    pub randoms: bool,
+    /// Additive background sinograms (randoms, scatter) in the data's layout, Interfile
+    /// (`.hs`), summed.
+    pub background_files: Vec<PathBuf>,
+    /// Gaussian post-filter FWHM, mm.
+    pub post_filter_fwhm: Option<f64>,
+    /// Where to run.
+    pub backend: Backend,
+}
+
+impl Default for PetReconOptions {
+    fn default() -> Self {
+        Self {
+            span: 11,
+            view_mashing: 1,
+            window: None,
+            iterations: 3,
+            subsets: 21,
+            shape: None,
+            spacing: None,
+            randoms: true,
+            background_files: Vec::new(),
+            post_filter_fwhm: None,
+            backend: Backend::Auto,
+        }
+    }
+}
+
+/// A step of [`reconstruct_pet`], for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PetStage {
+    /// Reading or histogramming the data.
+    Data,
+    /// Expanding the normalisation.
+    Normalisation,
+    /// μ-map and attenuation factors.
+    Attenuation,
+    /// Randoms from the delayeds.
+    Randoms,
+    /// OSEM iteration `done` of `of` finished.
+    Iteration {
+        /// Iterations done.
+        done: usize,
+        /// Iterations planned.
+        of: usize,
+    },
+}
+
+/// A 3D PET reconstruction.
+#[derive(Debug, Clone)]
+pub struct PetRecon {
+    /// The image `[z, y, x]` (proportional to counts: no calibration).
+    pub image: Array3<f32>,
+    /// Where its voxels lie (scanner coordinates, see the module docs).
+    pub grid: PatientGrid,
+    /// The μ-map on the image grid (1/mm), when attenuation was corrected.
+    pub mu_map: Option<Array3<f32>>,
+    /// The settings and what was read, one line each.
+    pub settings: Vec<String>,
+    /// Warnings (a reconstruction without normalisation, a CT short of the field of view).
+    pub warnings: Vec<String>,
+}
+
+/// Files written by [`PetRecon::write`].
+#[derive(Debug, Clone)]
+pub struct PetFiles {
+    /// The DICOM PT series, one file per slice.
+    pub dicom: Vec<PathBuf>,
+    /// The NIfTI volume.
+    pub nifti: PathBuf,
+    /// The one-page summary.
+    pub summary_png: PathBuf,
+}
+
+/// Reconstructs `data` with the normalisation file `norm` (Siemens `.n.hdr`) and the μ-map
+/// `mu` when given, calling `progress` at each step.
+///
+/// # Errors
+/// Reading errors (typed, naming the file); [`Error::InvalidArgument`] for settings the data
+/// do not allow (a span the scanner does not have, more subsets than views); backend failures.
+pub fn reconstruct_pet(
+    data: &PetData,
+    norm: Option<&Path>,
+    mu: Option<&MuMap>,
+    options: &PetReconOptions,
+    mut progress: Option<&mut dyn FnMut(PetStage)>,
+) -> Result<PetRecon> {
+    let mut report = |s: PetStage| {
+        if let Some(p) = progress.as_deref_mut() {
+            p(s);
+        }
+    };
+    let start = Instant::now();
+    let mut settings = Vec::new();
+    let mut warnings = Vec::new();
+    report(PetStage::Data);
+    let (measured, layout, mut background) = match data {
+        PetData::ListMode(path) => {
+            let file = ListModeFile::open(path)?;
+            let native = file.layout();
+            let layout = SinogramLayout::new(
+                native.scanner().clone(),
+                native.tangential(),
+                options.span,
+                native.max_ring_difference(),
+                options.view_mashing,
+            )?;
+            let h = file.histogram(&layout, options.window)?;
+            settings.push(format!(
+                "{}: {} prompts, {} delayeds in {:.3} s ({} words)",
+                path.display(),
+                h.counts.prompts,
+                h.counts.delayeds,
+                h.counts.last_time_ms as f64 / 1e3,
+                h.counts.words
+            ));
+            let randoms = if options.randoms && h.counts.delayeds > 0 {
+                report(PetStage::Randoms);
+                let total: f64 = h.delayeds.iter().map(|&v| v as f64).sum();
+                settings.push(format!(
+                    "randoms: {total:.0} delayeds, fan-sum estimate"
+                ));
+                Some(randoms_from_fan_sums(&layout, &h.delayed_fan_sums, total)?)
+            } else {
+                None
+            };
+            (h.prompts, layout, randoms)
+        }
+        PetData::Sinogram(path) => {
+            let (s, layout) = read_interfile_sinogram(path)?;
+            settings.push(format!("{}: {:.0} counts", path.display(), s.sum()));
+            (s, layout, None)
+        }
+    };
+    for f in &options.background_files {
+        let (b, l) = read_interfile_sinogram(f)?;
+        if l.shape() != layout.shape() {
+            return Err(Error::ShapeMismatch {
+                what: "background sinogram",
+                expected: layout.shape(),
+                got: l.shape(),
+            });
+        }
+        background = Some(match background {
+            Some(a) => a + &b,
+            None => b,
+        });
+    }
+    settings.push(format!(
+        "{}: span {}, max ring difference {}, {} views × {} planes × {} bins",
+        layout.scanner().name(),
+        layout.span(),
+        layout.max_ring_difference(),
+        layout.views(),
+        layout.planes(),
+        layout.tangential()
+    ));
+
+    let grid = image_grid(&layout, options)?;
+    let patient = patient_grid(&grid)?;
+    let mut model = Pet3dProjector::new(layout.clone(), grid.clone(), options.backend)?;
+    match norm {
+        Some(path) => {
+            report(PetStage::Normalisation);
+            let n = MmrNormalisation::read(path)?;
+            model = model.with_normalisation(n.factors(&layout)?.view())?;
+            settings.push(format!("normalisation {}", path.display()));
+        }
+        None => warnings.push("no normalisation: detector efficiencies assumed equal".into()),
+    }
+    let mu_map = match mu {
+        Some(source) => {
+            report(PetStage::Attenuation);
+            let mu = match source {
+                MuMap::Interfile(path) => {
+                    let (m, g) = read_interfile_image(path)?;
+                    let m = m.mapv(|v| v * 0.1);
+                    let from = patient_grid(&g)?;
+                    settings.push(format!("μ-map {} (1/cm → 1/mm)", path.display()));
+                    resample(m.view(), &from, &patient, 0.0, Resampling::Average, options.backend)?
+                }
+                MuMap::Ct(ct) => {
+                    let (m, curve) = attenuation_map(ct, &patient, 511.0, None, false, options.backend, &mut warnings)?;
+                    settings.push(format!("μ-map from CT, water {:.4}/cm", curve.mu_water * 10.0));
+                    m
+                }
+            };
+            model = model.with_attenuation(mu.view().into_dyn())?;
+            Some(mu)
+        }
+        None => {
+            warnings.push("no attenuation correction".into());
+            None
+        }
+    };
+    let backend: ActiveBackend = model.backend().clone();
+    // Voxels outside the transaxial field of view (which only a few oblique lines of response
+    // graze) start, and stay, at 0.
+    let fov = fov_radius(&layout);
+    let x0 = fov_mask(&grid, fov);
+    settings.push(format!("field of view: radius {fov:.0} mm"));
+    let osem = Osem {
+        background: background.as_ref().map(|b| b.view()),
+        x0: Some(x0.view().into_dyn()),
+        post_filter_fwhm: options.post_filter_fwhm,
+        ..Osem::new(options.iterations, options.subsets)
+    };
+    let mut cb = |r: &crate::recon::IterationReport<'_>| {
+        report(PetStage::Iteration {
+            done: r.iteration,
+            of: options.iterations,
+        });
+        true
+    };
+    let image = osem.run_with(&model, measured.view(), Some(&mut cb))?;
+    let image: Array3<f32> = image.into_dimensionality::<Ix3>().expect("3D image");
+    let [nz, ny, nx] = grid.shape();
+    let [dz, dy, dx] = grid.spacing();
+    settings.push(format!(
+        "OSEM {} it × {} subsets on {backend}, grid {nx}×{ny}×{nz} of {dx:.2}×{dy:.2}×{dz:.2} mm, {:.1} s",
+        options.iterations,
+        options.subsets,
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(PetRecon {
+        image,
+        grid: patient,
+        mu_map,
+        settings,
+        warnings,
+    })
+}
+
+/// Radius of the transaxial field of view the layout's tangential bins span, mm.
+fn fov_radius(layout: &SinogramLayout) -> f64 {
+    let s = layout.scanner();
+    let half = layout.tangential() as f64 / 2.0;
+    let r = s.effective_radius_mm() * (half * std::f64::consts::PI / s.crystals_per_ring() as f64).sin();
+    r.min(s.radius_mm())
+}
+
+/// 1 inside the cylinder of radius `r` about the z axis, 0 outside.
+fn fov_mask(grid: &ImageGrid, r: f64) -> Array3<f32> {
+    let [nz, ny, nx] = grid.shape();
+    let [_, oy, ox] = grid.origin();
+    let [_, dy, dx] = grid.spacing();
+    Array3::from_shape_fn((nz, ny, nx), |(_, iy, ix)| {
+        let (x, y) = (ox + ix as f64 * dx, oy + iy as f64 * dy);
+        if x.hypot(y) <= r { 1.0 } else { 0.0 }
+    })
+}
+
+/// The image grid: the options' or the scanner's default.
+fn image_grid(layout: &SinogramLayout, o: &PetReconOptions) -> Result<ImageGrid> {
+    let s = layout.scanner();
+    let half_ring = s.ring_spacing_mm() / 2.0;
+    let spacing = o.spacing.unwrap_or([half_ring, 4.17, 4.17]);
+    let shape = match o.shape {
+        Some(shape) => shape,
+        None => {
+            // The field of view the tangential bins span, and every ring.
+            let n = ((2.0 * fov_radius(layout) / spacing[2]).ceil() as usize).max(1);
+            let nz = ((s.axial_length_mm() - s.ring_spacing_mm()) / spacing[0]).round() as usize + 1;
+            [nz, n, n]
+        }
+    };
+    ImageGrid::new_3d(shape, spacing)
+}
+
+fn patient_grid(g: &ImageGrid) -> Result<PatientGrid> {
+    let [oz, oy, ox] = g.origin();
+    PatientGrid::axis_aligned(g.shape(), g.spacing(), [ox, oy, oz])
+}
+
+impl PetRecon {
+    /// Writes into `folder`: `dicom/` (a PT series, units PROPCNTS), `recon.nii.gz` and
+    /// `summary.png`, each file atomically; existing files are never overwritten.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when an output exists already; writing failures.
+    pub fn write(&self, folder: &Path) -> Result<PetFiles> {
+        let nifti = folder.join("recon.nii.gz");
+        let summary_png = folder.join("summary.png");
+        crate::io::refuse_existing([nifti.as_path(), summary_png.as_path()])?;
+        std::fs::create_dir_all(folder).map_err(|source| Error::Io {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+        let writer = SeriesWriter {
+            description: "tomors 3D PET OSEM".into(),
+            ..SeriesWriter::new(WriteModality::Pt, "PROPCNTS")
+        };
+        let written = writer.write(self.image.view(), &self.grid, &folder.join("dicom"))?;
+        crate::io::nifti::write_nifti(self.image.view(), &self.grid, &nifti, "PROPCNTS")?;
+        crate::fusion::write_png(self.summary_page()?.view(), &summary_png)?;
+        Ok(PetFiles {
+            dicom: written.files,
+            nifti,
+            summary_png,
+        })
+    }
+
+    /// The summary page: MIP and three planes through the hottest voxel, the μ-map, the
+    /// settings. RGB bytes `[rows, cols, 3]`.
+    ///
+    /// # Errors
+    /// Only for an empty image.
+    pub fn summary_page(&self) -> Result<Array3<u8>> {
+        let image = self.image.view();
+        let max = image.iter().copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
+        let mut hot = [0usize; 3];
+        let mut best = f32::NEG_INFINITY;
+        for ((z, y, x), &v) in image.indexed_iter() {
+            if v > best {
+                (best, hot) = (v, [z, y, x]);
+            }
+        }
+        let overlay = Overlay {
+            colormap: Colormap::Hot,
+            range: (0.0, max),
+            threshold: 0.0,
+            alpha: 1.0,
+        };
+        let emission = |plane: Array2<f32>| -> Result<Array3<u8>> {
+            let black = Array2::<f32>::from_elem(plane.dim(), -1000.0);
+            fuse(black.view(), Window::SOFT_TISSUE, Some((plane.view(), overlay)))
+        };
+        let spacing = self.grid.spacing;
+        let mut page = Page::new(4, 320);
+        page.picture(
+            &format!("MIP max {max:.3e}"),
+            emission(plane_image(image, spacing, Plane::Coronal, hot, true)?)?.view(),
+        );
+        for (name, plane) in [("axial", Plane::Axial), ("coronal", Plane::Coronal), ("sagittal", Plane::Sagittal)] {
+            page.picture(name, emission(plane_image(image, spacing, plane, hot, false)?)?.view());
+        }
+        if let Some(mu) = &self.mu_map {
+            let p = plane_image(mu.view(), spacing, Plane::Coronal, hot, false)?;
+            let window = Window { centre: 0.0075, width: 0.015 };
+            page.picture("mu 0-0.15/cm", fuse(p.view(), window, None)?.view());
+        }
+        let mut lines = self.settings.clone();
+        lines.extend(self.warnings.iter().map(|w| format!("WARNING: {w}")));
+        page.text("settings", &lines);
+        Ok(page.render())
+    }
+}
