@@ -10,6 +10,7 @@ mod arrays;
 mod fusion;
 mod geometry;
 mod io;
+mod pet;
 mod phantom;
 mod projectors;
 mod recon;
@@ -36,6 +37,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<projectors::PyProjector>()?;
     m.add_class::<projectors::PySpectProjector>()?;
     m.add_class::<projectors::PyPetProjector>()?;
+    m.add_class::<projectors::PyPet3dProjector>()?;
     m.add_class::<recon::PyFbp>()?;
     m.add_class::<recon::PyPrior>()?;
     m.add_function(wrap_pyfunction!(recon::os_sps, m)?)?;
@@ -60,6 +62,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spect_ct::rigid_move_grid, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::rigid_apply, m)?)?;
     io::register(m)?;
+    pet::register(m)?;
     fusion::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -259,6 +259,67 @@ impl PyPetProjector {
     }
 }
 
+/// The 3D PET model of a scanner's sinograms: Joseph line integrals between crystal pairs
+/// (TOF-weighted when the layout has TOF) over `grid`, times attenuation factors exp(-∫mu)
+/// from `attenuation` (1/mm at 511 keV, the grid's shape) and `normalisation` factors
+/// (detector efficiencies, the layout's shape without TOF). Randoms and scatter go to
+/// `osem(..., background=...)`.
+#[pyclass(name = "Pet3dProjector", module = "tomors", frozen)]
+pub(crate) struct PyPet3dProjector {
+    pub(crate) inner: crate::pet::SharedPet3d,
+}
+
+#[pymethods]
+impl PyPet3dProjector {
+    #[new]
+    #[pyo3(signature = (layout, grid, attenuation=None, normalisation=None, backend="auto"))]
+    fn new(
+        py: Python<'_>,
+        layout: &crate::pet::PySinogramLayout,
+        grid: &PyImageGrid,
+        attenuation: Option<&Bound<'_, PyAny>>,
+        normalisation: Option<&Bound<'_, PyAny>>,
+        backend: &str,
+    ) -> PyResult<Self> {
+        let b: tomors::Backend = backend.parse().py_err(py)?;
+        let mu = attenuation.map(|a| f32_array(py, a, "attenuation")).transpose()?;
+        let norm = normalisation.map(|n| f32_array(py, n, "normalisation")).transpose()?;
+        let (l, g) = (layout.inner.clone(), grid.inner.clone());
+        let (mv, nv) = (mu.as_ref().map(|m| m.as_array()), norm.as_ref().map(|n| n.as_array()));
+        let inner = py
+            .detach(move || -> tomors::Result<_> {
+                let mut p = tomors::Pet3dProjector::new(l, g, b)?;
+                if let Some(n) = nv {
+                    p = p.with_normalisation(n)?;
+                }
+                if let Some(m) = mv {
+                    p = p.with_attenuation(m)?;
+                }
+                Ok(p)
+            })
+            .py_err(py)?;
+        Ok(Self { inner: Arc::new(inner) })
+    }
+    /// The multiplicative factors (attenuation x normalisation) in the data's shape, or None.
+    #[getter]
+    fn factors<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArrayDyn<f32>>> {
+        self.inner.factors().map(|f| to_numpy(py, f))
+    }
+    /// The sensitivity image A^T m.
+    fn sensitivity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let p = self.inner.clone();
+        let s = py.detach(move || p.sensitivity()).py_err(py)?;
+        Ok(to_numpy(py, s))
+    }
+    /// The sinogram layout.
+    #[getter]
+    fn layout(&self) -> crate::pet::PySinogramLayout {
+        crate::pet::PySinogramLayout {
+            inner: self.inner.layout().clone(),
+        }
+    }
+}
+
 /// What every projector wrapper exposes, for the three Rust projectors alike.
 pub(crate) trait Operator: LinearOperator + Send + Sync {
     /// `A x` of an image, a new array.
@@ -288,6 +349,7 @@ macro_rules! operator {
 operator!(tomors::Projector);
 operator!(tomors::SpectProjector);
 operator!(tomors::PetProjector);
+operator!(tomors::Pet3dProjector);
 
 /// The methods every projector class has, written once: `forward`, `adjoint`,
 /// `adjointness_test`, `norm`, and `backend`, `device`, `image_shape`, `data_shape`.
@@ -363,3 +425,4 @@ macro_rules! operator_methods {
 operator_methods!(PyProjector, "Projector");
 operator_methods!(PySpectProjector, "SpectProjector");
 operator_methods!(PyPetProjector, "PetProjector");
+operator_methods!(PyPet3dProjector, "Pet3dProjector");

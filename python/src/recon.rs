@@ -263,6 +263,9 @@ fn emission_model(
     if let Ok(p) = projector.cast::<PyPetProjector>() {
         return Ok(p.get().inner.clone());
     }
+    if let Ok(p) = projector.cast::<crate::projectors::PyPet3dProjector>() {
+        return Ok(p.get().inner.clone());
+    }
     let got = projector.get_type().name()?.to_string();
     let hint = if projector.cast::<PyProjector>().is_ok() {
         ": a Projector models CT line integrals; reconstruct CT with fbp, os_sps or os_sart, or \
@@ -271,7 +274,7 @@ fn emission_model(
         ""
     };
     Err(PyTypeError::new_err(format!(
-        "{function} needs an emission model, a SpectProjector or a PetProjector; got {got}{hint}"
+        "{function} needs an emission model, a SpectProjector, PetProjector or Pet3dProjector; got {got}{hint}"
     )))
 }
 

@@ -24,6 +24,15 @@ SPECT (attenuation and collimator response in the model, OSEM)::
     spect = tomors.SpectProjector(geom, grid, attenuation=mu)
     counts = np.random.poisson(spect.forward(activity)).astype(np.float32)
     image = tomors.osem(counts, spect, iterations=4, subsets=6)
+
+3D PET (a scanner's sinograms, TOF when the scanner has it; list mode)::
+
+    layout = tomors.SinogramLayout(tomors.PetScanner.generic_tof(), tangential=400, span=3,
+                                   max_ring_difference=20)
+    pet = tomors.Pet3dProjector(layout, tomors.ImageGrid((48, 96, 96), spacing=4.0),
+                                attenuation=mu_511)
+    image = tomors.osem(sinogram, pet, iterations=3, subsets=12)
+    lm = tomors.io.read_petlink("list.l.hdr", pairs=True)   # histograms, randoms, events
 """
 
 from . import errors, fusion, io
@@ -44,8 +53,11 @@ from ._tomors import (
     FanBeam,
     ImageGrid,
     ParallelBeam,
+    Pet3dProjector,
     PetProjector,
+    PetScanner,
     Prior,
+    SinogramLayout,
     Projector,
     SpectGeometry,
     SpectProjector,
@@ -53,6 +65,7 @@ from ._tomors import (
     adapters,
     dual_energy_window,
     fbp,
+    lm_osem,
     log_likelihood,
     mlem,
     nema_iec,
@@ -81,8 +94,11 @@ __all__ = [
     "FanBeam",
     "ImageGrid",
     "ParallelBeam",
+    "Pet3dProjector",
     "PetProjector",
+    "PetScanner",
     "Prior",
+    "SinogramLayout",
     "Projector",
     "SpectGeometry",
     "SpectProjector",
@@ -93,6 +109,7 @@ __all__ = [
     "fusion",
     "io",
     "fbp",
+    "lm_osem",
     "log_likelihood",
     "mlem",
     "nema_iec",

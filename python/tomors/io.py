@@ -44,6 +44,9 @@ __all__ = [
     "write_dicom_series",
     "write_nifti",
     "scan",
+    "read_interfile",
+    "read_petlink",
+    "read_mmr_norm",
 ]
 
 
@@ -331,3 +334,26 @@ def scan(path: PathLike) -> Tuple[List[SeriesInfo], List[Tuple[Path, str]]]:
         for s in d["series"]
     ]
     return series, [(Path(p), why) for p, why in d["skipped"]]
+
+
+def read_interfile(path: PathLike):
+    """An Interfile file: ``(volume, ImageGrid)`` for an image header (``.hv``), or
+    ``(sinogram, SinogramLayout)`` for STIR projection data (``.hs``), the sinogram in
+    tomors' order ``[views, planes, tangential]``."""
+    return _tomors.read_interfile(Path(path))
+
+
+def read_petlink(path: PathLike, layout=None, window: Optional[Tuple[float, float]] = None,
+                 pairs: bool = False) -> dict:
+    """A PETLINK 32-bit list-mode file (``.l.hdr``) histogrammed into ``layout`` (default the
+    file's span-1 layout) within ``window`` (seconds): a dict with ``prompts``, ``delayeds``,
+    ``randoms`` (fan-sum estimate from the delayeds), ``layout``, ``counts`` and, with
+    ``pairs=True``, ``prompt_pairs`` (an ``(n, 4)`` array of crystal pairs for
+    :func:`tomors.lm_osem`)."""
+    return _tomors.read_petlink(Path(path), layout, window, pairs)
+
+
+def read_mmr_norm(path: PathLike, layout) -> np.ndarray:
+    """Normalisation factors (detector efficiencies) for ``layout`` from a Siemens mMR
+    component normalisation file (``.n.hdr``), the layout's shape without TOF."""
+    return _tomors.read_mmr_norm(Path(path), layout)
