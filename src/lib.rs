@@ -109,5 +109,8 @@ pub use geometry::{
     PatientGrid, SpectGeometry,
 };
 pub use operator::{Emission, LinearOperator, SystemModel, ViewSubsets, Weighted};
-pub use projector::{ListModeEvents, ListModeProjector, Pet3dProjector, PetProjector, PlanOptions, Projector, SpectProjector};
+pub use projector::{
+    ListModeEvents, ListModeProjector, Pet3dProjector, PetProjector, PlanOptions, Projector,
+    SpectProjector,
+};
 pub use recon::{Fbp, Osem, Prior, PriorKind, fbp};

@@ -119,17 +119,15 @@ fn case(stage: Stage) -> Case {
         bound_exp: 20,
         ..pet.base
     };
-    let pet_reads = || {
-        vec![
-            words(&pet.transaxial),
-            words(&pet.axial),
-            vec![0u32; 4],
-        ]
-    };
+    let pet_reads = || vec![words(&pet.transaxial), words(&pet.axial), vec![0u32; 4]];
     match stage {
         Stage::PetForward => Case {
             params: words(std::slice::from_ref(&pp)),
-            reads: [pet_reads(), vec![f32s(random(&mut rng, pet_image, -1.0, 1.0))]].concat(),
+            reads: [
+                pet_reads(),
+                vec![f32s(random(&mut rng, pet_image, -1.0, 1.0))],
+            ]
+            .concat(),
             out_len: pet_data,
             out_init: None,
             grid: Grid::Linear(pet_data),
@@ -139,7 +137,10 @@ fn case(stage: Stage) -> Case {
             params: words(std::slice::from_ref(&pp)),
             reads: [
                 pet_reads(),
-                vec![f32s(random(&mut rng, pet_data, -1.0, 1.0)), vec![1.0f32.to_bits()]],
+                vec![
+                    f32s(random(&mut rng, pet_data, -1.0, 1.0)),
+                    vec![1.0f32.to_bits()],
+                ],
             ]
             .concat(),
             out_len: 2 * pet_image,
@@ -469,7 +470,11 @@ fn every_stage_gives_the_same_numbers_on_both_engines() {
         let gpu = run(&mut Engine::new(Some(ctx.clone())), stage, &case);
         let relative = |c: Vec<f64>, g: Vec<f64>| {
             let scale = c.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
-            let diff = c.iter().zip(&g).map(|(a, b)| (a - b).abs()).fold(0.0f64, f64::max);
+            let diff = c
+                .iter()
+                .zip(&g)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f64, f64::max);
             ((diff / scale) as f32, scale as f32)
         };
         let fixed = |w: &[u32]| -> Vec<f64> {
@@ -478,11 +483,19 @@ fn every_stage_gives_the_same_numbers_on_both_engines() {
                 .collect()
         };
         let floats = |w: &[u32]| -> Vec<f64> {
-            bytemuck::cast_slice::<u32, f32>(w).iter().map(|&v| v as f64).collect()
+            bytemuck::cast_slice::<u32, f32>(w)
+                .iter()
+                .map(|&v| v as f64)
+                .collect()
         };
         let (worst, scale) = match case.output {
             Output::Integer => {
-                let diff = cpu.iter().zip(&gpu).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
+                let diff = cpu
+                    .iter()
+                    .zip(&gpu)
+                    .map(|(a, b)| a.abs_diff(*b))
+                    .max()
+                    .unwrap_or(0);
                 (diff as f32, 1.0)
             }
             Output::Fixed64 => relative(fixed(&cpu), fixed(&gpu)),
@@ -490,7 +503,11 @@ fn every_stage_gives_the_same_numbers_on_both_engines() {
         };
         println!("{stage}: largest difference {worst:.2e} (relative to {scale:.3e})");
         let nonzero = cpu.iter().any(|&w| w != 0);
-        let tolerance = if case.output == Output::Integer { 0.0 } else { PARITY_TOL };
+        let tolerance = if case.output == Output::Integer {
+            0.0
+        } else {
+            PARITY_TOL
+        };
         if !nonzero || worst > tolerance {
             failures.push(format!("{stage}: {worst:.2e}, output non-zero: {nonzero}"));
         }

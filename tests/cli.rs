@@ -390,12 +390,25 @@ fn recon_pet_reconstructs_the_real_mmr_acquisition() {
         .arg(data.join("norm.n.hdr"))
         .arg("--mu")
         .arg(data.join("mu_map.hv"))
-        .args(["--mash", "6", "--iterations", "1", "--subsets", "7", "--voxel", "8"])
+        .args([
+            "--mash",
+            "6",
+            "--iterations",
+            "1",
+            "--subsets",
+            "7",
+            "--voxel",
+            "8",
+        ])
         .args(["--backend", "cpu"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     for expected in [
         "218881 prompts, 35320 delayeds",
         "randoms: 35320 delayeds",
@@ -403,7 +416,10 @@ fn recon_pet_reconstructs_the_real_mmr_acquisition() {
         "normalisation",
         "wrote 127 DICOM slices",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
     assert!(out.join("recon.nii.gz").exists() && out.join("summary.png").exists());
     let slices = std::fs::read_dir(out.join("dicom")).unwrap().count();

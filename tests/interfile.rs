@@ -50,7 +50,11 @@ fn sinograms_round_trip_in_stir_order() {
     // STIR order on disk: the first values are segment −1 (most negative), view 0, axial 0.
     let raw = std::fs::read(dir.join("sino.s")).unwrap();
     let first = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
-    let seg = layout.segments().iter().position(|s| s.number == -1).unwrap();
+    let seg = layout
+        .segments()
+        .iter()
+        .position(|s| s.number == -1)
+        .unwrap();
     assert_eq!(first, (layout.plane_offset(seg) * 30) as f32);
     // A header whose data file is short: a typed error naming the sizes.
     std::fs::write(dir.join("sino.s"), &raw[..raw.len() - 4]).unwrap();
@@ -64,10 +68,16 @@ fn sinograms_round_trip_in_stir_order() {
 fn mmr_headers_give_their_layouts() {
     let dir = common::shared_data("pet_mmr");
     let span11 = read_interfile_layout(&dir.join("mMR_template_span11.hs")).unwrap();
-    assert_eq!((span11.span(), span11.max_ring_difference(), span11.planes()), (11, 60, 837));
+    assert_eq!(
+        (span11.span(), span11.max_ring_difference(), span11.planes()),
+        (11, 60, 837)
+    );
     assert_eq!(span11.scanner(), &PetScanner::mmr());
     let seg2 = read_interfile_layout(&dir.join("Siemens_mMR_seg2.hs")).unwrap();
-    assert_eq!((seg2.span(), seg2.max_ring_difference(), seg2.planes()), (1, 2, 314));
+    assert_eq!(
+        (seg2.span(), seg2.max_ring_difference(), seg2.planes()),
+        (1, 2, 314)
+    );
     // STIR's 2-ring single-slice template packs ring differences −1…1 into one plane: not a
     // span tomors can represent, said as such.
     let err = read_interfile_layout(&dir.join("mMR_template_single_slice.hs")).unwrap_err();
@@ -77,16 +87,14 @@ fn mmr_headers_give_their_layouts() {
 #[test]
 #[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn the_nema_mu_map_reads_in_inverse_cm() {
-    let (mu, grid) =
-        read_interfile_image(&common::shared_data("pet_mmr/mu_map.hv")).unwrap();
+    let (mu, grid) = read_interfile_image(&common::shared_data("pet_mmr/mu_map.hv")).unwrap();
     assert_eq!(mu.shape(), &[127, 57, 57]);
     assert_eq!(grid.spacing(), [2.03125, 13.0391, 13.0391]);
     // Water is 0.096 /cm at 511 keV: the phantom's body is close to it.
     let max = mu.iter().fold(0.0f32, |m, &v| m.max(v));
     assert!(max > 0.08 && max < 0.2, "max μ {max} /cm");
     let (brain, g) =
-        read_interfile_image(&common::shared_data("pet_mmr/brain_phantom/emission.hv"))
-            .unwrap();
+        read_interfile_image(&common::shared_data("pet_mmr/brain_phantom/emission.hv")).unwrap();
     assert_eq!(brain.shape(), &[15, 211, 211]);
     assert_eq!(g.origin()[2], -105.0);
 }

@@ -59,7 +59,11 @@ fn the_mmr_file_histograms_to_span_1_and_11_with_every_event() {
     let span1 = SinogramLayout::mmr(1).unwrap();
     let (pairs, _) = file.prompt_pairs(None).unwrap();
     assert_eq!(pairs.len() as u64, prompts);
-    assert!(pairs.iter().all(|p| !span1.scanner().is_gap(p[1]) && !span1.scanner().is_gap(p[3])));
+    assert!(
+        pairs
+            .iter()
+            .all(|p| !span1.scanner().is_gap(p[1]) && !span1.scanner().is_gap(p[3]))
+    );
 }
 
 #[test]
@@ -82,9 +86,15 @@ fn truncated_and_corrupt_files_are_typed_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     let raw = std::fs::read(common::shared_data("pet_mmr/small_listmode_file.l")).unwrap();
     let header = std::fs::read_to_string(mmr_file()).unwrap();
-    std::fs::write(dir.join("cut.l.hdr"), header.replace("small_listmode_file.l", "cut.l")).unwrap();
+    std::fs::write(
+        dir.join("cut.l.hdr"),
+        header.replace("small_listmode_file.l", "cut.l"),
+    )
+    .unwrap();
     std::fs::write(dir.join("cut.l"), &raw[..raw.len() - 3]).unwrap();
-    let err = ListModeFile::open(&dir.join("cut.l")).unwrap_err().to_string();
+    let err = ListModeFile::open(&dir.join("cut.l"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("truncated"), "{err}");
     // A coincidence whose address lies beyond the 354 M span-1 bins.
     let mut bad = raw[..4000].to_vec();

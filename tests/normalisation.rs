@@ -21,10 +21,17 @@ fn the_mmr_norm_components_have_the_structure_the_format_describes() {
         .filter(|i| (i % n) % 9 != 0)
         .map(|i| norm.efficiencies[i])
         .collect();
-    assert!((0..rings * n).filter(|i| (i % n) % 9 == 0).all(|i| norm.efficiencies[i] == 0.0));
+    assert!(
+        (0..rings * n)
+            .filter(|i| (i % n) % 9 == 0)
+            .all(|i| norm.efficiencies[i] == 0.0)
+    );
     assert!(real.iter().all(|&e| e > 0.3 && e < 3.0));
     let mean = real.iter().map(|&v| v as f64).sum::<f64>() / real.len() as f64;
-    eprintln!("crystal efficiencies: mean {mean:.4} over {} crystals", real.len());
+    eprintln!(
+        "crystal efficiencies: mean {mean:.4} over {} crystals",
+        real.len()
+    );
     assert!((mean - 1.0).abs() < 0.05);
     // Geometric factors: symmetric axially (plane r₁+r₂ ↔ 126 − (r₁+r₂)).
     let geo = |p: usize, t: usize| norm.geometric[p * 344 + t] as f64;

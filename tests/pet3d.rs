@@ -29,11 +29,17 @@ fn dot_test(backend: Backend, layout: SinogramLayout) {
 }
 
 fn dot_product_span1(backend: Backend) {
-    dot_test(backend, SinogramLayout::new(small_scanner(), 40, 1, 7, 1).unwrap());
+    dot_test(
+        backend,
+        SinogramLayout::new(small_scanner(), 40, 1, 7, 1).unwrap(),
+    );
 }
 
 fn dot_product_span3_mashed(backend: Backend) {
-    dot_test(backend, SinogramLayout::new(small_scanner(), 40, 3, 5, 2).unwrap());
+    dot_test(
+        backend,
+        SinogramLayout::new(small_scanner(), 40, 3, 5, 2).unwrap(),
+    );
 }
 
 fn dot_product_tof(backend: Backend) {
@@ -75,7 +81,12 @@ fn line_integrals_are_chord_lengths(backend: Backend) {
     for view in 0..layout.views() {
         for plane in 0..layout.planes() {
             for tangential in 0..layout.tangential() {
-                let bin = SinogramBin { view, plane, tof: 0, tangential };
+                let bin = SinogramBin {
+                    view,
+                    plane,
+                    tof: 0,
+                    tangential,
+                };
                 let ((r1, c1), (r2, c2)) = layout.pairs(bin)[0];
                 let [x1, y1] = scanner.crystal_xy(c1);
                 let [x2, y2] = scanner.crystal_xy(c2);
@@ -119,7 +130,11 @@ fn tof_bins_sum_to_the_line_integral(backend: Backend) {
         .flat_map(|c| (0..tang).map(move |t| (0..k).map(|j| c[j * tang + t]).sum::<f32>()))
         .collect();
     let b = b.as_slice().unwrap();
-    let num: f64 = summed.iter().zip(b).map(|(s, p)| ((s - p) as f64).powi(2)).sum();
+    let num: f64 = summed
+        .iter()
+        .zip(b)
+        .map(|(s, p)| ((s - p) as f64).powi(2))
+        .sum();
     let den: f64 = b.iter().map(|p| (*p as f64).powi(2)).sum();
     let rel = (num / den).sqrt();
     assert!(rel < 2e-3, "TOF sum vs non-TOF: relative L2 {rel:e}");
@@ -278,7 +293,11 @@ mod reconstruction {
             let mut errors = Vec::new();
             let mut crc = 0.0;
             let mut cb = |r: &tomors::recon::IterationReport<'_>| {
-                let x = r.image.to_owned().into_dimensionality::<ndarray::Ix3>().unwrap();
+                let x = r
+                    .image
+                    .to_owned()
+                    .into_dimensionality::<ndarray::Ix3>()
+                    .unwrap();
                 let (mut num, mut den) = (0.0, 0.0);
                 for &i in &inside {
                     num += (x[i] as f64 - truth[i] as f64).powi(2);
@@ -288,7 +307,9 @@ mod reconstruction {
                 crc = (mean(&x, &sphere) / mean(&x, &background) - 1.0) / 3.0;
                 true
             };
-            Osem::new(10, 2).run_with(&model, data.view(), Some(&mut cb)).unwrap();
+            Osem::new(10, 2)
+                .run_with(&model, data.view(), Some(&mut cb))
+                .unwrap();
             (errors, crc)
         };
         let ((with, crc_tof), (without, crc_plain)) = (run(true), run(false));
@@ -298,7 +319,10 @@ mod reconstruction {
         let catch_up = without.iter().position(|&e| e <= with[1]).map(|i| i + 1);
         eprintln!("non-TOF reaches TOF's 2-iteration error after {catch_up:?} iterations");
         eprintln!("hot-sphere CRC after 10 iterations: TOF {crc_tof:.3}, non-TOF {crc_plain:.3}");
-        assert!(with[0] < without[0] && with[1] < without[1], "TOF should converge faster");
+        assert!(
+            with[0] < without[0] && with[1] < without[1],
+            "TOF should converge faster"
+        );
         assert!(crc_tof > 0.7 && crc_plain > 0.7);
     }
 }
@@ -324,13 +348,21 @@ mod list_mode {
     use tomors::{ListModeEvents, ListModeProjector, Osem};
 
     fn events(tof: bool) -> (Pet3dProjector, ListModeEvents, ArrayD<f32>) {
-        let scanner = if tof { small_scanner().with_tof(small_tof()) } else { small_scanner() };
+        let scanner = if tof {
+            small_scanner().with_tof(small_tof())
+        } else {
+            small_scanner()
+        };
         let layout = SinogramLayout::new(scanner, 40, 1, 7, 1).unwrap();
         let model = Pet3dProjector::new(layout.clone(), small_grid(), Backend::Cpu).unwrap();
         // Whole counts from a smooth object: the histogram the events come from.
         let x = ArrayD::from_shape_fn(IxDyn(&small_grid().array_shape()), |i| {
             let (y, x) = (i[1] as f32 - 11.5, i[2] as f32 - 11.5);
-            if x.hypot(y) < 9.0 { 0.02 * (1.0 + (i[0] % 3) as f32) } else { 0.0 }
+            if x.hypot(y) < 9.0 {
+                0.02 * (1.0 + (i[0] % 3) as f32)
+            } else {
+                0.0
+            }
         });
         let counts = model.forward(x.view()).unwrap().mapv(|v| v.round());
         let ev = ListModeEvents::from_sinogram(&layout, counts.view()).unwrap();
@@ -344,7 +376,10 @@ mod list_mode {
             let sino = Pet3dProjector::new(layout, small_grid(), backend).unwrap();
             let lm = ListModeProjector::new(ev, &sino).unwrap();
             let err = lm.adjointness_test(7).unwrap();
-            assert!(err < dot_tolerance(backend), "list-mode dot test (TOF {tof}): {err:e}");
+            assert!(
+                err < dot_tolerance(backend),
+                "list-mode dot test (TOF {tof}): {err:e}"
+            );
         }
     }
 
@@ -352,7 +387,9 @@ mod list_mode {
         let (_, ev, _) = events(true);
         let sino = Pet3dProjector::new(ev.layout().clone(), small_grid(), backend).unwrap();
         let lm = ListModeProjector::new(ev, &sino).unwrap();
-        let y: Vec<f32> = (0..lm.data_shape()[0]).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        let y: Vec<f32> = (0..lm.data_shape()[0])
+            .map(|i| ((i * 37) % 11) as f32 - 5.0)
+            .collect();
         let mut a = vec![0.0; small_grid().len()];
         let mut b = vec![0.0; small_grid().len()];
         lm.adjoint_into(&y, &mut a).unwrap();
@@ -369,7 +406,11 @@ mod list_mode {
             let lm = ListModeProjector::new(ev, &sino).unwrap();
             let a = lm_osem(&lm, &Osem::mlem(3)).unwrap();
             let b = Osem::mlem(3).run(&sino, counts.view()).unwrap();
-            let num: f64 = a.iter().zip(&b).map(|(p, q)| ((p - q) as f64).powi(2)).sum();
+            let num: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(p, q)| ((p - q) as f64).powi(2))
+                .sum();
             let den: f64 = b.iter().map(|q| (*q as f64).powi(2)).sum();
             let rel = (num / den).sqrt();
             eprintln!("TOF {tof}: {n} events, list-mode vs sinogram MLEM relative L2 {rel:.2e}");
@@ -406,7 +447,11 @@ fn gpu_and_cpu_agree_after_osem() {
     let grid = small_grid();
     let x = ArrayD::from_shape_fn(IxDyn(&grid.array_shape()), |i| {
         let (y, x) = (i[1] as f32 - 11.5, i[2] as f32 - 11.5);
-        if x.hypot(y) < 9.0 { 1.0 + (i[0] % 2) as f32 } else { 0.0 }
+        if x.hypot(y) < 9.0 {
+            1.0 + (i[0] % 2) as f32
+        } else {
+            0.0
+        }
     });
     let mu = x.mapv(|v| if v > 0.0 { 0.0096 } else { 0.0 });
     let run = |backend| {
@@ -418,7 +463,11 @@ fn gpu_and_cpu_agree_after_osem() {
         tomors::Osem::new(3, 4).run(&p, y.view()).unwrap()
     };
     let (c, g) = (run(Backend::Cpu), run(Backend::Gpu));
-    let num: f64 = c.iter().zip(&g).map(|(a, b)| ((a - b) as f64).powi(2)).sum();
+    let num: f64 = c
+        .iter()
+        .zip(&g)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum();
     let den: f64 = c.iter().map(|a| (*a as f64).powi(2)).sum();
     let rel = (num / den).sqrt();
     eprintln!("OSEM 3×4 (TOF, attenuation): GPU vs CPU relative L2 {rel:.2e}");

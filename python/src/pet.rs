@@ -3,7 +3,7 @@
 
 use crate::arrays::*;
 use crate::geometry::PyImageGrid;
-use numpy::{PyArrayDyn, PyReadonlyArray2, PyReadonlyArray1};
+use numpy::{PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -37,8 +37,15 @@ impl PyPetScanner {
         tof: Option<(u32, f64, f64)>,
         name: &str,
     ) -> PyResult<Self> {
-        let mut s = PetScanner::new(name, rings, crystals_per_ring, radius, interaction_depth, ring_spacing)
-            .py_err(py)?;
+        let mut s = PetScanner::new(
+            name,
+            rings,
+            crystals_per_ring,
+            radius,
+            interaction_depth,
+            ring_spacing,
+        )
+        .py_err(py)?;
         if let Some((c, g, f)) = blocks {
             s = s.with_blocks(c, g, f).py_err(py)?;
         }
@@ -50,12 +57,16 @@ impl PyPetScanner {
     /// The Siemens Biograph mMR (64 rings, 504 positions per ring, no TOF).
     #[staticmethod]
     fn mmr() -> Self {
-        Self { inner: PetScanner::mmr() }
+        Self {
+            inner: PetScanner::mmr(),
+        }
     }
     /// A generic whole-body TOF scanner (400 ps FWHM, 13 TOF bins).
     #[staticmethod]
     fn generic_tof() -> Self {
-        Self { inner: PetScanner::generic_tof() }
+        Self {
+            inner: PetScanner::generic_tof(),
+        }
     }
     #[getter]
     fn name(&self) -> String {
@@ -84,7 +95,12 @@ impl PyPetScanner {
         self.inner.tof().map(|t| (t.count, t.width_mm, t.fwhm_mm))
     }
     /// `(x, y, z)` of crystal `crystal` of ring `ring`, mm.
-    fn crystal_position(&self, py: Python<'_>, ring: u32, crystal: u32) -> PyResult<(f64, f64, f64)> {
+    fn crystal_position(
+        &self,
+        py: Python<'_>,
+        ring: u32,
+        crystal: u32,
+    ) -> PyResult<(f64, f64, f64)> {
         self.inner.check_crystal(ring, crystal).py_err(py)?;
         let [x, y] = self.inner.crystal_xy(crystal);
         Ok((x, y, self.inner.ring_z(ring)))
@@ -169,13 +185,26 @@ impl PySinogramLayout {
         self.inner
             .segments()
             .iter()
-            .map(|s| (s.number, s.min_ring_difference, s.max_ring_difference, s.planes))
+            .map(|s| {
+                (
+                    s.number,
+                    s.min_ring_difference,
+                    s.max_ring_difference,
+                    s.planes,
+                )
+            })
             .collect()
     }
     /// `(view, plane, tof, tangential)` of the coincidence between crystals `a` and `b`
     /// (`(ring, crystal)` each) in TOF bin `tof`, or None outside the layout.
     #[pyo3(signature = (a, b, tof=0))]
-    fn bin(&self, py: Python<'_>, a: (u32, u32), b: (u32, u32), tof: u32) -> PyResult<Option<(u32, u32, u32, u32)>> {
+    fn bin(
+        &self,
+        py: Python<'_>,
+        a: (u32, u32),
+        b: (u32, u32),
+        tof: u32,
+    ) -> PyResult<Option<(u32, u32, u32, u32)>> {
         Ok(self
             .inner
             .bin(a, b, tof)
@@ -218,22 +247,38 @@ pub(crate) fn lm_osem<'py>(
         )));
     }
     let to_u32 = |v: i64, what: &str| -> PyResult<u32> {
-        u32::try_from(v).map_err(|_| PyValueError::new_err(format!("{what} {v}: expected an index ≥ 0")))
+        u32::try_from(v)
+            .map_err(|_| PyValueError::new_err(format!("{what} {v}: expected an index ≥ 0")))
     };
     let pairs: Vec<[u32; 4]> = e
         .rows()
         .into_iter()
-        .map(|r| Ok([to_u32(r[0], "ring")?, to_u32(r[1], "crystal")?, to_u32(r[2], "ring")?, to_u32(r[3], "crystal")?]))
+        .map(|r| {
+            Ok([
+                to_u32(r[0], "ring")?,
+                to_u32(r[1], "crystal")?,
+                to_u32(r[2], "ring")?,
+                to_u32(r[3], "crystal")?,
+            ])
+        })
         .collect::<PyResult<_>>()?;
     let tof: Option<Vec<u32>> = tof_bins
-        .map(|t| t.as_array().iter().map(|&v| to_u32(v, "TOF bin")).collect::<PyResult<_>>())
+        .map(|t| {
+            t.as_array()
+                .iter()
+                .map(|&v| to_u32(v, "TOF bin"))
+                .collect::<PyResult<_>>()
+        })
         .transpose()?;
-    let b = background.map(|b| f32_array(py, b, "background")).transpose()?;
+    let b = background
+        .map(|b| f32_array(py, b, "background"))
+        .transpose()?;
     let sino = projector.inner.clone();
     let bv = b.as_ref().map(|b| b.as_array());
     let out = py
         .detach(move || {
-            let events = tomors::ListModeEvents::from_crystals(sino.layout(), &pairs, tof.as_deref())?;
+            let events =
+                tomors::ListModeEvents::from_crystals(sino.layout(), &pairs, tof.as_deref())?;
             let mut lm = tomors::ListModeProjector::new(events, &sino)?;
             if let Some(b) = bv {
                 lm = lm.with_background(b)?;
@@ -251,19 +296,26 @@ pub(crate) fn lm_osem<'py>(
 /// Reads an Interfile image (`.hv`: returns `(volume, ImageGrid)`) or STIR projection data
 /// (`.hs`: returns `(sinogram, SinogramLayout)`), by the header's content.
 #[pyfunction]
-pub(crate) fn read_interfile<'py>(py: Python<'py>, path: PathBuf) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, Py<PyAny>)> {
+pub(crate) fn read_interfile<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, Py<PyAny>)> {
     let header = tomors::io::interfile::InterfileHeader::read(&path).py_err(py)?;
     if header.get("number of dimensions") == Some("4") {
         let (data, layout) = py
             .detach(|| tomors::io::interfile::read_interfile_sinogram(&path))
             .py_err(py)?;
-        let layout = Bound::new(py, PySinogramLayout { inner: layout })?.into_any().unbind();
+        let layout = Bound::new(py, PySinogramLayout { inner: layout })?
+            .into_any()
+            .unbind();
         return Ok((to_numpy(py, data), layout));
     }
     let (vol, grid) = py
         .detach(|| tomors::io::interfile::read_interfile_image(&path))
         .py_err(py)?;
-    let grid = Bound::new(py, PyImageGrid { inner: grid })?.into_any().unbind();
+    let grid = Bound::new(py, PyImageGrid { inner: grid })?
+        .into_any()
+        .unbind();
     Ok((to_numpy(py, vol.into_dyn()), grid))
 }
 
@@ -288,7 +340,11 @@ pub(crate) fn read_petlink<'py>(
             let h = file.histogram(&layout, window)?;
             let total: f64 = h.delayeds.iter().map(|&v| v as f64).sum();
             let r = tomors::physics::randoms_from_fan_sums(&layout, &h.delayed_fan_sums, total)?;
-            let p = if pairs { Some(file.prompt_pairs(window)?.0) } else { None };
+            let p = if pairs {
+                Some(file.prompt_pairs(window)?.0)
+            } else {
+                None
+            };
             Ok((h, r, p))
         })
         .py_err(py)?;
@@ -323,7 +379,11 @@ pub(crate) fn read_petlink<'py>(
 /// Normalisation factors (efficiencies, the layout's shape without TOF) for `layout` from a
 /// Siemens mMR component normalisation file (`.n.hdr`).
 #[pyfunction]
-pub(crate) fn read_mmr_norm<'py>(py: Python<'py>, path: PathBuf, layout: &PySinogramLayout) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+pub(crate) fn read_mmr_norm<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    layout: &PySinogramLayout,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let l = layout.inner.clone();
     let f = py
         .detach(move || tomors::io::siemens_norm::MmrNormalisation::read(&path)?.factors(&l))

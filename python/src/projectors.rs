@@ -282,10 +282,17 @@ impl PyPet3dProjector {
         backend: &str,
     ) -> PyResult<Self> {
         let b: tomors::Backend = backend.parse().py_err(py)?;
-        let mu = attenuation.map(|a| f32_array(py, a, "attenuation")).transpose()?;
-        let norm = normalisation.map(|n| f32_array(py, n, "normalisation")).transpose()?;
+        let mu = attenuation
+            .map(|a| f32_array(py, a, "attenuation"))
+            .transpose()?;
+        let norm = normalisation
+            .map(|n| f32_array(py, n, "normalisation"))
+            .transpose()?;
         let (l, g) = (layout.inner.clone(), grid.inner.clone());
-        let (mv, nv) = (mu.as_ref().map(|m| m.as_array()), norm.as_ref().map(|n| n.as_array()));
+        let (mv, nv) = (
+            mu.as_ref().map(|m| m.as_array()),
+            norm.as_ref().map(|n| n.as_array()),
+        );
         let inner = py
             .detach(move || -> tomors::Result<_> {
                 let mut p = tomors::Pet3dProjector::new(l, g, b)?;
@@ -298,7 +305,9 @@ impl PyPet3dProjector {
                 Ok(p)
             })
             .py_err(py)?;
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
     /// The multiplicative factors (attenuation x normalisation) in the data's shape, or None.
     #[getter]

@@ -32,7 +32,11 @@ pub struct InterfileHeader {
 fn normal_key(key: &str) -> String {
     let k = key.trim().trim_start_matches(['!', '%']).to_lowercase();
     let k = k.replace('[', " [");
-    k.split_whitespace().collect::<Vec<_>>().join(" ").replace("[ ", "[").replace(" ]", "]")
+    k.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("[ ", "[")
+        .replace(" ]", "]")
 }
 
 impl InterfileHeader {
@@ -207,33 +211,65 @@ impl InterfileHeader {
         let out: Vec<f32> = match kind {
             ("float" | "short float", 4) => data
                 .chunks_exact(4)
-                .map(|c| if big { f32::from_be_bytes(word(c)) } else { f32::from_le_bytes(word(c)) })
+                .map(|c| {
+                    if big {
+                        f32::from_be_bytes(word(c))
+                    } else {
+                        f32::from_le_bytes(word(c))
+                    }
+                })
                 .collect(),
             ("signed integer", 2) => data
                 .chunks_exact(2)
                 .map(|c| {
                     let b = [c[0], c[1]];
-                    (if big { i16::from_be_bytes(b) } else { i16::from_le_bytes(b) }) as f32
+                    (if big {
+                        i16::from_be_bytes(b)
+                    } else {
+                        i16::from_le_bytes(b)
+                    }) as f32
                 })
                 .collect(),
             ("unsigned integer", 2) => data
                 .chunks_exact(2)
                 .map(|c| {
                     let b = [c[0], c[1]];
-                    (if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) }) as f32
+                    (if big {
+                        u16::from_be_bytes(b)
+                    } else {
+                        u16::from_le_bytes(b)
+                    }) as f32
                 })
                 .collect(),
             ("signed integer", 4) => data
                 .chunks_exact(4)
-                .map(|c| (if big { i32::from_be_bytes(word(c)) } else { i32::from_le_bytes(word(c)) }) as f32)
+                .map(|c| {
+                    (if big {
+                        i32::from_be_bytes(word(c))
+                    } else {
+                        i32::from_le_bytes(word(c))
+                    }) as f32
+                })
                 .collect(),
             ("unsigned integer", 4) => data
                 .chunks_exact(4)
-                .map(|c| (if big { u32::from_be_bytes(word(c)) } else { u32::from_le_bytes(word(c)) }) as f32)
+                .map(|c| {
+                    (if big {
+                        u32::from_be_bytes(word(c))
+                    } else {
+                        u32::from_le_bytes(word(c))
+                    }) as f32
+                })
                 .collect(),
             ("unsigned integer" | "signed integer", 1) => data
                 .iter()
-                .map(|&b| if format.starts_with('s') { b as i8 as f32 } else { b as f32 })
+                .map(|&b| {
+                    if format.starts_with('s') {
+                        b as i8 as f32
+                    } else {
+                        b as f32
+                    }
+                })
                 .collect(),
             _ => {
                 return Err(self.format_error(format!(
@@ -268,7 +304,11 @@ pub fn read_interfile_image(path: &Path) -> Result<(Array3<f32>, ImageGrid)> {
     let mut grid = ImageGrid::new_3d([nz, ny, nx], [spacing[2], spacing[1], spacing[0]])
         .map_err(|e| h.format_error(format!("{e}")))?;
     let offsets: Vec<Option<f64>> = (1..=3)
-        .map(|k| h.get(&format!("first pixel offset (mm) [{k}]")).map(|_| h.number(&format!("first pixel offset (mm) [{k}]"))).transpose())
+        .map(|k| {
+            h.get(&format!("first pixel offset (mm) [{k}]"))
+                .map(|_| h.number(&format!("first pixel offset (mm) [{k}]")))
+                .transpose()
+        })
         .collect::<Result<_>>()?;
     if offsets.iter().any(Option::is_some) {
         let o = grid.origin();
@@ -288,7 +328,11 @@ pub fn read_interfile_image(path: &Path) -> Result<(Array3<f32>, ImageGrid)> {
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] when the volume is not the grid's shape; [`Error::Io`].
-pub fn write_interfile_image(path: &Path, vol: ArrayView3<'_, f32>, grid: &ImageGrid) -> Result<()> {
+pub fn write_interfile_image(
+    path: &Path,
+    vol: ArrayView3<'_, f32>,
+    grid: &ImageGrid,
+) -> Result<()> {
     let [nz, ny, nx] = grid.shape();
     if vol.shape() != [nz, ny, nx] {
         return Err(Error::ShapeMismatch {
@@ -322,7 +366,9 @@ fn write_pair(header_path: &Path, header: &str, data_path: &Path, bytes: &[u8]) 
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    super::write_atomically(data_path, |tmp| std::fs::write(tmp, bytes).map_err(io(data_path)))?;
+    super::write_atomically(data_path, |tmp| {
+        std::fs::write(tmp, bytes).map_err(io(data_path))
+    })?;
     super::write_atomically(header_path, |tmp| {
         std::fs::write(tmp, header.as_bytes()).map_err(io(header_path))
     })
@@ -330,7 +376,10 @@ fn write_pair(header_path: &Path, header: &str, data_path: &Path, bytes: &[u8]) 
 
 /// The scanner an Interfile projection-data header describes (`Scanner parameters`).
 fn scanner_of(h: &InterfileHeader) -> Result<PetScanner> {
-    let name = h.get("scanner type").unwrap_or("Interfile scanner").to_string();
+    let name = h
+        .get("scanner type")
+        .unwrap_or("Interfile scanner")
+        .to_string();
     let rings = h.count("number of rings")? as u32;
     let crystals = h.count("number of detectors per ring")? as u32;
     let radius = h.number("inner ring diameter (cm)")? * 10.0 / 2.0;
@@ -372,7 +421,11 @@ pub fn read_interfile_sinogram(path: &Path) -> Result<(ArrayD<f32>, SinogramLayo
 /// Whether the data are `[segment][view][axial][tangential]` (true, STIR's default) or
 /// `[segment][axial][view][tangential]`.
 fn axis_order(h: &InterfileHeader) -> Result<bool> {
-    match h.get("matrix axis label [3]").map(str::to_lowercase).as_deref() {
+    match h
+        .get("matrix axis label [3]")
+        .map(str::to_lowercase)
+        .as_deref()
+    {
         None | Some("view") => Ok(true),
         Some("axial coordinate") => Ok(false),
         Some(other) => Err(h.format_error(format!(
@@ -400,8 +453,16 @@ fn layout_of(h: &InterfileHeader) -> Result<SinogramLayout> {
     }
     let scanner = scanner_of(h)?;
     let tangential = h.count("matrix size [1]")? as u32;
-    let views = h.count(if axis_order(h)? { "matrix size [3]" } else { "matrix size [2]" })? as u32;
-    let axial = h.list(if axis_order(h)? { "matrix size [2]" } else { "matrix size [3]" })?;
+    let views = h.count(if axis_order(h)? {
+        "matrix size [3]"
+    } else {
+        "matrix size [2]"
+    })? as u32;
+    let axial = h.list(if axis_order(h)? {
+        "matrix size [2]"
+    } else {
+        "matrix size [3]"
+    })?;
     let min_rd = h.list("minimum ring difference per segment")?;
     let max_rd = h.list("maximum ring difference per segment")?;
     if min_rd.len() != axial.len() || max_rd.len() != axial.len() {
@@ -449,7 +510,11 @@ fn layout_of(h: &InterfileHeader) -> Result<SinogramLayout> {
 /// # Errors
 /// [`Error::ShapeMismatch`] when `data` does not have the layout's shape;
 /// [`Error::InvalidArgument`] for a TOF layout (not written yet); [`Error::Io`].
-pub fn write_interfile_sinogram(path: &Path, data: ArrayViewD<'_, f32>, layout: &SinogramLayout) -> Result<()> {
+pub fn write_interfile_sinogram(
+    path: &Path,
+    data: ArrayViewD<'_, f32>,
+    layout: &SinogramLayout,
+) -> Result<()> {
     layout.check_shape("sinogram", data.shape())?;
     if layout.tof().is_some() {
         return Err(Error::InvalidArgument(
@@ -505,7 +570,8 @@ pub fn write_interfile_sinogram(path: &Path, data: ArrayViewD<'_, f32>, layout: 
         s.radius_mm() * 2.0 / 10.0,
         s.interaction_depth_mm() / 10.0,
         s.ring_spacing_mm() / 10.0,
-        s.effective_radius_mm() * (std::f64::consts::PI / s.crystals_per_ring() as f64).sin() / 10.0,
+        s.effective_radius_mm() * (std::f64::consts::PI / s.crystals_per_ring() as f64).sin()
+            / 10.0,
         s.view_offset().to_degrees(),
         layout.tangential(),
         layout.tangential(),

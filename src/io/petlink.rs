@@ -97,7 +97,9 @@ impl ListModeFile {
             path: header_path.clone(),
             reason,
         };
-        let words = header.get("lm event and tag words format (bits)").unwrap_or("32");
+        let words = header
+            .get("lm event and tag words format (bits)")
+            .unwrap_or("32");
         if words.trim() != "32" {
             return Err(format(format!(
                 "{words}-bit list-mode words: expected PETLINK 32-bit"
@@ -116,15 +118,13 @@ impl ListModeFile {
         let radius = header.number("gantry crystal radius (cm)")? * 10.0;
         let spacing = header.number("distance between rings (cm)")? * 10.0;
         // The mMR (originating system 2008) is the preset: blocks, gaps, interaction depth.
-        let scanner = if header.get("originating system") == Some("2008")
-            && rings == 64
-            && views == 252
-        {
-            PetScanner::mmr()
-        } else {
-            PetScanner::new("PETLINK scanner", rings, 2 * views, radius, 0.0, spacing)
-                .map_err(|e| format(format!("geometry: {e}")))?
-        };
+        let scanner =
+            if header.get("originating system") == Some("2008") && rings == 64 && views == 252 {
+                PetScanner::mmr()
+            } else {
+                PetScanner::new("PETLINK scanner", rings, 2 * views, radius, 0.0, spacing)
+                    .map_err(|e| format(format!("geometry: {e}")))?
+            };
         let layout = SinogramLayout::new(scanner, tangential, 1, max_rd, 1)
             .map_err(|e| format(format!("sinogram layout: {e}")))?;
         let data = header.data_file()?;
@@ -142,7 +142,9 @@ impl ListModeFile {
                 ),
             });
         }
-        let duration_s = header.get("image duration (sec)").and_then(|v| v.parse().ok());
+        let duration_s = header
+            .get("image duration (sec)")
+            .and_then(|v| v.parse().ok());
         Ok(Self {
             header,
             data,
@@ -253,7 +255,11 @@ impl ListModeFile {
     /// # Errors
     /// [`Error::InvalidArgument`] for a layout of another scanner, with more tangential bins,
     /// or with TOF; as [`ListModeFile::scan`].
-    pub fn histogram(&self, layout: &SinogramLayout, window: Option<(f64, f64)>) -> Result<Histograms> {
+    pub fn histogram(
+        &self,
+        layout: &SinogramLayout,
+        window: Option<(f64, f64)>,
+    ) -> Result<Histograms> {
         let mapper = BinMapper::new(&self.layout, layout)?;
         let mut prompts = vec![0.0f32; layout.len()];
         let mut delayeds = vec![0.0f32; layout.len()];
@@ -286,7 +292,10 @@ impl ListModeFile {
     ///
     /// # Errors
     /// As [`ListModeFile::scan`].
-    pub fn prompt_pairs(&self, window: Option<(f64, f64)>) -> Result<(Vec<[u32; 4]>, ListModeCounts)> {
+    pub fn prompt_pairs(
+        &self,
+        window: Option<(f64, f64)>,
+    ) -> Result<(Vec<[u32; 4]>, ListModeCounts)> {
         let mapper = BinMapper::new(&self.layout, &self.layout)?;
         let mut out = Vec::new();
         let counts = self.scan(window, |c| {
@@ -357,7 +366,9 @@ impl BinMapper {
         let (c1, c2) = self.source.crystals_of(view, tang as i32 - t as i32 / 2);
         let shift = (t - self.target.tangential()) / 2;
         let index = target_plane.and_then(|p| {
-            let tg = tang.checked_sub(shift).filter(|&x| x < self.target.tangential())?;
+            let tg = tang
+                .checked_sub(shift)
+                .filter(|&x| x < self.target.tangential())?;
             Some(self.target.index(SinogramBin {
                 view: view / self.target.view_mashing(),
                 plane: p,

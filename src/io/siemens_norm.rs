@@ -73,13 +73,23 @@ impl MmrNormalisation {
         let bins = g[0] as usize;
         let block = i[0] as usize;
         let expect = [
-            (&g, vec![bins as f64, (2 * rings - 1) as f64], "geometric effects"),
+            (
+                &g,
+                vec![bins as f64, (2 * rings - 1) as f64],
+                "geometric effects",
+            ),
             (&i, vec![block as f64, bins as f64], "crystal interference"),
-            (&e, vec![crystals as f64, rings as f64], "crystal efficiencies"),
+            (
+                &e,
+                vec![crystals as f64, rings as f64],
+                "crystal efficiencies",
+            ),
         ];
         for (got, want, what) in expect {
             if *got != want {
-                return Err(bad(format!("{what}: matrix size {got:?}, expected {want:?} for the mMR")));
+                return Err(bad(format!(
+                    "{what}: matrix size {got:?}, expected {want:?} for the mMR"
+                )));
             }
         }
         let axial_layout = SinogramLayout::new(scanner.clone(), bins as u32, 11, 60, 1)
@@ -149,7 +159,13 @@ impl MmrNormalisation {
 
     /// The efficiency of crystal pair `(r1, c1), (r2, c2)` seen at unmashed view `view` and
     /// tangential index `tangential` (`0..bins`), ordered as the layout orders it.
-    pub fn pair_efficiency(&self, view: u32, tangential: usize, (r1, c1): (u32, u32), (r2, c2): (u32, u32)) -> f32 {
+    pub fn pair_efficiency(
+        &self,
+        view: u32,
+        tangential: usize,
+        (r1, c1): (u32, u32),
+        (r2, c2): (u32, u32),
+    ) -> f32 {
         let n = self.scanner.crystals_per_ring() as usize;
         let plane = (r1 + r2) as usize;
         let axial = match self.axial_layout.plane_of(r1, r2) {
@@ -200,7 +216,9 @@ impl MmrNormalisation {
                             let v = view as u32 * plain.view_mashing() + j;
                             let (c1, c2) = plain.crystals_of(v, t);
                             for &(r1, r2) in pairs {
-                                sum += self.pair_efficiency(v, i as usize + shift, (r1, c1), (r2, c2)) as f64;
+                                sum +=
+                                    self.pair_efficiency(v, i as usize + shift, (r1, c1), (r2, c2))
+                                        as f64;
                                 n += 1;
                             }
                         }

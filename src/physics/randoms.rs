@@ -16,7 +16,11 @@ use rayon::prelude::*;
 /// # Errors
 /// [`Error::InvalidArgument`] when `fan_sums` does not hold one value per crystal, or
 /// `total` is negative or not finite.
-pub fn randoms_from_fan_sums(layout: &SinogramLayout, fan_sums: &[f64], total: f64) -> Result<ArrayD<f32>> {
+pub fn randoms_from_fan_sums(
+    layout: &SinogramLayout,
+    fan_sums: &[f64],
+    total: f64,
+) -> Result<ArrayD<f32>> {
     let plain = layout.clone().without_tof();
     let s = plain.scanner();
     let n = s.crystals_per_ring() as usize;

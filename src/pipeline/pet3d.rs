@@ -15,7 +15,9 @@ use ndarray::{Array2, Array3, Ix3};
 use super::attenuation::attenuation_map;
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
-use crate::fusion::{Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample};
+use crate::fusion::{
+    Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample,
+};
 use crate::geometry::pet::SinogramLayout;
 use crate::geometry::{ImageGrid, PatientGrid};
 use crate::io::dicom::{CtSeries, SeriesWriter, WriteModality};
@@ -182,9 +184,7 @@ pub fn reconstruct_pet(
             let randoms = if options.randoms && h.counts.delayeds > 0 {
                 report(PetStage::Randoms);
                 let total: f64 = h.delayeds.iter().map(|&v| v as f64).sum();
-                settings.push(format!(
-                    "randoms: {total:.0} delayeds, fan-sum estimate"
-                ));
+                settings.push(format!("randoms: {total:.0} delayeds, fan-sum estimate"));
                 Some(randoms_from_fan_sums(&layout, &h.delayed_fan_sums, total)?)
             } else {
                 None
@@ -242,11 +242,29 @@ pub fn reconstruct_pet(
                     let m = m.mapv(|v| v * 0.1);
                     let from = patient_grid(&g)?;
                     settings.push(format!("μ-map {} (1/cm → 1/mm)", path.display()));
-                    resample(m.view(), &from, &patient, 0.0, Resampling::Average, options.backend)?
+                    resample(
+                        m.view(),
+                        &from,
+                        &patient,
+                        0.0,
+                        Resampling::Average,
+                        options.backend,
+                    )?
                 }
                 MuMap::Ct(ct) => {
-                    let (m, curve) = attenuation_map(ct, &patient, 511.0, None, false, options.backend, &mut warnings)?;
-                    settings.push(format!("μ-map from CT, water {:.4}/cm", curve.mu_water * 10.0));
+                    let (m, curve) = attenuation_map(
+                        ct,
+                        &patient,
+                        511.0,
+                        None,
+                        false,
+                        options.backend,
+                        &mut warnings,
+                    )?;
+                    settings.push(format!(
+                        "μ-map from CT, water {:.4}/cm",
+                        curve.mu_water * 10.0
+                    ));
                     m
                 }
             };
@@ -300,7 +318,8 @@ pub fn reconstruct_pet(
 fn fov_radius(layout: &SinogramLayout) -> f64 {
     let s = layout.scanner();
     let half = layout.tangential() as f64 / 2.0;
-    let r = s.effective_radius_mm() * (half * std::f64::consts::PI / s.crystals_per_ring() as f64).sin();
+    let r = s.effective_radius_mm()
+        * (half * std::f64::consts::PI / s.crystals_per_ring() as f64).sin();
     r.min(s.radius_mm())
 }
 
@@ -325,7 +344,8 @@ fn image_grid(layout: &SinogramLayout, o: &PetReconOptions) -> Result<ImageGrid>
         None => {
             // The field of view the tangential bins span, and every ring.
             let n = ((2.0 * fov_radius(layout) / spacing[2]).ceil() as usize).max(1);
-            let nz = ((s.axial_length_mm() - s.ring_spacing_mm()) / spacing[0]).round() as usize + 1;
+            let nz =
+                ((s.axial_length_mm() - s.ring_spacing_mm()) / spacing[0]).round() as usize + 1;
             [nz, n, n]
         }
     };
@@ -372,7 +392,11 @@ impl PetRecon {
     /// Only for an empty image.
     pub fn summary_page(&self) -> Result<Array3<u8>> {
         let image = self.image.view();
-        let max = image.iter().copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
+        let max = image
+            .iter()
+            .copied()
+            .fold(0.0f32, f32::max)
+            .max(f32::MIN_POSITIVE);
         let mut hot = [0usize; 3];
         let mut best = f32::NEG_INFINITY;
         for ((z, y, x), &v) in image.indexed_iter() {
@@ -388,7 +412,11 @@ impl PetRecon {
         };
         let emission = |plane: Array2<f32>| -> Result<Array3<u8>> {
             let black = Array2::<f32>::from_elem(plane.dim(), -1000.0);
-            fuse(black.view(), Window::SOFT_TISSUE, Some((plane.view(), overlay)))
+            fuse(
+                black.view(),
+                Window::SOFT_TISSUE,
+                Some((plane.view(), overlay)),
+            )
         };
         let spacing = self.grid.spacing;
         let mut page = Page::new(4, 320);
@@ -396,12 +424,22 @@ impl PetRecon {
             &format!("MIP max {max:.3e}"),
             emission(plane_image(image, spacing, Plane::Coronal, hot, true)?)?.view(),
         );
-        for (name, plane) in [("axial", Plane::Axial), ("coronal", Plane::Coronal), ("sagittal", Plane::Sagittal)] {
-            page.picture(name, emission(plane_image(image, spacing, plane, hot, false)?)?.view());
+        for (name, plane) in [
+            ("axial", Plane::Axial),
+            ("coronal", Plane::Coronal),
+            ("sagittal", Plane::Sagittal),
+        ] {
+            page.picture(
+                name,
+                emission(plane_image(image, spacing, plane, hot, false)?)?.view(),
+            );
         }
         if let Some(mu) = &self.mu_map {
             let p = plane_image(mu.view(), spacing, Plane::Coronal, hot, false)?;
-            let window = Window { centre: 0.0075, width: 0.015 };
+            let window = Window {
+                centre: 0.0075,
+                width: 0.015,
+            };
             page.picture("mu 0-0.15/cm", fuse(p.view(), window, None)?.view());
         }
         let mut lines = self.settings.clone();

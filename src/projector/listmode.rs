@@ -34,7 +34,11 @@ impl ListModeEvents {
     /// # Errors
     /// [`Error::InvalidArgument`] for a mashed layout, a crystal or TOF bin not on the
     /// scanner (naming the event), TOF bins without a TOF layout or of the wrong count.
-    pub fn from_crystals(layout: &SinogramLayout, pairs: &[[u32; 4]], tof: Option<&[u32]>) -> Result<Self> {
+    pub fn from_crystals(
+        layout: &SinogramLayout,
+        pairs: &[[u32; 4]],
+        tof: Option<&[u32]>,
+    ) -> Result<Self> {
         if layout.view_mashing() != 1 {
             return Err(Error::InvalidArgument(
                 "list-mode events need an unmashed layout (view mashing 1)".into(),
@@ -116,7 +120,12 @@ impl ListModeEvents {
             let plane = ((i / (tang * k) as usize) % planes as usize) as u32;
             let view = (i / (tang * k * planes) as usize) as u32;
             let (r1, r2) = layout.ring_pairs(plane)[0];
-            let bin = SinogramBin { view, plane, tof, tangential };
+            let bin = SinogramBin {
+                view,
+                plane,
+                tof,
+                tangential,
+            };
             debug_assert_eq!(layout.index(bin), i);
             for _ in 0..c as u64 {
                 events.push([view * tang + tangential, r1, r2, tof]);
@@ -176,6 +185,22 @@ impl ListModeProjector {
     /// # Errors
     /// [`Error::InvalidArgument`] when `sinogram`'s layout is not the events'; backend failures.
     pub fn new(events: ListModeEvents, sinogram: &Pet3dProjector) -> Result<Self> {
+        let sensitivity = sinogram.sensitivity()?;
+        Self::with_sensitivity(events, sinogram, sensitivity.view())
+    }
+
+    /// As [`ListModeProjector::new`] with a sensitivity image computed before
+    /// ([`Pet3dProjector::sensitivity`] of the same model): frames of one acquisition share it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `sinogram`'s layout is not the events';
+    /// [`Error::ShapeMismatch`], [`Error::NonFinite`] or [`Error::InvalidArgument`] for a
+    /// sensitivity image not of the grid's shape or negative.
+    pub fn with_sensitivity(
+        events: ListModeEvents,
+        sinogram: &Pet3dProjector,
+        sensitivity: ArrayViewD<'_, f32>,
+    ) -> Result<Self> {
         if sinogram.layout() != events.layout() {
             return Err(Error::InvalidArgument(
                 "the sinogram model's layout differs from the events' layout".into(),
@@ -210,7 +235,8 @@ impl ListModeProjector {
             let f = f.as_slice().expect("standard layout").to_vec();
             events.bins.iter().map(|&b| f[b]).collect()
         });
-        let sensitivity = sinogram.sensitivity()?.into_raw_vec_and_offset().0;
+        let sensitivity =
+            non_negative_input("sensitivity image", sensitivity, &grid.array_shape())?;
         Ok(Self {
             events,
             grid,

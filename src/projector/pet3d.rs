@@ -20,12 +20,20 @@ pub const TOF_TRUNCATION_SIGMAS: f32 = 3.0;
 
 /// The parameters every PET dispatch over `grid` shares (`len`, `first` and `bound_exp` are
 /// set per dispatch).
-pub(crate) fn base_params(grid: &ImageGrid, tof: Option<crate::geometry::pet::TofBins>) -> PetParams {
+pub(crate) fn base_params(
+    grid: &ImageGrid,
+    tof: Option<crate::geometry::pet::TofBins>,
+) -> PetParams {
     let [nz, ny, nx] = grid.shape();
     let [oz, oy, ox] = grid.origin();
     let [dz, dy, dx] = grid.spacing();
     let tof = tof.map_or([0.0; 4], |t| {
-        [t.width_mm as f32, t.sigma_mm() as f32, TOF_TRUNCATION_SIGMAS, 0.0]
+        [
+            t.width_mm as f32,
+            t.sigma_mm() as f32,
+            TOF_TRUNCATION_SIGMAS,
+            0.0,
+        ]
     });
     PetParams {
         nx: nx as u32,
@@ -55,7 +63,11 @@ pub(crate) fn max_weight(grid: &ImageGrid, bin_weight: f64) -> f64 {
 }
 
 /// The tables of `layout` over `grid`, views in the order `views`.
-pub(crate) fn sinogram_tables(layout: &SinogramLayout, grid: &ImageGrid, views: &[usize]) -> PetTables {
+pub(crate) fn sinogram_tables(
+    layout: &SinogramLayout,
+    grid: &ImageGrid,
+    views: &[usize],
+) -> PetTables {
     let all = layout.transaxial_table();
     let tang = layout.tangential() as usize;
     let transaxial = views
@@ -159,7 +171,10 @@ impl Pet3dProjector {
         plain.forward_flat(&mu, &mut integrals)?;
         // Per line: divide out the bin's weight (ring pairs × mashed views).
         let table = plain.layout.plane_table();
-        let (planes, tang) = (plain.layout.planes() as usize, plain.layout.tangential() as usize);
+        let (planes, tang) = (
+            plain.layout.planes() as usize,
+            plain.layout.tangential() as usize,
+        );
         let mashing = plain.layout.view_mashing() as f32;
         for (i, v) in integrals.iter_mut().enumerate() {
             let plane = (i / tang) % planes;
@@ -261,7 +276,11 @@ impl Pet3dProjector {
     ///
     /// # Errors
     /// As [`Pet3dProjector::adjoint`]; [`crate::Error::ShapeMismatch`] for `out`.
-    pub fn adjoint_into(&self, data: ArrayViewD<'_, f32>, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    pub fn adjoint_into(
+        &self,
+        data: ArrayViewD<'_, f32>,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<()> {
         let data = check_input("data", data, &self.data_shape())?;
         with_output("image", out, &self.image_shape(), |o| {
             self.adjoint_flat(data.as_slice().expect("standard layout"), o)

@@ -81,7 +81,15 @@ impl PetBufs {
     }
 
     /// `out[0..count · item_len] ← A image` for items `first..first + count`.
-    fn forward(&self, e: &mut Engine, t: &PetTables, first: usize, count: usize, image: Buf, out: Buf) -> Result<()> {
+    fn forward(
+        &self,
+        e: &mut Engine,
+        t: &PetTables,
+        first: usize,
+        count: usize,
+        image: Buf,
+        out: Buf,
+    ) -> Result<()> {
         let p = t.params(first, count);
         let bindings = [self.transaxial, self.axial, self.events, image, out];
         e.dispatch_linear(Stage::PetForward, &p, &bindings, p.len as usize)
@@ -104,12 +112,27 @@ impl PetBufs {
     /// Accumulates `Aᵀ data` for items `first..first + count`; `total` samples make up the
     /// whole back-projection (it sets the fixed-point scale).
     #[allow(clippy::too_many_arguments)]
-    fn adjoint(&self, e: &mut Engine, t: &PetTables, first: usize, count: usize, total: usize, data: Buf) -> Result<()> {
+    fn adjoint(
+        &self,
+        e: &mut Engine,
+        t: &PetTables,
+        first: usize,
+        count: usize,
+        total: usize,
+        data: Buf,
+    ) -> Result<()> {
         let p = PetParams {
             bound_exp: t.bound_exp(total),
             ..t.params(first, count)
         };
-        let bindings = [self.transaxial, self.axial, self.events, data, self.max_bits, self.acc];
+        let bindings = [
+            self.transaxial,
+            self.axial,
+            self.events,
+            data,
+            self.max_bits,
+            self.acc,
+        ];
         e.dispatch_linear(Stage::PetAdjoint, &p, &bindings, p.len as usize)
     }
 
@@ -121,7 +144,12 @@ impl PetBufs {
             bound_exp: t.bound_exp(total),
             ..t.base
         };
-        e.dispatch_linear(Stage::FixedToFloat, &p, &[self.max_bits, self.acc, image], n)
+        e.dispatch_linear(
+            Stage::FixedToFloat,
+            &p,
+            &[self.max_bits, self.acc, image],
+            n,
+        )
     }
 }
 
@@ -143,8 +171,8 @@ impl PetPlan {
     /// [`crate::Error::Gpu`] when a buffer exceeds the device's limits.
     pub fn new(mut engine: Engine, tables: PetTables) -> Result<Self> {
         let budget = engine.work_buffer_budget().min(engine.max_binding());
-        let chunk_items = ((budget / (4 * tables.item_len as u64).max(1)) as usize)
-            .clamp(1, tables.items.max(1));
+        let chunk_items =
+            ((budget / (4 * tables.item_len as u64).max(1)) as usize).clamp(1, tables.items.max(1));
         let bufs = PetBufs::new(&mut engine, &tables)?;
         let image = engine.zeros("image", tables.image_len())?;
         let chunk = engine.zeros("data chunk", chunk_items * tables.item_len)?;
@@ -160,7 +188,9 @@ impl PetPlan {
 
     fn chunks(&self) -> impl Iterator<Item = (usize, usize)> + use<> {
         let (items, step) = (self.tables.items, self.chunk_items);
-        (0..items).step_by(step).map(move |f| (f, step.min(items - f)))
+        (0..items)
+            .step_by(step)
+            .map(move |f| (f, step.min(items - f)))
     }
 
     /// `data ← A image` (`image` of the grid, `data` of items × item length).
@@ -171,8 +201,14 @@ impl PetPlan {
         self.engine.write(self.image, 0, image)?;
         let n = self.tables.item_len;
         for (first, count) in self.chunks() {
-            self.bufs
-                .forward(&mut self.engine, &self.tables, first, count, self.image, self.chunk)?;
+            self.bufs.forward(
+                &mut self.engine,
+                &self.tables,
+                first,
+                count,
+                self.image,
+                self.chunk,
+            )?;
             let out = &mut data[first * n..(first + count) * n];
             self.engine.read(self.chunk, 0, out)?;
         }
@@ -227,7 +263,13 @@ impl PetModel {
         factors: Option<Vec<f32>>,
         sensitivity: Option<Vec<f32>>,
     ) -> Result<Resident<PetModel>> {
-        let mut core = Core::new(engine, subsets, tables.image_len(), tables.item_len, factors)?;
+        let mut core = Core::new(
+            engine,
+            subsets,
+            tables.image_len(),
+            tables.item_len,
+            factors,
+        )?;
         core.set_sensitivity(sensitivity);
         let bufs = PetBufs::new(&mut core.engine, &tables)?;
         Ok(Resident::new(core, PetModel { tables, bufs }))
@@ -237,8 +279,14 @@ impl PetModel {
 impl Sequence for PetModel {
     fn forward(&mut self, core: &mut Core, subset: usize) -> Result<()> {
         let r = core.subsets[subset].clone();
-        self.bufs
-            .forward(&mut core.engine, &self.tables, r.start, r.len(), core.image, core.proj)
+        self.bufs.forward(
+            &mut core.engine,
+            &self.tables,
+            r.start,
+            r.len(),
+            core.image,
+            core.proj,
+        )
     }
     fn adjoint(&mut self, core: &mut Core, subset: usize) -> Result<()> {
         let r = core.subsets[subset].clone();
@@ -246,7 +294,8 @@ impl Sequence for PetModel {
         let (e, t) = (&mut core.engine, &self.tables);
         self.bufs.begin_adjoint(e, false);
         self.bufs.find_max(e, t, r.len(), core.proj)?;
-        self.bufs.adjoint(e, t, r.start, r.len(), total, core.proj)?;
+        self.bufs
+            .adjoint(e, t, r.start, r.len(), total, core.proj)?;
         self.bufs.finish(e, t, total, core.back)
     }
 }

@@ -7,12 +7,14 @@ use tomors::{Backend, Fbp, Osem, Projector, RampFilter, SpectProjector};
 /// Which cases, backends and operations to time.
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Cases: any of 256, 512, 1024, stack (512²×128), spect (128³ OSEM), pet (256² OSEM).
+    /// Cases: any of 256, 512, 1024, stack (512²×128), spect (128³ OSEM), pet (256² OSEM),
+    /// mmr11, mmr1 (3D PET on the mMR, span 11 or 1), tof (generic TOF scanner), lm (list-mode
+    /// OSEM per million mMR events).
     #[arg(
         long,
         default_value = "256,512,1024,stack",
         value_delimiter = ',',
-        value_parser = ["256", "512", "1024", "stack", "spect", "pet"]
+        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm"]
     )]
     cases: Vec<String>,
     /// Backends: any of cpu, gpu (gpu is skipped when wgpu finds no adapter).
@@ -36,10 +38,15 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
     use tomors::bench::BenchCase;
     let mut chosen = Vec::new();
     let (mut spect, mut pet) = (false, false);
+    let mut pet3d = Vec::new();
     for c in cases {
         if c == "spect" || c == "pet" {
             spect |= c == "spect";
             pet |= c == "pet";
+            continue;
+        }
+        if ["mmr11", "mmr1", "tof", "lm"].contains(&c.as_str()) {
+            pet3d.push(c.clone());
             continue;
         }
         chosen.push(
@@ -111,7 +118,7 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
             }
         }
     }
-    if spect || pet {
+    if spect || pet || !pet3d.is_empty() {
         println!();
         println!("| case | backend | operation | time (s) | plan memory (MiB) |");
         println!("|---|---|---|---:|---:|");
@@ -122,6 +129,124 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
     if pet {
         bench_pet(&list, repeat)?;
     }
+    for case in &pet3d {
+        bench_pet3d(case, &list, repeat)?;
+    }
+    Ok(())
+}
+
+/// Best of `repeat` runs of `f`, seconds.
+fn best_of(repeat: usize, label: &str, mut f: impl FnMut() -> CliResult<()>) -> CliResult<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeat.max(1) {
+        let pb = spinner(label);
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+        pb.finish_and_clear();
+    }
+    Ok(best)
+}
+
+/// 3D PET: forward and adjoint of the whole sinogram (with attenuation factors), OSEM 1
+/// iteration × 21 subsets (sensitivity included); `lm`: list-mode OSEM of one million mMR
+/// events drawn from the span-11 data, one iteration × 10 subsets, the sensitivity image
+/// given (computed once per acquisition).
+fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize) -> CliResult<()> {
+    use tomors::bench::Pet3dBenchCase;
+    let c = match case {
+        "mmr1" => Pet3dBenchCase::mmr(1),
+        "tof" => Pet3dBenchCase::generic_tof(),
+        _ => Pet3dBenchCase::mmr(11),
+    }
+    .map_err(err)?;
+    for &backend in backends {
+        let pb = spinner(&format!("{} model on {backend}", c.name));
+        let p = tomors::Pet3dProjector::new(c.layout.clone(), c.grid.clone(), backend)
+            .and_then(|p| p.with_attenuation(c.mu.view()))
+            .map_err(err)?;
+        let data = p.forward(c.activity.view()).map_err(err)?;
+        pb.finish_and_clear();
+        let name = format!("{} {:?}", c.name, c.layout.shape());
+        let who = p.backend().to_string();
+        if case == "lm" {
+            bench_lm(&c, &p, &data, repeat)?;
+            continue;
+        }
+        let t = best_of(repeat, "forward", || {
+            p.forward(c.activity.view()).map(drop).map_err(err)
+        })?;
+        println!("| {name} | {who} | forward (all bins) | {t:.3} | |");
+        let t = best_of(repeat, "adjoint", || {
+            p.adjoint(data.view()).map(drop).map_err(err)
+        })?;
+        println!("| {name} | {who} | adjoint (all bins) | {t:.3} | |");
+        if case != "mmr1" {
+            let (t, mib) = time_osem(&p, data.view(), &Osem::new(1, 21), repeat, "OSEM 1×21")?;
+            println!("| {name} | {who} | OSEM 1 it × 21 subsets | {t:.3} | {mib:.1} |");
+        }
+    }
+    Ok(())
+}
+
+/// List-mode OSEM of one million events drawn from `data` (span-11 bins, one crystal pair
+/// of each at random).
+fn bench_lm(
+    c: &tomors::bench::Pet3dBenchCase,
+    sino: &tomors::Pet3dProjector,
+    data: &ndarray::ArrayD<f32>,
+    repeat: usize,
+) -> CliResult<()> {
+    use tomors::geometry::pet::{SinogramBin, SinogramLayout};
+    let n_events = 1_000_000usize;
+    let flat = data.as_slice().expect("standard layout");
+    let total: f64 = flat.iter().map(|&v| v as f64).sum();
+    let (planes, tang) = (c.layout.planes() as usize, c.layout.tangential() as usize);
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // Systematic sampling of the cumulative counts, then a random crystal pair of each bin.
+    let mut pairs = Vec::with_capacity(n_events);
+    let (mut acc, step) = (0.0, total / n_events as f64);
+    let mut target = step * next();
+    for (i, &v) in flat.iter().enumerate() {
+        acc += v as f64;
+        while acc > target && pairs.len() < n_events {
+            let bin = SinogramBin {
+                view: (i / (planes * tang)) as u32,
+                plane: ((i / tang) % planes) as u32,
+                tof: 0,
+                tangential: (i % tang) as u32,
+            };
+            let all = c.layout.pairs(bin);
+            let ((r1, c1), (r2, c2)) = all[(next() * all.len() as f64) as usize % all.len()];
+            pairs.push([r1, c1, r2, c2]);
+            target += step;
+        }
+    }
+    let span1 = SinogramLayout::mmr(1).map_err(err)?;
+    let events = tomors::ListModeEvents::from_crystals(&span1, &pairs, None).map_err(err)?;
+    let backend = match sino.backend() {
+        tomors::ActiveBackend::Cpu => Backend::Cpu,
+        _ => Backend::Gpu,
+    };
+    let model = tomors::Pet3dProjector::new(span1, c.grid.clone(), backend).map_err(err)?;
+    let sensitivity = sino.sensitivity().map_err(err)?;
+    let lm = tomors::ListModeProjector::with_sensitivity(events, &model, sensitivity.view())
+        .map_err(err)?;
+    let osem = Osem::new(1, 10);
+    let t = best_of(repeat, "list-mode OSEM", || {
+        tomors::recon::lm_osem(&lm, &osem).map(drop).map_err(err)
+    })?;
+    println!(
+        "| mMR list mode, {} events | {} | LM-OSEM 1 it × 10 subsets | {t:.3} | |",
+        lm.events().len(),
+        sino.backend()
+    );
     Ok(())
 }
 

@@ -16,7 +16,11 @@ pub struct ReconPetArgs {
     /// Output folder (created; existing results in it are never overwritten).
     out: PathBuf,
     /// A PETLINK list-mode file (its .l.hdr, or the .l beside it).
-    #[arg(long, conflicts_with = "sinogram", required_unless_present = "sinogram")]
+    #[arg(
+        long,
+        conflicts_with = "sinogram",
+        required_unless_present = "sinogram"
+    )]
     listmode: Option<PathBuf>,
     /// A STIR Interfile sinogram (.hs).
     #[arg(long)]
@@ -121,9 +125,14 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
             pb.set_position(done as u64);
         }
     };
-    let result =
-        reconstruct_pet(&data, a.norm.as_deref(), mu.as_ref(), &options, Some(&mut progress))
-            .map_err(err)?;
+    let result = reconstruct_pet(
+        &data,
+        a.norm.as_deref(),
+        mu.as_ref(),
+        &options,
+        Some(&mut progress),
+    )
+    .map_err(err)?;
     pb.set_message("writing");
     let files = result.write(&a.out).map_err(err)?;
     pb.finish_and_clear();

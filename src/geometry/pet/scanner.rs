@@ -53,7 +53,10 @@ impl TofBins {
                 "{count} TOF bins; expected an odd number (one centred on the midpoint)"
             )));
         }
-        for (what, v) in [("TOF bin width", width_mm), ("TOF resolution FWHM", fwhm_mm)] {
+        for (what, v) in [
+            ("TOF bin width", width_mm),
+            ("TOF resolution FWHM", fwhm_mm),
+        ] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::InvalidGeometry(format!(
                     "{what} {v} mm; expected a finite, positive length"

@@ -518,7 +518,14 @@ mod tests {
                                 pairs.contains(&(a, b)) || pairs.contains(&(b, a)),
                                 "{a:?} {b:?} → {bin:?}"
                             );
-                            seen.insert((bin, if pairs.contains(&(a, b)) { (a, b) } else { (b, a) }));
+                            seen.insert((
+                                bin,
+                                if pairs.contains(&(a, b)) {
+                                    (a, b)
+                                } else {
+                                    (b, a)
+                                },
+                            ));
                         }
                     }
                 }
@@ -529,7 +536,12 @@ mod tests {
             for view in 0..l.views() {
                 for plane in 0..l.planes() {
                     for tangential in 0..tang {
-                        let bin = SinogramBin { view, plane, tof: 0, tangential };
+                        let bin = SinogramBin {
+                            view,
+                            plane,
+                            tof: 0,
+                            tangential,
+                        };
                         for (a, b) in l.pairs(bin) {
                             assert_eq!(l.bin(a, b, 0).unwrap(), Some(bin));
                             entries += 1;
@@ -554,7 +566,10 @@ mod tests {
         let (a, b) = ((3, 10), (5, 300));
         let ab = l.bin(a, b, 2).unwrap().unwrap();
         let ba = l.bin(b, a, 2).unwrap().unwrap();
-        assert_eq!((ab.view, ab.plane, ab.tangential), (ba.view, ba.plane, ba.tangential));
+        assert_eq!(
+            (ab.view, ab.plane, ab.tangential),
+            (ba.view, ba.plane, ba.tangential)
+        );
         assert_eq!(ab.tof + ba.tof, 12);
         assert!(l.bin((48, 0), b, 0).is_err());
         assert!(l.bin(a, b, 13).is_err());
