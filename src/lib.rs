@@ -39,6 +39,28 @@
 //! assert_eq!(image.shape(), &[8, 32, 32]);
 //! # Ok::<(), tomors::Error>(())
 //! ```
+//! ## 3D PET
+//! ```
+//! use tomors::geometry::pet::{PetScanner, SinogramLayout, TofBins};
+//! use tomors::phantom::{Solid, SolidPhantom};
+//! use tomors::{Backend, ImageGrid, Osem, Pet3dProjector};
+//!
+//! // 8 rings of 4 mm, 64 crystals on a 60 mm radius, TOF (5 bins of 20 mm, 30 mm FWHM).
+//! let scanner = PetScanner::new("small", 8, 64, 60.0, 2.0, 4.0)?
+//!     .with_tof(TofBins::new(5, 20.0, 30.0)?);
+//! let layout = SinogramLayout::new(scanner, 40, 3, 7, 1)?;   // span 3, ring differences ≤ 7
+//! let grid = ImageGrid::new_3d([8, 24, 24], [4.0, 4.0, 4.0])?;
+//! let phantom = SolidPhantom { solids: vec![(Solid::cylinder([0.0; 3], 30.0, 24.0), 1.0)] };
+//! let data = phantom.sinogram(&layout);                       // exact TOF data, [views, planes, tof, bins]
+//! let pet = Pet3dProjector::new(layout, grid, Backend::Auto)?;
+//! let image = Osem::new(2, 4).run(&pet, data.view())?;
+//! assert_eq!(image.shape(), &[8, 24, 24]);
+//! # Ok::<(), tomors::Error>(())
+//! ```
+//! List mode: [`ListModeEvents`], [`ListModeProjector`] and [`recon::lm_osem`]; the scanners'
+//! files: [`io::petlink`], [`io::siemens_norm`], [`io::interfile`]; end to end:
+//! [`pipeline::reconstruct_pet`].
+//!
 //! [`PetProjector`] is the PET model (2D sinograms); [`recon::OrderedSubsets`] holds OS-SPS and
 //! OS-SART for CT; [`physics`] the energy-window scatter estimates.
 //!

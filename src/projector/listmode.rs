@@ -1,18 +1,17 @@
 //! List-mode PET: events (crystal pairs, TOF bins) projected one by one along the same Joseph
 //! lines of response as the sinogram model ([`crate::recon::lm_osem`] reconstructs them).
 
-use super::pet3d::{Pet3dProjector, base_params, max_weight};
+use super::pet3d::{Pet3dProjector, PetRunner, base_params, max_weight};
 use crate::array::{check_input, non_negative_input};
+use crate::backend::ActiveBackend;
 use crate::backend::layout::{PET_LIST, PetEvent, PetParams};
-use crate::backend::models::{PetModel, PetPlan, PetTables};
-use crate::backend::{ActiveBackend, Device};
+use crate::backend::models::{PetModel, PetTables};
 use crate::error::{Error, Result};
 use crate::geometry::ImageGrid;
 use crate::geometry::pet::{SinogramBin, SinogramLayout};
 use crate::operator::{ModelPlan, SystemModel};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use std::ops::Range;
-use std::sync::Mutex;
 
 /// Coincidence events of a scanner, each a crystal pair and a TOF bin, kept as the bins of an
 /// unmashed layout they fall in (events outside the layout's ring differences or tangential
@@ -169,13 +168,10 @@ impl ListModeEvents {
 pub struct ListModeProjector {
     events: ListModeEvents,
     grid: ImageGrid,
-    device: Device,
     active: ActiveBackend,
-    tables: PetTables,
-    factors: Option<Vec<f32>>,
+    run: PetRunner,
     sensitivity: Vec<f32>,
     background: Option<Vec<f32>>,
-    plan: Mutex<Option<PetPlan>>,
 }
 
 impl ListModeProjector {
@@ -240,13 +236,10 @@ impl ListModeProjector {
         Ok(Self {
             events,
             grid,
-            device: sinogram.device().clone(),
             active: sinogram.backend().clone(),
-            tables,
-            factors,
+            run: PetRunner::new(sinogram.device().clone(), tables, factors),
             sensitivity,
             background: None,
-            plan: Mutex::new(None),
         })
     }
 
@@ -284,30 +277,12 @@ impl ListModeProjector {
         self.background.as_deref()
     }
 
-    fn with_plan<T>(&self, f: impl FnOnce(&mut PetPlan) -> Result<T>) -> Result<T> {
-        let mut guard = self.plan.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            *guard = Some(PetPlan::new(self.device.engine(), self.tables.clone())?);
-        }
-        f(guard.as_mut().expect("plan"))
-    }
-
     fn forward_flat(&self, image: &[f32], out: &mut [f32]) -> Result<()> {
-        self.with_plan(|plan| plan.forward(image, out))?;
-        if let Some(f) = &self.factors {
-            out.iter_mut().zip(f).for_each(|(o, m)| *o *= m);
-        }
-        Ok(())
+        self.run.forward_flat(image, out)
     }
 
     fn adjoint_flat(&self, data: &[f32], out: &mut [f32]) -> Result<()> {
-        match &self.factors {
-            Some(f) => {
-                let weighted: Vec<f32> = data.iter().zip(f).map(|(y, m)| y * m).collect();
-                self.with_plan(|plan| plan.adjoint(&weighted, out))
-            }
-            None => self.with_plan(|plan| plan.adjoint(data, out)),
-        }
+        self.run.adjoint_flat(Some(data), out)
     }
 }
 
@@ -335,15 +310,16 @@ impl SystemModel for ListModeProjector {
     }
     fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
         let tables = PetTables {
-            events: order.iter().map(|&e| self.tables.events[e]).collect(),
-            ..self.tables.clone()
+            events: order.iter().map(|&e| self.run.tables.events[e]).collect(),
+            ..self.run.tables.clone()
         };
         let factors = self
+            .run
             .factors
             .as_ref()
             .map(|f| order.iter().map(|&e| f[e]).collect());
         let model = PetModel::resident(
-            self.device.engine(),
+            self.run.device.engine(),
             tables,
             subsets,
             factors,

@@ -99,6 +99,63 @@ pub(crate) fn sinogram_tables(
     }
 }
 
+/// The PET stages over a whole data set (sinogram bins or events) with per-sample factors `m`:
+/// `m · (A x)` and `Aᵀ (m · y)`, the plan made on first use and kept. Both PET projectors run
+/// on one.
+#[derive(Debug)]
+pub(crate) struct PetRunner {
+    pub device: Device,
+    pub tables: PetTables,
+    pub factors: Option<Vec<f32>>,
+    plan: Mutex<Option<PetPlan>>,
+}
+
+impl PetRunner {
+    pub fn new(device: Device, tables: PetTables, factors: Option<Vec<f32>>) -> Self {
+        Self {
+            device,
+            tables,
+            factors,
+            plan: Mutex::new(None),
+        }
+    }
+
+    fn with_plan<T>(&self, f: impl FnOnce(&mut PetPlan) -> Result<T>) -> Result<T> {
+        let mut guard = self.plan.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = Some(PetPlan::new(self.device.engine(), self.tables.clone())?);
+        }
+        f(guard.as_mut().expect("plan"))
+    }
+
+    /// `out ← m · (A image)`.
+    pub fn forward_flat(&self, image: &[f32], out: &mut [f32]) -> Result<()> {
+        self.with_plan(|plan| plan.forward(image, out))?;
+        if let Some(f) = &self.factors {
+            out.iter_mut().zip(f).for_each(|(o, m)| *o *= m);
+        }
+        Ok(())
+    }
+
+    /// `out ← Aᵀ (m · data)`; with `data` `None`, the sensitivity `Aᵀ m`.
+    pub fn adjoint_flat(&self, data: Option<&[f32]>, out: &mut [f32]) -> Result<()> {
+        let weighted: Vec<f32>;
+        let y: &[f32] = match (data, &self.factors) {
+            (Some(d), Some(f)) => {
+                weighted = d.iter().zip(f).map(|(y, m)| y * m).collect();
+                &weighted
+            }
+            (Some(d), None) => d,
+            (None, Some(f)) => f,
+            (None, None) => {
+                weighted = vec![1.0; self.tables.items * self.tables.item_len];
+                &weighted
+            }
+        };
+        self.with_plan(|plan| plan.adjoint(y, out))
+    }
+}
+
 /// The 3D PET system model `ȳ = m · (A x)` of a scanner's sinograms: `A` the Joseph line
 /// integrals (image value × mm) along each bin's line of response, counted once per crystal
 /// pair the bin sums (ring pairs of a span, mashed views) and, with TOF, weighted by the
@@ -114,11 +171,8 @@ pub(crate) fn sinogram_tables(
 pub struct Pet3dProjector {
     layout: SinogramLayout,
     grid: ImageGrid,
-    device: Device,
     active: ActiveBackend,
-    tables: PetTables,
-    factors: Option<Vec<f32>>,
-    plan: Mutex<Option<PetPlan>>,
+    run: PetRunner,
 }
 
 impl Pet3dProjector {
@@ -140,11 +194,8 @@ impl Pet3dProjector {
         Ok(Self {
             layout,
             grid,
-            device,
             active,
-            tables,
-            factors: None,
-            plan: Mutex::new(None),
+            run: PetRunner::new(device, tables, None),
         })
     }
 
@@ -163,12 +214,11 @@ impl Pet3dProjector {
             Backend::Cpu,
         )?;
         let plain = Pet3dProjector {
-            device: self.device.clone(),
-            active: self.active.clone(),
+            run: PetRunner::new(self.run.device.clone(), plain.run.tables.clone(), None),
             ..plain
         };
         let mut integrals = vec![0.0f32; plain.layout.len()];
-        plain.forward_flat(&mu, &mut integrals)?;
+        plain.run.forward_flat(&mu, &mut integrals)?;
         // Per line: divide out the bin's weight (ring pairs × mashed views).
         let table = plain.layout.plane_table();
         let (planes, tang) = (
@@ -212,7 +262,7 @@ impl Pet3dProjector {
     }
 
     fn multiply_factors(mut self, f: Vec<f32>) -> Self {
-        self.factors = Some(match self.factors.take() {
+        self.run.factors = Some(match self.run.factors.take() {
             Some(a) => a.iter().zip(&f).map(|(a, b)| a * b).collect(),
             None => f,
         });
@@ -232,11 +282,11 @@ impl Pet3dProjector {
         &self.active
     }
     pub(crate) fn device(&self) -> &Device {
-        &self.device
+        &self.run.device
     }
     /// The multiplicative factors (attenuation × normalisation) in the data's shape, if any.
     pub fn factors(&self) -> Option<ArrayD<f32>> {
-        self.factors.as_ref().map(|f| {
+        self.run.factors.as_ref().map(|f| {
             ArrayD::from_shape_vec(IxDyn(&self.layout.shape()), f.clone()).expect("data shape")
         })
     }
@@ -292,43 +342,17 @@ impl Pet3dProjector {
     /// # Errors
     /// Backend failures.
     pub fn sensitivity(&self) -> Result<ArrayD<f32>> {
-        let ones;
-        let m = match &self.factors {
-            Some(f) => f.as_slice(),
-            None => {
-                ones = vec![1.0f32; self.layout.len()];
-                ones.as_slice()
-            }
-        };
         let mut out = vec![0.0f32; self.grid.len()];
-        self.with_plan(|plan| plan.adjoint(m, &mut out))?;
+        self.run.adjoint_flat(None, &mut out)?;
         Ok(ArrayD::from_shape_vec(IxDyn(&self.image_shape()), out).expect("image shape"))
     }
 
-    fn with_plan<T>(&self, f: impl FnOnce(&mut PetPlan) -> Result<T>) -> Result<T> {
-        let mut guard = self.plan.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            *guard = Some(PetPlan::new(self.device.engine(), self.tables.clone())?);
-        }
-        f(guard.as_mut().expect("plan"))
-    }
-
     fn forward_flat(&self, image: &[f32], out: &mut [f32]) -> Result<()> {
-        self.with_plan(|plan| plan.forward(image, out))?;
-        if let Some(f) = &self.factors {
-            out.iter_mut().zip(f).for_each(|(o, m)| *o *= m);
-        }
-        Ok(())
+        self.run.forward_flat(image, out)
     }
 
     fn adjoint_flat(&self, data: &[f32], out: &mut [f32]) -> Result<()> {
-        match &self.factors {
-            Some(f) => {
-                let weighted: Vec<f32> = data.iter().zip(f).map(|(y, m)| y * m).collect();
-                self.with_plan(|plan| plan.adjoint(&weighted, out))
-            }
-            None => self.with_plan(|plan| plan.adjoint(data, out)),
-        }
+        self.run.adjoint_flat(Some(data), out)
     }
 }
 
@@ -353,13 +377,13 @@ impl SystemModel for Pet3dProjector {
     fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
         let tables = sinogram_tables(&self.layout, &self.grid, order);
         let view_len = tables.item_len;
-        let factors = self.factors.as_ref().map(|f| {
+        let factors = self.run.factors.as_ref().map(|f| {
             order
                 .iter()
                 .flat_map(|&v| f[v * view_len..(v + 1) * view_len].iter().copied())
                 .collect()
         });
-        let model = PetModel::resident(self.device.engine(), tables, subsets, factors, None)?;
+        let model = PetModel::resident(self.run.device.engine(), tables, subsets, factors, None)?;
         Ok(ModelPlan(Box::new(model)))
     }
 }
