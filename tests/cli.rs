@@ -444,5 +444,34 @@ fn recon_pet_reconstructs_the_real_mmr_acquisition() {
         .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("mMR_template_span11.s"));
+    // The μ-map from a CT (HU → μ at 511 keV): the real SPECT study's CT, which does not
+    // image this patient, so only the path is checked (the CT covers part of the field of view).
+    let ct = tomors()
+        .arg("recon-pet")
+        .arg(dir.join("ct"))
+        .arg("--listmode")
+        .arg(data.join("small_listmode_file.l.hdr"))
+        .arg("--ct")
+        .arg(common::shared_data("spect_ct_lu177/CT"))
+        .args([
+            "--span",
+            "11",
+            "--mash",
+            "12",
+            "--iterations",
+            "1",
+            "--subsets",
+            "3",
+        ])
+        .args(["--voxel", "12", "--backend", "cpu"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&ct.stdout);
+    assert!(
+        ct.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ct.stderr)
+    );
+    assert!(stdout.contains("μ-map from CT, water 0.09"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -24,6 +24,7 @@ fn dot_test(backend: Backend, layout: SinogramLayout) {
     let p = Pet3dProjector::new(layout, small_grid(), backend).unwrap();
     for seed in [1, 2] {
         let err = p.adjointness_test(seed).unwrap();
+        eprintln!("{backend:?} dot test (seed {seed}): {err:.2e}");
         assert!(err < dot_tolerance(backend), "dot test {err:e}");
     }
 }
@@ -376,6 +377,7 @@ mod list_mode {
             let sino = Pet3dProjector::new(layout, small_grid(), backend).unwrap();
             let lm = ListModeProjector::new(ev, &sino).unwrap();
             let err = lm.adjointness_test(7).unwrap();
+            eprintln!("{backend:?} list-mode dot test (TOF {tof}): {err:.2e}");
             assert!(
                 err < dot_tolerance(backend),
                 "list-mode dot test (TOF {tof}): {err:e}"
