@@ -222,80 +222,70 @@ impl SolidPhantom {
     /// (TOF-weighted, when the layout has TOF) integral between the two crystals' positions.
     /// Shape [`SinogramLayout::shape`].
     pub fn sinogram(&self, layout: &SinogramLayout) -> ArrayD<f32> {
-        let scanner = layout.scanner();
-        let point = |(ring, crystal): (u32, u32)| {
-            let [x, y] = scanner.crystal_xy(crystal);
-            [x, y, scanner.ring_z(ring)]
-        };
-        let (planes, tof_bins, tang) = (layout.planes(), layout.tof_bins(), layout.tangential());
-        let mut out = ArrayD::zeros(IxDyn(&layout.shape()));
-        let flat = out.as_slice_mut().expect("standard layout");
-        flat.par_chunks_mut((planes * tof_bins * tang) as usize)
-            .enumerate()
-            .for_each(|(view, chunk)| {
-                for plane in 0..planes {
-                    for tangential in 0..tang {
-                        let bin = SinogramBin {
-                            view: view as u32,
-                            plane,
-                            tof: 0,
-                            tangential,
-                        };
-                        let pairs = layout.pairs(bin);
-                        for k in 0..tof_bins {
-                            let sum: f64 = pairs
-                                .iter()
-                                .map(|&(a, b)| match layout.tof() {
-                                    Some(t) => self.tof_integral(point(a), point(b), &t, k),
-                                    None => self.line_integral(point(a), point(b)),
-                                })
-                                .sum();
-                            chunk[((plane * tof_bins + k) * tang + tangential) as usize] =
-                                sum as f32;
-                        }
-                    }
-                }
-            });
-        out
+        per_bin(layout, |pairs, k| {
+            pairs
+                .iter()
+                .map(|&(a, b)| match layout.tof() {
+                    Some(t) => self.tof_integral(a, b, &t, k),
+                    None => self.line_integral(a, b),
+                })
+                .sum()
+        })
     }
 
     /// Exact attenuation factors `exp(−∫μ)` of this phantom taken as a μ-map (1/mm), per line
     /// of response of `layout` (averaged over each bin's crystal pairs), in the layout's shape
     /// without TOF.
     pub fn attenuation_factors(&self, layout: &SinogramLayout) -> ArrayD<f32> {
-        let plain = layout.clone().without_tof();
-        let scanner = plain.scanner();
-        let point = |(ring, crystal): (u32, u32)| {
-            let [x, y] = scanner.crystal_xy(crystal);
-            [x, y, scanner.ring_z(ring)]
-        };
-        let mut out = ArrayD::zeros(IxDyn(&plain.shape()));
-        let (planes, tang) = (plain.planes(), plain.tangential());
-        out.as_slice_mut()
-            .expect("standard layout")
-            .par_chunks_mut((planes * tang) as usize)
-            .enumerate()
-            .for_each(|(view, chunk)| {
-                for plane in 0..planes {
-                    for tangential in 0..tang {
-                        let bin = SinogramBin {
-                            view: view as u32,
-                            plane,
-                            tof: 0,
-                            tangential,
-                        };
-                        let pairs = plain.pairs(bin);
-                        let mean: f64 = pairs
-                            .iter()
-                            .map(|&(a, b)| (-self.line_integral(point(a), point(b))).exp())
-                            .sum::<f64>()
-                            / pairs.len() as f64;
-                        chunk[(plane * tang + tangential) as usize] = mean as f32;
+        per_bin(&layout.clone().without_tof(), |pairs, _| {
+            let sum: f64 = pairs
+                .iter()
+                .map(|&(a, b)| (-self.line_integral(a, b)).exp())
+                .sum();
+            sum / pairs.len() as f64
+        })
+    }
+}
+
+/// `value(end points of the bin's crystal pairs, TOF bin)` for every bin of `layout`, in its
+/// shape (the pairs found once per line of response, for all its TOF bins).
+fn per_bin(
+    layout: &SinogramLayout,
+    value: impl Fn(&[([f64; 3], [f64; 3])], u32) -> f64 + Sync,
+) -> ArrayD<f32> {
+    let scanner = layout.scanner();
+    let point = |(ring, crystal): (u32, u32)| {
+        let [x, y] = scanner.crystal_xy(crystal);
+        [x, y, scanner.ring_z(ring)]
+    };
+    let (planes, tof_bins, tang) = (layout.planes(), layout.tof_bins(), layout.tangential());
+    let mut out = ArrayD::zeros(IxDyn(&layout.shape()));
+    out.as_slice_mut()
+        .expect("standard layout")
+        .par_chunks_mut((planes * tof_bins * tang) as usize)
+        .enumerate()
+        .for_each(|(view, chunk)| {
+            for plane in 0..planes {
+                for tangential in 0..tang {
+                    let bin = SinogramBin {
+                        view: view as u32,
+                        plane,
+                        tof: 0,
+                        tangential,
+                    };
+                    let ends: Vec<_> = layout
+                        .pairs(bin)
+                        .into_iter()
+                        .map(|(a, b)| (point(a), point(b)))
+                        .collect();
+                    for k in 0..tof_bins {
+                        chunk[((plane * tof_bins + k) * tang + tangential) as usize] =
+                            value(&ends, k) as f32;
                     }
                 }
-            });
-        out
-    }
+            }
+        });
+    out
 }
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {

@@ -77,17 +77,13 @@ pub(crate) fn sinogram_tables(
     let axial = layout.plane_table();
     let pairs = axial.iter().map(|a| a[2]).fold(0.0, f32::max) as f64;
     let mashing = layout.view_mashing();
-    let base = PetParams {
+    let mut base = PetParams {
         n_tang: layout.tangential(),
         n_planes: layout.planes(),
         n_tof: layout.tof_bins(),
-        scale: {
-            let mut s = base_params(grid, layout.tof()).scale;
-            s[3] = mashing as f32;
-            s
-        },
         ..base_params(grid, layout.tof())
     };
+    base.scale[3] = mashing as f32;
     PetTables {
         base,
         transaxial,

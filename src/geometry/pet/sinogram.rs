@@ -327,13 +327,33 @@ impl SinogramLayout {
 
     /// The ring pairs `(r₁, r₂)` summed in `plane`.
     pub fn ring_pairs(&self, plane: u32) -> Vec<(u32, u32)> {
-        let rings = self.scanner.rings();
+        // The segment holding `plane`, and the plane's axial position in it.
+        let index = self.plane_offsets.partition_point(|&o| o <= plane) - 1;
+        if index >= self.segments.len() {
+            return Vec::new();
+        }
+        let segment = self.segments[index];
+        let axial = (plane - self.plane_offsets[index]) as i32;
+        let rings = self.scanner.rings() as i32;
+        let single = segment.min_ring_difference == segment.max_ring_difference;
         let mut out = Vec::new();
-        for r1 in 0..rings {
-            for r2 in 0..rings {
-                if self.plane_of(r1, r2) == Some(plane) {
-                    out.push((r1, r2));
+        for d in segment.min_ring_difference..=segment.max_ring_difference {
+            // Inverts the axial position of plane_of: min(r₁, r₂), or r₁ + r₂ − m.
+            let (r1, r2) = if single {
+                if d >= 0 {
+                    (axial, axial + d)
+                } else {
+                    (axial - d, axial)
                 }
+            } else {
+                let sum = axial + segment.min_abs();
+                if (sum - d) % 2 != 0 {
+                    continue;
+                }
+                ((sum - d) / 2, (sum + d) / 2)
+            };
+            if (0..rings).contains(&r1) && (0..rings).contains(&r2) {
+                out.push((r1 as u32, r2 as u32));
             }
         }
         out
