@@ -45,7 +45,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         e = events[p.first + i];
     }
     let l = pet_lookup(p, i, e);
-    let walk = pet_walk(p, pet_lor(p, l, transaxial[l.x], axial[l.y], axial[l.z]));
+    var lor = pet_lor(p, l, transaxial[l.x], axial[l.y], axial[l.z]);
+    if p.mode == PET_CONE {
+        let at = 3u * l.x;
+        lor = cone_ray(p, transaxial[at], transaxial[at + 1u], transaxial[at + 2u], axial[l.y], axial[l.z]);
+    }
+    let walk = pet_walk(p, lor);
     for (var plane = walk.lo; plane <= walk.hi; plane++) {
         let taps = pet_taps(p, walk, plane);
         for (var k = 0; k < 4; k++) {

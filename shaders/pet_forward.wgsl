@@ -1,6 +1,6 @@
 // 3D PET forward projection: out[i] ← Σ over the planes of line of response i of the image's
 // bilinear taps × step (mm) × the bin's weight, times the TOF kernel integrated over the bin
-// when p.tof.y (sigma) > 0. Lines are sinogram bins or list-mode events (see pet_lookup).
+// when p.tof.y (sigma) > 0. Lines are sinogram bins, list-mode events or cone-beam rays (see pet_lookup).
 // Grid: (ceil(len / 64), 1, 1) with workgroups of 64, or folded into y when that is too many.
 
 @group(0) @binding(0) var<uniform> p: PetParams;
@@ -21,7 +21,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         e = events[p.first + i];
     }
     let l = pet_lookup(p, i, e);
-    let walk = pet_walk(p, pet_lor(p, l, transaxial[l.x], axial[l.y], axial[l.z]));
+    var lor = pet_lor(p, l, transaxial[l.x], axial[l.y], axial[l.z]);
+    if p.mode == PET_CONE {
+        let at = 3u * l.x;
+        lor = cone_ray(p, transaxial[at], transaxial[at + 1u], transaxial[at + 2u], axial[l.y], axial[l.z]);
+    }
+    let walk = pet_walk(p, lor);
     var sum = 0.0;
     for (var plane = walk.lo; plane <= walk.hi; plane++) {
         let taps = pet_taps(p, walk, plane);

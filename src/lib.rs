@@ -127,12 +127,12 @@ pub use backend::{ActiveBackend, Backend};
 pub use error::{Error, Result};
 pub use filter::{FilterWindow, RampFilter};
 pub use geometry::{
-    Collimator, DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam,
-    PatientGrid, SpectGeometry,
+    Collimator, ConeBeam, ConeDetector, ConeOrbit, ConeView, DetectorColumns, DetectorShape,
+    FanBeam, Geometry, ImageGrid, ParallelBeam, PatientGrid, SpectGeometry,
 };
 pub use operator::{Emission, LinearOperator, SystemModel, ViewSubsets, Weighted};
 pub use projector::{
-    ListModeEvents, ListModeProjector, Pet3dProjector, PetProjector, PlanOptions, Projector,
-    SpectProjector,
+    ConeProjector, ListModeEvents, ListModeProjector, Pet3dProjector, PetProjector, PlanOptions,
+    Projector, SpectProjector,
 };
-pub use recon::{Fbp, Osem, Prior, PriorKind, fbp};
+pub use recon::{Fbp, Fdk, FdkOptions, Osem, Prior, PriorKind, fbp, fdk};

@@ -1,18 +1,18 @@
-// 3D PET lines of response, Joseph's method between their end points, time-of-flight kernels
-// and 64-bit fixed-point accumulation. CPU twin: src/backend/cpu/shared/pet.rs.
+// 3D PET lines of response and cone-beam CT rays, Joseph's method between their end points,
+// time-of-flight kernels and 64-bit fixed-point accumulation. CPU twin: src/backend/cpu/shared/pet.rs.
 
 // Parameters of the PET stages (pet_forward, pet_adjoint, fixed_to_float).
 struct PetParams {
     nx: u32,
     ny: u32,
     nz: u32,
-    mode: u32,          // 0: sinogram bins, 1: list-mode events
-    n_tang: u32,        // sinogram: tangential bins
-    n_planes: u32,      // sinogram: planes
-    n_views: u32,       // sinogram: views of this dispatch
+    mode: u32,          // 0: sinogram bins, 1: list-mode events, 2: cone-beam rays
+    n_tang: u32,        // sinogram: tangential bins; cone beam: detector columns
+    n_planes: u32,      // sinogram: planes; cone beam: detector rows
+    n_views: u32,       // sinogram, cone beam: views of this dispatch
     n_tof: u32,         // TOF bins per line of response (1: none)
     len: u32,           // samples of this dispatch (bins or events; voxels for fixed_to_float)
-    first: u32,         // list-mode: first event
+    first: u32,         // list mode: first event; sinogram, cone beam: first view
     bound_exp: i32,     // log2 of a bound on (contributions to one voxel) / max|data|
     _pad0: u32,
     origin: vec4<f32>,      // centre of voxel (0, 0, 0), mm: x, y, z, 0
@@ -23,6 +23,7 @@ struct PetParams {
 
 const PET_SINOGRAM: u32 = 0u;
 const PET_LIST: u32 = 1u;
+const PET_CONE: u32 = 2u;
 
 // A line of response: end points (mm), the weight of its bin (ring pairs × mashed views) and
 // its TOF bin.
@@ -35,10 +36,16 @@ struct Lor {
 
 // Table entries of sample `i` of a dispatch, (transaxial entry, axial entry of end 1, axial
 // entry of end 2, TOF bin): sinogram bin `i` in `[view, plane, tof, tangential]` order, or
-// the event `e` itself (transaxial index, ring 1, ring 2, TOF bin).
+// the event `e` itself (transaxial index, ring 1, ring 2, TOF bin); for a cone-beam pixel `i`
+// in `[view, row, col]` order (view, column entry, row entry, 0), see cone_ray.
 fn pet_lookup(p: PetParams, i: u32, e: vec4<u32>) -> vec4<u32> {
     if p.mode == PET_LIST {
         return e;
+    }
+    if p.mode == PET_CONE {
+        let col = i % p.n_tang;
+        let rest = i / p.n_tang;
+        return vec4<u32>(p.first + rest / p.n_planes, col, p.n_tang + rest % p.n_planes, 0u);
     }
     let tang = i % p.n_tang;
     let rest = i / p.n_tang;
@@ -53,6 +60,19 @@ fn pet_lookup(p: PetParams, i: u32, e: vec4<u32>) -> vec4<u32> {
 // per ring (z, z, 1, 0) for events.
 fn pet_lor(p: PetParams, l: vec4<u32>, t: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>) -> Lor {
     return Lor(vec3<f32>(t.x, t.y, a1.x), vec3<f32>(t.z, t.w, a2.y), a1.z * p.scale.w, l.w);
+}
+
+// The cone-beam ray of a pixel, from the source to the pixel's centre: `v0..v2` the view's
+// vectors (source xyz, detector − source xyz, column step xyz, row step xyz, packed), `col`
+// the column's (a, b, 0, 0) and `row` the row's (c, 0, 0, 0): the pixel sits at
+// source + a·(detector − source) + b·u + c·v (flat or cylindrical detectors alike).
+fn cone_ray(p: PetParams, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, col: vec4<f32>, row: vec4<f32>) -> Lor {
+    let s = v0.xyz;
+    let to_det = vec3<f32>(v0.w, v1.x, v1.y);
+    let u = vec3<f32>(v1.z, v1.w, v2.x);
+    let v = v2.yzw;
+    let end = s + (col.x * to_det + (col.y * u + row.x * v));
+    return Lor(s, end, p.scale.w, 0u);
 }
 
 // erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), the same operations on

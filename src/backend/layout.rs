@@ -381,10 +381,71 @@ pub(crate) struct SpectLowered {
     pub half_widths: Vec<u32>,
 }
 
+/// `ConeParams::kind` for a flat detector.
+pub const CONE_FLAT: u32 = 0;
+/// `ConeParams::kind` for a cylindrical detector.
+pub const CONE_CYLINDRICAL: u32 = 1;
+
+wgsl_struct! {
+    /// Uniform parameters of `cone_backproject` (a slab, a chunk of views, a band of rows).
+    ///
+    /// Mirrors `struct ConeParams` in `shaders/shared/cone.wgsl`.
+    pub struct ConeParams {
+        /// Grid columns (x).
+        pub nx: u32,
+        /// Grid rows (y).
+        pub ny: u32,
+        /// Slices of this slab.
+        pub nz: u32,
+        /// First slice of this slab in the grid.
+        pub z0: u32,
+        /// Views of this chunk.
+        pub n_views: u32,
+        /// First view of this chunk (index into the maps).
+        pub first: u32,
+        /// Detector columns.
+        pub n_cols: u32,
+        /// Detector rows.
+        pub n_rows: u32,
+        /// First detector row of the band the chunk holds.
+        pub row0: u32,
+        /// Rows in the band.
+        pub band_rows: u32,
+        /// [`CONE_FLAT`] or [`CONE_CYLINDRICAL`].
+        pub kind: u32,
+        /// Padding.
+        pub _pad0: u32,
+        /// Cylindrical: columns per radian of fan angle.
+        pub col_scale: f32,
+        /// Cylindrical: column of fan angle 0.
+        pub col_center: f32,
+        /// Cylindrical: rows per unit of height over distance from the source's axis.
+        pub row_scale: f32,
+        /// Cylindrical: the row level with the source.
+        pub row_center: f32,
+    }
+}
+
+wgsl_struct! {
+    /// One view's affine maps of voxel index `(x, y, z, 1)` (see `shaders/shared/cone.wgsl`).
+    ///
+    /// Mirrors `struct ConeMap`.
+    pub struct ConeMap {
+        /// Flat: column × w; cylindrical: t (mm).
+        pub a: [f32; 4],
+        /// Flat: row × w; cylindrical: h (mm).
+        pub b: [f32; 4],
+        /// Flat: w (depth / source-to-axis distance); cylindrical: l (mm).
+        pub c: [f32; 4],
+    }
+}
+
 /// `PetParams::mode` for sinogram bins.
 pub const PET_SINOGRAM: u32 = 0;
 /// `PetParams::mode` for list-mode events.
 pub const PET_LIST: u32 = 1;
+/// `PetParams::mode` for cone-beam rays (source to pixel centre).
+pub const PET_CONE: u32 = 2;
 
 wgsl_struct! {
     /// Uniform parameters of the 3D PET stages (`pet_forward`, `pet_adjoint`, `abs_max`,
@@ -398,19 +459,19 @@ wgsl_struct! {
         pub ny: u32,
         /// Grid slices (z).
         pub nz: u32,
-        /// [`PET_SINOGRAM`] or [`PET_LIST`].
+        /// [`PET_SINOGRAM`], [`PET_LIST`] or [`PET_CONE`].
         pub mode: u32,
-        /// Sinogram: tangential bins.
+        /// Sinogram: tangential bins; cone beam: detector columns.
         pub n_tang: u32,
-        /// Sinogram: planes.
+        /// Sinogram: planes; cone beam: detector rows.
         pub n_planes: u32,
-        /// Sinogram: views of this dispatch.
+        /// Sinogram, cone beam: views of this dispatch.
         pub n_views: u32,
         /// TOF bins per line of response (1: none).
         pub n_tof: u32,
         /// Samples of this dispatch (bins, events, or voxels for `fixed_to_float`).
         pub len: u32,
-        /// List mode: first event of this dispatch.
+        /// List mode: first event of this dispatch; sinogram, cone beam: first view.
         pub first: u32,
         /// log2 of a bound on (sum of the contributions to one voxel) / max |data|.
         pub bound_exp: i32,

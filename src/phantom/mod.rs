@@ -195,6 +195,24 @@ impl EllipsoidPhantom {
         Self { ellipsoids }
     }
 
+    /// The same ellipsoids as [`Solid`]s, for exact integrals along any segment (cone beam).
+    pub fn solids(&self) -> SolidPhantom {
+        SolidPhantom {
+            solids: self
+                .ellipsoids
+                .iter()
+                .map(|&(e, zc, c)| {
+                    let solid = Solid::Ellipsoid {
+                        centre: [e.center[0], e.center[1], zc],
+                        semi_axes: [e.axes[0], e.axes[1], c],
+                        angle: e.angle,
+                    };
+                    (solid, e.value)
+                })
+                .collect(),
+        }
+    }
+
     /// The axial cross-section at height `z` mm.
     pub fn slice(&self, z: f64) -> EllipsePhantom {
         let ellipses = self

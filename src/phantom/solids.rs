@@ -3,8 +3,8 @@
 //! [`SinogramLayout`], the reference the 3D PET model is tested against.
 
 use crate::error::{Error, Result};
-use crate::geometry::ImageGrid;
 use crate::geometry::pet::{SinogramBin, SinogramLayout, TofBins};
+use crate::geometry::{ConeBeam, ImageGrid};
 use ndarray::{Array3, ArrayD, IxDyn};
 use rayon::prelude::*;
 
@@ -216,6 +216,25 @@ impl SolidPhantom {
                 Some(v * 0.5 * (g(c + h) - g(c - h)))
             })
             .sum()
+    }
+
+    /// Exact cone-beam data: per pixel, the integral along the segment from the source to the
+    /// pixel's centre ([`ConeBeam::ray`]), flat or cylindrical detector, any trajectory.
+    /// Shape `[views, rows, cols]` (image value × mm).
+    pub fn cone_projections(&self, cone: &ConeBeam) -> ArrayD<f32> {
+        let [views, rows, cols] = cone.data_shape();
+        let mut out = ArrayD::zeros(IxDyn(&[views, rows, cols]));
+        out.as_slice_mut()
+            .expect("standard layout")
+            .par_chunks_mut(rows * cols)
+            .enumerate()
+            .for_each(|(view, frame)| {
+                for (i, v) in frame.iter_mut().enumerate() {
+                    let (s, p) = cone.ray(view, i / cols, i % cols);
+                    *v = self.line_integral(s, p) as f32;
+                }
+            });
+        out
     }
 
     /// Exact data for every bin of `layout`: per bin, the sum over its crystal pairs of the

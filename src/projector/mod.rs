@@ -13,10 +13,12 @@ use crate::operator::ViewSubsets;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
 
+mod cone;
 mod listmode;
 mod pet;
 pub(crate) mod pet3d;
 mod spect;
+pub use cone::ConeProjector;
 pub use listmode::{ListModeEvents, ListModeProjector};
 pub use pet::PetProjector;
 pub use pet3d::{Pet3dProjector, TOF_TRUNCATION_SIGMAS};

@@ -2,6 +2,7 @@
 
 mod em;
 mod fbp;
+mod fdk;
 mod listmode;
 mod postfilter;
 mod prior;
@@ -10,6 +11,7 @@ mod weights;
 
 pub use em::{IterationReport, Osem, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
+pub use fdk::{Fdk, FdkOptions, fdk};
 pub use listmode::lm_osem;
 pub use prior::{Prior, PriorKind};
 pub use transmission::{OrderedSubsets, transmission_log_likelihood};

@@ -1,5 +1,5 @@
-//! Per-sample FBP weights: angular integration step, redundancy (full scan, Parker short
-//! scan) and the fan-beam cosine pre-weight, as one `[view, col]` array.
+//! Per-sample FBP and FDK weights: angular integration step, redundancy (full scan, offset
+//! detector, Parker short scan) and the fan-beam cosine pre-weight, as one `[view, col]` array.
 
 use crate::error::{Error, Result};
 use crate::geometry::{DetectorShape, FanBeam, Geometry};
@@ -115,15 +115,58 @@ fn fan_weights(f: &FanBeam) -> Result<FbpWeights> {
         DetectorShape::Flat => (cols.spacing * dso / dsd, false),
         DetectorShape::Arc => (cols.spacing / dsd, true),
     };
-    let angles = f.angles();
+    let angular = redundancy_weights(f.angles(), &gammas, "fan-beam FBP")?;
+    let weights = angular
+        .chunks_exact(cols.n_cols)
+        .flat_map(|row| row.iter().zip(&pre).map(|(w, p)| (w * p) as f32))
+        .collect();
+    Ok(FbpWeights { weights, tau, arc })
+}
+
+/// Per `[view, col]`, the angular integration step times the ray's redundancy weight for a
+/// divergent beam whose source sits at `angles` (radians) and whose columns have fan angles
+/// `gammas` (radians): over a full circle each ray is measured twice and counts one half, or,
+/// with the detector offset to one side, by Wang's weights (`w(γ) + w(−γ) = 1` over the
+/// columns both sides see, 1 beyond them); over a short scan by Parker's weights.
+///
+/// # Errors
+/// [`Error::InvalidGeometry`] when the views cover less than 180° plus the fan angle, or a
+/// short scan has an offset detector (no redundancy to weight with).
+pub(crate) fn redundancy_weights(angles: &[f64], gammas: &[f64], what: &str) -> Result<Vec<f64>> {
     let cover = circular_cover(angles, 2.0 * PI);
-    let mut weights = Vec::with_capacity(angles.len() * cols.n_cols);
+    let g_min = gammas.iter().cloned().fold(f64::MAX, f64::min);
+    let g_max = gammas.iter().cloned().fold(f64::MIN, f64::max);
+    let half_col = if gammas.len() > 1 {
+        (g_max - g_min) / (gammas.len() - 1) as f64 / 2.0
+    } else {
+        0.0
+    };
+    let offset = (g_max + g_min).abs() > half_col;
+    let mut weights = Vec::with_capacity(angles.len() * gammas.len());
     if is_complete(&cover, angles.len()) {
-        // Full scan: every ray is measured twice; each copy counts one half.
+        // Full scan: every ray is measured twice.
+        let share: Vec<f64> = if offset {
+            // The side that reaches further sees the overlap |γ| ≤ γₒ and beyond it alone.
+            let (overlap, sign) = if g_max > -g_min {
+                (-g_min, 1.0)
+            } else {
+                (g_max, -1.0)
+            };
+            gammas.iter().map(|&g| wang(sign * g, overlap)).collect()
+        } else {
+            vec![0.5; gammas.len()]
+        };
         for &step in &cover.step {
-            weights.extend(pre.iter().map(|&p| (0.5 * step * p) as f32));
+            weights.extend(share.iter().map(|w| step * w));
         }
-        return Ok(FbpWeights { weights, tau, arc });
+        return Ok(weights);
+    }
+    if offset {
+        return Err(Error::InvalidGeometry(format!(
+            "{what}: a short scan with an offset detector (fan angles {:.1}° to {:.1}°) leaves rays              measured once; expected a centred detector or a full 360° scan",
+            g_min.to_degrees(),
+            g_max.to_degrees()
+        )));
     }
     // Short scan: Parker weights over the arc that starts after the largest gap.
     let start = angles[cover.after_max_gap];
@@ -132,11 +175,11 @@ fn fan_weights(f: &FanBeam) -> Result<FbpWeights> {
         .map(|a| (a - start).rem_euclid(2.0 * PI))
         .collect();
     let span = rel.iter().cloned().fold(0.0, f64::max);
-    let gamma_max = gammas.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    let gamma_max = g_max.max(-g_min);
     let delta = (span - PI) / 2.0;
     if delta < gamma_max - cover.median_gap {
         return Err(Error::InvalidGeometry(format!(
-            "fan-beam FBP needs views over at least 180° + the fan angle ({:.1}°); these span {:.1}°",
+            "{what} needs views over at least 180° + the fan angle ({:.1}°); these span {:.1}°",
             (PI + 2.0 * gamma_max).to_degrees(),
             span.to_degrees()
         )));
@@ -144,14 +187,20 @@ fn fan_weights(f: &FanBeam) -> Result<FbpWeights> {
     let delta = delta.max(gamma_max);
     let step = arc_steps(&rel);
     for (i, &beta) in rel.iter().enumerate() {
-        weights.extend(
-            gammas
-                .iter()
-                .zip(&pre)
-                .map(|(&g, &p)| (step[i] * parker(beta, g, delta) * p) as f32),
-        );
+        weights.extend(gammas.iter().map(|&g| step[i] * parker(beta, g, delta)));
     }
-    Ok(FbpWeights { weights, tau, arc })
+    Ok(weights)
+}
+
+/// Wang's offset-detector weight for fan angle `gamma` when the detector sees `[−overlap,
+/// overlap]` from both sides and `gamma > overlap` from this side only: `sin²(π/4·(1 +
+/// γ/γₒ))` inside the overlap, 1 beyond it, 0 before it.
+fn wang(gamma: f64, overlap: f64) -> f64 {
+    if overlap <= 0.0 {
+        return if gamma >= 0.0 { 1.0 } else { 0.0 };
+    }
+    let t = (gamma / overlap).clamp(-1.0, 1.0);
+    (PI / 4.0 * (1.0 + t)).sin().powi(2)
 }
 
 /// Integration steps for views at `rel` (radians from the start of an open arc): half the
@@ -216,6 +265,28 @@ mod tests {
                 assert!((sum - 1.0).abs() < 1e-9, "β={beta} γ={gamma}: {sum}");
             }
         }
+    }
+
+    #[test]
+    fn wang_weights_of_conjugate_rays_sum_to_one() {
+        for i in 0..41 {
+            let g = -0.1 + 0.2 * i as f64 / 40.0;
+            assert!((wang(g, 0.1) + wang(-g, 0.1) - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(wang(0.3, 0.1), 1.0);
+        assert_eq!(wang(-0.3, 0.1), 0.0);
+        // An offset detector over a full circle: each column's weights sum to its share.
+        let angles: Vec<f64> = (0..36).map(|i| i as f64 * PI / 18.0).collect();
+        let gammas: Vec<f64> = (0..9).map(|k| -0.05 + 0.05 * k as f64).collect();
+        let w = redundancy_weights(&angles, &gammas, "test").unwrap();
+        assert!((w[0] - 0.0).abs() < 1e-12 && (w[8] - PI / 18.0).abs() < 1e-12);
+        assert!(
+            (w[0] + w[2] - PI / 18.0).abs() < 1e-12,
+            "γ = ±0.05 share a ray"
+        );
+        assert!((w[1] - PI / 36.0).abs() < 1e-12, "γ = 0 counts one half");
+        let short: Vec<f64> = (0..20).map(|i| i as f64 * 0.2).collect();
+        assert!(redundancy_weights(&short, &gammas, "test").is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! CPU twin of `shaders/shared/pet.wgsl`: lines of response, Joseph walks, TOF kernels and the
 //! fixed-point scale, with the shader's `f32` operations in the shader's order.
 
-use crate::backend::layout::{PET_LIST, PetParams};
+use crate::backend::layout::{PET_CONE, PET_LIST, PetParams};
 
 /// Twin of `struct Lor`.
 pub(crate) struct Lor {
@@ -16,6 +16,16 @@ pub(crate) struct Lor {
 pub(crate) fn pet_lookup(p: &PetParams, i: u32, e: [u32; 4]) -> [u32; 4] {
     if p.mode == PET_LIST {
         return e;
+    }
+    if p.mode == PET_CONE {
+        let col = i % p.n_tang;
+        let rest = i / p.n_tang;
+        return [
+            p.first + rest / p.n_planes,
+            col,
+            p.n_tang + rest % p.n_planes,
+            0,
+        ];
     }
     let tang = i % p.n_tang;
     let rest = i / p.n_tang;
@@ -36,6 +46,29 @@ pub(crate) fn pet_lor(p: &PetParams, l: [u32; 4], t: [f32; 4], a1: [f32; 4], a2:
     }
 }
 
+/// Twin of `cone_ray`.
+#[inline]
+pub(crate) fn cone_ray(
+    p: &PetParams,
+    v0: [f32; 4],
+    v1: [f32; 4],
+    v2: [f32; 4],
+    col: [f32; 4],
+    row: [f32; 4],
+) -> Lor {
+    let s = [v0[0], v0[1], v0[2]];
+    let to_det = [v0[3], v1[0], v1[1]];
+    let u = [v1[2], v1[3], v2[0]];
+    let v = [v2[1], v2[2], v2[3]];
+    let p2 = std::array::from_fn(|k| s[k] + (col[0] * to_det[k] + (col[1] * u[k] + row[0] * v[k])));
+    Lor {
+        p1: s,
+        p2,
+        weight: p.scale[3],
+        tof: 0,
+    }
+}
+
 /// The table entries of sample `i` and its line of response (the stages' common prologue).
 #[inline]
 pub(crate) fn lor_of(
@@ -51,6 +84,17 @@ pub(crate) fn lor_of(
         [0; 4]
     };
     let l = pet_lookup(p, i, e);
+    if p.mode == PET_CONE {
+        let at = 3 * l[0] as usize;
+        return cone_ray(
+            p,
+            transaxial[at],
+            transaxial[at + 1],
+            transaxial[at + 2],
+            axial[l[1] as usize],
+            axial[l[2] as usize],
+        );
+    }
     pet_lor(
         p,
         l,

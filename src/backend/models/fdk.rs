@@ -1,0 +1,182 @@
+//! FDK as a stage sequence: `fbp_filter` over chunks of weighted projections (rows filtered
+//! along the columns, in place on the host copy), then `cone_backproject` slab by slab, each
+//! slab fed the band of detector rows it projects onto, a chunk of views at a time. Device
+//! memory is bounded by one slab plus one chunk (both within the binding cap), whatever the
+//! volume; and since every voxel adds its views in order onto what the slab holds, the result
+//! does not depend on the slab or chunk sizes, bit for bit.
+
+use super::Engine;
+use crate::backend::Stage;
+use crate::backend::engine::Buf;
+use crate::backend::layout::{ConeMap, ConeParams, Params};
+use crate::error::{Error, Result};
+use std::ops::Range;
+
+/// One slab: its slices and the detector rows its voxels project onto.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Slab {
+    /// Slices `z0..z1` of the grid.
+    pub slices: Range<usize>,
+    /// Detector rows `r0..r1` (empty when the slab projects off the detector).
+    pub rows: Range<usize>,
+}
+
+/// Buffers of an FDK plan.
+#[derive(Debug)]
+pub(crate) struct FdkPlan {
+    engine: Engine,
+    base: ConeParams,
+    n_views: usize,
+    maps: Buf,
+    lags: Buf,
+    ones: Buf,
+    chunk: Buf,
+    filtered: Buf,
+    slab: Buf,
+    chunk_len: usize,
+    slab_len: usize,
+    staging: Vec<f32>,
+}
+
+impl FdkPlan {
+    /// A plan on `engine` for `maps` (one per view), `base` (grid and detector; slab, chunk and
+    /// band fields are set per dispatch) and the filter's `lags`, with every buffer at most
+    /// `cap` bytes: `slab_slices` slices per slab and chunks of `cap` bytes of projections.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when one detector row of one view, or one slice, exceeds `cap`.
+    pub fn new(
+        mut engine: Engine,
+        base: ConeParams,
+        maps: &[ConeMap],
+        lags: &[f32],
+        slab_slices: usize,
+        cap: u64,
+    ) -> Result<Self> {
+        let (n_rows, n_cols) = (base.n_rows as usize, base.n_cols as usize);
+        let slice = (base.nx * base.ny) as usize;
+        if (n_cols * 4) as u64 > cap || (slice * 4) as u64 > cap {
+            return Err(Error::Gpu(format!(
+                "FDK needs one detector row ({} bytes) and one image slice ({} bytes) per buffer, but \
+                 buffers are capped at {cap} bytes",
+                n_cols * 4,
+                slice * 4
+            )));
+        }
+        let chunk_len = ((cap / 4) as usize / n_cols * n_cols).min(maps.len() * n_rows * n_cols);
+        let slab_len = slab_slices * slice;
+        Ok(Self {
+            maps: engine.upload("FDK view maps", maps)?,
+            lags: engine.upload("filter lags", lags)?,
+            ones: engine.upload("unit weights", &vec![1.0f32; n_cols])?,
+            chunk: engine.zeros("projection chunk", chunk_len)?,
+            filtered: engine.zeros("filtered chunk", chunk_len)?,
+            slab: engine.zeros("image slab", slab_len)?,
+            staging: vec![0.0; chunk_len],
+            n_views: maps.len(),
+            engine,
+            base,
+            chunk_len,
+            slab_len,
+        })
+    }
+
+    /// Bytes the plan's device buffers hold.
+    pub fn bytes(&self) -> u64 {
+        self.engine.bytes()
+    }
+
+    /// Filters `data[view, row, col]` (weighted projections) along the columns, in place, with
+    /// the plan's kernel.
+    ///
+    /// # Errors
+    /// Device failures.
+    pub fn filter(&mut self, data: &mut [f32]) -> Result<()> {
+        let n_cols = self.base.n_cols as usize;
+        let lines = data.len() / n_cols;
+        let per_chunk = (self.chunk_len / n_cols).min(self.engine.max_workgroups() as usize);
+        for first in (0..lines).step_by(per_chunk) {
+            let count = per_chunk.min(lines - first);
+            let part = &mut data[first * n_cols..(first + count) * n_cols];
+            let e = &mut self.engine;
+            e.write(self.chunk, 0, part)?;
+            // The filter stage sees `count` lines as the rows of one view (unit weights).
+            let p = Params {
+                nx: 0,
+                ny: 0,
+                nz: count as u32,
+                n_views: 1,
+                n_cols: n_cols as u32,
+                kind: 0,
+                _pad0: 0,
+                _pad1: 0,
+                dx: 0.0,
+                dy: 0.0,
+                col_center: 0.0,
+                col_scale: 0.0,
+                src_to_center: 0.0,
+                _pad2: 0.0,
+                _pad3: 0.0,
+                _pad4: 0.0,
+            };
+            let bindings = [self.lags, self.ones, self.chunk, self.filtered];
+            e.dispatch(Stage::FbpFilter, &p, &bindings, [p.n_cols, 1, p.nz])?;
+            e.read(self.filtered, 0, part)?;
+        }
+        Ok(())
+    }
+
+    /// Back-projects filtered projections `filtered[view, row, col]` into `image[z, y, x]`
+    /// (overwritten) slab by slab, calling `progress(slices_done, slices_total)` after each.
+    ///
+    /// # Errors
+    /// Device failures.
+    pub fn backproject(
+        &mut self,
+        filtered: &[f32],
+        slabs: &[Slab],
+        image: &mut [f32],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
+        let (n_rows, n_cols) = (self.base.n_rows as usize, self.base.n_cols as usize);
+        let slice = (self.base.nx * self.base.ny) as usize;
+        let total = image.len() / slice;
+        for slab in slabs {
+            let nz = slab.slices.len();
+            debug_assert!(nz * slice <= self.slab_len);
+            self.engine.clear(self.slab);
+            let band = slab.rows.len();
+            if band > 0 {
+                let views_per_chunk = (self.chunk_len / (band * n_cols)).max(1);
+                debug_assert!(band * n_cols <= self.chunk_len);
+                for first in (0..self.n_views).step_by(views_per_chunk) {
+                    let count = views_per_chunk.min(self.n_views - first);
+                    let len = count * band * n_cols;
+                    for v in 0..count {
+                        let src = &filtered[((first + v) * n_rows + slab.rows.start) * n_cols..]
+                            [..band * n_cols];
+                        self.staging[v * band * n_cols..(v + 1) * band * n_cols]
+                            .copy_from_slice(src);
+                    }
+                    let p = ConeParams {
+                        nz: nz as u32,
+                        z0: slab.slices.start as u32,
+                        n_views: count as u32,
+                        first: first as u32,
+                        row0: slab.rows.start as u32,
+                        band_rows: band as u32,
+                        ..self.base
+                    };
+                    let e = &mut self.engine;
+                    e.write(self.chunk, 0, &self.staging[..len])?;
+                    let bindings = [self.maps, self.chunk, self.slab];
+                    e.dispatch(Stage::ConeBackproject, &p, &bindings, [p.nx, p.ny, p.nz])?;
+                }
+            }
+            let out = &mut image[slab.slices.start * slice..slab.slices.end * slice];
+            self.engine.read(self.slab, 0, out)?;
+            progress(slab.slices.end, total);
+        }
+        Ok(())
+    }
+}
