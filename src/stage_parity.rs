@@ -219,6 +219,44 @@ fn case(stage: Stage) -> Case {
                 output: Output::Float,
             }
         }
+        Stage::ConeBackproject => {
+            // A flat-detector orbit over a slab (slices 2..7 of 9) and a band of rows 3..13.
+            let g = ImageGrid::new_3d([9, 15, 13], [1.2, 1.0, 1.1]).unwrap();
+            let o = crate::geometry::ConeOrbit {
+                col_offset: 2.5,
+                row_offset: -1.0,
+                ..crate::geometry::ConeOrbit::new(
+                    (0..7).map(|i| i as f64 * 0.9).collect(),
+                    16,
+                    19,
+                    1.3,
+                    1.4,
+                    60.0,
+                    110.0,
+                )
+            };
+            let cone = crate::geometry::ConeBeam::orbit(&o).unwrap();
+            let (maps, base) = crate::recon::fdk_maps(&cone, &g, -1.0 / 1.3, 2.5 / 1.4);
+            let cp = crate::backend::layout::ConeParams {
+                nz: 5,
+                z0: 2,
+                n_views: 5,
+                first: 1,
+                row0: 3,
+                band_rows: 10,
+                ..base
+            };
+            let band = (cp.n_views * cp.band_rows * cp.n_cols) as usize;
+            let slab = (cp.nx * cp.ny * cp.nz) as usize;
+            Case {
+                params: words(std::slice::from_ref(&cp)),
+                reads: vec![words(&maps), f32s(random(&mut rng, band, -1.0, 1.0))],
+                out_len: slab,
+                out_init: Some(f32s(random(&mut rng, slab, -0.5, 0.5))),
+                grid: Grid::Invocations([cp.nx, cp.ny, cp.nz]),
+                output: Output::Float,
+            }
+        }
         Stage::BackprojectFbp => Case {
             params: words(std::slice::from_ref(&p)),
             reads: vec![

@@ -357,3 +357,135 @@ mod fdk {
 
     backend_tests!(exact_data, slabs_are_bit_identical);
 }
+
+/// GPU and CPU agree (relative L2 < 1e-5) for forward projection, back-projection and FDK,
+/// flat and cylindrical.
+#[test]
+#[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
+fn gpu_and_cpu_agree() {
+    let n = 32;
+    let g = grid(n);
+    let image = EllipsoidPhantom::shepp_logan(14.0)
+        .solids()
+        .rasterize(&g, 1)
+        .unwrap();
+    for detector in [ConeDetector::Flat, ConeDetector::Cylindrical] {
+        let o = ConeOrbit {
+            detector,
+            ..ConeOrbit::new(angles(60, 2.0 * PI), 40, 48, 1.2, 1.2, 80.0, 140.0)
+        };
+        let cone = ConeBeam::orbit(&o).unwrap();
+        let on = |b: Backend| ConeProjector::new(cone.clone(), g.clone(), b).unwrap();
+        let (cpu, gpu) = (on(Backend::Cpu), on(Backend::Gpu));
+        let fc = cpu.forward(image.view().into_dyn()).unwrap();
+        let fg = gpu.forward(image.view().into_dyn()).unwrap();
+        let ac = cpu.adjoint(fc.view()).unwrap();
+        let ag = gpu.adjoint(fc.view()).unwrap();
+        let rc = tomors::fdk(fc.view(), &cpu, tomors::RampFilter::default()).unwrap();
+        let rg = tomors::fdk(fc.view(), &gpu, tomors::RampFilter::default()).unwrap();
+        let s = |a: &ArrayD<f32>| a.as_slice().unwrap().to_vec();
+        let errs = [
+            rel_l2(&s(&fg), &s(&fc)),
+            rel_l2(&s(&ag), &s(&ac)),
+            rel_l2(&s(&rg), &s(&rc)),
+        ];
+        println!(
+            "{detector:?}: GPU vs CPU forward {:.1e}, adjoint {:.1e}, FDK {:.1e}",
+            errs[0], errs[1], errs[2]
+        );
+        assert!(errs.iter().all(|e| *e < 1e-5), "{errs:?}");
+    }
+}
+
+mod iterative {
+    //! OS-SART, CGLS and OS-SPS over the cone-beam operator.
+
+    use super::*;
+    use tomors::recon::{OrderedSubsets, cgls, transmission_log_likelihood};
+
+    fn setup(backend: Backend) -> (ConeProjector, ndarray::Array3<f32>, ArrayD<f32>) {
+        let n = 24;
+        let g = grid(n);
+        let solids = EllipsoidPhantom::shepp_logan(10.0).solids();
+        let truth = solids.rasterize(&g, 2).unwrap().mapv(|v| 0.02 * v);
+        let o = ConeOrbit::new(angles(40, 2.0 * PI), 32, 32, 1.2, 1.2, 70.0, 120.0);
+        let p = ConeProjector::new(ConeBeam::orbit(&o).unwrap(), g, backend).unwrap();
+        let data = p.forward(truth.view().into_dyn()).unwrap();
+        (p, truth, data)
+    }
+
+    fn rmse(a: &[f32], b: &[f32]) -> f64 {
+        (a.iter()
+            .zip(b)
+            .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+            .sum::<f64>()
+            / a.len() as f64)
+            .sqrt()
+    }
+
+    /// CGLS: the residual never increases; OS-SART: the error to the phantom falls, and the
+    /// callback sees every iteration.
+    fn least_squares_converge(backend: Backend) {
+        let (p, truth, data) = setup(backend);
+        let t = truth.as_slice().unwrap();
+        let mut residuals = Vec::new();
+        let mut cb = |r: &tomors::recon::IterationReport<'_>| {
+            let ax = p.forward(r.image.clone()).unwrap();
+            let res: f64 = ax
+                .iter()
+                .zip(data.iter())
+                .map(|(a, b)| ((a - b) as f64).powi(2))
+                .sum();
+            residuals.push(res.sqrt());
+            true
+        };
+        let x = cgls(&p, data.view(), 12, None, Some(&mut cb)).unwrap();
+        println!(
+            "CGLS residuals {residuals:?}; RMSE {:.2e}",
+            rmse(x.as_slice().unwrap(), t)
+        );
+        assert_eq!(residuals.len(), 12);
+        assert!(
+            residuals.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-5)),
+            "{residuals:?}"
+        );
+        let mut errors = Vec::new();
+        let mut cb = |r: &tomors::recon::IterationReport<'_>| {
+            errors.push(rmse(r.image.as_slice().unwrap(), t));
+            true
+        };
+        let _ = OrderedSubsets::new(6, 8)
+            .os_sart_with_callback(&p, data.view(), 1.0, true, Some(&mut cb))
+            .unwrap();
+        println!("OS-SART RMSE per iteration {errors:?}");
+        assert_eq!(errors.len(), 6);
+        let start = rmse(&vec![0.0; t.len()], t);
+        assert!(errors.windows(2).all(|w| w[1] < w[0]), "{errors:?}");
+        assert!(errors[5] < 0.3 * start, "{errors:?} from {start}");
+    }
+
+    /// OS-SPS (one subset) on pre-log counts: the likelihood never decreases.
+    fn os_sps_likelihood_increases(backend: Backend) {
+        let (p, _, data) = setup(backend);
+        let blank = ArrayD::from_elem(data.raw_dim(), 1e4f32);
+        let counts = data.mapv(|l| (1e4 * (-l).exp()).round());
+        let mut values = Vec::new();
+        let mut cb = |r: &tomors::recon::IterationReport<'_>| {
+            values.push(
+                transmission_log_likelihood(&p, counts.view(), blank.view(), None, r.image.clone())
+                    .unwrap(),
+            );
+            true
+        };
+        OrderedSubsets::new(5, 1)
+            .os_sps_with_callback(&p, counts.view(), blank.view(), None, Some(&mut cb))
+            .unwrap();
+        println!("OS-SPS log-likelihood {values:?}");
+        assert!(
+            values.windows(2).all(|w| w[1] >= w[0] - 1e-9 * w[0].abs()),
+            "{values:?}"
+        );
+    }
+
+    backend_tests!(least_squares_converge, os_sps_likelihood_increases);
+}

@@ -330,7 +330,7 @@ pub fn fdk(
 
 /// The per-view voxel maps and the parameters `cone_backproject` shares across dispatches.
 /// `row_shift`, `col_shift`: the detector offsets in rows and columns.
-fn fdk_maps(
+pub(crate) fn fdk_maps(
     cone: &ConeBeam,
     grid: &ImageGrid,
     row_shift: f64,

@@ -11,7 +11,9 @@ mod weights;
 
 pub use em::{IterationReport, Osem, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
+#[cfg(test)]
+pub(crate) use fdk::fdk_maps;
 pub use fdk::{Fdk, FdkOptions, fdk};
 pub use listmode::lm_osem;
 pub use prior::{Prior, PriorKind};
-pub use transmission::{OrderedSubsets, transmission_log_likelihood};
+pub use transmission::{OrderedSubsets, cgls, transmission_log_likelihood};

@@ -1,12 +1,12 @@
-//! Ordered-subsets algorithms for CT: OS-SPS on pre-log transmission counts (Poisson model
-//! with a blank scan) and OS-SART on post-log line integrals.
+//! Iterative CT: OS-SPS on pre-log transmission counts (Poisson model with a blank scan),
+//! OS-SART and CGLS on post-log line integrals.
 //!
-//! Both run over any [`ViewSubsets`] operator (a [`crate::Projector`] on either backend, a
+//! All run over any [`ViewSubsets`] operator (a [`crate::Projector`] on either backend, a
 //! [`crate::Weighted`] one, or an operator of your own) with one operator per subset of views;
 //! images and per-subset sums are kept between iterations on the host, projections move to
 //! and from the backend once per sub-iteration.
 
-use super::em::subset_plan;
+use super::em::{IterationReport, subset_plan};
 use crate::array::{check_input, non_negative_input};
 use crate::error::{Error, Result};
 use crate::operator::{LinearOperator, ViewSubsets};
@@ -83,6 +83,22 @@ impl<'a> OrderedSubsets<'a> {
         blank: ArrayViewD<'_, f32>,
         background: Option<ArrayViewD<'_, f32>>,
     ) -> Result<ArrayD<f32>> {
+        self.os_sps_with_callback(projector, counts, blank, background, None)
+    }
+
+    /// As [`OrderedSubsets::os_sps`], calling `callback` after every iteration; it returns
+    /// `false` to stop early.
+    ///
+    /// # Errors
+    /// As [`OrderedSubsets::os_sps`].
+    pub fn os_sps_with_callback<A: ViewSubsets>(
+        &self,
+        projector: &A,
+        counts: ArrayViewD<'_, f32>,
+        blank: ArrayViewD<'_, f32>,
+        background: Option<ArrayViewD<'_, f32>>,
+        mut callback: Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
+    ) -> Result<ArrayD<f32>> {
         let data_shape = projector.out_shape();
         super::em::check_schedule(self.iterations, self.subsets, data_shape[0])?;
         let y = non_negative_input("counts", counts, &data_shape)?;
@@ -112,7 +128,7 @@ impl<'a> OrderedSubsets<'a> {
         let mut mu = self.start(&shape)?;
         let scale = self.subsets as f32;
         let subsets = self.subset_operators(projector)?;
-        for _ in 0..self.iterations {
+        for it in 0..self.iterations {
             for (p, views) in &subsets {
                 // ḣ = (1 − y/ȳ)·b·e^{−l}, written over the line integrals l.
                 let mut grad = forward(p, &mu)?;
@@ -138,6 +154,9 @@ impl<'a> OrderedSubsets<'a> {
                     }
                 }
             }
+            if !report(&mut callback, it, &shape, &mu) {
+                break;
+            }
         }
         Ok(ArrayD::from_shape_vec(IxDyn(&shape), mu).expect("image shape"))
     }
@@ -154,6 +173,22 @@ impl<'a> OrderedSubsets<'a> {
         sinogram: ArrayViewD<'_, f32>,
         relaxation: f64,
         non_negative: bool,
+    ) -> Result<ArrayD<f32>> {
+        self.os_sart_with_callback(projector, sinogram, relaxation, non_negative, None)
+    }
+
+    /// As [`OrderedSubsets::os_sart`], calling `callback` after every iteration; it returns
+    /// `false` to stop early.
+    ///
+    /// # Errors
+    /// As [`OrderedSubsets::os_sart`].
+    pub fn os_sart_with_callback<A: ViewSubsets>(
+        &self,
+        projector: &A,
+        sinogram: ArrayViewD<'_, f32>,
+        relaxation: f64,
+        non_negative: bool,
+        mut callback: Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
     ) -> Result<ArrayD<f32>> {
         let data_shape = projector.out_shape();
         super::em::check_schedule(self.iterations, self.subsets, data_shape[0])?;
@@ -177,7 +212,7 @@ impl<'a> OrderedSubsets<'a> {
         }
         let mut x = self.start(&shape)?;
         let lambda = relaxation as f32;
-        for _ in 0..self.iterations {
+        for it in 0..self.iterations {
             for ((p, views), (rows, cols)) in subsets.iter().zip(&sums) {
                 let mut residual = forward(p, &x)?;
                 for (a, &v) in views.iter().enumerate() {
@@ -198,9 +233,92 @@ impl<'a> OrderedSubsets<'a> {
                     }
                 }
             }
+            if !report(&mut callback, it, &shape, &x) {
+                break;
+            }
         }
         Ok(ArrayD::from_shape_vec(IxDyn(&shape), x).expect("image shape"))
     }
+}
+
+/// Calls `callback` (if any) after iteration `it` (0-based) with image `x`; false stops.
+fn report(
+    callback: &mut Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
+    it: usize,
+    shape: &[usize],
+    x: &[f32],
+) -> bool {
+    match callback.as_deref_mut() {
+        None => true,
+        Some(cb) => cb(&IterationReport {
+            iteration: it + 1,
+            image: ArrayViewD::from_shape(IxDyn(shape), x).expect("image shape"),
+            plan_bytes: 0,
+        }),
+    }
+}
+
+fn dot64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
+}
+
+/// CGLS (conjugate gradients on the normal equations `AᵀA x = Aᵀ p`) for post-log line
+/// integrals `data`, from 0 or `x0`: the least-squares residual `‖A x − p‖` never increases.
+/// No constraint (a negative voxel stays); stop early for regularisation. `callback` is called
+/// after every iteration and returns `false` to stop.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for zero iterations; shape and finiteness errors; backend
+/// failures.
+pub fn cgls<A: LinearOperator>(
+    op: &A,
+    data: ArrayViewD<'_, f32>,
+    iterations: usize,
+    x0: Option<ArrayViewD<'_, f32>>,
+    mut callback: Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
+) -> Result<ArrayD<f32>> {
+    if iterations == 0 {
+        return Err(Error::InvalidArgument(
+            "CGLS needs at least 1 iteration".into(),
+        ));
+    }
+    let shape = op.in_shape();
+    let data = check_input("projection data", data, &op.out_shape())?;
+    let b = data.as_slice().expect("standard layout");
+    let mut x = match x0 {
+        Some(x0) => check_input("x0", x0, &shape)?
+            .as_slice()
+            .expect("standard layout")
+            .to_vec(),
+        None => vec![0.0f32; shape.iter().product()],
+    };
+    let ax = forward(op, &x)?;
+    let mut r: Vec<f32> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
+    let mut s = adjoint(op, &r)?;
+    let mut p = s.clone();
+    let mut gamma = dot64(&s, &s);
+    for it in 0..iterations {
+        if gamma == 0.0 {
+            break;
+        }
+        let q = forward(op, &p)?;
+        let qq = dot64(&q, &q);
+        if qq == 0.0 {
+            break;
+        }
+        let alpha = (gamma / qq) as f32;
+        x.iter_mut().zip(&p).for_each(|(x, p)| *x += alpha * p);
+        r.iter_mut().zip(&q).for_each(|(r, q)| *r -= alpha * q);
+        s = adjoint(op, &r)?;
+        let next = dot64(&s, &s);
+        let beta = (next / gamma) as f32;
+        gamma = next;
+        p.iter_mut().zip(&s).for_each(|(p, s)| *p = s + beta * *p);
+        if !report(&mut callback, it, &shape, &x) {
+            break;
+        }
+    }
+    Ok(ArrayD::from_shape_vec(IxDyn(&shape), x).expect("image shape"))
 }
 
 /// The transmission log-likelihood `Σ y·ln ȳ − ȳ`, `ȳ = b·exp(−A μ) + r`, in f64 (for tests
