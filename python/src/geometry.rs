@@ -456,3 +456,214 @@ impl PySpectGeometry {
         ))
     }
 }
+
+/// Cone-beam CT geometry. The constructor describes a circular orbit (a helix with `pitch`,
+/// mm of table feed per turn): view `angles` in radians, a detector of `n_rows` × `n_cols`
+/// pixels of `row_spacing` × `col_spacing` mm at the detector, `source_to_center` and
+/// `source_to_detector` in mm, `detector` "flat" or "cylindrical", shifts `col_offset` and
+/// `row_offset` in mm. `ConeBeam.from_vectors(vectors, n_rows, n_cols)` takes any trajectory
+/// as ASTRA's cone_vec rows (source xyz, detector centre xyz, column step u xyz, row step v
+/// xyz; mm, tomors's patient coordinates).
+#[pyclass(name = "ConeBeam", module = "tomors", frozen)]
+#[derive(Clone)]
+pub(crate) struct PyConeBeam {
+    pub(crate) inner: tomors::ConeBeam,
+}
+
+fn detector_of(py: Python<'_>, detector: &str) -> PyResult<tomors::ConeDetector> {
+    detector.parse().py_err(py)
+}
+
+#[pymethods]
+impl PyConeBeam {
+    #[new]
+    #[pyo3(signature = (angles, n_rows, n_cols, row_spacing, col_spacing, source_to_center, source_to_detector, detector="flat", col_offset=0.0, row_offset=0.0, pitch=0.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        angles: &Bound<'_, PyAny>,
+        n_rows: usize,
+        n_cols: usize,
+        row_spacing: f64,
+        col_spacing: f64,
+        source_to_center: f64,
+        source_to_detector: f64,
+        detector: &str,
+        col_offset: f64,
+        row_offset: f64,
+        pitch: f64,
+    ) -> PyResult<Self> {
+        let orbit = tomors::ConeOrbit {
+            angles: angles_vec(py, angles)?,
+            n_rows,
+            n_cols,
+            row_spacing,
+            col_spacing,
+            source_to_center,
+            source_to_detector,
+            detector: detector_of(py, detector)?,
+            col_offset,
+            row_offset,
+            pitch,
+        };
+        let inner = tomors::ConeBeam::orbit(&orbit).py_err(py)?;
+        Ok(Self { inner })
+    }
+
+    /// Any trajectory: `vectors` of shape (views, 12), each row source (3), detector centre
+    /// (3), column step u (3), row step v (3), in mm.
+    #[staticmethod]
+    #[pyo3(signature = (vectors, n_rows, n_cols, detector="flat"))]
+    fn from_vectors(
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+        n_rows: usize,
+        n_cols: usize,
+        detector: &str,
+    ) -> PyResult<Self> {
+        let arr = py
+            .import("numpy")?
+            .call_method1("asarray", (vectors, "float64"))?;
+        let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+        if shape.len() != 2 || shape[1] != 12 {
+            return Err(to_py(
+                py,
+                tomors::Error::InvalidGeometry(format!(
+                    "vectors have shape {shape:?}; expected (views, 12): source, detector centre, u, v"
+                )),
+            ));
+        }
+        let rows: Vec<Vec<f64>> = arr.call_method0("tolist")?.extract()?;
+        let views = rows
+            .iter()
+            .map(|r| tomors::ConeView {
+                source: [r[0], r[1], r[2]],
+                detector: [r[3], r[4], r[5]],
+                u: [r[6], r[7], r[8]],
+                v: [r[9], r[10], r[11]],
+            })
+            .collect();
+        let inner =
+            tomors::ConeBeam::from_vectors(views, n_rows, n_cols, detector_of(py, detector)?)
+                .py_err(py)?;
+        Ok(Self { inner })
+    }
+
+    /// The per-view vectors, shape (views, 12) (without the detector offsets).
+    fn vectors<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArrayDyn<f32>> {
+        let flat: Vec<f32> = self
+            .inner
+            .views()
+            .iter()
+            .flat_map(|v| [v.source, v.detector, v.u, v.v].into_iter().flatten())
+            .map(|x| x as f32)
+            .collect();
+        let n = self.inner.n_views();
+        to_numpy(
+            py,
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n, 12]), flat).expect("shape"),
+        )
+    }
+    #[getter]
+    fn n_views(&self) -> usize {
+        self.inner.n_views()
+    }
+    #[getter]
+    fn n_rows(&self) -> usize {
+        self.inner.n_rows()
+    }
+    #[getter]
+    fn n_cols(&self) -> usize {
+        self.inner.n_cols()
+    }
+    /// "flat" or "cylindrical".
+    #[getter]
+    fn detector(&self) -> &'static str {
+        match self.inner.detector() {
+            tomors::ConeDetector::Flat => "flat",
+            tomors::ConeDetector::Cylindrical => "cylindrical",
+        }
+    }
+    /// Shape of the projections, (views, rows, cols).
+    #[getter]
+    fn data_shape(&self) -> Vec<usize> {
+        self.inner.data_shape().to_vec()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ConeBeam({} views, {}×{} {} detector)",
+            self.inner.n_views(),
+            self.inner.n_rows(),
+            self.inner.n_cols(),
+            self.detector()
+        )
+    }
+    /// Pickles as its vectors, detector size, shape and offsets.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(
+        Bound<'py, PyAny>,
+        (Vec<[f64; 12]>, usize, usize, &'static str, f64, f64),
+    )> {
+        let g = &slf.get().inner;
+        let rebuild = slf
+            .py()
+            .import("tomors._tomors")?
+            .getattr("_cone_from_state")?;
+        let vectors = g
+            .views()
+            .iter()
+            .map(|v| {
+                let mut r = [0.0; 12];
+                for (k, x) in [v.source, v.detector, v.u, v.v]
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    r[k] = x;
+                }
+                r
+            })
+            .collect();
+        let [cu, cv] = g.offsets();
+        Ok((
+            rebuild,
+            (
+                vectors,
+                g.n_rows(),
+                g.n_cols(),
+                slf.get().detector(),
+                cu,
+                cv,
+            ),
+        ))
+    }
+}
+
+/// Rebuilds a pickled ConeBeam.
+#[pyfunction]
+pub(crate) fn _cone_from_state(
+    py: Python<'_>,
+    vectors: Vec<[f64; 12]>,
+    n_rows: usize,
+    n_cols: usize,
+    detector: &str,
+    col_offset: f64,
+    row_offset: f64,
+) -> PyResult<PyConeBeam> {
+    let views = vectors
+        .iter()
+        .map(|r| tomors::ConeView {
+            source: [r[0], r[1], r[2]],
+            detector: [r[3], r[4], r[5]],
+            u: [r[6], r[7], r[8]],
+            v: [r[9], r[10], r[11]],
+        })
+        .collect();
+    let inner = tomors::ConeBeam::from_vectors(views, n_rows, n_cols, detector_of(py, detector)?)
+        .py_err(py)?
+        .with_offsets(col_offset, row_offset)
+        .py_err(py)?;
+    Ok(PyConeBeam { inner })
+}

@@ -32,6 +32,8 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<geometry::PyImageGrid>()?;
     m.add_class::<geometry::PyParallelBeam>()?;
     m.add_class::<geometry::PyFanBeam>()?;
+    m.add_class::<geometry::PyConeBeam>()?;
+    m.add_function(wrap_pyfunction!(geometry::_cone_from_state, m)?)?;
     m.add_class::<geometry::PyCollimator>()?;
     m.add_class::<geometry::PySpectGeometry>()?;
     m.add_class::<projectors::PyProjector>()?;
@@ -48,6 +50,8 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(recon::mlem, m)?)?;
     m.add_function(wrap_pyfunction!(recon::log_likelihood, m)?)?;
     m.add_function(wrap_pyfunction!(recon::fbp, m)?)?;
+    m.add_function(wrap_pyfunction!(recon::fdk, m)?)?;
+    m.add_function(wrap_pyfunction!(recon::cgls, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::nema_iec, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::shepp_logan, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::shepp_logan_sinogram, m)?)?;

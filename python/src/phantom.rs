@@ -41,7 +41,8 @@ pub(crate) fn shepp_logan<'py>(
 
 /// Exact line integrals of the Shepp-Logan phantom of `shepp_logan(grid, radius)` through
 /// every detector bin centre of `geometry`: shape `(views, cols)` for a 2D grid,
-/// `(views, rows, cols)` for 3D.
+/// `(views, rows, cols)` for 3D; for a ConeBeam, along every ray from the source to a pixel
+/// centre (flat or cylindrical detector, any trajectory).
 #[pyfunction]
 #[pyo3(signature = (geometry, grid, radius=None))]
 pub(crate) fn shepp_logan_sinogram<'py>(
@@ -50,9 +51,18 @@ pub(crate) fn shepp_logan_sinogram<'py>(
     grid: &PyImageGrid,
     radius: Option<f64>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let geometry = geometry_of(geometry)?;
     let g = &grid.inner;
     let r = phantom_radius(g, radius);
+    if let Ok(cone) = geometry.cast::<crate::geometry::PyConeBeam>() {
+        let cone = &cone.get().inner;
+        let out = py.detach(|| {
+            EllipsoidPhantom::shepp_logan(r)
+                .solids()
+                .cone_projections(cone)
+        });
+        return Ok(to_numpy(py, out));
+    }
+    let geometry = geometry_of(geometry)?;
     let out = py
         .detach(|| {
             let a = EllipsoidPhantom::shepp_logan(r).line_integrals(&geometry, g)?;

@@ -13,11 +13,79 @@ use tomors::LinearOperator;
 /// Projector's constructor arguments, in order.
 pub(crate) type ProjectorArgs<'py> = (Bound<'py, PyAny>, PyImageGrid, String, u64);
 
+/// The CT projectors behind `tomors.Projector`: Joseph over a parallel or fan geometry, or
+/// the cone-beam pair.
+pub(crate) enum CtProjector {
+    /// Parallel or fan beam.
+    Joseph(tomors::Projector),
+    /// Cone beam.
+    Cone(tomors::ConeProjector),
+}
+
+impl LinearOperator for CtProjector {
+    fn in_shape(&self) -> Vec<usize> {
+        match self {
+            CtProjector::Joseph(p) => p.in_shape(),
+            CtProjector::Cone(p) => p.in_shape(),
+        }
+    }
+    fn out_shape(&self) -> Vec<usize> {
+        match self {
+            CtProjector::Joseph(p) => p.out_shape(),
+            CtProjector::Cone(p) => p.out_shape(),
+        }
+    }
+    fn forward_into(&self, x: &[f32], out: &mut [f32]) -> tomors::Result<()> {
+        match self {
+            CtProjector::Joseph(p) => LinearOperator::forward_into(p, x, out),
+            CtProjector::Cone(p) => LinearOperator::forward_into(p, x, out),
+        }
+    }
+    fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> tomors::Result<()> {
+        match self {
+            CtProjector::Joseph(p) => LinearOperator::adjoint_into(p, y, out),
+            CtProjector::Cone(p) => LinearOperator::adjoint_into(p, y, out),
+        }
+    }
+}
+
+impl tomors::ViewSubsets for CtProjector {
+    type Subset = CtProjector;
+    fn subset(&self, views: &[usize]) -> tomors::Result<CtProjector> {
+        Ok(match self {
+            CtProjector::Joseph(p) => CtProjector::Joseph(p.subset(views)?),
+            CtProjector::Cone(p) => CtProjector::Cone(p.subset(views)?),
+        })
+    }
+}
+
+impl Operator for CtProjector {
+    fn forward_array(&self, x: ArrayViewD<'_, f32>) -> tomors::Result<ArrayD<f32>> {
+        match self {
+            CtProjector::Joseph(p) => p.forward(x),
+            CtProjector::Cone(p) => p.forward(x),
+        }
+    }
+    fn adjoint_array(&self, y: ArrayViewD<'_, f32>) -> tomors::Result<ArrayD<f32>> {
+        match self {
+            CtProjector::Joseph(p) => p.adjoint(y),
+            CtProjector::Cone(p) => p.adjoint(y),
+        }
+    }
+    fn active(&self) -> tomors::ActiveBackend {
+        match self {
+            CtProjector::Joseph(p) => p.backend(),
+            CtProjector::Cone(p) => p.backend().clone(),
+        }
+    }
+}
+
 /// A matched projector pair `A` (Joseph forward projection) and `Aᵀ` (its exact adjoint) for
-/// `geometry` over `grid`, planned once on `backend` ("auto", "gpu" or "cpu").
+/// `geometry` (ParallelBeam, FanBeam or ConeBeam) over `grid`, planned once on `backend`
+/// ("auto", "gpu" or "cpu").
 #[pyclass(name = "Projector", module = "tomors", frozen)]
 pub(crate) struct PyProjector {
-    pub(crate) inner: Arc<tomors::Projector>,
+    pub(crate) inner: Arc<CtProjector>,
 }
 
 #[pymethods]
@@ -31,8 +99,18 @@ impl PyProjector {
         backend: &str,
         max_chunk_bytes: Option<u64>,
     ) -> PyResult<Self> {
-        let geometry = geometry_of(geometry)?;
         let backend: tomors::Backend = backend.parse().py_err(py)?;
+        let grid_inner = grid.inner.clone();
+        if let Ok(cone) = geometry.cast::<PyConeBeam>() {
+            let cone = cone.get().inner.clone();
+            let inner = py
+                .detach(move || tomors::ConeProjector::new(cone, grid_inner, backend))
+                .py_err(py)?;
+            return Ok(Self {
+                inner: Arc::new(CtProjector::Cone(inner)),
+            });
+        }
+        let geometry = geometry_of(geometry)?;
         let mut options = tomors::PlanOptions {
             backend,
             ..Default::default()
@@ -40,12 +118,11 @@ impl PyProjector {
         if let Some(b) = max_chunk_bytes {
             options.max_chunk_bytes = b;
         }
-        let grid_inner = grid.inner.clone();
         let inner = py
             .detach(move || tomors::Projector::with_options(geometry, grid_inner, options))
             .py_err(py)?;
         Ok(Self {
-            inner: Arc::new(inner),
+            inner: Arc::new(CtProjector::Joseph(inner)),
         })
     }
 
@@ -53,32 +130,50 @@ impl PyProjector {
     /// the backend that was asked for (not necessarily the one used here).
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduce<'py, ProjectorArgs<'py>>> {
         let py = slf.py();
-        let p = &slf.get().inner;
-        let geometry = match p.geometry() {
-            tomors::Geometry::Parallel(g) => {
-                Bound::new(py, PyParallelBeam { inner: g.clone() })?.into_any()
+        let (geometry, grid, backend, chunk) = match &*slf.get().inner {
+            CtProjector::Joseph(p) => {
+                let geometry = match p.geometry() {
+                    tomors::Geometry::Parallel(g) => {
+                        Bound::new(py, PyParallelBeam { inner: g.clone() })?.into_any()
+                    }
+                    tomors::Geometry::Fan(g) => {
+                        Bound::new(py, PyFanBeam { inner: g.clone() })?.into_any()
+                    }
+                };
+                let o = p.options();
+                (
+                    geometry,
+                    p.grid().clone(),
+                    o.backend.to_string(),
+                    o.max_chunk_bytes,
+                )
             }
-            tomors::Geometry::Fan(g) => Bound::new(py, PyFanBeam { inner: g.clone() })?.into_any(),
+            CtProjector::Cone(p) => (
+                Bound::new(
+                    py,
+                    PyConeBeam {
+                        inner: p.geometry().clone(),
+                    },
+                )?
+                .into_any(),
+                p.grid().clone(),
+                p.backend().kind().to_string(),
+                tomors::projector::DEFAULT_MAX_CHUNK_BYTES,
+            ),
         };
-        let options = p.options();
         Ok((
             slf.get_type(),
-            (
-                geometry,
-                PyImageGrid {
-                    inner: p.grid().clone(),
-                },
-                options.backend.to_string(),
-                options.max_chunk_bytes,
-            ),
+            (geometry, PyImageGrid { inner: grid }, backend, chunk),
         ))
     }
 
     #[getter]
     fn grid(&self) -> PyImageGrid {
-        PyImageGrid {
-            inner: self.inner.grid().clone(),
-        }
+        let grid = match &*self.inner {
+            CtProjector::Joseph(p) => p.grid().clone(),
+            CtProjector::Cone(p) => p.grid().clone(),
+        };
+        PyImageGrid { inner: grid }
     }
 }
 
@@ -355,7 +450,6 @@ macro_rules! operator {
         }
     };
 }
-operator!(tomors::Projector);
 operator!(tomors::SpectProjector);
 operator!(tomors::PetProjector);
 operator!(tomors::Pet3dProjector);

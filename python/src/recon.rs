@@ -1,5 +1,5 @@
 //! Reconstruction: FBP, the EM family (OSEM, MLEM, priors, likelihood), scatter estimates, and
-//! CT transmission (OS-SPS, OS-SART).
+//! CT (FDK, OS-SPS, OS-SART, CGLS).
 
 use crate::arrays::*;
 use crate::projectors::*;
@@ -18,21 +18,48 @@ pub(crate) fn ramp_filter(
     tomors::RampFilter::new(window, cutoff).py_err(py)
 }
 
-/// A filtered back-projection plan for a projector's geometry, grid and backend: reuse it to
-/// reconstruct many sinograms with the same geometry.
+/// The plan behind `tomors.FBP`: FBP for parallel and fan beams, FDK for cone beams.
+pub(crate) enum FbpPlan {
+    Fbp(tomors::Fbp),
+    Fdk(tomors::Fdk),
+}
+
+/// A filtered back-projection plan for a projector's geometry, grid and backend (FDK for a
+/// ConeBeam): reuse it to reconstruct many data sets with the same geometry. For FDK,
+/// `max_buffer_bytes` caps every device buffer (volumes are streamed in slabs).
 #[pyclass(name = "FBP", module = "tomors", frozen)]
 pub(crate) struct PyFbp {
-    pub(crate) inner: Arc<tomors::Fbp>,
+    pub(crate) inner: Arc<FbpPlan>,
 }
 
 #[pymethods]
 impl PyFbp {
     #[new]
-    #[pyo3(signature = (projector, filter="ram-lak", cutoff=1.0))]
-    fn new(py: Python<'_>, projector: &PyProjector, filter: &str, cutoff: f64) -> PyResult<Self> {
+    #[pyo3(signature = (projector, filter="ram-lak", cutoff=1.0, max_buffer_bytes=None))]
+    fn new(
+        py: Python<'_>,
+        projector: &PyProjector,
+        filter: &str,
+        cutoff: f64,
+        max_buffer_bytes: Option<u64>,
+    ) -> PyResult<Self> {
         let f = ramp_filter(py, filter, cutoff)?;
         let p = projector.inner.clone();
-        let inner = py.detach(move || tomors::Fbp::new(&p, f)).py_err(py)?;
+        let inner = py
+            .detach(move || match &*p {
+                CtProjector::Joseph(j) => tomors::Fbp::new(j, f).map(FbpPlan::Fbp),
+                CtProjector::Cone(c) => {
+                    let mut options = tomors::FdkOptions {
+                        filter: f,
+                        ..Default::default()
+                    };
+                    if let Some(b) = max_buffer_bytes {
+                        options.max_buffer_bytes = b;
+                    }
+                    tomors::Fdk::with_options(c, options).map(FbpPlan::Fdk)
+                }
+            })
+            .py_err(py)?;
         Ok(Self {
             inner: Arc::new(inner),
         })
@@ -43,11 +70,15 @@ impl PyFbp {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-        array_to_array(py, data, "data", |v| self.inner.reconstruct(v))
+        array_to_array(py, data, "data", |v| match &*self.inner {
+            FbpPlan::Fbp(f) => f.reconstruct(v),
+            FbpPlan::Fdk(f) => f.reconstruct(v),
+        })
     }
 }
 
-/// Filtered back-projection of `data` with `projector`'s geometry; returns the image.
+/// Filtered back-projection of `data` with `projector`'s geometry (FDK for a ConeBeam);
+/// returns the image.
 #[pyfunction]
 #[pyo3(signature = (data, projector, filter="ram-lak", cutoff=1.0))]
 pub(crate) fn fbp<'py>(
@@ -57,8 +88,53 @@ pub(crate) fn fbp<'py>(
     filter: &str,
     cutoff: f64,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let plan = PyFbp::new(py, projector, filter, cutoff)?;
+    let plan = PyFbp::new(py, projector, filter, cutoff, None)?;
     plan.__call__(py, data)
+}
+
+/// FDK of cone-beam `projections` (line integrals, the projector's `data_shape`) with a
+/// ConeBeam `projector`: cosine, redundancy (full scan, offset detector or Parker short scan,
+/// chosen from the geometry) and ramp filter with `filter` ("ram-lak", "shepp-logan", "cosine",
+/// "hamming", "hann") and `cutoff`; returns μ (1/mm). `max_buffer_bytes` caps each device buffer.
+#[pyfunction]
+#[pyo3(signature = (projections, projector, filter="ram-lak", cutoff=1.0, max_buffer_bytes=None))]
+pub(crate) fn fdk<'py>(
+    py: Python<'py>,
+    projections: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    filter: &str,
+    cutoff: f64,
+    max_buffer_bytes: Option<u64>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    if !matches!(&*projector.inner, CtProjector::Cone(_)) {
+        return Err(PyTypeError::new_err(
+            "fdk needs a Projector over a ConeBeam; use fbp for parallel and fan beams",
+        ));
+    }
+    let plan = PyFbp::new(py, projector, filter, cutoff, max_buffer_bytes)?;
+    plan.__call__(py, projections)
+}
+
+/// CGLS on post-log line integrals `data` through a Projector (least squares, no constraint;
+/// the residual never increases): `iterations` iterations from 0 or `x0`.
+#[pyfunction]
+#[pyo3(signature = (data, projector, iterations, x0=None))]
+pub(crate) fn cgls<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &PyProjector,
+    iterations: usize,
+    x0: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let d = f32_array(py, data, "data")?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let p: &CtProjector = &projector.inner;
+    let (dv, xv) = (d.as_array(), x.as_ref().map(|x| x.as_array()));
+    Ok(to_numpy(
+        py,
+        py.detach(|| tomors::recon::cgls(p, dv, iterations, xv, None))
+            .py_err(py)?,
+    ))
 }
 
 /// A prior for one-step-late MAP-EM: `Prior.quadratic(beta)` or
@@ -339,7 +415,7 @@ pub(crate) fn os_sps<'py>(
         subsets,
         x0: x.as_ref().map(|x| x.as_array()),
     };
-    let p: &tomors::Projector = &projector.inner;
+    let p: &CtProjector = &projector.inner;
     let (yv, bv, rv) = (y.as_array(), b.as_array(), r.as_ref().map(|r| r.as_array()));
     Ok(to_numpy(
         py,
@@ -369,7 +445,7 @@ pub(crate) fn os_sart<'py>(
         subsets,
         x0: x.as_ref().map(|x| x.as_array()),
     };
-    let p: &tomors::Projector = &projector.inner;
+    let p: &CtProjector = &projector.inner;
     let view = p_in.as_array();
     Ok(to_numpy(
         py,

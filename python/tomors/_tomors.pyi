@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 ArrayLike = npt.ArrayLike
 F32Array = npt.NDArray[np.float32]
-Geometry = Union["ParallelBeam", "FanBeam"]
+Geometry = Union["ParallelBeam", "FanBeam", "ConeBeam"]
 
 __version__: str
 
@@ -76,9 +76,47 @@ class FanBeam:
     @property
     def max_fan_angle(self) -> float: ...
 
+class ConeBeam:
+    """Cone-beam CT: a circular orbit (a helix with pitch mm per turn), detector n_rows x n_cols
+    pixels of row_spacing x col_spacing mm at the detector, flat or cylindrical, shifted by
+    col_offset/row_offset mm. ConeBeam.from_vectors takes any trajectory as (views, 12) rows:
+    source, detector centre, column step u, row step v (mm, ASTRA's cone_vec order)."""
+
+    def __init__(
+        self,
+        angles: ArrayLike,
+        n_rows: int,
+        n_cols: int,
+        row_spacing: float,
+        col_spacing: float,
+        source_to_center: float,
+        source_to_detector: float,
+        detector: Literal["flat", "cylindrical"] = "flat",
+        col_offset: float = 0.0,
+        row_offset: float = 0.0,
+        pitch: float = 0.0,
+    ) -> None: ...
+    @staticmethod
+    def from_vectors(
+        vectors: ArrayLike, n_rows: int, n_cols: int, detector: Literal["flat", "cylindrical"] = "flat"
+    ) -> ConeBeam: ...
+    def vectors(self) -> F32Array:
+        """Per-view vectors, shape (views, 12)."""
+    @property
+    def n_views(self) -> int: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def n_cols(self) -> int: ...
+    @property
+    def detector(self) -> Literal["flat", "cylindrical"]: ...
+    @property
+    def data_shape(self) -> list[int]: ...
+
 class Projector:
     """Matched pair A (Joseph forward projection, line integrals in value x mm) and its exact
-    adjoint, planned once on backend "auto" (GPU if present), "gpu" or "cpu"."""
+    adjoint for a ParallelBeam, FanBeam or ConeBeam, planned once on backend "auto" (GPU if
+    present), "gpu" or "cpu"."""
 
     def __init__(
         self,
@@ -107,13 +145,33 @@ class Projector:
 Filter = Literal["ram-lak", "shepp-logan", "cosine", "hamming", "hann"]
 
 class FBP:
-    """Reusable filtered back-projection plan; call it on projection data."""
+    """Reusable filtered back-projection plan (FDK for a ConeBeam); call it on projection data.
+    max_buffer_bytes caps each device buffer of an FDK plan (volumes stream in slabs)."""
 
-    def __init__(self, projector: Projector, filter: Filter = "ram-lak", cutoff: float = 1.0) -> None: ...
+    def __init__(
+        self,
+        projector: Projector,
+        filter: Filter = "ram-lak",
+        cutoff: float = 1.0,
+        max_buffer_bytes: Optional[int] = None,
+    ) -> None: ...
     def __call__(self, data: ArrayLike) -> F32Array: ...
 
 def fbp(data: ArrayLike, projector: Projector, filter: Filter = "ram-lak", cutoff: float = 1.0) -> F32Array:
     """Filtered back-projection; data in line integrals of mu (1/mm x mm) gives mu in 1/mm."""
+
+def fdk(
+    projections: ArrayLike,
+    projector: Projector,
+    filter: Filter = "ram-lak",
+    cutoff: float = 1.0,
+    max_buffer_bytes: Optional[int] = None,
+) -> F32Array:
+    """FDK of cone-beam line integrals (views, rows, cols) with a ConeBeam projector; returns mu
+    in 1/mm. Full scan, offset detector (Wang weights) or short scan (Parker) from the geometry."""
+
+def cgls(data: ArrayLike, projector: Projector, iterations: int, x0: Optional[ArrayLike] = None) -> F32Array:
+    """CGLS least squares on post-log line integrals (no constraint; stop early to regularise)."""
 
 def shepp_logan(grid: ImageGrid, radius: Optional[float] = None, supersample: int = 1) -> F32Array:
     """Modified Shepp-Logan (max 1.0); radius = head half-height in mm (default: grid's inscribed radius)."""

@@ -264,6 +264,26 @@ impl ConeBeam {
         Ok(cone)
     }
 
+    /// The same geometry with the detector shifted by `col_offset` along u and `row_offset`
+    /// along v (mm at the detector, replacing any shift).
+    ///
+    /// # Errors
+    /// [`Error::InvalidGeometry`] for non-finite shifts, or a cylindrical fan of 90° or more.
+    pub fn with_offsets(self, col_offset: f64, row_offset: f64) -> Result<Self> {
+        if !(col_offset.is_finite() && row_offset.is_finite()) {
+            return Err(Error::InvalidGeometry(format!(
+                "detector offsets ({col_offset}, {row_offset}); expected finite values in mm"
+            )));
+        }
+        let cone = Self {
+            col_offset,
+            row_offset,
+            ..self
+        };
+        cone.validate()?;
+        Ok(cone)
+    }
+
     fn validate(&self) -> Result<()> {
         if self.views.is_empty() {
             return Err(Error::InvalidGeometry(
