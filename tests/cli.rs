@@ -475,3 +475,86 @@ fn recon_pet_reconstructs_the_real_mmr_acquisition() {
     assert!(stdout.contains("μ-map from CT, water 0.09"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn fdk_of_an_npy_projection_stack() {
+    use tomors::{ConeBeam, ConeOrbit, ImageGrid};
+    let dir = scratch("fdk");
+    let angles = (0..120)
+        .map(|i| i as f64 * std::f64::consts::PI / 60.0)
+        .collect();
+    let cone = ConeBeam::orbit(&ConeOrbit::new(angles, 40, 48, 1.5, 1.5, 150.0, 250.0)).unwrap();
+    let solids = tomors::phantom::EllipsoidPhantom::shepp_logan(16.0).solids();
+    let data = solids.cone_projections(&cone).mapv(|v| 0.02 * v);
+    let input = dir.join("proj.npy");
+    data.write_npy(std::fs::File::create(&input).unwrap())
+        .unwrap();
+    let (out, dicom) = (dir.join("vol.npy"), dir.join("ct"));
+    let args = [
+        "fdk",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--dicom",
+        dicom.to_str().unwrap(),
+        "--mu-water",
+        "0.02",
+        "--source-to-center",
+        "150",
+        "--source-to-detector",
+        "250",
+        "--col-spacing",
+        "1.5",
+        "--row-spacing",
+        "1.5",
+        "--size",
+        "40",
+        "--slices",
+        "36",
+        "--voxel",
+        "1",
+        "--backend",
+        "cpu",
+        "--max-buffer-mib",
+        "1",
+    ];
+    let run = tomors().args(args).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let volume = ArrayD::<f32>::read_npy(std::fs::File::open(&out).unwrap()).unwrap();
+    assert_eq!(volume.shape(), &[36, 40, 40]);
+    let grid = ImageGrid::new_3d([36, 40, 40], [1.0; 3]).unwrap();
+    let truth = solids.rasterize(&grid, 2).unwrap().mapv(|v| 0.02 * v);
+    let centre = |a: &ArrayD<f32>| a[[18, 20, 20]] as f64;
+    assert!(
+        (centre(&volume) - truth[[18, 20, 20]] as f64).abs() < 0.002,
+        "{}",
+        centre(&volume)
+    );
+    assert_eq!(std::fs::read_dir(&dicom).unwrap().count(), 36);
+    // A second run refuses to overwrite the DICOM series; the input is never the output.
+    let again = tomors().args(args).output().unwrap();
+    assert!(!again.status.success());
+    let clash = tomors()
+        .args([
+            "fdk",
+            input.to_str().unwrap(),
+            "-o",
+            input.to_str().unwrap(),
+            "--source-to-center",
+            "150",
+            "--source-to-detector",
+            "250",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        clash.status.code(),
+        Some(EXIT_INPUT),
+        "{}",
+        String::from_utf8_lossy(&clash.stderr)
+    );
+}

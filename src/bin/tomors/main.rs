@@ -10,6 +10,7 @@ mod common;
 mod demo;
 mod dicom;
 mod fbp;
+mod fdk;
 mod fuse_pet;
 mod info;
 mod osem;
@@ -40,6 +41,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Filtered back-projection of a `.npy` sinogram `[views, cols]` or stack `[views, rows, cols]`.
     Fbp(fbp::FbpArgs),
+    /// FDK of a `.npy` cone-beam projection stack `[views, rows, cols]` (circular orbit, flat or
+    /// cylindrical detector, full or short scan, offset detector) into a volume (.npy or NIfTI,
+    /// optionally a DICOM CT series).
+    Fdk(fdk::FdkArgs),
     /// OSEM of a `.npy` SPECT projection stack `[views, rows, cols]` (counts), with attenuation
     /// and collimator response in the model.
     Osem(osem::OsemArgs),
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Fbp(args) => fbp::run(args),
+        Command::Fdk(args) => fdk::run(args),
         Command::Osem(args) => osem::run(args),
         Command::Info => {
             info::run();

@@ -1,0 +1,169 @@
+//! `tomors fdk`: FDK reconstruction of a `.npy` cone-beam projection stack.
+
+use super::common::{CliResult, check_output, err, read_npy_f32, write_atomic};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array3;
+use ndarray_npy::WriteNpyExt;
+use std::path::PathBuf;
+use std::time::Instant;
+use tomors::geometry::PatientGrid;
+use tomors::io::dicom::{SeriesWriter, WriteModality};
+use tomors::{
+    Backend, ConeBeam, ConeDetector, ConeOrbit, ConeProjector, Fdk, FdkOptions, FilterWindow,
+    ImageGrid, RampFilter,
+};
+
+#[derive(clap::Args)]
+pub struct FdkArgs {
+    /// Input projections (.npy `[views, rows, cols]`, line integrals; any real dtype).
+    input: PathBuf,
+    /// Output volume: `.npy` (float32 μ in 1/mm, `[z, y, x]`) or `.nii` / `.nii.gz`; written
+    /// atomically, never over the input.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Also write a DICOM CT series (HU, from --mu-water) into this folder.
+    #[arg(long)]
+    dicom: Option<PathBuf>,
+    /// μ of water (1/mm) for HU in the DICOM series.
+    #[arg(long, default_value_t = 0.0193)]
+    mu_water: f64,
+    /// Source to rotation axis, mm.
+    #[arg(long)]
+    source_to_center: f64,
+    /// Source to detector, mm.
+    #[arg(long)]
+    source_to_detector: f64,
+    /// Detector column spacing at the detector, mm (arc length for a cylindrical detector).
+    #[arg(long, default_value_t = 1.0)]
+    col_spacing: f64,
+    /// Detector row spacing at the detector, mm.
+    #[arg(long, default_value_t = 1.0)]
+    row_spacing: f64,
+    /// Detector shift along u, mm (offset-detector scans).
+    #[arg(long, default_value_t = 0.0)]
+    col_offset: f64,
+    /// Detector shift along v, mm.
+    #[arg(long, default_value_t = 0.0)]
+    row_offset: f64,
+    /// Detector shape: flat or cylindrical.
+    #[arg(long, default_value = "flat")]
+    detector: ConeDetector,
+    /// Angle of the first view, degrees.
+    #[arg(long, default_value_t = 0.0)]
+    start_deg: f64,
+    /// Arc covered by the views (uniformly spaced, last view one step short of it), degrees;
+    /// less than 360 is a short scan (Parker weights).
+    #[arg(long, default_value_t = 360.0)]
+    span_deg: f64,
+    /// Volume voxels along x and y (default: detector columns).
+    #[arg(long)]
+    size: Option<usize>,
+    /// Volume slices (default: detector rows).
+    #[arg(long)]
+    slices: Option<usize>,
+    /// Voxel size, mm (default: the column spacing at the isocentre).
+    #[arg(long)]
+    voxel: Option<f64>,
+    #[arg(long, default_value = "ram-lak")]
+    filter: FilterWindow,
+    /// Cut-off as a fraction of Nyquist, (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    cutoff: f64,
+    #[arg(long, default_value = "auto")]
+    backend: Backend,
+    /// Largest device buffer in MiB: the volume streams through slabs that fit.
+    #[arg(long, default_value_t = tomors::projector::DEFAULT_MAX_CHUNK_BYTES >> 20)]
+    max_buffer_mib: u64,
+}
+
+pub fn run(a: &FdkArgs) -> CliResult<()> {
+    let filter = RampFilter::new(a.filter, a.cutoff).map_err(err)?;
+    check_output(&a.out, &[&a.input])?;
+    let data = read_npy_f32(&a.input)?;
+    let [views, rows, cols] = match *data.shape() {
+        [v, r, c] => [v, r, c],
+        ref s => {
+            return Err(format!(
+                "{}: shape {s:?}; expected [views, rows, cols]",
+                a.input.display()
+            )
+            .into());
+        }
+    };
+    let angles = (0..views)
+        .map(|i| (a.start_deg + i as f64 * a.span_deg / views as f64).to_radians())
+        .collect();
+    let orbit = ConeOrbit {
+        detector: a.detector,
+        col_offset: a.col_offset,
+        row_offset: a.row_offset,
+        ..ConeOrbit::new(
+            angles,
+            rows,
+            cols,
+            a.row_spacing,
+            a.col_spacing,
+            a.source_to_center,
+            a.source_to_detector,
+        )
+    };
+    let cone = ConeBeam::orbit(&orbit).map_err(err)?;
+    let voxel = a
+        .voxel
+        .unwrap_or(a.col_spacing * a.source_to_center / a.source_to_detector);
+    let (n, nz) = (a.size.unwrap_or(cols), a.slices.unwrap_or(rows));
+    let grid = ImageGrid::new_3d([nz, n, n], [voxel; 3]).map_err(err)?;
+    let projector = ConeProjector::new(cone, grid.clone(), a.backend).map_err(err)?;
+    let options = FdkOptions {
+        filter,
+        max_buffer_bytes: a.max_buffer_mib << 20,
+    };
+    let plan = Fdk::with_options(&projector, options).map_err(err)?;
+    eprintln!(
+        "FDK of {} ({views} views × {rows} rows × {cols} cols) into {nz}×{n}×{n} voxels of {voxel:.3} mm on {}",
+        a.input.display(),
+        projector.backend()
+    );
+    eprintln!(
+        "{} slabs; the plan holds {:.1} MiB",
+        plan.slabs().len(),
+        plan.device_bytes() as f64 / (1 << 20) as f64
+    );
+    let pb = ProgressBar::new(nz as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} slices [{elapsed} < {eta}]")
+            .expect("valid template"),
+    );
+    let mut volume = Array3::<f32>::zeros((nz, n, n));
+    let t = Instant::now();
+    plan.reconstruct_with_progress(data.view(), volume.view_mut().into_dyn(), &mut |done, _| {
+        pb.set_position(done as u64)
+    })
+    .map_err(err)?;
+    pb.finish_and_clear();
+    eprintln!("reconstructed in {:.3} s", t.elapsed().as_secs_f64());
+    let [oz, oy, ox] = grid.origin();
+    let patient =
+        PatientGrid::axis_aligned(grid.shape(), grid.spacing(), [ox, oy, oz]).map_err(err)?;
+    let vol3 = volume.view();
+    let name = a.out.to_string_lossy();
+    if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        tomors::io::nifti::write_nifti(vol3, &patient, &a.out, "mu 1/mm").map_err(err)?;
+    } else {
+        write_atomic(&a.out, |w| volume.write_npy(w).map_err(err))?;
+    }
+    if let Some(folder) = &a.dicom {
+        let hu = vol3.mapv(|mu| (1000.0 * (mu as f64 - a.mu_water) / a.mu_water) as f32);
+        let writer = SeriesWriter {
+            description: "tomors FDK".into(),
+            ..SeriesWriter::new(WriteModality::Ct, "HU")
+        };
+        let written = writer.write(hu.view(), &patient, folder).map_err(err)?;
+        eprintln!(
+            "DICOM CT series: {} files in {}",
+            written.files.len(),
+            folder.display()
+        );
+    }
+    Ok(())
+}
