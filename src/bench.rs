@@ -230,3 +230,59 @@ impl Pet3dBenchCase {
         })
     }
 }
+
+/// The cone-beam benchmark: the 3D Shepp-Logan (half-height 0.4 n mm) on an `n`³ grid of 1 mm
+/// voxels, `views` views over 360° of a flat 512 × 512 detector of 0.8 mm pixels, source 600 mm
+/// from the axis and 1000 mm from the detector (the FDK cases: 256³ from 360 views,
+/// 512³ from 512 views, with 1.0 mm pixels then).
+#[derive(Debug, Clone)]
+pub struct ConeBenchCase {
+    /// Short name, e.g. `"CBCT 256³ (360 × 512²)"`.
+    pub name: String,
+    /// The grid.
+    pub grid: ImageGrid,
+    /// The geometry.
+    pub cone: crate::geometry::ConeBeam,
+}
+
+impl ConeBenchCase {
+    /// `n`³ voxels from `views` views of 512² pixels (0.8 mm for n ≤ 256, else 1.2 mm, so the
+    /// detector sees the whole grid).
+    ///
+    /// # Errors
+    /// Never in practice (valid sizes).
+    pub fn new(n: usize, views: usize) -> Result<Self> {
+        let pixel = if n <= 256 { 0.8 } else { 1.2 };
+        let angles = (0..views)
+            .map(|i| i as f64 * 2.0 * std::f64::consts::PI / views as f64)
+            .collect();
+        let (dso, dsd) = if n <= 256 {
+            (600.0, 1000.0)
+        } else {
+            (800.0, 1200.0)
+        };
+        let orbit = crate::geometry::ConeOrbit::new(angles, 512, 512, pixel, pixel, dso, dsd);
+        Ok(Self {
+            name: format!("CBCT {n}³ ({views} × 512²)"),
+            grid: ImageGrid::new_3d([n, n, n], [1.0; 3])?,
+            cone: crate::geometry::ConeBeam::orbit(&orbit)?,
+        })
+    }
+
+    /// Voxel updates of one projection or back-projection: voxels × views.
+    pub fn voxel_updates(&self) -> f64 {
+        self.grid.len() as f64 * self.cone.n_views() as f64
+    }
+
+    /// The phantom on the grid and its exact projections.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn inputs(&self) -> Result<(ArrayD<f32>, ArrayD<f32>)> {
+        let solids = EllipsoidPhantom::shepp_logan(0.4 * self.grid.shape()[0] as f64).solids();
+        Ok((
+            solids.rasterize(&self.grid, 1)?.into_dyn(),
+            solids.cone_projections(&self.cone),
+        ))
+    }
+}

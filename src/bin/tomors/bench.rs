@@ -9,12 +9,13 @@ use tomors::{Backend, Fbp, Osem, Projector, RampFilter, SpectProjector};
 pub struct BenchArgs {
     /// Cases: any of 256, 512, 1024, stack (512²×128), spect (128³ OSEM), pet (256² OSEM),
     /// mmr11, mmr1 (3D PET on the mMR, span 11 or 1), tof (generic TOF scanner), lm (list-mode
-    /// OSEM per million mMR events).
+    /// OSEM per million mMR events), cbct256 (256³ from 360 × 512²), cbct512 (512³ from
+    /// 512 × 512²); for cone beam, fbp is FDK.
     #[arg(
         long,
         default_value = "256,512,1024,stack",
         value_delimiter = ',',
-        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm"]
+        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm", "cbct256", "cbct512"]
     )]
     cases: Vec<String>,
     /// Backends: any of cpu, gpu (gpu is skipped when wgpu finds no adapter).
@@ -39,7 +40,12 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
     let mut chosen = Vec::new();
     let (mut spect, mut pet) = (false, false);
     let mut pet3d = Vec::new();
+    let mut cone = Vec::new();
     for c in cases {
+        if let Some(n) = c.strip_prefix("cbct") {
+            cone.push(n.parse::<usize>().map_err(|e| e.to_string())?);
+            continue;
+        }
         if c == "spect" || c == "pet" {
             spect |= c == "spect";
             pet |= c == "pet";
@@ -118,6 +124,9 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
             }
         }
     }
+    for &n in &cone {
+        bench_cone(n, &list, ops, repeat)?;
+    }
     if spect || pet || !pet3d.is_empty() {
         println!();
         println!("| case | backend | operation | time (s) | plan memory (MiB) |");
@@ -131,6 +140,42 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
     }
     for case in &pet3d {
         bench_pet3d(case, &list, repeat)?;
+    }
+    Ok(())
+}
+
+/// Cone beam: forward, adjoint and FDK of the whole data set, voxel updates per second.
+fn bench_cone(n: usize, backends: &[Backend], ops: &[String], repeat: usize) -> CliResult<()> {
+    use tomors::bench::ConeBenchCase;
+    let c = ConeBenchCase::new(n, if n <= 256 { 360 } else { 512 }).map_err(err)?;
+    let pb = spinner(&format!("{} data", c.name));
+    let (image, data) = c.inputs().map_err(err)?;
+    pb.finish_and_clear();
+    for &backend in backends {
+        let p = tomors::ConeProjector::new(c.cone.clone(), c.grid.clone(), backend).map_err(err)?;
+        let fdk = tomors::Fdk::new(&p, RampFilter::default()).map_err(err)?;
+        for op in ops {
+            let t = best_of(
+                repeat,
+                &format!("{} {op} on {}", c.name, p.backend()),
+                || {
+                    match op.as_str() {
+                        "forward" => p.forward(image.view()).map(drop),
+                        "adjoint" => p.adjoint(data.view()).map(drop),
+                        _ => fdk.reconstruct(data.view()).map(drop),
+                    }
+                    .map_err(err)
+                },
+            )?;
+            let what = if op == "fbp" { "fdk" } else { op.as_str() };
+            println!(
+                "| {} | {} | {} | {what} | {t:.4} | {:.2} |",
+                c.name,
+                c.cone.n_views(),
+                p.backend(),
+                c.voxel_updates() / t / 1e9
+            );
+        }
     }
     Ok(())
 }
