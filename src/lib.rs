@@ -1,6 +1,7 @@
 //! # tomors: tomographic reconstruction on the GPU, and just as correct on the CPU
 //!
-//! Matched projector pairs and filtered back-projection for parallel- and fan-beam data,
+//! Matched projector pairs and filtered back-projection for parallel-, fan- and cone-beam data
+//! (FDK, streamed in slabs for volumes of any size),
 //! SPECT and PET system models (attenuation, collimator-detector response, normalisation)
 //! with MLEM/OSEM and MAP-EM, and ordered-subsets algorithms for CT; each compute stage a
 //! WGSL shader run through [wgpu](https://wgpu.rs) with a rayon CPU twin that gives the same
@@ -37,6 +38,21 @@
 //! let counts = spect.forward(activity.view().into_dyn())?;          // expected counts [32, 8, 32]
 //! let image = Osem::new(2, 4).run(&spect, counts.view())?;          // OSEM 2 iterations × 4 subsets
 //! assert_eq!(image.shape(), &[8, 32, 32]);
+//! # Ok::<(), tomors::Error>(())
+//! ```
+//! ## Cone-beam CT
+//! ```
+//! use tomors::{Backend, ConeBeam, ConeOrbit, ConeProjector, Fdk, ImageGrid, RampFilter};
+//! use tomors::phantom::EllipsoidPhantom;
+//!
+//! // 60 views over 360°, a 40 × 48 flat panel of 1.2 mm pixels, source 120 mm from the axis.
+//! let angles = (0..60).map(|i| i as f64 * std::f64::consts::PI / 30.0).collect();
+//! let cone = ConeBeam::orbit(&ConeOrbit::new(angles, 40, 48, 1.2, 1.2, 120.0, 200.0))?;
+//! let grid = ImageGrid::new_3d([24, 24, 24], [1.0; 3])?;
+//! let data = EllipsoidPhantom::shepp_logan(10.0).solids().cone_projections(&cone);  // exact
+//! let projector = ConeProjector::new(cone, grid, Backend::Auto)?;
+//! let volume = Fdk::new(&projector, RampFilter::default())?.reconstruct(data.view())?;
+//! assert_eq!(volume.shape(), &[24, 24, 24]);
 //! # Ok::<(), tomors::Error>(())
 //! ```
 //! ## 3D PET

@@ -470,6 +470,18 @@ pub(crate) struct PyConeBeam {
     pub(crate) inner: tomors::ConeBeam,
 }
 
+/// Views from ASTRA's cone_vec rows: source, detector centre, u, v.
+fn cone_views(rows: &[[f64; 12]]) -> Vec<tomors::ConeView> {
+    rows.iter()
+        .map(|r| tomors::ConeView {
+            source: [r[0], r[1], r[2]],
+            detector: [r[3], r[4], r[5]],
+            u: [r[6], r[7], r[8]],
+            v: [r[9], r[10], r[11]],
+        })
+        .collect()
+}
+
 fn detector_of(py: Python<'_>, detector: &str) -> PyResult<tomors::ConeDetector> {
     detector.parse().py_err(py)
 }
@@ -533,19 +545,14 @@ impl PyConeBeam {
                 )),
             ));
         }
-        let rows: Vec<Vec<f64>> = arr.call_method0("tolist")?.extract()?;
-        let views = rows
-            .iter()
-            .map(|r| tomors::ConeView {
-                source: [r[0], r[1], r[2]],
-                detector: [r[3], r[4], r[5]],
-                u: [r[6], r[7], r[8]],
-                v: [r[9], r[10], r[11]],
-            })
-            .collect();
-        let inner =
-            tomors::ConeBeam::from_vectors(views, n_rows, n_cols, detector_of(py, detector)?)
-                .py_err(py)?;
+        let rows: Vec<[f64; 12]> = arr.call_method0("tolist")?.extract()?;
+        let inner = tomors::ConeBeam::from_vectors(
+            cone_views(&rows),
+            n_rows,
+            n_cols,
+            detector_of(py, detector)?,
+        )
+        .py_err(py)?;
         Ok(Self { inner })
     }
 
@@ -652,18 +659,14 @@ pub(crate) fn _cone_from_state(
     col_offset: f64,
     row_offset: f64,
 ) -> PyResult<PyConeBeam> {
-    let views = vectors
-        .iter()
-        .map(|r| tomors::ConeView {
-            source: [r[0], r[1], r[2]],
-            detector: [r[3], r[4], r[5]],
-            u: [r[6], r[7], r[8]],
-            v: [r[9], r[10], r[11]],
-        })
-        .collect();
-    let inner = tomors::ConeBeam::from_vectors(views, n_rows, n_cols, detector_of(py, detector)?)
-        .py_err(py)?
-        .with_offsets(col_offset, row_offset)
-        .py_err(py)?;
+    let inner = tomors::ConeBeam::from_vectors(
+        cone_views(&vectors),
+        n_rows,
+        n_cols,
+        detector_of(py, detector)?,
+    )
+    .py_err(py)?
+    .with_offsets(col_offset, row_offset)
+    .py_err(py)?;
     Ok(PyConeBeam { inner })
 }

@@ -285,5 +285,56 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_dicom_series, m)?)?;
     m.add_function(wrap_pyfunction!(write_nifti, m)?)?;
     m.add_function(wrap_pyfunction!(scan_dicom, m)?)?;
+    m.add_function(wrap_pyfunction!(read_rtk_geometry, m)?)?;
+    m.add_function(wrap_pyfunction!(write_rtk_geometry, m)?)?;
+    m.add_function(wrap_pyfunction!(read_tiff_stack, m)?)?;
     Ok(())
+}
+
+/// Reads an RTK geometry file (flat panel) for projection images of `n_rows` × `n_cols`
+/// pixels of `row_spacing` × `col_spacing` mm whose pixel (0, 0) sits at `origin` (u, v) mm
+/// (default: centred); returns a ConeBeam.
+#[pyfunction]
+#[pyo3(signature = (path, n_rows, n_cols, row_spacing, col_spacing, origin=None))]
+pub(crate) fn read_rtk_geometry(
+    py: Python<'_>,
+    path: PathBuf,
+    n_rows: usize,
+    n_cols: usize,
+    row_spacing: f64,
+    col_spacing: f64,
+    origin: Option<[f64; 2]>,
+) -> PyResult<crate::geometry::PyConeBeam> {
+    let det = tomors::io::rtk::RtkDetector {
+        n_rows,
+        n_cols,
+        row_spacing,
+        col_spacing,
+        origin,
+    };
+    let inner = tomors::io::rtk::read_rtk_geometry(&path, &det).py_err(py)?;
+    Ok(crate::geometry::PyConeBeam { inner })
+}
+
+/// Writes a circular flat-panel ConeBeam as an RTK geometry file (atomically).
+#[pyfunction]
+pub(crate) fn write_rtk_geometry(
+    py: Python<'_>,
+    path: PathBuf,
+    cone: &crate::geometry::PyConeBeam,
+) -> PyResult<()> {
+    tomors::io::rtk::write_rtk_geometry(&path, &cone.inner).py_err(py)
+}
+
+/// Reads a projection stack `(views, rows, cols)` from TIFF files in order (each single- or
+/// multi-page), values as stored.
+#[pyfunction]
+pub(crate) fn read_tiff_stack<'py>(
+    py: Python<'py>,
+    paths: Vec<PathBuf>,
+) -> PyResult<Bound<'py, numpy::PyArrayDyn<f32>>> {
+    let stack = py
+        .detach(|| tomors::io::tiff::read_tiff_stack(&paths))
+        .py_err(py)?;
+    Ok(crate::arrays::to_numpy(py, stack.into_dyn()))
 }

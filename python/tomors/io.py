@@ -357,3 +357,26 @@ def read_mmr_norm(path: PathLike, layout) -> np.ndarray:
     """Normalisation factors (detector efficiencies) for ``layout`` from a Siemens mMR
     component normalisation file (``.n.hdr``), the layout's shape without TOF."""
     return _tomors.read_mmr_norm(Path(path), layout)
+
+
+def read_rtk_geometry(path: PathLike, n_rows: int, n_cols: int, row_spacing: float, col_spacing: float,
+                      origin: Optional[Tuple[float, float]] = None):
+    """A ``tomors.ConeBeam`` from an RTK geometry file (flat panel; RTK's y axis is tomors's z)
+    for projection images of ``n_rows`` x ``n_cols`` pixels of ``row_spacing`` x
+    ``col_spacing`` mm whose pixel (0, 0) sits at ``origin`` (u, v) mm (default: centred)."""
+    return _tomors.read_rtk_geometry(Path(path), n_rows, n_cols, row_spacing, col_spacing, origin)
+
+
+def write_rtk_geometry(path: PathLike, cone) -> None:
+    """Writes a circular flat-panel ``tomors.ConeBeam`` as an RTK geometry file (atomically;
+    the projection images taken as centred)."""
+    _tomors.write_rtk_geometry(Path(path), cone)
+
+
+def read_tiff_stack(paths) -> np.ndarray:
+    """A projection stack ``(views, rows, cols)`` float32 from TIFF files in order (one
+    multi-page file, or one file per view), values as stored (convert intensities with
+    ``-np.log(I / I0)``)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    return _tomors.read_tiff_stack([Path(p) for p in paths])
