@@ -558,3 +558,92 @@ fn fdk_of_an_npy_projection_stack() {
         String::from_utf8_lossy(&clash.stderr)
     );
 }
+
+#[test]
+fn fdk_of_tiff_intensities_with_an_rtk_geometry() {
+    use tiff::encoder::{TiffEncoder, colortype};
+    use tomors::{ConeBeam, ConeOrbit};
+    let dir = scratch("fdk-tiff");
+    let angles = (0..90)
+        .map(|i| i as f64 * std::f64::consts::PI / 45.0)
+        .collect();
+    let cone = ConeBeam::orbit(&ConeOrbit::new(angles, 24, 32, 1.5, 1.5, 150.0, 250.0)).unwrap();
+    let solids = tomors::phantom::EllipsoidPhantom::shepp_logan(10.0).solids();
+    let data = solids.cone_projections(&cone).mapv(|v| 0.02 * v);
+    // Intensities in a multi-page TIFF, the geometry as RTK writes it.
+    let tif = dir.join("proj.tif");
+    let mut enc = TiffEncoder::new(std::fs::File::create(&tif).unwrap()).unwrap();
+    for view in data.outer_iter() {
+        let page: Vec<f32> = view.iter().map(|l| 1000.0 * (-l).exp()).collect();
+        enc.write_image::<colortype::Gray32Float>(32, 24, &page)
+            .unwrap();
+    }
+    drop(enc);
+    let xml = dir.join("geometry.xml");
+    tomors::io::rtk::write_rtk_geometry(&xml, &cone).unwrap();
+    let npy = dir.join("proj.npy");
+    data.write_npy(std::fs::File::create(&npy).unwrap())
+        .unwrap();
+    let common = [
+        "--size",
+        "24",
+        "--slices",
+        "20",
+        "--voxel",
+        "1",
+        "--backend",
+        "cpu",
+    ];
+    let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
+    let run = |args: Vec<&str>| {
+        let out = tomors().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mut from_tiff = vec![
+        "fdk",
+        tif.to_str().unwrap(),
+        "-o",
+        a.to_str().unwrap(),
+        "--i0",
+        "1000",
+    ];
+    from_tiff.extend([
+        "--rtk-geometry",
+        xml.to_str().unwrap(),
+        "--col-spacing",
+        "1.5",
+        "--row-spacing",
+        "1.5",
+    ]);
+    from_tiff.extend(common);
+    run(from_tiff);
+    let mut from_npy = vec!["fdk", npy.to_str().unwrap(), "-o", b.to_str().unwrap()];
+    from_npy.extend([
+        "--source-to-center",
+        "150",
+        "--source-to-detector",
+        "250",
+        "--col-spacing",
+        "1.5",
+        "--row-spacing",
+        "1.5",
+    ]);
+    from_npy.extend(common);
+    run(from_npy);
+    let va = ArrayD::<f32>::read_npy(std::fs::File::open(&a).unwrap()).unwrap();
+    let vb = ArrayD::<f32>::read_npy(std::fs::File::open(&b).unwrap()).unwrap();
+    let diff = va
+        .iter()
+        .zip(vb.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    let peak = vb.iter().cloned().fold(0.0f32, f32::max);
+    assert!(
+        diff < 1e-3 * peak,
+        "TIFF + RTK geometry vs .npy + orbit: {diff} (peak {peak})"
+    );
+}

@@ -15,8 +15,17 @@ use tomors::{
 
 #[derive(clap::Args)]
 pub struct FdkArgs {
-    /// Input projections (.npy `[views, rows, cols]`, line integrals; any real dtype).
+    /// Input projections `[views, rows, cols]`: a .npy file (any real dtype), a (multi-page)
+    /// TIFF file, or a folder of TIFF files (one per view, in file-name order). Line integrals,
+    /// or intensities with --i0.
     input: PathBuf,
+    /// The projections are intensities: reconstruct −ln(I / I0) (I clamped to ≥ 1e-6·I0).
+    #[arg(long)]
+    i0: Option<f64>,
+    /// Geometry from an RTK geometry file (flat panel; projections centred) instead of the
+    /// orbit options below.
+    #[arg(long)]
+    rtk_geometry: Option<PathBuf>,
     /// Output volume: `.npy` (float32 μ in 1/mm, `[z, y, x]`) or `.nii` / `.nii.gz`; written
     /// atomically, never over the input.
     #[arg(short, long)]
@@ -27,12 +36,12 @@ pub struct FdkArgs {
     /// μ of water (1/mm) for HU in the DICOM series.
     #[arg(long, default_value_t = 0.0193)]
     mu_water: f64,
-    /// Source to rotation axis, mm.
+    /// Source to rotation axis, mm (unless --rtk-geometry).
     #[arg(long)]
-    source_to_center: f64,
-    /// Source to detector, mm.
+    source_to_center: Option<f64>,
+    /// Source to detector, mm (unless --rtk-geometry).
     #[arg(long)]
-    source_to_detector: f64,
+    source_to_detector: Option<f64>,
     /// Detector column spacing at the detector, mm (arc length for a cylindrical detector).
     #[arg(long, default_value_t = 1.0)]
     col_spacing: f64,
@@ -76,10 +85,42 @@ pub struct FdkArgs {
     max_buffer_mib: u64,
 }
 
+/// Projections from a .npy file, a TIFF file, or a folder of TIFF files (name order).
+fn read_projections(input: &std::path::Path) -> CliResult<ndarray::ArrayD<f32>> {
+    let tiff = |p: &std::path::Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("tif") || e.eq_ignore_ascii_case("tiff"))
+    };
+    if input.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(input)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| tiff(p))
+            .collect();
+        files.sort();
+        return Ok(tomors::io::tiff::read_tiff_stack(&files)
+            .map_err(err)?
+            .into_dyn());
+    }
+    if tiff(input) {
+        return Ok(tomors::io::tiff::read_tiff_stack(&[input.to_path_buf()])
+            .map_err(err)?
+            .into_dyn());
+    }
+    read_npy_f32(input)
+}
+
 pub fn run(a: &FdkArgs) -> CliResult<()> {
     let filter = RampFilter::new(a.filter, a.cutoff).map_err(err)?;
     check_output(&a.out, &[&a.input])?;
-    let data = read_npy_f32(&a.input)?;
+    let mut data = read_projections(&a.input)?;
+    if let Some(i0) = a.i0 {
+        if !(i0.is_finite() && i0 > 0.0) {
+            return Err(format!("--i0 is {i0}; expected a finite intensity > 0").into());
+        }
+        let floor = (1e-6 * i0) as f32;
+        data.mapv_inplace(|i| -(i.max(floor) / i0 as f32).ln());
+    }
     let [views, rows, cols] = match *data.shape() {
         [v, r, c] => [v, r, c],
         ref s => {
@@ -90,27 +131,44 @@ pub fn run(a: &FdkArgs) -> CliResult<()> {
             .into());
         }
     };
-    let angles = (0..views)
-        .map(|i| (a.start_deg + i as f64 * a.span_deg / views as f64).to_radians())
-        .collect();
-    let orbit = ConeOrbit {
-        detector: a.detector,
-        col_offset: a.col_offset,
-        row_offset: a.row_offset,
-        ..ConeOrbit::new(
-            angles,
-            rows,
-            cols,
-            a.row_spacing,
-            a.col_spacing,
-            a.source_to_center,
-            a.source_to_detector,
-        )
+    let (dso, dsd, cone) = if let Some(path) = &a.rtk_geometry {
+        let det = tomors::io::rtk::RtkDetector {
+            n_rows: rows,
+            n_cols: cols,
+            row_spacing: a.row_spacing,
+            col_spacing: a.col_spacing,
+            origin: None,
+        };
+        let cone = tomors::io::rtk::read_rtk_geometry(path, &det).map_err(err)?;
+        if cone.n_views() != views {
+            return Err(format!(
+                "{} describes {} views but the projections hold {views}",
+                path.display(),
+                cone.n_views()
+            )
+            .into());
+        }
+        let o = &cone.orbit_views()[0];
+        (o.source_to_center, o.source_to_detector, cone)
+    } else {
+        let dso = a
+            .source_to_center
+            .ok_or("give --source-to-center and --source-to-detector (mm), or --rtk-geometry")?;
+        let dsd = a
+            .source_to_detector
+            .ok_or("give --source-to-center and --source-to-detector (mm), or --rtk-geometry")?;
+        let angles = (0..views)
+            .map(|i| (a.start_deg + i as f64 * a.span_deg / views as f64).to_radians())
+            .collect();
+        let orbit = ConeOrbit {
+            detector: a.detector,
+            col_offset: a.col_offset,
+            row_offset: a.row_offset,
+            ..ConeOrbit::new(angles, rows, cols, a.row_spacing, a.col_spacing, dso, dsd)
+        };
+        (dso, dsd, ConeBeam::orbit(&orbit).map_err(err)?)
     };
-    let cone = ConeBeam::orbit(&orbit).map_err(err)?;
-    let voxel = a
-        .voxel
-        .unwrap_or(a.col_spacing * a.source_to_center / a.source_to_detector);
+    let voxel = a.voxel.unwrap_or(a.col_spacing * dso / dsd);
     let (n, nz) = (a.size.unwrap_or(cols), a.slices.unwrap_or(rows));
     let grid = ImageGrid::new_3d([nz, n, n], [voxel; 3]).map_err(err)?;
     let projector = ConeProjector::new(cone, grid.clone(), a.backend).map_err(err)?;
