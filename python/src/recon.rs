@@ -116,25 +116,26 @@ pub(crate) fn fdk<'py>(
 }
 
 /// CGLS on post-log line integrals `data` through a Projector (least squares, no constraint;
-/// the residual never increases): `iterations` iterations from 0 or `x0`.
+/// the residual never increases): `iterations` iterations from 0 or `x0`; `callback(iteration,
+/// image)` after each (return False to stop).
 #[pyfunction]
-#[pyo3(signature = (data, projector, iterations, x0=None))]
+#[pyo3(signature = (data, projector, iterations, x0=None, callback=None))]
 pub(crate) fn cgls<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     projector: &PyProjector,
     iterations: usize,
     x0: Option<&Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let d = f32_array(py, data, "data")?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
     let p: &CtProjector = &projector.inner;
     let (dv, xv) = (d.as_array(), x.as_ref().map(|x| x.as_array()));
-    Ok(to_numpy(
-        py,
-        py.detach(|| tomors::recon::cgls(p, dv, iterations, xv, None))
-            .py_err(py)?,
-    ))
+    let out = with_callback(py, &callback, |cb| {
+        tomors::recon::cgls(p, dv, iterations, xv, cb)
+    })?;
+    Ok(to_numpy(py, out))
 }
 
 /// A prior for one-step-late MAP-EM: `Prior.quadratic(beta)` or
@@ -208,11 +209,26 @@ pub(crate) fn osem<'py>(
         prior: prior.map(|p| p.inner),
     };
     let view = y.as_array();
-    let mut raised: Option<PyErr> = None;
     let model = emission_model(projector, "osem")?;
     let model = &*model;
-    let out = py.detach(|| match &callback {
-        None => model.run(&settings, view, None),
+    let out = with_callback(py, &callback, |cb| model.run(&settings, view, cb))?;
+    Ok(to_numpy(py, out))
+}
+
+/// The callback the Rust iterations take, made of a Python `callback(iteration, image)`
+/// (returning False stops; an exception stops and is raised), run with the interpreter
+/// released around `run`.
+pub(crate) type Callback<'a> =
+    Option<&'a mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>;
+
+pub(crate) fn with_callback<T: Send>(
+    py: Python<'_>,
+    callback: &Option<Py<PyAny>>,
+    run: impl FnOnce(Callback<'_>) -> tomors::Result<T> + Send,
+) -> PyResult<T> {
+    let mut raised: Option<PyErr> = None;
+    let out = py.detach(|| match callback {
+        None => run(None),
         Some(cb) => {
             let mut call = |r: &tomors::recon::IterationReport<'_>| -> bool {
                 Python::attach(|py| {
@@ -226,13 +242,13 @@ pub(crate) fn osem<'py>(
                     }
                 })
             };
-            model.run(&settings, view, Some(&mut call))
+            run(Some(&mut call))
         }
     });
     if let Some(e) = raised {
         return Err(e);
     }
-    Ok(to_numpy(py, out.py_err(py)?))
+    out.py_err(py)
 }
 
 /// MLEM: `osem` with one subset.
@@ -392,7 +408,7 @@ impl<M: tomors::SystemModel> SystemModelDyn for M {
 /// OS-SPS for CT: pre-log `counts` ~ Poisson(blank * exp(-A mu) + background) through a
 /// Projector; returns mu (1/mm), non-negative. One subset is SPS (monotone).
 #[pyfunction]
-#[pyo3(signature = (counts, blank, projector, iterations, subsets, background=None, x0=None))]
+#[pyo3(signature = (counts, blank, projector, iterations, subsets, background=None, x0=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn os_sps<'py>(
     py: Python<'py>,
@@ -403,6 +419,7 @@ pub(crate) fn os_sps<'py>(
     subsets: usize,
     background: Option<&Bound<'py, PyAny>>,
     x0: Option<&Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let y = f32_array(py, counts, "counts")?;
     let b = f32_array(py, blank, "blank")?;
@@ -417,16 +434,16 @@ pub(crate) fn os_sps<'py>(
     };
     let p: &CtProjector = &projector.inner;
     let (yv, bv, rv) = (y.as_array(), b.as_array(), r.as_ref().map(|r| r.as_array()));
-    Ok(to_numpy(
-        py,
-        py.detach(|| settings.os_sps(p, yv, bv, rv)).py_err(py)?,
-    ))
+    let out = with_callback(py, &callback, |cb| {
+        settings.os_sps_with_callback(p, yv, bv, rv, cb)
+    })?;
+    Ok(to_numpy(py, out))
 }
 
 /// OS-SART for CT on post-log line integrals `sinogram` through a Projector, relaxation in
 /// (0, 2), optional non-negativity.
 #[pyfunction]
-#[pyo3(signature = (sinogram, projector, iterations, subsets, relaxation=1.0, non_negative=true, x0=None))]
+#[pyo3(signature = (sinogram, projector, iterations, subsets, relaxation=1.0, non_negative=true, x0=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn os_sart<'py>(
     py: Python<'py>,
@@ -437,6 +454,7 @@ pub(crate) fn os_sart<'py>(
     relaxation: f64,
     non_negative: bool,
     x0: Option<&Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let p_in = f32_array(py, sinogram, "sinogram")?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
@@ -447,9 +465,8 @@ pub(crate) fn os_sart<'py>(
     };
     let p: &CtProjector = &projector.inner;
     let view = p_in.as_array();
-    Ok(to_numpy(
-        py,
-        py.detach(|| settings.os_sart(p, view, relaxation, non_negative))
-            .py_err(py)?,
-    ))
+    let out = with_callback(py, &callback, |cb| {
+        settings.os_sart_with_callback(p, view, relaxation, non_negative, cb)
+    })?;
+    Ok(to_numpy(py, out))
 }

@@ -55,6 +55,9 @@ def test_iterative_over_the_cone_projector():
     proj = tomors.Projector(geom, grid, backend="cpu")
     truth = 0.02 * tomors.shepp_logan(grid, radius=7.0)
     data = proj.forward(truth)
+    seen = []
+    x = tomors.cgls(data, proj, 10, callback=lambda it, image: seen.append(it) or it < 3)
+    assert seen == [1, 2, 3] and x.shape == (16, 16, 16)
     start = np.sqrt(np.mean(truth ** 2))
     errors = [np.sqrt(np.mean((x - truth) ** 2)) for x in (tomors.os_sart(data, proj, 10, 6), tomors.cgls(data, proj, 20))]
     assert max(errors) < 0.5 * start, (errors, start)

@@ -170,8 +170,15 @@ def fdk(
     """FDK of cone-beam line integrals (views, rows, cols) with a ConeBeam projector; returns mu
     in 1/mm. Full scan, offset detector (Wang weights) or short scan (Parker) from the geometry."""
 
-def cgls(data: ArrayLike, projector: Projector, iterations: int, x0: Optional[ArrayLike] = None) -> F32Array:
-    """CGLS least squares on post-log line integrals (no constraint; stop early to regularise)."""
+def cgls(
+    data: ArrayLike,
+    projector: Projector,
+    iterations: int,
+    x0: Optional[ArrayLike] = None,
+    callback: Optional[Callback] = None,
+) -> F32Array:
+    """CGLS least squares on post-log line integrals (no constraint; stop early to regularise);
+    callback(iteration, image) returning False stops."""
 
 def shepp_logan(grid: ImageGrid, radius: Optional[float] = None, supersample: int = 1) -> F32Array:
     """Modified Shepp-Logan (max 1.0); radius = head half-height in mm (default: grid's inscribed radius)."""
@@ -332,8 +339,10 @@ def os_sps(
     subsets: int,
     background: Optional[ArrayLike] = None,
     x0: Optional[ArrayLike] = None,
+    callback: Optional[Callback] = None,
 ) -> F32Array:
-    """CT OS-SPS on pre-log counts ~ Poisson(blank * exp(-A mu) + background); returns mu."""
+    """CT OS-SPS on pre-log counts ~ Poisson(blank * exp(-A mu) + background); returns mu.
+    callback(iteration, image) after each iteration; returning False stops."""
 
 def os_sart(
     sinogram: ArrayLike,
@@ -343,8 +352,9 @@ def os_sart(
     relaxation: float = 1.0,
     non_negative: bool = True,
     x0: Optional[ArrayLike] = None,
+    callback: Optional[Callback] = None,
 ) -> F32Array:
-    """CT OS-SART on post-log line integrals."""
+    """CT OS-SART on post-log line integrals; callback(iteration, image) returning False stops."""
 
 # DICOM and NIfTI (wrapped by tomors.io, which returns dataclasses; see its docstrings).
 _GridTuple = tuple[tuple[int, int, int], tuple[float, float, float], tuple[float, float, float], tuple[tuple[float, float, float], ...]]
