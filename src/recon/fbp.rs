@@ -12,6 +12,7 @@ use crate::backend::ActiveBackend;
 use crate::backend::models::FbpPlan;
 use crate::error::{Error, Result};
 use crate::filter::{FilterKernel, RampFilter};
+use crate::geometry::{DetectorColumns, FanBeam, Geometry, lower};
 use crate::projector::Projector;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
@@ -21,6 +22,8 @@ use std::sync::Mutex;
 pub struct Fbp {
     image_shape: Vec<usize>,
     data_shape: Vec<usize>,
+    /// Zero columns added before and after each row (an offset fan detector made symmetric).
+    pad: [usize; 2],
     backend: ActiveBackend,
     plan: Mutex<FbpPlan>,
 }
@@ -33,19 +36,39 @@ impl Fbp {
     /// fan angle (fan); [`Error::Gpu`] when device buffers cannot be made.
     pub fn new(projector: &Projector, filter: RampFilter) -> Result<Self> {
         let w = fbp_weights(projector.geometry())?;
-        let lowered = projector.lowered();
+        let (wide, pad) = symmetric(projector.geometry());
+        let wide_lowered;
+        let lowered = match &wide {
+            None => projector.lowered(),
+            Some(g) => {
+                wide_lowered = lower(g, projector.grid());
+                &wide_lowered
+            }
+        };
         let n_cols = lowered.params.n_cols as usize;
+        let given = projector.geometry().columns().n_cols;
+        // The measured columns' weights, zeros for the added ones.
+        let weights: Vec<f32> = w
+            .weights
+            .chunks_exact(given)
+            .flat_map(|row| {
+                std::iter::repeat_n(0.0, pad[0])
+                    .chain(row.iter().copied())
+                    .chain(std::iter::repeat_n(0.0, pad[1]))
+            })
+            .collect();
         let kernel = FilterKernel::new(n_cols, w.tau, filter, w.arc);
         let plan = FbpPlan::new(
             projector.device().engine(),
             lowered,
             projector.options().max_chunk_bytes,
             &kernel.lags(n_cols),
-            &w.weights,
+            &weights,
         )?;
         Ok(Self {
             image_shape: projector.image_shape(),
             data_shape: projector.data_shape(),
+            pad,
             backend: projector.backend(),
             plan: Mutex::new(plan),
         })
@@ -109,7 +132,55 @@ impl Fbp {
         let mut plan = self.plan.lock().map_err(|_| {
             Error::Gpu("a previous call panicked while holding the plan; build a new one".into())
         })?;
-        plan.reconstruct(data, out, progress)
+        if self.pad == [0, 0] {
+            return plan.reconstruct(data, out, progress);
+        }
+        let given = *self.data_shape.last().expect("data has columns");
+        let wide = given + self.pad[0] + self.pad[1];
+        let mut padded = vec![0.0f32; data.len() / given * wide];
+        for (dst, src) in padded.chunks_exact_mut(wide).zip(data.chunks_exact(given)) {
+            dst[self.pad[0]..self.pad[0] + given].copy_from_slice(src);
+        }
+        plan.reconstruct(&padded, out, progress)
+    }
+}
+
+/// A full-scan fan beam whose detector is offset, widened by zero columns on its short side
+/// until it is symmetric about the central ray (`None` otherwise), and the columns added
+/// (before, after): the ramp filter is not local, so the filtered projection must be known
+/// where a half-fan detector measured nothing for the redundant halves to cancel (as FDK does).
+fn symmetric(geometry: &Geometry) -> (Option<Geometry>, [usize; 2]) {
+    let Geometry::Fan(f) = geometry else {
+        return (None, [0, 0]);
+    };
+    let c = f.columns();
+    let extra = (2.0 * c.offset.abs() / c.spacing - 1e-6).ceil().max(0.0) as usize;
+    if extra == 0 {
+        return (None, [0, 0]);
+    }
+    let (offset, pad) = if c.offset > 0.0 {
+        (c.offset - extra as f64 * c.spacing / 2.0, [extra, 0])
+    } else {
+        (c.offset + extra as f64 * c.spacing / 2.0, [0, extra])
+    };
+    let columns = DetectorColumns {
+        n_cols: c.n_cols + extra,
+        spacing: c.spacing,
+        offset,
+    };
+    let wide = FanBeam::with_rows(
+        f.angles().to_vec(),
+        columns,
+        f.n_rows(),
+        f.row_spacing(),
+        f.source_to_center(),
+        f.source_to_detector(),
+        f.detector_shape(),
+    )
+    .ok();
+    match wide {
+        Some(g) => (Some(g.into()), pad),
+        None => (None, [0, 0]),
     }
 }
 
