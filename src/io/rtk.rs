@@ -64,7 +64,7 @@ fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
     };
     let d = det(a);
     let scale = a.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
-    if !(d.abs() > 1e-12 * scale.powi(3)) {
+    if d.is_nan() || d.abs() <= 1e-12 * scale.powi(3) {
         return None;
     }
     let mut x = [0.0; 3];

@@ -6,7 +6,7 @@
 //! `1/L²` distance weight; full scans count each ray half, short scans use Parker weights.
 //! Data in line integrals of μ (1/mm × mm) give μ in 1/mm back.
 
-use super::weights::fbp_weights;
+use super::weights::{fbp_weights, symmetric_padding};
 use crate::array::{check_input, with_output};
 use crate::backend::ActiveBackend;
 use crate::backend::models::FbpPlan;
@@ -145,30 +145,24 @@ impl Fbp {
     }
 }
 
-/// A full-scan fan beam whose detector is offset, widened by zero columns on its short side
-/// until it is symmetric about the central ray (`None` otherwise), and the columns added
-/// (before, after): the ramp filter is not local, so the filtered projection must be known
-/// where a half-fan detector measured nothing for the redundant halves to cancel (as FDK does).
+/// A fan beam whose detector is offset, widened by zero columns on its short side until it is
+/// symmetric about the central ray ([`symmetric_padding`]; `None` otherwise, or when the wider
+/// fan would pass 89°), and the columns added (before, after).
 fn symmetric(geometry: &Geometry) -> (Option<Geometry>, [usize; 2]) {
     let Geometry::Fan(f) = geometry else {
         return (None, [0, 0]);
     };
     let c = f.columns();
-    let extra = (2.0 * c.offset.abs() / c.spacing - 1e-6).ceil().max(0.0) as usize;
-    if extra == 0 {
-        return (None, [0, 0]);
+    let (offset, pad) = symmetric_padding(c.offset, c.spacing);
+    if pad == [0, 0] {
+        return (None, pad);
     }
-    let (offset, pad) = if c.offset > 0.0 {
-        (c.offset - extra as f64 * c.spacing / 2.0, [extra, 0])
-    } else {
-        (c.offset + extra as f64 * c.spacing / 2.0, [0, extra])
-    };
     let columns = DetectorColumns {
-        n_cols: c.n_cols + extra,
+        n_cols: c.n_cols + pad[0] + pad[1],
         spacing: c.spacing,
         offset,
     };
-    let wide = FanBeam::with_rows(
+    match FanBeam::with_rows(
         f.angles().to_vec(),
         columns,
         f.n_rows(),
@@ -176,11 +170,9 @@ fn symmetric(geometry: &Geometry) -> (Option<Geometry>, [usize; 2]) {
         f.source_to_center(),
         f.source_to_detector(),
         f.detector_shape(),
-    )
-    .ok();
-    match wide {
-        Some(g) => (Some(g.into()), pad),
-        None => (None, [0, 0]),
+    ) {
+        Ok(g) => (Some(g.into()), pad),
+        Err(_) => (None, [0, 0]),
     }
 }
 

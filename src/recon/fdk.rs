@@ -18,7 +18,7 @@
 //! and to the detector along the detector's normal; helical data are weighted as if circular
 //! (FDK is then approximate, as it is for any trajectory off a circle).
 
-use super::weights::redundancy_weights;
+use super::weights::{redundancy_weights, symmetric_padding};
 use crate::array::{check_input, with_output};
 use crate::backend::ActiveBackend;
 use crate::backend::layout::{CONE_CYLINDRICAL, CONE_FLAT, ConeMap, ConeParams};
@@ -291,29 +291,13 @@ impl Fdk {
 }
 
 /// `cone` with an offset detector widened by zero columns on its short side until it is
-/// symmetric about the central ray (as RTK does), and the columns added (before, after). The
-/// ramp filter is not local: the filtered projection must be known where a half-fan detector
-/// measured nothing, for the redundant halves to cancel.
+/// symmetric about the central ray ([`symmetric_padding`]), and the columns added.
 fn symmetric(cone: &ConeBeam) -> (ConeBeam, [usize; 2]) {
     let [col_offset, _] = cone.offsets();
     let v = cone.views()[0];
-    let du = dot(v.u, v.u).sqrt();
-    let extra = (2.0 * col_offset.abs() / du - 1e-6).ceil().max(0.0) as usize;
-    if extra == 0 {
-        return (cone.clone(), [0, 0]);
-    }
-    let n = cone.n_cols() + extra;
-    if col_offset > 0.0 {
-        (
-            cone.with_columns(n, col_offset - extra as f64 * du / 2.0),
-            [extra, 0],
-        )
-    } else {
-        (
-            cone.with_columns(n, col_offset + extra as f64 * du / 2.0),
-            [0, extra],
-        )
-    }
+    let (offset, pad) = symmetric_padding(col_offset, dot(v.u, v.u).sqrt());
+    let n = cone.n_cols() + pad[0] + pad[1];
+    (cone.with_columns(n, offset), pad)
 }
 
 /// One-shot FDK with `filter` over `projector`'s geometry, grid and backend.

@@ -192,6 +192,22 @@ pub(crate) fn redundancy_weights(angles: &[f64], gammas: &[f64], what: &str) -> 
     Ok(weights)
 }
 
+/// Zero columns to add to a detector of column `spacing` shifted by `offset` (mm) so that it is
+/// symmetric about the central ray: `(the widened detector's offset, [before, after])`. The ramp
+/// filter is not local: the filtered projection must be known where a half-fan detector
+/// measured nothing for the redundant halves to cancel (RTK pads the same way).
+pub(crate) fn symmetric_padding(offset: f64, spacing: f64) -> (f64, [usize; 2]) {
+    let extra = (2.0 * offset.abs() / spacing - 1e-6).ceil().max(0.0) as usize;
+    let shift = extra as f64 * spacing / 2.0;
+    if extra == 0 {
+        (offset, [0, 0])
+    } else if offset > 0.0 {
+        (offset - shift, [extra, 0])
+    } else {
+        (offset + shift, [0, extra])
+    }
+}
+
 /// Wang's offset-detector weight for fan angle `gamma` when the detector sees `[−overlap,
 /// overlap]` from both sides and `gamma > overlap` from this side only: `sin²(π/4·(1 +
 /// γ/γₒ))` inside the overlap, 1 beyond it, 0 before it.
