@@ -1,5 +1,5 @@
 //! Small shared maths with no dependency on the rest of the crate: every module may use it,
-//! it uses none of them. Index maps between grids, and Gaussian kernels.
+//! it uses none of them. Index maps between grids, Gaussian kernels, and 3-vectors (mm, x y z).
 
 /// The source index of a target index, as an affine map: `b + a[0]·iz + a[1]·iy + a[2]·ix`
 /// (indices `[z, y, x]`, fractional).
@@ -45,4 +45,37 @@ pub(crate) fn gaussian_half_kernel(sigma: f64) -> Vec<f64> {
     let total = w[0] + 2.0 * w[1..].iter().sum::<f64>();
     w.iter_mut().for_each(|x| *x /= total);
     w
+}
+
+/// `a − b`.
+pub(crate) fn sub3(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+/// `a + b`.
+pub(crate) fn add3(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+/// `s·a`.
+pub(crate) fn scale3(a: [f64; 3], s: f64) -> [f64; 3] {
+    [a[0] * s, a[1] * s, a[2] * s]
+}
+/// `a · b`.
+pub(crate) fn dot3(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+/// `|a|`.
+pub(crate) fn norm3(a: [f64; 3]) -> f64 {
+    dot3(a, a).sqrt()
+}
+/// `a / |a|`.
+pub(crate) fn unit3(a: [f64; 3]) -> [f64; 3] {
+    scale3(a, 1.0 / norm3(a))
+}
+/// `a × b`.
+pub(crate) fn cross3(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }

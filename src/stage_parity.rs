@@ -236,7 +236,7 @@ fn case(stage: Stage) -> Case {
                 )
             };
             let cone = crate::geometry::ConeBeam::orbit(&o).unwrap();
-            let (maps, base) = crate::recon::fdk_maps(&cone, &g, -1.0 / 1.3, 2.5 / 1.4);
+            let (maps, base) = crate::recon::fdk_maps(&cone, &g);
             let cp = crate::backend::layout::ConeParams {
                 nz: 5,
                 z0: 2,

@@ -15,6 +15,9 @@
 
 use super::ImageGrid;
 use crate::error::{Error, Result};
+use crate::maths::{
+    add3 as add, cross3 as cross, dot3 as dot, norm3 as norm, scale3 as scale, sub3 as sub, unit3,
+};
 use std::f64::consts::PI;
 
 /// Shape of a cone-beam detector.
@@ -53,6 +56,18 @@ pub struct ConeView {
     pub u: [f64; 3],
     /// From one row to the next: the row spacing in mm along the detector's v axis.
     pub v: [f64; 3],
+}
+
+impl ConeView {
+    /// The detector plane's unit normal, pointing from the source towards the detector.
+    pub(crate) fn normal(&self) -> [f64; 3] {
+        let n = unit3(cross(self.u, self.v));
+        if dot(sub(self.detector, self.source), n) < 0.0 {
+            scale(n, -1.0)
+        } else {
+            n
+        }
+    }
 }
 
 /// A circular (or, with a pitch, helical) orbit: the usual way to describe CBCT and CT.
@@ -136,29 +151,6 @@ pub struct ConeBeam {
     detector: ConeDetector,
     col_offset: f64,
     row_offset: f64,
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-fn norm(a: [f64; 3]) -> f64 {
-    dot(a, a).sqrt()
-}
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-fn scale(a: [f64; 3], s: f64) -> [f64; 3] {
-    [a[0] * s, a[1] * s, a[2] * s]
-}
-fn add(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
 }
 
 fn positive(name: &str, v: f64) -> Result<()> {
@@ -472,13 +464,7 @@ impl ConeBeam {
         self.views
             .iter()
             .map(|v| {
-                let n = cross(v.u, v.v);
-                let n = scale(n, 1.0 / norm(n));
-                let n = if dot(sub(v.detector, v.source), n) < 0.0 {
-                    scale(n, -1.0)
-                } else {
-                    n
-                };
+                let n = v.normal();
                 let to_axis = [-v.source[0], -v.source[1], 0.0];
                 ConeOrbitView {
                     angle: v.source[0].atan2(-v.source[1]),
@@ -519,13 +505,7 @@ impl ConeBeam {
         let corners = grid_corners(grid);
         for (i, v) in self.views.iter().enumerate() {
             let to_det = sub(v.detector, v.source);
-            let n = cross(v.u, v.v);
-            let n = scale(n, 1.0 / norm(n));
-            let n = if dot(to_det, n) < 0.0 {
-                scale(n, -1.0)
-            } else {
-                n
-            };
+            let n = v.normal();
             let det_depth = match self.detector {
                 ConeDetector::Flat => dot(to_det, n),
                 ConeDetector::Cylindrical => norm(to_det) * self.min_cos(v),

@@ -26,6 +26,7 @@ use crate::backend::models::{FdkPlan, Slab};
 use crate::error::{Error, Result};
 use crate::filter::{FilterKernel, RampFilter};
 use crate::geometry::{ConeBeam, ConeDetector, ImageGrid, grid_corners};
+use crate::maths::{dot3 as dot, sub3 as sub, unit3 as unit};
 use crate::projector::{ConeProjector, DEFAULT_MAX_CHUNK_BYTES};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use rayon::prelude::*;
@@ -86,24 +87,6 @@ struct PixelWeights {
     scale: f64,
 }
 
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-fn unit(a: [f64; 3]) -> [f64; 3] {
-    let n = dot(a, a).sqrt();
-    [a[0] / n, a[1] / n, a[2] / n]
-}
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-
 impl Fdk {
     /// Plans FDK for `projector`'s geometry and grid, on its backend, with a filter.
     ///
@@ -136,11 +119,10 @@ impl Fdk {
         let (cols, rows) = cone.pixel_tables()?;
         let orbit = cone.orbit_views();
         let v0 = cone.views()[0];
-        let (du, dv) = (dot(v0.u, v0.u).sqrt(), dot(v0.v, v0.v).sqrt());
+        let du = dot(v0.u, v0.u).sqrt();
         let dso = orbit[0].source_to_center;
         let dsd = orbit[0].source_to_detector;
         let n_cols = cone.n_cols();
-        let [_, row_offset] = cone.offsets();
         // Fan angles of the measured columns (the redundancy of a half-fan scan is theirs).
         let measured = projector.geometry();
         let coord = |k: usize| measured.col_coordinate(&v0, k as f64);
@@ -164,14 +146,7 @@ impl Fdk {
             .map(|(v, o)| {
                 let t = sub(v.detector, v.source);
                 let central = match cone.detector() {
-                    ConeDetector::Flat => {
-                        let n = unit(cross(v.u, v.v));
-                        if dot(t, n) < 0.0 {
-                            [-n[0], -n[1], -n[2]]
-                        } else {
-                            n
-                        }
-                    }
+                    ConeDetector::Flat => v.normal(),
                     ConeDetector::Cylindrical => unit(t),
                 };
                 PixelWeights {
@@ -188,7 +163,7 @@ impl Fdk {
                 }
             })
             .collect();
-        let (maps, base) = fdk_maps(&cone, &grid, row_offset / dv, cone.offsets()[0] / du);
+        let (maps, base) = fdk_maps(&cone, &grid);
         let engine = projector.device().engine();
         let cap = options.max_buffer_bytes.min(engine.max_binding());
         let (slab_slices, slabs) = plan_slabs(&cone, &grid, cap)?;
@@ -313,19 +288,15 @@ pub fn fdk(
 }
 
 /// The per-view voxel maps and the parameters `cone_backproject` shares across dispatches.
-/// `row_shift`, `col_shift`: the detector offsets in rows and columns.
-pub(crate) fn fdk_maps(
-    cone: &ConeBeam,
-    grid: &ImageGrid,
-    row_shift: f64,
-    col_shift: f64,
-) -> (Vec<ConeMap>, ConeParams) {
+pub(crate) fn fdk_maps(cone: &ConeBeam, grid: &ImageGrid) -> (Vec<ConeMap>, ConeParams) {
     let [nz, ny, nx] = grid.shape();
     let [dz, dy, dx] = grid.spacing();
     let [oz, oy, ox] = grid.origin();
     let [_, n_rows, n_cols] = cone.data_shape();
-    let kc = (n_cols as f64 - 1.0) / 2.0 - col_shift;
-    let jc = (n_rows as f64 - 1.0) / 2.0 - row_shift;
+    // The column and row of the central ray (the detector's offsets in pixels).
+    let v0 = cone.views()[0];
+    let kc = (n_cols as f64 - 1.0) / 2.0 - cone.col_coordinate(&v0, (n_cols as f64 - 1.0) / 2.0);
+    let jc = (n_rows as f64 - 1.0) / 2.0 - cone.row_coordinate(&v0, (n_rows as f64 - 1.0) / 2.0);
     // An affine form g·(x − S) of world x, as a map of voxel index (ix, iy, iz, 1).
     let lift = |g: [f64; 3], s: [f64; 3]| {
         [
@@ -344,12 +315,7 @@ pub(crate) fn fdk_maps(
             let t = sub(v.detector, v.source);
             match cone.detector() {
                 ConeDetector::Flat => {
-                    let n = unit(cross(v.u, v.v));
-                    let n = if dot(t, n) < 0.0 {
-                        [-n[0], -n[1], -n[2]]
-                    } else {
-                        n
-                    };
+                    let n = v.normal();
                     let d_n = dot(t, n);
                     let (uu, vv) = (dot(v.u, v.u), dot(v.v, v.v));
                     let dso = o.source_to_center;
@@ -372,7 +338,6 @@ pub(crate) fn fdk_maps(
             }
         })
         .collect();
-    let v0 = cone.views()[0];
     let r = dot(sub(v0.detector, v0.source), sub(v0.detector, v0.source)).sqrt();
     let (du, dv) = (dot(v0.u, v0.u).sqrt(), dot(v0.v, v0.v).sqrt());
     let base = ConeParams {
@@ -419,7 +384,7 @@ fn row_extent(cone: &ConeBeam, grid: &ImageGrid, slices: std::ops::Range<usize>)
         let jc = (n_rows as f64 - 1.0) / 2.0 - row_offset / vv.sqrt();
         match cone.detector() {
             ConeDetector::Flat => {
-                let n = cross(v.u, v.v);
+                let n = v.normal();
                 let d_n = dot(t, n);
                 for c in &corners {
                     let q = sub(*c, v.source);
