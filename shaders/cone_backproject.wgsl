@@ -14,6 +14,20 @@ fn affine(m: vec4<f32>, x: f32, y: f32, z: f32) -> f32 {
     return m.x * x + (m.y * y + (m.z * z + m.w));
 }
 
+// The filtered sample of chunk view `v` at detector row `r`, column `q`; 0 outside the band and
+// the detector.
+fn tap(v: u32, r: i32, q: i32) -> f32 {
+    if r < i32(p.row0) || r >= i32(p.row0 + p.band_rows) || q < 0 || q >= i32(p.n_cols) {
+        return 0.0;
+    }
+    return filtered[(v * p.band_rows + u32(r - i32(p.row0))) * p.n_cols + u32(q)];
+}
+
+// a + t (b − a).
+fn lerp(a: f32, b: f32, t: f32) -> f32 {
+    return a + t * (b - a);
+}
+
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ix = gid.x;
@@ -26,43 +40,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let y = f32(iy);
     let z = f32(p.z0 + iz);
     let at = (iz * p.ny + iy) * p.nx + ix;
-    let last_col = i32(p.n_cols) - 1;
-    let lo_row = i32(p.row0);
-    let hi_row = i32(p.row0 + p.band_rows) - 1;
     var acc = image[at];
     for (var v = 0u; v < p.n_views; v++) {
         let m = maps[p.first + v];
         let a = affine(m.a, x, y, z);
-        let b = affine(m.b, x, y, z);
         let c = affine(m.c, x, y, z);
+        // The row is taken as its value at slice 0 plus z times its change per slice, so that
+        // a line of voxels along z shares everything but the last step.
+        let b = m.b.x * x + (m.b.y * y + m.b.w);
         var col = 0.0;
-        var row = 0.0;
+        var row_at = 0.0;
+        var row_dz = 0.0;
         var w = 0.0;
         if p.kind == CONE_FLAT {
             let inv = 1.0 / c;
             col = a * inv;
-            row = b * inv;
+            row_at = b * inv;
+            row_dz = m.b.z * inv;
             w = inv * inv;
         } else {
             let r2 = a * a + c * c;
+            let div = sqrt(r2);
             col = atan_twin(a / c) * p.col_scale + p.col_center;
-            row = b / sqrt(r2) * p.row_scale + p.row_center;
+            row_at = b / div * p.row_scale + p.row_center;
+            row_dz = m.b.z / div * p.row_scale;
             w = 1.0 / r2;
         }
         let sc = split_index(col, p.n_cols);
-        let sr = split_index(row, p.n_rows);
-        let base = v * p.band_rows;
-        var val = 0.0;
-        for (var k = 0; k < 4; k++) {
-            let r = sr.i + (k >> 1);
-            let q = sc.i + (k & 1);
-            if r >= lo_row && r <= hi_row && q >= 0 && q <= last_col {
-                let wr = select(1.0 - sr.frac, sr.frac, (k >> 1) == 1);
-                let wq = select(1.0 - sc.frac, sc.frac, (k & 1) == 1);
-                val += wr * wq * filtered[(base + u32(r - lo_row)) * p.n_cols + u32(q)];
-            }
-        }
-        acc += w * val;
+        let sr = split_index(row_at + z * row_dz, p.n_rows);
+        // Between the two columns first, then between the two rows.
+        let c0 = lerp(tap(v, sr.i, sc.i), tap(v, sr.i, sc.i + 1), sc.frac);
+        let c1 = lerp(tap(v, sr.i + 1, sc.i), tap(v, sr.i + 1, sc.i + 1), sc.frac);
+        acc += w * lerp(c0, c1, sr.frac);
     }
     image[at] = acc;
 }

@@ -19,6 +19,8 @@ use ndarray::{ArrayD, IxDyn};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// Two crystals, each `(ring, crystal in ring)`.
+type CrystalPair = ((u32, u32), (u32, u32));
 /// What a pass over a list-mode file found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ListModeCounts {
@@ -357,7 +359,7 @@ impl BinMapper {
     }
 
     /// The target's flat index (if the bin is in it) and the crystal pair of span-1 bin `bin`.
-    fn map(&self, bin: u32) -> (Option<usize>, ((u32, u32), (u32, u32))) {
+    fn map(&self, bin: u32) -> (Option<usize>, CrystalPair) {
         let t = self.source.tangential();
         let (tang, rest) = (bin % t, bin / t);
         let planes = self.source.planes();

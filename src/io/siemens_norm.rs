@@ -9,7 +9,7 @@
 //! 3. crystal efficiencies, `[rings][crystals per ring]`; on the mMR stored one crystal
 //!    ahead of the list-mode numbering (shifted by one on reading), gaps set to 0;
 //! 4. axial effects, one per plane of the file's span-11 layout (divided);
-//! 5–8. dead-time parameters and additional axial effects: read, not applied (as STIR).
+//! 5. to 8. dead-time parameters and additional axial effects: read, not applied (as STIR).
 //!
 //! The efficiency of a crystal pair `(r₁, c₁), (r₂, c₂)` at unmashed view `v`, tangential `t`
 //! is `geometric[r₁ + r₂][t] · interference[t][v mod block] · ε[r₁][c₁] · ε[r₂][c₂] /

@@ -174,12 +174,12 @@ impl<'a> Osem<'a> {
 
     fn check_settings(&self, n_views: usize) -> Result<()> {
         check_schedule(self.iterations, self.subsets, n_views)?;
-        if let Some(f) = self.post_filter_fwhm {
-            if !(f.is_finite() && f > 0.0) {
-                return Err(Error::InvalidArgument(format!(
-                    "post-filter FWHM is {f} mm; expected a finite value > 0"
-                )));
-            }
+        if let Some(f) = self.post_filter_fwhm
+            && !(f.is_finite() && f > 0.0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "post-filter FWHM is {f} mm; expected a finite value > 0"
+            )));
         }
         Ok(())
     }

@@ -1,106 +1,32 @@
 //! CPU twin of `shaders/cone_backproject.wgsl`: voxel-driven FDK back-projection onto a slab.
 //!
-//! Each voxel adds its views in the shader's order with the shader's arithmetic, organised for
-//! a CPU:
-//! - the band of each view is copied once into a frame padded with two zero rows and columns
-//!   on every side, so the taps need no bounds checks (a zero tap adds exactly what the
-//!   shader's skipped tap adds: nothing);
-//! - work is split into tiles of a few slices × a few image rows, each run through every
-//!   view, so a view's detector band and the tile's sums stay in cache; for each view, the
-//!   terms of the maps that do not depend on `z` are computed once per `(y, x)` of the tile. When a view's maps have
-//!   no `z` term in `a` and `c` (every orbit: the detector's rows are parallel to z), the
-//!   column, the weight and the row's divisor are the same for every `z`, exactly (`0·z` adds
-//!   nothing), so only the row is computed per voxel;
-//! - inner loops run along `x`, so accumulators and detector rows are read contiguously.
+//! Each voxel adds its views in the shader's order with the shader's arithmetic (no fused
+//! multiply-adds), organised for a CPU:
+//! - each view's band is copied once into a frame transposed to `[column][row]` and padded
+//!   with two zero rows and columns on every side, so a detector column is contiguous and the
+//!   taps need no bounds checks (a zero tap adds exactly what the shader's skipped tap adds);
+//! - when a view's maps have no `z` term in `a` and `c` (every orbit: the detector's rows are
+//!   parallel to z), the column, the weight and the row's divisor of a voxel are the same all
+//!   the way down its `(y, x)` line, exactly (`0·z` adds nothing). The line is then done at
+//!   once: the shader's interpolation between the two detector columns (its first step) is
+//!   taken once per row the line crosses, and each voxel only finds its row and interpolates
+//!   between two of those values; 16 voxels at a time with AVX-512. Lines are grouped in
+//!   tiles of a few `(y, x)` whose sums, and the detector columns they see, stay in cache
+//!   while the tile runs through the views;
+//! - other views (tilted detectors) take the shader's path voxel by voxel.
 
 use super::shared::rays::{atan_twin, split_index};
 use crate::backend::layout::{CONE_FLAT, ConeMap, ConeParams};
 use rayon::prelude::*;
 
-/// Zero rows and columns around each padded band.
+/// Zero rows and columns around each padded frame.
 const PAD: usize = 2;
 
-/// What one `(y, x)` column of voxels shares across `z` for one view.
-#[derive(Clone, Copy, Default)]
-struct Column {
-    /// Padded column index of the left tap.
-    col: i32,
-    /// Fraction towards the right tap.
-    frac: f32,
-    /// The FDK weight.
-    w: f32,
-    /// Flat: 1/c; cylindrical: sqrt(a² + c²).
-    div: f32,
-}
+/// Image rows and columns of a tile of `(y, x)` lines.
+const TILE: usize = 16;
 
-/// [`Column`]s of a tile, field by field (so eight load as vectors).
-struct Columns {
-    col: Vec<i32>,
-    frac: Vec<f32>,
-    w: Vec<f32>,
-    div: Vec<f32>,
-}
-
-/// A run of [`Columns`].
-struct ColumnsRef<'a> {
-    col: &'a [i32],
-    frac: &'a [f32],
-    w: &'a [f32],
-    div: &'a [f32],
-}
-
-impl Columns {
-    fn new(n: usize) -> Self {
-        Self {
-            col: vec![0; n],
-            frac: vec![0.0; n],
-            w: vec![0.0; n],
-            div: vec![0.0; n],
-        }
-    }
-    fn set(&mut self, i: usize, c: Column) {
-        (self.col[i], self.frac[i], self.w[i], self.div[i]) = (c.col, c.frac, c.w, c.div);
-    }
-    fn range(&self, start: usize, len: usize) -> ColumnsRef<'_> {
-        let r = start..start + len;
-        ColumnsRef {
-            col: &self.col[r.clone()],
-            frac: &self.frac[r.clone()],
-            w: &self.w[r.clone()],
-            div: &self.div[r],
-        }
-    }
-}
-
-impl ColumnsRef<'_> {
-    fn get(&self, i: usize) -> Column {
-        Column {
-            col: self.col[i],
-            frac: self.frac[i],
-            w: self.w[i],
-            div: self.div[i],
-        }
-    }
-}
-
-/// Raw image pointer shared by the threads; each writes only its own tile's rows.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: threads write disjoint rows (distinct tiles) and read only their own.
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    /// The `len` values from `at`.
-    ///
-    /// # Safety
-    /// In bounds, and no other live reference to them.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slice(&self, at: usize, len: usize) -> &mut [f32] {
-        // SAFETY: as the caller promises.
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
-    }
-}
+/// Values of the two-register tables the AVX-512 path picks taps from.
+const TABLE: usize = 32;
 
 /// Adds to `image[z, y, x]` (the slab) the back-projection of `filtered[view, band row, col]`.
 /// Bindings in shader order: params, maps, filtered, image.
@@ -113,245 +39,420 @@ pub(crate) fn cone_backproject(
     let (nx, ny, nz) = (p.nx as usize, p.ny as usize, p.nz as usize);
     let image = &mut image[..nx * ny * nz];
     let maps = &maps[p.first as usize..(p.first + p.n_views) as usize];
-    let (n_cols, band) = (p.n_cols as usize, p.band_rows as usize);
-    let stride = n_cols + 2 * PAD;
-    let frame_len = (band + 2 * PAD) * stride;
-    let mut padded = vec![0.0f32; maps.len() * frame_len];
-    padded
-        .par_chunks_mut(frame_len)
-        .zip(filtered.par_chunks(band * n_cols))
-        .for_each(|(dst, src)| {
-            for (r, row) in src.chunks_exact(n_cols).enumerate() {
-                dst[(r + PAD) * stride + PAD..][..n_cols].copy_from_slice(row);
+    let frames = Frames::new(p, filtered);
+    if maps.iter().all(|m| m.a[2] == 0.0 && m.c[2] == 0.0) {
+        by_lines(p, maps, &frames, image);
+    } else {
+        by_voxels(p, maps, &frames, image);
+    }
+}
+
+/// Each view's band transposed to `[column][row]`, padded by [`PAD`] zeros on every side.
+struct Frames {
+    data: Vec<f32>,
+    /// Rows of a padded column.
+    stride: usize,
+    /// Values per view.
+    len: usize,
+}
+
+impl Frames {
+    fn new(p: &ConeParams, filtered: &[f32]) -> Self {
+        let (n_cols, band) = (p.n_cols as usize, p.band_rows as usize);
+        let stride = band + 2 * PAD;
+        let len = (n_cols + 2 * PAD) * stride;
+        let mut data = vec![0.0f32; p.n_views as usize * len];
+        // Blocks of rows, so that each column's part of the block is written contiguously.
+        const BLOCK: usize = 16;
+        data.par_chunks_mut(len)
+            .zip(filtered.par_chunks(band * n_cols))
+            .for_each(|(dst, src)| {
+                for r0 in (0..band).step_by(BLOCK) {
+                    let rows = BLOCK.min(band - r0);
+                    for c in 0..n_cols {
+                        let out = &mut dst[(c + PAD) * stride + PAD + r0..][..rows];
+                        for (k, o) in out.iter_mut().enumerate() {
+                            *o = src[(r0 + k) * n_cols + c];
+                        }
+                    }
+                }
+            });
+        Self { data, stride, len }
+    }
+
+    fn view(&self, v: usize) -> &[f32] {
+        &self.data[v * self.len..(v + 1) * self.len]
+    }
+}
+
+/// What one voxel, or a whole `z`-free line of voxels, takes from a view's maps.
+#[derive(Clone, Copy)]
+struct Terms {
+    /// Padded column index of the left tap.
+    col: usize,
+    /// Fraction towards the right tap.
+    frac: f32,
+    /// The FDK weight.
+    w: f32,
+    /// Detector row at slice index 0 ...
+    row_at: f32,
+    /// ... and its change per slice: the row at slice `z` is `row_at + z · row_dz`.
+    row_dz: f32,
+}
+
+/// The shader's terms from `a` and `c` of the maps and `b` without its `z` term.
+#[inline(always)]
+fn voxel_terms(p: &ConeParams, a: f32, b: f32, bz: f32, c: f32) -> Terms {
+    let (col, w, row_at, row_dz) = if p.kind == CONE_FLAT {
+        let inv = 1.0 / c;
+        (a * inv, inv * inv, b * inv, bz * inv)
+    } else {
+        let r2 = a * a + c * c;
+        let div = r2.sqrt();
+        (
+            atan_twin(a / c) * p.col_scale + p.col_center,
+            1.0 / r2,
+            b / div * p.row_scale + p.row_center,
+            bz / div * p.row_scale,
+        )
+    };
+    let (ci, frac) = split_index(col, p.n_cols);
+    Terms {
+        // ci ≥ −2, so the padded index is ≥ 0.
+        col: (ci + PAD as i32) as usize,
+        frac,
+        w,
+        row_at,
+        row_dz,
+    }
+}
+
+/// The padded-frame row of the upper tap and the fraction towards the lower one at `row`.
+#[inline(always)]
+fn padded_row(p: &ConeParams, row: f32) -> (i32, f32) {
+    let (ri, rf) = split_index(row, p.n_rows);
+    (ri - p.row0 as i32 + PAD as i32, rf)
+}
+
+/// Padded rows `r` whose taps `r` and `r + 1` both lie in the frame.
+#[inline(always)]
+fn last_padded_row(p: &ConeParams) -> i32 {
+    (p.band_rows + PAD as u32) as i32
+}
+
+/// `a + t (b − a)`: the shader's linear interpolation.
+#[inline(always)]
+fn lerp(a: f32, b: f32, t: f32) -> f32 {
+    a + t * (b - a)
+}
+
+/// The shader's bilinear sample (columns first, then rows) at slice `z`; 0 when the taps lie
+/// outside the band.
+#[inline(always)]
+fn sample(p: &ConeParams, frame: &[f32], stride: usize, t: &Terms, z: f32) -> f32 {
+    let (r, rf) = padded_row(p, t.row_at + z * t.row_dz);
+    if r < 0 || r > last_padded_row(p) {
+        return 0.0;
+    }
+    let left = &frame[t.col * stride + r as usize..];
+    let right = &frame[(t.col + 1) * stride + r as usize..];
+    let c0 = lerp(left[0], right[0], t.frac);
+    let c1 = lerp(left[1], right[1], t.frac);
+    lerp(c0, c1, rf)
+}
+
+/// Raw image pointer shared by the threads; each writes only its own tile's lines.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+// SAFETY: threads touch disjoint voxels (distinct tiles' lines).
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The voxel at `i`.
+    fn at(&self, i: usize) -> *mut f32 {
+        self.0.wrapping_add(i)
+    }
+}
+
+/// The general path: voxel after voxel, every map term evaluated as the shader does.
+fn by_voxels(p: &ConeParams, maps: &[ConeMap], frames: &Frames, image: &mut [f32]) {
+    let (nx, ny) = (p.nx as usize, p.ny as usize);
+    image
+        .par_chunks_mut(nx)
+        .enumerate()
+        .for_each(|(line, out)| {
+            let y = (line % ny) as f32;
+            let z = (p.z0 as usize + line / ny) as f32;
+            for (v, m) in maps.iter().enumerate() {
+                let frame = frames.view(v);
+                let rest = |q: [f32; 4]| q[1] * y + (q[2] * z + q[3]);
+                let (ra, rb, rc) = (rest(m.a), m.b[1] * y + m.b[3], rest(m.c));
+                for (ix, acc) in out.iter_mut().enumerate() {
+                    let x = ix as f32;
+                    let (a, b, c) = (m.a[0] * x + ra, m.b[0] * x + rb, m.c[0] * x + rc);
+                    let t = voxel_terms(p, a, b, m.b[2], c);
+                    *acc += t.w * sample(p, frame, frames.stride, &t, z);
+                }
             }
         });
+}
+
+/// The `z`-free path: tiles of `(y, x)` lines, each tile through every view.
+fn by_lines(p: &ConeParams, maps: &[ConeMap], frames: &Frames, image: &mut [f32]) {
+    let (nx, ny, nz) = (p.nx as usize, p.ny as usize, p.nz as usize);
     let out = Shared(image.as_mut_ptr());
-    let tiles: Vec<(usize, usize)> = (0..nz)
-        .step_by(TILE_Z)
-        .flat_map(|z0| (0..ny).step_by(TILE_Y).map(move |y0| (z0, y0)))
+    let tiles: Vec<(usize, usize)> = (0..ny)
+        .step_by(TILE)
+        .flat_map(|y0| (0..nx).step_by(TILE).map(move |x0| (y0, x0)))
         .collect();
-    tiles.into_par_iter().for_each(|(z0, y0)| {
-        let (tz, ty) = (TILE_Z.min(nz - z0), TILE_Y.min(ny - y0));
-        // acc[(z − z0)·ty + (y − y0)][x]
-        let mut acc = vec![0.0f32; tz * ty * nx];
-        let rows = || (0..tz).flat_map(move |dz| (0..ty).map(move |dy| (dz, dy)));
-        for (i, (dz, dy)) in rows().enumerate() {
-            let at = ((z0 + dz) * ny + y0 + dy) * nx;
-            // SAFETY: row (z, y) belongs to this tile alone; in bounds by construction.
-            let src = unsafe { out.slice(at, nx) };
-            acc[i * nx..(i + 1) * nx].copy_from_slice(src);
+    let lines_of = |(y0, x0): (usize, usize)| {
+        (y0..(y0 + TILE).min(ny)).flat_map(move |y| (x0..(x0 + TILE).min(nx)).map(move |x| (y, x)))
+    };
+    let slices: Vec<f32> = (0..nz).map(|iz| (p.z0 as usize + iz) as f32).collect();
+    tiles.into_par_iter().for_each(|tile| {
+        // acc[line][z]: each line's sums contiguous.
+        let n_lines = lines_of(tile).count();
+        let mut acc = vec![0.0f32; n_lines * nz];
+        let voxel = |z: usize, (y, x): (usize, usize)| (z * ny + y) * nx + x;
+        for (i, yx) in lines_of(tile).enumerate() {
+            for z in 0..nz {
+                // SAFETY: in bounds; the tile's voxels are touched by this thread alone.
+                acc[i * nz + z] = unsafe { *out.at(voxel(z, yx)) };
+            }
         }
-        let mut columns = Columns::new(ty * nx);
+        // Room for a table read from any row the line crosses (see `avx512::add`).
+        let mut columns = vec![0.0f32; frames.stride + TABLE];
         for (v, m) in maps.iter().enumerate() {
-            let frame = &padded[v * frame_len..(v + 1) * frame_len];
-            let z_free = m.a[2] == 0.0 && m.c[2] == 0.0;
-            if z_free {
-                // Column, weight and divisor shared down the slab (z terms are exactly 0).
-                for dy in 0..ty {
-                    let y = (y0 + dy) as f32;
-                    let (ra, rc) = (m.a[1] * y + m.a[3], m.c[1] * y + m.c[3]);
-                    for ix in 0..nx {
-                        let x = ix as f32;
-                        columns.set(
-                            dy * nx + ix,
-                            column_terms(p, m.a[0] * x + ra, m.c[0] * x + rc),
-                        );
-                    }
-                }
-            }
-            for (i, (dz, dy)) in rows().enumerate() {
-                let (y, z) = ((y0 + dy) as f32, (p.z0 as usize + z0 + dz) as f32);
-                let rest = |q: [f32; 4]| q[1] * y + (q[2] * z + q[3]);
-                let rb = rest(m.b);
-                let row_acc = &mut acc[i * nx..(i + 1) * nx];
-                if z_free {
-                    let cols = columns.range(dy * nx, nx);
-                    let done = simd_row(p, frame, stride, &cols, m.b[0], rb, row_acc);
-                    for (ix, a) in row_acc.iter_mut().enumerate().skip(done) {
-                        let c = cols.get(ix);
-                        let b = m.b[0] * ix as f32 + rb;
-                        *a += c.w * sample(p, frame, stride, &c, row_of(p, b, c.div));
-                    }
-                } else {
-                    let (ra, rc) = (rest(m.a), rest(m.c));
-                    for (ix, a_out) in row_acc.iter_mut().enumerate() {
-                        let x = ix as f32;
-                        let c = column_terms(p, m.a[0] * x + ra, m.c[0] * x + rc);
-                        let b = m.b[0] * x + rb;
-                        *a_out += c.w * sample(p, frame, stride, &c, row_of(p, b, c.div));
-                    }
-                }
+            let frame = frames.view(v);
+            for (i, (y, x)) in lines_of(tile).enumerate() {
+                let (x, y) = (x as f32, y as f32);
+                let affine = |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
+                let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
+                let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
+                add_line(
+                    p,
+                    &t,
+                    frame,
+                    frames.stride,
+                    &slices,
+                    &mut columns,
+                    &mut acc[i * nz..][..nz],
+                );
             }
         }
-        for (i, (dz, dy)) in rows().enumerate() {
-            let at = ((z0 + dz) * ny + y0 + dy) * nx;
-            // SAFETY: as above.
-            let dst = unsafe { out.slice(at, nx) };
-            dst.copy_from_slice(&acc[i * nx..(i + 1) * nx]);
+        for (i, yx) in lines_of(tile).enumerate() {
+            for z in 0..nz {
+                // SAFETY: as above.
+                unsafe { *out.at(voxel(z, yx)) = acc[i * nz + z] };
+            }
         }
     });
 }
 
-/// Slices and image rows per tile: a view's detector band for `TILE_Z` slices and the tile's
-/// accumulators stay in cache while the tile runs through the views.
-const TILE_Z: usize = 16;
-const TILE_Y: usize = 8;
-
-/// The shader's column, weight and row divisor from the maps' `a` and `c`.
-#[inline(always)]
-fn column_terms(p: &ConeParams, a: f32, c: f32) -> Column {
-    let (col, w, div) = if p.kind == CONE_FLAT {
-        let inv = 1.0 / c;
-        (a * inv, inv * inv, inv)
-    } else {
-        let r2 = a * a + c * c;
-        (
-            atan_twin(a / c) * p.col_scale + p.col_center,
-            1.0 / r2,
-            r2.sqrt(),
-        )
-    };
-    let (ci, frac) = split_index(col, p.n_cols);
-    Column {
-        col: ci + PAD as i32,
-        frac,
-        w,
-        div,
-    }
-}
-
-/// The shader's fractional detector row from the map's `b` and the column's divisor.
-#[inline(always)]
-fn row_of(p: &ConeParams, b: f32, div: f32) -> f32 {
-    if p.kind == CONE_FLAT {
-        b * div
-    } else {
-        b / div * p.row_scale + p.row_center
-    }
-}
-
-/// The bilinear sample at `row` and the column's taps, in the shader's order; 0 when both
-/// rows lie outside the band (as the shader's skipped taps).
-#[inline(always)]
-fn sample(p: &ConeParams, frame: &[f32], stride: usize, c: &Column, row: f32) -> f32 {
-    let (ri, rf) = split_index(row, p.n_rows);
-    let r = ri - p.row0 as i32 + PAD as i32;
-    // Rows r and r + 1 of the padded band (band + 2·PAD rows) exist.
-    if r < 0 || r > (p.band_rows + PAD as u32) as i32 {
-        return 0.0;
-    }
-    let at = r as usize * stride + c.col as usize;
-    let (f00, f01) = (frame[at], frame[at + 1]);
-    let (f10, f11) = (frame[at + stride], frame[at + stride + 1]);
-    let (wr0, wq0) = (1.0 - rf, 1.0 - c.frac);
-    let mut val = 0.0f32;
-    val += wr0 * wq0 * f00;
-    val += wr0 * c.frac * f01;
-    val += rf * wq0 * f10;
-    val += rf * c.frac * f11;
-    val
-}
-
-/// The `z`-free inner loop over 8 voxels at a time where the CPU has AVX2 (the same operations
-/// lane by lane: no fused multiply-adds, masked gathers for the rows outside the band); returns
-/// how many leading voxels of the row it did.
-fn simd_row(
+/// Adds one view to the sums `acc` of a `z`-free line of voxels at `slices`, interpolating
+/// the two detector columns into `columns` over the padded rows the line crosses.
+fn add_line(
     p: &ConeParams,
+    t: &Terms,
     frame: &[f32],
     stride: usize,
-    cols: &ColumnsRef<'_>,
-    mb0: f32,
-    rb: f32,
+    slices: &[f32],
+    columns: &mut [f32],
     acc: &mut [f32],
-) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { avx2::row(p, frame, stride, cols, mb0, rb, acc) };
+) {
+    // Rows are monotonic in z (every step rounds monotonically), so the ends bound them.
+    let row = |z: f32| t.row_at + z * t.row_dz;
+    let (row_first, row_last) = (row(slices[0]), row(slices[slices.len() - 1]));
+    let (first, _) = padded_row(p, row_first);
+    let (last, _) = padded_row(p, row_last);
+    let lo = first.min(last).max(0);
+    let hi = first.max(last).min(last_padded_row(p));
+    if lo > hi {
+        return; // off the band: the shader adds w · 0 to every voxel
     }
-    let _ = (p, frame, stride, cols, mb0, rb, acc);
-    0
+    let (lo, hi) = (lo as usize, hi as usize);
+    let rows = hi + 2 - lo;
+    let left = &frame[t.col * stride + lo..][..rows];
+    let right = &frame[(t.col + 1) * stride + lo..][..rows];
+    let line = Line {
+        terms: *t,
+        lo: lo as i32,
+        hi: hi as i32,
+        unclamped: row_first.min(row_last) >= -2.0 && row_first.max(row_last) <= p.n_rows as f32,
+        inside: first.min(last) >= 0 && first.max(last) <= last_padded_row(p),
+        rising: last >= first,
+        rows_per_slice: if slices.len() > 1 {
+            (last - first).abs() as f32 / (slices.len() - 1) as f32
+        } else {
+            0.0
+        },
+    };
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        unsafe { avx512::add(p, &line, left, right, columns, slices, acc) };
+        return;
+    }
+    let _ = line;
+    let columns = &mut columns[..rows];
+    interpolate_columns(t.frac, left, right, columns);
+    for (a, &z) in acc.iter_mut().zip(slices) {
+        let (r, rf) = padded_row(p, row(z));
+        if r < lo as i32 || r > hi as i32 {
+            continue; // adds w · 0
+        }
+        let k = r as usize - lo;
+        *a += t.w * lerp(columns[k], columns[k + 1], rf);
+    }
+}
+
+/// What the vector path needs to know of a line beyond its [`Terms`].
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+struct Line {
+    terms: Terms,
+    /// Padded rows `lo ..= hi` of the upper taps (both taps within the frame).
+    lo: i32,
+    hi: i32,
+    /// Every row lies within `[−2, n_rows]`, so the clamp of `split_index` changes nothing.
+    unclamped: bool,
+    /// Every voxel's taps lie within the frame.
+    inside: bool,
+    /// Rows grow with z.
+    rising: bool,
+    /// Mean rows crossed per slice.
+    rows_per_slice: f32,
+}
+
+/// The shader's first interpolation step (between the two columns), row by row.
+#[inline(always)]
+fn interpolate_columns(frac: f32, left: &[f32], right: &[f32], out: &mut [f32]) {
+    for ((o, &l), &r) in out.iter_mut().zip(left).zip(right) {
+        *o = lerp(l, r, frac);
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{CONE_FLAT, ColumnsRef, ConeParams, PAD};
+mod avx512 {
+    use super::{Line, PAD, TABLE, interpolate_columns};
+    use crate::backend::layout::ConeParams;
     use std::arch::x86_64::*;
 
-    /// Eight voxels at a time of one `z`-free row (see `sample` and `row_of`).
-    #[target_feature(enable = "avx2")]
-    pub(super) fn row(
+    /// [`super::add_line`] 16 voxels at a time: the same operations lane by lane (no fused
+    /// multiply-adds). Each voxel's two taps are picked from `TABLE` consecutive
+    /// interpolated rows held in two registers: one table for all 16 voxels, or one per 8 when
+    /// the line is steep; a group whose taps do not fit is gathered. `columns` holds at least
+    /// `hi − lo + 2 + TABLE` values.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn add(
         p: &ConeParams,
-        frame: &[f32],
-        stride: usize,
-        cols: &ColumnsRef<'_>,
-        mb0: f32,
-        rb: f32,
+        line: &Line,
+        left: &[f32],
+        right: &[f32],
+        columns: &mut [f32],
+        slices: &[f32],
         acc: &mut [f32],
-    ) -> usize {
-        let n = acc.len().min(cols.col.len()) / 8 * 8;
-        let flat = p.kind == CONE_FLAT;
-        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let (one, two, minus_two) = (
-            _mm256_set1_ps(1.0),
-            _mm256_set1_ps(2.0),
-            _mm256_set1_ps(-2.0),
-        );
-        let n_rows = _mm256_set1_ps(p.n_rows as f32);
-        let shift = _mm256_set1_epi32(PAD as i32 - p.row0 as i32 - 2);
-        let last = _mm256_set1_epi32((p.band_rows + PAD as u32) as i32 + 1);
-        let stride_v = _mm256_set1_epi32(stride as i32);
-        let below = _mm256_set1_epi32(-1);
-        let (b0, rbv) = (_mm256_set1_ps(mb0), _mm256_set1_ps(rb));
-        let (scale, centre) = (_mm256_set1_ps(p.row_scale), _mm256_set1_ps(p.row_center));
-        let base = frame.as_ptr();
-        let mut ix = 0;
-        while ix < n {
-            // SAFETY: ix + 8 ≤ n ≤ the lengths of acc and of every column field.
+    ) {
+        let t = &line.terms;
+        let rows = (line.hi - line.lo + 2) as usize;
+        assert!(columns.len() >= rows + TABLE && left.len() >= rows && right.len() >= rows);
+        // Vectorised here, within AVX-512.
+        interpolate_columns(t.frac, &left[..rows], &right[..rows], &mut columns[..rows]);
+        let (row_at, row_dz) = (_mm512_set1_ps(t.row_at), _mm512_set1_ps(t.row_dz));
+        let (two, minus_two) = (_mm512_set1_ps(2.0), _mm512_set1_ps(-2.0));
+        let n_rows = _mm512_set1_ps(p.n_rows as f32);
+        let w = _mm512_set1_ps(t.w);
+        // Padded row r = (k − 2) − row0 + PAD; index into `columns` r − lo.
+        let shift = _mm512_set1_epi32(PAD as i32 - p.row0 as i32 - 2 - line.lo);
+        let (bottom, top) = (_mm512_setzero_si512(), _mm512_set1_epi32(line.hi - line.lo));
+        let one = _mm512_set1_epi32(1);
+        let reach = _mm512_set1_epi32(TABLE as i32 - 2);
+        // Tables for 16 voxels, for 8, or none, from the mean slope (a group that does not fit
+        // after all is gathered).
+        let span = |voxels: f32| voxels * line.rows_per_slice + 3.0 <= (TABLE - 2) as f32;
+        let (whole, halves) = (span(15.0), span(7.0));
+        // How far below a group's first (or ninth) voxel its table starts.
+        let back = if line.rising { 0 } else { TABLE as i32 - 2 };
+        let base = columns.as_ptr();
+        let n = acc.len().min(slices.len());
+        let mut z = 0;
+        while z < n {
+            let lanes: __mmask16 = if n - z >= 16 {
+                0xffff
+            } else {
+                (1u32 << (n - z)) as u16 - 1
+            };
+            // SAFETY: masked lanes stay within z < n ≤ the lengths of slices and acc; taps are
+            // read at clamped indices 0 ..= hi − lo + 1 (gathers) or from tables starting at
+            // such an index (TABLE values, within `columns` by the assertion above).
             unsafe {
-                let col = _mm256_loadu_si256(cols.col.as_ptr().add(ix) as *const __m256i);
-                let frac = _mm256_loadu_ps(cols.frac.as_ptr().add(ix));
-                let w = _mm256_loadu_ps(cols.w.as_ptr().add(ix));
-                let div = _mm256_loadu_ps(cols.div.as_ptr().add(ix));
-                let x = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32(ix as i32), lanes));
-                let b = _mm256_add_ps(_mm256_mul_ps(b0, x), rbv);
-                let row = if flat {
-                    _mm256_mul_ps(b, div)
+                let zf = _mm512_maskz_loadu_ps(lanes, slices.as_ptr().add(z));
+                let row = _mm512_add_ps(row_at, _mm512_mul_ps(zf, row_dz));
+                let g = if line.unclamped {
+                    _mm512_add_ps(row, two)
                 } else {
-                    _mm256_add_ps(_mm256_mul_ps(_mm256_div_ps(b, div), scale), centre)
+                    _mm512_add_ps(_mm512_min_ps(_mm512_max_ps(row, minus_two), n_rows), two)
                 };
-                let g = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(row, minus_two), n_rows), two);
-                let k = _mm256_cvttps_epi32(g);
-                let rf = _mm256_sub_ps(g, _mm256_cvtepi32_ps(k));
-                // r = (k − 2) − row0 + PAD; rows r and r + 1 exist when 0 ≤ r ≤ band + PAD.
-                let r = _mm256_add_epi32(k, shift);
-                let inside =
-                    _mm256_and_si256(_mm256_cmpgt_epi32(r, below), _mm256_cmpgt_epi32(last, r));
-                let mask = _mm256_castsi256_ps(inside);
-                let at = _mm256_add_epi32(_mm256_mullo_epi32(r, stride_v), col);
-                let zero = _mm256_setzero_ps();
-                let gather = |offset: i32| {
-                    _mm256_mask_i32gather_ps::<4>(
-                        zero,
-                        base,
-                        _mm256_add_epi32(at, _mm256_set1_epi32(offset)),
-                        mask,
+                let k = _mm512_cvttps_epi32(g);
+                let rf = _mm512_sub_ps(g, _mm512_cvtepi32_ps(k));
+                let mut at = _mm512_add_epi32(k, shift);
+                let mut inside = lanes;
+                if !line.inside {
+                    inside &=
+                        _mm512_cmpge_epi32_mask(at, bottom) & _mm512_cmple_epi32_mask(at, top);
+                    at = _mm512_min_epi32(_mm512_max_epi32(at, bottom), top);
+                }
+                let start = |lane: i32| (lane - back).max(0);
+                let mut picked = None;
+                if whole || halves {
+                    let s0 = start(_mm512_cvtsi512_si32(at));
+                    let s1 = if whole {
+                        s0
+                    } else {
+                        start(_mm_cvtsi128_si32(_mm512_extracti32x4_epi32::<2>(at)))
+                    };
+                    let starts = _mm512_mask_blend_epi32(
+                        0xff00,
+                        _mm512_set1_epi32(s0),
+                        _mm512_set1_epi32(s1),
+                    );
+                    let i0 = _mm512_sub_epi32(at, starts);
+                    // Every tap (i0 and i0 + 1) within its table?
+                    if _mm512_mask_cmpgt_epu32_mask(inside, i0, reach) == 0 {
+                        let i1 = _mm512_add_epi32(i0, one);
+                        let (ta, tb) = (base.add(s0 as usize), base.add(s1 as usize));
+                        let (a0, a1) = (_mm512_loadu_ps(ta), _mm512_loadu_ps(ta.add(16)));
+                        picked = Some(if whole {
+                            (
+                                _mm512_permutex2var_ps(a0, i0, a1),
+                                _mm512_permutex2var_ps(a0, i1, a1),
+                            )
+                        } else {
+                            let (b0, b1) = (_mm512_loadu_ps(tb), _mm512_loadu_ps(tb.add(16)));
+                            let pick = |i| {
+                                _mm512_mask_blend_ps(
+                                    0xff00,
+                                    _mm512_permutex2var_ps(a0, i, a1),
+                                    _mm512_permutex2var_ps(b0, i, b1),
+                                )
+                            };
+                            (pick(i0), pick(i1))
+                        });
+                    }
+                }
+                let (c0, c1) = picked.unwrap_or_else(|| {
+                    let zero = _mm512_setzero_ps();
+                    (
+                        _mm512_mask_i32gather_ps::<4>(zero, inside, at, base),
+                        _mm512_mask_i32gather_ps::<4>(zero, inside, at, base.add(1)),
                     )
-                };
-                let (f00, f01) = (gather(0), gather(1));
-                let (f10, f11) = (gather(stride as i32), gather(stride as i32 + 1));
-                let wr0 = _mm256_sub_ps(one, rf);
-                let wq0 = _mm256_sub_ps(one, frac);
-                let mut val = _mm256_add_ps(zero, _mm256_mul_ps(_mm256_mul_ps(wr0, wq0), f00));
-                val = _mm256_add_ps(val, _mm256_mul_ps(_mm256_mul_ps(wr0, frac), f01));
-                val = _mm256_add_ps(val, _mm256_mul_ps(_mm256_mul_ps(rf, wq0), f10));
-                val = _mm256_add_ps(val, _mm256_mul_ps(_mm256_mul_ps(rf, frac), f11));
-                let out = acc.as_mut_ptr().add(ix);
-                let sum = _mm256_add_ps(_mm256_loadu_ps(out), _mm256_mul_ps(w, val));
-                _mm256_storeu_ps(out, sum);
+                });
+                let val = _mm512_add_ps(c0, _mm512_mul_ps(rf, _mm512_sub_ps(c1, c0)));
+                let out = acc.as_mut_ptr().add(z);
+                let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, out), _mm512_mul_ps(w, val));
+                _mm512_mask_storeu_ps(out, inside, sum);
             }
-            ix += 8;
+            z += 16;
         }
-        n
     }
 }

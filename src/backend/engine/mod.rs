@@ -248,7 +248,7 @@ fn check_bindings(stage: Stage, params_bytes: usize, buffers: &[Buf]) {
         "{stage}: parameters and one buffer per binding"
     );
     debug_assert!(
-        params_bytes > 0 && params_bytes % 16 == 0,
+        params_bytes > 0 && params_bytes.is_multiple_of(16),
         "{stage}: a uniform struct"
     );
 }

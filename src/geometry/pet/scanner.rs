@@ -48,7 +48,7 @@ impl TofBins {
     /// [`Error::InvalidGeometry`] for an even or zero count, or a non-finite or non-positive
     /// width or FWHM.
     pub fn new(count: u32, width_mm: f64, fwhm_mm: f64) -> Result<Self> {
-        if count == 0 || count % 2 == 0 {
+        if count == 0 || count.is_multiple_of(2) {
             return Err(Error::InvalidGeometry(format!(
                 "{count} TOF bins; expected an odd number (one centred on the midpoint)"
             )));
@@ -125,7 +125,10 @@ impl PetScanner {
         interaction_depth_mm: f64,
         ring_spacing_mm: f64,
     ) -> Result<Self> {
-        if crystals_per_ring < 2 || crystals_per_ring % 2 != 0 || crystals_per_ring > 65536 {
+        if crystals_per_ring < 2
+            || !crystals_per_ring.is_multiple_of(2)
+            || crystals_per_ring > 65536
+        {
             return Err(Error::InvalidGeometry(format!(
                 "{crystals_per_ring} crystals per ring; expected an even number from 2 to 65536"
             )));
@@ -169,7 +172,7 @@ impl PetScanner {
     /// per ring, `crystals` is 0 or `first_gap` is beyond a block.
     pub fn with_blocks(mut self, crystals: u32, gaps: u32, first_gap: u32) -> Result<Self> {
         let period = crystals + gaps;
-        if crystals == 0 || self.crystals_per_ring % period != 0 || first_gap >= period {
+        if crystals == 0 || !self.crystals_per_ring.is_multiple_of(period) || first_gap >= period {
             return Err(Error::InvalidGeometry(format!(
                 "blocks of {crystals} crystals and {gaps} gaps (first gap at {first_gap}) do \
                  not tile {} positions per ring",

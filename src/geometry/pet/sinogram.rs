@@ -100,13 +100,13 @@ impl SinogramLayout {
         view_mashing: u32,
     ) -> Result<Self> {
         let n = scanner.crystals_per_ring();
-        if tangential == 0 || tangential % 2 != 0 || tangential > n - 2 {
+        if tangential == 0 || !tangential.is_multiple_of(2) || tangential > n - 2 {
             return Err(Error::InvalidGeometry(format!(
                 "{tangential} tangential bins; expected an even number from 2 to {}",
                 n - 2
             )));
         }
-        if span == 0 || span % 2 == 0 {
+        if span == 0 || span.is_multiple_of(2) {
             return Err(Error::InvalidGeometry(format!(
                 "span {span}; expected an odd axial compression (1 = none)"
             )));
@@ -119,7 +119,7 @@ impl SinogramLayout {
                 scanner.rings() - 1
             )));
         }
-        if view_mashing == 0 || (n / 2) % view_mashing != 0 {
+        if view_mashing == 0 || !(n / 2).is_multiple_of(view_mashing) {
             return Err(Error::InvalidGeometry(format!(
                 "view mashing {view_mashing} does not divide the {} views",
                 n / 2

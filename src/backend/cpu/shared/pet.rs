@@ -214,7 +214,7 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
     let mut weight = w.step * covered;
     if w.sigma > 0.0 {
         let tau = lambda * w.length - w.centre;
-        let s = 1.0 / (1.414_213_5 * w.sigma);
+        let s = 1.0 / (std::f32::consts::SQRT_2 * w.sigma);
         weight *= 0.5 * (erf_twin((w.half_width - tau) * s) - erf_twin((-w.half_width - tau) * s));
     }
     let b = if w.axis == 0 { 1 } else { 0 };

@@ -36,7 +36,7 @@ pub(crate) fn steps(
     } else if line.f0 <= -1.0 || line.f0 >= n_other as f32 {
         hi = -1.0;
     }
-    (hi >= lo).then(|| lo as u32..=hi as u32)
+    (hi >= lo).then_some(lo as u32..=hi as u32)
 }
 
 /// The part of `coef·(ix, iy, 1)` that is constant along an image row.
