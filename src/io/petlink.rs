@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 /// Two crystals, each `(ring, crystal in ring)`.
 type CrystalPair = ((u32, u32), (u32, u32));
+
 /// What a pass over a list-mode file found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ListModeCounts {

@@ -241,23 +241,36 @@ impl Fdk {
             .for_each(|(view, (dst, src))| {
                 let w = &self.pixel[view];
                 let red = &self.redundancy[view * given..(view + 1) * given];
+                // Per measured column, in f32 (the pixel's sum of squares is ~D², far from
+                // f32's limits): the column's part of |ray|², its factor of the row's cross
+                // term, and the numerator a·depth × redundancy × scale.
+                let (mut col_part, mut cross, mut numerator) = (
+                    Vec::with_capacity(given),
+                    Vec::with_capacity(given),
+                    Vec::with_capacity(given),
+                );
+                for (i, &r) in red.iter().enumerate() {
+                    let [a, b] = self.cols[i + self.pad[0]];
+                    col_part.push((a * a * w.tt + b * b * w.uu + 2.0 * a * b * w.tu) as f32);
+                    cross.push((2.0 * a * w.tv) as f32);
+                    numerator.push((a * w.depth * r * w.scale) as f32);
+                }
                 for (j, (d_row, s_row)) in dst
                     .chunks_exact_mut(n_cols)
                     .zip(src.chunks_exact(given))
                     .enumerate()
                 {
                     let c = self.rows[j];
+                    let (row_part, c) = ((c * c * w.vv) as f32, c as f32);
                     let d_row = &mut d_row[self.pad[0]..self.pad[0] + given];
-                    for (i, (d, s)) in d_row.iter_mut().zip(s_row).enumerate() {
-                        let k = i + self.pad[0];
-                        let [a, b] = self.cols[k];
-                        let len2 = a * a * w.tt
-                            + b * b * w.uu
-                            + c * c * w.vv
-                            + 2.0 * a * b * w.tu
-                            + 2.0 * a * c * w.tv;
-                        let cosine = a * w.depth / len2.sqrt();
-                        *d = (*s as f64 * red[i] * cosine * w.scale) as f32;
+                    for ((((d, &s), &p), &x), &n) in d_row
+                        .iter_mut()
+                        .zip(s_row)
+                        .zip(&col_part)
+                        .zip(&cross)
+                        .zip(&numerator)
+                    {
+                        *d = s * (n / (p + (row_part + x * c)).sqrt());
                     }
                 }
             });
