@@ -2,18 +2,20 @@
 //!
 //! Each voxel adds its views in the shader's order with the shader's arithmetic (no fused
 //! multiply-adds), organised for a CPU:
-//! - each view's band is copied once into a frame transposed to `[column][row]` and padded
-//!   with two zero rows and columns on every side, so a detector column is contiguous and the
-//!   taps need no bounds checks (a zero tap adds exactly what the shader's skipped tap adds);
-//! - when a view's maps have no `z` term in `a` and `c` (every orbit: the detector's rows are
-//!   parallel to z), the column, the weight and the row's divisor of a voxel are the same all
-//!   the way down its `(y, x)` line, exactly (`0·z` adds nothing). The line is then done at
-//!   once: the shader's interpolation between the two detector columns (its first step) is
-//!   taken once per row the line crosses, and each voxel only finds its row and interpolates
-//!   between two of those values; 16 voxels at a time with AVX-512. Lines are grouped in
-//!   tiles of a few `(y, x)` whose sums, and the detector columns they see, stay in cache
-//!   while the tile runs through the views;
-//! - other views (tilted detectors) take the shader's path voxel by voxel.
+//! - views go in blocks of [`VIEW_BLOCK`]: each view's band is copied into a frame transposed
+//!   to `[column][row]` and padded with two zero rows and columns on every side, so a detector
+//!   column is contiguous and the taps need no bounds checks (a zero tap adds exactly what the
+//!   shader's skipped tap adds); the block's frames stay in the last-level cache while the
+//!   whole slab runs through them;
+//! - when every view's maps have no `z` term in `a` and `c` (every orbit: the detector's rows
+//!   are parallel to z), a voxel's column, weight and row slope are the same all the way down
+//!   its `(y, x)` line, exactly (`0·z` adds nothing). The slab is then held as lines along z
+//!   and each line is done at once: the shader's interpolation between the two detector
+//!   columns (its first step) is taken once per row the line crosses, and each voxel only
+//!   finds its row and interpolates between two of those values, 16 voxels at a time with
+//!   AVX-512. Lines go in tiles of a few `(y, x)`, so the detector columns a tile sees stay
+//!   in cache while it runs through the block;
+//! - other geometries (tilted detectors) take the shader's path voxel by voxel.
 
 use super::shared::rays::{atan_twin, split_index};
 use crate::backend::layout::{CONE_FLAT, ConeMap, ConeParams};
@@ -39,13 +41,40 @@ pub(crate) fn cone_backproject(
     let (nx, ny, nz) = (p.nx as usize, p.ny as usize, p.nz as usize);
     let image = &mut image[..nx * ny * nz];
     let maps = &maps[p.first as usize..(p.first + p.n_views) as usize];
-    let frames = Frames::new(p, filtered);
+    let view_len = (p.band_rows * p.n_cols) as usize;
+    let mut frames = Frames::new(p, VIEW_BLOCK.min(maps.len()));
+    let blocks = maps
+        .chunks(VIEW_BLOCK)
+        .zip(filtered.chunks(VIEW_BLOCK * view_len));
     if maps.iter().all(|m| m.a[2] == 0.0 && m.c[2] == 0.0) {
-        by_lines(p, maps, &frames, image);
+        // The slab as lines along z, [y][x][z], for the views' whole run.
+        let mut lines = vec![0.0f32; image.len()];
+        transpose(image, &mut lines, nx * ny, nz);
+        for (block, data) in blocks {
+            frames.fill(p, &data[..block.len() * view_len]);
+            by_lines(p, block, &frames, &mut lines);
+        }
+        transpose(&lines, image, nz, nx * ny);
     } else {
-        by_voxels(p, maps, &frames, image);
+        for (block, data) in blocks {
+            frames.fill(p, &data[..block.len() * view_len]);
+            by_voxels(p, block, &frames, image);
+        }
     }
 }
+
+/// `to[j][i] = from[i][j]` for `from` of `rows` × `cols`, in parallel over rows of `to`.
+fn transpose(from: &[f32], to: &mut [f32], cols: usize, rows: usize) {
+    to.par_chunks_mut(rows).enumerate().for_each(|(j, out)| {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = from[i * cols + j];
+        }
+    });
+}
+
+/// Views transposed and back-projected together: their frames (about 1 MiB each for 512²
+/// pixels) stay in the last-level cache while every tile of the slab runs through them.
+const VIEW_BLOCK: usize = 16;
 
 /// Each view's band transposed to `[column][row]`, padded by [`PAD`] zeros on every side.
 struct Frames {
@@ -57,14 +86,25 @@ struct Frames {
 }
 
 impl Frames {
-    fn new(p: &ConeParams, filtered: &[f32]) -> Self {
+    /// Room for `views` frames of `p`'s band.
+    fn new(p: &ConeParams, views: usize) -> Self {
+        let stride = p.band_rows as usize + 2 * PAD;
+        let len = (p.n_cols as usize + 2 * PAD) * stride;
+        Self {
+            data: vec![0.0f32; views * len],
+            stride,
+            len,
+        }
+    }
+
+    /// Frames of the views of `filtered[view, band row, col]` (the padding stays zero).
+    fn fill(&mut self, p: &ConeParams, filtered: &[f32]) {
         let (n_cols, band) = (p.n_cols as usize, p.band_rows as usize);
-        let stride = band + 2 * PAD;
-        let len = (n_cols + 2 * PAD) * stride;
-        let mut data = vec![0.0f32; p.n_views as usize * len];
+        let stride = self.stride;
         // Blocks of rows, so that each column's part of the block is written contiguously.
         const BLOCK: usize = 16;
-        data.par_chunks_mut(len)
+        self.data
+            .par_chunks_mut(self.len)
             .zip(filtered.par_chunks(band * n_cols))
             .for_each(|(dst, src)| {
                 for r0 in (0..band).step_by(BLOCK) {
@@ -77,7 +117,6 @@ impl Frames {
                     }
                 }
             });
-        Self { data, stride, len }
     }
 
     fn view(&self, v: usize) -> &[f32] {
@@ -169,9 +208,14 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 impl Shared {
-    /// The voxel at `i`.
-    fn at(&self, i: usize) -> *mut f32 {
-        self.0.wrapping_add(i)
+    /// The `len` values from `at`.
+    ///
+    /// # Safety
+    /// In bounds, and no other live reference to them.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, at: usize, len: usize) -> &mut [f32] {
+        // SAFETY: as the caller promises.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
     }
 }
 
@@ -198,53 +242,31 @@ fn by_voxels(p: &ConeParams, maps: &[ConeMap], frames: &Frames, image: &mut [f32
         });
 }
 
-/// The `z`-free path: tiles of `(y, x)` lines, each tile through every view.
-fn by_lines(p: &ConeParams, maps: &[ConeMap], frames: &Frames, image: &mut [f32]) {
+/// The `z`-free path on the slab as lines `[y][x][z]`: tiles of lines, each tile through
+/// every view of the block.
+fn by_lines(p: &ConeParams, maps: &[ConeMap], frames: &Frames, lines: &mut [f32]) {
     let (nx, ny, nz) = (p.nx as usize, p.ny as usize, p.nz as usize);
-    let out = Shared(image.as_mut_ptr());
+    let out = Shared(lines.as_mut_ptr());
     let tiles: Vec<(usize, usize)> = (0..ny)
         .step_by(TILE)
         .flat_map(|y0| (0..nx).step_by(TILE).map(move |x0| (y0, x0)))
         .collect();
-    let lines_of = |(y0, x0): (usize, usize)| {
-        (y0..(y0 + TILE).min(ny)).flat_map(move |y| (x0..(x0 + TILE).min(nx)).map(move |x| (y, x)))
-    };
     let slices: Vec<f32> = (0..nz).map(|iz| (p.z0 as usize + iz) as f32).collect();
-    tiles.into_par_iter().for_each(|tile| {
-        // acc[line][z]: each line's sums contiguous.
-        let n_lines = lines_of(tile).count();
-        let mut acc = vec![0.0f32; n_lines * nz];
-        let voxel = |z: usize, (y, x): (usize, usize)| (z * ny + y) * nx + x;
-        for (i, yx) in lines_of(tile).enumerate() {
-            for z in 0..nz {
-                // SAFETY: in bounds; the tile's voxels are touched by this thread alone.
-                acc[i * nz + z] = unsafe { *out.at(voxel(z, yx)) };
-            }
-        }
+    tiles.into_par_iter().for_each(|(y0, x0)| {
         // Room for a table read from any row the line crosses (see `avx512::add`).
         let mut columns = vec![0.0f32; frames.stride + TABLE];
         for (v, m) in maps.iter().enumerate() {
             let frame = frames.view(v);
-            for (i, (y, x)) in lines_of(tile).enumerate() {
-                let (x, y) = (x as f32, y as f32);
-                let affine = |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
-                let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
-                let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
-                add_line(
-                    p,
-                    &t,
-                    frame,
-                    frames.stride,
-                    &slices,
-                    &mut columns,
-                    &mut acc[i * nz..][..nz],
-                );
-            }
-        }
-        for (i, yx) in lines_of(tile).enumerate() {
-            for z in 0..nz {
-                // SAFETY: as above.
-                unsafe { *out.at(voxel(z, yx)) = acc[i * nz + z] };
+            for y in y0..(y0 + TILE).min(ny) {
+                for x in x0..(x0 + TILE).min(nx) {
+                    // SAFETY: line (y, x) belongs to this tile alone; in bounds.
+                    let acc = unsafe { out.slice((y * nx + x) * nz, nz) };
+                    let (x, y) = (x as f32, y as f32);
+                    let affine = |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
+                    let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
+                    let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
+                    add_line(p, &t, frame, frames.stride, &slices, &mut columns, acc);
+                }
             }
         }
     });
