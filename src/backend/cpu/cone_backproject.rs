@@ -27,8 +27,8 @@ const PAD: usize = 2;
 /// Image rows and columns of a tile of `(y, x)` lines.
 const TILE: usize = 16;
 
-/// Values of the two-register tables the AVX-512 path picks taps from.
-const TABLE: usize = 32;
+/// Rows of the widest (four-register) table the AVX-512 path picks taps from.
+const TABLE: usize = 64;
 
 /// Adds to `image[z, y, x]` (the slab) the back-projection of `filtered[view, band row, col]`.
 /// Bindings in shader order: params, maps, filtered, image.
@@ -407,8 +407,8 @@ mod tests {
     use super::*;
 
     /// Every vector path the CPU has gives the scalar path's bits, on a slab and band of
-    /// orbits whose lines cross about 8 detector rows per slice (gathered), 3.3 (two tables
-    /// per 16 voxels) and 1 (one table), with lines partly off the band.
+    /// orbits whose lines cross about 8 detector rows per slice (gathered), 3.3 (a 64-row
+    /// table) and 1 (a 32-row table), with lines partly off the band.
     #[test]
     fn lanes_agree_bit_for_bit() {
         use crate::geometry::{ConeBeam, ConeOrbit, ImageGrid};
@@ -534,10 +534,9 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     /// [`super::add_line`] 16 voxels at a time: the same operations lane by lane (no fused
-    /// multiply-adds). Each voxel's two taps are picked from `TABLE` consecutive
-    /// interpolated rows held in two registers: one table for all 16 voxels, or one per 8 when
-    /// the line is steep; a group whose taps do not fit is gathered. `columns` holds at least
-    /// `hi − lo + 2 + TABLE` values.
+    /// multiply-adds). The 16 voxels' two taps are picked from 32 consecutive interpolated
+    /// rows held in two registers, or from 64 in four when the line is steep; a group whose
+    /// taps do not fit is gathered. `columns` holds at least `hi − lo + 2 + TABLE` values.
     #[target_feature(enable = "avx512f")]
     pub(super) fn add(
         p: &ConeParams,
@@ -561,13 +560,15 @@ mod avx512 {
         let shift = _mm512_set1_epi32(PAD as i32 - p.row0 as i32 - 2 - line.lo);
         let (bottom, top) = (_mm512_setzero_si512(), _mm512_set1_epi32(line.hi - line.lo));
         let one = _mm512_set1_epi32(1);
-        let reach = _mm512_set1_epi32(TABLE as i32 - 2);
-        // Tables for 16 voxels, for 8, or none, from the mean slope (a group that does not fit
-        // after all is gathered).
-        let span = |voxels: f32| voxels * line.rows_per_slice + 3.0 <= (TABLE - 2) as f32;
-        let (whole, halves) = (span(15.0), span(7.0));
-        // How far below a group's first (or ninth) voxel its table starts.
-        let back = if line.rising { 0 } else { TABLE as i32 - 2 };
+        // A table of 32 rows in two registers, or of 64 in four, from the mean slope; a group
+        // that does not fit after all is gathered.
+        let fits = |rows: usize| 15.0 * line.rows_per_slice + 3.0 <= (rows - 2) as f32;
+        let (whole, wide) = (fits(TABLE / 2), fits(TABLE));
+        let last = if whole { TABLE / 2 - 2 } else { TABLE - 2 } as i32;
+        let reach = _mm512_set1_epi32(last);
+        let half = _mm512_set1_epi32(TABLE as i32 / 2);
+        // How far below a group's first voxel its table starts.
+        let back = if line.rising { 0 } else { last };
         let base = columns.as_ptr();
         let n = acc.len().min(slices.len());
         let mut z = 0;
@@ -597,38 +598,28 @@ mod avx512 {
                         _mm512_cmpge_epi32_mask(at, bottom) & _mm512_cmple_epi32_mask(at, top);
                     at = _mm512_min_epi32(_mm512_max_epi32(at, bottom), top);
                 }
-                let start = |lane: i32| (lane - back).max(0);
                 let mut picked = None;
-                if whole || halves {
-                    let s0 = start(_mm512_cvtsi512_si32(at));
-                    let s1 = if whole {
-                        s0
-                    } else {
-                        start(_mm_cvtsi128_si32(_mm512_extracti32x4_epi32::<2>(at)))
-                    };
-                    let starts = _mm512_mask_blend_epi32(
-                        0xff00,
-                        _mm512_set1_epi32(s0),
-                        _mm512_set1_epi32(s1),
-                    );
-                    let i0 = _mm512_sub_epi32(at, starts);
-                    // Every tap (i0 and i0 + 1) within its table?
+                if whole || wide {
+                    let s0 = (_mm512_cvtsi512_si32(at) - back).max(0);
+                    let i0 = _mm512_sub_epi32(at, _mm512_set1_epi32(s0));
+                    // Every tap (i0 and i0 + 1) within the table?
                     if _mm512_mask_cmpgt_epu32_mask(inside, i0, reach) == 0 {
                         let i1 = _mm512_add_epi32(i0, one);
-                        let (ta, tb) = (base.add(s0 as usize), base.add(s1 as usize));
-                        let (a0, a1) = (_mm512_loadu_ps(ta), _mm512_loadu_ps(ta.add(16)));
+                        let t = base.add(s0 as usize);
+                        let (t0, t1) = (_mm512_loadu_ps(t), _mm512_loadu_ps(t.add(16)));
                         picked = Some(if whole {
                             (
-                                _mm512_permutex2var_ps(a0, i0, a1),
-                                _mm512_permutex2var_ps(a0, i1, a1),
+                                _mm512_permutex2var_ps(t0, i0, t1),
+                                _mm512_permutex2var_ps(t0, i1, t1),
                             )
                         } else {
-                            let (b0, b1) = (_mm512_loadu_ps(tb), _mm512_loadu_ps(tb.add(16)));
+                            let (t2, t3) = (_mm512_loadu_ps(t.add(32)), _mm512_loadu_ps(t.add(48)));
+                            // Rows 32 and on come from the second pair of registers.
                             let pick = |i| {
                                 _mm512_mask_blend_ps(
-                                    0xff00,
-                                    _mm512_permutex2var_ps(a0, i, a1),
-                                    _mm512_permutex2var_ps(b0, i, b1),
+                                    _mm512_cmpge_epi32_mask(i, half),
+                                    _mm512_permutex2var_ps(t0, i, t1),
+                                    _mm512_permutex2var_ps(t2, i, t3),
                                 )
                             };
                             (pick(i0), pick(i1))
