@@ -99,13 +99,21 @@ fn backproject_with(
     }
 }
 
-/// `to[j][i] = from[i][j]` for `from` of `rows` × `cols`, in parallel over rows of `to`.
+/// `to[j][i] = from[i][j]` for `from` of `rows` × `cols`, in parallel over runs of rows of
+/// `to`: each run of 16 reads 16 neighbours of `from` at a time.
 fn transpose(from: &[f32], to: &mut [f32], cols: usize, rows: usize) {
-    to.par_chunks_mut(rows).enumerate().for_each(|(j, out)| {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = from[i * cols + j];
-        }
-    });
+    const RUN: usize = 16;
+    to.par_chunks_mut(rows * RUN)
+        .enumerate()
+        .for_each(|(run, out)| {
+            let j0 = run * RUN;
+            for i in 0..rows {
+                let src = &from[i * cols + j0..][..out.len() / rows];
+                for (k, &v) in src.iter().enumerate() {
+                    out[k * rows + i] = v;
+                }
+            }
+        });
 }
 
 /// Views transposed and back-projected together: their frames (about 1 MiB each for 512²
