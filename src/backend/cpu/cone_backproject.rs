@@ -42,7 +42,7 @@ pub(crate) fn cone_backproject(
 }
 
 /// How the `z`-free lines run: the widest vector unit the CPU has (each gives the same bits).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 enum Lanes {
     Scalar,
     #[cfg(target_arch = "x86_64")]
@@ -345,14 +345,13 @@ fn add_line(run: &Run<'_>, t: &Terms, frame: &[f32], columns: &mut [f32], acc: &
     if lo > hi {
         return; // off the band: the shader adds w · 0 to every voxel
     }
-    let (lo, hi) = (lo as usize, hi as usize);
-    let rows = hi + 2 - lo;
-    let left = &frame[t.col * stride + lo..][..rows];
-    let right = &frame[(t.col + 1) * stride + lo..][..rows];
+    let rows = (hi + 2 - lo) as usize;
     let line = Line {
         terms: *t,
-        lo: lo as i32,
-        hi: hi as i32,
+        left: &frame[t.col * stride + lo as usize..][..rows],
+        right: &frame[(t.col + 1) * stride + lo as usize..][..rows],
+        lo,
+        hi,
         unclamped: row_first.min(row_last) >= -2.0 && row_first.max(row_last) <= p.n_rows as f32,
         inside: first.min(last) >= 0 && first.max(last) <= last_padded_row(p),
         rising: last >= first,
@@ -365,30 +364,41 @@ fn add_line(run: &Run<'_>, t: &Terms, frame: &[f32], columns: &mut [f32], acc: &
     match run.lanes {
         // SAFETY (both): `lanes` is one the CPU supports ([`Lanes::detect`]).
         #[cfg(target_arch = "x86_64")]
-        Lanes::Avx512 => {
-            return unsafe { avx512::add(p, &line, left, right, columns, slices, acc) };
-        }
+        Lanes::Avx512 => unsafe { avx512::add(p, &line, columns, slices, acc) },
         #[cfg(target_arch = "x86_64")]
-        Lanes::Avx2 => return unsafe { avx2::add(p, &line, left, right, columns, slices, acc) },
-        Lanes::Scalar => {}
+        Lanes::Avx2 => unsafe { avx2::add(p, &line, columns, slices, acc) },
+        Lanes::Scalar => add_scalar(p, &line, columns, slices, acc),
     }
-    let _ = line;
-    let columns = &mut columns[..rows];
-    interpolate_columns(t.frac, left, right, columns);
+}
+
+/// [`add_line`] voxel by voxel.
+fn add_scalar(
+    p: &ConeParams,
+    line: &Line<'_>,
+    columns: &mut [f32],
+    slices: &[f32],
+    acc: &mut [f32],
+) {
+    let t = &line.terms;
+    let columns = interpolate_columns(line, columns);
     for (a, &z) in acc.iter_mut().zip(slices) {
-        let (r, rf) = padded_row(p, row(z));
-        if r < lo as i32 || r > hi as i32 {
+        let (r, rf) = padded_row(p, t.row_at + z * t.row_dz);
+        if r < line.lo || r > line.hi {
             continue; // adds w · 0
         }
-        let k = r as usize - lo;
+        let k = (r - line.lo) as usize;
         *a += t.w * lerp(columns[k], columns[k + 1], rf);
     }
 }
 
-/// What the vector path needs to know of a line beyond its [`Terms`].
+/// A `z`-free line of voxels in one view: its [`Terms`], the two detector columns over the
+/// rows it crosses, and what the vector paths need to know of those rows.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-struct Line {
+struct Line<'a> {
     terms: Terms,
+    /// The left and right detector columns from padded row `lo` to `hi + 1`.
+    left: &'a [f32],
+    right: &'a [f32],
     /// Padded rows `lo ..= hi` of the upper taps (both taps within the frame).
     lo: i32,
     hi: i32,
@@ -402,12 +412,15 @@ struct Line {
     rows_per_slice: f32,
 }
 
-/// The shader's first interpolation step (between the two columns), row by row.
+/// The shader's first interpolation step (between the line's two columns), row by row, into
+/// the start of `out`, which it returns.
 #[inline(always)]
-fn interpolate_columns(frac: f32, left: &[f32], right: &[f32], out: &mut [f32]) {
-    for ((o, &l), &r) in out.iter_mut().zip(left).zip(right) {
-        *o = lerp(l, r, frac);
+fn interpolate_columns<'a>(line: &Line<'_>, out: &'a mut [f32]) -> &'a mut [f32] {
+    let out = &mut out[..line.left.len()];
+    for ((o, &l), &r) in out.iter_mut().zip(line.left).zip(line.right) {
+        *o = lerp(l, r, line.terms.frac);
     }
+    out
 }
 
 #[cfg(test)]
@@ -480,18 +493,14 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) fn add(
         p: &ConeParams,
-        line: &Line,
-        left: &[f32],
-        right: &[f32],
+        line: &Line<'_>,
         columns: &mut [f32],
         slices: &[f32],
         acc: &mut [f32],
     ) {
         let t = &line.terms;
-        let rows = (line.hi - line.lo + 2) as usize;
-        let columns = &mut columns[..rows];
         // Vectorised here, within AVX2.
-        interpolate_columns(t.frac, &left[..rows], &right[..rows], columns);
+        let columns = interpolate_columns(line, columns);
         let (row_at, row_dz) = (_mm256_set1_ps(t.row_at), _mm256_set1_ps(t.row_dz));
         let (two, minus_two) = (_mm256_set1_ps(2.0), _mm256_set1_ps(-2.0));
         let n_rows = _mm256_set1_ps(p.n_rows as f32);
@@ -548,18 +557,15 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub(super) fn add(
         p: &ConeParams,
-        line: &Line,
-        left: &[f32],
-        right: &[f32],
+        line: &Line<'_>,
         columns: &mut [f32],
         slices: &[f32],
         acc: &mut [f32],
     ) {
         let t = &line.terms;
-        let rows = (line.hi - line.lo + 2) as usize;
-        assert!(columns.len() >= rows + TABLE && left.len() >= rows && right.len() >= rows);
+        assert!(columns.len() >= line.left.len() + TABLE);
         // Vectorised here, within AVX-512.
-        interpolate_columns(t.frac, &left[..rows], &right[..rows], &mut columns[..rows]);
+        interpolate_columns(line, columns);
         let (row_at, row_dz) = (_mm512_set1_ps(t.row_at), _mm512_set1_ps(t.row_dz));
         let (two, minus_two) = (_mm512_set1_ps(2.0), _mm512_set1_ps(-2.0));
         let n_rows = _mm512_set1_ps(p.n_rows as f32);
