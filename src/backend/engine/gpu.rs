@@ -16,6 +16,91 @@ pub(crate) struct GpuEngine {
     buffers: Vec<Option<wgpu::Buffer>>,
     pending: Option<wgpu::CommandEncoder>,
     readback: Option<wgpu::Buffer>,
+    /// Timestamp queries of the pending passes, made when the kernel clock first runs.
+    timing: Option<Timing>,
+}
+
+/// Passes timed per submission: two timestamps each fill one query set.
+pub(super) const TIMED_PASSES: u32 = wgpu::QUERY_SET_MAX_QUERIES / 2;
+
+/// The query set of the pending encoder's passes, its resolve and readback buffers, and the
+/// stage of each timed pass in order.
+#[derive(Debug)]
+struct Timing {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    stages: Vec<Stage>,
+}
+
+impl Timing {
+    fn new(device: &wgpu::Device) -> Self {
+        let bytes = u64::from(2 * TIMED_PASSES) * u64::from(wgpu::QUERY_SIZE);
+        let buffer = |label, usage| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        Self {
+            queries: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("kernel clock"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * TIMED_PASSES,
+            }),
+            resolve: buffer(
+                "kernel clock resolve",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            readback: buffer(
+                "kernel clock readback",
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            ),
+            stages: Vec::new(),
+        }
+    }
+
+    /// The timestamp writes of the next pass, of `stage`.
+    fn next(&mut self, stage: Stage) -> wgpu::ComputePassTimestampWrites<'_> {
+        let at = 2 * self.stages.len() as u32;
+        self.stages.push(stage);
+        wgpu::ComputePassTimestampWrites {
+            query_set: &self.queries,
+            beginning_of_pass_write_index: Some(at),
+            end_of_pass_write_index: Some(at + 1),
+        }
+    }
+
+    /// Records the copy of the pending passes' timestamps to the readback buffer.
+    fn resolve(&self, encoder: &mut wgpu::CommandEncoder) {
+        let n = 2 * self.stages.len() as u32;
+        encoder.resolve_query_set(&self.queries, 0..n, &self.resolve, 0);
+        encoder.copy_buffer_to_buffer(
+            &self.resolve,
+            0,
+            &self.readback,
+            0,
+            u64::from(n) * u64::from(wgpu::QUERY_SIZE),
+        );
+    }
+
+    /// Waits for the submitted passes and hands their device times to the context's clock.
+    fn collect(&mut self, ctx: &GpuContext) -> Result<()> {
+        let bytes = 2 * self.stages.len() as u64 * u64::from(wgpu::QUERY_SIZE);
+        let slice = self.readback.slice(..bytes);
+        let ticks: Vec<u64> = map_read(ctx, slice, |bytes| bytemuck::cast_slice(bytes).to_vec())?;
+        self.readback.unmap();
+        let period = f64::from(ctx.queue.get_timestamp_period());
+        ctx.add_kernel_times(
+            self.stages
+                .drain(..)
+                .zip(ticks.chunks_exact(2))
+                .map(|(stage, t)| (stage, t[1].wrapping_sub(t[0]) as f64 * period)),
+        );
+        Ok(())
+    }
 }
 
 impl GpuEngine {
@@ -25,6 +110,7 @@ impl GpuEngine {
             buffers: Vec::new(),
             pending: None,
             readback: None,
+            timing: None,
         }
     }
 
@@ -54,17 +140,24 @@ impl GpuEngine {
     /// # Errors
     /// [`Error::Gpu`] for a validation error in the recorded work.
     fn flush(&mut self) -> Result<()> {
-        let Some(encoder) = self.pending.take() else {
+        let Some(mut encoder) = self.pending.take() else {
             return Ok(());
         };
+        let timed = self.timing.as_ref().is_some_and(|t| !t.stages.is_empty());
+        if timed && let Some(t) = &self.timing {
+            t.resolve(&mut encoder);
+        }
         let scope = self
             .ctx
             .device
             .push_error_scope(wgpu::ErrorFilter::Validation);
         self.ctx.queue.submit([encoder.finish()]);
-        match pollster::block_on(scope.pop()) {
-            Some(e) => Err(Error::Gpu(format!("running the recorded stages: {e}"))),
-            None => Ok(()),
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("running the recorded stages: {e}")));
+        }
+        match &mut self.timing {
+            Some(t) if timed => t.collect(&self.ctx),
+            _ => Ok(()),
         }
     }
 
@@ -151,23 +244,9 @@ impl GpuEngine {
             .copy_buffer_to_buffer(&src, 4 * offset as u64, &target, 0, bytes);
         self.flush()?;
         let slice = target.slice(..bytes.max(4));
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("buffer mapping was abandoned".into()))?
-            .map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
-        {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(e.to_string()))?;
-            out.copy_from_slice(&bytemuck::cast_slice(&view)[..out.len()]);
-        }
+        map_read(&self.ctx, slice, |bytes| {
+            out.copy_from_slice(&bytemuck::cast_slice(bytes)[..out.len()]);
+        })?;
         target.unmap();
         Ok(())
     }
@@ -205,7 +284,32 @@ impl GpuEngine {
             layout: ctx.pipelines.layout(stage),
             entries: &entries,
         });
-        record(self.encoder(), &ctx, stage, &group, workgroups);
+        let clock = ctx.kernel_clock_running();
+        if clock
+            && self
+                .timing
+                .as_ref()
+                .is_some_and(|t| t.stages.len() as u32 == TIMED_PASSES)
+        {
+            self.flush()?;
+        }
+        if clock && self.timing.is_none() {
+            self.timing = Some(Timing::new(&ctx.device));
+        }
+        let encoder = self
+            .pending
+            .get_or_insert_with(|| ctx.device.create_command_encoder(&Default::default()));
+        let timestamps = match &mut self.timing {
+            Some(t) if clock => Some(t.next(stage)),
+            _ => None,
+        };
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(stage.name()),
+            timestamp_writes: timestamps,
+        });
+        pass.set_pipeline(ctx.pipelines.get(stage));
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
         Ok(())
     }
 
@@ -256,21 +360,29 @@ pub(super) fn linear_grid(ctx: &GpuContext, stage: Stage, len: usize) -> [u32; 3
     [x as u32, groups.div_ceil(x) as u32, 1]
 }
 
-/// Records one compute pass of `stage` over `workgroups`.
-fn record(
-    encoder: &mut wgpu::CommandEncoder,
+/// Maps `slice` for reading once the device is idle, and hands its bytes to `f`.
+///
+/// # Errors
+/// [`Error::Gpu`] when the device is lost or the mapping fails.
+fn map_read<T>(
     ctx: &GpuContext,
-    stage: Stage,
-    group: &wgpu::BindGroup,
-    workgroups: [u32; 3],
-) {
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(stage.name()),
-        timestamp_writes: None,
+    slice: wgpu::BufferSlice<'_>,
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
     });
-    pass.set_pipeline(ctx.pipelines.get(stage));
-    pass.set_bind_group(0, group, &[]);
-    pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+    rx.recv()
+        .map_err(|_| Error::Gpu("buffer mapping was abandoned".into()))?
+        .map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
+    let view = slice
+        .get_mapped_range()
+        .map_err(|e| Error::Gpu(e.to_string()))?;
+    Ok(f(&view))
 }
 
 /// A buffer the host can map to read `bytes` back.

@@ -313,4 +313,44 @@ mod tests {
         let out = copy_then_clear(&mut Engine::new(Some(ctx)));
         assert_eq!(out, [[0.0, 0.0, 0.0, 2.0, 3.0, 4.0], [0.0; 6]]);
     }
+
+    /// Every pass recorded while the kernel clock runs is timed, across as many submissions
+    /// as the query sets need; none before it starts or after it stops. A private context,
+    /// so that tests running beside it add no passes.
+    #[test]
+    #[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
+    fn the_kernel_clock_times_every_pass_and_only_while_it_runs() {
+        crate::test_support::gpu_context();
+        let ctx = Arc::new(GpuContext::new().unwrap());
+        if !ctx.can_time_kernels() {
+            assert!(ctx.start_kernel_clock().is_err());
+            return;
+        }
+        let mut engine = Engine::new(Some(ctx.clone()));
+        em_ratio_on(&mut engine);
+        assert!(ctx.stop_kernel_clock().stages.is_empty());
+        ctx.start_kernel_clock().unwrap();
+        // More passes than one query set holds, in one recording.
+        let passes = 2 * gpu::TIMED_PASSES as usize + 3;
+        let data = engine.upload("m", &[1.0f32; 64]).unwrap();
+        let expected = engine.upload("e", &[1.0f32; 64]).unwrap();
+        let zero = engine.zeros("z", 64).unwrap();
+        let p = EmParams::new(64, 0, true, false, 0.0);
+        for _ in 0..passes {
+            engine
+                .dispatch_linear(Stage::EmRatio, &p, &[data, zero, zero, expected], 64)
+                .unwrap();
+        }
+        engine.read(expected, 0, &mut [0.0f32; 64]).unwrap();
+        let times = ctx.stop_kernel_clock();
+        assert_eq!(times.stages.len(), 1);
+        assert_eq!(times.stages[0].stage, Stage::EmRatio.name());
+        assert_eq!(times.stages[0].passes, passes as u64);
+        assert!(
+            times.total() > 0.0 && times.total().is_finite(),
+            "{times:?}"
+        );
+        em_ratio_on(&mut engine);
+        assert!(ctx.stop_kernel_clock().stages.is_empty());
+    }
 }

@@ -1,8 +1,9 @@
 //! The device context: adapter, device, queue and the compiled pipelines, made once.
 
+use super::clock::{KernelClock, KernelTimes};
 use crate::backend::stage::{Access, Stage};
 use crate::error::{Error, Result};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The compute pipelines, one per [`Stage`], each with the bind-group layout its binding
 /// table declares.
@@ -87,6 +88,8 @@ pub struct GpuContext {
     pub(crate) pipelines: Pipelines,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
+    /// Summed device time per stage while the kernel clock runs (`None`: stopped).
+    clock: Mutex<Option<KernelClock>>,
 }
 
 /// One adapter as `tomors info` lists it.
@@ -128,9 +131,11 @@ impl GpuContext {
         .map_err(|e| Error::NoGpu(e.to_string()))?;
         let info = adapter.get_info();
         let limits = adapter.limits();
+        // Timestamp queries cost nothing until the kernel clock is started.
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tomors"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -154,7 +159,65 @@ impl GpuContext {
             pipelines,
             info,
             limits,
+            clock: Mutex::new(None),
         })
+    }
+
+    /// True when the device can time its compute passes (wgpu's `TIMESTAMP_QUERY`).
+    pub fn can_time_kernels(&self) -> bool {
+        self.device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Starts (or restarts from zero) the kernel clock: from now on every compute pass on
+    /// this context writes timestamps at its start and end, and its device time is summed
+    /// per stage. Each submission then waits for its timestamps, so time end to end with
+    /// the clock stopped.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the device cannot time passes ([`GpuContext::can_time_kernels`]).
+    pub fn start_kernel_clock(&self) -> Result<()> {
+        if !self.can_time_kernels() {
+            return Err(Error::Gpu(format!(
+                "{} has no timestamp queries: kernel times cannot be measured on it",
+                self.describe()
+            )));
+        }
+        *self.clock.lock().unwrap_or_else(|e| e.into_inner()) = Some(KernelClock::new());
+        Ok(())
+    }
+
+    /// Stops the kernel clock and returns what it summed (empty when it was not running).
+    pub fn stop_kernel_clock(&self) -> KernelTimes {
+        self.clock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .map(|c| c.times())
+            .unwrap_or_default()
+    }
+
+    /// True while the kernel clock runs.
+    pub(crate) fn kernel_clock_running(&self) -> bool {
+        self.clock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Adds timed passes to the kernel clock, if it still runs.
+    pub(crate) fn add_kernel_times(&self, passes: impl IntoIterator<Item = (Stage, f64)>) {
+        if let Some(clock) = self
+            .clock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            for (stage, ns) in passes {
+                clock.add(stage, ns);
+            }
+        }
     }
 
     /// The process-wide context, opened on first use and reused (it is immutable once made).

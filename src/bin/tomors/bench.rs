@@ -88,8 +88,8 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
             eprintln!("no adapter for {backend}: skipping it");
         }
     }
-    println!("| case | views | backend | operation | time (s) | GVox-updates/s |");
-    println!("|---|---:|---|---|---:|---:|");
+    println!("| case | views | backend | operation | time (s) | GVox-updates/s | kernel (s) |");
+    println!("|---|---:|---|---|---:|---:|---:|");
     for case in &chosen {
         let (image, data) = case.inputs().map_err(err)?;
         for &backend in &list {
@@ -105,17 +105,12 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
                     }
                     .map_err(err)
                 };
-                let pb = spinner(&format!("{} {op} on {}", case.name, p.backend()));
-                run()?;
-                let mut best = f64::INFINITY;
-                for _ in 0..repeat.max(1) {
-                    let t = Instant::now();
-                    run()?;
-                    best = best.min(t.elapsed().as_secs_f64());
-                }
-                pb.finish_and_clear();
+                let label = format!("{} {op} on {}", case.name, p.backend());
+                best_of(1, &label, run)?;
+                let best = best_of(repeat, &label, run)?;
+                let kernel = kernel_seconds(backend, run)?;
                 println!(
-                    "| {} | {} | {} | {op} | {best:.4} | {:.2} |",
+                    "| {} | {} | {} | {op} | {best:.4} | {:.2} | {kernel} |",
                     case.name,
                     case.geometry.n_views(),
                     p.backend(),
@@ -129,8 +124,8 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
     }
     if spect || pet || !pet3d.is_empty() {
         println!();
-        println!("| case | backend | operation | time (s) | plan memory (MiB) |");
-        println!("|---|---|---|---:|---:|");
+        println!("| case | backend | operation | time (s) | plan memory (MiB) | kernel (s) |");
+        println!("|---|---|---|---:|---:|---:|");
     }
     if spect {
         bench_spect(&list, repeat)?;
@@ -155,21 +150,19 @@ fn bench_cone(n: usize, backends: &[Backend], ops: &[String], repeat: usize) -> 
         let p = tomors::ConeProjector::new(c.cone.clone(), c.grid.clone(), backend).map_err(err)?;
         let fdk = tomors::Fdk::new(&p, RampFilter::default()).map_err(err)?;
         for op in ops {
-            let t = best_of(
-                repeat,
-                &format!("{} {op} on {}", c.name, p.backend()),
-                || {
-                    match op.as_str() {
-                        "forward" => p.forward(image.view()).map(drop),
-                        "adjoint" => p.adjoint(data.view()).map(drop),
-                        _ => fdk.reconstruct(data.view()).map(drop),
-                    }
-                    .map_err(err)
-                },
-            )?;
+            let run = || {
+                match op.as_str() {
+                    "forward" => p.forward(image.view()).map(drop),
+                    "adjoint" => p.adjoint(data.view()).map(drop),
+                    _ => fdk.reconstruct(data.view()).map(drop),
+                }
+                .map_err(err)
+            };
+            let t = best_of(repeat, &format!("{} {op} on {}", c.name, p.backend()), run)?;
+            let kernel = kernel_seconds(backend, run)?;
             let what = if op == "fbp" { "fdk" } else { op.as_str() };
             println!(
-                "| {} | {} | {} | {what} | {t:.4} | {:.2} |",
+                "| {} | {} | {} | {what} | {t:.4} | {:.2} | {kernel} |",
                 c.name,
                 c.cone.n_views(),
                 p.backend(),
@@ -178,6 +171,31 @@ fn bench_cone(n: usize, backends: &[Backend], ops: &[String], repeat: usize) -> 
         }
     }
     Ok(())
+}
+
+/// Device time of the shaders in one more run of `f` (wgpu timestamp queries, summed over
+/// its passes), as a table cell: seconds on a GPU that can time its passes, empty otherwise.
+/// The time of each stage is written to stderr.
+fn kernel_seconds(backend: Backend, mut f: impl FnMut() -> CliResult<()>) -> CliResult<String> {
+    let Some(ctx) = (backend == Backend::Gpu)
+        .then(tomors::backend::gpu::GpuContext::shared)
+        .and_then(Result::ok)
+        .filter(|c| c.can_time_kernels())
+    else {
+        return Ok(String::new());
+    };
+    ctx.start_kernel_clock().map_err(err)?;
+    let ran = f();
+    let times = ctx.stop_kernel_clock();
+    ran?;
+    // The split by stage goes to stderr, before the row it belongs to.
+    let split: Vec<String> = times
+        .stages
+        .iter()
+        .map(|s| format!("{} {:.4} s / {} passes", s.stage, s.seconds, s.passes))
+        .collect();
+    eprintln!("kernel time by stage: {}", split.join(", "));
+    Ok(format!("{:.4}", times.total()))
 }
 
 /// Best of `repeat` runs of `f`, seconds.
@@ -230,13 +248,18 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize) -> CliResult<()>
             })?;
             t = t.min(again);
         }
-        println!("| {name} | {who} | forward (all bins) | {t:.3} | |");
-        let t = best_of(repeat, "adjoint", || {
-            p.adjoint(data.view()).map(drop).map_err(err)
+        let k = kernel_seconds(backend, || {
+            p.forward(c.activity.view()).map(drop).map_err(err)
         })?;
-        println!("| {name} | {who} | adjoint (all bins) | {t:.3} | |");
-        let (t, mib) = time_osem(&p, data.view(), &Osem::new(1, 21), repeat, "OSEM 1×21")?;
-        println!("| {name} | {who} | OSEM 1 it × 21 subsets | {t:.3} | {mib:.1} |");
+        println!("| {name} | {who} | forward (all bins) | {t:.3} | | {k} |");
+        let adjoint = || p.adjoint(data.view()).map(drop).map_err(err);
+        let t = best_of(repeat, "adjoint", adjoint)?;
+        let k = kernel_seconds(backend, adjoint)?;
+        println!("| {name} | {who} | adjoint (all bins) | {t:.3} | | {k} |");
+        let osem = Osem::new(1, 21);
+        let (t, mib) = time_osem(&p, data.view(), &osem, repeat, "OSEM 1×21")?;
+        let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
+        println!("| {name} | {who} | OSEM 1 it × 21 subsets | {t:.3} | {mib:.1} | {k} |");
     }
     Ok(())
 }
@@ -291,11 +314,11 @@ fn bench_lm(
     let lm = tomors::ListModeProjector::with_sensitivity(events, &model, sensitivity.view())
         .map_err(err)?;
     let osem = Osem::new(1, 10);
-    let t = best_of(repeat, "list-mode OSEM", || {
-        tomors::recon::lm_osem(&lm, &osem).map(drop).map_err(err)
-    })?;
+    let run = || tomors::recon::lm_osem(&lm, &osem).map(drop).map_err(err);
+    let t = best_of(repeat, "list-mode OSEM", run)?;
+    let k = kernel_seconds(backend, run)?;
     println!(
-        "| mMR list mode, {} events | {} | LM-OSEM 1 it × 10 subsets | {t:.3} | |",
+        "| mMR list mode, {} events | {} | LM-OSEM 1 it × 10 subsets | {t:.3} | | {k} |",
         lm.events().len(),
         sino.backend()
     );
@@ -344,15 +367,12 @@ fn bench_pet(backends: &[Backend], repeat: usize) -> CliResult<()> {
         )
         .map_err(err)?;
         let data = p.forward(case.activity.view()).map_err(err)?;
-        let (t, mib) = time_osem(
-            &p,
-            data.view(),
-            &Osem::new(4, 12),
-            repeat,
-            &format!("PET OSEM 4×12 on {}", p.backend()),
-        )?;
+        let osem = Osem::new(4, 12);
+        let label = format!("PET OSEM 4×12 on {}", p.backend());
+        let (t, mib) = time_osem(&p, data.view(), &osem, repeat, &label)?;
+        let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
         println!(
-            "| PET 2D 256² × 256 views, μ | {} | OSEM 4 it × 12 subsets | {t:.3} | {mib:.1} |",
+            "| PET 2D 256² × 256 views, μ | {} | OSEM 4 it × 12 subsets | {t:.3} | {mib:.1} | {k} |",
             p.backend()
         );
     }
@@ -374,31 +394,31 @@ fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
         let pb = spinner(&format!("SPECT data on {}", p.backend()));
         let data = p.forward(case.activity.view().into_dyn()).map_err(err)?;
         pb.finish_and_clear();
-        let (best, osem_mib) = time_osem(
-            &p,
-            data.view(),
-            &Osem::new(4, 8),
-            repeat,
-            &format!("SPECT OSEM 4×8 on {}", p.backend()),
-        )?;
-        let t = Instant::now();
-        p.forward(case.activity.view().into_dyn()).map_err(err)?;
-        let t_forward = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        p.adjoint(data.view()).map_err(err)?;
-        let t_adjoint = t.elapsed().as_secs_f64();
+        let osem = Osem::new(4, 8);
+        let label = format!("SPECT OSEM 4×8 on {}", p.backend());
+        let (best, osem_mib) = time_osem(&p, data.view(), &osem, repeat, &label)?;
+        let k_osem = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
+        let forward = || {
+            p.forward(case.activity.view().into_dyn())
+                .map(drop)
+                .map_err(err)
+        };
+        let adjoint = || p.adjoint(data.view()).map(drop).map_err(err);
+        let t_forward = best_of(1, "SPECT forward", forward)?;
+        let k_forward = kernel_seconds(backend, forward)?;
+        let t_adjoint = best_of(1, "SPECT adjoint", adjoint)?;
+        let k_adjoint = kernel_seconds(backend, adjoint)?;
         let mib = p.memory_bytes() as f64 / (1 << 20) as f64;
+        let who = p.backend();
+        let name = "SPECT 128³ × 120 views, μ + LEHR";
         println!(
-            "| SPECT 128³ × 120 views, μ + LEHR | {} | OSEM 4 it × 8 subsets | {best:.3} | {osem_mib:.1} |",
-            p.backend()
+            "| {name} | {who} | OSEM 4 it × 8 subsets | {best:.3} | {osem_mib:.1} | {k_osem} |"
         );
         println!(
-            "| SPECT 128³ × 120 views, μ + LEHR | {} | forward (all views) | {t_forward:.3} | {mib:.1} |",
-            p.backend()
+            "| {name} | {who} | forward (all views) | {t_forward:.3} | {mib:.1} | {k_forward} |"
         );
         println!(
-            "| SPECT 128³ × 120 views, μ + LEHR | {} | adjoint (all views) | {t_adjoint:.3} | {mib:.1} |",
-            p.backend()
+            "| {name} | {who} | adjoint (all views) | {t_adjoint:.3} | {mib:.1} | {k_adjoint} |"
         );
     }
     Ok(())
