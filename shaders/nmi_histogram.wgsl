@@ -2,8 +2,10 @@
 // `stride`-th fixed voxel along each axis adds the eight trilinear weights of its position in
 // the moving volume (m = b + A·t, A's columns one fixed step along z, y, x) to the bins
 // (fixed bin, bin of that moving voxel). Voxels mapping outside the moving volume's centres add
-// nothing. Weights are added as fixed-point integers (× `scale`) so the sums are exact and the
-// result does not depend on the order of the atomic additions.
+// nothing. Positions are integers in units of 2^-frac voxel, so which voxel and which weights a
+// sample gets are exact on every device (no rounding or fused multiply-add can move a sample
+// across a voxel or volume edge). Weights are added as fixed-point integers (× `scale`) so the
+// sums are exact and the result does not depend on the order of the atomic additions.
 // Bins are bytes, four to a word. Grid: (ceil(len / 256), rows, 1), workgroups of 256.
 
 @group(0) @binding(0) var<uniform> p: NmiParams;
@@ -33,13 +35,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let iz = (i / (sx * sy)) * stride;
     let flat = (iz * p.fixed.y + iy) * p.fixed.z + ix;
     let f = byte(flat, fixed_bins[flat / 4u]);
-    let m = p.b.xyz + f32(iz) * p.col_z.xyz + f32(iy) * p.col_y.xyz + f32(ix) * p.col_x.xyz;
-    let limit = vec3<f32>(p.moving.xyz) - vec3<f32>(1.0);
-    if any(m < vec3<f32>(0.0)) || any(m > limit) {
+    let m = p.b.xyz + i32(iz) * p.col_z.xyz + i32(iy) * p.col_y.xyz + i32(ix) * p.col_x.xyz;
+    let frac = vec3<u32>(p.frac);
+    let limit = vec3<i32>(p.moving.xyz - vec3<u32>(1u)) << frac;
+    if any(m < vec3<i32>(0)) || any(m > limit) {
         return;
     }
-    let c = vec3<u32>(floor(m));
-    let w = m - floor(m);
+    let c = vec3<u32>(m >> frac);
+    let w = ldexp(vec3<f32>(m & ((vec3<i32>(1) << frac) - vec3<i32>(1))), vec3<i32>(-i32(p.frac)));
     let n = p.moving.w;
     for (var corner = 0u; corner < 8u; corner++) {
         let d = vec3<u32>((corner >> 2u) & 1u, (corner >> 1u) & 1u, corner & 1u);

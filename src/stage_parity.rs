@@ -370,17 +370,20 @@ fn case(stage: Stage) -> Case {
                     })
                     .collect()
             };
+            // Positions in 1/65536 voxel; many samples land exactly on voxel centres and on
+            // the moving volume's first and last centres, where the two engines must agree.
+            let unit = |v: [f64; 3]| [v[0], v[1], v[2], 0.0].map(|x| (x * 65536.0) as i32);
             let np = NmiParams {
-                b: [0.3, -0.4, 0.6, 0.0],
-                col_z: [0.9, 0.05, 0.0, 0.0],
-                col_y: [0.0, 1.0, 0.1, 0.0],
-                col_x: [0.0, -0.1, 1.05, 0.0],
+                b: unit([0.25, -0.5, 0.0]),
+                col_z: unit([0.875, 0.0625, 0.0]),
+                col_y: unit([0.0, 1.0, 0.125]),
+                col_x: unit([0.0, -0.125, 1.1]),
                 fixed: [fixed[0], fixed[1], fixed[2], 1],
                 moving: [moving[0], moving[1], moving[2], bins],
                 len: fixed.iter().product(),
                 scale: 1024.0,
-                _pad0: 0,
-                _pad1: 0,
+                frac: 16,
+                _pad: 0,
             };
             Case {
                 params: words(std::slice::from_ref(&np)),

@@ -216,7 +216,7 @@ mod fdk {
     //! FDK of exact data: full and short scans, offset and cylindrical detectors, slabs.
 
     use super::*;
-    use tomors::{Fdk, FdkOptions, RampFilter};
+    use tomors::{Fdk, FdkOptions};
 
     const N: usize = 96;
     const RADIUS: f64 = 44.0;
@@ -327,32 +327,50 @@ mod fdk {
         }
     }
 
-    /// Slabs of a few slices fed a few rows each give the same bits as one slab; device memory
-    /// stays within the slab and chunk buffers.
+    /// Slabs of a few slices, with the projections resident on a device or streamed a few rows
+    /// at a time, give the same bits as one slab; device memory stays within the slab and
+    /// chunk buffers (plus the projections when resident).
     fn slabs_are_bit_identical(backend: Backend) {
         let c = cone(ConeDetector::Flat, 2.0 * PI, 36, 0.0, 120);
         let (one, big) = reconstruct(c.clone(), backend, FdkOptions::default());
+        let cap = 160 << 10;
         let small_cap = FdkOptions {
-            max_buffer_bytes: 160 << 10,
+            max_buffer_bytes: cap,
             ..FdkOptions::default()
         };
-        let (many, small) = reconstruct(c, backend, small_cap);
+        let (resident, small) = reconstruct(c.clone(), backend, small_cap);
+        let streaming = FdkOptions {
+            max_resident_bytes: 0,
+            ..small_cap
+        };
+        let (streamed, small_streamed) = reconstruct(c.clone(), backend, streaming);
+        let [views, rows, cols] = c.data_shape();
+        let data_bytes = (views * rows * cols * 4) as u64;
         println!(
-            "slabs: {} vs {}; device bytes {} vs {}",
+            "slabs: {} vs {}; device bytes {} vs {} (resident) and {} (streamed)",
             big.slabs().len(),
             small.slabs().len(),
             big.device_bytes(),
-            small.device_bytes()
+            small.device_bytes(),
+            small_streamed.device_bytes()
         );
         assert_eq!(big.slabs().len(), 1);
         assert!(small.slabs().len() >= 8);
-        assert!(small.device_bytes() <= 4 * (160 << 10));
-        let same = one
-            .iter()
-            .zip(many.iter())
-            .all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same, "slab results differ");
-        let _ = RampFilter::default();
+        assert!(small_streamed.device_bytes() <= 4 * cap);
+        // Only a device keeps the projections: on the host they already are in memory.
+        if backend == Backend::Gpu {
+            assert!(small.device_bytes() > data_bytes);
+            assert!(small.device_bytes() <= 4 * cap + data_bytes);
+        } else {
+            assert_eq!(small.device_bytes(), small_streamed.device_bytes());
+        }
+        for (name, other) in [("resident", &resident), ("streamed", &streamed)] {
+            let same = one
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{name} slab results differ");
+        }
     }
 
     backend_tests!(exact_data, slabs_are_bit_identical);

@@ -61,14 +61,14 @@ struct ResampleParams {
 
 // Parameters of nmi_histogram.wgsl (the registration cost).
 struct NmiParams {
-    b: vec4<f32>,
-    col_z: vec4<f32>,
-    col_y: vec4<f32>,
-    col_x: vec4<f32>,
+    b: vec4<i32>,       // moving index of fixed (0, 0, 0), in units of 2^-frac
+    col_z: vec4<i32>,   // moving-index steps per fixed z, y, x step, in units of 2^-frac
+    col_y: vec4<i32>,
+    col_x: vec4<i32>,
     fixed: vec4<u32>,   // (nz, ny, nx, stride)
     moving: vec4<u32>,  // (mz, my, mx, bins)
     len: u32,           // sampled fixed voxels
     scale: f32,
-    _pad0: u32,
-    _pad1: u32,
+    frac: u32,          // fractional bits of the positions
+    _pad: u32,
 }

@@ -331,14 +331,14 @@ wgsl_struct! {
     ///
     /// Mirrors `struct NmiParams` in `shaders/shared/layout.wgsl`.
     pub struct NmiParams {
-        /// Moving index (z, y, x, unused) of fixed index (0, 0, 0).
-        pub b: [f32; 4],
-        /// Moving-index steps per fixed z, y and x step.
-        pub col_z: [f32; 4],
+        /// Moving index (z, y, x, unused) of fixed index (0, 0, 0), in units of 2^-`frac`.
+        pub b: [i32; 4],
+        /// Moving-index steps per fixed z, y and x step, in units of 2^-`frac`.
+        pub col_z: [i32; 4],
         /// See `col_z`.
-        pub col_y: [f32; 4],
+        pub col_y: [i32; 4],
         /// See `col_z`.
-        pub col_x: [f32; 4],
+        pub col_x: [i32; 4],
         /// Fixed shape (nz, ny, nx) and the sampling stride.
         pub fixed: [u32; 4],
         /// Moving shape (mz, my, mx) and the bins per volume.
@@ -347,10 +347,10 @@ wgsl_struct! {
         pub len: u32,
         /// Fixed-point scale of the weights.
         pub scale: f32,
+        /// Fractional bits of the positions (at most 23, so fractions are exact in `f32`).
+        pub frac: u32,
         /// Padding.
-        pub _pad0: u32,
-        /// Padding.
-        pub _pad1: u32,
+        pub _pad: u32,
     }
 }
 

@@ -69,7 +69,15 @@ impl JointHistogram {
         // Exact u32 sums: no bin can pass 2³² even if every sample lands in it.
         let scale = (4.0e9 / len as f64).floor().clamp(1.0, 1024.0);
         let [mz, my, mx] = self.moving_shape;
-        let [b, col_z, col_y, col_x] = map.gpu_columns();
+        self.engine.clear(self.joint);
+        let mut counts = vec![0u32; self.bins * self.bins];
+        let Some((frac, [b, col_z, col_y, col_x])) =
+            fixed_point(map, self.fixed_shape, self.moving_shape)
+        else {
+            // The map spreads the fixed volume over more than 2²⁹ moving voxels: no sample
+            // can be told from its neighbours, and none is counted.
+            return Ok(vec![0.0; counts.len()]);
+        };
         let params = NmiParams {
             b,
             col_z,
@@ -79,15 +87,60 @@ impl JointHistogram {
             moving: [mz as u32, my as u32, mx as u32, self.bins as u32],
             len: len as u32,
             scale: scale as f32,
-            _pad0: 0,
-            _pad1: 0,
+            frac,
+            _pad: 0,
         };
-        self.engine.clear(self.joint);
         let bindings = [self.fixed, self.moving, self.joint];
         self.engine
             .dispatch_linear(Stage::NmiHistogram, &params, &bindings, len)?;
-        let mut counts = vec![0u32; self.bins * self.bins];
         self.engine.read(self.joint, 0, &mut counts)?;
         Ok(counts.into_iter().map(|w| w as f64 / scale).collect())
     }
+}
+
+/// Most fractional bits of a position: 23 keeps every fraction exact in `f32`.
+const MAX_FRAC: i32 = 23;
+
+/// `map` in integers of 2^-frac moving voxel (`b`, then the z, y and x columns), with `frac`
+/// as large as keeps every partial sum of `b + A·t` over the fixed grid, and the moving
+/// volume's last index, inside ±2³⁰ (so no `i32` sum can overflow, rounding included); `None`
+/// when even whole voxels would not fit.
+fn fixed_point(
+    map: &IndexAffine,
+    fixed_shape: [usize; 3],
+    moving_shape: [usize; 3],
+) -> Option<(u32, [[i32; 4]; 4])> {
+    let extent = (0..3)
+        .map(|k| {
+            map.b[k].abs()
+                + (0..3)
+                    .map(|j| map.a[j][k].abs() * fixed_shape[j].saturating_sub(1) as f64)
+                    .sum::<f64>()
+        })
+        .chain(moving_shape.iter().map(|&m| m as f64))
+        .fold(0.0f64, f64::max);
+    // One more voxel for the rounding of the coefficients (at most half a unit per term).
+    let frac = (30 - (extent + 2.0).log2().ceil() as i32).min(MAX_FRAC);
+    if !extent.is_finite() || frac < 0 {
+        return None;
+    }
+    let unit = (frac as f64).exp2();
+    let to_fixed = |v: [f64; 3]| {
+        [0, 1, 2, 3].map(|k| {
+            if k < 3 {
+                (v[k] * unit).round() as i32
+            } else {
+                0
+            }
+        })
+    };
+    Some((
+        frac as u32,
+        [
+            to_fixed(map.b),
+            to_fixed(map.a[0]),
+            to_fixed(map.a[1]),
+            to_fixed(map.a[2]),
+        ],
+    ))
 }

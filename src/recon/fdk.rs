@@ -40,13 +40,24 @@ pub struct FdkOptions {
     /// Largest device buffer (bytes): the slab and each chunk of projections stay within it
     /// (and within what the device can bind).
     pub max_buffer_bytes: u64,
+    /// Projections up to this size (bytes, after widening an offset detector) stay in device
+    /// memory, in buffers of at most `max_buffer_bytes`: sent once, filtered there, and
+    /// back-projected from there into every slab. Larger ones are streamed: each chunk is
+    /// filtered through the host, and each slab is sent the detector rows it needs. Both give
+    /// the same bits; 0 always streams, and so does the CPU backend (its "device" memory is
+    /// the host's, where the projections already are).
+    pub max_resident_bytes: u64,
 }
+
+/// Default [`FdkOptions::max_resident_bytes`]: 2 GiB.
+const DEFAULT_MAX_RESIDENT_BYTES: u64 = 2 << 30;
 
 impl Default for FdkOptions {
     fn default() -> Self {
         Self {
             filter: RampFilter::default(),
             max_buffer_bytes: DEFAULT_MAX_CHUNK_BYTES,
+            max_resident_bytes: DEFAULT_MAX_RESIDENT_BYTES,
         }
     }
 }
@@ -70,6 +81,8 @@ pub struct Fdk {
     cols: Vec<[f64; 2]>,
     rows: Vec<f64>,
     slabs: Vec<Slab>,
+    /// True when the projections stay on the device ([`FdkOptions::max_resident_bytes`]).
+    resident: bool,
     plan: Mutex<FdkPlan>,
 }
 
@@ -168,7 +181,11 @@ impl Fdk {
         let cap = options.max_buffer_bytes.min(engine.max_binding());
         let (slab_slices, slabs) = plan_slabs(&cone, &grid, cap)?;
         let plan = FdkPlan::new(engine, base, &maps, &kernel.lags(n_cols), slab_slices, cap)?;
+        let [views, n_rows, n_cols] = cone.data_shape();
+        let resident = plan.views_per_segment() > 0
+            && (views * n_rows * n_cols * 4) as u64 <= options.max_resident_bytes;
         Ok(Self {
+            resident,
             backend: projector.backend().clone(),
             data_shape: projector.geometry().data_shape(),
             pad,
@@ -223,6 +240,13 @@ impl Fdk {
         let mut plan = self.plan.lock().map_err(|_| {
             Error::Gpu("a previous call panicked while holding the plan; build a new one".into())
         })?;
+        if self.resident {
+            plan.load(&weighted)?;
+            drop(weighted);
+            return with_output("volume output", out, &self.grid.array_shape(), |o| {
+                plan.backproject_resident(&self.slabs, o, progress)
+            });
+        }
         plan.filter(&mut weighted)?;
         with_output("volume output", out, &self.grid.array_shape(), |o| {
             plan.backproject(&weighted, &self.slabs, o, progress)

@@ -50,14 +50,20 @@ fn main(p: &NmiParams, fixed_bins: &[u32], moving_bins: &[u32], i: u32, joint: &
     let iz = (i / (sx * sy)) * stride;
     let flat = (iz * p.fixed[1] + iy) * p.fixed[2] + ix;
     let f = byte(flat, fixed_bins[(flat / 4) as usize]);
-    let (fz, fy, fx) = (iz as f32, iy as f32, ix as f32);
-    let m = [0, 1, 2].map(|c| p.b[c] + fz * p.col_z[c] + fy * p.col_y[c] + fx * p.col_x[c]);
-    let limit = [0, 1, 2].map(|c| p.moving[c] as f32 - 1.0);
-    if (0..3).any(|c| m[c] < 0.0 || m[c] > limit[c]) {
+    let (fz, fy, fx) = (iz as i32, iy as i32, ix as i32);
+    let m = [0, 1, 2].map(|c| {
+        p.b[c]
+            .wrapping_add(fz.wrapping_mul(p.col_z[c]))
+            .wrapping_add(fy.wrapping_mul(p.col_y[c]))
+            .wrapping_add(fx.wrapping_mul(p.col_x[c]))
+    });
+    let limit = [0, 1, 2].map(|c| ((p.moving[c] - 1) as i32) << p.frac);
+    if (0..3).any(|c| m[c] < 0 || m[c] > limit[c]) {
         return;
     }
-    let c = m.map(|v| v.floor() as u32);
-    let w = m.map(|v| v - v.floor());
+    let c = m.map(|v| (v >> p.frac) as u32);
+    let unit = 2f32.powi(-(p.frac as i32));
+    let w = m.map(|v| (v & ((1 << p.frac) - 1)) as f32 * unit);
     let n = p.moving[3];
     for corner in 0..8u32 {
         let d = [(corner >> 2) & 1, (corner >> 1) & 1, corner & 1];

@@ -47,6 +47,11 @@ impl Engine {
         }
     }
 
+    /// True on a wgpu device, false on the host.
+    pub fn on_device(&self) -> bool {
+        matches!(self, Engine::Gpu(_))
+    }
+
     /// Largest buffer one binding may hold, bytes (unbounded on the host).
     pub fn max_binding(&self) -> u64 {
         match self {

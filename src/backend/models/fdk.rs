@@ -1,9 +1,15 @@
 //! FDK as a stage sequence: `fbp_filter` over chunks of weighted projections (rows filtered
-//! along the columns, in place on the host copy), then `cone_backproject` slab by slab, each
-//! slab fed the band of detector rows it projects onto, a chunk of views at a time. Device
-//! memory is bounded by one slab plus one chunk (both within the binding cap), whatever the
-//! volume; and since every voxel adds its views in order onto what the slab holds, the result
-//! does not depend on the slab or chunk sizes, bit for bit.
+//! along the columns), then `cone_backproject` slab by slab. Two ways, the same bits:
+//!
+//! - **resident**: the projections go to the device once, in segments of whole views, are
+//!   filtered there in place, and every slab is back-projected from them (device memory: the
+//!   projections, one slab and two chunks);
+//! - **streamed**: each chunk is filtered and read back to the host copy, and each slab is
+//!   then fed the band of detector rows it projects onto, a chunk of views at a time (device
+//!   memory: one slab and two chunks, whatever the data).
+//!
+//! Every voxel adds its views in order onto what the slab holds, so the result does not
+//! depend on the way, the slab or the chunk sizes, bit for bit.
 
 use super::Engine;
 use crate::backend::Stage;
@@ -36,6 +42,8 @@ pub(crate) struct FdkPlan {
     chunk_len: usize,
     slab_len: usize,
     staging: Vec<f32>,
+    /// Segments of the resident projections (made on first use, kept): buffer and views.
+    resident: Vec<(Buf, Range<usize>)>,
 }
 
 impl FdkPlan {
@@ -78,7 +86,107 @@ impl FdkPlan {
             base,
             chunk_len,
             slab_len,
+            resident: Vec::new(),
         })
+    }
+
+    /// Views per resident segment: as many whole views as one chunk holds; 0 when one view
+    /// does not fit, or on the host, where the caller's copy already is in memory (a resident
+    /// one would only add a copy), and the projections are streamed.
+    pub fn views_per_segment(&self) -> usize {
+        if !self.engine.on_device() {
+            return 0;
+        }
+        self.chunk_len / (self.base.n_rows * self.base.n_cols) as usize
+    }
+
+    /// Sends weighted projections `data[view, row, col]` to the device and filters them there
+    /// along the columns, for [`FdkPlan::backproject_resident`].
+    ///
+    /// # Errors
+    /// Device failures; [`Error::InvalidArgument`] when one view does not fit a chunk.
+    pub fn load(&mut self, data: &[f32]) -> Result<()> {
+        let (n_rows, n_cols) = (self.base.n_rows as usize, self.base.n_cols as usize);
+        let per = self.views_per_segment();
+        if per == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "one view ({} bytes) exceeds the FDK buffer cap ({} bytes): stream it",
+                n_rows * n_cols * 4,
+                self.chunk_len * 4
+            )));
+        }
+        if self.resident.is_empty() {
+            for first in (0..self.n_views).step_by(per) {
+                let views = first..(first + per).min(self.n_views);
+                let buf = self
+                    .engine
+                    .zeros("resident projections", views.len() * n_rows * n_cols)?;
+                self.resident.push((buf, views));
+            }
+        }
+        let lines_per_pass = (self.chunk_len / n_cols).min(self.engine.max_workgroups() as usize);
+        for (buf, views) in &self.resident {
+            let lines = views.len() * n_rows;
+            let base = views.start * n_rows;
+            for first in (0..lines).step_by(lines_per_pass) {
+                let count = lines_per_pass.min(lines - first);
+                let part = &data[(base + first) * n_cols..(base + first + count) * n_cols];
+                self.engine.write(self.chunk, 0, part)?;
+                filter_lines(
+                    &mut self.engine,
+                    [self.lags, self.ones, self.chunk, self.filtered],
+                    count,
+                    n_cols,
+                )?;
+                self.engine
+                    .copy(self.filtered, 0, *buf, first * n_cols, count * n_cols);
+            }
+        }
+        Ok(())
+    }
+
+    /// Back-projects the projections [`FdkPlan::load`] left on the device into `image[z, y,
+    /// x]` (overwritten) slab by slab, calling `progress(slices_done, slices_total)` after each.
+    ///
+    /// # Errors
+    /// Device failures.
+    pub fn backproject_resident(
+        &mut self,
+        slabs: &[Slab],
+        image: &mut [f32],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
+        let slice = (self.base.nx * self.base.ny) as usize;
+        let total = image.len() / slice;
+        for slab in slabs {
+            let nz = slab.slices.len();
+            debug_assert!(nz * slice <= self.slab_len);
+            self.engine.clear(self.slab);
+            if !slab.rows.is_empty() {
+                for (buf, views) in &self.resident {
+                    let p = ConeParams {
+                        nz: nz as u32,
+                        z0: slab.slices.start as u32,
+                        n_views: views.len() as u32,
+                        first: views.start as u32,
+                        row0: 0,
+                        band_rows: self.base.n_rows,
+                        ..self.base
+                    };
+                    let bindings = [self.maps, *buf, self.slab];
+                    self.engine.dispatch(
+                        Stage::ConeBackproject,
+                        &p,
+                        &bindings,
+                        [p.nx, p.ny, p.nz],
+                    )?;
+                }
+            }
+            let out = &mut image[slab.slices.start * slice..slab.slices.end * slice];
+            self.engine.read(self.slab, 0, out)?;
+            progress(slab.slices.end, total);
+        }
+        Ok(())
     }
 
     /// Bytes the plan's device buffers hold.
@@ -98,30 +206,14 @@ impl FdkPlan {
         for first in (0..lines).step_by(per_chunk) {
             let count = per_chunk.min(lines - first);
             let part = &mut data[first * n_cols..(first + count) * n_cols];
-            let e = &mut self.engine;
-            e.write(self.chunk, 0, part)?;
-            // The filter stage sees `count` lines as the rows of one view (unit weights).
-            let p = Params {
-                nx: 0,
-                ny: 0,
-                nz: count as u32,
-                n_views: 1,
-                n_cols: n_cols as u32,
-                kind: 0,
-                _pad0: 0,
-                _pad1: 0,
-                dx: 0.0,
-                dy: 0.0,
-                col_center: 0.0,
-                col_scale: 0.0,
-                src_to_center: 0.0,
-                _pad2: 0.0,
-                _pad3: 0.0,
-                _pad4: 0.0,
-            };
-            let bindings = [self.lags, self.ones, self.chunk, self.filtered];
-            e.dispatch(Stage::FbpFilter, &p, &bindings, [p.n_cols, 1, p.nz])?;
-            e.read(self.filtered, 0, part)?;
+            self.engine.write(self.chunk, 0, part)?;
+            filter_lines(
+                &mut self.engine,
+                [self.lags, self.ones, self.chunk, self.filtered],
+                count,
+                n_cols,
+            )?;
+            self.engine.read(self.filtered, 0, part)?;
         }
         Ok(())
     }
@@ -179,4 +271,33 @@ impl FdkPlan {
         }
         Ok(())
     }
+}
+
+/// Records `fbp_filter` over the first `count` lines of `n_cols` of `bindings[2]` (the chunk)
+/// into `bindings[3]`: the stage sees the lines as the rows of one view with unit weights.
+fn filter_lines(
+    engine: &mut Engine,
+    bindings: [Buf; 4],
+    count: usize,
+    n_cols: usize,
+) -> Result<()> {
+    let p = Params {
+        nx: 0,
+        ny: 0,
+        nz: count as u32,
+        n_views: 1,
+        n_cols: n_cols as u32,
+        kind: 0,
+        _pad0: 0,
+        _pad1: 0,
+        dx: 0.0,
+        dy: 0.0,
+        col_center: 0.0,
+        col_scale: 0.0,
+        src_to_center: 0.0,
+        _pad2: 0.0,
+        _pad3: 0.0,
+        _pad4: 0.0,
+    };
+    engine.dispatch(Stage::FbpFilter, &p, &bindings, [p.n_cols, 1, p.nz])
 }

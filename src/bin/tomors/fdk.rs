@@ -83,6 +83,10 @@ pub struct FdkArgs {
     /// Largest device buffer in MiB: the volume streams through slabs that fit.
     #[arg(long, default_value_t = tomors::projector::DEFAULT_MAX_CHUNK_BYTES >> 20)]
     max_buffer_mib: u64,
+    /// Projections up to this size in MiB stay in device memory (sent once, filtered and
+    /// back-projected there); larger ones stream through the host. 0 always streams.
+    #[arg(long, default_value_t = FdkOptions::default().max_resident_bytes >> 20)]
+    max_resident_mib: u64,
 }
 
 /// Projections from a .npy file, a TIFF file, or a folder of TIFF files (name order).
@@ -175,6 +179,7 @@ pub fn run(a: &FdkArgs) -> CliResult<()> {
     let options = FdkOptions {
         filter,
         max_buffer_bytes: a.max_buffer_mib << 20,
+        max_resident_bytes: a.max_resident_mib << 20,
     };
     let plan = Fdk::with_options(&projector, options).map_err(err)?;
     eprintln!(
