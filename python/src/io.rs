@@ -316,7 +316,8 @@ pub(crate) fn read_rtk_geometry(
     Ok(crate::geometry::PyConeBeam { inner })
 }
 
-/// Writes a circular flat-panel ConeBeam as an RTK geometry file (atomically).
+/// Writes a flat-panel ConeBeam (any trajectory: orbits, helices, tilted C-arms) as an RTK
+/// geometry file (atomically): RTK's angles, distances and offsets per view, and its matrix.
 #[pyfunction]
 pub(crate) fn write_rtk_geometry(
     py: Python<'_>,

@@ -1,5 +1,6 @@
 //! RTK's geometry files (`RTKThreeDCircularGeometry`, version 3 XML): read any flat-panel
-//! geometry RTK writes, and write circular orbits, for interchange with RTK.
+//! geometry RTK writes, and write any flat-panel geometry with orthogonal detector axes, for
+//! interchange with RTK.
 //!
 //! RTK rotates about its y axis: a point `(x, y, z)` of RTK is `(x, −z, y)` here (RTK's
 //! source sits at `+z` for gantry angle 0, ours at `−y`), RTK's gantry angle in degrees is β,
@@ -223,14 +224,17 @@ pub fn read_rtk_geometry(path: &Path, detector: &RtkDetector) -> Result<ConeBeam
     ConeBeam::from_vectors(views, detector.n_rows, detector.n_cols, ConeDetector::Flat)
 }
 
-/// Writes `cone` as an RTK geometry file (atomically): a circular flat-panel orbit (a helix
-/// or any other trajectory has no place in RTK's circular parameters). The projection images
-/// are taken as centred (RTK origin `−(n − 1)/2·spacing`); the detector's offsets become
-/// `ProjectionOffsetX/Y`.
+/// Writes `cone` as an RTK geometry file (atomically): any flat-panel geometry (circular
+/// orbits, helices, tilted or wobbling C-arms alike; a [`ConeBeam`]'s detector axes are
+/// orthogonal within 1e-6, RTK's own condition). Each view's source and detector are decomposed the way RTK's
+/// `AddProjection(source, detector, row, column)` does: gantry, out-of-plane and in-plane
+/// angles (ZXY Euler angles of the detector frame), source-to-isocentre and source-to-detector
+/// distances along the detector normal, and source and projection offsets in the detector
+/// plane; its projection matrix follows. The projection images are taken as centred (RTK
+/// origin `−(n − 1)/2·spacing`), so the detector's offsets move the projection offsets.
 ///
 /// # Errors
-/// [`Error::InvalidGeometry`] for a cylindrical detector or views that are not one circular
-/// orbit about z; [`Error::Io`] when writing fails.
+/// [`Error::InvalidGeometry`] for a cylindrical detector; [`Error::Io`] when writing fails.
 pub fn write_rtk_geometry(path: &Path, cone: &ConeBeam) -> Result<()> {
     if cone.detector() != ConeDetector::Flat {
         return Err(Error::InvalidGeometry(
@@ -238,72 +242,30 @@ pub fn write_rtk_geometry(path: &Path, cone: &ConeBeam) -> Result<()> {
         ));
     }
     let [col_offset, row_offset] = cone.offsets();
-    let orbit = cone.orbit_views();
     let mut xml = String::from(
         "<?xml version=\"1.0\"?>\n<!DOCTYPE RTKGEOMETRY>\n<RTKThreeDCircularGeometry version=\"3\">\n",
     );
-    let dso = orbit[0].source_to_center;
-    xml.push_str(&format!(
-        "  <SourceToIsocenterDistance>{dso}</SourceToIsocenterDistance>\n"
-    ));
-    for (i, (v, o)) in cone.views().iter().zip(&orbit).enumerate() {
-        let (s, c) = o.angle.sin_cos();
-        let du = (v.u[0] * v.u[0] + v.u[1] * v.u[1] + v.u[2] * v.u[2]).sqrt();
-        let dv = (v.v[0] * v.v[0] + v.v[1] * v.v[1] + v.v[2] * v.v[2]).sqrt();
-        // The orbit this view would be, then the check that it is.
-        let expect = ConeView {
-            source: [dso * s, -dso * c, 0.0],
-            detector: [
-                dso * s - o.source_to_detector * s,
-                -dso * c + o.source_to_detector * c,
-                0.0,
-            ],
-            u: [c * du, s * du, 0.0],
-            v: [0.0, 0.0, dv],
-        };
-        let close =
-            |a: [f64; 3], b: [f64; 3]| (0..3).all(|k| (a[k] - b[k]).abs() <= 1e-6 * (1.0 + dso));
-        if !(close(v.source, expect.source)
-            && close(v.detector, expect.detector)
-            && close(v.u, expect.u)
-            && close(v.v, expect.v)
-            && (o.source_to_center - dso).abs() <= 1e-6 * dso)
-        {
-            return Err(Error::InvalidGeometry(format!(
-                "view {i} is not on a circular orbit about z with the detector facing the axis; \
-                 RTK's circular geometry cannot hold it"
-            )));
-        }
-        let sdd = o.source_to_detector;
-        let angle = o.angle.to_degrees().rem_euclid(360.0);
-        // RTK's matrix for this view (as RTK computes it): u·w, v·w, w of an RTK point.
-        let src = to_rtk(v.source);
-        let n = to_rtk([-s, c, 0.0]);
-        let (ur, vr) = (to_rtk([c, s, 0.0]), [0.0, 1.0, 0.0]);
-        let row = |axis: [f64; 3], off: f64| {
-            // u_phys = SDD·(x − s)·û / depth − offset, times w = −depth.
-            let g: [f64; 3] = std::array::from_fn(|k| -sdd * axis[k] + off * n[k]);
-            let w: f64 = -(0..3).map(|k| g[k] * src[k]).sum::<f64>();
-            [g[0], g[1], g[2], w]
-        };
-        let m = [row(ur, col_offset), row(vr, row_offset), {
-            let g = [-n[0], -n[1], -n[2]];
-            [
-                g[0],
-                g[1],
-                g[2],
-                -(0..3).map(|k| g[k] * src[k]).sum::<f64>(),
-            ]
-        }];
+    for v in cone.views() {
+        let p = rtk_parameters(v, col_offset, row_offset);
+        let deg = |a: f64| a.to_degrees().rem_euclid(360.0);
         xml.push_str(&format!(
-            "  <Projection>\n    <GantryAngle>{angle}</GantryAngle>\n    \
-             <SourceToDetectorDistance>{sdd}</SourceToDetectorDistance>\n    \
-             <SourceOffsetX>0</SourceOffsetX>\n    <SourceOffsetY>0</SourceOffsetY>\n    \
+            "  <Projection>\n    <GantryAngle>{}</GantryAngle>\n    \
+             <SourceToIsocenterDistance>{}</SourceToIsocenterDistance>\n    \
+             <SourceToDetectorDistance>{}</SourceToDetectorDistance>\n    \
+             <SourceOffsetX>{}</SourceOffsetX>\n    <SourceOffsetY>{}</SourceOffsetY>\n    \
              <ProjectionOffsetX>{}</ProjectionOffsetX>\n    <ProjectionOffsetY>{}</ProjectionOffsetY>\n    \
-             <InPlaneAngle>0</InPlaneAngle>\n    <OutOfPlaneAngle>0</OutOfPlaneAngle>\n    <Matrix>\n",
-            col_offset, row_offset
+             <InPlaneAngle>{}</InPlaneAngle>\n    <OutOfPlaneAngle>{}</OutOfPlaneAngle>\n    <Matrix>\n",
+            deg(p.gantry),
+            p.sid,
+            p.sdd,
+            p.source_offset[0],
+            p.source_offset[1],
+            p.projection_offset[0],
+            p.projection_offset[1],
+            deg(p.in_plane),
+            deg(p.out_of_plane),
         ));
-        for r in m {
+        for r in p.matrix() {
             xml.push_str(&format!(
                 "      {:e} {:e} {:e} {:e}\n",
                 r[0], r[1], r[2], r[3]
@@ -318,4 +280,74 @@ pub fn write_rtk_geometry(path: &Path, cone: &ConeBeam) -> Result<()> {
             source,
         })
     })
+}
+
+/// One view in RTK's parameters (RTK coordinates; angles in radians).
+struct RtkView {
+    sid: f64,
+    sdd: f64,
+    gantry: f64,
+    out_of_plane: f64,
+    in_plane: f64,
+    source_offset: [f64; 2],
+    projection_offset: [f64; 2],
+    /// Rows: the detector's row direction, column direction and normal (RTK's rotation).
+    rotation: [[f64; 3]; 3],
+}
+
+/// `view` (its pixel grid's centre moved by the detector offsets, mm) in RTK's parameters, as
+/// RTK's `AddProjection(source, detector, row, column)` computes them.
+fn rtk_parameters(view: &ConeView, col_offset: f64, row_offset: f64) -> RtkView {
+    let unit = |a: [f64; 3]| {
+        let l = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
+        a.map(|x| x / l)
+    };
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let (u, v) = (unit(view.u), unit(view.v));
+    let centre: [f64; 3] =
+        std::array::from_fn(|k| view.detector[k] + col_offset * u[k] + row_offset * v[k]);
+    let (r, c) = (to_rtk(u), to_rtk(v));
+    let n = [
+        r[1] * c[2] - r[2] * c[1],
+        r[2] * c[0] - r[0] * c[2],
+        r[0] * c[1] - r[1] * c[0],
+    ];
+    let (s, d) = (to_rtk(view.source), to_rtk(centre));
+    let m = [r, c, n];
+    // m = Rz(z)·Rx(x)·Ry(y) (ITK's ZXY Euler angles); RTK stores their negatives.
+    let x = m[2][1].clamp(-1.0, 1.0).asin();
+    let (y, z) = if x.cos() > 1e-12 {
+        ((-m[2][0]).atan2(m[2][2]), (-m[0][1]).atan2(m[1][1]))
+    } else {
+        (m[0][2].atan2(m[0][0]), 0.0)
+    };
+    RtkView {
+        sid: dot(n, s),
+        sdd: dot(n, [s[0] - d[0], s[1] - d[1], s[2] - d[2]]),
+        gantry: -y,
+        out_of_plane: -x,
+        in_plane: -z,
+        source_offset: [dot(s, r), dot(s, c)],
+        projection_offset: [dot(d, r), dot(d, c)],
+        rotation: m,
+    }
+}
+
+impl RtkView {
+    /// RTK's projection matrix: projection translation · magnification · source translation
+    /// · rotation, from RTK points to physical detector coordinates (homogeneous, mm).
+    fn matrix(&self) -> [[f64; 4]; 3] {
+        let [sx, sy] = self.source_offset;
+        let [px, py] = self.projection_offset;
+        let (sdd, sid) = (self.sdd, self.sid);
+        // Rotated point q = m·x, shifted by (−sx, −sy, 0), then magnified:
+        // rows (−sdd·(q₀ − sx), −sdd·(q₁ − sy), q₂ − sid), then (u + (sx − px)·w, v + (sy − py)·w, w).
+        let m = self.rotation;
+        let w = [m[2][0], m[2][1], m[2][2], -sid];
+        let row = |k: usize, shift: f64, offset: f64| -> [f64; 4] {
+            let base = [-sdd * m[k][0], -sdd * m[k][1], -sdd * m[k][2], sdd * shift];
+            std::array::from_fn(|j| base[j] + offset * w[j])
+        };
+        [row(0, sx, sx - px), row(1, sy, sy - py), w]
+    }
 }
