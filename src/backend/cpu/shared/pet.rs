@@ -204,8 +204,9 @@ pub(crate) struct Taps {
     pub weight: [f32; 4],
 }
 
-/// Twin of `pet_taps`.
-#[inline]
+/// Twin of `pet_taps`. Always inlined: called once per plane of every line, its four taps
+/// then stay in registers.
+#[inline(always)]
 pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
     let fi = i as f32;
     let lambda = (fi - w.q1[w.axis]) / w.d[w.axis];
