@@ -120,21 +120,27 @@ fn case(stage: Stage) -> Case {
         ..pet.base
     };
     let pet_reads = || vec![words(&pet.transaxial), words(&pet.axial), vec![0u32; 4]];
+    // The projection stages on a slab: slices 2..5 of 6, the forward adding onto `out`.
+    let slab = PetParams {
+        slab: [2, 5, 0, 0],
+        ..pp
+    };
+    let slab_image = pet_image / 6 * 3;
     match stage {
         Stage::PetForward => Case {
-            params: words(std::slice::from_ref(&pp)),
+            params: words(std::slice::from_ref(&slab)),
             reads: [
                 pet_reads(),
-                vec![f32s(random(&mut rng, pet_image, -1.0, 1.0))],
+                vec![f32s(random(&mut rng, slab_image, -1.0, 1.0))],
             ]
             .concat(),
             out_len: pet_data,
-            out_init: None,
+            out_init: Some(f32s(random(&mut rng, pet_data, -1.0, 1.0))),
             grid: Grid::Linear(pet_data),
             output: Output::Float,
         },
         Stage::PetAdjoint => Case {
-            params: words(std::slice::from_ref(&pp)),
+            params: words(std::slice::from_ref(&slab)),
             reads: [
                 pet_reads(),
                 vec![
@@ -143,7 +149,7 @@ fn case(stage: Stage) -> Case {
                 ],
             ]
             .concat(),
-            out_len: 2 * pet_image,
+            out_len: 2 * slab_image,
             out_init: None,
             grid: Grid::Linear(pet_data),
             output: Output::Fixed64,

@@ -19,6 +19,7 @@ struct PetParams {
     inv_spacing: vec4<f32>, // 1 / voxel size (x, y, z), 1/mm
     scale: vec4<f32>,       // voxel size (x, y, z), mm; w: weight of every line (view mashing)
     tof: vec4<f32>,         // TOF bin width (mm), sigma (mm), truncation (sigmas), 0
+    slab: vec4<u32>,        // slices z0..z1 the image (or accumulator) buffer holds; 0, 0
 }
 
 const PET_SINOGRAM: u32 = 0u;
@@ -167,9 +168,12 @@ fn pet_walk(p: PetParams, lor: Lor) -> PetWalk {
 // line's position clamped to the outermost voxel centres (the image is constant from there to
 // the box's faces), each times the step, the fraction of the step inside the box and, with
 // TOF, the Gaussian integrated over the TOF bin at that point. Index −1: no voxel.
+// The four taps of one plane: voxel index within the slab (−1: none, outside the grid or
+// the slab), weight, and slice (z) of each.
 struct PetTaps {
     index: vec4<i32>,
     weight: vec4<f32>,
+    slice: vec4<i32>,
 }
 
 fn pet_taps(p: PetParams, w: PetWalk, i: i32) -> PetTaps {
@@ -205,9 +209,10 @@ fn pet_taps(p: PetParams, w: PetWalk, i: i32) -> PetTaps {
         v[w.axis] = i;
         v[b] = jb;
         v[c] = jc;
-        let inside = jb < n[b] && jc < n[c];
-        out.index[k] = select(-1, (v.z * n.y + v.y) * n.x + v.x, inside);
+        let inside = jb < n[b] && jc < n[c] && v.z >= i32(p.slab.x) && v.z < i32(p.slab.y);
+        out.index[k] = select(-1, ((v.z - i32(p.slab.x)) * n.y + v.y) * n.x + v.x, inside);
         out.weight[k] = weight * wb * wc;
+        out.slice[k] = v.z;
     }
     return out;
 }

@@ -485,6 +485,9 @@ wgsl_struct! {
         pub scale: [f32; 4],
         /// TOF bin width (mm), sigma (mm, 0 without TOF), truncation (sigmas), 0.
         pub tof: [f32; 4],
+        /// Slices `z0..z1` that the image (or accumulator) buffer holds; 0, 0. The whole
+        /// grid is `[0, nz, 0, 0]`.
+        pub slab: [u32; 4],
     }
 }
 

@@ -52,6 +52,7 @@ pub(crate) fn base_params(
         inv_spacing: [(1.0 / dx) as f32, (1.0 / dy) as f32, (1.0 / dz) as f32, 0.0],
         scale: [dx as f32, dy as f32, dz as f32, 1.0],
         tof,
+        slab: [0, nz as u32, 0, 0],
     }
 }
 

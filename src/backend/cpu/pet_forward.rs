@@ -6,7 +6,9 @@ use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 
 /// Twin of `pet_forward.wgsl`: `out[i] ←` the Joseph (and TOF-weighted) integral of `image`
-/// along line of response `i`. Bindings in shader order.
+/// (the slices `p.slab` of the grid) along line of response `i`, summed slice by slice in
+/// increasing z onto what `out[i]` holds (onto 0 for the slab starting at slice 0). Bindings in
+/// shader order.
 pub(crate) fn pet_forward(
     p: &PetParams,
     transaxial: &[[f32; 4]],
@@ -20,15 +22,38 @@ pub(crate) fn pet_forward(
         .enumerate()
         .for_each(|(i, o)| {
             let walk = pet_walk(p, &lor_of(p, i as u32, transaxial, axial, events));
-            let mut sum = 0.0f32;
-            for plane in walk.lo..=walk.hi {
+            let mut total = if p.slab[0] > 0 { *o } else { 0.0 };
+            let rising = walk.axis == 2 || walk.d[2] * walk.d[walk.axis] >= 0.0;
+            let (mut cur, mut here, mut next) = (-2i32, 0.0f32, 0.0f32);
+            for s in walk.lo..=walk.hi {
+                let plane = if rising { s } else { walk.hi - (s - walk.lo) };
                 let taps = pet_taps(p, &walk, plane);
+                let low = taps.slice[0];
+                if low == cur + 1 {
+                    total += here;
+                    here = next;
+                    next = 0.0;
+                    cur = low;
+                } else if low > cur + 1 {
+                    total += here;
+                    total += next;
+                    here = 0.0;
+                    next = 0.0;
+                    cur = low;
+                }
                 for k in 0..4 {
                     if taps.index[k] >= 0 {
-                        sum += image[taps.index[k] as usize] * taps.weight[k];
+                        let v = image[taps.index[k] as usize] * taps.weight[k];
+                        if taps.slice[k] == cur {
+                            here += v;
+                        } else {
+                            next += v;
+                        }
                     }
                 }
             }
-            *o = sum;
+            total += here;
+            total += next;
+            *o = total;
         });
 }

@@ -198,10 +198,12 @@ pub(crate) fn pet_walk(p: &PetParams, lor: &Lor) -> Walk {
     }
 }
 
-/// Twin of `struct PetTaps`: flat voxel index (−1: none) and weight of the four taps.
+/// Twin of `struct PetTaps`: voxel index within the slab (−1: none), weight and slice of the
+/// four taps.
 pub(crate) struct Taps {
     pub index: [i32; 4],
     pub weight: [f32; 4],
+    pub slice: [i32; 4],
 }
 
 /// Twin of `pet_taps`. Always inlined: called once per plane of every line, its four taps
@@ -231,7 +233,9 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
     let mut out = Taps {
         index: [0; 4],
         weight: [0.0; 4],
+        slice: [0; 4],
     };
+    let (z0, z1) = (p.slab[0] as i32, p.slab[1] as i32);
     for k in 0..4 {
         let jb = ib + (k & 1);
         let jc = ic + (k >> 1);
@@ -241,13 +245,14 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
         v[w.axis] = i;
         v[b] = jb;
         v[c] = jc;
-        let inside = jb < n[b] && jc < n[c];
+        let inside = jb < n[b] && jc < n[c] && v[2] >= z0 && v[2] < z1;
         out.index[k as usize] = if inside {
-            (v[2] * n[1] + v[1]) * n[0] + v[0]
+            ((v[2] - z0) * n[1] + v[1]) * n[0] + v[0]
         } else {
             -1
         };
         out.weight[k as usize] = weight * wb * wc;
+        out.slice[k as usize] = v[2];
     }
     out
 }
