@@ -63,9 +63,11 @@ pub(crate) fn cone_tables(cone: &ConeBeam, grid: &ImageGrid) -> Result<PetTables
 /// Joseph's method, an image of ones projecting to the exact chord length through the grid's
 /// box. Its adjoint is the exact transpose, summed in 64-bit fixed point (bit-identical reruns).
 ///
-/// Views are processed a chunk at a time; the image and its fixed-point accumulator (12 bytes a
-/// voxel) stay resident, so the grid must fit the device's largest binding (FDK, which only
-/// back-projects, streams any volume: [`crate::recon::Fdk`]).
+/// Views are processed a chunk at a time and the image a slab of slices at a time: each
+/// buffer stays within the device's largest binding (and [`ConeProjector::with_max_buffer_bytes`]),
+/// so volumes larger than the device's bindings project too, with the same bits as in one
+/// piece. Each slab walks every ray, so many slabs cost time: a slab holds as many slices as
+/// their fixed-point accumulator (8 bytes a voxel) fits in one buffer.
 #[derive(Debug)]
 pub struct ConeProjector {
     cone: ConeBeam,
@@ -100,6 +102,27 @@ impl ConeProjector {
             cone,
             grid,
         })
+    }
+
+    /// The same projector with every buffer at most `bytes` (the image then goes through
+    /// slabs of slices; the results are the same bits).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for 0 bytes.
+    pub fn with_max_buffer_bytes(mut self, bytes: u64) -> Result<Self> {
+        if bytes == 0 {
+            return Err(Error::InvalidArgument(
+                "max_buffer_bytes must be > 0".into(),
+            ));
+        }
+        self.run.set_max_buffer_bytes(bytes);
+        Ok(self)
+    }
+
+    /// Bytes of device (or host-engine) memory the projector's plan holds (0 before its first
+    /// projection).
+    pub fn device_bytes(&self) -> u64 {
+        self.run.plan_bytes()
     }
 
     /// The geometry.
@@ -191,6 +214,7 @@ impl ViewSubsets for ConeProjector {
             self.cone.subset(views),
             self.grid.clone(),
             self.run.device.clone(),
-        )
+        )?
+        .with_max_buffer_bytes(self.run.max_buffer_bytes())
     }
 }

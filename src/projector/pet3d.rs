@@ -104,6 +104,8 @@ pub(crate) struct PetRunner {
     pub device: Device,
     pub tables: PetTables,
     pub factors: Option<Vec<f32>>,
+    /// Largest buffer the plan may allocate, bytes (the device's binding limit applies too).
+    max_buffer_bytes: u64,
     plan: Mutex<Option<PetPlan>>,
 }
 
@@ -113,14 +115,36 @@ impl PetRunner {
             device,
             tables,
             factors,
+            max_buffer_bytes: u64::MAX,
             plan: Mutex::new(None),
         }
+    }
+
+    /// Caps every buffer of the plan at `bytes` (a plan made before is dropped).
+    pub fn set_max_buffer_bytes(&mut self, bytes: u64) {
+        self.max_buffer_bytes = bytes;
+        *self.plan.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The cap of [`PetRunner::set_max_buffer_bytes`].
+    pub fn max_buffer_bytes(&self) -> u64 {
+        self.max_buffer_bytes
+    }
+
+    /// Bytes the plan's buffers hold (0 before the first projection).
+    pub fn plan_bytes(&self) -> u64 {
+        let guard = self.plan.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().map_or(0, PetPlan::bytes)
     }
 
     fn with_plan<T>(&self, f: impl FnOnce(&mut PetPlan) -> Result<T>) -> Result<T> {
         let mut guard = self.plan.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            *guard = Some(PetPlan::new(self.device.engine(), self.tables.clone())?);
+            *guard = Some(PetPlan::new(
+                self.device.engine(),
+                self.tables.clone(),
+                self.max_buffer_bytes,
+            )?);
         }
         f(guard.as_mut().expect("plan"))
     }

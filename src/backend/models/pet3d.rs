@@ -1,7 +1,10 @@
 //! The 3D PET stage sequences: `pet_forward` over sinogram bins or list-mode events, and its
 //! transpose `abs_max` → `pet_adjoint` → `fixed_to_float` (64-bit fixed-point sums, so the
 //! back-projection does not depend on the order of the atomic additions), on a whole data set
-//! a chunk at a time ([`PetPlan`]) or resident per subset for EM ([`PetModel`]).
+//! a chunk at a time and the image a slab of slices at a time ([`PetPlan`]), or resident per
+//! subset for EM ([`PetModel`]). Slabs give the same bits as one piece: the forward sums each
+//! line slice by slice in increasing z onto what it holds, the back-projection's integer sums
+//! do not depend on order, and the fixed-point scale is the whole back-projection's.
 
 use super::Engine;
 use super::resident::{Core, Resident, Sequence};
@@ -52,6 +55,21 @@ impl PetTables {
     fn image_len(&self) -> usize {
         (self.base.nx * self.base.ny * self.base.nz) as usize
     }
+
+    fn slice_len(&self) -> usize {
+        (self.base.nx * self.base.ny) as usize
+    }
+
+    /// The same tables over the slices `slab` of the grid.
+    fn on_slab(&self, slab: &Range<usize>) -> PetTables {
+        PetTables {
+            base: PetParams {
+                slab: [slab.start as u32, slab.end as u32, 0, 0],
+                ..self.base
+            },
+            ..self.clone()
+        }
+    }
 }
 
 /// The tables on an engine, with the fixed-point accumulator.
@@ -65,7 +83,8 @@ struct PetBufs {
 }
 
 impl PetBufs {
-    fn new(engine: &mut Engine, t: &PetTables) -> Result<Self> {
+    /// The tables on `engine` with an accumulator for `slices` slices.
+    fn new(engine: &mut Engine, t: &PetTables, slices: usize) -> Result<Self> {
         let events = if t.events.is_empty() {
             engine.zeros("no events", 4)?
         } else {
@@ -76,7 +95,7 @@ impl PetBufs {
             axial: engine.upload("axial LOR table", &t.axial)?,
             events,
             max_bits: engine.zeros("largest |data|", 1)?,
-            acc: engine.zeros("fixed-point back-projection", 2 * t.image_len())?,
+            acc: engine.zeros("fixed-point back-projection", 2 * slices * t.slice_len())?,
         })
     }
 
@@ -136,9 +155,9 @@ impl PetBufs {
         e.dispatch_linear(Stage::PetAdjoint, &p, &bindings, p.len as usize)
     }
 
-    /// `image ←` the accumulated back-projection of `total` samples.
+    /// `image ←` the accumulated back-projection of `total` samples (the slices `t.base.slab`).
     fn finish(&self, e: &mut Engine, t: &PetTables, total: usize, image: Buf) -> Result<()> {
-        let n = t.image_len();
+        let n = (t.base.slab[1] - t.base.slab[0]) as usize * t.slice_len();
         let p = PetParams {
             len: n as u32,
             bound_exp: t.bound_exp(total),
@@ -153,7 +172,8 @@ impl PetBufs {
     }
 }
 
-/// Forward projection and back-projection of a whole data set, a chunk of items at a time.
+/// Forward projection and back-projection of a whole data set, a chunk of items at a time,
+/// over the image a slab of slices at a time.
 #[derive(Debug)]
 pub(crate) struct PetPlan {
     engine: Engine,
@@ -162,19 +182,33 @@ pub(crate) struct PetPlan {
     image: Buf,
     chunk: Buf,
     chunk_items: usize,
+    slabs: Vec<Range<usize>>,
 }
 
 impl PetPlan {
-    /// Buffers for `tables` on `engine`.
+    /// Buffers for `tables` on `engine`, none larger than `cap` bytes (nor than the device
+    /// binds): slabs of as many slices as their fixed-point accumulator (8 bytes a voxel)
+    /// allows.
     ///
     /// # Errors
-    /// [`crate::Error::Gpu`] when a buffer exceeds the device's limits.
-    pub fn new(mut engine: Engine, tables: PetTables) -> Result<Self> {
-        let budget = engine.work_buffer_budget().min(engine.max_binding());
-        let chunk_items =
-            ((budget / (4 * tables.item_len as u64).max(1)) as usize).clamp(1, tables.items.max(1));
-        let bufs = PetBufs::new(&mut engine, &tables)?;
-        let image = engine.zeros("image", tables.image_len())?;
+    /// [`crate::Error::Gpu`] when one slice's accumulator or one item's data exceeds the cap.
+    pub fn new(mut engine: Engine, tables: PetTables, cap: u64) -> Result<Self> {
+        let cap = cap.min(engine.max_binding());
+        let slice_bytes = 8 * tables.slice_len() as u64;
+        let item_bytes = 4 * tables.item_len as u64;
+        if slice_bytes > cap || item_bytes > cap {
+            return Err(crate::Error::Gpu(format!(
+                "the projector needs one image slice's accumulator ({slice_bytes} bytes) and one \
+                 view's data ({item_bytes} bytes) per buffer, but buffers are capped at {cap} bytes"
+            )));
+        }
+        let nz = tables.base.nz as usize;
+        let per = ((cap / slice_bytes) as usize).clamp(1, nz);
+        let slabs: Vec<Range<usize>> = (0..nz).step_by(per).map(|z| z..(z + per).min(nz)).collect();
+        let budget = engine.work_buffer_budget().min(cap);
+        let chunk_items = ((budget / item_bytes.max(1)) as usize).clamp(1, tables.items.max(1));
+        let bufs = PetBufs::new(&mut engine, &tables, per)?;
+        let image = engine.zeros("image slab", per * tables.slice_len())?;
         let chunk = engine.zeros("data chunk", chunk_items * tables.item_len)?;
         Ok(Self {
             engine,
@@ -183,7 +217,13 @@ impl PetPlan {
             image,
             chunk,
             chunk_items,
+            slabs,
         })
+    }
+
+    /// Bytes the plan's buffers hold.
+    pub fn bytes(&self) -> u64 {
+        self.engine.bytes()
     }
 
     fn chunks(&self) -> impl Iterator<Item = (usize, usize)> + use<> {
@@ -193,52 +233,71 @@ impl PetPlan {
             .map(move |f| (f, step.min(items - f)))
     }
 
-    /// `data ← A image` (`image` of the grid, `data` of items × item length).
+    /// `data ← A image` (`image` of the grid, `data` of items × item length); with several
+    /// slabs, each chunk of items is projected through every slab in turn.
     ///
     /// # Errors
     /// Device failures.
     pub fn forward(&mut self, image: &[f32], data: &mut [f32]) -> Result<()> {
-        self.engine.write(self.image, 0, image)?;
-        let n = self.tables.item_len;
+        let (n, slice) = (self.tables.item_len, self.tables.slice_len());
+        let one = self.slabs.len() == 1;
+        if one {
+            self.engine.write(self.image, 0, image)?;
+        }
         for (first, count) in self.chunks() {
-            self.bufs.forward(
-                &mut self.engine,
-                &self.tables,
-                first,
-                count,
-                self.image,
-                self.chunk,
-            )?;
+            for slab in &self.slabs {
+                if !one {
+                    let part = &image[slab.start * slice..slab.end * slice];
+                    self.engine.write(self.image, 0, part)?;
+                }
+                self.bufs.forward(
+                    &mut self.engine,
+                    &self.tables.on_slab(slab),
+                    first,
+                    count,
+                    self.image,
+                    self.chunk,
+                )?;
+            }
             let out = &mut data[first * n..(first + count) * n];
             self.engine.read(self.chunk, 0, out)?;
         }
         Ok(())
     }
 
-    /// `image ← Aᵀ data`.
+    /// `image ← Aᵀ data`; with several slabs, the data are back-projected into each in turn.
     ///
     /// # Errors
     /// Device failures.
     pub fn adjoint(&mut self, data: &[f32], image: &mut [f32]) -> Result<()> {
-        let n = self.tables.item_len;
+        let (n, slice) = (self.tables.item_len, self.tables.slice_len());
         let max = data.iter().map(|v| v.abs().to_bits()).max().unwrap_or(0);
-        self.bufs.begin_adjoint(&mut self.engine, true);
-        self.engine.write(self.bufs.max_bits, 0, &[max])?;
-        for (first, count) in self.chunks() {
-            self.engine
-                .write(self.chunk, 0, &data[first * n..(first + count) * n])?;
-            self.bufs.adjoint(
-                &mut self.engine,
-                &self.tables,
-                first,
-                count,
-                data.len(),
-                self.chunk,
-            )?;
+        let one_chunk = self.chunks().count() == 1;
+        for slab in &self.slabs {
+            let tables = self.tables.on_slab(slab);
+            self.bufs.begin_adjoint(&mut self.engine, true);
+            self.engine.write(self.bufs.max_bits, 0, &[max])?;
+            for (first, count) in self.chunks() {
+                // One chunk of data stays on the device for every slab.
+                if !one_chunk || slab.start == 0 {
+                    self.engine
+                        .write(self.chunk, 0, &data[first * n..(first + count) * n])?;
+                }
+                self.bufs.adjoint(
+                    &mut self.engine,
+                    &tables,
+                    first,
+                    count,
+                    data.len(),
+                    self.chunk,
+                )?;
+            }
+            self.bufs
+                .finish(&mut self.engine, &tables, data.len(), self.image)?;
+            let out = &mut image[slab.start * slice..slab.end * slice];
+            self.engine.read(self.image, 0, out)?;
         }
-        self.bufs
-            .finish(&mut self.engine, &self.tables, data.len(), self.image)?;
-        self.engine.read(self.image, 0, image)
+        Ok(())
     }
 }
 
@@ -271,7 +330,8 @@ impl PetModel {
             factors,
         )?;
         core.set_sensitivity(sensitivity);
-        let bufs = PetBufs::new(&mut core.engine, &tables)?;
+        let slices = tables.base.nz as usize;
+        let bufs = PetBufs::new(&mut core.engine, &tables, slices)?;
         Ok(Resident::new(core, PetModel { tables, bufs }))
     }
 }
