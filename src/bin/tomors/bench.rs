@@ -32,6 +32,11 @@ pub struct BenchArgs {
     /// Timed runs after one warm-up; the table shows the fastest.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Cone beam: largest buffer in MiB for the projector pair and FDK (smaller volumes and
+    /// projections go through slabs and chunks that fit); default: the device's binding limit
+    /// for the pair, 256 MiB for FDK.
+    #[arg(long)]
+    max_buffer_mib: Option<u64>,
 }
 
 pub fn run(a: &BenchArgs) -> CliResult<()> {
@@ -120,7 +125,7 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
         }
     }
     for &n in &cone {
-        bench_cone(n, &list, ops, repeat)?;
+        bench_cone(n, &list, ops, repeat, a.max_buffer_mib.map(|m| m << 20))?;
     }
     if spect || pet || !pet3d.is_empty() {
         println!();
@@ -140,15 +145,27 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
 }
 
 /// Cone beam: forward, adjoint and FDK of the whole data set, voxel updates per second.
-fn bench_cone(n: usize, backends: &[Backend], ops: &[String], repeat: usize) -> CliResult<()> {
+fn bench_cone(
+    n: usize,
+    backends: &[Backend],
+    ops: &[String],
+    repeat: usize,
+    max_buffer: Option<u64>,
+) -> CliResult<()> {
     use tomors::bench::ConeBenchCase;
     let c = ConeBenchCase::new(n, if n <= 256 { 360 } else { 512 }).map_err(err)?;
     let pb = spinner(&format!("{} data", c.name));
     let (image, data) = c.inputs().map_err(err)?;
     pb.finish_and_clear();
     for &backend in backends {
-        let p = tomors::ConeProjector::new(c.cone.clone(), c.grid.clone(), backend).map_err(err)?;
-        let fdk = tomors::Fdk::new(&p, RampFilter::default()).map_err(err)?;
+        let mut p =
+            tomors::ConeProjector::new(c.cone.clone(), c.grid.clone(), backend).map_err(err)?;
+        let mut options = tomors::FdkOptions::default();
+        if let Some(bytes) = max_buffer {
+            p = p.with_max_buffer_bytes(bytes).map_err(err)?;
+            options.max_buffer_bytes = bytes;
+        }
+        let fdk = tomors::Fdk::with_options(&p, options).map_err(err)?;
         for op in ops {
             let run = || {
                 match op.as_str() {
