@@ -131,13 +131,8 @@ impl FdkPlan {
             for first in (0..lines).step_by(lines_per_pass) {
                 let count = lines_per_pass.min(lines - first);
                 let part = &data[(base + first) * n_cols..(base + first + count) * n_cols];
-                self.engine.write(self.chunk, 0, part)?;
-                filter_lines(
-                    &mut self.engine,
-                    [self.lags, self.ones, self.chunk, self.filtered],
-                    count,
-                    n_cols,
-                )?;
+                let bufs = self.filter_bufs();
+                filter_lines(&mut self.engine, bufs, part, n_cols)?;
                 self.engine
                     .copy(self.filtered, 0, *buf, first * n_cols, count * n_cols);
             }
@@ -194,6 +189,11 @@ impl FdkPlan {
         self.engine.bytes()
     }
 
+    /// The filter's bindings: lags, unit weights, the chunk it reads, the one it writes.
+    fn filter_bufs(&self) -> [Buf; 4] {
+        [self.lags, self.ones, self.chunk, self.filtered]
+    }
+
     /// Filters `data[view, row, col]` (weighted projections) along the columns, in place, with
     /// the plan's kernel.
     ///
@@ -206,13 +206,8 @@ impl FdkPlan {
         for first in (0..lines).step_by(per_chunk) {
             let count = per_chunk.min(lines - first);
             let part = &mut data[first * n_cols..(first + count) * n_cols];
-            self.engine.write(self.chunk, 0, part)?;
-            filter_lines(
-                &mut self.engine,
-                [self.lags, self.ones, self.chunk, self.filtered],
-                count,
-                n_cols,
-            )?;
+            let bufs = self.filter_bufs();
+            filter_lines(&mut self.engine, bufs, part, n_cols)?;
             self.engine.read(self.filtered, 0, part)?;
         }
         Ok(())
@@ -273,18 +268,19 @@ impl FdkPlan {
     }
 }
 
-/// Records `fbp_filter` over the first `count` lines of `n_cols` of `bindings[2]` (the chunk)
-/// into `bindings[3]`: the stage sees the lines as the rows of one view with unit weights.
+/// Sends `lines` (rows of `n_cols`) to the chunk `bindings[2]` and records `fbp_filter` over
+/// them into `bindings[3]`: the stage sees the lines as the rows of one view with unit weights.
 fn filter_lines(
     engine: &mut Engine,
     bindings: [Buf; 4],
-    count: usize,
+    lines: &[f32],
     n_cols: usize,
 ) -> Result<()> {
+    engine.write(bindings[2], 0, lines)?;
     let p = Params {
         nx: 0,
         ny: 0,
-        nz: count as u32,
+        nz: (lines.len() / n_cols) as u32,
         n_views: 1,
         n_cols: n_cols as u32,
         kind: 0,
