@@ -244,12 +244,12 @@ impl Fdk {
             plan.load(&weighted)?;
             drop(weighted);
             return with_output("volume output", out, &self.grid.array_shape(), |o| {
-                plan.backproject_resident(&self.slabs, o, progress)
+                plan.backproject(None, &self.slabs, o, progress)
             });
         }
         plan.filter(&mut weighted)?;
         with_output("volume output", out, &self.grid.array_shape(), |o| {
-            plan.backproject(&weighted, &self.slabs, o, progress)
+            plan.backproject(Some(&weighted), &self.slabs, o, progress)
         })
     }
 

@@ -140,50 +140,6 @@ impl FdkPlan {
         Ok(())
     }
 
-    /// Back-projects the projections [`FdkPlan::load`] left on the device into `image[z, y,
-    /// x]` (overwritten) slab by slab, calling `progress(slices_done, slices_total)` after each.
-    ///
-    /// # Errors
-    /// Device failures.
-    pub fn backproject_resident(
-        &mut self,
-        slabs: &[Slab],
-        image: &mut [f32],
-        progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<()> {
-        let slice = (self.base.nx * self.base.ny) as usize;
-        let total = image.len() / slice;
-        for slab in slabs {
-            let nz = slab.slices.len();
-            debug_assert!(nz * slice <= self.slab_len);
-            self.engine.clear(self.slab);
-            if !slab.rows.is_empty() {
-                for (buf, views) in &self.resident {
-                    let p = ConeParams {
-                        nz: nz as u32,
-                        z0: slab.slices.start as u32,
-                        n_views: views.len() as u32,
-                        first: views.start as u32,
-                        row0: 0,
-                        band_rows: self.base.n_rows,
-                        ..self.base
-                    };
-                    let bindings = [self.maps, *buf, self.slab];
-                    self.engine.dispatch(
-                        Stage::ConeBackproject,
-                        &p,
-                        &bindings,
-                        [p.nx, p.ny, p.nz],
-                    )?;
-                }
-            }
-            let out = &mut image[slab.slices.start * slice..slab.slices.end * slice];
-            self.engine.read(self.slab, 0, out)?;
-            progress(slab.slices.end, total);
-        }
-        Ok(())
-    }
-
     /// Bytes the plan's device buffers hold.
     pub fn bytes(&self) -> u64 {
         self.engine.bytes()
@@ -213,56 +169,85 @@ impl FdkPlan {
         Ok(())
     }
 
-    /// Back-projects filtered projections `filtered[view, row, col]` into `image[z, y, x]`
-    /// (overwritten) slab by slab, calling `progress(slices_done, slices_total)` after each.
+    /// Back-projects filtered projections into `image[z, y, x]` (overwritten) slab by slab,
+    /// calling `progress(slices_done, slices_total)` after each: those [`FdkPlan::load`] left
+    /// on the device when `filtered` is `None`, else `filtered[view, row, col]` from the host,
+    /// each slab sent its band of rows a chunk of views at a time.
     ///
     /// # Errors
     /// Device failures.
     pub fn backproject(
         &mut self,
-        filtered: &[f32],
+        filtered: Option<&[f32]>,
         slabs: &[Slab],
         image: &mut [f32],
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<()> {
-        let (n_rows, n_cols) = (self.base.n_rows as usize, self.base.n_cols as usize);
         let slice = (self.base.nx * self.base.ny) as usize;
         let total = image.len() / slice;
         for slab in slabs {
-            let nz = slab.slices.len();
-            debug_assert!(nz * slice <= self.slab_len);
+            debug_assert!(slab.slices.len() * slice <= self.slab_len);
             self.engine.clear(self.slab);
-            let band = slab.rows.len();
-            if band > 0 {
-                let views_per_chunk = (self.chunk_len / (band * n_cols)).max(1);
-                debug_assert!(band * n_cols <= self.chunk_len);
-                for first in (0..self.n_views).step_by(views_per_chunk) {
-                    let count = views_per_chunk.min(self.n_views - first);
-                    let len = count * band * n_cols;
-                    for v in 0..count {
-                        let src = &filtered[((first + v) * n_rows + slab.rows.start) * n_cols..]
-                            [..band * n_cols];
-                        self.staging[v * band * n_cols..(v + 1) * band * n_cols]
-                            .copy_from_slice(src);
-                    }
-                    let p = ConeParams {
-                        nz: nz as u32,
-                        z0: slab.slices.start as u32,
-                        n_views: count as u32,
-                        first: first as u32,
-                        row0: slab.rows.start as u32,
-                        band_rows: band as u32,
-                        ..self.base
-                    };
-                    let e = &mut self.engine;
-                    e.write(self.chunk, 0, &self.staging[..len])?;
-                    let bindings = [self.maps, self.chunk, self.slab];
-                    e.dispatch(Stage::ConeBackproject, &p, &bindings, [p.nx, p.ny, p.nz])?;
+            if !slab.rows.is_empty() {
+                match filtered {
+                    None => self.add_resident(slab)?,
+                    Some(f) => self.add_streamed(f, slab)?,
                 }
             }
             let out = &mut image[slab.slices.start * slice..slab.slices.end * slice];
             self.engine.read(self.slab, 0, out)?;
             progress(slab.slices.end, total);
+        }
+        Ok(())
+    }
+
+    /// Records `cone_backproject` of every resident segment into `slab`.
+    fn add_resident(&mut self, slab: &Slab) -> Result<()> {
+        for (buf, views) in &self.resident {
+            let p = ConeParams {
+                nz: slab.slices.len() as u32,
+                z0: slab.slices.start as u32,
+                n_views: views.len() as u32,
+                first: views.start as u32,
+                row0: 0,
+                band_rows: self.base.n_rows,
+                ..self.base
+            };
+            let bindings = [self.maps, *buf, self.slab];
+            self.engine
+                .dispatch(Stage::ConeBackproject, &p, &bindings, [p.nx, p.ny, p.nz])?;
+        }
+        Ok(())
+    }
+
+    /// Sends `slab`'s band of rows of `filtered[view, row, col]` a chunk of views at a time,
+    /// each back-projected into the slab.
+    fn add_streamed(&mut self, filtered: &[f32], slab: &Slab) -> Result<()> {
+        let (n_rows, n_cols) = (self.base.n_rows as usize, self.base.n_cols as usize);
+        let band = slab.rows.len();
+        let views_per_chunk = (self.chunk_len / (band * n_cols)).max(1);
+        debug_assert!(band * n_cols <= self.chunk_len);
+        for first in (0..self.n_views).step_by(views_per_chunk) {
+            let count = views_per_chunk.min(self.n_views - first);
+            let len = count * band * n_cols;
+            for v in 0..count {
+                let src =
+                    &filtered[((first + v) * n_rows + slab.rows.start) * n_cols..][..band * n_cols];
+                self.staging[v * band * n_cols..(v + 1) * band * n_cols].copy_from_slice(src);
+            }
+            let p = ConeParams {
+                nz: slab.slices.len() as u32,
+                z0: slab.slices.start as u32,
+                n_views: count as u32,
+                first: first as u32,
+                row0: slab.rows.start as u32,
+                band_rows: band as u32,
+                ..self.base
+            };
+            self.engine.write(self.chunk, 0, &self.staging[..len])?;
+            let bindings = [self.maps, self.chunk, self.slab];
+            self.engine
+                .dispatch(Stage::ConeBackproject, &p, &bindings, [p.nx, p.ny, p.nz])?;
         }
         Ok(())
     }
