@@ -51,7 +51,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         lor = cone_ray(p, transaxial[at], transaxial[at + 1u], transaxial[at + 2u], axial[l.y], axial[l.z]);
     }
     let walk = pet_walk(p, lor);
-    for (var plane = walk.lo; plane <= walk.hi; plane++) {
+    let planes = slab_planes(p, walk);
+    for (var plane = planes.x; plane <= planes.y; plane++) {
         let taps = pet_taps(p, walk, plane);
         for (var k = 0; k < 4; k++) {
             if taps.index[k] >= 0 && taps.weight[k] != 0.0 {

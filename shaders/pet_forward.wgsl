@@ -40,8 +40,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var cur = -2;        // the slice summed in `here`; `next` holds slice cur + 1
     var here = 0.0;
     var next = 0.0;
-    for (var s = walk.lo; s <= walk.hi; s++) {
-        let plane = select(walk.hi - (s - walk.lo), s, rising);
+    let planes = slab_planes(p, walk);
+    for (var s = planes.x; s <= planes.y; s++) {
+        let plane = select(planes.y - (s - planes.x), s, rising);
         let taps = pet_taps(p, walk, plane);
         // A plane's taps lie on slices taps.slice[0] and taps.slice[0] + 1.
         let low = taps.slice[0];

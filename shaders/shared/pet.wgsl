@@ -168,6 +168,50 @@ fn pet_walk(p: PetParams, lor: Lor) -> PetWalk {
 // line's position clamped to the outermost voxel centres (the image is constant from there to
 // the box's faces), each times the step, the fraction of the step inside the box and, with
 // TOF, the Gaussian integrated over the TOF bin at that point. Index −1: no voxel.
+// The planes of walk w whose taps can lie in the slab p.slab, as (first, last): every plane
+// for the whole grid; else those whose z lies in [z0 − 1, z1) (a plane's taps reach z + 1;
+// the grid's ends are open, where positions are clamped), widened by a hundredth of a slice
+// and then by a plane, so that rounding never drops one. Planes outside add nothing anyway.
+fn slab_planes(p: PetParams, w: PetWalk) -> vec2<i32> {
+    let z0 = i32(p.slab.x);
+    let z1 = i32(p.slab.y);
+    if z0 == 0 && z1 == i32(p.nz) {
+        return vec2<i32>(w.lo, w.hi);
+    }
+    if w.axis == 2u {
+        return vec2<i32>(max(w.lo, z0), min(w.hi, z1 - 1));
+    }
+    var first = f32(w.lo);
+    var last = f32(w.hi);
+    if w.d.z == 0.0 {
+        if (z0 > 0 && w.q1.z < f32(z0 - 1) - 0.01) || (z1 < i32(p.nz) && w.q1.z > f32(z1) + 0.01) {
+            last = first - 1.0;
+        }
+    } else {
+        // Plane of z: q1[axis] + (z − q1.z) · k.
+        let k = w.d[w.axis] / w.d.z;
+        if z0 > 0 {
+            let at = w.q1[w.axis] + (f32(z0 - 1) - 0.01 - w.q1.z) * k;
+            if k > 0.0 {
+                first = max(first, floor(at) - 1.0);
+            } else {
+                last = min(last, ceil(at) + 1.0);
+            }
+        }
+        if z1 < i32(p.nz) {
+            let at = w.q1[w.axis] + (f32(z1) + 0.01 - w.q1.z) * k;
+            if k > 0.0 {
+                last = min(last, ceil(at) + 1.0);
+            } else {
+                first = max(first, floor(at) - 1.0);
+            }
+        }
+    }
+    first = min(first, f32(w.hi) + 1.0);
+    last = max(last, f32(w.lo) - 1.0);
+    return vec2<i32>(i32(first), i32(last));
+}
+
 // The four taps of one plane: voxel index within the slab (−1: none, outside the grid or
 // the slab), weight, and slice (z) of each.
 struct PetTaps {

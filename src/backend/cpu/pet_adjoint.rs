@@ -2,7 +2,7 @@
 //! fixed-point voxel sums. Where the shader adds two words with a carry, the twin adds one
 //! `AtomicU64` (wrapping): the same integers, so the same sums in any order.
 
-use super::shared::pet::{fixed_scale, lor_of, pet_taps, pet_walk};
+use super::shared::pet::{fixed_scale, lor_of, pet_taps, pet_walk, slab_planes};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,7 +46,8 @@ pub(crate) fn pet_adjoint(
         }
         let scaled = y * scale;
         let walk = pet_walk(p, &lor_of(p, i, transaxial, axial, events));
-        for plane in walk.lo..=walk.hi {
+        let (first, last) = slab_planes(p, &walk);
+        for plane in first..=last {
             let taps = pet_taps(p, &walk, plane);
             for k in 0..4 {
                 if taps.index[k] >= 0 && taps.weight[k] != 0.0 {

@@ -1,7 +1,7 @@
 //! CPU twin of `shaders/pet_forward.wgsl`: one line of response per sample, rayon over the
 //! samples in place of the dispatch grid.
 
-use super::shared::pet::{lor_of, pet_taps, pet_walk};
+use super::shared::pet::{lor_of, pet_taps, pet_walk, slab_planes};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 
@@ -25,8 +25,9 @@ pub(crate) fn pet_forward(
             let mut total = if p.slab[0] > 0 { *o } else { 0.0 };
             let rising = walk.axis == 2 || walk.d[2] * walk.d[walk.axis] >= 0.0;
             let (mut cur, mut here, mut next) = (-2i32, 0.0f32, 0.0f32);
-            for s in walk.lo..=walk.hi {
-                let plane = if rising { s } else { walk.hi - (s - walk.lo) };
+            let (first, last) = slab_planes(p, &walk);
+            for s in first..=last {
+                let plane = if rising { s } else { last - (s - first) };
                 let taps = pet_taps(p, &walk, plane);
                 let low = taps.slice[0];
                 if low == cur + 1 {

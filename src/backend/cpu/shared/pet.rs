@@ -198,6 +198,46 @@ pub(crate) fn pet_walk(p: &PetParams, lor: &Lor) -> Walk {
     }
 }
 
+/// Twin of `slab_planes`: the planes `(first, last)` of walk `w` whose taps can lie in the
+/// slab `p.slab`.
+#[inline]
+pub(crate) fn slab_planes(p: &PetParams, w: &Walk) -> (i32, i32) {
+    let (z0, z1, nz) = (p.slab[0] as i32, p.slab[1] as i32, p.nz as i32);
+    if z0 == 0 && z1 == nz {
+        return (w.lo, w.hi);
+    }
+    if w.axis == 2 {
+        return (w.lo.max(z0), w.hi.min(z1 - 1));
+    }
+    let (mut first, mut last) = (w.lo as f32, w.hi as f32);
+    if w.d[2] == 0.0 {
+        if (z0 > 0 && w.q1[2] < (z0 - 1) as f32 - 0.01) || (z1 < nz && w.q1[2] > z1 as f32 + 0.01) {
+            last = first - 1.0;
+        }
+    } else {
+        let k = w.d[w.axis] / w.d[2];
+        if z0 > 0 {
+            let at = w.q1[w.axis] + ((z0 - 1) as f32 - 0.01 - w.q1[2]) * k;
+            if k > 0.0 {
+                first = first.max(at.floor() - 1.0);
+            } else {
+                last = last.min(at.ceil() + 1.0);
+            }
+        }
+        if z1 < nz {
+            let at = w.q1[w.axis] + (z1 as f32 + 0.01 - w.q1[2]) * k;
+            if k > 0.0 {
+                last = last.min(at.ceil() + 1.0);
+            } else {
+                first = first.max(at.floor() - 1.0);
+            }
+        }
+    }
+    first = first.min(w.hi as f32 + 1.0);
+    last = last.max(w.lo as f32 - 1.0);
+    (first as i32, last as i32)
+}
+
 /// Twin of `struct PetTaps`: voxel index within the slab (−1: none), weight and slice of the
 /// four taps.
 pub(crate) struct Taps {
