@@ -66,8 +66,8 @@ pub(crate) fn cone_tables(cone: &ConeBeam, grid: &ImageGrid) -> Result<PetTables
 /// Views are processed a chunk at a time and the image a slab of slices at a time: each
 /// buffer stays within the device's largest binding (and [`ConeProjector::with_max_buffer_bytes`]),
 /// so volumes larger than the device's bindings project too, with the same bits as in one
-/// piece. Each slab walks every ray, so many slabs cost time: a slab holds as many slices as
-/// their fixed-point accumulator (8 bytes a voxel) fits in one buffer.
+/// piece. A slab holds as many slices as their fixed-point accumulator (8 bytes a voxel) fits
+/// in one buffer; each ray is walked over the planes that reach the slab only.
 #[derive(Debug)]
 pub struct ConeProjector {
     cone: ConeBeam,
