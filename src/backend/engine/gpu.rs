@@ -153,6 +153,10 @@ impl GpuEngine {
             .push_error_scope(wgpu::ErrorFilter::Validation);
         self.ctx.queue.submit([encoder.finish()]);
         if let Some(e) = pollster::block_on(scope.pop()) {
+            // The rejected work's timestamps are not kept.
+            if let Some(t) = &mut self.timing {
+                t.stages.clear();
+            }
             return Err(Error::Gpu(format!("running the recorded stages: {e}")));
         }
         match &mut self.timing {
