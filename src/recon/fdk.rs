@@ -81,8 +81,6 @@ pub struct Fdk {
     cols: Vec<[f64; 2]>,
     rows: Vec<f64>,
     slabs: Vec<Slab>,
-    /// True when the projections stay on the device ([`FdkOptions::max_resident_bytes`]).
-    resident: bool,
     plan: Mutex<FdkPlan>,
 }
 
@@ -180,12 +178,10 @@ impl Fdk {
         let engine = projector.device().engine();
         let cap = options.max_buffer_bytes.min(engine.max_binding());
         let (slab_slices, slabs) = plan_slabs(&cone, &grid, cap)?;
-        let plan = FdkPlan::new(engine, base, &maps, &kernel.lags(n_cols), slab_slices, cap)?;
-        let [views, n_rows, n_cols] = cone.data_shape();
-        let resident = plan.views_per_segment() > 0
-            && (views * n_rows * n_cols * 4) as u64 <= options.max_resident_bytes;
+        let lags = kernel.lags(n_cols);
+        let resident = options.max_resident_bytes;
+        let plan = FdkPlan::new(engine, base, &maps, &lags, slab_slices, cap, resident)?;
         Ok(Self {
-            resident,
             backend: projector.backend().clone(),
             data_shape: projector.geometry().data_shape(),
             pad,
@@ -236,20 +232,12 @@ impl Fdk {
     ) -> Result<()> {
         let data = check_input("projection data", data, &self.data_shape)?;
         let data = data.as_slice().expect("standard layout");
-        let mut weighted = self.weighted(data);
+        let weighted = self.weighted(data);
         let mut plan = self.plan.lock().map_err(|_| {
             Error::Gpu("a previous call panicked while holding the plan; build a new one".into())
         })?;
-        if self.resident {
-            plan.load(&weighted)?;
-            drop(weighted);
-            return with_output("volume output", out, &self.grid.array_shape(), |o| {
-                plan.backproject(None, &self.slabs, o, progress)
-            });
-        }
-        plan.filter(&mut weighted)?;
         with_output("volume output", out, &self.grid.array_shape(), |o| {
-            plan.backproject(Some(&weighted), &self.slabs, o, progress)
+            plan.run(weighted, &self.slabs, o, progress)
         })
     }
 

@@ -42,6 +42,8 @@ pub(crate) struct FdkPlan {
     chunk_len: usize,
     slab_len: usize,
     staging: Vec<f32>,
+    /// Views per resident segment; 0 when the projections are streamed.
+    segment_views: usize,
     /// Segments of the resident projections (made on first use, kept): buffer and views.
     resident: Vec<(Buf, Range<usize>)>,
 }
@@ -50,6 +52,9 @@ impl FdkPlan {
     /// A plan on `engine` for `maps` (one per view), `base` (grid and detector; slab, chunk and
     /// band fields are set per dispatch) and the filter's `lags`, with every buffer at most
     /// `cap` bytes: `slab_slices` slices per slab and chunks of `cap` bytes of projections.
+    /// Projections of at most `resident_bytes` stay on a device (never on the host, where the
+    /// caller's copy already is in memory), in segments of as many whole views as a chunk
+    /// holds; others are streamed.
     ///
     /// # Errors
     /// [`Error::Gpu`] when one detector row of one view, or one slice, exceeds `cap`.
@@ -60,6 +65,7 @@ impl FdkPlan {
         lags: &[f32],
         slab_slices: usize,
         cap: u64,
+        resident_bytes: u64,
     ) -> Result<Self> {
         let (n_rows, n_cols) = (base.n_rows as usize, base.n_cols as usize);
         let slice = (base.nx * base.ny) as usize;
@@ -71,8 +77,14 @@ impl FdkPlan {
                 slice * 4
             )));
         }
-        let chunk_len = ((cap / 4) as usize / n_cols * n_cols).min(maps.len() * n_rows * n_cols);
+        let data_len = maps.len() * n_rows * n_cols;
+        let chunk_len = ((cap / 4) as usize / n_cols * n_cols).min(data_len);
         let slab_len = slab_slices * slice;
+        let segment_views = if engine.on_device() && (4 * data_len) as u64 <= resident_bytes {
+            chunk_len / (n_rows * n_cols)
+        } else {
+            0
+        };
         Ok(Self {
             maps: engine.upload("FDK view maps", maps)?,
             lags: engine.upload("filter lags", lags)?,
@@ -86,35 +98,44 @@ impl FdkPlan {
             base,
             chunk_len,
             slab_len,
+            segment_views,
             resident: Vec::new(),
         })
     }
 
-    /// Views per resident segment: as many whole views as one chunk holds; 0 when one view
-    /// does not fit, or on the host, where the caller's copy already is in memory (a resident
-    /// one would only add a copy), and the projections are streamed.
-    pub fn views_per_segment(&self) -> usize {
-        if !self.engine.on_device() {
-            return 0;
+    /// Filters and back-projects weighted projections `weighted[view, row, col]` into
+    /// `image[z, y, x]` (overwritten) slab by slab, calling `progress(slices_done,
+    /// slices_total)` after each: resident when the plan keeps them, else streamed (the host
+    /// copy is then filtered in place). Frees `weighted` as soon as the device holds them.
+    ///
+    /// # Errors
+    /// Device failures.
+    pub fn run(
+        &mut self,
+        mut weighted: Vec<f32>,
+        slabs: &[Slab],
+        image: &mut [f32],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
+        if self.segment_views > 0 {
+            self.load(&weighted)?;
+            drop(weighted);
+            return self.backproject(None, slabs, image, progress);
         }
-        self.chunk_len / (self.base.n_rows * self.base.n_cols) as usize
+        self.filter(&mut weighted)?;
+        self.backproject(Some(&weighted), slabs, image, progress)
+    }
+
+    /// Lines (detector rows of one view) the filter takes per dispatch.
+    fn lines_per_pass(&self) -> usize {
+        (self.chunk_len / self.base.n_cols as usize).min(self.engine.max_workgroups() as usize)
     }
 
     /// Sends weighted projections `data[view, row, col]` to the device and filters them there
-    /// along the columns, for [`FdkPlan::backproject_resident`].
-    ///
-    /// # Errors
-    /// Device failures; [`Error::InvalidArgument`] when one view does not fit a chunk.
-    pub fn load(&mut self, data: &[f32]) -> Result<()> {
+    /// along the columns, into the resident segments.
+    fn load(&mut self, data: &[f32]) -> Result<()> {
         let (n_rows, n_cols) = (self.base.n_rows as usize, self.base.n_cols as usize);
-        let per = self.views_per_segment();
-        if per == 0 {
-            return Err(Error::InvalidArgument(format!(
-                "one view ({} bytes) exceeds the FDK buffer cap ({} bytes): stream it",
-                n_rows * n_cols * 4,
-                self.chunk_len * 4
-            )));
-        }
+        let per = self.segment_views;
         if self.resident.is_empty() {
             for first in (0..self.n_views).step_by(per) {
                 let views = first..(first + per).min(self.n_views);
@@ -124,7 +145,7 @@ impl FdkPlan {
                 self.resident.push((buf, views));
             }
         }
-        let lines_per_pass = (self.chunk_len / n_cols).min(self.engine.max_workgroups() as usize);
+        let lines_per_pass = self.lines_per_pass();
         for (buf, views) in &self.resident {
             let lines = views.len() * n_rows;
             let base = views.start * n_rows;
@@ -152,13 +173,10 @@ impl FdkPlan {
 
     /// Filters `data[view, row, col]` (weighted projections) along the columns, in place, with
     /// the plan's kernel.
-    ///
-    /// # Errors
-    /// Device failures.
-    pub fn filter(&mut self, data: &mut [f32]) -> Result<()> {
+    fn filter(&mut self, data: &mut [f32]) -> Result<()> {
         let n_cols = self.base.n_cols as usize;
         let lines = data.len() / n_cols;
-        let per_chunk = (self.chunk_len / n_cols).min(self.engine.max_workgroups() as usize);
+        let per_chunk = self.lines_per_pass();
         for first in (0..lines).step_by(per_chunk) {
             let count = per_chunk.min(lines - first);
             let part = &mut data[first * n_cols..(first + count) * n_cols];
@@ -170,13 +188,10 @@ impl FdkPlan {
     }
 
     /// Back-projects filtered projections into `image[z, y, x]` (overwritten) slab by slab,
-    /// calling `progress(slices_done, slices_total)` after each: those [`FdkPlan::load`] left
-    /// on the device when `filtered` is `None`, else `filtered[view, row, col]` from the host,
-    /// each slab sent its band of rows a chunk of views at a time.
-    ///
-    /// # Errors
-    /// Device failures.
-    pub fn backproject(
+    /// calling `progress` after each: those [`FdkPlan::load`] left on the device when
+    /// `filtered` is `None`, else `filtered[view, row, col]` from the host, each slab sent its
+    /// band of rows a chunk of views at a time.
+    fn backproject(
         &mut self,
         filtered: Option<&[f32]>,
         slabs: &[Slab],
