@@ -59,20 +59,10 @@ impl PetTables {
     fn slice_len(&self) -> usize {
         (self.base.nx * self.base.ny) as usize
     }
-
-    /// The same tables over the slices `slab` of the grid.
-    fn on_slab(&self, slab: &Range<usize>) -> PetTables {
-        PetTables {
-            base: PetParams {
-                slab: [slab.start as u32, slab.end as u32, 0, 0],
-                ..self.base
-            },
-            ..self.clone()
-        }
-    }
 }
 
-/// The tables on an engine, with the fixed-point accumulator.
+/// The tables on an engine, with the fixed-point accumulator, and the slab of slices the
+/// image and accumulator buffers hold (`PetParams::slab`).
 #[derive(Debug)]
 struct PetBufs {
     transaxial: Buf,
@@ -80,10 +70,12 @@ struct PetBufs {
     events: Buf,
     max_bits: Buf,
     acc: Buf,
+    slab: [u32; 4],
 }
 
 impl PetBufs {
-    /// The tables on `engine` with an accumulator for `slices` slices.
+    /// The tables on `engine` with an accumulator for `slices` slices, on the first slab of
+    /// them.
     fn new(engine: &mut Engine, t: &PetTables, slices: usize) -> Result<Self> {
         let events = if t.events.is_empty() {
             engine.zeros("no events", 4)?
@@ -96,7 +88,16 @@ impl PetBufs {
             events,
             max_bits: engine.zeros("largest |data|", 1)?,
             acc: engine.zeros("fixed-point back-projection", 2 * slices * t.slice_len())?,
+            slab: [0, slices as u32, 0, 0],
         })
+    }
+
+    /// The dispatch parameters of items `first..first + count` on the current slab.
+    fn params(&self, t: &PetTables, first: usize, count: usize) -> PetParams {
+        PetParams {
+            slab: self.slab,
+            ..t.params(first, count)
+        }
     }
 
     /// `out[0..count · item_len] ← A image` for items `first..first + count`.
@@ -109,7 +110,7 @@ impl PetBufs {
         image: Buf,
         out: Buf,
     ) -> Result<()> {
-        let p = t.params(first, count);
+        let p = self.params(t, first, count);
         let bindings = [self.transaxial, self.axial, self.events, image, out];
         e.dispatch_linear(Stage::PetForward, &p, &bindings, p.len as usize)
     }
@@ -142,7 +143,7 @@ impl PetBufs {
     ) -> Result<()> {
         let p = PetParams {
             bound_exp: t.bound_exp(total),
-            ..t.params(first, count)
+            ..self.params(t, first, count)
         };
         let bindings = [
             self.transaxial,
@@ -155,12 +156,13 @@ impl PetBufs {
         e.dispatch_linear(Stage::PetAdjoint, &p, &bindings, p.len as usize)
     }
 
-    /// `image ←` the accumulated back-projection of `total` samples (the slices `t.base.slab`).
+    /// `image ←` the accumulated back-projection of `total` samples (the current slab).
     fn finish(&self, e: &mut Engine, t: &PetTables, total: usize, image: Buf) -> Result<()> {
-        let n = (t.base.slab[1] - t.base.slab[0]) as usize * t.slice_len();
+        let n = (self.slab[1] - self.slab[0]) as usize * t.slice_len();
         let p = PetParams {
             len: n as u32,
             bound_exp: t.bound_exp(total),
+            slab: self.slab,
             ..t.base
         };
         e.dispatch_linear(
@@ -250,9 +252,10 @@ impl PetPlan {
                     let part = &image[slab.start * slice..slab.end * slice];
                     self.engine.write(self.image, 0, part)?;
                 }
+                self.bufs.slab = [slab.start as u32, slab.end as u32, 0, 0];
                 self.bufs.forward(
                     &mut self.engine,
-                    &self.tables.on_slab(slab),
+                    &self.tables,
                     first,
                     count,
                     self.image,
@@ -274,7 +277,7 @@ impl PetPlan {
         let max = data.iter().map(|v| v.abs().to_bits()).max().unwrap_or(0);
         let one_chunk = self.chunks().count() == 1;
         for slab in &self.slabs {
-            let tables = self.tables.on_slab(slab);
+            self.bufs.slab = [slab.start as u32, slab.end as u32, 0, 0];
             self.bufs.begin_adjoint(&mut self.engine, true);
             self.engine.write(self.bufs.max_bits, 0, &[max])?;
             for (first, count) in self.chunks() {
@@ -285,7 +288,7 @@ impl PetPlan {
                 }
                 self.bufs.adjoint(
                     &mut self.engine,
-                    &tables,
+                    &self.tables,
                     first,
                     count,
                     data.len(),
@@ -293,7 +296,7 @@ impl PetPlan {
                 )?;
             }
             self.bufs
-                .finish(&mut self.engine, &tables, data.len(), self.image)?;
+                .finish(&mut self.engine, &self.tables, data.len(), self.image)?;
             let out = &mut image[slab.start * slice..slab.end * slice];
             self.engine.read(self.image, 0, out)?;
         }
