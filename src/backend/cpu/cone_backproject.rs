@@ -412,6 +412,13 @@ struct Line<'a> {
     rows_per_slice: f32,
 }
 
+/// What the vector paths add to a tap's truncated `row + 2` to index `columns`: padded row
+/// `r = (k − 2) − row0 + PAD`, at `r − lo` in `columns`.
+#[cfg(target_arch = "x86_64")]
+fn column_shift(p: &ConeParams, line: &Line<'_>) -> i32 {
+    PAD as i32 - p.row0 as i32 - 2 - line.lo
+}
+
 /// The shader's first interpolation step (between the line's two columns), row by row, into
 /// the start of `out`, which it returns.
 #[inline(always)]
@@ -483,7 +490,7 @@ mod tests {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Line, PAD, interpolate_columns};
+    use super::{Line, column_shift, interpolate_columns};
     use crate::backend::layout::ConeParams;
     use std::arch::x86_64::*;
 
@@ -505,7 +512,7 @@ mod avx2 {
         let (two, minus_two) = (_mm256_set1_ps(2.0), _mm256_set1_ps(-2.0));
         let n_rows = _mm256_set1_ps(p.n_rows as f32);
         let w = _mm256_set1_ps(t.w);
-        let shift = _mm256_set1_epi32(PAD as i32 - p.row0 as i32 - 2 - line.lo);
+        let shift = _mm256_set1_epi32(column_shift(p, line));
         let (below, above) = (
             _mm256_set1_epi32(-1),
             _mm256_set1_epi32(line.hi - line.lo + 1),
@@ -546,7 +553,7 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Line, PAD, TABLE, interpolate_columns};
+    use super::{Line, TABLE, column_shift, interpolate_columns};
     use crate::backend::layout::ConeParams;
     use std::arch::x86_64::*;
 
@@ -570,8 +577,7 @@ mod avx512 {
         let (two, minus_two) = (_mm512_set1_ps(2.0), _mm512_set1_ps(-2.0));
         let n_rows = _mm512_set1_ps(p.n_rows as f32);
         let w = _mm512_set1_ps(t.w);
-        // Padded row r = (k − 2) − row0 + PAD; index into `columns` r − lo.
-        let shift = _mm512_set1_epi32(PAD as i32 - p.row0 as i32 - 2 - line.lo);
+        let shift = _mm512_set1_epi32(column_shift(p, line));
         let (bottom, top) = (_mm512_setzero_si512(), _mm512_set1_epi32(line.hi - line.lo));
         let one = _mm512_set1_epi32(1);
         // A table of 32 rows in two registers, or of 64 in four, from the mean slope; a group
