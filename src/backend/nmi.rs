@@ -69,15 +69,15 @@ impl JointHistogram {
         // Exact u32 sums: no bin can pass 2³² even if every sample lands in it.
         let scale = (4.0e9 / len as f64).floor().clamp(1.0, 1024.0);
         let [mz, my, mx] = self.moving_shape;
-        self.engine.clear(self.joint);
-        let mut counts = vec![0u32; self.bins * self.bins];
         let Some((frac, [b, col_z, col_y, col_x])) =
             fixed_point(map, self.fixed_shape, self.moving_shape)
         else {
-            // The map spreads the fixed volume over more than 2²⁹ moving voxels: no sample
-            // can be told from its neighbours, and none is counted.
-            return Ok(vec![0.0; counts.len()]);
+            // The map spreads the fixed volume over more than 2²⁹ moving voxels (or is not
+            // finite): no sample can be told from its neighbours, and none is counted.
+            return Ok(vec![0.0; self.bins * self.bins]);
         };
+        self.engine.clear(self.joint);
+        let mut counts = vec![0u32; self.bins * self.bins];
         let params = NmiParams {
             b,
             col_z,
@@ -104,12 +104,20 @@ const MAX_FRAC: i32 = 23;
 /// `map` in integers of 2^-frac moving voxel (`b`, then the z, y and x columns), with `frac`
 /// as large as keeps every partial sum of `b + A·t` over the fixed grid, and the moving
 /// volume's last index, inside ±2³⁰ (so no `i32` sum can overflow, rounding included); `None`
-/// when even whole voxels would not fit.
+/// when even whole voxels would not fit, or the map is not finite.
 fn fixed_point(
     map: &IndexAffine,
     fixed_shape: [usize; 3],
     moving_shape: [usize; 3],
 ) -> Option<(u32, [[i32; 4]; 4])> {
+    if map
+        .b
+        .iter()
+        .chain(map.a.iter().flatten())
+        .any(|v| !v.is_finite())
+    {
+        return None;
+    }
     let extent = (0..3)
         .map(|k| {
             map.b[k].abs()
@@ -121,7 +129,7 @@ fn fixed_point(
         .fold(0.0f64, f64::max);
     // One more voxel for the rounding of the coefficients (at most half a unit per term).
     let frac = (30 - (extent + 2.0).log2().ceil() as i32).min(MAX_FRAC);
-    if !extent.is_finite() || frac < 0 {
+    if frac < 0 {
         return None;
     }
     let unit = (frac as f64).exp2();
