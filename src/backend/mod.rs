@@ -14,6 +14,7 @@ pub(crate) mod resample;
 pub(crate) mod resident;
 pub mod stage;
 
+pub use gpu::{KernelTimes, StageTime};
 pub(crate) use resample::resample;
 pub use stage::Stage;
 
@@ -38,6 +39,21 @@ pub enum Backend {
 /// Every adapter wgpu can see, with the limits that matter here (what `tomors info` lists).
 pub fn adapters() -> Vec<gpu::AdapterSummary> {
     gpu::GpuContext::adapters()
+}
+
+/// Runs `f`, timing the shaders it runs on the shared GPU (wgpu timestamp queries at the
+/// start and end of every compute pass, summed per stage): the times are `None` when there is
+/// no GPU or it cannot time its passes. Time end to end without it: each submission then
+/// waits for its timestamps.
+pub fn time_kernels<T>(f: impl FnOnce() -> T) -> (T, Option<KernelTimes>) {
+    let Some(ctx) = gpu::GpuContext::shared()
+        .ok()
+        .filter(|c| c.start_kernel_clock().is_ok())
+    else {
+        return (f(), None);
+    };
+    let out = f();
+    (out, Some(ctx.stop_kernel_clock()))
 }
 
 impl Backend {

@@ -193,18 +193,15 @@ fn bench_cone(
 /// Device time of the shaders in one more run of `f` (wgpu timestamp queries, summed over
 /// its passes), as a table cell: seconds on a GPU that can time its passes, empty otherwise.
 /// The time of each stage is written to stderr.
-fn kernel_seconds(backend: Backend, mut f: impl FnMut() -> CliResult<()>) -> CliResult<String> {
-    let Some(ctx) = (backend == Backend::Gpu)
-        .then(tomors::backend::gpu::GpuContext::shared)
-        .and_then(Result::ok)
-        .filter(|c| c.can_time_kernels())
-    else {
+fn kernel_seconds(backend: Backend, f: impl FnOnce() -> CliResult<()>) -> CliResult<String> {
+    if backend != Backend::Gpu {
+        return Ok(String::new());
+    }
+    let (ran, times) = tomors::backend::time_kernels(f);
+    ran?;
+    let Some(times) = times else {
         return Ok(String::new());
     };
-    ctx.start_kernel_clock().map_err(err)?;
-    let ran = f();
-    let times = ctx.stop_kernel_clock();
-    ran?;
     // The split by stage goes to stderr, before the row it belongs to.
     let split: Vec<String> = times
         .stages
