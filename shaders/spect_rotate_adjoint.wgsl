@@ -1,8 +1,6 @@
-// Adjoint, last step (transpose of spect_rotate): every voxel gathers, from each view of the
-// batch, the rotated-frame samples whose bilinear taps include it, with the very weights the
-// forward step used, times the depth step and the attenuation factor. The 4 × 4 candidate
-// samples around the voxel's position in the rotated frame hold every such sample (the
-// frame is a rotation of the grid, so taps reach at most √2 samples away).
+// Adjoint, last step (transpose of spect_rotate): every voxel samples, from each view of the
+// batch, the four frame samples of its cell (`frame_cell`) with the weights the forward step
+// spread it with, times the depth step and the attenuation factor.
 // Grid: (ceil(nx / 8), ceil(ny / 8), nz).
 
 @group(0) @binding(0) var<uniform> p: SpectParams;
@@ -19,39 +17,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if x >= p.nx || y >= p.ny || z >= p.nz {
         return;
     }
-    let me = i32(y * p.nx + x);
-    let pos = vec3<f32>(f32(x), f32(y), 1.0);
     var sum = 0.0;
     for (var b = 0u; b < p.batch_count; b++) {
-        let v = views[p.batch_first + b];
-        let kc = i32(floor(clamp(dot(v.inv_col.xyz, pos), -4.0, f32(p.n_cols) + 4.0)));
-        let dc = i32(floor(clamp(dot(v.inv_depth.xyz, pos), -4.0, f32(p.n_depth) + 4.0)));
-        for (var dk = -1; dk <= 2; dk++) {
-            let k = kc + dk;
-            if k < 0 || k >= i32(p.n_cols) {
+        let c = frame_cell(views[p.batch_first + b], x, y, p.n_cols, p.n_depth);
+        let ks = vec4<i32>(c.k0, c.k0 + 1, c.k0, c.k0 + 1);
+        let ds = vec4<i32>(c.d0, c.d0, c.d0 + 1, c.d0 + 1);
+        for (var i = 0; i < 4; i++) {
+            if ks[i] < 0 || ks[i] >= i32(p.n_cols) || ds[i] < 0 || ds[i] >= i32(p.n_depth) {
                 continue;
             }
-            for (var dd = -1; dd <= 2; dd++) {
-                let id = dc + dd;
-                if id < 0 || id >= i32(p.n_depth) {
-                    continue;
-                }
-                let t = bilinear_taps(spect_sample_x(v, u32(k), u32(id)), spect_sample_y(v, u32(k), u32(id)), p.nx, p.ny);
-                var w = 0.0;
-                for (var i = 0; i < 4; i++) {
-                    if t.idx[i] == me {
-                        w += t.w[i];
-                    }
-                }
-                if w != 0.0 {
-                    let o = frame_index(p, b, z, u32(id), u32(k));
-                    var factor = p.step;
-                    if p.has_attenuation != 0u {
-                        factor = p.step * att[att_index(p, o)];
-                    }
-                    sum += w * (rot[o] * factor);
-                }
+            let o = frame_index(p, b, z, u32(ds[i]), u32(ks[i]));
+            var factor = p.step;
+            if p.has_attenuation != 0u {
+                factor = p.step * att[att_index(p, o)];
             }
+            sum += c.w[i] * (rot[o] * factor);
         }
     }
     let o = z * p.nx * p.ny + y * p.nx + x;

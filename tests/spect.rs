@@ -111,20 +111,64 @@ fn dot_product_test(backend: Backend) {
     }
 }
 
-/// Without attenuation or blur, each view's total is the image total times the depth step.
-fn counts_are_conserved(backend: Backend) {
-    let g = grid(4, 32, 2.0);
-    let geometry = SpectGeometry::new(angles(12, 2.0 * PI), 150.0, 32, 2.0).unwrap();
-    let p = SpectProjector::new(geometry, g.clone(), None, backend).unwrap();
-    let x = cylinder(&g, 20.0, 1.0) * random_volume(&g, 3);
-    let proj = p.forward(x.view().into_dyn()).unwrap();
-    let total = x.sum() as f64 * 2.0;
-    for v in 0..12 {
-        let view_total = proj.index_axis(ndarray::Axis(0), v).sum() as f64;
+/// Every voxel in the field keeps its counts in every view: a voxel of activity `a` projects
+/// to a view total of `a ×` the voxel side within 0.5 % (without attenuation; with the
+/// collimator's blur, away from the detector's edges by the blur's reach). Checked for every
+/// voxel at once through the adjoint (the back-projection of one view of ones is each voxel's
+/// total in that view) and directly for single voxels, among them one 7 voxels off centre
+/// seen at 45°, which kept 0.846 of its counts when the image was resampled onto the frame.
+fn single_voxels_keep_their_counts(backend: Backend) {
+    let (n, nz, side) = (32usize, 13usize, 4.0);
+    let g = grid(nz, n, side);
+    let n_views = 16; // every 22.5°: view 2 is at 45°
+    for (what, collimator, margin, rows) in [
+        ("no blur", None, 2.0, 0..nz),
+        (
+            "LEHR blur",
+            Some(Collimator::preset("lehr").unwrap()),
+            8.0,
+            4..nz - 4,
+        ),
+    ] {
+        let mut geometry = SpectGeometry::new(angles(n_views, 2.0 * PI), 200.0, n, side).unwrap();
+        if let Some(c) = collimator {
+            geometry = geometry.with_collimator(c);
+        }
+        let p = SpectProjector::new(geometry, g.clone(), None, backend).unwrap();
+        let centre = (n as f64 - 1.0) / 2.0;
+        let in_field = |iy: usize, ix: usize| {
+            (iy as f64 - centre).hypot(ix as f64 - centre) <= n as f64 / 2.0 - margin
+        };
+        let mut worst = 0.0f64;
+        for view in 0..n_views {
+            let mut ones = ndarray::Array3::<f32>::zeros((n_views, nz, n));
+            ones.index_axis_mut(ndarray::Axis(0), view).fill(1.0);
+            let totals = p.adjoint(ones.view().into_dyn()).unwrap();
+            for (i, &t) in totals.indexed_iter() {
+                let (iz, iy, ix) = (i[0], i[1], i[2]);
+                if rows.contains(&iz) && in_field(iy, ix) {
+                    worst = worst.max((t as f64 / side - 1.0).abs());
+                }
+            }
+        }
+        println!("{backend} {what}: worst single-voxel count error over the field {worst:.2e}");
         assert!(
-            (view_total / total - 1.0).abs() < 2e-3,
-            "view {v}: {view_total} vs {total}"
+            worst < 5e-3,
+            "{what}: a voxel's view total is {worst:.2e} off"
         );
+        for (iy, ix) in [(16, 23), (16, 16), (3, 15), (9, 20)] {
+            let mut x = Array3::<f32>::zeros((nz, n, n));
+            x[[nz / 2, iy, ix]] = 3.0;
+            let proj = p.forward(x.view().into_dyn()).unwrap();
+            for view in 0..n_views {
+                let total = proj.index_axis(ndarray::Axis(0), view).sum() as f64;
+                assert!(
+                    (total / (3.0 * side) - 1.0).abs() < 5e-3,
+                    "{what}: voxel ({iy}, {ix}) in view {view} keeps {total} of {}",
+                    3.0 * side
+                );
+            }
+        }
     }
 }
 
@@ -281,7 +325,7 @@ fn bad_input_is_refused() {
 
 backend_tests!(
     dot_product_test,
-    counts_are_conserved,
+    single_voxels_keep_their_counts,
     attenuation_of_a_central_point,
     collimator_blur_matches_the_response
 );

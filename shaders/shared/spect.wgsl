@@ -91,6 +91,31 @@ fn bilinear_taps(fx: f32, fy: f32, nx: u32, ny: u32) -> Taps {
     return t;
 }
 
+// Voxel (x, y)'s cell of a view's rotated frame: the four frame samples around its position,
+// (k0, d0), (k0 + 1, d0), (k0, d0 + 1), (k0 + 1, d0 + 1) as (column, depth), and their bilinear
+// weights, which sum to 1, so the rotation keeps every voxel's counts. The forward rotation
+// spreads each voxel into its cell, the adjoint samples the frame at the voxel: one set of
+// weights for both.
+struct FrameCell {
+    k0: i32,
+    d0: i32,
+    w: vec4<f32>,
+}
+
+fn frame_cell(v: SpectView, x: u32, y: u32, n_cols: u32, n_depth: u32) -> FrameCell {
+    let fx = f32(x);
+    let fy = f32(y);
+    // Clamping keeps far-away cells outside without overflowing the integer conversion.
+    let kf = clamp(v.inv_col.x * fx + v.inv_col.y * fy + v.inv_col.z, -2.0, f32(n_cols) + 1.0);
+    let df = clamp(v.inv_depth.x * fx + v.inv_depth.y * fy + v.inv_depth.z, -2.0, f32(n_depth) + 1.0);
+    // floor of a value ≥ -2 by truncation, exactly as the CPU twin computes it.
+    let k0 = i32(kf + 2.0) - 2;
+    let d0 = i32(df + 2.0) - 2;
+    let a = kf - f32(k0);
+    let b = df - f32(d0);
+    return FrameCell(k0, d0, vec4<f32>((1.0 - a) * (1.0 - b), a * (1.0 - b), (1.0 - a) * b, a * b));
+}
+
 // exp(-y) for y >= 0 (clamped at 80), Cephes expf's range reduction and polynomial, written
 // out so that the CPU twin computes the same operations (and vectorises them).
 fn exp_neg(y_in: f32) -> f32 {

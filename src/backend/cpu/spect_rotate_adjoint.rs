@@ -1,19 +1,14 @@
-//! CPU twin of `shaders/spect_rotate_adjoint.wgsl`: same bindings, same per-sample arithmetic, with
-//! rayon over (view of the batch, slice) planes in place of the dispatch grid.
-//!
-//! One difference, by design: it scatters each rotated-frame sample into its four bilinear
-//! taps (each rayon task owns one slice, so there are no races) where the shader gathers the
-//! same weighted terms per voxel. The terms are identical; only the order of summation
-//! differs, and scattering is four times less work on a CPU.
+//! CPU twin of `shaders/spect_rotate_adjoint.wgsl`: same bindings, same per-voxel arithmetic
+//! in the shader's order, with rayon over slices in place of the dispatch grid and the views
+//! of the batch taken one after another over the whole slice (each voxel still adds its
+//! terms in the shader's order).
 
-use super::shared::spect::{
-    columns_inside, columns_interior, plane_len, sample_position, spread, spread_interior,
-};
+use super::shared::spect::{CELL, frame_cell, plane_len};
 use crate::backend::layout::{SpectParams, SpectView};
 use rayon::prelude::*;
 
-/// Twin of `spect_rotate_adjoint.wgsl` (by scattering, see the module docs): adds or writes
-/// `Σ_b Σ_samples w · step · att · rot` into `image[z, y, x]`.
+/// Twin of `spect_rotate_adjoint.wgsl`: adds or writes `Σ_b Σ_cell w · (rot · step · att)`
+/// into `image[z, y, x]`.
 pub(crate) fn spect_rotate_adjoint(
     p: &SpectParams,
     views: &[SpectView],
@@ -21,42 +16,44 @@ pub(crate) fn spect_rotate_adjoint(
     rot: &[f32],
     image: &mut [f32],
 ) {
-    let (nz, nc, nd) = (p.nz as usize, p.n_cols as usize, p.n_depth as usize);
-    let slice_len = (p.nx * p.ny) as usize;
+    let (nx, ny, nz) = (p.nx as usize, p.ny as usize, p.nz as usize);
+    let (nc, nd) = (p.n_cols as usize, p.n_depth as usize);
     let len = plane_len(p);
     let att_first = p.att_first as usize * nz * len;
-    image[..nz * slice_len]
-        .par_chunks_mut(slice_len)
+    image[..nz * nx * ny]
+        .par_chunks_mut(nx * ny)
         .enumerate()
         .for_each(|(z, slice)| {
-            if p.accumulate == 0 {
-                slice.fill(0.0);
-            }
+            let mut sum = vec![0.0f32; nx * ny];
             for b in 0..p.batch_count as usize {
                 let v = &views[p.batch_first as usize + b];
                 let base = (b * nz + z) * len;
-                for id in 0..nd {
-                    let interior = columns_interior(v, id, nc, p.nx, p.ny);
-                    for k in columns_inside(v, id, nc, p.nx, p.ny) {
-                        let o = base + id * nc + k;
-                        let value = rot[o];
-                        if value == 0.0 {
-                            continue;
-                        }
-                        let factor = if p.has_attenuation != 0 {
-                            p.step * att[att_first + o]
-                        } else {
-                            p.step
-                        };
-                        let term = value * factor;
-                        let (fx, fy) = sample_position(v, k, id);
-                        if interior.contains(&k) {
-                            spread_interior(slice, fx, fy, p.nx, term);
-                        } else {
-                            spread(slice, fx, fy, p.nx, p.ny, term);
+                let plane = &rot[base..base + len];
+                let factors = (p.has_attenuation != 0).then(|| &att[att_first + base..][..len]);
+                for (y, row) in sum.chunks_exact_mut(nx).enumerate() {
+                    for (x, s) in row.iter_mut().enumerate() {
+                        let (k0, d0, w) = frame_cell(v, x, y, nc, nd);
+                        for (&(dk, dd), wi) in CELL.iter().zip(w) {
+                            let (k, d) = (k0 + dk, d0 + dd);
+                            if !((0..nc as i32).contains(&k) && (0..nd as i32).contains(&d)) {
+                                continue;
+                            }
+                            let o = d as usize * nc + k as usize;
+                            let factor = match factors {
+                                Some(a) => p.step * a[o],
+                                None => p.step,
+                            };
+                            *s += wi * (plane[o] * factor);
                         }
                     }
                 }
+            }
+            if p.accumulate != 0 {
+                for (o, s) in slice.iter_mut().zip(&sum) {
+                    *o += s;
+                }
+            } else {
+                slice.copy_from_slice(&sum);
             }
         });
 }

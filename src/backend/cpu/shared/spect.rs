@@ -55,18 +55,6 @@ pub(crate) fn sample(slice: &[f32], fx: f32, fy: f32, nx: u32, ny: u32) -> f32 {
     interpolate(slice, idx, w)
 }
 
-/// Adds `term` spread by the bilinear weights of `(fx, fy)` into `slice` (transpose of
-/// [`sample`]; [`spread_interior`] where all four taps are known to be inside).
-#[inline]
-pub(crate) fn spread(slice: &mut [f32], fx: f32, fy: f32, nx: u32, ny: u32, term: f32) {
-    let (idx, w) = bilinear_taps(fx, fy, nx, ny);
-    for i in 0..4 {
-        if idx[i] >= 0 {
-            slice[idx[i] as usize] += w[i] * term;
-        }
-    }
-}
-
 /// The bilinear weights and first-tap index of a point whose four taps all lie inside the
 /// slice (see [`columns_interior`]): the arithmetic of [`bilinear_cell`], whose clamp is the
 /// identity there.
@@ -93,17 +81,6 @@ pub(crate) fn sample_interior(slice: &[f32], fx: f32, fy: f32, nx: u32) -> f32 {
     w[0] * slice[i] + w[1] * slice[i + 1] + w[2] * slice[i + n] + w[3] * slice[i + n + 1]
 }
 
-/// [`spread`] without checks, for a point inside [`columns_interior`].
-#[inline]
-pub(crate) fn spread_interior(slice: &mut [f32], fx: f32, fy: f32, nx: u32, term: f32) {
-    let (i, w) = interior_cell(fx, fy, nx);
-    let n = nx as usize;
-    slice[i] += w[0] * term;
-    slice[i + 1] += w[1] * term;
-    slice[i + n] += w[2] * term;
-    slice[i + n + 1] += w[3] * term;
-}
-
 /// `exp(−y)` for `y ≥ 0` (clamped at 80): twin of `exp_neg` in `shaders/shared/spect.wgsl`
 /// (Cephes expf's range reduction and polynomial), branch-free so loops over it vectorise.
 #[inline]
@@ -121,6 +98,35 @@ pub(crate) fn exp_neg(y: f32) -> f32 {
     p = p * (r * r) + r + 1.0;
     p * f32::from_bits(((127 - k) as u32) << 23)
 }
+
+/// Voxel `(x, y)`'s cell of view `v`'s rotated frame: the first sample `(k0, d0)` (column,
+/// depth) and the bilinear weights of `(k0, d0), (k0 + 1, d0), (k0, d0 + 1), (k0 + 1, d0 + 1)`,
+/// which sum to 1. Twin of `frame_cell` in `shaders/shared/spect.wgsl`.
+#[inline]
+pub(crate) fn frame_cell(
+    v: &SpectView,
+    x: usize,
+    y: usize,
+    nc: usize,
+    nd: usize,
+) -> (i32, i32, [f32; 4]) {
+    let (fx, fy) = (x as f32, y as f32);
+    let kf = (v.inv_col[0] * fx + v.inv_col[1] * fy + v.inv_col[2]).clamp(-2.0, nc as f32 + 1.0);
+    let df =
+        (v.inv_depth[0] * fx + v.inv_depth[1] * fy + v.inv_depth[2]).clamp(-2.0, nd as f32 + 1.0);
+    // floor of a value ≥ −2 by truncation, as the shader computes it.
+    let k0 = (kf + 2.0) as i32 - 2;
+    let d0 = (df + 2.0) as i32 - 2;
+    let (a, b) = (kf - k0 as f32, df - d0 as f32);
+    (
+        k0,
+        d0,
+        [(1.0 - a) * (1.0 - b), a * (1.0 - b), (1.0 - a) * b, a * b],
+    )
+}
+
+/// The frame offsets `(column, depth)` of the four samples of a cell, in weight order.
+pub(crate) const CELL: [(i32, i32); 4] = [(0, 0), (1, 0), (0, 1), (1, 1)];
 
 #[inline]
 pub(crate) fn sample_position(v: &SpectView, k: usize, id: usize) -> (f32, f32) {
@@ -143,7 +149,7 @@ pub(crate) fn columns_inside(
 }
 
 /// Columns `k` whose sample at depth `id` has all four taps inside (with half a voxel to
-/// spare), where [`sample_interior`] and [`spread_interior`] apply.
+/// spare), where [`sample_interior`] applies.
 pub(crate) fn columns_interior(
     v: &SpectView,
     id: usize,
