@@ -90,7 +90,8 @@
 //!
 //! let nm = read_nm_projections(Path::new("NM/bed1_projections.dcm"), &ReadLimits::default())?;
 //! let peak = nm.window_at(208.0).expect("a 208 keV window");
-//! let spect = SpectProjector::new(nm.spect_geometry(None)?, nm.image_grid()?, None, Backend::Auto)?;
+//! let geometry = nm.spect_geometry(Some(nm.collimator_at(208.0)?))?; // the header's collimator
+//! let spect = SpectProjector::new(geometry, nm.image_grid()?, None, Backend::Auto)?;
 //! let image = Osem::new(4, 10).run(&spect, nm.counts[peak].view().into_dyn())?;
 //! let ct = read_ct_series(Path::new("CT"), &SeriesSelect::Largest, &ReadLimits::default())?;
 //! # Ok::<(), tomors::Error>(())
@@ -143,8 +144,8 @@ pub use backend::{ActiveBackend, Backend};
 pub use error::{Error, Result};
 pub use filter::{FilterWindow, RampFilter};
 pub use geometry::{
-    Collimator, ConeBeam, ConeDetector, ConeOrbit, ConeView, DetectorColumns, DetectorShape,
-    FanBeam, Geometry, ImageGrid, ParallelBeam, PatientGrid, SpectGeometry,
+    Collimator, CollimatorSpec, ConeBeam, ConeDetector, ConeOrbit, ConeView, DetectorColumns,
+    DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam, PatientGrid, SpectGeometry,
 };
 pub use operator::{Emission, LinearOperator, SystemModel, ViewSubsets, Weighted};
 pub use projector::{

@@ -67,7 +67,14 @@ fn nm_projections_load_with_their_header_geometry() {
     assert_eq!(max, 58.0);
     // Counts Accumulated (0018,0070) of the file.
     assert_eq!(total, 5_692_479.0);
-    assert!(nm.spect_geometry(None).unwrap().collimator().is_some());
+    // GE's MEGP at Lu-177's 208 keV photopeak.
+    let megp = nm.collimator_at(208.0).unwrap();
+    assert_eq!(
+        megp,
+        tomors::Collimator::for_camera(Some("GE"), "MEGP", 208.0).unwrap()
+    );
+    let geometry = nm.spect_geometry(Some(megp)).unwrap();
+    assert_eq!(geometry.collimator(), Some(megp));
 }
 
 #[test]
@@ -269,7 +276,8 @@ fn mu_map_projections_line_up_with_the_nm_body_outline() {
 fn nac_reconstruction_lies_inside_the_ct_body() {
     let (nm, ct) = study();
     let projector = tomors::SpectProjector::new(
-        nm.spect_geometry(None).unwrap(),
+        nm.spect_geometry(Some(nm.collimator_at(208.0).unwrap()))
+            .unwrap(),
         nm.image_grid().unwrap(),
         None,
         tomors::Backend::Cpu,

@@ -57,7 +57,7 @@ object_meta, proj_meta = dicom.get_metadata(str(nm_path), index_peak=peak)
 photopeak = dicom.get_projections(str(nm_path), index_peak=peak)
 scatter = dicom.get_energy_window_scatter_estimate(str(nm_path), index_peak=peak, index_lower=lower, index_upper=upper)
 attenuation = SPECTAttenuationTransform(filepath=files_ct)
-psf = SPECTPSFTransform(dicom.get_psfmeta_from_scanner_params("GI-MEGP", energy_keV=KEV, intrinsic_resolution=3.8))
+psf = SPECTPSFTransform(dicom.get_psfmeta_from_scanner_params("GI-MEGP", energy_keV=KEV, intrinsic_resolution_140keV=3.8))
 system = SPECTSystemMatrix(obj2obj_transforms=[attenuation, psf], proj2proj_transforms=[],
                            object_meta=object_meta, proj_meta=proj_meta)
 likelihood = PoissonLogLikelihood(system, photopeak, scatter)

@@ -97,18 +97,21 @@ pub(crate) fn read_nm_volume<'py>(
 }
 
 #[pyfunction]
+#[pyo3(signature = (path, kev=None))]
 pub(crate) fn read_nm_projections<'py>(
     py: Python<'py>,
     path: PathBuf,
+    kev: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let nm = py
         .detach(|| dicom::read_nm_projections(&path, &ReadLimits::default()))
         .py_err(py)?;
+    let collimator = kev.map(|k| nm.collimator_at(k)).transpose().py_err(py)?;
     let d = PyDict::new(py);
     d.set_item(
         "geometry",
         PySpectGeometry {
-            inner: nm.spect_geometry(None).py_err(py)?,
+            inner: nm.spect_geometry(collimator).py_err(py)?,
         },
     )?;
     d.set_item(

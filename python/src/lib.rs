@@ -49,6 +49,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(recon::dual_energy_window, m)?)?;
     m.add_function(wrap_pyfunction!(recon::mlem, m)?)?;
     m.add_function(wrap_pyfunction!(recon::log_likelihood, m)?)?;
+    m.add_function(wrap_pyfunction!(recon::voi_stats, m)?)?;
     m.add_function(wrap_pyfunction!(recon::fbp, m)?)?;
     m.add_function(wrap_pyfunction!(recon::fdk, m)?)?;
     m.add_function(wrap_pyfunction!(recon::cgls, m)?)?;

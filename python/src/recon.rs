@@ -470,3 +470,63 @@ pub(crate) fn os_sart<'py>(
     })?;
     Ok(to_numpy(py, out))
 }
+
+/// Statistics of `image[z, y, x]` (voxel `spacing` (dz, dy, dx), mm) over a volume of
+/// interest: `mask` (nonzero = inside), or the voxels at or above `level`, or at or above
+/// `fraction_of_max` of the maximum; the last two within `within` (a mask) when given. Returns
+/// a dict: voxels, volume_ml, mean, std, max, min, total (Σ value × voxel mL: Bq for Bq/mL).
+#[pyfunction]
+#[pyo3(signature = (image, spacing, mask=None, level=None, fraction_of_max=None, within=None))]
+pub(crate) fn voi_stats<'py>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+    spacing: (f64, f64, f64),
+    mask: Option<&Bound<'py, PyAny>>,
+    level: Option<f64>,
+    fraction_of_max: Option<f64>,
+    within: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    use ndarray::{Array3, Ix3};
+    let image = f32_array(py, image, "image")?;
+    let image = image
+        .as_array()
+        .into_dimensionality::<Ix3>()
+        .map_err(|_| PyTypeError::new_err("image must be 3D [z, y, x]"))?;
+    let as_mask = |obj: &Bound<'py, PyAny>, name: &str| -> PyResult<Array3<bool>> {
+        let a = f32_array(py, obj, name)?;
+        let a = a
+            .as_array()
+            .into_dimensionality::<Ix3>()
+            .map_err(|_| PyTypeError::new_err(format!("{name} must be 3D [z, y, x]")))?;
+        Ok(a.mapv(|v| v != 0.0))
+    };
+    let within = within.map(|w| as_mask(w, "within")).transpose()?;
+    let mask = mask.map(|m| as_mask(m, "mask")).transpose()?;
+    let voi = match (&mask, level, fraction_of_max) {
+        (Some(m), None, None) if within.is_none() => tomors::recon::Voi::Mask(m.view()),
+        (None, Some(level), None) => tomors::recon::Voi::AtLeast {
+            level,
+            within: within.as_ref().map(|w| w.view()),
+        },
+        (None, None, Some(fraction)) => tomors::recon::Voi::FractionOfMax {
+            fraction,
+            within: within.as_ref().map(|w| w.view()),
+        },
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "give exactly one of mask, level or fraction_of_max (within only with a level or fraction)",
+            ));
+        }
+    };
+    let (dz, dy, dx) = spacing;
+    let s = tomors::recon::voi_stats(image, [dz, dy, dx], voi).py_err(py)?;
+    let d = pyo3::types::PyDict::new(py);
+    d.set_item("voxels", s.voxels)?;
+    d.set_item("volume_ml", s.volume_ml)?;
+    d.set_item("mean", s.mean)?;
+    d.set_item("std", s.std)?;
+    d.set_item("max", s.max)?;
+    d.set_item("min", s.min)?;
+    d.set_item("total", s.total)?;
+    Ok(d)
+}

@@ -39,8 +39,12 @@ def test_nm_projections_and_their_geometry(nm):
     assert np.all(nm.radii == 253.7) and nm.collimator == "MEGP"
     assert nm.detector_positions == [(-280.3446, -287.5446, 457.6446)]
     assert sum(float(c.sum()) for c in nm.counts) == 5692479.0
+    # Without an energy no collimator is modelled; with one, the header's (GE's MEGP) at it.
+    assert nm.geometry.collimator is None
+    at208 = tomors.io.read_nm_projections(STUDY / "NM" / "bed1_projections.dcm", kev=208.0)
+    assert repr(at208.geometry.collimator) == repr(tomors.Collimator.for_camera("megp", "GE MEDICAL SYSTEMS", 208.0))
     # The geometry and grid go straight into a projector.
-    spect = tomors.SpectProjector(nm.geometry, nm.image_grid, backend="cpu")
+    spect = tomors.SpectProjector(at208.geometry, nm.image_grid, backend="cpu")
     assert spect.forward(np.ones(nm.image_grid.shape, np.float32)).shape == (60, 128, 128)
     # Same counts as pydicom's frames of window 2, once the mapping (columns and rows reversed,
     # see tomors.io.dicom's docs) is undone.

@@ -115,3 +115,36 @@ def test_map_prior_and_scatter_background():
     assert np.abs(np.diff(smooth, axis=2)).sum() < np.abs(np.diff(plain, axis=2)).sum()
     with pytest.raises(tomors.InvalidArgumentError):
         tomors.Prior.quadratic(-1.0)
+
+
+def test_vendor_collimators_at_an_energy():
+    ge = tomors.Collimator.for_camera("MEGP", "GE MEDICAL SYSTEMS", kev=208.0)
+    siemens = tomors.Collimator.for_camera("ME", "SIEMENS NM", kev=208.0)
+    # GE's MEGP holes (3.0 / 58 mm) shortened by penetration at 208 keV; intrinsic 3.8 mm at 140 keV.
+    assert 3.0 / 58.0 < ge.fwhm_slope < 3.0 / 55.0
+    assert abs(ge.intrinsic_fwhm - 3.8 * (140 / 208) ** 0.5) < 1e-12
+    assert siemens.fwhm(100.0) != ge.fwhm(100.0)
+    same = tomors.Collimator.from_spec(3.0, 1.05, 58.0, kev=208.0)
+    assert same.fwhm(150.0) == ge.fwhm(150.0)
+    with pytest.raises(ValueError, match="unknown collimator"):
+        tomors.Collimator.for_camera("pinhole")
+    with pytest.raises(ValueError, match="keV"):
+        tomors.Collimator.for_camera("lehr", kev=20.0)
+
+
+def test_voi_stats_from_a_mask_a_level_and_a_fraction():
+    image = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    s = tomors.voi_stats(image, (2.0, 2.0, 2.5), mask=np.ones_like(image))
+    assert s["voxels"] == 24 and abs(s["volume_ml"] - 0.24) < 1e-12
+    assert s["mean"] == 11.5 and s["max"] == 23.0 and abs(s["total"] - 2.76) < 1e-12
+    assert tomors.voi_stats(image, (1, 1, 1), level=20.0)["voxels"] == 4
+    first = np.zeros(image.shape, bool)
+    first[0] = True
+    half = tomors.voi_stats(image, (1, 1, 1), fraction_of_max=0.5, within=first)
+    assert (half["voxels"], half["min"], half["max"]) == (6, 6.0, 11.0)
+    with pytest.raises(ValueError, match="exactly one"):
+        tomors.voi_stats(image, (1, 1, 1), mask=first, level=1.0)
+    with pytest.raises(tomors.ShapeMismatchError):
+        tomors.voi_stats(image, (1, 1, 1), mask=np.ones((2, 3, 5)))
+    with pytest.raises(ValueError, match="no voxel"):
+        tomors.voi_stats(image, (1, 1, 1), level=100.0)

@@ -78,6 +78,7 @@ from ._tomors import (
     shepp_logan,
     shepp_logan_sinogram,
     triple_energy_window,
+    voi_stats,
 )
 from .errors import (
     GpuError,
@@ -125,6 +126,7 @@ __all__ = [
     "shepp_logan",
     "shepp_logan_sinogram",
     "triple_energy_window",
+    "voi_stats",
     "spect_ct",
     "SpectCtResult",
     "pet_ct",

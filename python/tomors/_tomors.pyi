@@ -198,6 +198,16 @@ class Collimator:
     def preset(name: Literal["lehr", "legp", "megp", "hegp"]) -> Collimator: ...
     @staticmethod
     def from_holes(hole_diameter: float, hole_length: float, intrinsic_fwhm: float = 3.8) -> Collimator: ...
+    @staticmethod
+    def for_camera(name: str, manufacturer: Optional[str] = None, kev: float = 140.0) -> Collimator:
+        """A vendor's collimator (GE, Siemens, Mediso) at photon energy `kev`: septal
+        penetration as an effective hole length, intrinsic FWHM scaled by sqrt(140 / kev)."""
+    @staticmethod
+    def from_spec(hole_diameter: float, septal_thickness: float, hole_length: float, kev: float,
+                  intrinsic_fwhm_140: float = 3.8) -> Collimator: ...
+    fwhm_at_face: float
+    fwhm_slope: float
+    intrinsic_fwhm: float
     def fwhm(self, distance: float) -> float:
         """System FWHM (mm) at `distance` mm from the collimator face."""
 
@@ -326,6 +336,13 @@ def dual_energy_window(scatter_window: ArrayLike, k: float = 0.5) -> F32Array:
 def log_likelihood(data: ArrayLike, projector: EmissionModel, image: ArrayLike, background: Optional[ArrayLike] = None) -> float:
     """Poisson log-likelihood sum(y log ybar - ybar), ybar = A image + background."""
 
+def voi_stats(
+    image: ArrayLike, spacing: tuple[float, float, float], mask: Optional[ArrayLike] = None,
+    level: Optional[float] = None, fraction_of_max: Optional[float] = None, within: Optional[ArrayLike] = None,
+) -> dict:
+    """Volume-of-interest statistics (voxels, volume_ml, mean, std, max, min, total = sum of
+    value x voxel mL) over a mask, or the voxels >= level, or >= fraction_of_max of the maximum."""
+
 def nema_iec(
     grid: ImageGrid, contrast: float = 4.0, background: float = 1.0, mu_water: float = 0.0154, supersample: int = 2
 ) -> tuple[F32Array, F32Array]:
@@ -362,7 +379,7 @@ _GridTuple = tuple[tuple[int, int, int], tuple[float, float, float], tuple[float
 def read_ct_series(path: str, series_uid: Optional[str] = None) -> dict: ...
 def read_pet_series(path: str, series_uid: Optional[str] = None) -> dict: ...
 def read_nm_volume(path: str, series_uid: Optional[str] = None) -> dict: ...
-def read_nm_projections(path: str) -> dict: ...
+def read_nm_projections(path: str, kev: Optional[float] = None) -> dict: ...
 def write_dicom_series(
     volume: ArrayLike,
     grid: _GridTuple,

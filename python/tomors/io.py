@@ -177,7 +177,7 @@ class NmProjections:
 
     ``counts[w]`` is window ``w``'s ``[views, rows, cols]`` float32 counts; ``angles`` the view
     angles θ (radians), ``radii`` the radius of rotation per view (mm). ``geometry`` (a
-    :class:`tomors.SpectGeometry`, with the collimator preset named by the file when known) and
+    :class:`tomors.SpectGeometry`, with the header's collimator at the energy asked for) and
     ``image_grid`` (a :class:`tomors.ImageGrid`) go straight into
     :class:`tomors.SpectProjector`; ``grid`` places that reconstruction in patient coordinates.
     Per detector: ``start_angles_deg`` (DICOM's angle), ``detector_positions`` and
@@ -251,10 +251,13 @@ def read_nm_volume(path: PathLike, series_uid: Optional[str] = None) -> Volume:
     return _volume(_tomors.read_nm_volume(str(path), series_uid))
 
 
-def read_nm_projections(path: PathLike) -> NmProjections:
+def read_nm_projections(path: PathLike, kev: Optional[float] = None) -> NmProjections:
     """Reads an NM tomographic acquisition (multi-frame NM Image Storage), split into energy
-    windows by the Frame Increment Pointer, with every detector's views merged."""
-    d = _tomors.read_nm_projections(str(path))
+    windows by the Frame Increment Pointer, with every detector's views merged. With ``kev``
+    (the photopeak to reconstruct), ``geometry`` models the collimator the header names at
+    that energy (:meth:`tomors.Collimator.for_camera`); without, it has no collimator
+    response."""
+    d = _tomors.read_nm_projections(str(path), kev)
     return NmProjections(
         counts=list(d["counts"]),
         windows=[EnergyWindow(*w) for w in d["windows"]],

@@ -280,7 +280,7 @@ pub fn spect_ct_from(
         decay_correction_factor(&nm, t_view, options.decay_correction)?;
     let collimator = match options.collimator {
         Some(c) => c,
-        None => header_collimator(&nm)?,
+        None => nm.collimator_at(options.photopeak_kev)?,
     };
     let geometry = nm.spect_geometry(Some(collimator))?;
     let image_grid = nm.image_grid()?;
@@ -393,16 +393,6 @@ fn seconds_per_view(nm: &NmProjections) -> Result<f64> {
         )));
     }
     Ok(mean)
-}
-
-fn header_collimator(nm: &NmProjections) -> Result<Collimator> {
-    let name = nm.collimator.as_deref().unwrap_or("");
-    Collimator::for_camera(nm.manufacturer.as_deref(), name).map_err(|_| {
-        Error::InvalidArgument(format!(
-            "the NM header names collimator {name:?}, which tomors has no model for; give one \
-             (a preset: LEHR, LEGP, MEGP, HEGP, or measured values)"
-        ))
-    })
 }
 
 /// Scale from the reconstruction to the output units. The projector's sums are line integrals

@@ -6,6 +6,7 @@ mod fdk;
 mod listmode;
 mod postfilter;
 mod prior;
+mod quant;
 mod transmission;
 mod weights;
 
@@ -16,4 +17,5 @@ pub(crate) use fdk::fdk_maps;
 pub use fdk::{Fdk, FdkOptions, fdk};
 pub use listmode::lm_osem;
 pub use prior::{Prior, PriorKind};
+pub use quant::{Voi, VoiStats, voi_stats};
 pub use transmission::{OrderedSubsets, cgls, transmission_log_likelihood};

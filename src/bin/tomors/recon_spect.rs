@@ -32,7 +32,8 @@ pub struct ReconSpectArgs {
     /// Cortical bone CT number (HU) on this CT, instead of the value for its kVp.
     #[arg(long)]
     bone_hu: Option<f64>,
-    /// Collimator preset (lehr, legp, megp, hegp) instead of the header's.
+    /// Collimator type (lehr, legp, megp, hegp) instead of the header's: Siemens Symbia's holes
+    /// at the photopeak energy (the header's collimator is modelled with its manufacturer's).
     #[arg(long)]
     collimator: Option<String>,
     #[arg(long, default_value_t = 4)]
@@ -86,7 +87,7 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
     o.collimator = a
         .collimator
         .as_deref()
-        .map(Collimator::preset)
+        .map(|name| Collimator::for_camera(None, name, a.kev))
         .transpose()
         .map_err(err)?;
     o.iterations = a.iterations;

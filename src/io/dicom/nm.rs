@@ -128,8 +128,8 @@ impl NmProjections {
     }
 
     /// The acquisition as a [`SpectGeometry`] (angles, per-view radii, columns, offset), with
-    /// `collimator`, or the preset the file's collimator and manufacturer name
-    /// ([`Collimator::for_camera`]: LEHR, LEGP, MEGP, HEGP) when `collimator` is `None`.
+    /// the collimator-detector response `collimator` when given (see
+    /// [`NmProjections::collimator_at`] for the one the header names).
     ///
     /// # Errors
     /// As [`SpectGeometry::with_orbit`].
@@ -142,13 +142,30 @@ impl NmProjections {
             self.pixel_spacing[1],
         )?
         .with_col_offset(self.col_offset)?;
-        let preset = self
-            .collimator
-            .as_deref()
-            .and_then(|name| Collimator::for_camera(self.manufacturer.as_deref(), name).ok());
-        Ok(match collimator.or(preset) {
+        Ok(match collimator {
             Some(c) => geometry.with_collimator(c),
             None => geometry,
+        })
+    }
+
+    /// The response of the collimator the header names (with its manufacturer) at photon
+    /// energy `kev` ([`Collimator::for_camera`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] when the header names no collimator or one tomors has
+    /// no model for, or for an energy outside the model's range.
+    pub fn collimator_at(&self, kev: f64) -> Result<Collimator> {
+        let name = self.collimator.as_deref().unwrap_or("");
+        Collimator::for_camera(self.manufacturer.as_deref(), name, kev).map_err(|e| {
+            let why = match e {
+                crate::Error::InvalidArgument(m) | crate::Error::InvalidGeometry(m) => m,
+                other => other.to_string(),
+            };
+            crate::Error::InvalidArgument(format!(
+                "the NM header names collimator {name:?} (manufacturer {}), which tomors has no \
+                 model for at {kev} keV ({why}); give the collimator's response",
+                self.manufacturer.as_deref().unwrap_or("not given")
+            ))
         })
     }
 
