@@ -200,7 +200,7 @@ impl CollimatorSpec {
                 self.septal_thickness
             )));
         }
-        if !(effective > 0.0) {
+        if effective.is_nan() || effective <= 0.0 {
             return Err(Error::InvalidGeometry(format!(
                 "holes of {} mm are no longer than twice the mean free path in lead at {kev} keV \
                  ({:.2} mm): the collimator does not collimate there",
