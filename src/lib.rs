@@ -152,4 +152,4 @@ pub use projector::{
     ConeProjector, ListModeEvents, ListModeProjector, Pet3dProjector, PetProjector, PlanOptions,
     Projector, SpectProjector,
 };
-pub use recon::{Fbp, Fdk, FdkOptions, Osem, Prior, PriorKind, fbp, fdk};
+pub use recon::{Bsrem, Fbp, Fdk, FdkOptions, Osem, Prior, PriorKind, fbp, fdk};

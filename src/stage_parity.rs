@@ -6,7 +6,7 @@
 use crate::backend::Stage;
 use crate::backend::engine::{Buf, Engine};
 use crate::backend::layout::{
-    EmParams, NmiParams, Params, PetParams, PriorParams, ResampleParams, SpectParams,
+    BsremParams, EmParams, NmiParams, Params, PetParams, PriorParams, ResampleParams, SpectParams,
 };
 use crate::geometry::pet::{PetScanner, SinogramLayout, TofBins};
 use crate::geometry::{
@@ -297,6 +297,36 @@ fn case(stage: Stage) -> Case {
                 params: words(std::slice::from_ref(&em)),
                 reads: vec![
                     f32s(random(&mut rng, 2 * n, 0.0, 4.0)),
+                    f32s(random(&mut rng, n, 0.0, 4.0)),
+                    f32s(random(&mut rng, n, -1.0, 1.0)),
+                ],
+                out_len: n,
+                out_init: Some(f32s(random(&mut rng, n, 0.0, 2.0))),
+                grid: Grid::Linear(n),
+                output: Output::Float,
+            }
+        }
+        Stage::BsremUpdate => {
+            let n = 3000;
+            let bp = BsremParams {
+                len: n as u32,
+                subset: 1,
+                n_subsets: 3,
+                _pad0: 0,
+                alpha: 0.7,
+                beta: 0.3,
+                floor: 1e-4,
+                _pad1: 0.0,
+            };
+            // Some voxels no subset sees, some steps below the floor.
+            let mut sensitivity = random(&mut rng, 3 * n, 0.0, 4.0);
+            for s in 0..3 {
+                sensitivity[s * n..s * n + 100].fill(0.0);
+            }
+            Case {
+                params: words(std::slice::from_ref(&bp)),
+                reads: vec![
+                    f32s(sensitivity),
                     f32s(random(&mut rng, n, 0.0, 4.0)),
                     f32s(random(&mut rng, n, -1.0, 1.0)),
                 ],

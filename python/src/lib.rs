@@ -45,6 +45,8 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(recon::os_sps, m)?)?;
     m.add_function(wrap_pyfunction!(recon::os_sart, m)?)?;
     m.add_function(wrap_pyfunction!(recon::osem, m)?)?;
+    m.add_function(wrap_pyfunction!(recon::bsrem, m)?)?;
+    m.add_function(wrap_pyfunction!(recon::penalised_log_likelihood, m)?)?;
     m.add_function(wrap_pyfunction!(recon::triple_energy_window, m)?)?;
     m.add_function(wrap_pyfunction!(recon::dual_energy_window, m)?)?;
     m.add_function(wrap_pyfunction!(recon::mlem, m)?)?;

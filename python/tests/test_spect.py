@@ -148,3 +148,22 @@ def test_voi_stats_from_a_mask_a_level_and_a_fraction():
         tomors.voi_stats(image, (1, 1, 1), mask=np.ones((2, 3, 5)))
     with pytest.raises(ValueError, match="no voxel"):
         tomors.voi_stats(image, (1, 1, 1), level=100.0)
+
+
+def test_bsrem_raises_its_objective(backend):
+    p, activity, _ = make(backend, collimator=False)
+    rng = np.random.default_rng(8)
+    background = np.full(p.forward(activity).shape, 0.5, np.float32)
+    counts = rng.poisson(p.forward(activity) * 3 + background).astype(np.float32)
+    prior = tomors.Prior.relative_difference(5.0)
+    objectives = []
+
+    def record(iteration, image):
+        objectives.append(tomors.penalised_log_likelihood(counts, p, image, prior, background=background))
+
+    image = tomors.bsrem(counts, p, prior, iterations=12, subsets=4, background=background, callback=record)
+    assert len(objectives) == 12 and np.isfinite(image).all() and (image >= 0).all()
+    assert all(b >= a - 1e-9 * abs(a) for a, b in zip(objectives[3:], objectives[4:])), objectives
+    assert objectives[-1] > objectives[0]
+    with pytest.raises(tomors.InvalidArgumentError):
+        tomors.bsrem(counts, p, prior, iterations=2, subsets=4, relaxation=-1.0)

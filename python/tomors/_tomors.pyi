@@ -260,7 +260,8 @@ class SpectProjector:
     def data_shape(self) -> list[int]: ...
 
 class Prior:
-    """Prior for one-step-late MAP-EM (26-neighbourhood, inverse-distance weights)."""
+    """Prior for MAP reconstruction: one-step-late EM (osem) or BSREM (bsrem); 26-neighbourhood,
+    inverse-distance weights."""
 
     @staticmethod
     def quadratic(beta: float) -> Prior: ...
@@ -335,6 +336,19 @@ def dual_energy_window(scatter_window: ArrayLike, k: float = 0.5) -> F32Array:
 
 def log_likelihood(data: ArrayLike, projector: EmissionModel, image: ArrayLike, background: Optional[ArrayLike] = None) -> float:
     """Poisson log-likelihood sum(y log ybar - ybar), ybar = A image + background."""
+
+def bsrem(
+    data: ArrayLike, projector: EmissionModel, prior: Prior, iterations: int, subsets: int, relaxation: float = 0.3,
+    background: Optional[ArrayLike] = None, x0: Optional[ArrayLike] = None,
+    callback: Optional[Callable[[int, F32Array], Optional[bool]]] = None, post_filter_fwhm: Optional[float] = None,
+) -> F32Array:
+    """BSREM: convergent penalised-likelihood reconstruction (relaxed, EM-preconditioned
+    ordered-subsets gradient steps, step 1 / (1 + relaxation * n))."""
+
+def penalised_log_likelihood(
+    data: ArrayLike, projector: EmissionModel, image: ArrayLike, prior: Prior, background: Optional[ArrayLike] = None
+) -> float:
+    """L(image) - beta * U(image), the objective bsrem maximises."""
 
 def voi_stats(
     image: ArrayLike, spacing: tuple[float, float, float], mask: Optional[ArrayLike] = None,

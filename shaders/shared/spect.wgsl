@@ -42,6 +42,19 @@ struct EmParams {
     _pad2: u32,
 }
 
+// BSREM's image step for subset `subset` of `n_subsets`: relaxation `alpha`, prior weight
+// `beta`, lower bound `floor` of the image.
+struct BsremParams {
+    len: u32,
+    subset: u32,
+    n_subsets: u32,
+    _pad0: u32,
+    alpha: f32,
+    beta: f32,
+    floor: f32,
+    _pad1: f32,
+}
+
 // Prior kind (0 quadratic, 1 relative difference), its γ, and the 27 neighbour weights
 // (index (dz + 1)·9 + (dy + 1)·3 + dx + 1; the centre's is unused) packed four to a vector.
 struct PriorParams {

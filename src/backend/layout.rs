@@ -267,6 +267,30 @@ impl EmParams {
 }
 
 wgsl_struct! {
+    /// Uniform parameters of `bsrem_update`.
+    ///
+    /// Mirrors `struct BsremParams` in `shaders/shared/spect.wgsl`.
+    pub struct BsremParams {
+        /// Voxels.
+        pub len: u32,
+        /// The subset of this sub-iteration.
+        pub subset: u32,
+        /// Subsets in all (their sensitivity images lie one after another).
+        pub n_subsets: u32,
+        /// Padding.
+        pub _pad0: u32,
+        /// Relaxation (step) of this iteration.
+        pub alpha: f32,
+        /// Prior weight β.
+        pub beta: f32,
+        /// Lower bound of the image (> 0 keeps the preconditioner positive).
+        pub floor: f32,
+        /// Padding.
+        pub _pad1: f32,
+    }
+}
+
+wgsl_struct! {
     /// Uniform parameters of `prior_gradient`.
     ///
     /// Mirrors `struct PriorParams` in `shaders/shared/spect.wgsl`.

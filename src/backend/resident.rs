@@ -44,6 +44,10 @@ pub(crate) trait ResidentModel: Send + std::fmt::Debug {
     /// Image ← image · back-projection / (sensitivity of `subset` + β · prior gradient),
     /// unchanged where the sensitivity is 0 (β = 0: plain EM).
     fn em_update(&mut self, subset: usize, beta: f32) -> Result<()>;
+    /// BSREM's step: image ← max(floor, image + α · (image / p) · (S · (back-projection −
+    /// sensitivity of `subset`) − β · prior gradient)), p the sum of the subsets' sensitivity
+    /// images and S their number; unchanged where p is 0.
+    fn bsrem_update(&mut self, subset: usize, alpha: f32, beta: f32, floor: f32) -> Result<()>;
     /// Bytes of backend memory the plan holds.
     fn memory_bytes(&self) -> u64;
 }

@@ -95,48 +95,19 @@ impl<'a> Osem<'a> {
         data: ArrayViewD<'_, f32>,
         mut callback: Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
     ) -> Result<ArrayD<f32>> {
-        let image_shape = model.image_shape();
-        let data_shape = model.data_shape();
-        let n_views = data_shape[0];
-        self.check_settings(n_views)?;
-        let (order, subsets) = subset_plan(n_views, self.subsets);
-        let view_len: usize = data_shape[1..].iter().product();
-        // Checked, flat, in plan order: the copies live only until they are loaded.
-        let plan_order = |what: &'static str, a: ArrayViewD<'_, f32>| -> Result<Vec<f32>> {
-            let flat = non_negative_input(what, a, &data_shape)?;
-            Ok(order
-                .iter()
-                .flat_map(|&v| flat[v * view_len..(v + 1) * view_len].iter().copied())
-                .collect())
-        };
-        let measured = plan_order("data", data)?;
-        let background = self
-            .background
-            .clone()
-            .map(|b| plan_order("background", b))
-            .transpose()?;
-        let mut plan = model.plan(&order, subsets.clone())?.0;
-        plan.load_measured(&measured, background.as_deref())?;
-        drop((measured, background));
-
-        // Sensitivity images A_sᵀ m, once; their sum marks the voxels some view sees.
-        let image_len: usize = image_shape.iter().product();
-        let mut seen = vec![false; image_len];
-        let mut back = vec![0f32; image_len];
-        for s in 0..subsets.len() {
-            plan.sensitivity(s)?;
-            plan.read_back(&mut back)?;
-            seen.iter_mut().zip(&back).for_each(|(m, &v)| *m |= v > 0.0);
-        }
-        let mut image = match &self.x0 {
-            Some(x0) => non_negative_input("x0", x0.clone(), &image_shape)?,
-            None => vec![1.0; image_len],
-        };
-        image
-            .iter_mut()
-            .zip(&seen)
-            .for_each(|(x, &m)| *x = if m { *x } else { 0.0 });
-        plan.write_image(&image)?;
+        self.check_settings(model.data_shape()[0])?;
+        let Start {
+            mut plan,
+            mut image,
+            subsets,
+            image_shape,
+        } = start(
+            model,
+            data,
+            self.background.clone(),
+            self.x0.clone(),
+            self.subsets,
+        )?;
 
         let prior = self
             .prior
@@ -183,6 +154,73 @@ impl<'a> Osem<'a> {
         }
         Ok(())
     }
+}
+
+/// What every EM-type algorithm starts from: a plan with the measured data and background
+/// loaded and every subset's sensitivity image made, the starting image written to it (`x0`,
+/// or 1, and 0 wherever no view sees the voxel), the subsets and the image shape.
+pub(super) struct Start {
+    pub plan: Box<dyn crate::backend::resident::ResidentModel>,
+    pub image: Vec<f32>,
+    pub subsets: Vec<Range<usize>>,
+    pub image_shape: Vec<usize>,
+}
+
+/// Builds [`Start`] for `model` and `data` in `n_subsets` interleaved subsets.
+///
+/// # Errors
+/// Bad shapes or values of `data`, `background` or `x0`; a GPU failure.
+pub(super) fn start(
+    model: &impl SystemModel,
+    data: ArrayViewD<'_, f32>,
+    background: Option<ArrayViewD<'_, f32>>,
+    x0: Option<ArrayViewD<'_, f32>>,
+    n_subsets: usize,
+) -> Result<Start> {
+    let image_shape = model.image_shape();
+    let data_shape = model.data_shape();
+    let (order, subsets) = subset_plan(data_shape[0], n_subsets);
+    let view_len: usize = data_shape[1..].iter().product();
+    // Checked, flat, in plan order: the copies live only until they are loaded.
+    let plan_order = |what: &'static str, a: ArrayViewD<'_, f32>| -> Result<Vec<f32>> {
+        let flat = non_negative_input(what, a, &data_shape)?;
+        Ok(order
+            .iter()
+            .flat_map(|&v| flat[v * view_len..(v + 1) * view_len].iter().copied())
+            .collect())
+    };
+    let measured = plan_order("data", data)?;
+    let background = background
+        .map(|b| plan_order("background", b))
+        .transpose()?;
+    let mut plan = model.plan(&order, subsets.clone())?.0;
+    plan.load_measured(&measured, background.as_deref())?;
+    drop((measured, background));
+
+    // Sensitivity images A_sᵀ m, once; their sum marks the voxels some view sees.
+    let image_len: usize = image_shape.iter().product();
+    let mut seen = vec![false; image_len];
+    let mut back = vec![0f32; image_len];
+    for s in 0..subsets.len() {
+        plan.sensitivity(s)?;
+        plan.read_back(&mut back)?;
+        seen.iter_mut().zip(&back).for_each(|(m, &v)| *m |= v > 0.0);
+    }
+    let mut image = match x0 {
+        Some(x0) => non_negative_input("x0", x0, &image_shape)?,
+        None => vec![1.0; image_len],
+    };
+    image
+        .iter_mut()
+        .zip(&seen)
+        .for_each(|(x, &m)| *x = if m { *x } else { 0.0 });
+    plan.write_image(&image)?;
+    Ok(Start {
+        plan,
+        image,
+        subsets,
+        image_shape,
+    })
 }
 
 /// Checks an ordered-subsets schedule: at least one iteration, between 1 and `n_views` subsets.

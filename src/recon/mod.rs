@@ -1,5 +1,6 @@
 //! Reconstruction algorithms, written once over the plans' operations.
 
+mod bsrem;
 mod em;
 mod fbp;
 mod fdk;
@@ -10,6 +11,7 @@ mod quant;
 mod transmission;
 mod weights;
 
+pub use bsrem::{Bsrem, penalised_log_likelihood};
 pub use em::{IterationReport, Osem, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
 #[cfg(test)]

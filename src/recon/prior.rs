@@ -1,4 +1,4 @@
-//! Priors for maximum-a-posteriori EM (one-step-late): smoothness penalties over the
+//! Priors for maximum-a-posteriori reconstruction (one-step-late EM, BSREM): smoothness penalties over the
 //! 26-neighbourhood, each neighbour weighted by the inverse of its distance (in units of the
 //! x spacing).
 
@@ -56,6 +56,47 @@ impl Prior {
             )));
         }
         Ok(Self { kind, beta })
+    }
+
+    /// The penalty `U(x) = ½ Σ_j Σ_{k ∈ N(j)} w_jk φ(x_j, x_k)` (each pair once) of
+    /// `image[z, y, x]` with voxel `spacing` `[dz, dy, dx]` (mm), in f64: the function whose
+    /// gradient the `prior_gradient` stage computes. The penalised objective is
+    /// `L(x) − β · U(x)`.
+    pub fn penalty(&self, image: ndarray::ArrayViewD<'_, f32>, spacing: [f64; 3]) -> f64 {
+        let shape = image.shape().to_vec();
+        let p = self.params(&shape, spacing);
+        let (nz, ny, nx) = (shape[0] as i64, shape[1] as i64, shape[2] as i64);
+        let x = image.as_standard_layout();
+        let x = x.as_slice().expect("standard layout");
+        let at = |z: i64, y: i64, xx: i64| x[((z * ny + y) * nx + xx) as usize] as f64;
+        let gamma = p.gamma as f64;
+        let mut total = 0.0;
+        for z in 0..nz {
+            for y in 0..ny {
+                for xx in 0..nx {
+                    let xj = at(z, y, xx);
+                    // Neighbours after the voxel in index order: each pair once.
+                    for i in 14..27i64 {
+                        let (dz, dy, dx) = (i / 9 - 1, (i / 3) % 3 - 1, i % 3 - 1);
+                        let (zz, yy, xk) = (z + dz, y + dy, xx + dx);
+                        if zz < 0 || zz >= nz || yy < 0 || yy >= ny || xk < 0 || xk >= nx {
+                            continue;
+                        }
+                        let w = p.weights[(i / 4) as usize][(i % 4) as usize] as f64;
+                        let xk = at(zz, yy, xk);
+                        let d = xj - xk;
+                        total += w * match self.kind {
+                            PriorKind::Quadratic => d * d / 2.0,
+                            PriorKind::RelativeDifference { .. } => {
+                                let s = xj + xk + gamma * d.abs();
+                                if s > 0.0 { d * d / s } else { 0.0 }
+                            }
+                        };
+                    }
+                }
+            }
+        }
+        total
     }
 
     /// The `prior_gradient` parameters for an image of `shape` (`[z, y, x]`) and voxel

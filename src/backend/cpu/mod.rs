@@ -8,6 +8,7 @@
 mod abs_max;
 mod adjoint_project;
 mod backproject_fbp;
+mod bsrem_update;
 mod cone_backproject;
 mod em_ratio;
 mod em_update;
@@ -30,6 +31,7 @@ mod spect_spread_rows;
 pub(crate) use abs_max::abs_max;
 pub(crate) use adjoint_project::adjoint_project;
 pub(crate) use backproject_fbp::backproject_fbp;
+pub(crate) use bsrem_update::bsrem_update;
 pub(crate) use cone_backproject::cone_backproject;
 pub(crate) use em_ratio::em_ratio;
 pub(crate) use em_update::em_update;
@@ -62,6 +64,9 @@ pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]
             adjoint_project(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
         }
         Stage::BackprojectFbp => backproject_fbp(from_bytes(p), r(reads[0]), r(reads[1]), w(out)),
+        Stage::BsremUpdate => {
+            bsrem_update(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
+        }
         Stage::ConeBackproject => cone_backproject(from_bytes(p), r(reads[0]), r(reads[1]), w(out)),
         Stage::EmRatio => em_ratio(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out)),
         Stage::EmUpdate => em_update(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out)),

@@ -1,13 +1,13 @@
 //! A model resident on its engine between calls (see [`ResidentModel`]): the image, the
 //! back-projection and one subset's projections, and, once the measured data are loaded, the
 //! EM state. The model-specific forward and adjoint sequences come from a [`Sequence`]; every
-//! other step (buffer I/O, sensitivity, `em_ratio`, `prior_gradient`, `em_update`) is written
-//! here once.
+//! other step (buffer I/O, sensitivity, `em_ratio`, `prior_gradient`, `em_update`,
+//! `bsrem_update`) is written here once.
 
 use super::Engine;
 use crate::backend::Stage;
 use crate::backend::engine::Buf;
-use crate::backend::layout::{EmParams, PriorParams};
+use crate::backend::layout::{BsremParams, EmParams, PriorParams};
 use crate::backend::resident::ResidentModel;
 use crate::error::{Error, Result};
 use std::ops::Range;
@@ -209,6 +209,24 @@ impl<S: Sequence> ResidentModel for Resident<S> {
         let p = EmParams::new(n, subset * n, false, false, beta);
         let bindings = [em.sensitivity, c.back, em.grad, c.image];
         c.engine.dispatch_linear(Stage::EmUpdate, &p, &bindings, n)
+    }
+    fn bsrem_update(&mut self, subset: usize, alpha: f32, beta: f32, floor: f32) -> Result<()> {
+        let c = &mut self.core;
+        let em = c.em()?;
+        let n = c.image_len;
+        let p = BsremParams {
+            len: n as u32,
+            subset: subset as u32,
+            n_subsets: c.subsets.len() as u32,
+            _pad0: 0,
+            alpha,
+            beta,
+            floor,
+            _pad1: 0.0,
+        };
+        let bindings = [em.sensitivity, c.back, em.grad, c.image];
+        c.engine
+            .dispatch_linear(Stage::BsremUpdate, &p, &bindings, n)
     }
     fn memory_bytes(&self) -> u64 {
         self.core.engine.bytes()
