@@ -1049,3 +1049,180 @@ fn a_pet_series_is_placed_over_its_ct_in_suv_and_summarised() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Both beds of the real study (OSEM 4 × 8, TEW, attenuation from the whole CT, MEGP at
+/// 208 keV), each reconstructed and stitched into one volume over the CT: the lower bed's
+/// measured slices below the overlap come through unchanged; where the beds' measured fields
+/// overlap there is no step, measured on the profile of each slice's activity inside the CT's
+/// body: at each end of a bed's data the stitched profile changes from slice to slice as the
+/// bed going on does, to within how much the two beds' own changes differ inside the overlap
+/// (printed, with the step a hard cut at the overlap's middle would make).
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn both_beds_stitch_into_one_volume_without_a_step() {
+    let dir = common::shared_data("spect_ct_lu177_two_beds");
+    let nm: Vec<std::path::PathBuf> = ["bed1_projections.dcm", "bed2_projections.dcm"]
+        .iter()
+        .map(|f| dir.join("NM").join(f))
+        .collect();
+    let mut options = SpectCtOptions::new(208.0);
+    options.backend = Backend::Cpu;
+    let t = Instant::now();
+    let whole = tomors::pipeline::spect_ct_beds(&nm, &dir.join("CT"), &options, None).unwrap();
+    println!(
+        "two beds reconstructed and stitched in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let [nz, ny, nx] = whole.stitched.grid.shape;
+    assert_eq!((ny, nx), (128, 128));
+    // 128 + 80.1 slices of 4.42 mm: the beds overlap by about 48 slices (207 mm).
+    assert_eq!(nz, 208, "{:?}", whole.stitched.grid);
+    assert!(
+        whole
+            .stitched
+            .image
+            .iter()
+            .all(|v| v.is_finite() && *v >= 0.0)
+    );
+    let (lower, upper) = (&whole.beds[0], &whole.beds[1]);
+    assert!(lower.grid.origin[2] < upper.grid.origin[2]);
+    let overlap_start =
+        ((upper.grid.origin[2] - whole.stitched.grid.origin[2]) / 4.4196).ceil() as usize;
+    let overlap_end = 127; // the lower bed's last slice
+    // Every voxel some bed's measured rows reach (weight > 0) and only the lower bed covers
+    // is the lower bed's; voxels no bed's camera measured, at the ends of the matrix, are 0.
+    let st = &whole.stitched;
+    let mut worst = 0.0f64;
+    for z in 0..overlap_start - 1 {
+        for ((&x, &w), &y) in st
+            .image
+            .index_axis(Axis(0), z)
+            .iter()
+            .zip(st.weight.index_axis(Axis(0), z))
+            .zip(lower.image.index_axis(Axis(0), z))
+        {
+            if w > 0.0 {
+                worst = worst.max((x - y).abs() as f64 / (y.abs() as f64).max(1e-30));
+            } else {
+                assert_eq!(x, 0.0);
+            }
+        }
+    }
+    assert!(worst < 1e-5, "the lower bed alone: {worst:e}");
+    assert!(st.weight.index_axis(Axis(0), 0).iter().all(|w| *w == 0.0));
+    // Activity per union slice inside the body: stitched, and each bed on its own (the upper
+    // bed's nearest slice: it lies 0.1 slice off the union's).
+    let body = body_on(&upper.ct, &whole.stitched.grid);
+    let in_body = |img: ndarray::ArrayView2<'_, f32>, z: usize| -> f64 {
+        img.iter()
+            .zip(body.index_axis(Axis(0), z))
+            .filter(|(_, b)| **b)
+            .map(|(v, _)| *v as f64)
+            .sum()
+    };
+    let shift = (upper.grid.origin[2] - whole.stitched.grid.origin[2]) / 4.4196;
+    let stitched = |z: usize| in_body(whole.stitched.image.index_axis(Axis(0), z), z);
+    let low = |z: usize| in_body(lower.image.index_axis(Axis(0), z), z);
+    let up = |z: usize| {
+        let k = (z as f64 - shift).round() as usize;
+        in_body(upper.image.index_axis(Axis(0), k), z)
+    };
+    let change = |p: &dyn Fn(usize) -> f64, z: usize| {
+        let (a, b) = (p(z - 1), p(z));
+        (b - a) / (0.5 * (a + b))
+    };
+    // The beds' measured overlap: where both images hold a quarter of their median slice.
+    let median = |p: &dyn Fn(usize) -> f64, zs: std::ops::RangeInclusive<usize>| {
+        let mut v: Vec<f64> = zs.map(p).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (m_low, m_up) = (
+        median(&low, 0..=overlap_end),
+        median(&up, overlap_start..=nz - 1),
+    );
+    let last_low = (0..=overlap_end)
+        .rev()
+        .find(|&z| low(z) > 0.25 * m_low)
+        .unwrap();
+    let first_up = (overlap_start..nz).find(|&z| up(z) > 0.25 * m_up).unwrap();
+    assert!(
+        first_up + 4 < last_low,
+        "measured overlap {first_up}..={last_low}"
+    );
+    for z in first_up - 3..=last_low + 3 {
+        println!(
+            "slice {z}: stitched {:.1}, lower bed {:.1}, upper bed {:.1}, change {:+.3} / {:+.3} / {:+.3}",
+            stitched(z),
+            low(z),
+            up(z),
+            change(&stitched, z),
+            change(&low, z),
+            change(&up, z),
+        );
+    }
+    // The junction: the measured overlap and 3 slices either side. Its largest slice-to-slice
+    // change against the largest elsewhere in the trunk (slices holding at least a fifth of
+    // the profile's maximum), where only anatomy and noise change the profile.
+    let (j0, j1) = (first_up - 3, last_low + 3);
+    let peak = (0..nz).map(&stitched).fold(0.0, f64::max);
+    let trunk = |z: usize| stitched(z).min(stitched(z - 1)) > 0.2 * peak;
+    let in_junction = (j0..=j1)
+        .map(|z| change(&stitched, z).abs())
+        .fold(0.0, f64::max);
+    let elsewhere = (1..nz)
+        .filter(|&z| trunk(z) && !(j0..=j1 + 1).contains(&z))
+        .map(|z| change(&stitched, z).abs())
+        .fold(0.0, f64::max);
+    // A hard cut at the overlap's middle: the lower bed below, the upper above.
+    let mid = (first_up + last_low) / 2;
+    let cut = (up(mid) - low(mid - 1)) / (0.5 * (up(mid) + low(mid - 1)));
+    // Without the taper and the measured rows (plain sensitivity weights), for comparison: the
+    // mean of the two beds where both are non-zero.
+    let plain = |z: usize| {
+        let (a, b) = (low(z), up(z));
+        if a > 0.0 && b > 0.0 {
+            0.5 * (a + b)
+        } else {
+            a.max(b)
+        }
+    };
+    let plain_worst = (j0..=j1)
+        .map(|z| change(&plain, z).abs())
+        .fold(0.0, f64::max);
+    println!(
+        "measured overlap slices {first_up}..={last_low}: the stitched profile changes by at most \
+         {in_junction:.3} from slice to slice in the junction ({j0}..={j1}), {elsewhere:.3} elsewhere \
+         in the trunk; a hard cut at slice {mid} steps by {cut:.3}; the two beds' plain mean would \
+         change by up to {plain_worst:.3} in the junction"
+    );
+    assert!(
+        in_junction <= elsewhere,
+        "{in_junction} in the junction against {elsewhere}"
+    );
+
+    // Beds that cannot be stitched are refused with a reason.
+    let mut beds = whole.beds;
+    let refused = |beds: &[tomors::pipeline::SpectCt], expect: &str| {
+        let e = tomors::pipeline::stitch(beds).unwrap_err().to_string();
+        assert!(e.contains(expect), "expected {expect:?} in: {e}");
+        println!("refused: {e}");
+    };
+    refused(&[], "no beds");
+    let uid = beds[1].nm.study_uid.replace("1.2.3.4".into());
+    refused(&beds, "study");
+    beds[1].nm.study_uid = uid;
+    let collimator = std::mem::replace(
+        &mut beds[1].collimator,
+        tomors::Collimator::preset("lehr").unwrap(),
+    );
+    refused(&beds, "collimator response");
+    beds[1].collimator = collimator;
+    beds[1].grid.origin[2] += 400.0;
+    refused(&beds, "gap");
+    beds[1].grid.origin[2] -= 400.0;
+    beds[1].grid.origin[0] += 5.0;
+    refused(&beds, "shifted");
+    beds[1].grid.origin[0] -= 5.0;
+    assert!(tomors::pipeline::stitch(&beds).is_ok());
+}

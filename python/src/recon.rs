@@ -277,7 +277,9 @@ pub(crate) fn penalised_log_likelihood<'py>(
     let model = emission_model(projector, "penalised_log_likelihood")?;
     let model = &*model;
     let prior = prior.inner;
-    let l = py.detach(|| model.log_likelihood(yv, xv.view(), bv)).py_err(py)?;
+    let l = py
+        .detach(|| model.log_likelihood(yv, xv.view(), bv))
+        .py_err(py)?;
     Ok(l - prior.beta * prior.penalty(xv, model.spacing()))
 }
 

@@ -173,7 +173,7 @@ fn registration_dict<'py>(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn spect_ct<'py>(
     py: Python<'py>,
-    nm_path: PathBuf,
+    nm_path: Vec<PathBuf>,
     ct_path: PathBuf,
     photopeak_kev: f64,
     scatter: &str,
@@ -252,14 +252,70 @@ pub(crate) fn spect_ct<'py>(
                 }
             });
         };
-        let r = pipeline::spect_ct(&nm_path, &ct_path, &o, Some(&mut tell))?;
+        if nm_path.len() == 1 {
+            let r = pipeline::spect_ct(&nm_path[0], &ct_path, &o, Some(&mut tell))?;
+            let files = output_dir.as_deref().map(|dir| r.write(dir)).transpose()?;
+            return Ok::<_, tomors::Error>(Outcome::One(Box::new(r), files));
+        }
+        let mut per_bed = |_bed: usize, stage: Stage| tell(stage);
+        let r = pipeline::spect_ct_beds(&nm_path, &ct_path, &o, Some(&mut per_bed))?;
         let files = output_dir.as_deref().map(|dir| r.write(dir)).transpose()?;
-        Ok::<_, tomors::Error>((r, files))
+        Ok(Outcome::Beds(Box::new(r), files))
     });
     if let Some(e) = raised {
         return Err(e);
     }
-    let (r, files) = result.py_err(py)?;
+    match result.py_err(py)? {
+        Outcome::One(r, files) => {
+            let d = spect_ct_dict(py, *r)?;
+            if let Some(f) = files {
+                let files = PyDict::new(py);
+                files.set_item("dicom", f.dicom)?;
+                files.set_item("series_uid", f.series_uid)?;
+                files.set_item("nifti", f.nifti)?;
+                files.set_item("mu_map_nifti", f.mu_map_nifti)?;
+                files.set_item("summary_png", f.summary_png)?;
+                d.set_item("files", files)?;
+            }
+            Ok(d)
+        }
+        Outcome::Beds(whole, files) => {
+            let whole = *whole;
+            let st = whole.stitched;
+            let d = PyDict::new(py);
+            d.set_item("units", st.units)?;
+            d.set_item("grid", grid_tuple(&st.grid))?;
+            d.set_item("image", PyArray::from_owned_array(py, st.image))?;
+            d.set_item("weight", PyArray::from_owned_array(py, st.weight))?;
+            let beds = whole
+                .beds
+                .into_iter()
+                .map(|b| spect_ct_dict(py, b))
+                .collect::<PyResult<Vec<_>>>()?;
+            d.set_item("beds", beds)?;
+            if let Some(f) = files {
+                let files = PyDict::new(py);
+                files.set_item("dicom", f.dicom)?;
+                files.set_item("series_uid", f.series_uid)?;
+                files.set_item("nifti", f.nifti)?;
+                d.set_item("files", files)?;
+            }
+            Ok(d)
+        }
+    }
+}
+
+/// One bed's result, or several stitched, with what was written.
+enum Outcome {
+    One(Box<pipeline::SpectCt>, Option<pipeline::SpectCtFiles>),
+    Beds(
+        Box<pipeline::SpectCtBeds>,
+        Option<pipeline::SpectCtBedsFiles>,
+    ),
+}
+
+/// A SPECT-CT result as the dict the Python wrapper reads (without `files`).
+fn spect_ct_dict<'py>(py: Python<'py>, r: pipeline::SpectCt) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("settings", r.settings())?;
     d.set_item("warnings", r.warnings.clone())?;
@@ -279,15 +335,6 @@ pub(crate) fn spect_ct<'py>(
     )?;
     d.set_item("backend", r.backend.to_string())?;
     d.set_item("reconstruction_seconds", r.reconstruction_seconds)?;
-    if let Some(f) = files {
-        let files = PyDict::new(py);
-        files.set_item("dicom", f.dicom)?;
-        files.set_item("series_uid", f.series_uid)?;
-        files.set_item("nifti", f.nifti)?;
-        files.set_item("mu_map_nifti", f.mu_map_nifti)?;
-        files.set_item("summary_png", f.summary_png)?;
-        d.set_item("files", files)?;
-    }
     d.set_item("mu_map", r.mu_map.map(|m| PyArray::from_owned_array(py, m)))?;
     d.set_item("image", PyArray::from_owned_array(py, r.image))?;
     Ok(d)

@@ -39,6 +39,7 @@ from . import errors, fusion, io
 from .spect_ct import (
     FusedPetCtResult,
     PetCtResult,
+    SpectCtBedsResult,
     SpectCtResult,
     attenuation_coefficients,
     bone_ct_number,
@@ -132,6 +133,7 @@ __all__ = [
     "triple_energy_window",
     "voi_stats",
     "spect_ct",
+    "SpectCtBedsResult",
     "SpectCtResult",
     "pet_ct",
     "PetCtResult",

@@ -424,7 +424,7 @@ def write_png(rgb: np.ndarray, path: str) -> None: ...
 _RigidTuple = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 
 def spect_ct(
-    nm_path: object, ct_path: object, photopeak_kev: float, scatter: str, dew_k: float, attenuation: bool,
+    nm_path: list, ct_path: object, photopeak_kev: float, scatter: str, dew_k: float, attenuation: bool,
     bone_hu: Optional[float], hu_to_mu: Optional[tuple[float, float, float]], collimator: Optional[Collimator],
     iterations: int, subsets: int, post_filter_fwhm: Optional[float], calibration_cps_per_mbq: Optional[float],
     decay_correction: str, ct_motion: Optional[_RigidTuple], register: bool, allow_other_frame: bool, require_full_ct: bool,

@@ -36,6 +36,7 @@ from .io import PatientGrid, _grid
 __all__ = [
     "spect_ct",
     "SpectCtResult",
+    "SpectCtBedsResult",
     "pet_ct",
     "PetCtResult",
     "fuse_pet_ct",
@@ -79,8 +80,27 @@ class SpectCtResult:
     ``mu_map_nifti``, ``summary_png``."""
 
 
+@dataclass
+class SpectCtBedsResult:
+    """Several beds of one study, each reconstructed and stitched into one volume (see
+    ``spect_ct`` with a list of NM files)."""
+
+    image: np.ndarray
+    """Activity ``[z, y, x]`` in ``units`` over the union of the beds: in the overlap, each
+    voxel the mean of the beds that see it weighted by their sensitivity."""
+    units: str
+    grid: PatientGrid
+    """The union of the beds' fields of view, in the CT's frame of reference."""
+    weight: np.ndarray
+    """The summed sensitivity weights on ``grid``."""
+    beds: List[SpectCtResult]
+    """Each bed's own reconstruction, lowest first along the slice axis."""
+    files: Optional[Dict[str, object]] = field(default=None, repr=False)
+    """What was written with ``output_dir``: ``dicom`` (paths), ``series_uid``, ``nifti``."""
+
+
 def spect_ct(
-    nm_path: PathLike,
+    nm_path: Union[PathLike, List[PathLike]],
     ct_path: PathLike,
     photopeak_kev: float,
     *,
@@ -105,12 +125,17 @@ def spect_ct(
 ) -> SpectCtResult:
     """Reconstructs an NM tomographic acquisition (``nm_path``, one DICOM file) with its CT
     (``ct_path``, a folder or file): attenuation, scatter and collimator response in the model.
+    With a list of NM files (the beds of one whole-body study), each bed is reconstructed and
+    the beds are stitched into one volume over the CT (:class:`SpectCtBedsResult`); beds of
+    different studies or collimators, or beds that do not overlap, raise
+    ``InvalidArgumentError``.
 
     - ``scatter``: ``"tew"`` (windows just below and above the photopeak; no upper window counts
       as 0), ``"dew"`` (``dew_k`` × the window below) or ``"none"``.
     - ``bone_hu``: the CT number of cortical bone on your CT (default: from its kVp), or
       ``hu_to_mu = (mu_water, lower_slope, upper_slope)`` in 1/mm and 1/mm per HU.
-    - ``collimator``: a ``tomors.Collimator`` (default: the preset the header names).
+    - ``collimator``: a ``tomors.Collimator`` or a type name (``"megp"``: Siemens Symbia's at
+      the photopeak energy); default: the one the header names, its maker's, at the photopeak.
     - ``calibration_cps_per_mbq``: the camera's sensitivity; the image is then in Bq/mL.
     - ``decay_correction``: ``"start"`` (to the acquisition's start, when the header gives the
       half-life; else none, and the settings say so), ``"injection"`` (needs the injection and
@@ -133,9 +158,10 @@ def spect_ct(
     if collimator is not None and isinstance(collimator, str):
         from ._tomors import Collimator
 
-        collimator = Collimator.preset(collimator)
+        collimator = Collimator.for_camera(collimator, kev=float(photopeak_kev))
+    several = isinstance(nm_path, (list, tuple))
     d = _tomors.spect_ct(
-        Path(nm_path),
+        [Path(p) for p in nm_path] if several else [Path(nm_path)],
         Path(ct_path),
         float(photopeak_kev),
         scatter,
@@ -157,14 +183,26 @@ def spect_ct(
         None if output_dir is None else Path(output_dir),
         progress,
     )
-    for w in d["warnings"]:
-        warnings.warn(w, stacklevel=2)
     files = d.get("files")
     if files is not None:
         files = dict(files)
         files["dicom"] = [Path(p) for p in files["dicom"]]
         for k in ("nifti", "mu_map_nifti", "summary_png"):
-            files[k] = None if files[k] is None else Path(files[k])
+            if k in files:
+                files[k] = None if files[k] is None else Path(files[k])
+    if several:
+        beds = [_spect_ct_result(b, None) for b in d["beds"]]
+        for w in (w for b in beds for w in b.warnings):
+            warnings.warn(w, stacklevel=2)
+        return SpectCtBedsResult(
+            image=d["image"], units=d["units"], grid=_grid(d["grid"]), weight=d["weight"], beds=beds, files=files
+        )
+    for w in d["warnings"]:
+        warnings.warn(w, stacklevel=2)
+    return _spect_ct_result(d, files)
+
+
+def _spect_ct_result(d: dict, files: Optional[Dict[str, object]]) -> SpectCtResult:
     return SpectCtResult(
         image=d["image"],
         units=d["units"],

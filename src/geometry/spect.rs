@@ -1,9 +1,11 @@
 //! SPECT acquisition with a parallel-hole collimator: views, orbit and collimator-detector
 //! response, and their lowering to the per-view tables the SPECT kernels read.
 //!
-//! The system model is rotation-based: for each view the image is resampled (bilinear) onto
-//! a frame whose axes are the detector axis `u(θ)` and the depth axis `d(θ)`, with the same
-//! spacing as the image; each sample is attenuated along its path to the camera, blurred by
+//! The system model is rotation-based: for each view the image is moved onto a frame whose
+//! axes are the detector axis `u(θ)` and the depth axis `d(θ)`, with the same spacing as the
+//! image, each voxel spread over the four frame samples around it with bilinear weights that
+//! sum to 1 (so every voxel keeps its counts in every view); each sample is attenuated along
+//! its path to the camera, blurred by
 //! the collimator-detector response for its distance from the camera face (a Gaussian in `u`
 //! and in `z`), and summed along `d`. See `CONVENTIONS.md`: the camera face is on the `+d` side
 //! at distance `R(θ)` from the `z` axis.

@@ -5,6 +5,7 @@
 //! summary.
 
 mod attenuation;
+mod beds;
 mod frame;
 mod pet3d;
 mod pet_ct;
@@ -14,6 +15,7 @@ mod spect_ct;
 mod summary;
 mod windows;
 
+pub use beds::{SpectCtBeds, SpectCtBedsFiles, Stitched, spect_ct_beds, stitch};
 pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
 pub use pet_fusion::{
     FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,

@@ -19,8 +19,8 @@ pub const DEFAULT_MAX_FRAME_BYTES: u64 = 256 << 20;
 /// `proj[view, row, col]` (counts per bin, in units of activity × mm: a uniform activity of 1
 /// seen through 10 mm of non-attenuating medium projects to 10), with its exact transpose.
 ///
-/// Each view resamples the image onto a frame rotated to the camera (bilinear), attenuates
-/// each sample by `exp(−∫μ)` along its path to the camera face when a μ-map is given, blurs
+/// Each view moves the image onto a frame rotated to the camera (each voxel spread over the
+/// four frame samples around it, weights summing to 1: counts are kept), attenuates each sample by `exp(−∫μ)` along its path to the camera face when a μ-map is given, blurs
 /// it with the collimator-detector response for its distance from the face (within the
 /// slice and across slices), and sums along the depth axis. The adjoint applies the
 /// transposes in reverse order; both run as gathers on the GPU.

@@ -1,10 +1,13 @@
-//! `tomors recon-spect NM CT OUT`: SPECT-CT reconstruction from DICOM with attenuation,
-//! scatter and collimator response, written as DICOM, NIfTI and a summary PNG.
+//! `tomors recon-spect NM CT OUT [--bed NM ...]`: SPECT-CT reconstruction from DICOM with
+//! attenuation, scatter and collimator response, written as DICOM, NIfTI and a summary PNG;
+//! with further beds, each bed reconstructed and all stitched into one volume.
 
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tomors::pipeline::{DecayCorrection, ScatterCorrection, SpectCtOptions, Stage, spect_ct};
+use tomors::pipeline::{
+    DecayCorrection, ScatterCorrection, SpectCtOptions, Stage, spect_ct, spect_ct_beds,
+};
 use tomors::{Backend, Collimator};
 
 use super::common::{CliResult, err};
@@ -17,6 +20,11 @@ pub struct ReconSpectArgs {
     ct: PathBuf,
     /// Output folder (created; existing results in it are never overwritten).
     out: PathBuf,
+    /// A further bed of the same study (its NM file; repeat for each): every bed is
+    /// reconstructed and the beds stitched into one volume over the CT (weighted by each bed's
+    /// sensitivity where they overlap), written as one DICOM series and NIfTI.
+    #[arg(long = "bed")]
+    beds: Vec<PathBuf>,
     /// Photopeak energy, keV (208 for Lu-177, 140.5 for Tc-99m, ...).
     #[arg(long)]
     kev: f64,
@@ -112,7 +120,7 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
 
     let pb = ProgressBar::new(a.iterations as u64);
     pb.set_style(
-        ProgressStyle::with_template("{msg:24} {bar:30} {pos}/{len} [{elapsed}]")
+        ProgressStyle::with_template("{prefix}{msg:24} {bar:30} {pos}/{len} [{elapsed}]")
             .expect("valid template"),
     );
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -126,6 +134,36 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
             pb.set_position(done as u64);
         }
     };
+    if !a.beds.is_empty() {
+        let nm: Vec<PathBuf> = std::iter::once(a.nm.clone())
+            .chain(a.beds.clone())
+            .collect();
+        let n = nm.len();
+        let mut per_bed = |bed: usize, stage: Stage| {
+            pb.set_prefix(format!("bed {} of {n}: ", bed + 1));
+            progress(stage)
+        };
+        let whole = spect_ct_beds(&nm, &a.ct, &o, Some(&mut per_bed)).map_err(err)?;
+        pb.set_message("writing");
+        let files = whole.write(&a.out).map_err(err)?;
+        pb.finish_and_clear();
+        for line in whole.beds[0].settings() {
+            println!("{line}");
+        }
+        for w in whole.beds.iter().flat_map(|b| &b.warnings) {
+            eprintln!("warning: {w}");
+        }
+        println!(
+            "{n} beds stitched into {}x{}x{} voxels; wrote {} DICOM slices (series {}), {}",
+            whole.stitched.grid.shape[2],
+            whole.stitched.grid.shape[1],
+            whole.stitched.grid.shape[0],
+            files.dicom.len(),
+            files.series_uid,
+            files.nifti.display()
+        );
+        return Ok(());
+    }
     let result = spect_ct(&a.nm, &a.ct, &o, Some(&mut progress)).map_err(err)?;
     pb.set_message("writing");
     let files = result.write(&a.out).map_err(err)?;

@@ -1,0 +1,388 @@
+//! Whole-body SPECT-CT: the beds of one study, each reconstructed with every correction
+//! ([`spect_ct_from`]), stitched into one volume over the CT.
+//!
+//! Along the beds' common slice axis the union of their fields of view becomes one grid (the
+//! lowest bed's lattice, extended). Each bed's image is weighted by its own sensitivity image
+//! (`Aᵀm` of its model: attenuation, collimator response and the views it has, `m` the
+//! detector bins its camera measured), so in the overlap every voxel is the
+//! sensitivity-weighted mean of the beds that see it, `Σ_b s_b x_b / Σ_b s_b`: a bed's edge
+//! slices, which its camera sees poorly or not at all, count little, and the volume has no
+//! step where a bed ends. Beds whose slices fall between the union's
+//! are interpolated linearly along the slice axis (weights and weighted images alike).
+
+use super::spect_ct::{SpectCt, SpectCtOptions, Stage, spect_ct_from};
+use crate::error::{Error, Result};
+use crate::geometry::PatientGrid;
+use crate::io::dicom::{
+    Reference, SeriesWriter, WriteModality, read_ct_series, read_nm_projections,
+};
+use crate::projector::SpectProjector;
+use ndarray::{Array3, ArrayD, Axis, Ix3};
+use std::path::{Path, PathBuf};
+
+/// Beds of one study stitched into one volume.
+#[derive(Debug, Clone)]
+pub struct Stitched {
+    /// The activity `[z, y, x]` on `grid`, in `units`: each voxel the sensitivity-weighted
+    /// mean of the beds that see it (0 where none does).
+    pub image: Array3<f32>,
+    /// The union of the beds' fields of view, in the CT's frame of reference.
+    pub grid: PatientGrid,
+    /// The units of every bed (`"CPS"` or `"BQML"`).
+    pub units: &'static str,
+    /// The summed sensitivity weights `Σ_b s_b` on `grid`.
+    pub weight: Array3<f32>,
+}
+
+/// A whole-body SPECT-CT: the stitched volume and each bed's own reconstruction.
+#[derive(Debug)]
+pub struct SpectCtBeds {
+    /// The beds stitched into one volume.
+    pub stitched: Stitched,
+    /// Each bed's reconstruction, lowest first along the slice axis.
+    pub beds: Vec<SpectCt>,
+}
+
+/// Reads the beds' NM files and the CT, reconstructs each bed with `options`, and stitches
+/// them ([`stitch`]); `progress(bed, stage)` is told each bed's stages.
+///
+/// # Errors
+/// What [`spect_ct_from`] and [`stitch`] report; reading errors.
+pub fn spect_ct_beds(
+    nm_paths: &[PathBuf],
+    ct_path: &Path,
+    options: &SpectCtOptions,
+    mut progress: Option<&mut dyn FnMut(usize, Stage)>,
+) -> Result<SpectCtBeds> {
+    if nm_paths.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no NM files given; expected one per bed".into(),
+        ));
+    }
+    let ct = read_ct_series(ct_path, &options.ct_series, &options.limits)?;
+    let mut beds = Vec::with_capacity(nm_paths.len());
+    for (b, path) in nm_paths.iter().enumerate() {
+        let nm = read_nm_projections(path, &options.limits)?;
+        let mut tell = |stage| {
+            if let Some(p) = progress.as_deref_mut() {
+                p(b, stage)
+            }
+        };
+        beds.push(spect_ct_from(
+            nm,
+            path,
+            ct.clone(),
+            options,
+            Some(&mut tell),
+        )?);
+    }
+    let stitched = stitch(&beds)?;
+    // Lowest first along the slice axis.
+    let axis = beds[0].grid.axes[2];
+    let along = |b: &SpectCt| (0..3).map(|i| b.grid.origin[i] * axis[i]).sum::<f64>();
+    beds.sort_by(|a, b| along(a).total_cmp(&along(b)));
+    Ok(SpectCtBeds { stitched, beds })
+}
+
+/// Stitches the reconstructions of several beds of one study (see the module docs).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for no bed; beds of different studies, frames of reference,
+/// collimators, cameras, photopeaks or units; beds whose grids differ in axes, spacing or
+/// shape across the slices, or are not offset along the slice axis only; a bed that does not
+/// overlap the next one (a gap, or beds that only touch: the overlap is what makes the
+/// junction seamless). Errors of the projector making the sensitivity images.
+pub fn stitch(beds: &[SpectCt]) -> Result<Stitched> {
+    let first = beds
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("no beds to stitch; expected at least one".into()))?;
+    for (b, bed) in beds.iter().enumerate().skip(1) {
+        same_acquisition(first, bed, b)?;
+    }
+    let g0 = first.grid.clone();
+    let axis = g0.axes[2];
+    let dz = g0.spacing[0];
+    // Each bed's offset along the slice axis from the first's origin, in slices.
+    let mut offsets = Vec::with_capacity(beds.len());
+    for (b, bed) in beds.iter().enumerate() {
+        let g = &bed.grid;
+        let close = |a: &[f64; 3], c: &[f64; 3]| a.iter().zip(c).all(|(x, y)| (x - y).abs() < 1e-6);
+        if !(g.axes.iter().zip(&g0.axes).all(|(a, c)| close(a, c))
+            && g.spacing
+                .iter()
+                .zip(&g0.spacing)
+                .all(|(a, c)| (a - c).abs() < 1e-6 * c)
+            && g.shape[1..] == g0.shape[1..])
+        {
+            return Err(Error::InvalidArgument(format!(
+                "bed {b}'s grid ({:?} voxels of {:?} mm, axes {:?}) differs from bed 0's ({:?} of \
+                 {:?} mm, axes {:?}) in axes, spacing or slice size; beds must share one lattice",
+                g.shape, g.spacing, g.axes, g0.shape, g0.spacing, g0.axes
+            )));
+        }
+        let d: Vec<f64> = (0..3).map(|i| g.origin[i] - g0.origin[i]).collect();
+        let along = (0..3).map(|i| d[i] * axis[i]).sum::<f64>();
+        let across: f64 = (0..3)
+            .map(|i| (d[i] - along * axis[i]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if across > 0.01 * g0.spacing[2] {
+            return Err(Error::InvalidArgument(format!(
+                "bed {b} is shifted {across:.2} mm across the slice axis from bed 0; beds must \
+                 differ only by the table's travel along it"
+            )));
+        }
+        offsets.push(along / dz);
+    }
+    // Beds in order along the axis, each overlapping the next.
+    let mut order: Vec<usize> = (0..beds.len()).collect();
+    order.sort_by(|&a, &b| offsets[a].total_cmp(&offsets[b]));
+    for w in order.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        let end = offsets[lo] + (beds[lo].grid.shape[0] - 1) as f64;
+        let overlap = end - offsets[hi];
+        if overlap <= 0.0 {
+            return Err(Error::InvalidArgument(format!(
+                "beds {lo} and {hi} {} ({:.1} mm apart along the slice axis); stitching needs beds \
+                 that overlap",
+                if overlap < 0.0 {
+                    "leave a gap"
+                } else {
+                    "only touch"
+                },
+                -overlap * dz
+            )));
+        }
+    }
+    let start = offsets[order[0]];
+    let end = order
+        .iter()
+        .map(|&b| offsets[b] + (beds[b].grid.shape[0] - 1) as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let nz = ((end - start) + 1e-6).floor() as usize + 1;
+    let [_, ny, nx] = g0.shape;
+    let origin: [f64; 3] = std::array::from_fn(|i| g0.origin[i] + start * dz * axis[i]);
+    let grid = PatientGrid::new([nz, ny, nx], g0.spacing, origin, g0.axes)?;
+
+    let mut sum = Array3::<f64>::zeros((nz, ny, nx));
+    let mut weight = Array3::<f64>::zeros((nz, ny, nx));
+    for &b in &order {
+        let bed = &beds[b];
+        let s = sensitivity(bed)?;
+        let n = bed.grid.shape[0];
+        for k in 0..nz {
+            // Position of union slice k in bed b's slices.
+            let f = start + k as f64 - offsets[b];
+            if f < -1e-6 || f > (n - 1) as f64 + 1e-6 {
+                continue;
+            }
+            let f = f.clamp(0.0, (n - 1) as f64);
+            let (i0, t) = (f.floor() as usize, f - f.floor());
+            let i1 = (i0 + 1).min(n - 1);
+            let (s0, s1) = (s.index_axis(Axis(0), i0), s.index_axis(Axis(0), i1));
+            let (x0, x1) = (
+                bed.image.index_axis(Axis(0), i0),
+                bed.image.index_axis(Axis(0), i1),
+            );
+            let mut out_sum = sum.index_axis_mut(Axis(0), k);
+            let mut out_w = weight.index_axis_mut(Axis(0), k);
+            ndarray::Zip::from(&mut out_sum)
+                .and(&mut out_w)
+                .and(&s0)
+                .and(&s1)
+                .and(&x0)
+                .and(&x1)
+                .for_each(|o, w, &a0, &a1, &v0, &v1| {
+                    let (a0, a1) = (a0 as f64, a1 as f64);
+                    let wi = (1.0 - t) * a0 + t * a1;
+                    *w += wi;
+                    *o += (1.0 - t) * a0 * v0 as f64 + t * a1 * v1 as f64;
+                });
+        }
+    }
+    // Between the lowest and the highest weighted slice, no slice may lack every bed's data.
+    let weighted: Vec<bool> = weight
+        .axis_iter(Axis(0))
+        .map(|w| w.iter().any(|&v| v > 0.0))
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        weighted.iter().position(|&w| w),
+        weighted.iter().rposition(|&w| w),
+    ) && let Some(hole) = (lo..=hi).find(|&k| !weighted[k])
+    {
+        let end = (hole..=hi).find(|&k| weighted[k]).unwrap_or(hi);
+        return Err(Error::InvalidArgument(format!(
+            "the beds' measured fields of view leave slices {hole}..{end} ({:.1} mm) without \
+             data: they overlap too little ({EDGE_MM} mm at each bed's end are not used)",
+            (end - hole) as f64 * dz
+        )));
+    }
+    let image = ndarray::Zip::from(&sum)
+        .and(&weight)
+        .map_collect(|&s, &w| if w > 0.0 { (s / w) as f32 } else { 0.0 });
+    Ok(Stitched {
+        image,
+        grid,
+        units: beds[0].units,
+        weight: weight.mapv(|w| w as f32),
+    })
+}
+
+/// Bed `b` against bed 0: the same study, frame of reference, camera, collimator, photopeak
+/// and units.
+fn same_acquisition(first: &SpectCt, bed: &SpectCt, b: usize) -> Result<()> {
+    let differ = |what: &str, a: String, c: String| {
+        Err(Error::InvalidArgument(format!(
+            "bed {b} differs from bed 0 in {what} ({c} against {a}); stitch beds of one acquisition"
+        )))
+    };
+    let (n0, n) = (&first.nm, &bed.nm);
+    if n0.study_uid != n.study_uid {
+        return differ(
+            "study",
+            format!("{:?}", n0.study_uid),
+            format!("{:?}", n.study_uid),
+        );
+    }
+    if n0.frame_of_reference_uid != n.frame_of_reference_uid {
+        return differ(
+            "frame of reference",
+            format!("{:?}", n0.frame_of_reference_uid),
+            format!("{:?}", n.frame_of_reference_uid),
+        );
+    }
+    if n0.manufacturer != n.manufacturer || n0.collimator != n.collimator {
+        return differ(
+            "camera or collimator",
+            format!("{:?} {:?}", n0.manufacturer, n0.collimator),
+            format!("{:?} {:?}", n.manufacturer, n.collimator),
+        );
+    }
+    if first.collimator != bed.collimator {
+        return differ(
+            "the collimator response modelled",
+            format!("{:?}", first.collimator),
+            format!("{:?}", bed.collimator),
+        );
+    }
+    let window = |r: &SpectCt| {
+        let w = &r.nm.windows[r.photopeak];
+        (w.lower_kev, w.upper_kev)
+    };
+    if window(first) != window(bed) {
+        return differ(
+            "photopeak window",
+            format!("{:?}", window(first)),
+            format!("{:?}", window(bed)),
+        );
+    }
+    if first.units != bed.units {
+        return differ("units", first.units.into(), bed.units.into());
+    }
+    Ok(())
+}
+
+/// Distance (mm) from each end of a bed's measured rows within which its rows weigh nothing,
+/// and over which the weight then rises to 1. A bed's edge slices are unreliable: the field of
+/// view's penumbra covers the last rows partly, and activity beyond the field of view, blurred
+/// into them, is reconstructed there, so they run hot (on the real Lu-177 study, up to twice
+/// the neighbouring slices over about 25 mm); the other bed takes over.
+const EDGE_MM: f64 = 25.0;
+const TAPER_MM: f64 = 10.0;
+
+/// The bed's sensitivity image on its grid: its model (views, collimator response, μ-map)
+/// back-projecting the detector rows its camera measured, tapered at their ends. Matrices are
+/// often larger than the camera's field of view (128 rows of 4.42 mm are 566 mm; a 40 cm field
+/// of view leaves about 17 rows at each end with stray counts only): a row counts as measured
+/// when all its counts (every view, every energy window) reach 1 % of the median row's; its
+/// weight is 0 within [`EDGE_MM`] of an unmeasured row (or the matrix's end) and rises
+/// linearly to 1 over the next [`TAPER_MM`].
+fn sensitivity(bed: &SpectCt) -> Result<Array3<f32>> {
+    let geometry = bed.nm.spect_geometry(Some(bed.collimator))?;
+    let projector = SpectProjector::new(
+        geometry,
+        bed.nm.image_grid()?,
+        bed.mu_map.as_ref().map(|m| m.view()),
+        bed.options.backend,
+    )?;
+    let shape = projector.data_shape();
+    let rows = shape[1];
+    let mut totals = vec![0.0f64; rows];
+    for counts in &bed.nm.counts {
+        for ((_, r, _), &v) in counts.indexed_iter() {
+            totals[r] += v as f64;
+        }
+    }
+    let mut sorted = totals.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[rows / 2];
+    let seen: Vec<bool> = totals
+        .iter()
+        .map(|&t| t > 0.0 && t >= 0.01 * median)
+        .collect();
+    // Rows to the nearest unmeasured row, or past the matrix's end.
+    let reach = |r: usize| -> usize {
+        let below = (0..=r).rev().find(|&u| !seen[u]).map_or(r + 1, |u| r - u);
+        let above = (r..rows).find(|&u| !seen[u]).map_or(rows - r, |u| u - r);
+        below.min(above)
+    };
+    let row_mm = bed.grid.spacing[0];
+    let measured: Vec<f32> = (0..rows)
+        .map(|r| ((reach(r) as f64 * row_mm - EDGE_MM) / TAPER_MM).clamp(0.0, 1.0) as f32)
+        .collect();
+    let mask = ArrayD::from_shape_fn(shape, |i| measured[i[1]]);
+    Ok(projector
+        .adjoint(mask.view())?
+        .into_dimensionality::<Ix3>()
+        .expect("3D model"))
+}
+
+/// Files [`SpectCtBeds::write`] wrote.
+#[derive(Debug, Clone)]
+pub struct SpectCtBedsFiles {
+    /// The DICOM series of the stitched volume, one file per slice.
+    pub dicom: Vec<PathBuf>,
+    /// Its Series Instance UID.
+    pub series_uid: String,
+    /// The stitched volume as NIfTI.
+    pub nifti: PathBuf,
+}
+
+impl SpectCtBeds {
+    /// Writes the stitched volume into `folder`: a DICOM NM series over the CT (`dicom/`) and
+    /// `recon.nii.gz`. Existing results are never overwritten; files are written atomically.
+    ///
+    /// # Errors
+    /// I/O and DICOM errors; results already in `folder`.
+    pub fn write(&self, folder: &Path) -> Result<SpectCtBedsFiles> {
+        let nifti = folder.join("recon.nii.gz");
+        crate::io::refuse_existing([nifti.as_path()])?;
+        let first = &self.beds[0];
+        let reference = Reference::from_file(&first.ct.volume.files[0])?;
+        let o = &first.options;
+        let st = &self.stitched;
+        let writer = SeriesWriter {
+            description: format!(
+                "tomors SPECT {:.0} keV OSEM {}x{} {} beds{}{}",
+                o.photopeak_kev,
+                o.iterations,
+                o.subsets,
+                self.beds.len(),
+                if first.mu_map.is_some() { " AC" } else { "" },
+                if first.scatter_windows.0.is_some() {
+                    " SC"
+                } else {
+                    ""
+                },
+            ),
+            ..SeriesWriter::new(WriteModality::Nm, st.units).with_reference(reference)
+        };
+        let written = writer.write(st.image.view(), &st.grid, &folder.join("dicom"))?;
+        crate::io::nifti::write_nifti(st.image.view(), &st.grid, &nifti, st.units)?;
+        Ok(SpectCtBedsFiles {
+            dicom: written.files,
+            series_uid: written.series_uid,
+            nifti,
+        })
+    }
+}
