@@ -17,12 +17,11 @@
 //! [`SystemModel`], with the same stages as OSEM plus `bsrem_update`, so it serves SPECT
 //! and PET alike on either backend.
 
-use super::em::{IterationReport, start};
-use super::postfilter::gaussian_filter_3d;
+use super::em::{IterationReport, check_post_filter, start};
 use super::prior::Prior;
 use crate::error::{Error, Result};
 use crate::operator::SystemModel;
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD};
 
 /// BSREM settings.
 #[derive(Debug, Clone)]
@@ -86,57 +85,36 @@ impl<'a> Bsrem<'a> {
                 self.relaxation
             )));
         }
-        if let Some(f) = self.post_filter_fwhm
-            && !(f.is_finite() && f > 0.0)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "post-filter FWHM is {f} mm; expected a finite value > 0"
-            )));
-        }
-        let s = start(
+        check_post_filter(self.post_filter_fwhm)?;
+        let mut start = start(
             model,
             data,
             self.background.clone(),
             self.x0.clone(),
             self.subsets,
         )?;
-        let (mut plan, mut image, subsets, image_shape) =
-            (s.plan, s.image, s.subsets, s.image_shape);
         // The lower bound keeps the preconditioner x/p positive: 1e-6 of the starting image's
         // mean over the voxels it holds.
-        let held: Vec<f32> = image.iter().copied().filter(|&v| v > 0.0).collect();
+        let held: Vec<f32> = start.image.iter().copied().filter(|&v| v > 0.0).collect();
         let mean = held.iter().map(|&v| v as f64).sum::<f64>() / held.len().max(1) as f64;
         let floor = (1e-6 * mean).max(f32::MIN_POSITIVE as f64) as f32;
-        let params = self.prior.params(&image_shape, model.spacing());
+        let params = self.prior.params(&start.image_shape, model.spacing());
         let beta = self.prior.beta as f32;
         for iteration in 1..=self.iterations {
             let alpha = (1.0 / (1.0 + self.relaxation * (iteration - 1) as f64)) as f32;
-            for s in 0..subsets.len() {
+            for s in 0..start.subsets.len() {
+                let plan = &mut start.plan;
                 plan.prior_gradient(&params)?;
                 plan.forward(s)?;
                 plan.em_ratio(s)?;
                 plan.adjoint(s)?;
                 plan.bsrem_update(s, alpha, beta, floor)?;
             }
-            if let Some(cb) = callback.as_deref_mut() {
-                plan.read_image(&mut image)?;
-                let view =
-                    ArrayViewD::from_shape(IxDyn(&image_shape), &image).expect("image shape");
-                if !cb(&IterationReport {
-                    iteration,
-                    image: view,
-                    plan_bytes: plan.memory_bytes(),
-                }) {
-                    break;
-                }
+            if !start.report(iteration, &mut callback)? {
+                break;
             }
         }
-        plan.read_image(&mut image)?;
-        let mut result = ArrayD::from_shape_vec(IxDyn(&image_shape), image).expect("image shape");
-        if let Some(fwhm) = self.post_filter_fwhm {
-            gaussian_filter_3d(&mut result, fwhm, model.spacing());
-        }
-        Ok(result)
+        start.finish(self.post_filter_fwhm, model.spacing())
     }
 }
 

@@ -96,12 +96,7 @@ impl<'a> Osem<'a> {
         mut callback: Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
     ) -> Result<ArrayD<f32>> {
         self.check_settings(model.data_shape()[0])?;
-        let Start {
-            mut plan,
-            mut image,
-            subsets,
-            image_shape,
-        } = start(
+        let mut start = start(
             model,
             data,
             self.background.clone(),
@@ -111,9 +106,10 @@ impl<'a> Osem<'a> {
 
         let prior = self
             .prior
-            .map(|p| (p.params(&image_shape, model.spacing()), p.beta as f32));
+            .map(|p| (p.params(&start.image_shape, model.spacing()), p.beta as f32));
         for iteration in 1..=self.iterations {
-            for s in 0..subsets.len() {
+            for s in 0..start.subsets.len() {
+                let plan = &mut start.plan;
                 if let Some((params, _)) = &prior {
                     plan.prior_gradient(params)?;
                 }
@@ -122,37 +118,16 @@ impl<'a> Osem<'a> {
                 plan.adjoint(s)?;
                 plan.em_update(s, prior.map_or(0.0, |(_, beta)| beta))?;
             }
-            if let Some(cb) = callback.as_deref_mut() {
-                plan.read_image(&mut image)?;
-                let view =
-                    ArrayViewD::from_shape(IxDyn(&image_shape), &image).expect("image shape");
-                if !cb(&IterationReport {
-                    iteration,
-                    image: view,
-                    plan_bytes: plan.memory_bytes(),
-                }) {
-                    break;
-                }
+            if !start.report(iteration, &mut callback)? {
+                break;
             }
         }
-        plan.read_image(&mut image)?;
-        let mut result = ArrayD::from_shape_vec(IxDyn(&image_shape), image).expect("image shape");
-        if let Some(fwhm) = self.post_filter_fwhm {
-            gaussian_filter_3d(&mut result, fwhm, model.spacing());
-        }
-        Ok(result)
+        start.finish(self.post_filter_fwhm, model.spacing())
     }
 
     fn check_settings(&self, n_views: usize) -> Result<()> {
         check_schedule(self.iterations, self.subsets, n_views)?;
-        if let Some(f) = self.post_filter_fwhm
-            && !(f.is_finite() && f > 0.0)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "post-filter FWHM is {f} mm; expected a finite value > 0"
-            )));
-        }
-        Ok(())
+        check_post_filter(self.post_filter_fwhm)
     }
 }
 
@@ -164,6 +139,53 @@ pub(super) struct Start {
     pub image: Vec<f32>,
     pub subsets: Vec<Range<usize>>,
     pub image_shape: Vec<usize>,
+}
+
+impl Start {
+    /// After iteration `iteration`: the image to `callback`, if any; `false` when it asks to
+    /// stop.
+    pub fn report(
+        &mut self,
+        iteration: usize,
+        callback: &mut Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
+    ) -> Result<bool> {
+        let Some(cb) = callback.as_deref_mut() else {
+            return Ok(true);
+        };
+        self.plan.read_image(&mut self.image)?;
+        let view =
+            ArrayViewD::from_shape(IxDyn(&self.image_shape), &self.image).expect("image shape");
+        Ok(cb(&IterationReport {
+            iteration,
+            image: view,
+            plan_bytes: self.plan.memory_bytes(),
+        }))
+    }
+
+    /// The final image, smoothed by a 3D Gaussian of `post_filter_fwhm` mm when given.
+    pub fn finish(
+        mut self,
+        post_filter_fwhm: Option<f64>,
+        spacing: [f64; 3],
+    ) -> Result<ArrayD<f32>> {
+        self.plan.read_image(&mut self.image)?;
+        let mut result =
+            ArrayD::from_shape_vec(IxDyn(&self.image_shape), self.image).expect("image shape");
+        if let Some(fwhm) = post_filter_fwhm {
+            gaussian_filter_3d(&mut result, fwhm, spacing);
+        }
+        Ok(result)
+    }
+}
+
+/// Checks a post-filter FWHM: finite and > 0 when given.
+pub(super) fn check_post_filter(fwhm: Option<f64>) -> Result<()> {
+    match fwhm {
+        Some(f) if !(f.is_finite() && f > 0.0) => Err(Error::InvalidArgument(format!(
+            "post-filter FWHM is {f} mm; expected a finite value > 0"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Builds [`Start`] for `model` and `data` in `n_subsets` interleaved subsets.
