@@ -268,19 +268,15 @@ pub(crate) fn penalised_log_likelihood<'py>(
     prior: PyRef<'py, PyPrior>,
     background: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<f64> {
-    let y = f32_array(py, data, "data")?;
-    let x = f32_array(py, image, "image")?;
-    let b = background
-        .map(|b| f32_array(py, b, "background"))
-        .transpose()?;
-    let (yv, xv, bv) = (y.as_array(), x.as_array(), b.as_ref().map(|b| b.as_array()));
-    let model = emission_model(projector, "penalised_log_likelihood")?;
-    let model = &*model;
-    let prior = prior.inner;
-    let l = py
-        .detach(|| model.log_likelihood(yv, xv.view(), bv))
-        .py_err(py)?;
-    Ok(l - prior.beta * prior.penalty(xv, model.spacing()))
+    objective(
+        py,
+        data,
+        projector,
+        image,
+        background,
+        Some(prior.inner),
+        "penalised_log_likelihood",
+    )
 }
 
 /// The callback the Rust iterations take, made of a Python `callback(iteration, image)`
@@ -400,15 +396,38 @@ pub(crate) fn log_likelihood<'py>(
     image: &Bound<'py, PyAny>,
     background: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<f64> {
+    objective(
+        py,
+        data,
+        projector,
+        image,
+        background,
+        None,
+        "log_likelihood",
+    )
+}
+
+/// The log-likelihood of `image`, less β·U(image) with a prior, for `log_likelihood` and
+/// `penalised_log_likelihood` (`function` names the caller in errors).
+fn objective<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &Bound<'py, PyAny>,
+    image: &Bound<'py, PyAny>,
+    background: Option<&Bound<'py, PyAny>>,
+    prior: Option<tomors::Prior>,
+    function: &str,
+) -> PyResult<f64> {
     let y = f32_array(py, data, "data")?;
     let x = f32_array(py, image, "image")?;
     let b = background
         .map(|b| f32_array(py, b, "background"))
         .transpose()?;
     let (yv, xv, bv) = (y.as_array(), x.as_array(), b.as_ref().map(|b| b.as_array()));
-    let model = emission_model(projector, "log_likelihood")?;
+    let model = emission_model(projector, function)?;
     let model = &*model;
-    py.detach(|| model.log_likelihood(yv, xv, bv)).py_err(py)
+    py.detach(|| model.objective(yv, xv, bv, prior.as_ref()))
+        .py_err(py)
 }
 
 /// The Rust model behind an emission projector (`SpectProjector` or `PetProjector`); a
@@ -446,11 +465,12 @@ pub(crate) trait SystemModelDyn {
         data: ArrayViewD<'_, f32>,
         callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
     ) -> tomors::Result<ArrayD<f32>>;
-    fn log_likelihood(
+    fn objective(
         &self,
         data: ArrayViewD<'_, f32>,
         image: ArrayViewD<'_, f32>,
         background: Option<ArrayViewD<'_, f32>>,
+        prior: Option<&tomors::Prior>,
     ) -> tomors::Result<f64>;
     fn run_bsrem(
         &self,
@@ -458,7 +478,6 @@ pub(crate) trait SystemModelDyn {
         data: ArrayViewD<'_, f32>,
         callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
     ) -> tomors::Result<ArrayD<f32>>;
-    fn spacing(&self) -> [f64; 3];
 }
 
 impl<M: tomors::SystemModel> SystemModelDyn for M {
@@ -470,13 +489,17 @@ impl<M: tomors::SystemModel> SystemModelDyn for M {
     ) -> tomors::Result<ArrayD<f32>> {
         settings.run_with(self, data, callback)
     }
-    fn log_likelihood(
+    fn objective(
         &self,
         data: ArrayViewD<'_, f32>,
         image: ArrayViewD<'_, f32>,
         background: Option<ArrayViewD<'_, f32>>,
+        prior: Option<&tomors::Prior>,
     ) -> tomors::Result<f64> {
-        tomors::recon::log_likelihood(self, data, image, background)
+        match prior {
+            Some(p) => tomors::recon::penalised_log_likelihood(self, data, image, background, p),
+            None => tomors::recon::log_likelihood(self, data, image, background),
+        }
     }
     fn run_bsrem(
         &self,
@@ -485,9 +508,6 @@ impl<M: tomors::SystemModel> SystemModelDyn for M {
         callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
     ) -> tomors::Result<ArrayD<f32>> {
         settings.run_with(self, data, callback)
-    }
-    fn spacing(&self) -> [f64; 3] {
-        tomors::SystemModel::spacing(self)
     }
 }
 
