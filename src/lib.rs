@@ -150,6 +150,6 @@ pub use geometry::{
 pub use operator::{Emission, LinearOperator, SystemModel, ViewSubsets, Weighted};
 pub use projector::{
     ConeProjector, ListModeEvents, ListModeProjector, Pet3dProjector, PetProjector, PlanOptions,
-    Projector, SpectProjector,
+    Projector, SpectBed, SpectBeds, SpectProjector,
 };
 pub use recon::{Bsrem, Fbp, Fdk, FdkOptions, Osem, Prior, PriorKind, fbp, fdk};

@@ -13,11 +13,13 @@ use crate::operator::ViewSubsets;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::sync::Mutex;
 
+mod beds;
 mod cone;
 mod listmode;
 mod pet;
 pub(crate) mod pet3d;
 mod spect;
+pub use beds::{SpectBed, SpectBeds};
 pub use cone::ConeProjector;
 pub use listmode::{ListModeEvents, ListModeProjector};
 pub use pet::PetProjector;

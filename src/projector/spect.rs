@@ -108,6 +108,10 @@ impl SpectProjector {
     pub fn backend(&self) -> &ActiveBackend {
         &self.active
     }
+    /// The device the model runs on (what models built from it run on).
+    pub(crate) fn device(&self) -> &Device {
+        &self.device
+    }
     /// Bytes of backend memory (device buffers, or host buffers on the CPU) held by the plan
     /// behind `forward` and `adjoint` (0 before their first call).
     pub fn memory_bytes(&self) -> u64 {

@@ -48,6 +48,11 @@ pub(crate) trait Sequence: Send + std::fmt::Debug {
     fn forward(&mut self, core: &mut Core, subset: usize) -> Result<()>;
     /// Back-projection ← A_subsetᵀ · projections of `subset`.
     fn adjoint(&mut self, core: &mut Core, subset: usize) -> Result<()>;
+    /// Bytes of backend memory the sequence holds outside the core's engine (plans of its
+    /// own).
+    fn memory_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// A [`Sequence`] with its [`Core`]: a complete [`ResidentModel`].
@@ -229,6 +234,6 @@ impl<S: Sequence> ResidentModel for Resident<S> {
             .dispatch_linear(Stage::BsremUpdate, &p, &bindings, n)
     }
     fn memory_bytes(&self) -> u64 {
-        self.core.engine.bytes()
+        self.core.engine.bytes() + self.sequence.memory_bytes()
     }
 }
