@@ -98,15 +98,15 @@ impl SpectBeds {
                     bed.first_slice + bz
                 )));
             }
-            if let Some(used) = &bed.rows_used {
-                if used.len() != r || !used.iter().any(|&u| u) {
-                    return Err(Error::InvalidArgument(format!(
-                        "bed {b}: {} row flags of which {} set; expected one per detector row \
-                         ({r}), at least one set",
-                        used.len(),
-                        used.iter().filter(|&&u| u).count()
-                    )));
-                }
+            if let Some(used) = &bed.rows_used
+                && (used.len() != r || !used.iter().any(|&u| u))
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "bed {b}: {} row flags of which {} set; expected one per detector row ({r}), \
+                     at least one set",
+                    used.len(),
+                    used.iter().filter(|&&u| u).count()
+                )));
             }
             covered[bed.first_slice..bed.first_slice + bz].fill(true);
             view_offsets.push(views);
