@@ -13,9 +13,10 @@ use tomors::{
 
 const N: usize = 20;
 const D: f64 = 4.0;
-/// Slices of the shared image, and each bed's first slice and slice count.
+/// Slices of the shared image, and each bed's offset and slice count: the upper bed's slices
+/// fall between the image's.
 const NZ: usize = 20;
-const BEDS: [(usize, usize); 2] = [(0, 12), (8, 12)];
+const BEDS: [(f64, usize); 2] = [(0.0, 12), (7.6, 12)];
 
 fn grid(nz: usize) -> ImageGrid {
     ImageGrid::new_3d([nz, N, N], [D, D, D]).unwrap()
@@ -46,7 +47,7 @@ fn mu(nz: usize) -> Array3<f32> {
 
 /// Two overlapping beds (9 and 8 views, different starting angles, the upper on a
 /// non-circular orbit), each with the LEHR response and its slices of one μ-map; the lower
-/// bed leaves out its last detector row, the upper its first two.
+/// bed leaves out its last detector row, the upper its first two and counts 1.25 × more.
 fn beds(backend: Backend) -> SpectBeds {
     let lehr = Collimator::preset("lehr").unwrap();
     let mu = mu(NZ);
@@ -68,7 +69,8 @@ fn beds(backend: Backend) -> SpectBeds {
         .into_iter()
         .zip(BEDS)
         .zip(rows_used)
-        .map(|((geometry, (first, nz)), rows)| {
+        .map(|((geometry, (offset, nz)), rows)| {
+            let first = offset as usize;
             let m = mu.slice(s![first..first + nz, .., ..]).to_owned();
             SpectBed {
                 projector: SpectProjector::new(
@@ -78,8 +80,9 @@ fn beds(backend: Backend) -> SpectBeds {
                     backend,
                 )
                 .unwrap(),
-                first_slice: first,
+                offset,
                 rows_used: Some(rows),
+                scale: if first == 0 { 1.0 } else { 1.25 },
             }
         })
         .collect();
@@ -87,7 +90,8 @@ fn beds(backend: Backend) -> SpectBeds {
 }
 
 /// The joint model is a matched pair, and each bed's part of its data is that bed's model of
-/// its slices, with the rows it leaves out 0.
+/// its slices (interpolated for the bed between the image's) times its scale, with the rows it
+/// leaves out 0.
 fn joint_model_is_an_exact_pair(backend: Backend) {
     let tol = dot_tolerance(backend);
     let model = beds(backend);
@@ -100,10 +104,19 @@ fn joint_model_is_an_exact_pair(backend: Backend) {
     let x = phantom(NZ);
     let y = model.expected(x.view().into_dyn()).unwrap();
     let mut v0 = 0;
-    for bed in model.beds() {
-        let nz = bed.projector.grid().shape()[0];
-        let crop = x.slice(s![bed.first_slice..bed.first_slice + nz, .., ..]);
-        let own = bed.projector.forward(crop.into_dyn()).unwrap();
+    for (b, bed) in model.beds().iter().enumerate() {
+        let seen = model.bed_image(b, x.view()).unwrap();
+        // Bed slice j between image slices ⌊offset⌋ + j and the next.
+        let first = bed.offset.floor() as usize;
+        let t = (bed.offset - bed.offset.floor()) as f32;
+        for j in [0, 5, 11] {
+            let want = (1.0 - t) * x[[first + j, 9, 9]] + t * x[[first + j + 1, 9, 9]];
+            assert!(
+                (seen[[j, 9, 9]] - want).abs() <= 1e-6 * want.abs(),
+                "bed {b} slice {j}"
+            );
+        }
+        let own = bed.projector.forward(seen.view().into_dyn()).unwrap();
         let nv = own.shape()[0];
         for ((v, r, c), &want) in own
             .view()
@@ -113,14 +126,15 @@ fn joint_model_is_an_exact_pair(backend: Backend) {
         {
             let used = bed.rows_used.as_ref().unwrap()[r];
             let got = y[[v0 + v, r, c]];
-            assert_eq!(got, if used { want } else { 0.0 }, "view {v} row {r}");
+            let want = if used { want * bed.scale } else { 0.0 };
+            assert_eq!(got, want, "view {v} row {r}");
         }
         v0 += nv;
     }
 }
 
 /// OSEM on the joint model's resident plan (2 subsets, interleaved across both beds, each
-/// bed's views split between them; a background; the rows left out) gives, to rounding, the
+/// bed's views split between them; a background; the rows left out, a scaled bed) gives, to rounding, the
 /// same image as the two sub-iterations written out with the operator: the plan puts every
 /// bed's views, slices and row factors where the operator does.
 fn resident_osem_is_the_operator_osem(backend: Backend) {
@@ -189,8 +203,9 @@ fn bad_beds_are_refused() {
             Backend::Cpu,
         )
         .unwrap(),
-        first_slice: first,
+        offset: first as f64,
         rows_used: None,
+        scale: 1.0,
     };
     let message = |r: tomors::Result<SpectBeds>| r.unwrap_err().to_string();
     assert!(message(SpectBeds::new(vec![], 4)).contains("no beds"));
@@ -209,7 +224,14 @@ fn bad_beds_are_refused() {
         ))
         .contains("share")
     );
-    // Past the image's end; a slice no bed sees.
+    // Past the image's end (also by the interpolated slice of a fractional offset); a
+    // negative offset; a slice no bed sees.
+    let mut past = bed(4, 0, 8, 4.0);
+    past.offset = 2.5;
+    assert!(message(SpectBeds::new(vec![bed(4, 0, 8, 4.0), past], 6)).contains("slices 2..7"));
+    let mut negative = bed(4, 0, 8, 4.0);
+    negative.offset = -0.5;
+    assert!(message(SpectBeds::new(vec![negative], 6)).contains("offset -0.5"));
     assert!(
         message(SpectBeds::new(
             vec![bed(4, 0, 8, 4.0), bed(4, 3, 8, 4.0)],
@@ -231,6 +253,12 @@ fn bad_beds_are_refused() {
     let mut none = bed(4, 0, 8, 4.0);
     none.rows_used = Some(vec![false; 4]);
     assert!(message(SpectBeds::new(vec![none], 4)).contains("row flags"));
+    // A scale that is not a count ratio.
+    for scale in [0.0, -1.0, f32::NAN] {
+        let mut b = bed(4, 0, 8, 4.0);
+        b.scale = scale;
+        assert!(message(SpectBeds::new(vec![b], 4)).contains("scale"));
+    }
     // A good pair.
     assert!(SpectBeds::new(vec![bed(4, 0, 8, 4.0), bed(4, 2, 8, 4.0)], 6).is_ok());
 }

@@ -47,10 +47,10 @@ pub(crate) fn f32_array<'py>(
     obj: &Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<PyReadonlyArrayDyn<'py, f32>> {
-    if let Ok(a) = obj.cast::<PyArrayDyn<f32>>() {
-        if a.is_c_contiguous() {
-            return Ok(a.readonly());
-        }
+    if let Ok(a) = obj.cast::<PyArrayDyn<f32>>()
+        && a.is_c_contiguous()
+    {
+        return Ok(a.readonly());
     }
     let np = py.import("numpy")?;
     let arr = np.call_method1("asarray", (obj,))?;

@@ -14,7 +14,8 @@ use tomors::LinearOperator;
 pub(crate) type ProjectorArgs<'py> = (Bound<'py, PyAny>, PyImageGrid, String, u64);
 
 /// The CT projectors behind `tomors.Projector`: Joseph over a parallel or fan geometry, or
-/// the cone-beam pair.
+/// the cone-beam pair. (One per Python object, behind an `Arc`: the variants' sizes matter not.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum CtProjector {
     /// Parallel or fan beam.
     Joseph(tomors::Projector),

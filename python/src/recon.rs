@@ -18,7 +18,9 @@ pub(crate) fn ramp_filter(
     tomors::RampFilter::new(window, cutoff).py_err(py)
 }
 
-/// The plan behind `tomors.FBP`: FBP for parallel and fan beams, FDK for cone beams.
+/// The plan behind `tomors.FBP`: FBP for parallel and fan beams, FDK for cone beams. (One per
+/// Python object: the variants' sizes matter not.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum FbpPlan {
     Fbp(tomors::Fbp),
     Fdk(tomors::Fdk),

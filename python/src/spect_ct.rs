@@ -169,7 +169,7 @@ fn registration_dict<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (nm_path, ct_path, photopeak_kev, scatter, dew_k, attenuation, bone_hu, hu_to_mu, collimator, iterations, subsets, post_filter_fwhm, calibration_cps_per_mbq, decay_correction, ct_motion, register, allow_other_frame, require_full_ct, backend, output_dir, progress))]
+#[pyo3(signature = (nm_path, ct_path, photopeak_kev, scatter, dew_k, attenuation, bone_hu, hu_to_mu, collimator, iterations, subsets, post_filter_fwhm, calibration_cps_per_mbq, decay_correction, ct_motion, register, allow_other_frame, require_full_ct, beds, backend, output_dir, progress))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn spect_ct<'py>(
     py: Python<'py>,
@@ -191,10 +191,21 @@ pub(crate) fn spect_ct<'py>(
     register: bool,
     allow_other_frame: bool,
     require_full_ct: bool,
+    beds: &str,
     backend: &str,
     output_dir: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let method = match beds {
+        "joint" => pipeline::MultiBed::Joint,
+        "stitched" => pipeline::MultiBed::Stitched,
+        other => {
+            return Err(invalid(
+                py,
+                format!("beds {other:?}; expected \"joint\" or \"stitched\""),
+            ));
+        }
+    };
     let mut o = SpectCtOptions::new(photopeak_kev);
     o.scatter = match scatter {
         "tew" => ScatterCorrection::TripleEnergyWindow,
@@ -257,8 +268,8 @@ pub(crate) fn spect_ct<'py>(
             let files = output_dir.as_deref().map(|dir| r.write(dir)).transpose()?;
             return Ok::<_, tomors::Error>(Outcome::One(Box::new(r), files));
         }
-        let mut per_bed = |_bed: usize, stage: Stage| tell(stage);
-        let r = pipeline::spect_ct_beds(&nm_path, &ct_path, &o, Some(&mut per_bed))?;
+        let mut per_bed = |_bed: Option<usize>, stage: Stage| tell(stage);
+        let r = pipeline::spect_ct_beds(&nm_path, &ct_path, &o, method, Some(&mut per_bed))?;
         let files = output_dir.as_deref().map(|dir| r.write(dir)).transpose()?;
         Ok(Outcome::Beds(Box::new(r), files))
     });
@@ -281,8 +292,15 @@ pub(crate) fn spect_ct<'py>(
         }
         Outcome::Beds(whole, files) => {
             let whole = *whole;
-            let st = whole.stitched;
+            let st = whole.volume;
             let d = PyDict::new(py);
+            d.set_item(
+                "method",
+                match whole.method {
+                    pipeline::MultiBed::Joint => "joint",
+                    pipeline::MultiBed::Stitched => "stitched",
+                },
+            )?;
             d.set_item("units", st.units)?;
             d.set_item("grid", grid_tuple(&st.grid))?;
             d.set_item("image", PyArray::from_owned_array(py, st.image))?;
@@ -305,7 +323,7 @@ pub(crate) fn spect_ct<'py>(
     }
 }
 
-/// One bed's result, or several stitched, with what was written.
+/// One bed's result, or several in one volume, with what was written.
 enum Outcome {
     One(Box<pipeline::SpectCt>, Option<pipeline::SpectCtFiles>),
     Beds(

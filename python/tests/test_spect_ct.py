@@ -230,17 +230,21 @@ BEDS = DATA / "spect_ct_lu177_two_beds"
 
 
 @pytest.mark.skipif(not BEDS.exists(), reason=f"{BEDS} absent (real data lives in ../shared/data)")
-def test_two_beds_stitch_into_one_volume(tmp_path):
+def test_two_beds_make_one_volume(tmp_path):
     nm = [BEDS / "NM" / "bed1_projections.dcm", BEDS / "NM" / "bed2_projections.dcm"]
     # The CT stops at the thighs: the lower bed warns that it is under-corrected beyond.
     with pytest.warns(UserWarning, match="does not cover"):
         r = tomors.spect_ct(nm, BEDS / "CT", 208, iterations=1, subsets=4, backend="cpu", output_dir=tmp_path)
-    assert isinstance(r, tomors.SpectCtBedsResult) and len(r.beds) == 2
-    assert r.image.shape == (208, 128, 128) and r.weight.shape == r.image.shape
+    assert isinstance(r, tomors.SpectCtBedsResult) and len(r.beds) == 2 and r.method == "joint"
+    # 209 slices: the upper bed starts 80.1 slices above the lower one.
+    assert r.image.shape == (209, 128, 128) and r.weight.shape == r.image.shape
+    assert r.beds[0].image.shape == (128, 128, 128)
     assert np.isfinite(r.image).all() and (r.image >= 0).all()
     # The lowest bed first; the union starts at its first slice.
     assert r.beds[0].grid.origin[2] < r.beds[1].grid.origin[2]
     np.testing.assert_allclose(r.grid.origin, r.beds[0].grid.origin, atol=1e-6)
-    assert len(r.files["dicom"]) == 208 and r.files["nifti"].exists()
+    assert len(r.files["dicom"]) == 209 and r.files["nifti"].exists()
     with pytest.raises(tomors.InvalidArgumentError, match="no NM files"):
         tomors.spect_ct([], BEDS / "CT", 208, backend="cpu")
+    with pytest.raises(tomors.InvalidArgumentError, match="joint"):
+        tomors.spect_ct(nm, BEDS / "CT", 208, beds="sideways", backend="cpu")

@@ -427,7 +427,7 @@ def spect_ct(
     nm_path: list, ct_path: object, photopeak_kev: float, scatter: str, dew_k: float, attenuation: bool,
     bone_hu: Optional[float], hu_to_mu: Optional[tuple[float, float, float]], collimator: Optional[Collimator],
     iterations: int, subsets: int, post_filter_fwhm: Optional[float], calibration_cps_per_mbq: Optional[float],
-    decay_correction: str, ct_motion: Optional[_RigidTuple], register: bool, allow_other_frame: bool, require_full_ct: bool,
+    decay_correction: str, ct_motion: Optional[_RigidTuple], register: bool, allow_other_frame: bool, require_full_ct: bool, beds: str,
     backend: str, output_dir: Optional[object], progress: Optional[Callable[[str, int, int], object]],
 ) -> dict: ...
 def fuse_pet_ct(

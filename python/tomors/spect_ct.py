@@ -82,19 +82,24 @@ class SpectCtResult:
 
 @dataclass
 class SpectCtBedsResult:
-    """Several beds of one study, each reconstructed and stitched into one volume (see
-    ``spect_ct`` with a list of NM files)."""
+    """Several beds of one study in one volume (see ``spect_ct`` with a list of NM files),
+    reconstructed jointly or each on its own and stitched."""
 
     image: np.ndarray
-    """Activity ``[z, y, x]`` in ``units`` over the union of the beds: in the overlap, each
-    voxel the mean of the beds that see it weighted by their sensitivity."""
+    """Activity ``[z, y, x]`` in ``units`` over the union of the beds: joint, one OSEM from every
+    bed's data; stitched, in the overlap each voxel the mean of the beds that see it weighted by
+    their sensitivity."""
     units: str
     grid: PatientGrid
     """The union of the beds' fields of view, in the CT's frame of reference."""
     weight: np.ndarray
-    """The summed sensitivity weights on ``grid``."""
+    """Joint: the model's sensitivity image; stitched: the summed sensitivity weights; on
+    ``grid``."""
+    method: str
+    """``"joint"`` or ``"stitched"``."""
     beds: List[SpectCtResult]
-    """Each bed's own reconstruction, lowest first along the slice axis."""
+    """Each bed, lowest first along the slice axis: stitched, its own reconstruction; joint, the
+    volume over its grid."""
     files: Optional[Dict[str, object]] = field(default=None, repr=False)
     """What was written with ``output_dir``: ``dicom`` (paths), ``series_uid``, ``nifti``."""
 
@@ -119,15 +124,18 @@ def spect_ct(
     register: bool = False,
     allow_other_frame: bool = False,
     require_full_ct: bool = False,
+    beds: str = "joint",
     backend: str = "auto",
     output_dir: Optional[PathLike] = None,
     progress: Optional[Callable[[str, int, int], None]] = None,
 ) -> SpectCtResult:
     """Reconstructs an NM tomographic acquisition (``nm_path``, one DICOM file) with its CT
     (``ct_path``, a folder or file): attenuation, scatter and collimator response in the model.
-    With a list of NM files (the beds of one whole-body study), each bed is reconstructed and
-    the beds are stitched into one volume over the CT (:class:`SpectCtBedsResult`); beds of
-    different studies or collimators, or beds that do not overlap, raise
+    With a list of NM files (the beds of one whole-body study), the beds are reconstructed into
+    one volume over the CT (:class:`SpectCtBedsResult`): ``beds="joint"`` (default) in one OSEM
+    from every bed's data (each bed's detector rows from 20 mm inside its camera's field of
+    view), ``beds="stitched"`` each on its own, then stitched, weighted by each bed's
+    sensitivity; beds of different studies or collimators, or beds that do not overlap, raise
     ``InvalidArgumentError``.
 
     - ``scatter``: ``"tew"`` (windows just below and above the photopeak; no upper window counts
@@ -179,6 +187,7 @@ def spect_ct(
         bool(register),
         bool(allow_other_frame),
         bool(require_full_ct),
+        beds,
         backend,
         None if output_dir is None else Path(output_dir),
         progress,
@@ -191,11 +200,17 @@ def spect_ct(
             if k in files:
                 files[k] = None if files[k] is None else Path(files[k])
     if several:
-        beds = [_spect_ct_result(b, None) for b in d["beds"]]
-        for w in (w for b in beds for w in b.warnings):
+        results = [_spect_ct_result(b, None) for b in d["beds"]]
+        for w in (w for b in results for w in b.warnings):
             warnings.warn(w, stacklevel=2)
         return SpectCtBedsResult(
-            image=d["image"], units=d["units"], grid=_grid(d["grid"]), weight=d["weight"], beds=beds, files=files
+            image=d["image"],
+            units=d["units"],
+            grid=_grid(d["grid"]),
+            weight=d["weight"],
+            method=d["method"],
+            beds=results,
+            files=files,
         )
     for w in d["warnings"]:
         warnings.warn(w, stacklevel=2)

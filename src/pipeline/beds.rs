@@ -1,8 +1,18 @@
-//! Whole-body SPECT-CT: the beds of one study, each reconstructed with every correction
-//! ([`spect_ct_from`]), stitched into one volume over the CT.
+//! Whole-body SPECT-CT: the beds of one study, read and corrected as one bed is
+//! ([`spect_ct_from`]), in one volume over the CT, reconstructed jointly or each on its own
+//! and stitched ([`MultiBed`]).
 //!
 //! Along the beds' common slice axis the union of their fields of view becomes one grid (the
-//! lowest bed's lattice, extended). Each bed's image is weighted by its own sensitivity image
+//! lowest bed's lattice, extended).
+//!
+//! **Joint** ([`MultiBed::Joint`], the default): one OSEM over the whole volume through
+//! [`SpectBeds`], every bed's views in every subset, so the overlap is reconstructed from both
+//! beds' data at once. Each bed counts the detector rows of its camera's field of view, less
+//! [`JOINT_EDGE_MM`] at each end (the field's penumbra, which the model does not know); beds
+//! of other times per view or decay are scaled to the first.
+//!
+//! **Stitched** ([`MultiBed::Stitched`]): each bed reconstructed on its own, and each bed's image
+//! weighted by its own sensitivity image
 //! (`Aᵀm` of its model: attenuation, collimator response and the views it has, `m` the
 //! detector bins its camera measured), so in the overlap every voxel is the
 //! sensitivity-weighted mean of the beds that see it, `Σ_b s_b x_b / Σ_b s_b`: a bed's edge
@@ -10,49 +20,67 @@
 //! step where a bed ends. Beds whose slices fall between the union's
 //! are interpolated linearly along the slice axis (weights and weighted images alike).
 
-use super::spect_ct::{SpectCt, SpectCtOptions, Stage, spect_ct_from};
+use super::spect_ct::{Prepared, SpectCt, SpectCtOptions, Stage, prepare, reconstruct};
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
 use crate::io::dicom::{
     Reference, SeriesWriter, WriteModality, read_ct_series, read_nm_projections,
 };
-use crate::projector::SpectProjector;
+use crate::operator::LinearOperator;
+use crate::projector::{SpectBed, SpectBeds, SpectProjector};
 use ndarray::{Array3, ArrayD, Axis, Ix3};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-/// Beds of one study stitched into one volume.
+/// How the beds of a study become one volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MultiBed {
+    /// One OSEM of the whole volume from every bed's data (see the module docs).
+    #[default]
+    Joint,
+    /// Each bed reconstructed on its own, the images stitched by sensitivity ([`stitch`]).
+    Stitched,
+}
+
+/// The beds of one study in one volume.
 #[derive(Debug, Clone)]
-pub struct Stitched {
-    /// The activity `[z, y, x]` on `grid`, in `units`: each voxel the sensitivity-weighted
-    /// mean of the beds that see it (0 where none does).
+pub struct BedsVolume {
+    /// The activity `[z, y, x]` on `grid`, in `units` (0 where no bed sees a voxel).
     pub image: Array3<f32>,
     /// The union of the beds' fields of view, in the CT's frame of reference.
     pub grid: PatientGrid,
     /// The units of every bed (`"CPS"` or `"BQML"`).
     pub units: &'static str,
-    /// The summed sensitivity weights `Σ_b s_b` on `grid`.
+    /// Stitched: the summed weights `Σ_b s_b`; joint: the model's sensitivity image `Aᵀ m`
+    /// (`m` the factors of the rows counted), on `grid`.
     pub weight: Array3<f32>,
 }
 
-/// A whole-body SPECT-CT: the stitched volume and each bed's own reconstruction.
+/// A whole-body SPECT-CT: the volume and each bed's part.
 #[derive(Debug)]
 pub struct SpectCtBeds {
-    /// The beds stitched into one volume.
-    pub stitched: Stitched,
-    /// Each bed's reconstruction, lowest first along the slice axis.
+    /// The beds in one volume.
+    pub volume: BedsVolume,
+    /// How the volume was made.
+    pub method: MultiBed,
+    /// Each bed, lowest first along the slice axis: stitched, its own reconstruction; joint,
+    /// the volume over its grid.
     pub beds: Vec<SpectCt>,
 }
 
-/// Reads the beds' NM files and the CT, reconstructs each bed with `options`, and stitches
-/// them ([`stitch`]); `progress(bed, stage)` is told each bed's stages.
+/// Reads the beds' NM files and the CT, reads and corrects each bed as [`spect_ct_from`]
+/// does, and reconstructs them jointly or stitches their reconstructions, as `method` says; `progress(bed, stage)` is told each bed's stages (`None`: the joint
+/// reconstruction of them all).
 ///
 /// # Errors
-/// What [`spect_ct_from`] and [`stitch`] report; reading errors.
+/// What [`spect_ct_from`] and [`stitch`] report (beds of other studies, collimators, units;
+/// shifted across the slice axis; gaps); reading errors.
 pub fn spect_ct_beds(
     nm_paths: &[PathBuf],
     ct_path: &Path,
     options: &SpectCtOptions,
-    mut progress: Option<&mut dyn FnMut(usize, Stage)>,
+    method: MultiBed,
+    mut progress: Option<&mut dyn FnMut(Option<usize>, Stage)>,
 ) -> Result<SpectCtBeds> {
     if nm_paths.is_empty() {
         return Err(Error::InvalidArgument(
@@ -60,28 +88,132 @@ pub fn spect_ct_beds(
         ));
     }
     let ct = read_ct_series(ct_path, &options.ct_series, &options.limits)?;
-    let mut beds = Vec::with_capacity(nm_paths.len());
+    let mut tell = |bed: Option<usize>, stage| {
+        if let Some(p) = progress.as_deref_mut() {
+            p(bed, stage)
+        }
+    };
+    let mut prepared = Vec::with_capacity(nm_paths.len());
     for (b, path) in nm_paths.iter().enumerate() {
+        tell(Some(b), Stage::Reading);
         let nm = read_nm_projections(path, &options.limits)?;
-        let mut tell = |stage| {
-            if let Some(p) = progress.as_deref_mut() {
-                p(b, stage)
-            }
-        };
-        beds.push(spect_ct_from(
-            nm,
-            path,
-            ct.clone(),
-            options,
-            Some(&mut tell),
-        )?);
+        prepared.push(prepare(nm, path, ct.clone(), options, &mut |s| {
+            tell(Some(b), s)
+        })?);
     }
-    let stitched = stitch(&beds)?;
+    let results: Vec<&SpectCt> = prepared.iter().map(|p| &p.result).collect();
+    for (b, bed) in results.iter().enumerate().skip(1) {
+        same_acquisition(results[0], bed, b)?;
+    }
+    let lattice = Lattice::of(&results)?;
+    let (volume, mut beds) = match method {
+        MultiBed::Joint => joint(prepared, &lattice, options, &mut |s| tell(None, s))?,
+        MultiBed::Stitched => {
+            let mut beds = Vec::with_capacity(prepared.len());
+            for (b, bed) in prepared.into_iter().enumerate() {
+                let t = Instant::now();
+                let spect = bed.projector()?;
+                let counts = reconstruct(
+                    &spect,
+                    bed.counts(),
+                    bed.scatter.as_ref(),
+                    options,
+                    &mut |s| tell(Some(b), s),
+                )?;
+                let backend = spect.backend().clone();
+                beds.push(bed.finish(counts, backend, t.elapsed().as_secs_f64()));
+            }
+            (stitch_on(&beds, &lattice)?, beds)
+        }
+    };
     // Lowest first along the slice axis.
     let axis = beds[0].grid.axes[2];
     let along = |b: &SpectCt| (0..3).map(|i| b.grid.origin[i] * axis[i]).sum::<f64>();
     beds.sort_by(|a, b| along(a).total_cmp(&along(b)));
-    Ok(SpectCtBeds { stitched, beds })
+    Ok(SpectCtBeds {
+        volume,
+        method,
+        beds,
+    })
+}
+
+/// Distance (mm) from each end of a bed's measured rows within which a joint reconstruction
+/// does not count them: the edge of the camera's field of view shades its last rows (about 4
+/// rows of 4.42 mm on the real Lu-177 study ramp from 3 % to full counts), which the model,
+/// knowing no field edge, would read as less activity, against the other bed's data.
+pub const JOINT_EDGE_MM: f64 = 20.0;
+
+/// One OSEM of every bed's data over the whole volume (see the module docs).
+fn joint(
+    prepared: Vec<Prepared>,
+    lattice: &Lattice,
+    options: &SpectCtOptions,
+    tell: &mut dyn FnMut(Stage),
+) -> Result<(BedsVolume, Vec<SpectCt>)> {
+    let mut beds = Vec::with_capacity(prepared.len());
+    for (p, &first) in prepared.iter().zip(&lattice.first) {
+        let row_mm = p.result.grid.spacing[0];
+        let rows_used = measured_reach(&p.result)
+            .iter()
+            .map(|&r| r as f64 * row_mm >= JOINT_EDGE_MM)
+            .collect();
+        // Table travels a whole number of slices to within 1/1000 of one are whole.
+        let whole = first.round();
+        beds.push(SpectBed {
+            projector: p.projector()?,
+            offset: if (first - whole).abs() < 1e-3 {
+                whole
+            } else {
+                first
+            },
+            rows_used: Some(rows_used),
+            scale: (prepared[0].scale / p.scale) as f32,
+        });
+    }
+    let [nz, ny, nx] = lattice.grid.shape;
+    let model = SpectBeds::new(beds, nz)?;
+    let views: Vec<_> = prepared.iter().map(|p| p.counts()).collect();
+    let counts = ndarray::concatenate(Axis(0), &views).expect("beds of one detector");
+    let scatter: Option<Vec<_>> = prepared
+        .iter()
+        .map(|p| p.scatter.as_ref().map(|s| s.view()))
+        .collect();
+    let scatter = scatter.map(|s| ndarray::concatenate(Axis(0), &s).expect("one detector"));
+    let t = Instant::now();
+    let x = reconstruct(&model, counts.view(), scatter.as_ref(), options, tell)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let mut weight = vec![0.0f32; nz * ny * nx];
+    model.adjoint_into(&vec![1.0; counts.len()], &mut weight)?;
+    let backend = model.beds()[0].projector.backend().clone();
+    let scale0 = prepared[0].scale;
+    let volume = BedsVolume {
+        image: x.mapv(|v| (v as f64 * scale0) as f32),
+        grid: lattice.grid.clone(),
+        units: prepared[0].result.units,
+        weight: Array3::from_shape_vec((nz, ny, nx), weight).expect("volume shape"),
+    };
+    let beds = prepared
+        .into_iter()
+        .enumerate()
+        .map(|(b, p)| {
+            // The bed's own reconstruction variable: what it sees of the volume, in its counts.
+            let own = (scale0 / p.scale) as f32;
+            let image = model.bed_image(b, x.view())?.mapv(|v| v * own);
+            Ok(p.finish(image, backend.clone(), seconds))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((volume, beds))
+}
+
+/// The union grid of beds on one lattice.
+#[derive(Debug)]
+struct Lattice {
+    /// The union of the beds' fields of view.
+    grid: PatientGrid,
+    /// Each bed's slice 0 as a (fractional) slice of `grid`.
+    first: Vec<f64>,
+    /// Bed indices, lowest first along the slice axis.
+    order: Vec<usize>,
 }
 
 /// Stitches the reconstructions of several beds of one study (see the module docs).
@@ -92,87 +224,112 @@ pub fn spect_ct_beds(
 /// shape across the slices, or are not offset along the slice axis only; a bed that does not
 /// overlap the next one (a gap, or beds that only touch: the overlap is what makes the
 /// junction seamless). Errors of the projector making the sensitivity images.
-pub fn stitch(beds: &[SpectCt]) -> Result<Stitched> {
+pub fn stitch(beds: &[SpectCt]) -> Result<BedsVolume> {
     let first = beds
         .first()
         .ok_or_else(|| Error::InvalidArgument("no beds to stitch; expected at least one".into()))?;
     for (b, bed) in beds.iter().enumerate().skip(1) {
         same_acquisition(first, bed, b)?;
     }
-    let g0 = first.grid.clone();
-    let axis = g0.axes[2];
-    let dz = g0.spacing[0];
-    // Each bed's offset along the slice axis from the first's origin, in slices.
-    let mut offsets = Vec::with_capacity(beds.len());
-    for (b, bed) in beds.iter().enumerate() {
-        let g = &bed.grid;
-        let close = |a: &[f64; 3], c: &[f64; 3]| a.iter().zip(c).all(|(x, y)| (x - y).abs() < 1e-6);
-        if !(g.axes.iter().zip(&g0.axes).all(|(a, c)| close(a, c))
-            && g.spacing
-                .iter()
-                .zip(&g0.spacing)
-                .all(|(a, c)| (a - c).abs() < 1e-6 * c)
-            && g.shape[1..] == g0.shape[1..])
-        {
-            return Err(Error::InvalidArgument(format!(
-                "bed {b}'s grid ({:?} voxels of {:?} mm, axes {:?}) differs from bed 0's ({:?} of \
-                 {:?} mm, axes {:?}) in axes, spacing or slice size; beds must share one lattice",
-                g.shape, g.spacing, g.axes, g0.shape, g0.spacing, g0.axes
-            )));
-        }
-        let d: Vec<f64> = (0..3).map(|i| g.origin[i] - g0.origin[i]).collect();
-        let along = (0..3).map(|i| d[i] * axis[i]).sum::<f64>();
-        let across: f64 = (0..3)
-            .map(|i| (d[i] - along * axis[i]).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        if across > 0.01 * g0.spacing[2] {
-            return Err(Error::InvalidArgument(format!(
-                "bed {b} is shifted {across:.2} mm across the slice axis from bed 0; beds must \
-                 differ only by the table's travel along it"
-            )));
-        }
-        offsets.push(along / dz);
-    }
-    // Beds in order along the axis, each overlapping the next.
-    let mut order: Vec<usize> = (0..beds.len()).collect();
-    order.sort_by(|&a, &b| offsets[a].total_cmp(&offsets[b]));
-    for w in order.windows(2) {
-        let (lo, hi) = (w[0], w[1]);
-        let end = offsets[lo] + (beds[lo].grid.shape[0] - 1) as f64;
-        let overlap = end - offsets[hi];
-        if overlap <= 0.0 {
-            return Err(Error::InvalidArgument(format!(
-                "beds {lo} and {hi} {} ({:.1} mm apart along the slice axis); stitching needs beds \
-                 that overlap",
-                if overlap < 0.0 {
-                    "leave a gap"
-                } else {
-                    "only touch"
-                },
-                -overlap * dz
-            )));
-        }
-    }
-    let start = offsets[order[0]];
-    let end = order
-        .iter()
-        .map(|&b| offsets[b] + (beds[b].grid.shape[0] - 1) as f64)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let nz = ((end - start) + 1e-6).floor() as usize + 1;
-    let [_, ny, nx] = g0.shape;
-    let origin: [f64; 3] = std::array::from_fn(|i| g0.origin[i] + start * dz * axis[i]);
-    let grid = PatientGrid::new([nz, ny, nx], g0.spacing, origin, g0.axes)?;
+    let all: Vec<&SpectCt> = beds.iter().collect();
+    stitch_on(beds, &Lattice::of(&all)?)
+}
 
+impl Lattice {
+    /// The union grid of `beds`.
+    ///
+    /// # Errors
+    /// As [`stitch`], for the grids and the overlaps.
+    fn of(beds: &[&SpectCt]) -> Result<Self> {
+        let g0 = beds[0].grid.clone();
+        let axis = g0.axes[2];
+        let dz = g0.spacing[0];
+        // Each bed's offset along the slice axis from the first's origin, in slices.
+        let mut offsets = Vec::with_capacity(beds.len());
+        for (b, bed) in beds.iter().enumerate() {
+            let g = &bed.grid;
+            let close =
+                |a: &[f64; 3], c: &[f64; 3]| a.iter().zip(c).all(|(x, y)| (x - y).abs() < 1e-6);
+            if !(g.axes.iter().zip(&g0.axes).all(|(a, c)| close(a, c))
+                && g.spacing
+                    .iter()
+                    .zip(&g0.spacing)
+                    .all(|(a, c)| (a - c).abs() < 1e-6 * c)
+                && g.shape[1..] == g0.shape[1..])
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "bed {b}'s grid ({:?} voxels of {:?} mm, axes {:?}) differs from bed 0's ({:?} of \
+                 {:?} mm, axes {:?}) in axes, spacing or slice size; beds must share one lattice",
+                    g.shape, g.spacing, g.axes, g0.shape, g0.spacing, g0.axes
+                )));
+            }
+            let d: Vec<f64> = (0..3).map(|i| g.origin[i] - g0.origin[i]).collect();
+            let along = (0..3).map(|i| d[i] * axis[i]).sum::<f64>();
+            let across: f64 = (0..3)
+                .map(|i| (d[i] - along * axis[i]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if across > 0.01 * g0.spacing[2] {
+                return Err(Error::InvalidArgument(format!(
+                    "bed {b} is shifted {across:.2} mm across the slice axis from bed 0; beds must \
+                 differ only by the table's travel along it"
+                )));
+            }
+            offsets.push(along / dz);
+        }
+        // Beds in order along the axis, each overlapping the next.
+        let mut order: Vec<usize> = (0..beds.len()).collect();
+        order.sort_by(|&a, &b| offsets[a].total_cmp(&offsets[b]));
+        for w in order.windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            let end = offsets[lo] + (beds[lo].grid.shape[0] - 1) as f64;
+            let overlap = end - offsets[hi];
+            if overlap <= 0.0 {
+                return Err(Error::InvalidArgument(format!(
+                    "beds {lo} and {hi} {} ({:.1} mm apart along the slice axis); stitching needs beds \
+                 that overlap",
+                    if overlap < 0.0 {
+                        "leave a gap"
+                    } else {
+                        "only touch"
+                    },
+                    -overlap * dz
+                )));
+            }
+        }
+        let start = offsets[order[0]];
+        let end = order
+            .iter()
+            .map(|&b| offsets[b] + (beds[b].grid.shape[0] - 1) as f64)
+            .fold(f64::NEG_INFINITY, f64::max);
+        // Every bed's last slice inside: a bed whose slices fall between the union's reaches into
+        // one more.
+        let nz = ((end - start) - 1e-6).ceil() as usize + 1;
+        let [_, ny, nx] = g0.shape;
+        let origin: [f64; 3] = std::array::from_fn(|i| g0.origin[i] + start * dz * axis[i]);
+        let grid = PatientGrid::new([nz, ny, nx], g0.spacing, origin, g0.axes)?;
+        Ok(Self {
+            grid,
+            first: offsets.iter().map(|o| o - start).collect(),
+            order,
+        })
+    }
+}
+
+/// [`stitch`] of beds already checked, on their union grid.
+fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
+    let grid = lattice.grid.clone();
+    let [nz, ny, nx] = grid.shape;
+    let dz = grid.spacing[0];
     let mut sum = Array3::<f64>::zeros((nz, ny, nx));
     let mut weight = Array3::<f64>::zeros((nz, ny, nx));
-    for &b in &order {
+    for &b in &lattice.order {
         let bed = &beds[b];
         let s = sensitivity(bed)?;
         let n = bed.grid.shape[0];
         for k in 0..nz {
             // Position of union slice k in bed b's slices.
-            let f = start + k as f64 - offsets[b];
+            let f = k as f64 - lattice.first[b];
             if f < -1e-6 || f > (n - 1) as f64 + 1e-6 {
                 continue;
             }
@@ -220,7 +377,7 @@ pub fn stitch(beds: &[SpectCt]) -> Result<Stitched> {
     let image = ndarray::Zip::from(&sum)
         .and(&weight)
         .map_collect(|&s, &w| if w > 0.0 { (s / w) as f32 } else { 0.0 });
-    Ok(Stitched {
+    Ok(BedsVolume {
         image,
         grid,
         units: beds[0].units,
@@ -291,12 +448,9 @@ const EDGE_MM: f64 = 25.0;
 const TAPER_MM: f64 = 10.0;
 
 /// The bed's sensitivity image on its grid: its model (views, collimator response, μ-map)
-/// back-projecting the detector rows its camera measured, tapered at their ends. Matrices are
-/// often larger than the camera's field of view (128 rows of 4.42 mm are 566 mm; a 40 cm field
-/// of view leaves about 17 rows at each end with stray counts only): a row counts as measured
-/// when all its counts (every view, every energy window) reach 1 % of the median row's; its
-/// weight is 0 within [`EDGE_MM`] of an unmeasured row (or the matrix's end) and rises
-/// linearly to 1 over the next [`TAPER_MM`].
+/// back-projecting the detector rows its camera measured ([`measured_reach`]), tapered at
+/// their ends: a row's weight is 0 within [`EDGE_MM`] of an unmeasured row (or the matrix's
+/// end) and rises linearly to 1 over the next [`TAPER_MM`].
 fn sensitivity(bed: &SpectCt) -> Result<Array3<f32>> {
     let geometry = bed.nm.spect_geometry(Some(bed.collimator))?;
     let projector = SpectProjector::new(
@@ -306,7 +460,25 @@ fn sensitivity(bed: &SpectCt) -> Result<Array3<f32>> {
         bed.options.backend,
     )?;
     let shape = projector.data_shape();
-    let rows = shape[1];
+    let row_mm = bed.grid.spacing[0];
+    let measured: Vec<f32> = measured_reach(bed)
+        .iter()
+        .map(|&r| ((r as f64 * row_mm - EDGE_MM) / TAPER_MM).clamp(0.0, 1.0) as f32)
+        .collect();
+    let mask = ArrayD::from_shape_fn(shape, |i| measured[i[1]]);
+    Ok(projector
+        .adjoint(mask.view())?
+        .into_dimensionality::<Ix3>()
+        .expect("3D model"))
+}
+
+/// For each detector row of a bed, how many rows it lies from the nearest unmeasured row (or
+/// past the matrix's end): 0 for an unmeasured row. A row counts as measured when all its
+/// counts (every view, every energy window) reach 1 % of the median row's. Matrices are often
+/// larger than the camera's field of view (128 rows of 4.42 mm are 566 mm; a 40 cm field of
+/// view leaves about 17 rows at each end with stray counts only).
+fn measured_reach(bed: &SpectCt) -> Vec<usize> {
+    let rows = bed.nm.counts[0].shape()[1];
     let mut totals = vec![0.0f64; rows];
     for counts in &bed.nm.counts {
         for ((_, r, _), &v) in counts.indexed_iter() {
@@ -320,21 +492,13 @@ fn sensitivity(bed: &SpectCt) -> Result<Array3<f32>> {
         .iter()
         .map(|&t| t > 0.0 && t >= 0.01 * median)
         .collect();
-    // Rows to the nearest unmeasured row, or past the matrix's end.
-    let reach = |r: usize| -> usize {
-        let below = (0..=r).rev().find(|&u| !seen[u]).map_or(r + 1, |u| r - u);
-        let above = (r..rows).find(|&u| !seen[u]).map_or(rows - r, |u| u - r);
-        below.min(above)
-    };
-    let row_mm = bed.grid.spacing[0];
-    let measured: Vec<f32> = (0..rows)
-        .map(|r| ((reach(r) as f64 * row_mm - EDGE_MM) / TAPER_MM).clamp(0.0, 1.0) as f32)
-        .collect();
-    let mask = ArrayD::from_shape_fn(shape, |i| measured[i[1]]);
-    Ok(projector
-        .adjoint(mask.view())?
-        .into_dimensionality::<Ix3>()
-        .expect("3D model"))
+    (0..rows)
+        .map(|r| {
+            let below = (0..=r).rev().find(|&u| !seen[u]).map_or(r + 1, |u| r - u);
+            let above = (r..rows).find(|&u| !seen[u]).map_or(rows - r, |u| u - r);
+            below.min(above)
+        })
+        .collect()
 }
 
 /// Files [`SpectCtBeds::write`] wrote.
@@ -349,7 +513,7 @@ pub struct SpectCtBedsFiles {
 }
 
 impl SpectCtBeds {
-    /// Writes the stitched volume into `folder`: a DICOM NM series over the CT (`dicom/`) and
+    /// Writes the volume into `folder`: a DICOM NM series over the CT (`dicom/`) and
     /// `recon.nii.gz`. Existing results are never overwritten; files are written atomically.
     ///
     /// # Errors
@@ -360,14 +524,18 @@ impl SpectCtBeds {
         let first = &self.beds[0];
         let reference = Reference::from_file(&first.ct.volume.files[0])?;
         let o = &first.options;
-        let st = &self.stitched;
+        let st = &self.volume;
         let writer = SeriesWriter {
             description: format!(
-                "tomors SPECT {:.0} keV OSEM {}x{} {} beds{}{}",
+                "tomors SPECT {:.0} keV OSEM {}x{} {} beds {}{}{}",
                 o.photopeak_kev,
                 o.iterations,
                 o.subsets,
                 self.beds.len(),
+                match self.method {
+                    MultiBed::Joint => "joint",
+                    MultiBed::Stitched => "stitched",
+                },
                 if first.mu_map.is_some() { " AC" } else { "" },
                 if first.scatter_windows.0.is_some() {
                     " SC"

@@ -15,7 +15,9 @@ mod spect_ct;
 mod summary;
 mod windows;
 
-pub use beds::{SpectCtBeds, SpectCtBedsFiles, Stitched, spect_ct_beds, stitch};
+pub use beds::{
+    BedsVolume, JOINT_EDGE_MM, MultiBed, SpectCtBeds, SpectCtBedsFiles, spect_ct_beds, stitch,
+};
 pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
 pub use pet_fusion::{
     FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,

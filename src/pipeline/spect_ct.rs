@@ -30,7 +30,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array3, Ix3};
+use ndarray::{Array3, ArrayView3, Ix3};
 
 use super::attenuation::attenuation_map;
 use super::frame::check_same_frame;
@@ -41,11 +41,12 @@ use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
 use crate::fusion::write_png;
 use crate::fusion::{Registration, Rigid};
-use crate::geometry::{Collimator, PatientGrid};
+use crate::geometry::{Collimator, ImageGrid, PatientGrid, SpectGeometry};
 use crate::io::dicom::{
     CtSeries, NmProjections, ReadLimits, Reference, SeriesSelect, SeriesWriter, WriteModality,
     read_ct_series, read_nm_projections,
 };
+use crate::operator::SystemModel;
 use crate::physics::{HuToMu, dual_energy_window, triple_energy_window};
 use crate::projector::SpectProjector;
 use crate::recon::Osem;
@@ -260,6 +261,71 @@ pub fn spect_ct_from(
             p(stage)
         }
     };
+    let bed = prepare(nm, nm_path, ct, options, &mut tell)?;
+    let t = Instant::now();
+    let spect = bed.projector()?;
+    let counts = reconstruct(
+        &spect,
+        bed.counts(),
+        bed.scatter.as_ref(),
+        options,
+        &mut tell,
+    )?;
+    let backend = spect.backend().clone();
+    Ok(bed.finish(counts, backend, t.elapsed().as_secs_f64()))
+}
+
+/// A bed read, placed and corrected, ready to be reconstructed alone or with others.
+pub(super) struct Prepared {
+    /// The result but for its image (empty until [`Prepared::finish`]), backend and time.
+    pub result: SpectCt,
+    /// The acquisition with the collimator response modelled.
+    pub geometry: SpectGeometry,
+    /// The reconstruction's grid, in the NM's own frame.
+    pub image_grid: ImageGrid,
+    /// The scatter estimate in the photopeak window, when corrected.
+    pub scatter: Option<Array3<f32>>,
+    /// From reconstructed values to the output units, decay included.
+    pub scale: f64,
+}
+
+impl Prepared {
+    /// The photopeak counts, `[views, rows, cols]`.
+    pub fn counts(&self) -> ndarray::ArrayView3<'_, f32> {
+        self.result.nm.counts[self.result.photopeak].view()
+    }
+
+    /// The bed's system model: its orbit, collimator response and μ-map.
+    pub fn projector(&self) -> Result<SpectProjector> {
+        SpectProjector::new(
+            self.geometry.clone(),
+            self.image_grid.clone(),
+            self.result.mu_map.as_ref().map(|m| m.view()),
+            self.result.options.backend,
+        )
+    }
+
+    /// The result with its image: `counts` (the reconstruction, on the bed's grid) in the
+    /// output units.
+    pub fn finish(self, counts: Array3<f32>, backend: ActiveBackend, seconds: f64) -> SpectCt {
+        let scale = self.scale;
+        SpectCt {
+            image: counts.mapv(|v| (v as f64 * scale) as f32),
+            backend,
+            reconstruction_seconds: seconds,
+            ..self.result
+        }
+    }
+}
+
+/// Reads, places and corrects one bed: every step of [`spect_ct_from`] before OSEM.
+pub(super) fn prepare(
+    nm: NmProjections,
+    nm_path: &Path,
+    ct: CtSeries,
+    options: &SpectCtOptions,
+    tell: &mut dyn FnMut(Stage),
+) -> Result<Prepared> {
     check_same_frame(
         "NM",
         (&nm.study_uid, &nm.frame_of_reference_uid),
@@ -323,15 +389,45 @@ pub fn spect_ct_from(
         (None, None)
     };
 
-    let t = Instant::now();
-    let spect = SpectProjector::new(
+    Ok(Prepared {
+        result: SpectCt {
+            image: Array3::zeros((0, 0, 0)),
+            units,
+            grid,
+            mu_map,
+            hu_to_mu,
+            registration,
+            photopeak,
+            scatter_windows,
+            collimator,
+            decay_factor,
+            decay_description,
+            backend: ActiveBackend::Cpu,
+            reconstruction_seconds: 0.0,
+            nm,
+            nm_path: nm_path.to_path_buf(),
+            ct,
+            options: options.clone(),
+            warnings,
+        },
         geometry,
         image_grid,
-        mu_map.as_ref().map(|m| m.view()),
-        options.backend,
-    )?;
+        scatter,
+        scale: scale * decay_factor,
+    })
+}
+
+/// OSEM of the photopeak `counts` with the `scatter` background through `model`, as
+/// `options` say (iterations, subsets, post-filter); `tell` hears each iteration.
+pub(super) fn reconstruct(
+    model: &impl SystemModel,
+    counts: ArrayView3<'_, f32>,
+    scatter: Option<&Array3<f32>>,
+    options: &SpectCtOptions,
+    tell: &mut dyn FnMut(Stage),
+) -> Result<Array3<f32>> {
     let osem = Osem {
-        background: scatter.as_ref().map(|s| s.view().into_dyn()),
+        background: scatter.map(|s| s.view().into_dyn()),
         post_filter_fwhm: options.post_filter_fwhm,
         ..Osem::new(options.iterations, options.subsets)
     };
@@ -343,34 +439,8 @@ pub fn spect_ct_from(
         });
         true
     };
-    let counts = osem.run_with(
-        &spect,
-        nm.counts[photopeak].view().into_dyn(),
-        Some(&mut on_iteration),
-    )?;
-    let reconstruction_seconds = t.elapsed().as_secs_f64();
-    let mut image: Array3<f32> = counts.into_dimensionality::<Ix3>().expect("3D model");
-    image.mapv_inplace(|v| (v as f64 * scale * decay_factor) as f32);
-    Ok(SpectCt {
-        image,
-        units,
-        grid,
-        mu_map,
-        hu_to_mu,
-        registration,
-        photopeak,
-        scatter_windows,
-        collimator,
-        decay_factor,
-        decay_description,
-        backend: spect.backend().clone(),
-        reconstruction_seconds,
-        nm,
-        nm_path: nm_path.to_path_buf(),
-        ct,
-        options: options.clone(),
-        warnings,
-    })
+    let image = osem.run_with(model, counts.into_dyn(), Some(&mut on_iteration))?;
+    Ok(image.into_dimensionality::<Ix3>().expect("3D model"))
 }
 
 fn list_windows(nm: &NmProjections) -> String {

@@ -1,17 +1,21 @@
 //! Several beds of one SPECT acquisition as one system model over one image: what a joint
 //! whole-body reconstruction runs on.
 //!
-//! The image `vol[z, y, x]` spans every bed along the slice axis; bed `b` sees the slices
-//! `first_slice_b .. first_slice_b + nz_b` of it through its own [`SpectProjector`] (its
-//! orbit, collimator response and μ-map). The data are the beds' projections one after the
+//! The image `vol[z, y, x]` spans every bed along the slice axis; bed `b`'s slices lie from
+//! slice `offset_b` of it on, and it sees them through its own [`SpectProjector`] (its orbit,
+//! collimator response and μ-map). Beds whose slices fall between the image's (a table
+//! travel that is not a whole number of slices) take each slice by linear interpolation
+//! between the two image slices around it, and give back to both by the transposed weights. The data are the beds' projections one after the
 //! other, `[Σ_b views_b, rows, cols]`, so in an ordered-subsets reconstruction each subset
 //! (views `v mod S`) holds views of every bed and every sub-iteration updates the whole
 //! volume, the overlap from both beds' data at once.
 //!
 //! A bed may count only some of its detector rows ([`SpectBed::rows_used`]): a matrix is often
 //! longer than the camera's field of view, and the rows beyond it hold stray counts, not
-//! projections of the image. Rows not used are a 0 factor on the data (`A = M [A_0; A_1; …]`,
-//! `M` diagonal 0/1), as PET's multiplicative factors are.
+//! projections of the image; and a bed may count more or fewer photons per unit of the image
+//! than another ([`SpectBed::scale`]: another time per view, decay between the beds). Both are
+//! factors on the data, `A = M [A_0; A_1; …]` with `M` diagonal (the bed's scale, 0 in a row
+//! left out), applied as PET's multiplicative factors are.
 
 use super::SpectProjector;
 use crate::backend::ActiveBackend;
@@ -19,7 +23,7 @@ use crate::backend::models::{Core, Resident, Sequence};
 use crate::backend::resident::ResidentModel;
 use crate::error::{Error, Result};
 use crate::operator::{LinearOperator, ModelPlan, SystemModel, check_lengths};
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{Array3, ArrayD, ArrayView3, ArrayViewD, IxDyn};
 use std::ops::Range;
 
 /// One bed of a [`SpectBeds`] model.
@@ -27,10 +31,15 @@ use std::ops::Range;
 pub struct SpectBed {
     /// The bed's own model, over its slices of the shared image.
     pub projector: SpectProjector,
-    /// The shared image's slice that is the bed's slice 0.
-    pub first_slice: usize,
+    /// Where the bed's slice 0 lies in the shared image, in slices (≥ 0; fractional when the
+    /// bed's slices fall between the image's).
+    pub offset: f64,
     /// Which of the bed's detector rows count (one flag per row; `None`: all of them).
     pub rows_used: Option<Vec<bool>>,
+    /// The bed's counts per unit of the shared image relative to the others' (finite, > 0):
+    /// its projections are multiplied by it. 1 for beds acquired alike; e.g. the ratio of
+    /// times per view, or of the decay since a common reference time.
+    pub scale: f32,
 }
 
 /// The beds of one acquisition as one [`SystemModel`] and [`LinearOperator`] (see the module
@@ -44,7 +53,7 @@ pub struct SpectBeds {
     view_offsets: Vec<usize>,
     /// `[views, rows, cols]` of the whole data.
     data_shape: [usize; 3],
-    /// The 0/1 factor of every data sample (C order), when some bed leaves rows out.
+    /// The factor of every data sample (C order), when some bed leaves rows out or is scaled.
     factors: Option<Vec<f32>>,
 }
 
@@ -91,11 +100,13 @@ impl SpectBeds {
                     first.projector.backend()
                 )));
             }
-            if bed.first_slice + bz > nz {
+            let place = Place::of(bed.offset, bz);
+            if !(bed.offset.is_finite() && bed.offset >= 0.0) || place.reach() > nz {
                 return Err(Error::InvalidArgument(format!(
-                    "bed {b} covers slices {}..{} of an image of {nz} slices",
-                    bed.first_slice,
-                    bed.first_slice + bz
+                    "bed {b} at slice offset {} covers slices {}..{} of an image of {nz} slices",
+                    bed.offset,
+                    place.first,
+                    place.reach()
                 )));
             }
             if let Some(used) = &bed.rows_used
@@ -108,7 +119,13 @@ impl SpectBeds {
                     used.iter().filter(|&&u| u).count()
                 )));
             }
-            covered[bed.first_slice..bed.first_slice + bz].fill(true);
+            if !(bed.scale.is_finite() && bed.scale > 0.0) {
+                return Err(Error::InvalidArgument(format!(
+                    "bed {b}: scale {}; expected a finite value > 0",
+                    bed.scale
+                )));
+            }
+            covered[place.first..place.reach()].fill(true);
             view_offsets.push(views);
             views += v;
         }
@@ -117,14 +134,18 @@ impl SpectBeds {
                 "slice {k} of the {nz} lies in no bed; the beds must cover the image"
             )));
         }
-        let factors = beds.iter().any(|b| b.rows_used.is_some()).then(|| {
+        let plain = |b: &SpectBed| b.rows_used.is_none() && b.scale == 1.0;
+        let factors = (!beds.iter().all(plain)).then(|| {
             let mut f = Vec::with_capacity(views * rows * cols);
             for bed in &beds {
                 let v = bed.projector.data_shape()[0];
                 for _ in 0..v {
                     for r in 0..rows {
                         let used = bed.rows_used.as_ref().is_none_or(|u| u[r]);
-                        f.extend(std::iter::repeat_n(used as u8 as f32, cols));
+                        f.extend(std::iter::repeat_n(
+                            if used { bed.scale } else { 0.0 },
+                            cols,
+                        ));
                     }
                 }
             }
@@ -144,10 +165,33 @@ impl SpectBeds {
         &self.beds
     }
 
-    /// The 0/1 factor of every data sample (`[views, rows, cols]`, C order) when some bed
-    /// leaves rows out.
+    /// The factor of every data sample (`[views, rows, cols]`, C order: the bed's scale, 0 in
+    /// rows left out) when some bed leaves rows out or has a scale other than 1.
     pub fn factors(&self) -> Option<&[f32]> {
         self.factors.as_deref()
+    }
+
+    /// What bed `b` sees of `image` (`[nz, ny, nx]` of the shared image): its slices,
+    /// interpolated where they fall between the image's, `[nz_b, ny, nx]`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for no bed `b`; [`Error::ShapeMismatch`] for another image
+    /// shape; [`Error::NonFinite`].
+    pub fn bed_image(&self, b: usize, image: ArrayView3<'_, f32>) -> Result<Array3<f32>> {
+        if b >= self.beds.len() {
+            return Err(Error::InvalidArgument(format!(
+                "bed {b} of a model of {} beds",
+                self.beds.len()
+            )));
+        }
+        let image = crate::array::check_input("image", image.into_dyn(), &self.shape)?;
+        let (place, _) = self.place(b);
+        let (slice, _) = self.lens();
+        let out = place.gather(image.as_slice().expect("standard layout"), slice);
+        Ok(
+            Array3::from_shape_vec((place.slices, self.shape[1], self.shape[2]), out)
+                .expect("bed shape"),
+        )
     }
 
     /// Samples per slice of the image, and per view of the data.
@@ -158,17 +202,81 @@ impl SpectBeds {
         )
     }
 
-    /// Bed `b`'s part of the image (flat range) and of the data.
-    fn ranges(&self, b: usize) -> (Range<usize>, Range<usize>) {
-        let (slice, view) = self.lens();
+    /// Where bed `b` lies in the image, and its part of the data (flat range).
+    fn place(&self, b: usize) -> (Place, Range<usize>) {
+        let (_, view) = self.lens();
         let bed = &self.beds[b];
-        let [bz, ..] = bed.projector.grid().shape();
         let views = bed.projector.data_shape()[0];
         let v0 = self.view_offsets[b];
         (
-            bed.first_slice * slice..(bed.first_slice + bz) * slice,
+            Place::of(bed.offset, bed.projector.grid().shape()[0]),
             v0 * view..(v0 + views) * view,
         )
+    }
+}
+
+/// A bed's slices in the shared image: bed slice `j` is `(1 − t) · image[first + j] +
+/// t · image[first + j + 1]`.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    first: usize,
+    t: f32,
+    /// The bed's slices.
+    slices: usize,
+}
+
+impl Place {
+    /// Bed slice 0 at image slice `offset` (≥ 0); a fraction within 1e-6 of a whole slice
+    /// counts as none.
+    fn of(offset: f64, slices: usize) -> Self {
+        let whole = offset.round();
+        let (first, t) = if (offset - whole).abs() < 1e-6 {
+            (whole, 0.0)
+        } else {
+            (offset.floor(), offset - offset.floor())
+        };
+        Self {
+            first: first.max(0.0) as usize,
+            t: t as f32,
+            slices,
+        }
+    }
+
+    /// One past the last image slice the bed reads.
+    fn reach(&self) -> usize {
+        self.first + self.slices + usize::from(self.t > 0.0)
+    }
+
+    /// The bed's image from the shared `image` (`slice` samples per slice).
+    fn gather(&self, image: &[f32], slice: usize) -> Vec<f32> {
+        let lo = &image[self.first * slice..(self.first + self.slices) * slice];
+        if self.t == 0.0 {
+            return lo.to_vec();
+        }
+        let hi = &image[(self.first + 1) * slice..(self.first + 1 + self.slices) * slice];
+        let (a, b) = (1.0 - self.t, self.t);
+        lo.iter().zip(hi).map(|(l, h)| a * l + b * h).collect()
+    }
+
+    /// Adds the transpose of [`Place::gather`] of the bed's `back` into the shared `image`.
+    fn scatter_add(&self, back: &[f32], image: &mut [f32], slice: usize) {
+        let lo = self.first * slice;
+        let (a, b) = (1.0 - self.t, self.t);
+        if self.t == 0.0 {
+            image[lo..lo + back.len()]
+                .iter_mut()
+                .zip(back)
+                .for_each(|(o, v)| *o += v);
+            return;
+        }
+        image[lo..lo + back.len()]
+            .iter_mut()
+            .zip(back)
+            .for_each(|(o, v)| *o += a * v);
+        image[lo + slice..lo + slice + back.len()]
+            .iter_mut()
+            .zip(back)
+            .for_each(|(o, v)| *o += b * v);
     }
 }
 
@@ -181,9 +289,11 @@ impl LinearOperator for SpectBeds {
     }
     fn forward_into(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
         check_lengths(&self.shape, &self.data_shape, x.len(), out.len(), true)?;
+        let (slice, _) = self.lens();
         for (b, bed) in self.beds.iter().enumerate() {
-            let (image, data) = self.ranges(b);
-            LinearOperator::forward_into(&bed.projector, &x[image], &mut out[data])?;
+            let (place, data) = self.place(b);
+            let image = place.gather(x, slice);
+            LinearOperator::forward_into(&bed.projector, &image, &mut out[data])?;
         }
         if let Some(f) = &self.factors {
             out.iter_mut().zip(f).for_each(|(o, f)| *o *= f);
@@ -193,8 +303,9 @@ impl LinearOperator for SpectBeds {
     fn adjoint_into(&self, y: &[f32], out: &mut [f32]) -> Result<()> {
         check_lengths(&self.shape, &self.data_shape, y.len(), out.len(), false)?;
         out.fill(0.0);
+        let (slice, _) = self.lens();
         for (b, bed) in self.beds.iter().enumerate() {
-            let (image, data) = self.ranges(b);
+            let (place, data) = self.place(b);
             let y_b: Vec<f32> = match &self.factors {
                 Some(f) => y[data.clone()]
                     .iter()
@@ -203,9 +314,9 @@ impl LinearOperator for SpectBeds {
                     .collect(),
                 None => y[data].to_vec(),
             };
-            let mut back = vec![0.0f32; image.len()];
+            let mut back = vec![0.0f32; place.slices * slice];
             LinearOperator::adjoint_into(&bed.projector, &y_b, &mut back)?;
-            out[image].iter_mut().zip(&back).for_each(|(o, b)| *o += b);
+            place.scatter_add(&back, out, slice);
         }
         Ok(())
     }
@@ -231,12 +342,12 @@ impl SystemModel for SpectBeds {
         Ok(ArrayD::from_shape_vec(IxDyn(&self.data_shape), out).expect("data shape"))
     }
     fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
-        let (_, view_len) = self.lens();
+        let (slice, view_len) = self.lens();
         // Each bed's views in plan order, its subsets, and where each lies in the joint subset.
         let mut parts: Vec<BedPart> = Vec::with_capacity(self.beds.len());
         let mut plans = Vec::with_capacity(self.beds.len());
         for (b, bed) in self.beds.iter().enumerate() {
-            let (image, _) = self.ranges(b);
+            let (place, _) = self.place(b);
             let (v0, nv) = (self.view_offsets[b], bed.projector.data_shape()[0]);
             let mut bed_order = Vec::new();
             let mut bed_subsets = Vec::new();
@@ -256,7 +367,7 @@ impl SystemModel for SpectBeds {
                 }));
             }
             plans.push(bed.projector.plan(&bed_order, bed_subsets)?.0);
-            parts.push(BedPart { image, places });
+            parts.push(BedPart { place, places });
         }
         let factors = self.factors.as_ref().map(|f| {
             order
@@ -271,6 +382,7 @@ impl SystemModel for SpectBeds {
             plans,
             parts,
             image: vec![0.0; image_len],
+            slice,
         };
         Ok(ModelPlan(Box::new(Resident::new(core, sequence))))
     }
@@ -279,8 +391,8 @@ impl SystemModel for SpectBeds {
 /// Where one bed's plan sits in the joint plan.
 #[derive(Debug)]
 struct BedPart {
-    /// The bed's slices of the shared image (flat range).
-    image: Range<usize>,
+    /// Where the bed's slices lie in the shared image.
+    place: Place,
     /// Per joint subset: the bed's subset in its own plan and the positions of its views in
     /// the joint subset, or `None` when the joint subset has none of its views.
     places: Vec<Option<(usize, Vec<usize>)>>,
@@ -296,6 +408,8 @@ struct BedsSequence {
     parts: Vec<BedPart>,
     /// Host copy of the shared image or back-projection.
     image: Vec<f32>,
+    /// Samples per slice.
+    slice: usize,
 }
 
 impl Sequence for BedsSequence {
@@ -307,7 +421,7 @@ impl Sequence for BedsSequence {
             let Some((bed_subset, positions)) = &part.places[subset] else {
                 continue;
             };
-            plan.write_image(&self.image[part.image.clone()])?;
+            plan.write_image(&part.place.gather(&self.image, self.slice))?;
             plan.forward(*bed_subset)?;
             let mut proj = vec![0.0f32; positions.len() * view_len];
             plan.read_projections(*bed_subset, &mut proj)?;
@@ -334,12 +448,9 @@ impl Sequence for BedsSequence {
             }
             plan.write_projections(*bed_subset, &proj)?;
             plan.adjoint(*bed_subset)?;
-            let mut back = vec![0.0f32; part.image.len()];
+            let mut back = vec![0.0f32; part.place.slices * self.slice];
             plan.read_back(&mut back)?;
-            self.image[part.image.clone()]
-                .iter_mut()
-                .zip(&back)
-                .for_each(|(o, b)| *o += b);
+            part.place.scatter_add(&back, &mut self.image, self.slice);
         }
         core.engine.write(core.back, 0, &self.image)
     }

@@ -1,12 +1,13 @@
 //! `tomors recon-spect NM CT OUT [--bed NM ...]`: SPECT-CT reconstruction from DICOM with
 //! attenuation, scatter and collimator response, written as DICOM, NIfTI and a summary PNG;
-//! with further beds, each bed reconstructed and all stitched into one volume.
+//! with further beds, all beds reconstructed jointly into one volume (or each on its own and
+//! stitched).
 
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tomors::pipeline::{
-    DecayCorrection, ScatterCorrection, SpectCtOptions, Stage, spect_ct, spect_ct_beds,
+    DecayCorrection, MultiBed, ScatterCorrection, SpectCtOptions, Stage, spect_ct, spect_ct_beds,
 };
 use tomors::{Backend, Collimator};
 
@@ -20,11 +21,15 @@ pub struct ReconSpectArgs {
     ct: PathBuf,
     /// Output folder (created; existing results in it are never overwritten).
     out: PathBuf,
-    /// A further bed of the same study (its NM file; repeat for each): every bed is
-    /// reconstructed and the beds stitched into one volume over the CT (weighted by each bed's
-    /// sensitivity where they overlap), written as one DICOM series and NIfTI.
+    /// A further bed of the same study (its NM file; repeat for each): the beds are
+    /// reconstructed jointly, in one OSEM, into one volume over the CT, written as one DICOM
+    /// series and NIfTI.
     #[arg(long = "bed")]
     beds: Vec<PathBuf>,
+    /// With several beds: reconstruct each on its own and stitch them (weighted by each bed's
+    /// sensitivity where they overlap) instead of jointly.
+    #[arg(long, requires = "beds")]
+    stitch: bool,
     /// Photopeak energy, keV (208 for Lu-177, 140.5 for Tc-99m, ...).
     #[arg(long)]
     kev: f64,
@@ -139,11 +144,19 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
             .chain(a.beds.clone())
             .collect();
         let n = nm.len();
-        let mut per_bed = |bed: usize, stage: Stage| {
-            pb.set_prefix(format!("bed {} of {n}: ", bed + 1));
+        let mut per_bed = |bed: Option<usize>, stage: Stage| {
+            pb.set_prefix(match bed {
+                Some(b) => format!("bed {} of {n}: ", b + 1),
+                None => format!("{n} beds: "),
+            });
             progress(stage)
         };
-        let whole = spect_ct_beds(&nm, &a.ct, &o, Some(&mut per_bed)).map_err(err)?;
+        let method = if a.stitch {
+            MultiBed::Stitched
+        } else {
+            MultiBed::Joint
+        };
+        let whole = spect_ct_beds(&nm, &a.ct, &o, method, Some(&mut per_bed)).map_err(err)?;
         pb.set_message("writing");
         let files = whole.write(&a.out).map_err(err)?;
         pb.finish_and_clear();
@@ -154,10 +167,15 @@ pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
             eprintln!("warning: {w}");
         }
         println!(
-            "{n} beds stitched into {}x{}x{} voxels; wrote {} DICOM slices (series {}), {}",
-            whole.stitched.grid.shape[2],
-            whole.stitched.grid.shape[1],
-            whole.stitched.grid.shape[0],
+            "{n} beds {} into {}x{}x{} voxels; wrote {} DICOM slices (series {}), {}",
+            if a.stitch {
+                "stitched"
+            } else {
+                "reconstructed jointly"
+            },
+            whole.volume.grid.shape[2],
+            whole.volume.grid.shape[1],
+            whole.volume.grid.shape[0],
             files.dicom.len(),
             files.series_uid,
             files.nifti.display()
