@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 mod nema;
 mod solids;
-pub use nema::{NemaIecPhantom, SPHERE_DIAMETERS};
+pub use nema::{NemaIecPhantom, NemaRecovery, NemaRegions, SPHERE_DIAMETERS, SphereRecovery};
 pub use solids::{Solid, SolidPhantom};
 
 /// A filled ellipse of constant value, added to whatever lies beneath it.

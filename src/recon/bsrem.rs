@@ -118,6 +118,173 @@ impl<'a> Bsrem<'a> {
     }
 }
 
+/// A noise level for BSREM to reach by its choice of β ([`Bsrem::run_for_noise`]): the
+/// coefficient of variation (`std / mean`, voxel by voxel) over a region that should be
+/// uniform (a phantom's background, a patient's liver).
+#[derive(Debug, Clone)]
+pub struct NoiseTarget<'a> {
+    /// The region, shaped like the image.
+    pub region: ArrayViewD<'a, bool>,
+    /// The coefficient of variation wanted (> 0).
+    pub noise: f64,
+    /// How close to `noise` is close enough, relative (default 0.03: within 3 %).
+    pub tolerance: f64,
+    /// Reconstructions the search may run (default 12).
+    pub max_reconstructions: usize,
+}
+
+impl<'a> NoiseTarget<'a> {
+    /// `noise` over `region`, within 3 %, in at most 12 reconstructions.
+    pub fn new(region: ArrayViewD<'a, bool>, noise: f64) -> Self {
+        Self {
+            region,
+            noise,
+            tolerance: 0.03,
+            max_reconstructions: 12,
+        }
+    }
+}
+
+/// What [`Bsrem::run_for_noise`] found.
+#[derive(Debug, Clone)]
+pub struct NoiseMatched {
+    /// The β chosen.
+    pub beta: f64,
+    /// The image reconstructed with it.
+    pub image: ArrayD<f32>,
+    /// Its coefficient of variation over the region.
+    pub noise: f64,
+    /// Reconstructions the search ran.
+    pub reconstructions: usize,
+}
+
+impl Bsrem<'_> {
+    /// BSREM with the β that gives the target noise over the target region (the prior's own β
+    /// is where the search starts): β is multiplied or divided by 4 until the noise brackets
+    /// the target, then bisected on log β. More smoothing (a larger β) lowers the noise.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a prior of β ≤ 0, a target that is not finite and > 0,
+    /// a tolerance not in (0, 1), no reconstruction allowed, a region of another shape than
+    /// the image or of fewer than 2 voxels, a region whose mean is not positive; a target no
+    /// β reached in `max_reconstructions` (with the closest found); as [`Bsrem::run`].
+    pub fn run_for_noise(
+        &self,
+        model: &impl SystemModel,
+        data: ArrayViewD<'_, f32>,
+        target: &NoiseTarget<'_>,
+    ) -> Result<NoiseMatched> {
+        let start_beta = self.prior.beta;
+        if !(start_beta.is_finite() && start_beta > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "the noise search starts from the prior's β, {start_beta}; expected a finite \
+                 value > 0"
+            )));
+        }
+        if !(target.noise.is_finite() && target.noise > 0.0)
+            || !(target.tolerance > 0.0 && target.tolerance < 1.0)
+            || target.max_reconstructions == 0
+        {
+            return Err(Error::InvalidArgument(format!(
+                "noise target {} within {} in {} reconstructions; expected a finite target > 0, \
+                 a tolerance in (0, 1) and at least one reconstruction",
+                target.noise, target.tolerance, target.max_reconstructions
+            )));
+        }
+        let shape = model.image_shape();
+        if target.region.shape() != shape.as_slice() {
+            return Err(Error::ShapeMismatch {
+                what: "noise region",
+                expected: shape,
+                got: target.region.shape().to_vec(),
+            });
+        }
+        if target.region.iter().filter(|&&r| r).count() < 2 {
+            return Err(Error::InvalidArgument(
+                "the noise region holds fewer than 2 voxels".into(),
+            ));
+        }
+        let mut runs = 0;
+        let mut reconstruct = |beta: f64| -> Result<(f64, ArrayD<f32>)> {
+            runs += 1;
+            let settings = Bsrem {
+                prior: Prior {
+                    beta,
+                    ..self.prior.clone()
+                },
+                ..self.clone()
+            };
+            let image = settings.run(model, data.view())?;
+            Ok((noise_over(&image, &target.region)?, image))
+        };
+        let close = |noise: f64| (noise / target.noise - 1.0).abs() <= target.tolerance;
+        let mut best: Option<NoiseMatched> = None;
+        // (β, noise) on each side of the target: too noisy (β too small), too smooth.
+        let (mut noisy, mut smooth): (Option<(f64, f64)>, Option<(f64, f64)>) = (None, None);
+        let mut beta = start_beta;
+        for _ in 0..target.max_reconstructions {
+            let (noise, image) = reconstruct(beta)?;
+            let better = best.as_ref().is_none_or(|b| {
+                (noise / target.noise).ln().abs() < (b.noise / target.noise).ln().abs()
+            });
+            if better {
+                best = Some(NoiseMatched {
+                    beta,
+                    image,
+                    noise,
+                    reconstructions: 0,
+                });
+            }
+            if close(noise) {
+                break;
+            }
+            if noise > target.noise {
+                noisy = Some((beta, noise));
+            } else {
+                smooth = Some((beta, noise));
+            }
+            beta = match (noisy, smooth) {
+                (Some((lo, _)), Some((hi, _))) => (lo * hi).sqrt(),
+                (Some(_), None) => beta * 4.0,
+                (None, Some(_)) => beta / 4.0,
+                (None, None) => unreachable!("one side was just set"),
+            };
+        }
+        let mut best = best.expect("at least one reconstruction");
+        if !close(best.noise) {
+            return Err(Error::InvalidArgument(format!(
+                "no β reached the noise {} (within {} %) in {runs} reconstructions; the closest, \
+                 β = {:.4e}, gave {:.4}",
+                target.noise,
+                100.0 * target.tolerance,
+                best.beta,
+                best.noise
+            )));
+        }
+        best.reconstructions = runs;
+        Ok(best)
+    }
+}
+
+/// Coefficient of variation of `image` over `region`.
+fn noise_over(image: &ArrayD<f32>, region: &ArrayViewD<'_, bool>) -> Result<f64> {
+    let values: Vec<f64> = image
+        .iter()
+        .zip(region.iter())
+        .filter(|(_, r)| **r)
+        .map(|(v, _)| *v as f64)
+        .collect();
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if !(mean > 0.0) {
+        return Err(Error::InvalidArgument(format!(
+            "the image's mean over the noise region is {mean}; expected > 0"
+        )));
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Ok(var.sqrt() / mean)
+}
+
 /// The penalised log-likelihood `L(x) − β·U(x)` BSREM maximises ([`super::log_likelihood`]
 /// and [`Prior::penalty`]).
 ///

@@ -11,7 +11,7 @@ mod quant;
 mod transmission;
 mod weights;
 
-pub use bsrem::{Bsrem, penalised_log_likelihood};
+pub use bsrem::{Bsrem, NoiseMatched, NoiseTarget, penalised_log_likelihood};
 pub use em::{IterationReport, Osem, log_likelihood, poisson_log_likelihood};
 pub use fbp::{Fbp, fbp};
 #[cfg(test)]

@@ -182,3 +182,29 @@ pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
     }
     ab / (aa * bb).sqrt()
 }
+
+/// Poisson samples of `mean` (inversion for small means, normal approximation above 50).
+pub fn poisson(mean: &ndarray::ArrayD<f32>, seed: u64) -> ndarray::ArrayD<f32> {
+    let mut s = seed;
+    let mut uniform = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    mean.mapv(|m| {
+        let m = m as f64;
+        if m > 50.0 {
+            let z = (-2.0 * uniform().ln()).sqrt() * (2.0 * PI * uniform()).cos();
+            (m + m.sqrt() * z).round().max(0.0) as f32
+        } else {
+            let (mut k, mut p, mut cdf, u) = (0.0, (-m).exp(), (-m).exp(), uniform());
+            while u > cdf && k < 1000.0 {
+                k += 1.0;
+                p *= m / k;
+                cdf += p;
+            }
+            k as f32
+        }
+    })
+}
