@@ -181,8 +181,9 @@ impl Bsrem<'_> {
                  value > 0"
             )));
         }
+        let tolerance_ok = target.tolerance > 0.0 && target.tolerance < 1.0;
         if !(target.noise.is_finite() && target.noise > 0.0)
-            || !(target.tolerance > 0.0 && target.tolerance < 1.0)
+            || !tolerance_ok
             || target.max_reconstructions == 0
         {
             return Err(Error::InvalidArgument(format!(
@@ -210,7 +211,7 @@ impl Bsrem<'_> {
             let settings = Bsrem {
                 prior: Prior {
                     beta,
-                    ..self.prior.clone()
+                    ..self.prior
                 },
                 ..self.clone()
             };
@@ -219,8 +220,8 @@ impl Bsrem<'_> {
         };
         let close = |noise: f64| (noise / target.noise - 1.0).abs() <= target.tolerance;
         let mut best: Option<NoiseMatched> = None;
-        // (β, noise) on each side of the target: too noisy (β too small), too smooth.
-        let (mut noisy, mut smooth): (Option<(f64, f64)>, Option<(f64, f64)>) = (None, None);
+        // The β on each side of the target: too noisy (β too small), too smooth.
+        let (mut noisy, mut smooth): (Option<f64>, Option<f64>) = (None, None);
         let mut beta = start_beta;
         for _ in 0..target.max_reconstructions {
             let (noise, image) = reconstruct(beta)?;
@@ -239,12 +240,12 @@ impl Bsrem<'_> {
                 break;
             }
             if noise > target.noise {
-                noisy = Some((beta, noise));
+                noisy = Some(beta);
             } else {
-                smooth = Some((beta, noise));
+                smooth = Some(beta);
             }
             beta = match (noisy, smooth) {
-                (Some((lo, _)), Some((hi, _))) => (lo * hi).sqrt(),
+                (Some(lo), Some(hi)) => (lo * hi).sqrt(),
                 (Some(_), None) => beta * 4.0,
                 (None, Some(_)) => beta / 4.0,
                 (None, None) => unreachable!("one side was just set"),
