@@ -181,10 +181,9 @@ impl Bsrem<'_> {
                  value > 0"
             )));
         }
+        let noise_ok = target.noise.is_finite() && target.noise > 0.0;
         let tolerance_ok = target.tolerance > 0.0 && target.tolerance < 1.0;
-        if !(target.noise.is_finite() && target.noise > 0.0)
-            || !tolerance_ok
-            || target.max_reconstructions == 0
+        if !noise_ok || !tolerance_ok || target.max_reconstructions == 0
         {
             return Err(Error::InvalidArgument(format!(
                 "noise target {} within {} in {} reconstructions; expected a finite target > 0, \
@@ -277,7 +276,7 @@ fn noise_over(image: &ArrayD<f32>, region: &ArrayViewD<'_, bool>) -> Result<f64>
         .collect();
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
-    if !(mean > 0.0) {
+    if mean.is_nan() || mean <= 0.0 {
         return Err(Error::InvalidArgument(format!(
             "the image's mean over the noise region is {mean}; expected > 0"
         )));
