@@ -46,6 +46,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(recon::os_sart, m)?)?;
     m.add_function(wrap_pyfunction!(recon::osem, m)?)?;
     m.add_function(wrap_pyfunction!(recon::bsrem, m)?)?;
+    m.add_function(wrap_pyfunction!(recon::bsrem_for_noise, m)?)?;
     m.add_function(wrap_pyfunction!(recon::penalised_log_likelihood, m)?)?;
     m.add_function(wrap_pyfunction!(recon::triple_energy_window, m)?)?;
     m.add_function(wrap_pyfunction!(recon::dual_energy_window, m)?)?;
@@ -56,6 +57,8 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(recon::fdk, m)?)?;
     m.add_function(wrap_pyfunction!(recon::cgls, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::nema_iec, m)?)?;
+    m.add_function(wrap_pyfunction!(phantom::nema_regions, m)?)?;
+    m.add_function(wrap_pyfunction!(phantom::nema_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::shepp_logan, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::shepp_logan_sinogram, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;

@@ -108,3 +108,67 @@ pub(crate) fn nema_iec<'py>(
     };
     Ok((to_numpy(py, shaped(a)), to_numpy(py, shaped(m))))
 }
+
+/// The NEMA IEC phantom of `nema_iec`'s settings.
+fn nema(contrast: f64, background: f64) -> tomors::phantom::NemaIecPhantom {
+    tomors::phantom::NemaIecPhantom {
+        contrast,
+        background,
+        ..Default::default()
+    }
+}
+
+/// The regions a NEMA IEC recovery reads on the 3D `grid`: `(spheres, background)`, six bool
+/// arrays (10 to 37 mm) and one, shaped like the grid's images.
+#[pyfunction]
+pub(crate) fn nema_regions<'py>(
+    py: Python<'py>,
+    grid: &PyImageGrid,
+) -> PyResult<(
+    Vec<Bound<'py, PyArrayDyn<bool>>>,
+    Bound<'py, PyArrayDyn<bool>>,
+)> {
+    let r = nema(4.0, 1.0).regions(&grid.inner);
+    let spheres = r
+        .spheres
+        .into_iter()
+        .map(|s| PyArrayDyn::from_owned_array(py, s.into_dyn()))
+        .collect();
+    Ok((
+        spheres,
+        PyArrayDyn::from_owned_array(py, r.background.into_dyn()),
+    ))
+}
+
+/// Recovery of each sphere of the NEMA IEC phantom (`contrast`:1 over `background`) in
+/// `image` on the 3D `grid`: a dict with `spheres` (a list of `(diameter_mm, mean, max)`,
+/// mean and max over the sphere / its true activity), `background_recovery` (mean / truth)
+/// and `background_noise` (std / mean).
+#[pyfunction]
+#[pyo3(signature = (image, grid, contrast=4.0, background=1.0))]
+pub(crate) fn nema_recovery<'py>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+    grid: &PyImageGrid,
+    contrast: f64,
+    background: f64,
+) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    let image = f32_array(py, image, "image")?;
+    let image = image
+        .as_array()
+        .into_dimensionality::<ndarray::Ix3>()
+        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("image must be 3D [z, y, x]"))?;
+    let r = nema(contrast, background)
+        .recovery(image, &grid.inner)
+        .py_err(py)?;
+    let d = pyo3::types::PyDict::new(py);
+    let spheres: Vec<(f64, f64, f64)> = r
+        .spheres
+        .iter()
+        .map(|s| (s.diameter_mm, s.mean, s.max))
+        .collect();
+    d.set_item("spheres", spheres)?;
+    d.set_item("background_recovery", r.background_recovery)?;
+    d.set_item("background_noise", r.background_noise())?;
+    Ok(d)
+}

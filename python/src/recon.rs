@@ -259,6 +259,67 @@ pub(crate) fn bsrem<'py>(
     Ok(to_numpy(py, out))
 }
 
+/// BSREM with the beta that gives the background noise `noise` (std / mean over `region`, an
+/// array shaped like the image, non-zero inside): `prior`'s beta is where the search starts
+/// (x4 or /4 until the noise brackets the target, then bisection on log beta), until within
+/// `tolerance` (relative) or `max_reconstructions`. Returns `(image, beta, noise,
+/// reconstructions)`; raises InvalidArgumentError when no beta reached the target.
+#[pyfunction]
+#[pyo3(signature = (data, projector, prior, noise, region, iterations, subsets, relaxation=0.3, background=None, x0=None, post_filter_fwhm=None, tolerance=0.03, max_reconstructions=12))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn bsrem_for_noise<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    projector: &Bound<'py, PyAny>,
+    prior: PyRef<'py, PyPrior>,
+    noise: f64,
+    region: &Bound<'py, PyAny>,
+    iterations: usize,
+    subsets: usize,
+    relaxation: f64,
+    background: Option<&Bound<'py, PyAny>>,
+    x0: Option<&Bound<'py, PyAny>>,
+    post_filter_fwhm: Option<f64>,
+    tolerance: f64,
+    max_reconstructions: usize,
+) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, f64, f64, usize)> {
+    let y = f32_array(py, data, "data")?;
+    let b = background
+        .map(|b| f32_array(py, b, "background"))
+        .transpose()?;
+    let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
+    let region = f32_array(py, region, "region")?
+        .as_array()
+        .mapv(|v| v != 0.0);
+    let settings = tomors::Bsrem {
+        iterations,
+        subsets,
+        prior: prior.inner,
+        relaxation,
+        background: b.as_ref().map(|b| b.as_array()),
+        x0: x.as_ref().map(|x| x.as_array()),
+        post_filter_fwhm,
+    };
+    let target = tomors::recon::NoiseTarget {
+        region: region.view(),
+        noise,
+        tolerance,
+        max_reconstructions,
+    };
+    let view = y.as_array();
+    let model = emission_model(projector, "bsrem_for_noise")?;
+    let model = &*model;
+    let found = py
+        .detach(|| model.run_bsrem_for_noise(&settings, view, &target))
+        .py_err(py)?;
+    Ok((
+        to_numpy(py, found.image),
+        found.beta,
+        found.noise,
+        found.reconstructions,
+    ))
+}
+
 /// The penalised log-likelihood L(image) - beta * U(image) that `bsrem` maximises.
 #[pyfunction]
 #[pyo3(signature = (data, projector, image, prior, background=None))]
@@ -480,6 +541,12 @@ pub(crate) trait SystemModelDyn {
         data: ArrayViewD<'_, f32>,
         callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
     ) -> tomors::Result<ArrayD<f32>>;
+    fn run_bsrem_for_noise(
+        &self,
+        settings: &tomors::Bsrem<'_>,
+        data: ArrayViewD<'_, f32>,
+        target: &tomors::recon::NoiseTarget<'_>,
+    ) -> tomors::Result<tomors::recon::NoiseMatched>;
 }
 
 impl<M: tomors::SystemModel> SystemModelDyn for M {
@@ -510,6 +577,14 @@ impl<M: tomors::SystemModel> SystemModelDyn for M {
         callback: Option<&mut dyn FnMut(&tomors::recon::IterationReport<'_>) -> bool>,
     ) -> tomors::Result<ArrayD<f32>> {
         settings.run_with(self, data, callback)
+    }
+    fn run_bsrem_for_noise(
+        &self,
+        settings: &tomors::Bsrem<'_>,
+        data: ArrayViewD<'_, f32>,
+        target: &tomors::recon::NoiseTarget<'_>,
+    ) -> tomors::Result<tomors::recon::NoiseMatched> {
+        settings.run_for_noise(self, data, target)
     }
 }
 

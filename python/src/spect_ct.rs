@@ -316,6 +316,7 @@ pub(crate) fn spect_ct<'py>(
                 files.set_item("dicom", f.dicom)?;
                 files.set_item("series_uid", f.series_uid)?;
                 files.set_item("nifti", f.nifti)?;
+                files.set_item("summary_png", f.summary_png)?;
                 d.set_item("files", files)?;
             }
             Ok(d)

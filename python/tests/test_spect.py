@@ -167,3 +167,30 @@ def test_bsrem_raises_its_objective(backend):
     assert objectives[-1] > objectives[0]
     with pytest.raises(tomors.InvalidArgumentError):
         tomors.bsrem(counts, p, prior, iterations=2, subsets=4, relaxation=-1.0)
+
+
+def test_bsrem_for_noise_and_nema_recovery():
+    # The truth sampled at voxel centres recovers exactly; regions are the grid's shape.
+    grid = tomors.ImageGrid((16, 80, 80), spacing=4.0)
+    truth, _ = tomors.nema_iec(grid, supersample=1)
+    spheres, background = tomors.nema_regions(grid)
+    assert len(spheres) == 6 and background.shape == truth.shape and background.dtype == bool
+    r = tomors.nema_recovery(truth, grid)
+    assert [d for d, _, _ in r["spheres"]] == [10, 13, 17, 22, 28, 37]
+    assert all(m == 1.0 and x == 1.0 for _, m, x in r["spheres"]) and r["background_noise"] == 0.0
+    with pytest.raises(TypeError):
+        tomors.nema_recovery(truth[0], grid)
+
+    # BSREM reaches the noise asked for over a uniform region (β = 1 gives about 0.17).
+    p, activity, _ = make("cpu", collimator=False)
+    counts = np.random.default_rng(3).poisson(p.forward(activity) * 2).astype(np.float32) / 2
+    region = np.zeros(activity.shape, bool)
+    region[1:5, 18:22, 2:14] = True
+    assert (activity[region] == 1).all()
+    prior = tomors.Prior.relative_difference(0.1)
+    image, beta, noise, runs = tomors.bsrem_for_noise(counts, p, prior, 0.17, region, iterations=4, subsets=4)
+    assert abs(noise / 0.17 - 1) <= 0.03 and beta > 0.1 and runs > 1
+    sel = image[region]
+    assert abs(sel.std(ddof=1) / sel.mean() - noise) < 1e-6
+    with pytest.raises(tomors.InvalidArgumentError, match="no β reached"):
+        tomors.bsrem_for_noise(counts, p, prior, 1e-9, region, iterations=2, subsets=4, max_reconstructions=2)

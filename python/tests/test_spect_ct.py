@@ -243,7 +243,7 @@ def test_two_beds_make_one_volume(tmp_path):
     # The lowest bed first; the union starts at its first slice.
     assert r.beds[0].grid.origin[2] < r.beds[1].grid.origin[2]
     np.testing.assert_allclose(r.grid.origin, r.beds[0].grid.origin, atol=1e-6)
-    assert len(r.files["dicom"]) == 209 and r.files["nifti"].exists()
+    assert len(r.files["dicom"]) == 209 and r.files["nifti"].exists() and r.files["summary_png"].exists()
     with pytest.raises(tomors.InvalidArgumentError, match="no NM files"):
         tomors.spect_ct([], BEDS / "CT", 208, backend="cpu")
     with pytest.raises(tomors.InvalidArgumentError, match="joint"):

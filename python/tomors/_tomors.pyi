@@ -345,6 +345,14 @@ def bsrem(
     """BSREM: convergent penalised-likelihood reconstruction (relaxed, EM-preconditioned
     ordered-subsets gradient steps, step 1 / (1 + relaxation * n))."""
 
+def bsrem_for_noise(
+    data: ArrayLike, projector: EmissionModel, prior: Prior, noise: float, region: ArrayLike, iterations: int,
+    subsets: int, relaxation: float = 0.3, background: Optional[ArrayLike] = None, x0: Optional[ArrayLike] = None,
+    post_filter_fwhm: Optional[float] = None, tolerance: float = 0.03, max_reconstructions: int = 12,
+) -> tuple[F32Array, float, float, int]:
+    """BSREM with the beta that gives the noise (std / mean over region, non-zero inside):
+    (image, beta, noise, reconstructions). The prior's beta starts the search."""
+
 def penalised_log_likelihood(
     data: ArrayLike, projector: EmissionModel, image: ArrayLike, prior: Prior, background: Optional[ArrayLike] = None
 ) -> float:
@@ -361,6 +369,13 @@ def nema_iec(
     grid: ImageGrid, contrast: float = 4.0, background: float = 1.0, mu_water: float = 0.0154, supersample: int = 2
 ) -> tuple[F32Array, F32Array]:
     """(activity, mu) of the NEMA IEC body-like phantom on a 3D grid (2D: the spheres' plane)."""
+
+def nema_regions(grid: ImageGrid) -> tuple[list[np.ndarray], np.ndarray]:
+    """(spheres, background): the six sphere masks (10 to 37 mm) and the background mask on a 3D grid."""
+
+def nema_recovery(image: ArrayLike, grid: ImageGrid, contrast: float = 4.0, background: float = 1.0) -> dict:
+    """Recovery per sphere: spheres [(diameter_mm, mean, max)] over the true activity,
+    background_recovery and background_noise (std / mean)."""
 
 def os_sps(
     counts: ArrayLike,

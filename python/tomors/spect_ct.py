@@ -101,7 +101,8 @@ class SpectCtBedsResult:
     """Each bed, lowest first along the slice axis: stitched, its own reconstruction; joint, the
     volume over its grid."""
     files: Optional[Dict[str, object]] = field(default=None, repr=False)
-    """What was written with ``output_dir``: ``dicom`` (paths), ``series_uid``, ``nifti``."""
+    """What was written with ``output_dir``: ``dicom`` (paths), ``series_uid``, ``nifti``,
+    ``summary_png``."""
 
 
 def spect_ct(

@@ -21,6 +21,7 @@
 //! are interpolated linearly along the slice axis (weights and weighted images alike).
 
 use super::spect_ct::{Prepared, SpectCt, SpectCtOptions, Stage, prepare, reconstruct};
+use super::summary::Summary;
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
 use crate::io::dicom::{
@@ -504,23 +505,27 @@ fn measured_reach(bed: &SpectCt) -> Vec<usize> {
 /// Files [`SpectCtBeds::write`] wrote.
 #[derive(Debug, Clone)]
 pub struct SpectCtBedsFiles {
-    /// The DICOM series of the stitched volume, one file per slice.
+    /// The DICOM series of the volume, one file per slice.
     pub dicom: Vec<PathBuf>,
     /// Its Series Instance UID.
     pub series_uid: String,
-    /// The stitched volume as NIfTI.
+    /// The volume as NIfTI.
     pub nifti: PathBuf,
+    /// The one-page summary.
+    pub summary_png: PathBuf,
 }
 
 impl SpectCtBeds {
-    /// Writes the volume into `folder`: a DICOM NM series over the CT (`dicom/`) and
-    /// `recon.nii.gz`. Existing results are never overwritten; files are written atomically.
+    /// Writes the volume into `folder`: a DICOM NM series over the CT (`dicom/`),
+    /// `recon.nii.gz` and `summary.png` ([`SpectCtBeds::summary_page`]). Existing results are
+    /// never overwritten; files are written atomically.
     ///
     /// # Errors
     /// I/O and DICOM errors; results already in `folder`.
     pub fn write(&self, folder: &Path) -> Result<SpectCtBedsFiles> {
         let nifti = folder.join("recon.nii.gz");
-        crate::io::refuse_existing([nifti.as_path()])?;
+        let summary_png = folder.join("summary.png");
+        crate::io::refuse_existing([nifti.as_path(), summary_png.as_path()])?;
         let first = &self.beds[0];
         let reference = Reference::from_file(&first.ct.volume.files[0])?;
         let o = &first.options;
@@ -547,10 +552,50 @@ impl SpectCtBeds {
         };
         let written = writer.write(st.image.view(), &st.grid, &folder.join("dicom"))?;
         crate::io::nifti::write_nifti(st.image.view(), &st.grid, &nifti, st.units)?;
+        crate::fusion::write_png(self.summary_page()?.view(), &summary_png)?;
         Ok(SpectCtBedsFiles {
             dicom: written.files,
             series_uid: written.series_uid,
             nifti,
+            summary_png,
         })
+    }
+
+    /// The one-page summary of the volume over the CT: its MIP, the planes through its hottest
+    /// voxel fused over the CT, the first bed's settings, how the beds were combined, every
+    /// bed's warnings, and the volumes of interest.
+    ///
+    /// # Errors
+    /// Only resampling errors, which volumes on valid grids do not produce.
+    pub fn summary_page(&self) -> Result<Array3<u8>> {
+        let first = &self.beds[0];
+        let mut lines = first.settings();
+        lines.push(format!(
+            "{} beds {}, {}x{}x{} voxels",
+            self.beds.len(),
+            match self.method {
+                MultiBed::Joint => "reconstructed jointly",
+                MultiBed::Stitched => "stitched by sensitivity",
+            },
+            self.volume.grid.shape[2],
+            self.volume.grid.shape[1],
+            self.volume.grid.shape[0]
+        ));
+        lines.extend(
+            self.beds
+                .iter()
+                .flat_map(|b| &b.warnings)
+                .map(|w| format!("WARNING: {w}")),
+        );
+        Summary {
+            image: self.volume.image.view(),
+            grid: &self.volume.grid,
+            units: self.volume.units,
+            ct: first.ct.volume.data.view(),
+            ct_grid: &first.ct.volume.grid,
+            mu_map: None,
+            lines,
+        }
+        .page()
     }
 }

@@ -10,6 +10,7 @@ use crate::fusion::{
     Colormap, Overlay, Page, Plane, Resampling, Window, fuse, plane_image, resample,
 };
 use crate::geometry::PatientGrid;
+use crate::recon::{Voi, voi_stats};
 
 /// Tile side, pixels.
 const TILE: usize = 320;
@@ -94,9 +95,44 @@ impl Summary<'_> {
                 fuse(plane.view(), window, None)?.view(),
             );
         }
-        page.text("settings", &self.lines);
+        let mut lines = self.lines.clone();
+        lines.extend(voi_lines(image, self.grid.spacing, self.units));
+        page.text("settings", &lines);
         Ok(page.render())
     }
+}
+
+/// Volume-of-interest lines for the page: the whole field of view, and the voxels at 40 % of
+/// the maximum or more (wherever they lie). Totals: MBq for an image in Bq/mL, counts/s for
+/// one in counts/s per voxel.
+fn voi_lines(image: ArrayView3<'_, f32>, spacing: [f64; 3], units: &str) -> Vec<String> {
+    let describe = |name: &str, voi: Voi<'_>| -> Option<String> {
+        let s = voi_stats(image, spacing, voi).ok()?;
+        let total = match units {
+            "BQML" => format!("{} MBq", three_digits((s.total / 1e6) as f32)),
+            "CPS" => format!("{} cps", three_digits((s.mean * s.voxels as f64) as f32)),
+            _ => format!("{} x mL", three_digits(s.total as f32)),
+        };
+        Some(format!(
+            "{name}: {} mL, mean {}, max {} {units}, total {total}",
+            three_digits(s.volume_ml as f32),
+            three_digits(s.mean as f32),
+            three_digits(s.max as f32),
+        ))
+    };
+    let all = Array3::from_elem(image.raw_dim(), true);
+    let everything = Voi::Mask(all.view());
+    let hot = Voi::FractionOfMax {
+        fraction: 0.4,
+        within: None,
+    };
+    [
+        describe("field of view", everything),
+        describe(">= 40% of max", hot),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// `v` with about three significant digits and no more (a caption has room for ~20 characters).
@@ -168,7 +204,7 @@ fn plane_on_ct(
 
 #[cfg(test)]
 mod tests {
-    use super::three_digits;
+    use super::*;
 
     #[test]
     fn captions_show_three_significant_digits() {
@@ -177,5 +213,23 @@ mod tests {
         assert_eq!(three_digits(8.1234), "8.12");
         assert_eq!(three_digits(0.0123456), "0.0123");
         assert_eq!(three_digits(0.0), "0");
+    }
+
+    #[test]
+    fn the_page_reports_the_field_and_the_hot_voxels() {
+        // 2 mm voxels (0.008 mL): 999 voxels of 1000 Bq/mL, one of 10 000.
+        let mut image = Array3::from_elem((10, 10, 10), 1000.0f32);
+        image[[5, 5, 5]] = 10_000.0;
+        let lines = voi_lines(image.view(), [2.0; 3], "BQML");
+        // Total: (999 × 1000 + 10 000) Bq/mL × 0.008 mL = 8072 Bq.
+        assert_eq!(
+            lines,
+            vec![
+                "field of view: 8.00 mL, mean 1009, max 10000 BQML, total 0.00807 MBq",
+                ">= 40% of max: 0.00800 mL, mean 10000, max 10000 BQML, total 0.000080 MBq",
+            ]
+        );
+        let cps = voi_lines(image.view(), [2.0; 3], "CPS");
+        assert!(cps[0].ends_with("total 1009000 cps"), "{cps:?}");
     }
 }

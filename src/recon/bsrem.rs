@@ -183,8 +183,7 @@ impl Bsrem<'_> {
         }
         let noise_ok = target.noise.is_finite() && target.noise > 0.0;
         let tolerance_ok = target.tolerance > 0.0 && target.tolerance < 1.0;
-        if !noise_ok || !tolerance_ok || target.max_reconstructions == 0
-        {
+        if !noise_ok || !tolerance_ok || target.max_reconstructions == 0 {
             return Err(Error::InvalidArgument(format!(
                 "noise target {} within {} in {} reconstructions; expected a finite target > 0, \
                  a tolerance in (0, 1) and at least one reconstruction",
@@ -208,10 +207,7 @@ impl Bsrem<'_> {
         let mut reconstruct = |beta: f64| -> Result<(f64, ArrayD<f32>)> {
             runs += 1;
             let settings = Bsrem {
-                prior: Prior {
-                    beta,
-                    ..self.prior
-                },
+                prior: Prior { beta, ..self.prior },
                 ..self.clone()
             };
             let image = settings.run(model, data.view())?;
