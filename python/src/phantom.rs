@@ -8,6 +8,11 @@ use tomors::phantom::EllipsoidPhantom;
 
 /// Two new float32 arrays.
 type ArrayPair<'py> = (Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyArrayDyn<f32>>);
+/// Six sphere masks and a background mask.
+type Regions<'py> = (
+    Vec<Bound<'py, PyArrayDyn<bool>>>,
+    Bound<'py, PyArrayDyn<bool>>,
+);
 
 pub(crate) fn phantom_radius(grid: &tomors::ImageGrid, radius: Option<f64>) -> f64 {
     radius.unwrap_or_else(|| grid.inscribed_radius())
@@ -121,13 +126,7 @@ fn nema(contrast: f64, background: f64) -> tomors::phantom::NemaIecPhantom {
 /// The regions a NEMA IEC recovery reads on the 3D `grid`: `(spheres, background)`, six bool
 /// arrays (10 to 37 mm) and one, shaped like the grid's images.
 #[pyfunction]
-pub(crate) fn nema_regions<'py>(
-    py: Python<'py>,
-    grid: &PyImageGrid,
-) -> PyResult<(
-    Vec<Bound<'py, PyArrayDyn<bool>>>,
-    Bound<'py, PyArrayDyn<bool>>,
-)> {
+pub(crate) fn nema_regions<'py>(py: Python<'py>, grid: &PyImageGrid) -> PyResult<Regions<'py>> {
     let r = nema(4.0, 1.0).regions(&grid.inner);
     let spheres = r
         .spheres
