@@ -122,6 +122,7 @@
 
 mod array;
 pub mod backend;
+pub mod batch;
 pub mod bench;
 pub mod error;
 pub mod filter;

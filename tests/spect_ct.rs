@@ -555,12 +555,14 @@ fn bad_pairs_and_settings_are_refused_with_reasons() {
     let mut uneven = nm.clone();
     uneven.frame_durations[3] = 12.0;
     fails(uneven, ct.clone(), &options, "one positive duration");
-    let bad_cal = SpectCtOptions {
-        calibration_cps_per_mbq: Some(-3.0),
-        iterations: 1,
-        ..options
-    };
-    fails(nm, ct, &bad_cal, "calibration factor");
+    for calibration in [-3.0, 0.0, f64::NAN, f64::INFINITY] {
+        let bad_cal = SpectCtOptions {
+            calibration_cps_per_mbq: Some(calibration),
+            iterations: 1,
+            ..options.clone()
+        };
+        fails(nm.clone(), ct.clone(), &bad_cal, "calibration factor");
+    }
 }
 
 /// A CT whose coordinates are off, placed by the motion that undoes it, gives the μ-map of

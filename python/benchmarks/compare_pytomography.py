@@ -6,7 +6,7 @@ with its own corrections (its own HU → μ curve, PSF model and projector). Eac
 as DICOM by its own package, read back by tomors with its geometry, and PyTomography's is
 resampled onto tomors' grid: the comparison is then in one frame of reference.
 
-    python python/benchmarks/compare_pytomography.py NM.dcm CT_DIR OUT_DIR
+    python python/benchmarks/compare_pytomography.py NM.dcm CT_DIR OUT_DIR [--same-mu-curve]
 
 Needs PyTomography (and torch) and tomors in one environment. Prints timings, the correlation of
 the two images (all voxels, and voxels above 1 % of the maximum), the ratio of total
@@ -28,9 +28,25 @@ out.mkdir(parents=True, exist_ok=True)
 ITERATIONS, SUBSETS, KEV = 4, 8, 208.0
 
 # ---- tomors
+# With --same-mu-curve tomors converts the CT with PyTomography's HU → μ curve (the bilinear
+# curve its table gives for this scanner, CT kVp and photopeak), so the μ-maps differ only by how
+# each package samples the CT on the emission grid (tomors averages over each voxel,
+# PyTomography interpolates at its centre).
+same_curve = "--same-mu-curve" in sys.argv
+hu_to_mu = None
+if same_curve:
+    from pytomography.io.SPECT.dicom import get_HU2mu_conversion  # noqa: E402
+
+    files = [f for f in sorted(glob(str(ct_dir / "**" / "*"), recursive=True)) if Path(f).is_file()]
+    k = get_HU2mu_conversion(files, KEV).keywords
+    assert k["b1"] == k["b2"], k
+    # PyTomography's curve is in 1/cm: (μ water, slope below 0 HU, slope above) in 1/mm.
+    hu_to_mu = (float(k["b1"]) / 10, float(k["a1"]) / 10, float(k["a2"]) / 10)
+    print(f"PyTomography's HU → μ curve at {KEV} keV (1/mm): {hu_to_mu}")
 t = time.perf_counter()
-ours = tomors.spect_ct(nm_path, ct_dir, KEV,  # warns: the CT stops short of the head's top iterations=ITERATIONS, subsets=SUBSETS, backend="cpu",
-                       output_dir=out / "tomors")
+# (Warns: the CT stops short of the head's top.)
+ours = tomors.spect_ct(nm_path, ct_dir, KEV, iterations=ITERATIONS, subsets=SUBSETS, backend="cpu",
+                       hu_to_mu=hu_to_mu, output_dir=out / "tomors")
 t_ours = time.perf_counter() - t
 nm = tomors.io.read_nm_projections(nm_path)
 seconds_per_view = float(np.mean(nm.frame_durations))

@@ -1,10 +1,11 @@
 //! The `tomors` command line: `demo` (the quick start), `fbp` and `osem` on `.npy` data,
-//! `info`, `bench`, `dicom info`, `recon-spect` (SPECT-CT from DICOM) and `fuse-pet`.
+//! `info`, `bench`, `dicom info`, `recon-spect` (SPECT-CT from DICOM), `fuse-pet` and `batch`.
 //!
 //! One module per subcommand. Every argument is parsed (and typed: backends, filters, cases)
 //! before any data is read; errors keep their kind, and the kind is the exit status (see
 //! [`common::Kind`]: 3 invalid input, 4 files, 5 no GPU, 6 GPU failure; 2 is the parser's).
 
+mod batch;
 mod bench;
 mod common;
 mod demo;
@@ -64,6 +65,9 @@ enum Command {
     /// prints a table (giga voxel-updates per second = voxels × views / time); `spect` and
     /// `pet` time OSEM of the emission benchmark cases.
     Bench(bench::BenchArgs),
+    /// Every study under a folder tree, each by the pipeline it needs (SPECT-CT, PET over CT),
+    /// into a folder of its own, with a JSON-lines log; resumable.
+    Batch(batch::BatchArgs),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         Command::ReconPet(args) => recon_pet::run(args),
         Command::FusePet(args) => fuse_pet::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Batch(args) => batch::run(args),
     };
     if let Some(dir) = runtime_dir {
         let _ = std::fs::remove_dir_all(dir);

@@ -26,6 +26,9 @@ pub struct SeriesInfo {
     pub modality: String,
     /// Series Description (0008,103E).
     pub description: Option<String>,
+    /// Image Type (0008,0008) of the first file, values joined by `\\` (NM projections:
+    /// `ORIGINAL\\PRIMARY\\TOMO\\…`).
+    pub image_type: Option<String>,
     /// SOP Class UID of the first file.
     pub sop_class_uid: String,
     /// The files, in the order found.
@@ -87,6 +90,7 @@ pub fn scan(path: &Path, limits: &ReadLimits) -> Result<Scan> {
                 frame_of_reference_uid: a.opt_str(tags::FRAME_OF_REFERENCE_UID)?,
                 modality: a.opt_str(tags::MODALITY)?.unwrap_or_else(|| "OT".into()),
                 description: a.opt_str(tags::SERIES_DESCRIPTION)?,
+                image_type: a.opt_str(tags::IMAGE_TYPE)?,
                 sop_class_uid: obj
                     .meta()
                     .media_storage_sop_class_uid()

@@ -1,0 +1,682 @@
+//! Batches of studies: every study under a folder tree reconstructed by the pipeline it needs,
+//! with the settings of one TOML file, each study's results written atomically into a folder
+//! of its own, and a JSON-lines log of what happened.
+//!
+//! - **Finding studies** ([`find_studies`]): the DICOM files under the input folder, grouped by
+//!   study and series ([`crate::io::dicom::scan`]; headers only). A study with NM projections
+//!   (Image Type `…\TOMO`, one series per bed) and a CT is SPECT-CT
+//!   ([`crate::pipeline::spect_ct`], several beds: [`crate::pipeline::spect_ct_beds`]); one with
+//!   a PET series and a CT is PET over CT ([`crate::pipeline::fuse_pet_ct`]). Others are logged
+//!   as unsupported, with the reason.
+//! - **Atomic results**: a study is reconstructed into `OUTPUT/.<study UID>.partial/`, which is
+//!   renamed to `OUTPUT/<study UID>/` only when every file (and `study.json`, its record) is
+//!   written. A study whose folder exists is finished and is skipped; a `.partial` folder left
+//!   by an interrupted run is removed and the study redone from scratch.
+//! - **The log** `OUTPUT/batch.jsonl`: one JSON object per study a run worked on ([`Record`]),
+//!   appended and synced as each study ends. A failing study (an error, or a panic inside
+//!   the pipeline) is logged and the batch goes on.
+//! - **Inputs** are only read.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::io::dicom::{ReadLimits, SeriesInfo, SeriesSelect, scan};
+use crate::pipeline::{
+    DecayCorrection, FusePetCtOptions, MultiBed, ScatterCorrection, SpectCtOptions, fuse_pet_ct,
+    spect_ct, spect_ct_beds,
+};
+
+/// A batch's settings, read from TOML ([`Settings::parse`]); every table and key is optional,
+/// unknown keys are refused.
+///
+/// ```toml
+/// backend = "auto"          # auto, gpu or cpu
+///
+/// [spect]                   # SPECT-CT studies
+/// photopeak_kev = 208.0     # needed for SPECT-CT studies
+/// scatter = "tew"           # tew, dew or none
+/// iterations = 4
+/// subsets = 8
+/// post_filter_fwhm = 6.0    # mm
+/// beds = "joint"            # joint or stitched
+///
+/// [pet]                     # PET-over-CT studies
+/// suv = true
+/// ```
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where to compute: `"auto"` (the GPU when there is one), `"gpu"` or `"cpu"`.
+    #[serde(default = "auto")]
+    pub backend: String,
+    /// SPECT-CT settings.
+    #[serde(default)]
+    pub spect: SpectSettings,
+    /// PET-over-CT settings.
+    #[serde(default)]
+    pub pet: PetSettings,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+/// The `[spect]` table: the settings of [`SpectCtOptions`] a batch can choose.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpectSettings {
+    /// Photopeak, keV (no default: SPECT-CT studies fail without it).
+    pub photopeak_kev: Option<f64>,
+    /// `"tew"`, `"dew"` or `"none"`.
+    pub scatter: String,
+    /// DEW's ratio k.
+    pub dew_k: f64,
+    /// Attenuation correction from the CT.
+    pub attenuation: bool,
+    /// Collimator type instead of the header's (`"megp"`, …).
+    pub collimator: Option<String>,
+    /// OSEM iterations.
+    pub iterations: usize,
+    /// OSEM subsets.
+    pub subsets: usize,
+    /// Gaussian post-filter FWHM, mm.
+    pub post_filter_fwhm: Option<f64>,
+    /// Counts per second per MBq: images in Bq/mL.
+    pub calibration_cps_per_mbq: Option<f64>,
+    /// `"start"`, `"injection"` or `"none"`.
+    pub decay_correction: String,
+    /// Several beds: `"joint"` or `"stitched"`.
+    pub beds: String,
+    /// Refuse a CT shorter than the body in the emission field of view.
+    pub require_full_ct: bool,
+}
+
+impl Default for SpectSettings {
+    fn default() -> Self {
+        let o = SpectCtOptions::new(0.0);
+        Self {
+            photopeak_kev: None,
+            scatter: "tew".into(),
+            dew_k: 0.5,
+            attenuation: o.attenuation,
+            collimator: None,
+            iterations: o.iterations,
+            subsets: o.subsets,
+            post_filter_fwhm: None,
+            calibration_cps_per_mbq: None,
+            decay_correction: "start".into(),
+            beds: "joint".into(),
+            require_full_ct: o.require_full_ct,
+        }
+    }
+}
+
+/// The `[pet]` table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PetSettings {
+    /// Convert to SUVbw when the header allows.
+    pub suv: bool,
+    /// Register the CT to the PET.
+    pub register: bool,
+}
+
+impl Default for PetSettings {
+    fn default() -> Self {
+        let o = FusePetCtOptions::default();
+        Self {
+            suv: o.suv,
+            register: o.register,
+        }
+    }
+}
+
+impl Settings {
+    /// Settings from TOML text.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for TOML that does not parse, unknown keys, values of the
+    /// wrong type (the message gives the line and what was expected), or values out of range.
+    pub fn parse(text: &str) -> Result<Self> {
+        let s: Settings =
+            toml::from_str(text).map_err(|e| Error::InvalidArgument(format!("settings: {e}")))?;
+        s.spect_options(0.0)?;
+        s.backend()?;
+        Ok(s)
+    }
+
+    /// Settings from a TOML file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; as [`Settings::parse`].
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))
+    }
+
+    fn backend(&self) -> Result<Backend> {
+        self.backend
+            .parse()
+            .map_err(|_| bad("backend", &self.backend, "\"auto\", \"gpu\" or \"cpu\""))
+    }
+
+    /// The SPECT-CT options, for a photopeak of `kev` (the settings' own when given).
+    fn spect_options(&self, kev: f64) -> Result<SpectCtOptions> {
+        let s = &self.spect;
+        let mut o = SpectCtOptions::new(s.photopeak_kev.unwrap_or(kev));
+        o.scatter = match s.scatter.as_str() {
+            "tew" => ScatterCorrection::TripleEnergyWindow,
+            "dew" => ScatterCorrection::DualEnergyWindow { k: s.dew_k },
+            "none" => ScatterCorrection::None,
+            other => return Err(bad("spect.scatter", other, "\"tew\", \"dew\" or \"none\"")),
+        };
+        o.decay_correction = match s.decay_correction.as_str() {
+            "start" => DecayCorrection::AcquisitionStart,
+            "injection" => DecayCorrection::Injection,
+            "none" => DecayCorrection::None,
+            other => {
+                return Err(bad(
+                    "spect.decay_correction",
+                    other,
+                    "\"start\", \"injection\" or \"none\"",
+                ));
+            }
+        };
+        self.beds()?;
+        if s.iterations == 0 || s.subsets == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "settings: spect.iterations {} and spect.subsets {}; expected at least 1 each",
+                s.iterations, s.subsets
+            )));
+        }
+        if let Some(k) = s.photopeak_kev
+            && !(k.is_finite() && k > 0.0)
+        {
+            return Err(bad(
+                "spect.photopeak_kev",
+                &k.to_string(),
+                "a positive energy",
+            ));
+        }
+        o.attenuation = s.attenuation;
+        o.iterations = s.iterations;
+        o.subsets = s.subsets;
+        o.post_filter_fwhm = s.post_filter_fwhm;
+        o.calibration_cps_per_mbq = s.calibration_cps_per_mbq;
+        o.require_full_ct = s.require_full_ct;
+        o.backend = self.backend()?;
+        Ok(o)
+    }
+
+    fn beds(&self) -> Result<MultiBed> {
+        match self.spect.beds.as_str() {
+            "joint" => Ok(MultiBed::Joint),
+            "stitched" => Ok(MultiBed::Stitched),
+            other => Err(bad("spect.beds", other, "\"joint\" or \"stitched\"")),
+        }
+    }
+}
+
+fn bad(key: &str, value: &str, expected: &str) -> Error {
+    Error::InvalidArgument(format!("settings: {key} is {value:?}; expected {expected}"))
+}
+
+/// The pipeline a study needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pipeline {
+    /// NM projections (one series per bed) and a CT.
+    SpectCt,
+    /// A PET series and a CT.
+    PetCt,
+}
+
+/// A study found under the input folder.
+#[derive(Debug, Clone)]
+pub struct Study {
+    /// Study Instance UID.
+    pub uid: String,
+    /// What it needs, or why nothing can be done with it.
+    pub pipeline: std::result::Result<Pipeline, String>,
+    /// The NM projection files, one per bed.
+    pub nm: Vec<PathBuf>,
+    /// The PET series.
+    pub pet: Option<SeriesInfo>,
+    /// The CT series (the largest of the study).
+    pub ct: Option<SeriesInfo>,
+}
+
+/// What [`find_studies`] found.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The studies, in the order of their UIDs.
+    pub studies: Vec<Study>,
+    /// Files that are not readable DICOM, with the reason.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// The studies under `input` (a folder searched recursively).
+///
+/// # Errors
+/// As [`scan`]: no readable DICOM file at all, or more files than `limits` allow.
+pub fn find_studies(input: &Path, limits: &ReadLimits) -> Result<Found> {
+    let found = scan(input, limits)?;
+    let mut by_study: std::collections::BTreeMap<String, Vec<SeriesInfo>> = Default::default();
+    for s in found.series {
+        // A series without a study UID is a study of its own (it cannot be paired).
+        let key = s
+            .study_uid
+            .clone()
+            .unwrap_or_else(|| format!("no-study-uid-{}", s.series_uid));
+        by_study.entry(key).or_default().push(s);
+    }
+    let studies = by_study
+        .into_iter()
+        .map(|(uid, series)| {
+            let tomo = |s: &&SeriesInfo| {
+                s.modality == "NM"
+                    && s.image_type
+                        .as_deref()
+                        .and_then(|t| t.split('\\').nth(2))
+                        .is_some_and(|k| k.trim() == "TOMO")
+            };
+            // Series come largest first.
+            let nm: Vec<PathBuf> = series
+                .iter()
+                .filter(tomo)
+                .flat_map(|s| s.files.iter().cloned())
+                .collect();
+            let pet = series.iter().find(|s| s.modality == "PT").cloned();
+            let ct = series.iter().find(|s| s.modality == "CT").cloned();
+            let pipeline = match (nm.is_empty(), &pet, &ct) {
+                (false, _, Some(_)) => Ok(Pipeline::SpectCt),
+                (true, Some(_), Some(_)) => Ok(Pipeline::PetCt),
+                (false, _, None) | (true, Some(_), None) => {
+                    Err("no CT series in the study".to_string())
+                }
+                (true, None, _) => Err(format!(
+                    "neither NM projections nor a PET series (series: {})",
+                    series
+                        .iter()
+                        .map(|s| s.modality.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            };
+            Study {
+                uid,
+                pipeline,
+                nm,
+                pet,
+                ct,
+            }
+        })
+        .collect();
+    Ok(Found {
+        studies,
+        unreadable: found.skipped,
+    })
+}
+
+/// One line of the batch log.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Record {
+    /// Study Instance UID.
+    pub study: String,
+    /// The pipeline run (`None` for an unsupported study).
+    pub pipeline: Option<Pipeline>,
+    /// `"done"`, `"failed"` or `"unsupported"`.
+    pub status: &'static str,
+    /// Seconds spent on the study.
+    pub seconds: f64,
+    /// What the user should know about the result.
+    pub warnings: Vec<String>,
+    /// The files written, relative to the study's folder.
+    pub outputs: Vec<PathBuf>,
+    /// Why the study failed or is unsupported.
+    pub error: Option<String>,
+}
+
+/// What [`run_batch`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The records of the studies worked on (also in the log).
+    pub records: Vec<Record>,
+    /// Studies finished by an earlier run, skipped.
+    pub already_done: Vec<String>,
+    /// Files under the input that are not readable DICOM.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// What [`run_batch`] tells its progress callback.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    /// The studies were found.
+    Found {
+        /// Studies in all.
+        studies: usize,
+    },
+    /// A study starts (`index` from 0).
+    Start {
+        /// Its position.
+        index: usize,
+        /// Its UID.
+        study: &'a str,
+    },
+    /// A study ended (or was skipped, already done).
+    End {
+        /// Its position.
+        index: usize,
+        /// `"done"`, `"failed"`, `"unsupported"` or `"already done"`.
+        status: &'a str,
+    },
+}
+
+/// Reconstructs every study under `input` into `output` (see the module docs).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an output folder inside the input folder (its results would
+/// be read as input) or equal to it; [`Error::Io`] when the output folder or the log cannot be
+/// written; what [`find_studies`] reports. A study's own failure is not an error: it is logged.
+pub fn run_batch(
+    settings: &Settings,
+    input: &Path,
+    output: &Path,
+    mut progress: Option<&mut dyn FnMut(Event<'_>)>,
+) -> Result<Report> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    let (inside, outside) = (input.canonicalize().map_err(io(input))?, resolved(output)?);
+    if outside.starts_with(&inside) {
+        return Err(Error::InvalidArgument(format!(
+            "the output folder {} lies inside the input folder {}; its results would be read as \
+             studies: choose a folder outside it",
+            output.display(),
+            input.display()
+        )));
+    }
+    std::fs::create_dir_all(output).map_err(io(output))?;
+    let mut tell = |e: Event<'_>| {
+        if let Some(p) = progress.as_deref_mut() {
+            p(e)
+        }
+    };
+    let Found {
+        studies,
+        unreadable,
+    } = find_studies(input, &ReadLimits::default())?;
+    tell(Event::Found {
+        studies: studies.len(),
+    });
+    let log = output.join("batch.jsonl");
+    let mut report = Report {
+        unreadable,
+        ..Report::default()
+    };
+    for (index, study) in studies.iter().enumerate() {
+        let done = output.join(&study.uid);
+        if done.is_dir() {
+            report.already_done.push(study.uid.clone());
+            tell(Event::End {
+                index,
+                status: "already done",
+            });
+            continue;
+        }
+        tell(Event::Start {
+            index,
+            study: &study.uid,
+        });
+        let record = run_study(settings, study, output);
+        append(&log, &record)?;
+        tell(Event::End {
+            index,
+            status: record.status,
+        });
+        report.records.push(record);
+    }
+    Ok(report)
+}
+
+/// One study into `output/<uid>/`, through `output/.<uid>.partial/`.
+fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
+    let t = Instant::now();
+    let mut record = Record {
+        study: study.uid.clone(),
+        pipeline: study.pipeline.clone().ok(),
+        status: "done",
+        seconds: 0.0,
+        warnings: Vec::new(),
+        outputs: Vec::new(),
+        error: None,
+    };
+    let pipeline = match &study.pipeline {
+        Ok(p) => *p,
+        Err(why) => {
+            record.status = "unsupported";
+            record.error = Some(why.clone());
+            return record;
+        }
+    };
+    let partial = output.join(format!(".{}.partial", study.uid));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial).map_err(|source| Error::Io {
+                path: partial.clone(),
+                source,
+            })?;
+        }
+        reconstruct(settings, study, pipeline, &partial)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown".into());
+        Err(Error::InvalidArgument(format!(
+            "the pipeline panicked ({what}); please report it"
+        )))
+    });
+    record.seconds = t.elapsed().as_secs_f64();
+    let finished = result.and_then(|(warnings, outputs)| {
+        record.warnings = warnings;
+        record.outputs = outputs;
+        let json = serde_json::to_string_pretty(&(&record, settings))
+            .map_err(|e| Error::InvalidArgument(format!("study record: {e}")))?;
+        crate::io::write_atomically(&partial.join("study.json"), |p| {
+            std::fs::write(p, json).map_err(|source| Error::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        })?;
+        std::fs::rename(&partial, output.join(&study.uid)).map_err(|source| Error::Io {
+            path: partial.clone(),
+            source,
+        })
+    });
+    if let Err(e) = finished {
+        record.status = "failed";
+        record.error = Some(e.to_string());
+        record.outputs.clear();
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    record
+}
+
+/// Runs the study's pipeline, writing into `folder`; its warnings and the files written
+/// (relative to `folder`).
+fn reconstruct(
+    settings: &Settings,
+    study: &Study,
+    pipeline: Pipeline,
+    folder: &Path,
+) -> Result<(Vec<String>, Vec<PathBuf>)> {
+    let ct = study.ct.as_ref().expect("a pipeline needs a CT");
+    let ct_dir = common_folder(&ct.files);
+    let relative = |paths: Vec<PathBuf>| -> Vec<PathBuf> {
+        paths
+            .into_iter()
+            .map(|p| p.strip_prefix(folder).map(Path::to_path_buf).unwrap_or(p))
+            .collect()
+    };
+    match pipeline {
+        Pipeline::SpectCt => {
+            let kev = settings.spect.photopeak_kev.ok_or_else(|| {
+                Error::InvalidArgument(
+                    "a SPECT-CT study, and the settings give no spect.photopeak_kev".into(),
+                )
+            })?;
+            let mut o = settings.spect_options(kev)?;
+            o.ct_series = SeriesSelect::Uid(ct.series_uid.clone());
+            if let Some(name) = &settings.spect.collimator {
+                o.collimator = Some(crate::geometry::Collimator::for_camera(None, name, kev)?);
+            }
+            if study.nm.len() == 1 {
+                let r = spect_ct(&study.nm[0], &ct_dir, &o, None)?;
+                let f = r.write(folder)?;
+                let mut files = f.dicom;
+                files.extend([f.nifti, f.summary_png]);
+                files.extend(f.mu_map_nifti);
+                Ok((r.warnings, relative(files)))
+            } else {
+                let r = spect_ct_beds(&study.nm, &ct_dir, &o, settings.beds()?, None)?;
+                let f = r.write(folder)?;
+                let mut files = f.dicom;
+                files.extend([f.nifti, f.summary_png]);
+                let warnings = r.beds.iter().flat_map(|b| b.warnings.clone()).collect();
+                Ok((warnings, relative(files)))
+            }
+        }
+        Pipeline::PetCt => {
+            let pet = study
+                .pet
+                .as_ref()
+                .expect("a PET-over-CT study has a PET series");
+            let o = FusePetCtOptions {
+                suv: settings.pet.suv,
+                register: settings.pet.register,
+                pet_series: SeriesSelect::Uid(pet.series_uid.clone()),
+                ct_series: SeriesSelect::Uid(ct.series_uid.clone()),
+                backend: settings.backend()?,
+                ..FusePetCtOptions::default()
+            };
+            let r = fuse_pet_ct(&common_folder(&pet.files), &ct_dir, &o)?;
+            let f = r.write(folder)?;
+            Ok((r.warnings, relative(vec![f.nifti, f.summary_png])))
+        }
+    }
+}
+
+/// `path` made absolute with links resolved, for a path that may not exist yet: its deepest
+/// existing ancestor canonicalised, the rest appended.
+fn resolved(path: &Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing.canonicalize().map_err(|source| Error::Io {
+        path: existing.to_path_buf(),
+        source,
+    })?;
+    out.extend(rest.iter().rev());
+    Ok(out)
+}
+
+/// The deepest folder holding every one of `files`.
+fn common_folder(files: &[PathBuf]) -> PathBuf {
+    let mut common = files[0].parent().unwrap_or(Path::new(".")).to_path_buf();
+    for f in &files[1..] {
+        while !f.starts_with(&common) {
+            if !common.pop() {
+                break;
+            }
+        }
+    }
+    common
+}
+
+/// Appends `record` to the log as one JSON line, synced.
+fn append(log: &Path, record: &Record) -> Result<()> {
+    let io = |source| Error::Io {
+        path: log.to_path_buf(),
+        source,
+    };
+    let mut line = serde_json::to_string(record)
+        .map_err(|e| Error::InvalidArgument(format!("batch log: {e}")))?;
+    line.push('\n');
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(io)?;
+    f.write_all(line.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_refuse_unknown_keys_and_wrong_types() {
+        let s = Settings::parse(
+            "backend = \"cpu\"\n[spect]\nphotopeak_kev = 208.0\niterations = 2\nbeds = \"stitched\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.spect.iterations, 2);
+        assert_eq!(s.spect.subsets, 8);
+        assert_eq!(s.beds().unwrap(), MultiBed::Stitched);
+        assert!(Settings::parse("").is_ok());
+        let fails = |text: &str, expect: &str| {
+            let e = Settings::parse(text).unwrap_err().to_string();
+            assert!(e.contains(expect), "expected {expect:?} in: {e}");
+        };
+        fails("[spect]\nphotopeak = 208\n", "unknown field `photopeak`");
+        fails("[spect]\niterations = \"four\"\n", "invalid type");
+        fails("[spect]\niterations = \"four\"\n", "line 2");
+        fails("[spekt]\n", "unknown field `spekt`");
+        fails("backend = \"tpu\"\n", "backend is \"tpu\"");
+        fails("[spect]\nscatter = \"magic\"\n", "spect.scatter");
+        fails("[spect]\nbeds = \"sideways\"\n", "spect.beds");
+        fails("[spect]\niterations = 0\n", "at least 1");
+        fails("[spect]\nphotopeak_kev = -5.0\n", "positive energy");
+        fails("[pet]\nsuv = 1\n", "invalid type");
+        fails("this is not toml", "settings");
+    }
+
+    #[test]
+    fn the_common_folder_of_files() {
+        let f = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            common_folder(&[f("/a/b/c/1.dcm"), f("/a/b/c/2.dcm")]),
+            f("/a/b/c")
+        );
+        assert_eq!(
+            common_folder(&[f("/a/b/c/1.dcm"), f("/a/b/d/2.dcm")]),
+            f("/a/b")
+        );
+        assert_eq!(common_folder(&[f("/a/1.dcm")]), f("/a"));
+    }
+}

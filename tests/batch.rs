@@ -1,0 +1,189 @@
+//! `tomors::batch`: a folder with the real two-bed SPECT-CT study, a PET-over-CT study, a study
+//! whose CT is damaged, a study with nothing to reconstruct and a file that is not DICOM, in one
+//! batch; a second run does nothing; a run interrupted in the middle of a study is redone and
+//! gives the same images; the inputs are never modified.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use ndarray::Array3;
+use tomors::PatientGrid;
+use tomors::batch::{Settings, run_batch};
+use tomors::io::dicom::{Reference, SeriesWriter, WriteModality};
+
+/// Every file under `dir` (following links) with a hash of its bytes.
+fn checksums(dir: &Path) -> BTreeMap<PathBuf, u64> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&p).unwrap().hash(&mut h);
+                out.insert(p, h.finish());
+            }
+        }
+    }
+    out
+}
+
+/// A synthetic PET-over-CT study in `dir`: a CT of a water cylinder (a new study) and a PET
+/// series over it in the same study; returns the study UID.
+fn pet_ct_study(dir: &Path, damaged: bool) -> String {
+    let (shape, spacing) = ([24, 48, 48], [5.0, 5.0, 5.0]);
+    let grid = PatientGrid::axis_aligned(shape, spacing, [-117.5, -117.5, -57.5]).unwrap();
+    let ct = Array3::from_shape_fn((24, 48, 48), |(_, y, x)| {
+        if (x as f32 - 23.5).hypot(y as f32 - 23.5) < 18.0 {
+            0.0
+        } else {
+            -1000.0
+        }
+    });
+    let written = SeriesWriter::new(WriteModality::Ct, "HU")
+        .write(ct.view(), &grid, &dir.join("CT"))
+        .unwrap();
+    let reference = Reference::from_file(&written.files[0]).unwrap();
+    let pet = ct.mapv(|v| if v > -500.0 { 3000.0 } else { 0.0 });
+    SeriesWriter::new(WriteModality::Pt, "BQML")
+        .with_reference(reference)
+        .write(pet.view(), &grid, &dir.join("PET"))
+        .unwrap();
+    if damaged {
+        // A CT slice cut short: its header reads, its pixels do not.
+        let f = &written.files[5];
+        let bytes = std::fs::read(f).unwrap();
+        std::fs::write(f, &bytes[..bytes.len() - 2000]).unwrap();
+    }
+    written.study_uid
+}
+
+fn read_log(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn a_folder_of_studies_in_one_batch_resumable_inputs_untouched() {
+    let root = std::env::temp_dir().join(format!("tomors-batch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let input = root.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::os::unix::fs::symlink(
+        common::shared_data("spect_ct_lu177_two_beds"),
+        input.join("lu177"),
+    )
+    .unwrap();
+    let pet_uid = pet_ct_study(&input.join("petct"), false);
+    let damaged_uid = pet_ct_study(&input.join("damaged"), true);
+    // A reconstruction only (NM RECON TOMO), and a file that is not DICOM.
+    let recon_only = SeriesWriter::new(WriteModality::Nm, "CNTS")
+        .write(
+            Array3::<f32>::ones((4, 8, 8)).view(),
+            &PatientGrid::axis_aligned([4, 8, 8], [4.0; 3], [0.0; 3]).unwrap(),
+            &input.join("recon_only"),
+        )
+        .unwrap();
+    std::fs::write(input.join("notes.txt"), "not DICOM").unwrap();
+    let before = checksums(&input);
+
+    let settings = Settings::parse(
+        "backend = \"cpu\"\n[spect]\nphotopeak_kev = 208.0\niterations = 1\nsubsets = 4\n",
+    )
+    .unwrap();
+    let output = root.join("out");
+    let mut events = 0;
+    let report = run_batch(&settings, &input, &output, Some(&mut |_| events += 1)).unwrap();
+    let log = read_log(&output.join("batch.jsonl"));
+    for line in &log {
+        println!("{line}");
+    }
+    assert_eq!(report.records.len(), 4, "{:?}", report.records);
+    assert!(events >= 9);
+    let by_study = |uid: &str| {
+        log.iter()
+            .find(|l| l["study"] == uid)
+            .unwrap_or_else(|| panic!("{uid} not in the log"))
+            .clone()
+    };
+    // The SPECT-CT study (both beds, joint) and the PET over CT are done, with their files.
+    let spect = log.iter().find(|l| l["pipeline"] == "spect-ct").unwrap();
+    assert_eq!(spect["status"], "done", "{spect}");
+    let spect_uid = spect["study"].as_str().unwrap().to_string();
+    let spect_dir = output.join(&spect_uid);
+    for f in ["recon.nii.gz", "summary.png", "study.json", "dicom"] {
+        assert!(spect_dir.join(f).exists(), "{f}");
+    }
+    assert_eq!(
+        std::fs::read_dir(spect_dir.join("dicom")).unwrap().count(),
+        209
+    );
+    let pet = by_study(&pet_uid);
+    assert_eq!(
+        (pet["status"].as_str(), pet["pipeline"].as_str()),
+        (Some("done"), Some("pet-ct"))
+    );
+    assert!(output.join(&pet_uid).join("pet.nii.gz").exists());
+    // The damaged study failed with a reason and left nothing; the reconstruction-only study is
+    // unsupported, with a reason.
+    let damaged = by_study(&damaged_uid);
+    assert_eq!(damaged["status"], "failed");
+    assert!(!damaged["error"].as_str().unwrap().is_empty());
+    assert!(!output.join(&damaged_uid).exists());
+    assert!(!output.join(format!(".{damaged_uid}.partial")).exists());
+    let unsupported = by_study(&recon_only.study_uid);
+    assert_eq!(unsupported["status"], "unsupported");
+    assert!(
+        unsupported["error"]
+            .as_str()
+            .unwrap()
+            .contains("neither NM projections")
+    );
+    assert!(
+        report
+            .unreadable
+            .iter()
+            .any(|(p, _)| p.ends_with("notes.txt"))
+    );
+
+    // A second run does nothing new: the finished studies are skipped.
+    let pet_image = std::fs::read(output.join(&pet_uid).join("pet.nii.gz")).unwrap();
+    let again = run_batch(&settings, &input, &output, None).unwrap();
+    assert_eq!(again.already_done.len(), 2);
+    assert!(again.records.iter().all(|r| r.status != "done"));
+
+    // Interrupted in the middle of the PET study: its folder half-written, not renamed. The
+    // next run removes the remains and redoes it, to the same image.
+    std::fs::remove_dir_all(output.join(&pet_uid)).unwrap();
+    let partial = output.join(format!(".{pet_uid}.partial"));
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::write(partial.join("pet.nii.gz"), b"half a file").unwrap();
+    let resumed = run_batch(&settings, &input, &output, None).unwrap();
+    assert!(
+        resumed
+            .records
+            .iter()
+            .any(|r| r.study == pet_uid && r.status == "done")
+    );
+    assert!(!partial.exists());
+    assert_eq!(
+        std::fs::read(output.join(&pet_uid).join("pet.nii.gz")).unwrap(),
+        pet_image
+    );
+
+    // The inputs were only read.
+    assert_eq!(checksums(&input), before);
+    // An output folder inside the input is refused.
+    let e = run_batch(&settings, &input, &input.join("out"), None).unwrap_err();
+    assert!(e.to_string().contains("inside the input"), "{e}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
