@@ -7,6 +7,7 @@
 //! `tomors.errors`.
 
 mod arrays;
+mod batch;
 mod fusion;
 mod geometry;
 mod io;
@@ -63,6 +64,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(phantom::shepp_logan_sinogram, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::spect_ct, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::batch, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::pet_ct, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::fuse_pet_ct, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::hu_to_mu, m)?)?;

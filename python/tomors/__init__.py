@@ -36,6 +36,7 @@ SPECT (attenuation and collimator response in the model, OSEM)::
 """
 
 from . import errors, fusion, io
+from .batch import BatchReport, batch
 from .spect_ct import (
     FusedPetCtResult,
     PetCtResult,
@@ -115,6 +116,8 @@ __all__ = [
     "SpectProjector",
     "__version__",
     "adapters",
+    "BatchReport",
+    "batch",
     "bsrem",
     "bsrem_for_noise",
     "cgls",

@@ -345,6 +345,11 @@ def bsrem(
     """BSREM: convergent penalised-likelihood reconstruction (relaxed, EM-preconditioned
     ordered-subsets gradient steps, step 1 / (1 + relaxation * n))."""
 
+def batch(
+    settings: object, input: object, output: object, progress: Optional[Callable[[str, str], object]] = None
+) -> dict:
+    """Every study under input, by the pipeline it needs, into output (see tomors.batch)."""
+
 def bsrem_for_noise(
     data: ArrayLike, projector: EmissionModel, prior: Prior, noise: float, region: ArrayLike, iterations: int,
     subsets: int, relaxation: float = 0.3, background: Optional[ArrayLike] = None, x0: Optional[ArrayLike] = None,
