@@ -4,7 +4,7 @@
 use crate::arrays::*;
 use crate::projectors::*;
 use ndarray::{ArrayD, ArrayViewD};
-use numpy::PyArrayDyn;
+use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -243,20 +243,38 @@ pub(crate) fn bsrem<'py>(
         .map(|b| f32_array(py, b, "background"))
         .transpose()?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
-    let settings = tomors::Bsrem {
-        iterations,
-        subsets,
-        prior: prior.inner,
-        relaxation,
-        background: b.as_ref().map(|b| b.as_array()),
-        x0: x.as_ref().map(|x| x.as_array()),
+    let settings = bsrem_settings(
+        (iterations, subsets, relaxation),
+        prior.inner,
+        &b,
+        &x,
         post_filter_fwhm,
-    };
+    );
     let view = y.as_array();
     let model = emission_model(projector, "bsrem")?;
     let model = &*model;
     let out = with_callback(py, &callback, |cb| model.run_bsrem(&settings, view, cb))?;
     Ok(to_numpy(py, out))
+}
+
+/// BSREM's settings from the bindings' arguments: `(iterations, subsets, relaxation)`, the
+/// prior, the background and starting image (held by the caller), the post-filter.
+fn bsrem_settings<'a>(
+    (iterations, subsets, relaxation): (usize, usize, f64),
+    prior: tomors::Prior,
+    background: &'a Option<PyReadonlyArrayDyn<'_, f32>>,
+    x0: &'a Option<PyReadonlyArrayDyn<'_, f32>>,
+    post_filter_fwhm: Option<f64>,
+) -> tomors::Bsrem<'a> {
+    tomors::Bsrem {
+        iterations,
+        subsets,
+        prior,
+        relaxation,
+        background: background.as_ref().map(|b| b.as_array()),
+        x0: x0.as_ref().map(|x| x.as_array()),
+        post_filter_fwhm,
+    }
 }
 
 /// BSREM with the beta that gives the background noise `noise` (std / mean over `region`, an
@@ -291,15 +309,13 @@ pub(crate) fn bsrem_for_noise<'py>(
     let region = f32_array(py, region, "region")?
         .as_array()
         .mapv(|v| v != 0.0);
-    let settings = tomors::Bsrem {
-        iterations,
-        subsets,
-        prior: prior.inner,
-        relaxation,
-        background: b.as_ref().map(|b| b.as_array()),
-        x0: x.as_ref().map(|x| x.as_array()),
+    let settings = bsrem_settings(
+        (iterations, subsets, relaxation),
+        prior.inner,
+        &b,
+        &x,
         post_filter_fwhm,
-    };
+    );
     let target = tomors::recon::NoiseTarget {
         region: region.view(),
         noise,

@@ -112,17 +112,7 @@ pub fn spect_ct_beds(
         MultiBed::Stitched => {
             let mut beds = Vec::with_capacity(prepared.len());
             for (b, bed) in prepared.into_iter().enumerate() {
-                let t = Instant::now();
-                let spect = bed.projector()?;
-                let counts = reconstruct(
-                    &spect,
-                    bed.counts(),
-                    bed.scatter.as_ref(),
-                    options,
-                    &mut |s| tell(Some(b), s),
-                )?;
-                let backend = spect.backend().clone();
-                beds.push(bed.finish(counts, backend, t.elapsed().as_secs_f64()));
+                beds.push(bed.reconstruct_alone(&mut |s| tell(Some(b), s))?);
             }
             (stitch_on(&beds, &lattice)?, beds)
         }

@@ -261,18 +261,7 @@ pub fn spect_ct_from(
             p(stage)
         }
     };
-    let bed = prepare(nm, nm_path, ct, options, &mut tell)?;
-    let t = Instant::now();
-    let spect = bed.projector()?;
-    let counts = reconstruct(
-        &spect,
-        bed.counts(),
-        bed.scatter.as_ref(),
-        options,
-        &mut tell,
-    )?;
-    let backend = spect.backend().clone();
-    Ok(bed.finish(counts, backend, t.elapsed().as_secs_f64()))
+    prepare(nm, nm_path, ct, options, &mut tell)?.reconstruct_alone(&mut tell)
 }
 
 /// A bed read, placed and corrected, ready to be reconstructed alone or with others.
@@ -303,6 +292,22 @@ impl Prepared {
             self.result.mu_map.as_ref().map(|m| m.view()),
             self.result.options.backend,
         )
+    }
+
+    /// The bed reconstructed on its own ([`reconstruct`] through [`Prepared::projector`]);
+    /// `tell` hears each iteration.
+    pub fn reconstruct_alone(self, tell: &mut dyn FnMut(Stage)) -> Result<SpectCt> {
+        let t = Instant::now();
+        let spect = self.projector()?;
+        let counts = reconstruct(
+            &spect,
+            self.counts(),
+            self.scatter.as_ref(),
+            &self.result.options,
+            tell,
+        )?;
+        let backend = spect.backend().clone();
+        Ok(self.finish(counts, backend, t.elapsed().as_secs_f64()))
     }
 
     /// The result with its image: `counts` (the reconstruction, on the bed's grid) in the
