@@ -470,12 +470,14 @@ fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
     };
     let partial = output.join(format!(".{}.partial", study.uid));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let io = |source| Error::Io {
+            path: partial.clone(),
+            source,
+        };
         if partial.exists() {
-            std::fs::remove_dir_all(&partial).map_err(|source| Error::Io {
-                path: partial.clone(),
-                source,
-            })?;
+            std::fs::remove_dir_all(&partial).map_err(io)?;
         }
+        std::fs::create_dir_all(&partial).map_err(io)?;
         reconstruct(settings, study, pipeline, &partial)
     }))
     .unwrap_or_else(|panic| {

@@ -647,3 +647,92 @@ fn fdk_of_tiff_intensities_with_an_rtk_geometry() {
         "TIFF + RTK geometry vs .npy + orbit: {diff} (peak {peak})"
     );
 }
+
+/// `tomors batch` killed in the middle of a study (the real two-bed SPECT-CT, one OSEM
+/// iteration) leaves no study folder; run again, it redoes the study from scratch and writes
+/// the same image, byte for byte, as a run never interrupted; a third run does nothing.
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn batch_killed_half_way_completes_with_the_same_image() {
+    let dir = scratch("batch-kill");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::os::unix::fs::symlink(
+        common::shared_data("spect_ct_lu177_two_beds"),
+        input.join("lu177"),
+    )
+    .unwrap();
+    let settings = dir.join("settings.toml");
+    std::fs::write(
+        &settings,
+        "backend = \"cpu\"\n[spect]\nphotopeak_kev = 208.0\niterations = 1\nsubsets = 4\n",
+    )
+    .unwrap();
+    let batch = |out: &std::path::Path| {
+        let mut c = tomors();
+        c.arg("batch").arg(&settings).arg(&input).arg(out);
+        c
+    };
+    let (whole, killed) = (dir.join("whole"), dir.join("killed"));
+    let status = batch(&whole).output().unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    // Killed while the study is being reconstructed (its .partial folder exists).
+    let mut child = batch(&killed)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let partial = |out: &std::path::Path| {
+        std::fs::read_dir(out).ok().is_some_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        })
+    };
+    let t = std::time::Instant::now();
+    while !partial(&killed) {
+        assert!(t.elapsed().as_secs() < 300, "no study started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it was killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Reading and the μ-maps take seconds, the joint OSEM tens of seconds.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(child.try_wait().unwrap().is_none(), "finished before it was killed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let studies = |out: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect()
+    };
+    assert!(studies(&killed).is_empty(), "a study folder after the kill");
+
+    let again = batch(&killed).output().unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(!partial(&killed));
+    let (a, b) = (studies(&whole), studies(&killed));
+    assert_eq!((a.len(), b.len()), (1, 1));
+    assert_eq!(
+        std::fs::read(a[0].join("recon.nii.gz")).unwrap(),
+        std::fs::read(b[0].join("recon.nii.gz")).unwrap(),
+        "the resumed image differs from the uninterrupted one"
+    );
+    let third = batch(&killed).output().unwrap();
+    assert!(String::from_utf8_lossy(&third.stdout).contains("0 studies worked on"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
