@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust unit, integration and doc tests, then the Python package built
-# and installed into .venv and its pytest suite. Nothing is skipped: GPU tests need a wgpu
+# The whole test suite: Rust unit, integration and doc tests, then the Python package built as
+# an abi3 wheel, installed into a fresh .venv-wheel with no Rust toolchain on PATH, and its
+# pytest suite run against it. Nothing is skipped: GPU tests need a wgpu
 # adapter (Mesa's software Vulkan will do) and real-data tests need ../shared/data; without
 # them those tests fail. (Plain `cargo test` lists them as ignored instead.)
 set -euo pipefail
@@ -17,13 +18,28 @@ CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --lib --bins --tests --examples 
     -- --include-ignored --skip reproduce_a_mutant
 CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --doc
 
-echo "== Python package and tests"
+echo "== Python: the abi3 wheel, installed into a fresh environment without Rust, and its tests"
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "./python[test]"
+.venv/bin/python -m pip install --quiet --upgrade pip "maturin>=1.16,<2"
+rm -rf dist/wheel
+(cd python && ../.venv/bin/maturin build --release --quiet --out ../dist/wheel)
+WHEEL="$(ls dist/wheel/tomors-*-abi3-*.whl)"
+# The wheel's environment and its test run see no Rust toolchain: only system paths.
+NO_RUST_PATH="/usr/local/bin:/usr/bin:/bin"
+rm -rf .venv-wheel
+# The interpreter itself, not a version manager's shim (which needs its own PATH).
+BASE_PYTHON="$("$PYTHON" -c 'import sys; print(sys.executable)')"
+env PATH="$NO_RUST_PATH" "$BASE_PYTHON" -m venv .venv-wheel
+env PATH="$NO_RUST_PATH" .venv-wheel/bin/python -m pip install --quiet --upgrade pip
+env PATH="$NO_RUST_PATH" .venv-wheel/bin/python -m pip install --quiet --only-binary tomors "$WHEEL[test]"
+if env PATH="$PWD/.venv-wheel/bin:$NO_RUST_PATH" sh -c 'command -v cargo || command -v rustc'; then
+    echo "scripts/test.sh: a Rust toolchain is on the wheel environment's PATH" >&2
+    exit 1
+fi
 # From the repository root, so that the installed package (not python/tomors, which lacks the
 # compiled extension) is the one imported. TOMORS_REQUIRE_ALL=1: a skipped test fails the run.
-TOMORS_REQUIRE_ALL=1 .venv/bin/python -m pytest -q -rs python/tests
+TOMORS_REQUIRE_ALL=1 env PATH="$PWD/.venv-wheel/bin:$NO_RUST_PATH" \
+    .venv-wheel/bin/python -m pytest -q -rs python/tests
