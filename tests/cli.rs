@@ -705,7 +705,10 @@ fn batch_killed_half_way_completes_with_the_same_image() {
     }
     // Reading and the μ-maps take seconds, the joint OSEM tens of seconds.
     std::thread::sleep(std::time::Duration::from_secs(3));
-    assert!(child.try_wait().unwrap().is_none(), "finished before it was killed");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "finished before it was killed"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let studies = |out: &std::path::Path| -> Vec<std::path::PathBuf> {

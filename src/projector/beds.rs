@@ -306,16 +306,21 @@ impl LinearOperator for SpectBeds {
         let (slice, _) = self.lens();
         for (b, bed) in self.beds.iter().enumerate() {
             let (place, data) = self.place(b);
-            let y_b: Vec<f32> = match &self.factors {
-                Some(f) => y[data.clone()]
-                    .iter()
-                    .zip(&f[data])
-                    .map(|(y, f)| y * f)
-                    .collect(),
-                None => y[data].to_vec(),
+            // Weighted by the factors when there are any; otherwise the data as given.
+            let weighted: Vec<f32>;
+            let y_b: &[f32] = match &self.factors {
+                Some(f) => {
+                    weighted = y[data.clone()]
+                        .iter()
+                        .zip(&f[data])
+                        .map(|(y, f)| y * f)
+                        .collect();
+                    &weighted
+                }
+                None => &y[data],
             };
             let mut back = vec![0.0f32; place.slices * slice];
-            LinearOperator::adjoint_into(&bed.projector, &y_b, &mut back)?;
+            LinearOperator::adjoint_into(&bed.projector, y_b, &mut back)?;
             place.scatter_add(&back, out, slice);
         }
         Ok(())
