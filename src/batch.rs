@@ -230,7 +230,7 @@ fn bad(key: &str, value: &str, expected: &str) -> Error {
 }
 
 /// The pipeline a study needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Pipeline {
     /// NM projections (one series per bed) and a CT.
@@ -239,8 +239,9 @@ pub enum Pipeline {
     PetCt,
 }
 
-/// A study found under the input folder.
-#[derive(Debug, Clone)]
+/// A study found under the input folder. It travels as JSON (serde) to the process that
+/// reconstructs it (a Dask worker, for `tomors.batch` in Python).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Study {
     /// Study Instance UID.
     pub uid: String,
@@ -252,6 +253,33 @@ pub struct Study {
     pub pet: Option<SeriesInfo>,
     /// The CT series (the largest of the study).
     pub ct: Option<SeriesInfo>,
+}
+
+impl Study {
+    /// An upper estimate of the host memory one reconstruction of this study needs, in bytes,
+    /// for schedulers that place studies on workers with a memory limit: 7 × the CT's voxels as
+    /// f32 per bed (each bed resamples the CT) plus the NM files' size, for SPECT-CT; 7 × the
+    /// PET's and CT's voxels as f32 for PET over CT. Calibrated on the real Lu-177 study, whose
+    /// measured peaks it exceeds by 1.2× (one bed, 197 CT slices: 1.15 GiB) and 1.4× (two
+    /// beds jointly, 303 slices: 2.84 GiB).
+    pub fn memory_estimate_bytes(&self) -> u64 {
+        let f32_bytes = |s: &Option<SeriesInfo>| {
+            s.as_ref()
+                .map_or(0, |s| (s.rows * s.cols * s.frames.max(1) * 4) as u64)
+        };
+        match self.pipeline {
+            Ok(Pipeline::SpectCt) => {
+                let nm: u64 = self
+                    .nm
+                    .iter()
+                    .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+                    .sum();
+                7 * f32_bytes(&self.ct) * self.nm.len() as u64 + nm
+            }
+            Ok(Pipeline::PetCt) => 7 * (f32_bytes(&self.ct) + f32_bytes(&self.pet)),
+            Err(_) => 0,
+        }
+    }
 }
 
 /// What [`find_studies`] found.
@@ -326,15 +354,44 @@ pub fn find_studies(input: &Path, limits: &ReadLimits) -> Result<Found> {
     })
 }
 
+/// How a study ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Reconstructed; its folder holds every output.
+    Done,
+    /// An error (or a panic) in its pipeline; nothing of it is left in the output.
+    Failed,
+    /// No pipeline fits the study (the record says why).
+    Unsupported,
+}
+
+impl Status {
+    /// `"done"`, `"failed"` or `"unsupported"`, as in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Unsupported => "unsupported",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One line of the batch log.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Record {
     /// Study Instance UID.
     pub study: String,
     /// The pipeline run (`None` for an unsupported study).
     pub pipeline: Option<Pipeline>,
-    /// `"done"`, `"failed"` or `"unsupported"`.
-    pub status: &'static str,
+    /// How it ended.
+    pub status: Status,
     /// Seconds spent on the study.
     pub seconds: f64,
     /// What the user should know about the result.
@@ -380,18 +437,28 @@ pub enum Event<'a> {
     },
 }
 
-/// Reconstructs every study under `input` into `output` (see the module docs).
+/// A batch ready to run ([`plan_batch`]): the output folder exists, the studies are found.
+#[derive(Debug, Clone, Default)]
+pub struct Planned {
+    /// Studies to reconstruct (no folder of theirs in the output yet), in the order of their
+    /// UIDs.
+    pub pending: Vec<Study>,
+    /// Studies finished by an earlier run.
+    pub already_done: Vec<String>,
+    /// Files under the input that are not readable DICOM, with the reason.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// Checks the folders, creates `output` and finds the studies under `input`: the first step
+/// of [`run_batch`], and of any runner that spreads [`run_study`] over processes or machines
+/// (each study's results go to its own folder, so studies may run at once in any order; the
+/// log is written by one process, with [`log_record`]).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for an output folder inside the input folder (its results would
-/// be read as input) or equal to it; [`Error::Io`] when the output folder or the log cannot be
-/// written; what [`find_studies`] reports. A study's own failure is not an error: it is logged.
-pub fn run_batch(
-    settings: &Settings,
-    input: &Path,
-    output: &Path,
-    mut progress: Option<&mut dyn FnMut(Event<'_>)>,
-) -> Result<Report> {
+/// be read as input) or equal to it; [`Error::Io`] when the output folder cannot be made;
+/// what [`find_studies`] reports.
+pub fn plan_batch(input: &Path, output: &Path) -> Result<Planned> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
@@ -406,55 +473,77 @@ pub fn run_batch(
         )));
     }
     std::fs::create_dir_all(output).map_err(io(output))?;
+    let found = find_studies(input, &ReadLimits::default())?;
+    let (done, pending): (Vec<Study>, Vec<Study>) = found
+        .studies
+        .into_iter()
+        .partition(|s| output.join(&s.uid).is_dir());
+    Ok(Planned {
+        pending,
+        already_done: done.into_iter().map(|s| s.uid).collect(),
+        unreadable: found.unreadable,
+    })
+}
+
+/// Reconstructs every study under `input` into `output`, one after the other (see the module
+/// docs).
+///
+/// # Errors
+/// As [`plan_batch`]; [`Error::Io`] when the log cannot be written. A study's own failure is
+/// not an error: it is logged.
+pub fn run_batch(
+    settings: &Settings,
+    input: &Path,
+    output: &Path,
+    mut progress: Option<&mut dyn FnMut(Event<'_>)>,
+) -> Result<Report> {
     let mut tell = |e: Event<'_>| {
         if let Some(p) = progress.as_deref_mut() {
             p(e)
         }
     };
-    let Found {
-        studies,
-        unreadable,
-    } = find_studies(input, &ReadLimits::default())?;
+    let planned = plan_batch(input, output)?;
     tell(Event::Found {
-        studies: studies.len(),
+        studies: planned.pending.len() + planned.already_done.len(),
     });
-    let log = output.join("batch.jsonl");
+    for index in 0..planned.already_done.len() {
+        tell(Event::End {
+            index,
+            status: "already done",
+        });
+    }
     let mut report = Report {
-        unreadable,
+        unreadable: planned.unreadable,
+        already_done: planned.already_done,
         ..Report::default()
     };
-    for (index, study) in studies.iter().enumerate() {
-        let done = output.join(&study.uid);
-        if done.is_dir() {
-            report.already_done.push(study.uid.clone());
-            tell(Event::End {
-                index,
-                status: "already done",
-            });
-            continue;
-        }
+    let skipped = report.already_done.len();
+    for (i, study) in planned.pending.iter().enumerate() {
+        let index = skipped + i;
         tell(Event::Start {
             index,
             study: &study.uid,
         });
         let record = run_study(settings, study, output);
-        append(&log, &record)?;
+        log_record(output, &record)?;
         tell(Event::End {
             index,
-            status: record.status,
+            status: record.status.as_str(),
         });
         report.records.push(record);
     }
     Ok(report)
 }
 
-/// One study into `output/<uid>/`, through `output/.<uid>.partial/`.
-fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
+/// Reconstructs one study into `output/<uid>/`, through `output/.<uid>.partial/` (removed
+/// first if an interrupted run left it), and returns its record; a failure (an error, or a
+/// panic in the pipeline) is in the record, with nothing of the study left in `output`.
+pub fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
     let t = Instant::now();
     let mut record = Record {
         study: study.uid.clone(),
         pipeline: study.pipeline.clone().ok(),
-        status: "done",
+        status: Status::Done,
         seconds: 0.0,
         warnings: Vec::new(),
         outputs: Vec::new(),
@@ -463,7 +552,7 @@ fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
     let pipeline = match &study.pipeline {
         Ok(p) => *p,
         Err(why) => {
-            record.status = "unsupported";
+            record.status = Status::Unsupported;
             record.error = Some(why.clone());
             return record;
         }
@@ -508,12 +597,28 @@ fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
         })
     });
     if let Err(e) = finished {
-        record.status = "failed";
+        record.status = Status::Failed;
         record.error = Some(e.to_string());
         record.outputs.clear();
         let _ = std::fs::remove_dir_all(&partial);
     }
     record
+}
+
+/// The record of a study that ended elsewhere without one of its own (its process was killed
+/// more often than the runner retries, say): failed with `why`, and the `.partial` folder it
+/// may have left removed.
+pub fn failed_elsewhere(study: &Study, output: &Path, why: String) -> Record {
+    let _ = std::fs::remove_dir_all(output.join(format!(".{}.partial", study.uid)));
+    Record {
+        study: study.uid.clone(),
+        pipeline: study.pipeline.clone().ok(),
+        status: Status::Failed,
+        seconds: 0.0,
+        warnings: Vec::new(),
+        outputs: Vec::new(),
+        error: Some(why),
+    }
 }
 
 /// Runs the study's pipeline, writing into `folder`; its warnings and the files written
@@ -619,8 +724,12 @@ fn common_folder(files: &[PathBuf]) -> PathBuf {
     common
 }
 
-/// Appends `record` to the log as one JSON line, synced.
-fn append(log: &Path, record: &Record) -> Result<()> {
+/// Appends `record` to the batch's log, `output/batch.jsonl`, as one JSON line, synced.
+///
+/// # Errors
+/// [`Error::Io`] when the log cannot be written.
+pub fn log_record(output: &Path, record: &Record) -> Result<()> {
+    let log = &output.join("batch.jsonl");
     let io = |source| Error::Io {
         path: log.to_path_buf(),
         source,

@@ -159,7 +159,12 @@ fn a_folder_of_studies_in_one_batch_resumable_inputs_untouched() {
     let pet_image = std::fs::read(output.join(&pet_uid).join("pet.nii.gz")).unwrap();
     let again = run_batch(&settings, &input, &output, None).unwrap();
     assert_eq!(again.already_done.len(), 2);
-    assert!(again.records.iter().all(|r| r.status != "done"));
+    assert!(
+        again
+            .records
+            .iter()
+            .all(|r| r.status != tomors::batch::Status::Done)
+    );
 
     // Interrupted in the middle of the PET study: its folder half-written, not renamed. The
     // next run removes the remains and redoes it, to the same image.
@@ -172,7 +177,7 @@ fn a_folder_of_studies_in_one_batch_resumable_inputs_untouched() {
         resumed
             .records
             .iter()
-            .any(|r| r.study == pet_uid && r.status == "done")
+            .any(|r| r.study == pet_uid && r.status == tomors::batch::Status::Done)
     );
     assert!(!partial.exists());
     assert_eq!(

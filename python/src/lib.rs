@@ -65,6 +65,10 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::spect_ct, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::batch_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::batch_study, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::batch_failed, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::batch_log, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::pet_ct, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::fuse_pet_ct, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::hu_to_mu, m)?)?;

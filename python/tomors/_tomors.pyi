@@ -350,6 +350,19 @@ def batch(
 ) -> dict:
     """Every study under input, by the pipeline it needs, into output (see tomors.batch)."""
 
+def batch_plan(settings: str, input: object, output: object) -> dict:
+    """Checks the settings (TOML text) and folders, creates output, finds the studies: backend,
+    pending ((uid, study JSON, memory estimate in bytes) triples), already_done, unreadable."""
+
+def batch_study(settings: str, study: str, output: object) -> str:
+    """One study (JSON from batch_plan) into output/<uid>/; its record as JSON."""
+
+def batch_failed(study: str, output: object, why: str) -> str:
+    """The failed record (JSON) of a study whose worker never returned one; its .partial removed."""
+
+def batch_log(output: object, record: str) -> None:
+    """Appends a record (JSON) to output/batch.jsonl."""
+
 def bsrem_for_noise(
     data: ArrayLike, projector: EmissionModel, prior: Prior, noise: float, region: ArrayLike, iterations: int,
     subsets: int, relaxation: float = 0.3, background: Optional[ArrayLike] = None, x0: Optional[ArrayLike] = None,

@@ -53,7 +53,7 @@ pub fn run(a: &BatchArgs) -> CliResult<()> {
     let failed = report
         .records
         .iter()
-        .filter(|r| r.status == "failed")
+        .filter(|r| r.status == tomors::batch::Status::Failed)
         .count();
     println!(
         "{} studies worked on ({failed} failed), {} already done, {} unreadable files; log: {}",

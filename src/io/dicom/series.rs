@@ -14,7 +14,7 @@ use crate::geometry::PatientGrid;
 use crate::geometry::patient::{cross, dot, norm};
 
 /// One series found by [`scan`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeriesInfo {
     /// Series Instance UID (0020,000E).
     pub series_uid: String,
