@@ -739,3 +739,85 @@ fn batch_killed_half_way_completes_with_the_same_image() {
     assert!(String::from_utf8_lossy(&third.stdout).contains("0 studies worked on"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `tomors bench --json`: the documented keys, on both backends (lavapipe in CI), with the
+/// accuracy against the analytic truth of the 256² parallel case and the PET 2D NEMA case.
+#[test]
+fn bench_json_has_the_documented_keys_and_the_accuracy() {
+    let dir = scratch("bench-json");
+    let json = dir.join("bench.json");
+    let out = tomors()
+        .args(["bench", "--cases", "256,pet", "--repeat", "1", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["tomors"], env!("CARGO_PKG_VERSION"));
+    for key in ["os", "arch", "cpu", "threads", "memory_bytes"] {
+        assert!(doc["machine"].get(key).is_some(), "machine.{key}");
+    }
+    assert!(doc["machine"]["threads"].as_u64().unwrap() >= 1);
+    let results = doc["results"].as_array().unwrap();
+    let backends: std::collections::BTreeSet<&str> = results
+        .iter()
+        .map(|r| r["backend"].as_str().unwrap())
+        .collect();
+    let adapters = !doc["adapters"].as_array().unwrap().is_empty();
+    assert_eq!(backends.len(), if adapters { 2 } else { 1 }, "{backends:?}");
+    // 256²: forward, adjoint, FBP per backend; PET: OSEM per backend.
+    assert_eq!(results.len(), 4 * backends.len());
+    let keys = [
+        "case",
+        "description",
+        "backend",
+        "device",
+        "operation",
+        "image",
+        "data",
+        "repeat",
+        "seconds",
+        "kernel_seconds",
+        "iterations",
+        "subsets",
+        "seconds_per_iteration",
+        "gvoxel_updates_per_second",
+        "plan_memory_bytes",
+        "accuracy",
+    ];
+    for r in results {
+        for key in keys {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        assert!(r["seconds"].as_f64().unwrap() > 0.0);
+        let row = |case: &str, op: &str| r["case"] == case && r["operation"] == op;
+        let accuracy = |key: &str| r["accuracy"][key].as_f64().unwrap();
+        if row("parallel-256", "fbp") {
+            assert_eq!(r["image"], serde_json::json!([256, 256]));
+            assert_eq!(r["data"], serde_json::json!([360, 363]));
+            // Against the rasterised phantom: the 1-sample edges dominate.
+            assert!(accuracy("rmse") < 0.05, "{r}");
+        } else if row("parallel-256", "forward") {
+            assert!(accuracy("relative_l2") < 0.03, "{r}");
+        } else if row("parallel-256", "adjoint") {
+            assert!(r["accuracy"].is_null());
+        } else {
+            assert!(row("pet2d-nema-256", "osem"), "{r}");
+            assert_eq!(r["iterations"], 4);
+            assert_eq!(r["subsets"], 12);
+            let per = r["seconds_per_iteration"].as_f64().unwrap();
+            assert!((per * 4.0 - r["seconds"].as_f64().unwrap()).abs() < 1e-9);
+            assert!(r["plan_memory_bytes"].as_u64().unwrap() > 0);
+            assert!(accuracy("relative_l2") < 0.2, "{r}");
+        }
+        if r["backend"] == "cpu" {
+            assert!(r["kernel_seconds"].is_null());
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

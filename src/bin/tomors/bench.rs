@@ -1,6 +1,36 @@
-//! `tomors bench`: timings of the standard cases on each backend, as a Markdown table.
+//! `tomors bench`: timings of the standard cases on each backend, as one Markdown table, and
+//! with `--json FILE` as a machine-readable document for benchmark harnesses and dashboards.
+//!
+//! # The JSON document (`"schema": 1`; keys are stable, new ones may be added)
+//! - `schema` (1), `tomors` (the crate's version), `unix_time` (seconds, when the run began),
+//!   `command` (the arguments).
+//! - `machine`: `os`, `arch`, `cpu` (model name, or null), `threads` (rayon's),
+//!   `memory_bytes` (or null).
+//! - `adapters`: what wgpu finds, each `name`, `api` (Vulkan, Metal, …), `device_type`.
+//! - `results`: one object per case × backend × operation:
+//!   - `case` (a stable id: `parallel-256`, `parallel-512`, `parallel-1024`,
+//!     `parallel-512x128`, `spect-nema-128`, `pet2d-nema-256`, `pet3d-mmr-span11`,
+//!     `pet3d-mmr-span1`, `pet3d-tof`, `pet3d-mmr-listmode`, `cbct-256`, `cbct-512`) and
+//!     `description`;
+//!   - `backend` (`cpu` or `gpu`) and `device` (threads, or the adapter);
+//!   - `operation`: `forward`, `adjoint`, `fbp`, `fdk`, `osem`, `lm-osem`;
+//!   - `image` and `data`: the array shapes (`[z, y, x]`, `[views, rows, cols]`, …);
+//!   - `repeat`, `seconds` (the fastest of `repeat` timed runs after a warm-up, end to end:
+//!     uploads and downloads included), `kernel_seconds` (the shaders alone, by wgpu timestamp
+//!     queries; null on the CPU or where the adapter cannot time passes);
+//!   - `iterations`, `subsets`, `seconds_per_iteration` (iterative operations; else null);
+//!   - `gvoxel_updates_per_second`: voxels × views (× iterations) / seconds, 10⁹ per second;
+//!     null where not defined (list mode);
+//!   - `plan_memory_bytes`: backend memory held by the plan (emission cases; else null);
+//!   - `accuracy`: against the analytic truth, or null (adjoints): `reference` (what was
+//!     compared), `relative_l2` (‖result − truth‖ / ‖truth‖), `rmse` (in the result's units),
+//!     and for the SPECT NEMA case `sphere_recovery` (mean recovery of the 10–37 mm spheres)
+//!     and `background_recovery`.
 
 use super::common::{CliResult, err, spinner};
+use ndarray::ArrayD;
+use serde::Serialize;
+use std::path::PathBuf;
 use std::time::Instant;
 use tomors::{Backend, Fbp, Osem, Projector, RampFilter, SpectProjector};
 
@@ -37,45 +67,103 @@ pub struct BenchArgs {
     /// for the pair, 256 MiB for FDK.
     #[arg(long)]
     max_buffer_mib: Option<u64>,
+    /// Also write the results as JSON (schema in `tomors bench --help`'s module docs and the
+    /// README), atomically.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// Accuracy against the analytic truth.
+#[derive(Serialize, Default)]
+struct Accuracy {
+    reference: &'static str,
+    relative_l2: f64,
+    rmse: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sphere_recovery: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    background_recovery: Option<f64>,
+}
+
+impl Accuracy {
+    fn of(reference: &'static str, result: &ArrayD<f32>, truth: &ArrayD<f32>) -> Self {
+        let (mut d2, mut t2) = (0.0f64, 0.0f64);
+        for (&r, &t) in result.iter().zip(truth.iter()) {
+            d2 += (r as f64 - t as f64).powi(2);
+            t2 += (t as f64).powi(2);
+        }
+        Accuracy {
+            reference,
+            relative_l2: (d2 / t2).sqrt(),
+            rmse: (d2 / truth.len().max(1) as f64).sqrt(),
+            ..Default::default()
+        }
+    }
+}
+
+/// One measurement: a row of the table and a result of the JSON document.
+#[derive(Serialize)]
+struct Row {
+    case: &'static str,
+    description: String,
+    backend: &'static str,
+    device: String,
+    operation: &'static str,
+    image: Vec<usize>,
+    data: Vec<usize>,
+    repeat: usize,
+    seconds: f64,
+    kernel_seconds: Option<f64>,
+    iterations: Option<usize>,
+    subsets: Option<usize>,
+    seconds_per_iteration: Option<f64>,
+    gvoxel_updates_per_second: Option<f64>,
+    plan_memory_bytes: Option<u64>,
+    accuracy: Option<Accuracy>,
+}
+
+/// The rows so far; each is printed as it comes.
+struct Rows(Vec<Row>);
+
+impl Rows {
+    fn header() {
+        println!(
+            "| case | backend | operation | time (s) | per iteration (s) | GVox-updates/s | plan (MiB) | kernel (s) | rel. L2 to truth |"
+        );
+        println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
+    }
+
+    fn push(&mut self, r: Row) {
+        let opt =
+            |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
+        println!(
+            "| {} | {} | {} | {:.4} | {} | {} | {} | {} | {} |",
+            r.description,
+            r.device,
+            r.operation,
+            r.seconds,
+            opt(r.seconds_per_iteration, 4),
+            opt(r.gvoxel_updates_per_second, 2),
+            opt(r.plan_memory_bytes.map(|b| b as f64 / (1 << 20) as f64), 1),
+            opt(r.kernel_seconds, 4),
+            opt(r.accuracy.as_ref().map(|a| a.relative_l2), 4),
+        );
+        self.0.push(r);
+    }
+}
+
+fn kind(b: &tomors::ActiveBackend) -> &'static str {
+    match b {
+        tomors::ActiveBackend::Cpu => "cpu",
+        _ => "gpu",
+    }
 }
 
 pub fn run(a: &BenchArgs) -> CliResult<()> {
-    let (cases, backends, ops, repeat) = (&a.cases, &a.backends, &a.ops, a.repeat);
-    use tomors::bench::BenchCase;
-    let mut chosen = Vec::new();
-    let (mut spect, mut pet) = (false, false);
-    let mut pet3d = Vec::new();
-    let mut cone = Vec::new();
-    for c in cases {
-        if let Some(n) = c.strip_prefix("cbct") {
-            cone.push(n.parse::<usize>().map_err(|e| e.to_string())?);
-            continue;
-        }
-        if c == "spect" || c == "pet" {
-            spect |= c == "spect";
-            pet |= c == "pet";
-            continue;
-        }
-        if ["mmr11", "mmr1", "tof", "lm"].contains(&c.as_str()) {
-            pet3d.push(c.clone());
-            continue;
-        }
-        chosen.push(
-            match c.as_str() {
-                "256" => BenchCase::new(256, 1, 360),
-                "512" => BenchCase::new(512, 1, 720),
-                "1024" => BenchCase::new(1024, 1, 1440),
-                "stack" => BenchCase::new(512, 128, 720),
-                other => {
-                    return Err(format!(
-                        "unknown case {other:?}; expected 256, 512, 1024, stack, spect or pet"
-                    )
-                    .into());
-                }
-            }
-            .map_err(err)?,
-        );
-    }
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (cases, ops, repeat) = (&a.cases, &a.ops, a.repeat);
     for op in ops {
         if !["forward", "adjoint", "fbp"].contains(&op.as_str()) {
             return Err(
@@ -85,7 +173,7 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
     }
     let mut list = Vec::new();
     // The parser accepts only "cpu" and "gpu" here.
-    for b in backends {
+    for b in &a.backends {
         let backend: Backend = b.parse().map_err(err)?;
         if backend.is_available() {
             list.push(backend);
@@ -93,53 +181,134 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
             eprintln!("no adapter for {backend}: skipping it");
         }
     }
-    println!("| case | views | backend | operation | time (s) | GVox-updates/s | kernel (s) |");
-    println!("|---|---:|---|---|---:|---:|---:|");
-    for case in &chosen {
-        let (image, data) = case.inputs().map_err(err)?;
-        for &backend in &list {
-            let p =
-                Projector::new(case.geometry.clone(), case.grid.clone(), backend).map_err(err)?;
-            let fbp = Fbp::new(&p, RampFilter::default()).map_err(err)?;
-            for op in ops {
-                let run = || -> CliResult<()> {
-                    match op.as_str() {
-                        "forward" => p.forward(image.view()).map(drop),
-                        "adjoint" => p.adjoint(data.view()).map(drop),
-                        _ => fbp.reconstruct(data.view()).map(drop),
-                    }
-                    .map_err(err)
-                };
-                let label = format!("{} {op} on {}", case.name, p.backend());
-                best_of(1, &label, run)?;
-                let best = best_of(repeat, &label, run)?;
-                let kernel = kernel_seconds(backend, run)?;
-                println!(
-                    "| {} | {} | {} | {op} | {best:.4} | {:.2} | {kernel} |",
-                    case.name,
-                    case.geometry.n_views(),
-                    p.backend(),
-                    case.voxel_updates() / best / 1e9
-                );
-            }
+    let mut rows = Rows(Vec::new());
+    Rows::header();
+    for c in cases {
+        match c.as_str() {
+            "256" => bench_parallel(256, 1, 360, &list, ops, repeat, &mut rows)?,
+            "512" => bench_parallel(512, 1, 720, &list, ops, repeat, &mut rows)?,
+            "1024" => bench_parallel(1024, 1, 1440, &list, ops, repeat, &mut rows)?,
+            "stack" => bench_parallel(512, 128, 720, &list, ops, repeat, &mut rows)?,
+            "spect" => bench_spect(&list, repeat, &mut rows)?,
+            "pet" => bench_pet(&list, repeat, &mut rows)?,
+            "mmr11" | "mmr1" | "tof" | "lm" => bench_pet3d(c, &list, repeat, &mut rows)?,
+            "cbct256" => bench_cone(256, &list, ops, repeat, a.max_buffer_mib, &mut rows)?,
+            "cbct512" => bench_cone(512, &list, ops, repeat, a.max_buffer_mib, &mut rows)?,
+            other => return Err(format!("unknown case {other:?}").into()),
         }
     }
-    for &n in &cone {
-        bench_cone(n, &list, ops, repeat, a.max_buffer_mib.map(|m| m << 20))?;
+    if let Some(path) = &a.json {
+        let doc = serde_json::json!({
+            "schema": 1,
+            "tomors": env!("CARGO_PKG_VERSION"),
+            "unix_time": started,
+            "command": std::env::args().skip(1).collect::<Vec<_>>(),
+            "machine": machine(),
+            "adapters": tomors::backend::adapters().iter().map(|a| serde_json::json!({
+                "name": a.name,
+                "api": a.backend.to_string(),
+                "device_type": a.device_type.to_string(),
+            })).collect::<Vec<_>>(),
+            "results": rows.0,
+        });
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+        tomors::io::write_atomically(path, |p| {
+            std::fs::write(p, text).map_err(|source| tomors::Error::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        })
+        .map_err(err)?;
+        eprintln!("results written to {}", path.display());
     }
-    if spect || pet || !pet3d.is_empty() {
-        println!();
-        println!("| case | backend | operation | time (s) | plan memory (MiB) | kernel (s) |");
-        println!("|---|---|---|---:|---:|---:|");
-    }
-    if spect {
-        bench_spect(&list, repeat)?;
-    }
-    if pet {
-        bench_pet(&list, repeat)?;
-    }
-    for case in &pet3d {
-        bench_pet3d(case, &list, repeat)?;
+    Ok(())
+}
+
+/// The machine: OS, architecture, CPU model and memory (from /proc on Linux, else null).
+fn machine() -> serde_json::Value {
+    let proc = |file: &str, key: &str| -> Option<String> {
+        std::fs::read_to_string(file).ok()?.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    let memory = proc("/proc/meminfo", "MemTotal")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kib| kib * 1024);
+    serde_json::json!({
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "cpu": proc("/proc/cpuinfo", "model name"),
+        "threads": rayon::current_num_threads(),
+        "memory_bytes": memory,
+    })
+}
+
+/// Parallel beam: forward, adjoint and FBP of the Shepp-Logan phantom, against its rasterised
+/// image (FBP) and exact line integrals (forward).
+fn bench_parallel(
+    n: usize,
+    slices: usize,
+    views: usize,
+    backends: &[Backend],
+    ops: &[String],
+    repeat: usize,
+    rows: &mut Rows,
+) -> CliResult<()> {
+    let case = tomors::bench::BenchCase::new(n, slices, views).map_err(err)?;
+    let id = match (n, slices) {
+        (256, 1) => "parallel-256",
+        (512, 1) => "parallel-512",
+        (1024, 1) => "parallel-1024",
+        _ => "parallel-512x128",
+    };
+    let (image, data) = case.inputs().map_err(err)?;
+    for &backend in backends {
+        let p = Projector::new(case.geometry.clone(), case.grid.clone(), backend).map_err(err)?;
+        let fbp = Fbp::new(&p, RampFilter::default()).map_err(err)?;
+        for op in ops {
+            let run = || -> tomors::Result<ArrayD<f32>> {
+                match op.as_str() {
+                    "forward" => p.forward(image.view()),
+                    "adjoint" => p.adjoint(data.view()),
+                    _ => fbp.reconstruct(data.view()),
+                }
+            };
+            let label = format!("{} {op} on {}", case.name, p.backend());
+            // The warm-up run gives the accuracy.
+            let pb = spinner(&label);
+            let first = run().map_err(err)?;
+            pb.finish_and_clear();
+            let accuracy = match op.as_str() {
+                "forward" => Some(Accuracy::of("exact line integrals", &first, &data)),
+                "fbp" => Some(Accuracy::of("rasterised phantom", &first, &image)),
+                _ => None,
+            };
+            let timed = || run().map(drop).map_err(err);
+            let seconds = best_of(repeat, &label, timed)?;
+            rows.push(Row {
+                case: id,
+                description: format!("parallel {} × {} views", case.name, views),
+                backend: kind(&p.backend()),
+                device: p.backend().to_string(),
+                operation: match op.as_str() {
+                    "forward" => "forward",
+                    "adjoint" => "adjoint",
+                    _ => "fbp",
+                },
+                image: image.shape().to_vec(),
+                data: data.shape().to_vec(),
+                repeat,
+                seconds,
+                kernel_seconds: kernel_seconds(backend, timed)?,
+                iterations: None,
+                subsets: None,
+                seconds_per_iteration: None,
+                gvoxel_updates_per_second: Some(case.voxel_updates() / seconds / 1e9),
+                plan_memory_bytes: None,
+                accuracy,
+            });
+        }
     }
     Ok(())
 }
@@ -150,7 +319,8 @@ fn bench_cone(
     backends: &[Backend],
     ops: &[String],
     repeat: usize,
-    max_buffer: Option<u64>,
+    max_buffer_mib: Option<u64>,
+    rows: &mut Rows,
 ) -> CliResult<()> {
     use tomors::bench::ConeBenchCase;
     let c = ConeBenchCase::new(n, if n <= 256 { 360 } else { 512 }).map_err(err)?;
@@ -161,55 +331,81 @@ fn bench_cone(
         let mut p =
             tomors::ConeProjector::new(c.cone.clone(), c.grid.clone(), backend).map_err(err)?;
         let mut options = tomors::FdkOptions::default();
-        if let Some(bytes) = max_buffer {
-            p = p.with_max_buffer_bytes(bytes).map_err(err)?;
-            options.max_buffer_bytes = bytes;
+        if let Some(mib) = max_buffer_mib {
+            p = p.with_max_buffer_bytes(mib << 20).map_err(err)?;
+            options.max_buffer_bytes = mib << 20;
         }
         let fdk = tomors::Fdk::with_options(&p, options).map_err(err)?;
         for op in ops {
-            let run = || {
+            let run = || -> tomors::Result<ArrayD<f32>> {
                 match op.as_str() {
-                    "forward" => p.forward(image.view()).map(drop),
-                    "adjoint" => p.adjoint(data.view()).map(drop),
-                    _ => fdk.reconstruct(data.view()).map(drop),
+                    "forward" => p.forward(image.view()),
+                    "adjoint" => p.adjoint(data.view()),
+                    _ => fdk.reconstruct(data.view()),
                 }
-                .map_err(err)
             };
-            let t = best_of(repeat, &format!("{} {op} on {}", c.name, p.backend()), run)?;
-            let kernel = kernel_seconds(backend, run)?;
-            let what = if op == "fbp" { "fdk" } else { op.as_str() };
-            println!(
-                "| {} | {} | {} | {what} | {t:.4} | {:.2} | {kernel} |",
-                c.name,
-                c.cone.n_views(),
-                p.backend(),
-                c.voxel_updates() / t / 1e9
-            );
+            let label = format!("{} {op} on {}", c.name, p.backend());
+            let pb = spinner(&label);
+            let first = run().map_err(err)?;
+            pb.finish_and_clear();
+            let accuracy = match op.as_str() {
+                "forward" => Some(Accuracy::of(
+                    "exact cone-beam line integrals",
+                    &first,
+                    &data,
+                )),
+                "fbp" => Some(Accuracy::of("rasterised 3D Shepp-Logan", &first, &image)),
+                _ => None,
+            };
+            drop(first);
+            let timed = || run().map(drop).map_err(err);
+            let seconds = best_of(repeat, &label, timed)?;
+            rows.push(Row {
+                case: if n <= 256 { "cbct-256" } else { "cbct-512" },
+                description: c.name.clone(),
+                backend: kind(p.backend()),
+                device: p.backend().to_string(),
+                operation: match op.as_str() {
+                    "forward" => "forward",
+                    "adjoint" => "adjoint",
+                    _ => "fdk",
+                },
+                image: image.shape().to_vec(),
+                data: data.shape().to_vec(),
+                repeat,
+                seconds,
+                kernel_seconds: kernel_seconds(backend, timed)?,
+                iterations: None,
+                subsets: None,
+                seconds_per_iteration: None,
+                gvoxel_updates_per_second: Some(c.voxel_updates() / seconds / 1e9),
+                plan_memory_bytes: None,
+                accuracy,
+            });
         }
     }
     Ok(())
 }
 
 /// Device time of the shaders in one more run of `f` (wgpu timestamp queries, summed over
-/// its passes), as a table cell: seconds on a GPU that can time its passes, empty otherwise.
-/// The time of each stage is written to stderr.
-fn kernel_seconds(backend: Backend, f: impl FnOnce() -> CliResult<()>) -> CliResult<String> {
+/// its passes): seconds on a GPU that can time its passes, else `None`. The time of each
+/// stage is written to stderr.
+fn kernel_seconds(backend: Backend, f: impl FnOnce() -> CliResult<()>) -> CliResult<Option<f64>> {
     if backend != Backend::Gpu {
-        return Ok(String::new());
+        return Ok(None);
     }
     let (ran, times) = tomors::backend::time_kernels(f);
     ran?;
     let Some(times) = times else {
-        return Ok(String::new());
+        return Ok(None);
     };
-    // The split by stage goes to stderr, before the row it belongs to.
     let split: Vec<String> = times
         .stages
         .iter()
         .map(|s| format!("{} {:.4} s / {} passes", s.stage, s.seconds, s.passes))
         .collect();
     eprintln!("kernel time by stage: {}", split.join(", "));
-    Ok(format!("{:.4}", times.total()))
+    Ok(Some(times.total()))
 }
 
 /// Best of `repeat` runs of `f`, seconds.
@@ -225,55 +421,108 @@ fn best_of(repeat: usize, label: &str, mut f: impl FnMut() -> CliResult<()>) -> 
     Ok(best)
 }
 
+/// An iterative reconstruction's row: `seconds` for `iterations`, voxel updates one forward
+/// and one back-projection of every view per iteration (`None`: not defined).
+#[allow(clippy::too_many_arguments)]
+fn iterative_row(
+    case: &'static str,
+    description: String,
+    device: &tomors::ActiveBackend,
+    operation: &'static str,
+    (image, data): (Vec<usize>, Vec<usize>),
+    (iterations, subsets): (usize, usize),
+    (repeat, seconds, kernel_seconds): (usize, f64, Option<f64>),
+    (updates_per_iteration, plan_memory_bytes): (Option<f64>, Option<u64>),
+    accuracy: Option<Accuracy>,
+) -> Row {
+    Row {
+        case,
+        description,
+        backend: kind(device),
+        device: device.to_string(),
+        operation,
+        image,
+        data,
+        repeat,
+        seconds,
+        kernel_seconds,
+        iterations: Some(iterations),
+        subsets: Some(subsets),
+        seconds_per_iteration: Some(seconds / iterations as f64),
+        gvoxel_updates_per_second: updates_per_iteration
+            .map(|u| u * iterations as f64 / seconds / 1e9),
+        plan_memory_bytes,
+        accuracy,
+    }
+}
+
 /// 3D PET: forward and adjoint of the whole sinogram (with attenuation factors), OSEM 1
 /// iteration × 21 subsets (sensitivity included); `lm`: list-mode OSEM of one million mMR
 /// events drawn from the span-11 data, one iteration × 10 subsets, the sensitivity image
 /// given (computed once per acquisition).
-fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize) -> CliResult<()> {
+fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResult<()> {
     use tomors::bench::Pet3dBenchCase;
-    let c = match case {
-        "mmr1" => Pet3dBenchCase::mmr(1),
-        "tof" => Pet3dBenchCase::generic_tof(),
-        _ => Pet3dBenchCase::mmr(11),
-    }
-    .map_err(err)?;
+    let (c, id) = match case {
+        "mmr1" => (Pet3dBenchCase::mmr(1), "pet3d-mmr-span1"),
+        "tof" => (Pet3dBenchCase::generic_tof(), "pet3d-tof"),
+        "lm" => (Pet3dBenchCase::mmr(11), "pet3d-mmr-listmode"),
+        _ => (Pet3dBenchCase::mmr(11), "pet3d-mmr-span11"),
+    };
+    let c = c.map_err(err)?;
     for &backend in backends {
         let pb = spinner(&format!("{} model on {backend}", c.name));
         let p = tomors::Pet3dProjector::new(c.layout.clone(), c.grid.clone(), backend)
             .and_then(|p| p.with_attenuation(c.mu.view()))
             .map_err(err)?;
         pb.finish_and_clear();
-        // The data's own forward projection is the first timed run.
+        // The data's own forward projection is the warm-up.
         let pb = spinner("forward");
-        let start = Instant::now();
         let data = p.forward(c.activity.view()).map_err(err)?;
-        let first = start.elapsed().as_secs_f64();
         pb.finish_and_clear();
-        let name = format!("{} {:?}", c.name, c.layout.shape());
-        let who = p.backend().to_string();
+        let who = p.backend();
+        let shapes = (c.activity.shape().to_vec(), data.shape().to_vec());
         if case == "lm" {
-            bench_lm(&c, &p, &data, repeat)?;
+            bench_lm(&c, &p, &data, repeat, rows)?;
             continue;
         }
-        let mut t = first;
-        if repeat > 1 {
-            let again = best_of(repeat - 1, "forward", || {
-                p.forward(c.activity.view()).map(drop).map_err(err)
-            })?;
-            t = t.min(again);
-        }
-        let k = kernel_seconds(backend, || {
-            p.forward(c.activity.view()).map(drop).map_err(err)
-        })?;
-        println!("| {name} | {who} | forward (all bins) | {t:.3} | | {k} |");
+        let plain = |operation: &'static str, seconds: f64, kernel: Option<f64>| Row {
+            case: id,
+            description: format!("{} {:?}", c.name, c.layout.shape()),
+            backend: kind(who),
+            device: who.to_string(),
+            operation,
+            image: shapes.0.clone(),
+            data: shapes.1.clone(),
+            repeat,
+            seconds,
+            kernel_seconds: kernel,
+            iterations: None,
+            subsets: None,
+            seconds_per_iteration: None,
+            gvoxel_updates_per_second: None,
+            plan_memory_bytes: None,
+            accuracy: None,
+        };
+        let forward = || p.forward(c.activity.view()).map(drop).map_err(err);
+        let t = best_of(repeat, "forward", forward)?;
+        rows.push(plain("forward", t, kernel_seconds(backend, forward)?));
         let adjoint = || p.adjoint(data.view()).map(drop).map_err(err);
         let t = best_of(repeat, "adjoint", adjoint)?;
-        let k = kernel_seconds(backend, adjoint)?;
-        println!("| {name} | {who} | adjoint (all bins) | {t:.3} | | {k} |");
+        rows.push(plain("adjoint", t, kernel_seconds(backend, adjoint)?));
         let osem = Osem::new(1, 21);
-        let (t, mib) = time_osem(&p, data.view(), &osem, repeat, "OSEM 1×21")?;
+        let (t, bytes, image) = time_osem(&p, data.view(), &osem, repeat, "OSEM 1×21")?;
         let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
-        println!("| {name} | {who} | OSEM 1 it × 21 subsets | {t:.3} | {mib:.1} | {k} |");
+        rows.push(iterative_row(
+            id,
+            format!("{} {:?}", c.name, c.layout.shape()),
+            who,
+            "osem",
+            shapes.clone(),
+            (1, 21),
+            (repeat, t, k),
+            (None, Some(bytes)),
+            Some(Accuracy::of("NEMA IEC activity", &image, &c.activity)),
+        ));
     }
     Ok(())
 }
@@ -285,6 +534,7 @@ fn bench_lm(
     sino: &tomors::Pet3dProjector,
     data: &ndarray::ArrayD<f32>,
     repeat: usize,
+    rows: &mut Rows,
 ) -> CliResult<()> {
     use tomors::geometry::pet::{SinogramBin, SinogramLayout};
     let n_events = 1_000_000usize;
@@ -331,28 +581,36 @@ fn bench_lm(
     let run = || tomors::recon::lm_osem(&lm, &osem).map(drop).map_err(err);
     let t = best_of(repeat, "list-mode OSEM", run)?;
     let k = kernel_seconds(backend, run)?;
-    println!(
-        "| mMR list mode, {} events | {} | LM-OSEM 1 it × 10 subsets | {t:.3} | | {k} |",
-        lm.events().len(),
-        sino.backend()
-    );
+    rows.push(iterative_row(
+        "pet3d-mmr-listmode",
+        format!("mMR list mode, {} events", lm.events().len()),
+        sino.backend(),
+        "lm-osem",
+        (c.activity.shape().to_vec(), vec![lm.events().len()]),
+        (1, 10),
+        (repeat, t, k),
+        (None, None),
+        None,
+    ));
     Ok(())
 }
 
-/// Best of `repeat` runs of OSEM, with the plan's memory from its last iteration.
+/// Best of `repeat` runs of OSEM: seconds, the plan's memory from its last iteration, and the
+/// image.
 fn time_osem(
     model: &impl tomors::SystemModel,
     data: ndarray::ArrayViewD<'_, f32>,
     settings: &Osem<'_>,
     repeat: usize,
     label: &str,
-) -> CliResult<(f64, f64)> {
+) -> CliResult<(f64, u64, ArrayD<f32>)> {
     let mut best = f64::INFINITY;
     let mut bytes = 0;
+    let mut image = None;
     for _ in 0..repeat.max(1) {
         let pb = spinner(label);
         let t = Instant::now();
-        settings
+        let out = settings
             .run_with(
                 model,
                 data.view(),
@@ -364,12 +622,13 @@ fn time_osem(
             .map_err(err)?;
         best = best.min(t.elapsed().as_secs_f64());
         pb.finish_and_clear();
+        image = Some(out);
     }
-    Ok((best, bytes as f64 / (1 << 20) as f64))
+    Ok((best, bytes, image.expect("at least one run")))
 }
 
 /// OSEM 4 iterations × 12 subsets of the PET 2D case (256², 256 views, attenuation) per backend.
-fn bench_pet(backends: &[Backend], repeat: usize) -> CliResult<()> {
+fn bench_pet(backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResult<()> {
     let case = tomors::bench::PetBenchCase::new(256, 256).map_err(err)?;
     for &backend in backends {
         let p = tomors::PetProjector::new(
@@ -383,20 +642,35 @@ fn bench_pet(backends: &[Backend], repeat: usize) -> CliResult<()> {
         let data = p.forward(case.activity.view()).map_err(err)?;
         let osem = Osem::new(4, 12);
         let label = format!("PET OSEM 4×12 on {}", p.backend());
-        let (t, mib) = time_osem(&p, data.view(), &osem, repeat, &label)?;
+        let (t, bytes, image) = time_osem(&p, data.view(), &osem, repeat, &label)?;
         let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
-        println!(
-            "| PET 2D 256² × 256 views, μ | {} | OSEM 4 it × 12 subsets | {t:.3} | {mib:.1} | {k} |",
-            p.backend()
-        );
+        let updates = 2.0 * case.activity.len() as f64 * data.shape()[0] as f64;
+        rows.push(iterative_row(
+            "pet2d-nema-256",
+            "PET 2D 256² × 256 views, μ".into(),
+            p.backend(),
+            "osem",
+            (case.activity.shape().to_vec(), data.shape().to_vec()),
+            (4, 12),
+            (repeat, t, k),
+            (Some(updates), Some(bytes)),
+            Some(Accuracy::of(
+                "NEMA IEC activity (noise-free data)",
+                &image,
+                &case.activity,
+            )),
+        ));
     }
     Ok(())
 }
 
 /// OSEM 4 iterations × 8 subsets of the SPECT case (128³, 120 views, attenuation and LEHR
-/// response) per backend: time, and the plan's memory.
-fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
+/// response) per backend, with the NEMA spheres' recovery; forward and adjoint.
+fn bench_spect(backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResult<()> {
     let case = tomors::bench::SpectBenchCase::new(128, 120).map_err(err)?;
+    let truth = case.activity.clone().into_dyn();
+    let id = "spect-nema-128";
+    let name = "SPECT 128³ × 120 views, μ + LEHR";
     for &backend in backends {
         let p = SpectProjector::new(
             case.geometry.clone(),
@@ -406,34 +680,61 @@ fn bench_spect(backends: &[Backend], repeat: usize) -> CliResult<()> {
         )
         .map_err(err)?;
         let pb = spinner(&format!("SPECT data on {}", p.backend()));
-        let data = p.forward(case.activity.view().into_dyn()).map_err(err)?;
+        let data = p.forward(truth.view()).map_err(err)?;
         pb.finish_and_clear();
+        let shapes = (truth.shape().to_vec(), data.shape().to_vec());
         let osem = Osem::new(4, 8);
         let label = format!("SPECT OSEM 4×8 on {}", p.backend());
-        let (best, osem_mib) = time_osem(&p, data.view(), &osem, repeat, &label)?;
-        let k_osem = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
-        let forward = || {
-            p.forward(case.activity.view().into_dyn())
-                .map(drop)
-                .map_err(err)
+        let (t, bytes, image) = time_osem(&p, data.view(), &osem, repeat, &label)?;
+        let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
+        let mut accuracy = Accuracy::of("NEMA IEC activity (noise-free data)", &image, &truth);
+        let image3 = image
+            .view()
+            .into_dimensionality::<ndarray::Ix3>()
+            .map_err(|e| e.to_string())?;
+        let rc = tomors::phantom::NemaIecPhantom::default()
+            .recovery(image3, &case.grid)
+            .map_err(err)?;
+        accuracy.sphere_recovery = Some(rc.spheres.iter().map(|s| s.mean).collect());
+        accuracy.background_recovery = Some(rc.background_recovery);
+        let updates = 2.0 * truth.len() as f64 * data.shape()[0] as f64;
+        rows.push(iterative_row(
+            id,
+            name.into(),
+            p.backend(),
+            "osem",
+            shapes.clone(),
+            (4, 8),
+            (repeat, t, k),
+            (Some(updates), Some(bytes)),
+            Some(accuracy),
+        ));
+        let one = |operation: &'static str, seconds: f64, kernel: Option<f64>| Row {
+            case: id,
+            description: name.into(),
+            backend: kind(p.backend()),
+            device: p.backend().to_string(),
+            operation,
+            image: shapes.0.clone(),
+            data: shapes.1.clone(),
+            repeat,
+            seconds,
+            kernel_seconds: kernel,
+            iterations: None,
+            subsets: None,
+            seconds_per_iteration: None,
+            gvoxel_updates_per_second: Some(
+                truth.len() as f64 * shapes.1[0] as f64 / seconds / 1e9,
+            ),
+            plan_memory_bytes: Some(p.memory_bytes()),
+            accuracy: None,
         };
+        let forward = || p.forward(truth.view()).map(drop).map_err(err);
+        let t = best_of(repeat, "SPECT forward", forward)?;
+        rows.push(one("forward", t, kernel_seconds(backend, forward)?));
         let adjoint = || p.adjoint(data.view()).map(drop).map_err(err);
-        let t_forward = best_of(1, "SPECT forward", forward)?;
-        let k_forward = kernel_seconds(backend, forward)?;
-        let t_adjoint = best_of(1, "SPECT adjoint", adjoint)?;
-        let k_adjoint = kernel_seconds(backend, adjoint)?;
-        let mib = p.memory_bytes() as f64 / (1 << 20) as f64;
-        let who = p.backend();
-        let name = "SPECT 128³ × 120 views, μ + LEHR";
-        println!(
-            "| {name} | {who} | OSEM 4 it × 8 subsets | {best:.3} | {osem_mib:.1} | {k_osem} |"
-        );
-        println!(
-            "| {name} | {who} | forward (all views) | {t_forward:.3} | {mib:.1} | {k_forward} |"
-        );
-        println!(
-            "| {name} | {who} | adjoint (all views) | {t_adjoint:.3} | {mib:.1} | {k_adjoint} |"
-        );
+        let t = best_of(repeat, "SPECT adjoint", adjoint)?;
+        rows.push(one("adjoint", t, kernel_seconds(backend, adjoint)?));
     }
     Ok(())
 }
