@@ -13,6 +13,43 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
     export XDG_RUNTIME_DIR
 fi
 
+# A PACS for the DICOM network tests: Orthanc (Debian's `orthanc`), on ports of its own, with
+# an empty database, stopped when this script ends.
+ORTHANC_BIN="$(command -v Orthanc || echo /usr/sbin/Orthanc)"
+if [ ! -x "$ORTHANC_BIN" ]; then
+    echo "scripts/test.sh: Orthanc is missing (Debian package orthanc; .ci/run installs it)" >&2
+    exit 1
+fi
+ORTHANC_DIR="$(mktemp -d)"
+cat > "$ORTHANC_DIR/orthanc.json" <<JSON
+{
+  "Name": "tomors-test",
+  "StorageDirectory": "$ORTHANC_DIR/storage",
+  "IndexDirectory": "$ORTHANC_DIR/index",
+  "DicomAet": "ORTHANC",
+  "DicomPort": 14242,
+  "HttpPort": 18042,
+  "RemoteAccessAllowed": false,
+  "AuthenticationEnabled": false,
+  "DicomCheckCalledAet": true,
+  "DicomModalities": { "tomors": [ "TOMORS", "127.0.0.1", 14243 ] },
+  "Plugins": []
+}
+JSON
+"$ORTHANC_BIN" "$ORTHANC_DIR/orthanc.json" > "$ORTHANC_DIR/log.txt" 2>&1 &
+ORTHANC_PID=$!
+trap 'kill "$ORTHANC_PID" 2>/dev/null; rm -rf "$ORTHANC_DIR"' EXIT
+for _ in $(seq 1 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/18042) 2>/dev/null && break
+    sleep 0.2
+done
+if ! (exec 3<>/dev/tcp/127.0.0.1/18042) 2>/dev/null; then
+    echo "scripts/test.sh: Orthanc did not start; its log:" >&2
+    cat "$ORTHANC_DIR/log.txt" >&2
+    exit 1
+fi
+export TOMORS_ORTHANC_DICOM=127.0.0.1:14242 TOMORS_ORTHANC_HTTP=127.0.0.1:18042
+
 echo "== Rust tests (GPU and real-data tests included)"
 CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --lib --bins --tests --examples --no-fail-fast \
     -- --include-ignored --skip reproduce_a_mutant

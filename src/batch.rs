@@ -47,6 +47,12 @@ use crate::pipeline::{
 ///
 /// [pet]                     # PET-over-CT studies
 /// suv = true
+///
+/// [pacs]                    # optional: a PACS (tomors pacs; see crate::pacs::PacsSettings)
+/// host = "127.0.0.1"
+/// port = 4242
+/// ae_title = "ORTHANC"
+/// store_results = true      # send each study's DICOM results back before it is done
 /// ```
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +66,9 @@ pub struct Settings {
     /// PET-over-CT settings.
     #[serde(default)]
     pub pet: PetSettings,
+    /// A PACS to pull studies from (`tomors pacs pull`) and send results to.
+    #[serde(default)]
+    pub pacs: Option<crate::pacs::PacsSettings>,
 }
 
 fn auto() -> String {
@@ -147,6 +156,9 @@ impl Settings {
             toml::from_str(text).map_err(|e| Error::InvalidArgument(format!("settings: {e}")))?;
         s.spect_options(0.0)?;
         s.backend()?;
+        if let Some(p) = &s.pacs {
+            crate::pacs::Pacs::new(p.clone())?;
+        }
         Ok(s)
     }
 
@@ -400,6 +412,11 @@ pub struct Record {
     pub outputs: Vec<PathBuf>,
     /// Why the study failed or is unsupported.
     pub error: Option<String>,
+    /// DICOM files sent to the PACS (`[pacs] store_results`); `None` when not asked or when
+    /// sending failed (a warning says why; the files stay in the study's folder, and
+    /// `tomors pacs store` sends them later).
+    #[serde(default)]
+    pub sent_to_pacs: Option<usize>,
 }
 
 /// What [`run_batch`] did.
@@ -548,6 +565,7 @@ pub fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
         warnings: Vec::new(),
         outputs: Vec::new(),
         error: None,
+        sent_to_pacs: None,
     };
     let pipeline = match &study.pipeline {
         Ok(p) => *p,
@@ -583,6 +601,9 @@ pub fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
     let finished = result.and_then(|(warnings, outputs)| {
         record.warnings = warnings;
         record.outputs = outputs;
+        if let Some(p) = settings.pacs.as_ref().filter(|p| p.store_results) {
+            send_results(p, &partial, &mut record);
+        }
         let json = serde_json::to_string_pretty(&(&record, settings))
             .map_err(|e| Error::InvalidArgument(format!("study record: {e}")))?;
         crate::io::write_atomically(&partial.join("study.json"), |p| {
@@ -618,6 +639,25 @@ pub fn failed_elsewhere(study: &Study, output: &Path, why: String) -> Record {
         warnings: Vec::new(),
         outputs: Vec::new(),
         error: Some(why),
+        sent_to_pacs: None,
+    }
+}
+
+/// Sends the study's DICOM outputs (in `folder`) to the PACS; a failure becomes a warning.
+fn send_results(settings: &crate::pacs::PacsSettings, folder: &Path, record: &mut Record) {
+    let files: Vec<PathBuf> = record
+        .outputs
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
+        .map(|f| folder.join(f))
+        .collect();
+    let sent = crate::pacs::Pacs::new(settings.clone()).and_then(|p| p.store(&files));
+    match sent {
+        Ok(n) => record.sent_to_pacs = Some(n),
+        Err(e) => record.warnings.push(format!(
+            "results not sent to the PACS ({e}); they are in the study's folder: \
+             `tomors pacs store` sends them"
+        )),
     }
 }
 

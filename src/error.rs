@@ -67,6 +67,15 @@ pub enum Error {
         /// What was wrong and what was expected.
         reason: String,
     },
+    /// A DICOM network peer (a PACS) cannot be reached, refused the association, or answered
+    /// with a failure.
+    #[error("DICOM network, {peer}: {reason}")]
+    Network {
+        /// The peer, `AE@host:port`.
+        peer: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// Shorthand for results carrying [`Error`].

@@ -131,6 +131,7 @@ pub mod geometry;
 pub mod io;
 mod maths;
 pub mod operator;
+pub mod pacs;
 pub mod phantom;
 pub mod physics;
 pub mod pipeline;

@@ -19,6 +19,7 @@ pub(crate) fn to_py(py: Python<'_>, e: tomors::Error) -> PyErr {
         E::Gpu(_) => "GpuError",
         E::Io { .. } | E::Format { .. } => "TomorsIOError",
         E::Dicom { .. } => "DicomError",
+        E::Network { .. } => "NetworkError",
         _ => "TomorsError",
     };
     match py.import("tomors.errors").and_then(|m| m.getattr(class)) {

@@ -97,6 +97,7 @@ from .errors import (
     TomorsError,
     TomorsIOError,
     DicomError,
+    NetworkError,
 )
 
 __all__ = [
@@ -160,4 +161,5 @@ __all__ = [
     "TomorsError",
     "TomorsIOError",
     "DicomError",
+    "NetworkError",
 ]

@@ -43,6 +43,11 @@ class DicomError(TomorsIOError):
     the attribute."""
 
 
+class NetworkError(TomorsError, ConnectionError):
+    """A DICOM network peer (a PACS) cannot be reached, refused the association, or answered
+    with a failure; the message names the peer (AE@host:port)."""
+
+
 __all__ = [
     "TomorsError",
     "InvalidGeometryError",
@@ -53,4 +58,5 @@ __all__ = [
     "GpuError",
     "TomorsIOError",
     "DicomError",
+    "NetworkError",
 ]

@@ -20,6 +20,7 @@ use tomors::ImageGrid;
 /// | 4 | a file: missing, unreadable, malformed (DICOM, .npy) or not writable |
 /// | 5 | `--backend gpu` without a usable GPU adapter |
 /// | 6 | the GPU failed while running (device lost, out of memory) |
+/// | 7 | a PACS cannot be reached, refused the association, or answered with a failure |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Internal = 1,
@@ -27,6 +28,7 @@ pub enum Kind {
     File = 4,
     NoGpu = 5,
     Gpu = 6,
+    Network = 7,
 }
 
 /// An error of a subcommand: its kind (the exit status) and the message printed.
@@ -70,6 +72,7 @@ impl From<tomors::Error> for CliError {
             E::Io { .. } | E::Format { .. } | E::Dicom { .. } => Kind::File,
             E::NoGpu(_) => Kind::NoGpu,
             E::Gpu(_) => Kind::Gpu,
+            E::Network { .. } => Kind::Network,
             _ => Kind::Internal,
         };
         Self::new(kind, e.to_string())

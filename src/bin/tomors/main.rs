@@ -15,6 +15,7 @@ mod fdk;
 mod fuse_pet;
 mod info;
 mod osem;
+mod pacs;
 mod recon_pet;
 mod recon_spect;
 
@@ -68,6 +69,10 @@ enum Command {
     /// Every study under a folder tree, each by the pipeline it needs (SPECT-CT, PET over CT),
     /// into a folder of its own, with a JSON-lines log; resumable.
     Batch(batch::BatchArgs),
+    /// A PACS (DICOM network, `[pacs]` in the settings file): echo, find studies, pull them
+    /// into a batch's input folder (C-GET), store results (C-STORE).
+    #[command(subcommand)]
+    Pacs(pacs::PacsCommand),
 }
 
 #[derive(Subcommand)]
@@ -120,6 +125,7 @@ fn main() -> ExitCode {
         Command::FusePet(args) => fuse_pet::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Batch(args) => batch::run(args),
+        Command::Pacs(command) => pacs::run(command),
     };
     if let Some(dir) = runtime_dir {
         let _ = std::fs::remove_dir_all(dir);

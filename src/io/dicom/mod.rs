@@ -19,6 +19,7 @@ pub use attrs::ReadLimits;
 pub use nm::{EnergyWindow, NmProjections, read_nm_projections, read_nm_volume};
 pub use pet::{PetSeries, SuvFactors, read_pet_series};
 pub use series::{Scan, SeriesInfo, SeriesSelect, SliceVolume, scan};
+pub(crate) use write::IMPLEMENTATION_CLASS_UID;
 pub use write::{Reference, SeriesWriter, WriteModality, WrittenSeries};
 
 use std::path::Path;

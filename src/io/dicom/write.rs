@@ -355,7 +355,7 @@ pub struct WrittenSeries {
 }
 
 /// tomors's implementation class UID (a `2.25` UUID-derived OID, fixed).
-const IMPLEMENTATION_CLASS_UID: &str = "2.25.157880291614522104950736214425787390071";
+pub(crate) const IMPLEMENTATION_CLASS_UID: &str = "2.25.157880291614522104950736214425787390071";
 
 fn rescale_type(modality: WriteModality, units: &str) -> &str {
     match modality {
