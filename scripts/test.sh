@@ -43,8 +43,9 @@ for _ in $(seq 1 100); do
     (exec 3<>/dev/tcp/127.0.0.1/18042) 2>/dev/null && break
     sleep 0.2
 done
-if ! (exec 3<>/dev/tcp/127.0.0.1/18042) 2>/dev/null; then
-    echo "scripts/test.sh: Orthanc did not start; its log:" >&2
+# Our own server, not another one holding the ports.
+if ! kill -0 "$ORTHANC_PID" 2>/dev/null || ! (exec 3<>/dev/tcp/127.0.0.1/18042) 2>/dev/null; then
+    echo "scripts/test.sh: Orthanc did not start (ports 14242 and 18042 free?); its log:" >&2
     cat "$ORTHANC_DIR/log.txt" >&2
     exit 1
 fi

@@ -815,6 +815,20 @@ mod tests {
         fails("[spect]\nphotopeak_kev = -5.0\n", "positive energy");
         fails("[pet]\nsuv = 1\n", "invalid type");
         fails("this is not toml", "settings");
+        let pacs = "[pacs]\nhost = \"127.0.0.1\"\nport = 104\nae_title = \"PACS\"\n";
+        let s = Settings::parse(pacs).unwrap();
+        assert_eq!(s.pacs.as_ref().unwrap().calling_ae_title, "TOMORS");
+        assert!(!s.pacs.unwrap().store_results);
+        fails(&format!("{pacs}aet = \"X\"\n"), "unknown field `aet`");
+        fails(
+            "[pacs]\nhost = \"h\"\nport = 104\n",
+            "missing field `ae_title`",
+        );
+        fails(&pacs.replace("104", "\"104\""), "invalid type");
+        fails(
+            &pacs.replace("\"PACS\"", "\"FAR_TOO_LONG_AE_TITLE\""),
+            "pacs.ae_title",
+        );
     }
 
     #[test]

@@ -821,3 +821,44 @@ fn bench_json_has_the_documented_keys_and_the_accuracy() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `tomors pacs`: a PACS that is down is exit status 7 with the peer named; a settings file
+/// without a [pacs] table is an input error (3).
+#[test]
+fn pacs_down_or_missing_is_a_clear_error() {
+    let dir = scratch("pacs");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = dir.join("settings.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "[pacs]\nhost = \"127.0.0.1\"\nport = {port}\nae_title = \"PACS\"\ntimeout_s = 5.0\n"
+        ),
+    )
+    .unwrap();
+    let out = tomors()
+        .args(["pacs", "find"])
+        .arg(&settings)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(
+        stderr.contains(&format!("PACS@127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    std::fs::write(&settings, "backend = \"cpu\"\n").unwrap();
+    let out = tomors()
+        .args(["pacs", "echo"])
+        .arg(&settings)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("no [pacs] table"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -103,10 +103,38 @@ fn store_find_retrieve_reconstruct_and_send_back() {
     let _ = std::fs::remove_dir_all(&root);
     let input = root.join("in");
     let (folder, n) = pacs.retrieve_study(&study_uid, &input).unwrap();
-    assert_eq!(n, files.len());
     assert_eq!(folder, input.join(&study_uid));
-    assert_eq!(instance_uids(&folder), instance_uids(&study_dir));
+    // Every instance sent (and, against a server used before, earlier results too).
+    let retrieved = instance_uids(&folder);
+    assert_eq!(n, retrieved.len());
+    assert!(retrieved.is_superset(&instance_uids(&study_dir)));
     assert!(!input.join(format!(".{study_uid}.partial")).exists());
+
+    // Orthanc's series of the study before the result arrives (a rerun against the same
+    // server finds earlier results there too).
+    let series_in_orthanc = || -> Vec<serde_json::Value> {
+        let studies = api("/studies?expand");
+        let study = studies
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["MainDicomTags"]["StudyInstanceUID"] == study_uid.as_str())
+            .expect("the study in Orthanc")
+            .clone();
+        let series = api(&format!(
+            "/studies/{}/series",
+            study["ID"].as_str().unwrap()
+        ));
+        series.as_array().unwrap().clone()
+    };
+    let uid_of = |s: &serde_json::Value| {
+        s["MainDicomTags"]["SeriesInstanceUID"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let before: BTreeSet<String> = series_in_orthanc().iter().map(uid_of).collect();
+    assert!(before.len() >= found.series.len());
 
     // Reconstruct, and send the result back.
     let mut s = Settings::parse(
@@ -126,26 +154,13 @@ fn store_find_retrieve_reconstruct_and_send_back() {
     assert!(dicom > 0);
     assert_eq!(r.sent_to_pacs, Some(dicom), "{r:?}");
 
-    // Orthanc's own view: the study now holds a new NM series in the CT's frame of reference.
-    let studies = api("/studies?expand");
-    let study = studies
-        .as_array()
-        .unwrap()
+    // Orthanc's own view: the study now holds one new series, in the CT's frame of reference.
+    let after = series_in_orthanc();
+    let new: Vec<_> = after
         .iter()
-        .find(|s| s["MainDicomTags"]["StudyInstanceUID"] == study_uid.as_str())
-        .expect("the study in Orthanc");
-    let series = api(&format!(
-        "/studies/{}/series",
-        study["ID"].as_str().unwrap()
-    ));
-    let series = series.as_array().unwrap();
-    assert_eq!(series.len(), found.series.len() + 1, "{series:?}");
-    let originals: BTreeSet<String> = found.series.iter().map(|s| s.series_uid.clone()).collect();
-    let new: Vec<_> = series
-        .iter()
-        .filter(|s| !originals.contains(s["MainDicomTags"]["SeriesInstanceUID"].as_str().unwrap()))
+        .filter(|s| !before.contains(&uid_of(s)))
         .collect();
-    assert_eq!(new.len(), 1);
+    assert_eq!(new.len(), 1, "{after:?}");
     let instances = new[0]["Instances"].as_array().unwrap();
     assert_eq!(instances.len(), dicom);
     let tags = api(&format!(
