@@ -122,6 +122,39 @@ struct Row {
     accuracy: Option<Accuracy>,
 }
 
+impl Row {
+    /// One application of an operator: `updates` voxel updates (`None`: not defined) in
+    /// `seconds`.
+    fn single(
+        case: &'static str,
+        description: String,
+        device: &tomors::ActiveBackend,
+        operation: &'static str,
+        (image, data): (Vec<usize>, Vec<usize>),
+        (repeat, seconds, kernel_seconds): (usize, f64, Option<f64>),
+        updates: Option<f64>,
+    ) -> Row {
+        Row {
+            case,
+            description,
+            backend: kind(device),
+            device: device.to_string(),
+            operation,
+            image,
+            data,
+            repeat,
+            seconds,
+            kernel_seconds,
+            iterations: None,
+            subsets: None,
+            seconds_per_iteration: None,
+            gvoxel_updates_per_second: updates.map(|u| u / seconds / 1e9),
+            plan_memory_bytes: None,
+            accuracy: None,
+        }
+    }
+}
+
 /// The rows so far; each is printed as it comes.
 struct Rows(Vec<Row>);
 
@@ -275,38 +308,33 @@ fn bench_parallel(
                 }
             };
             let label = format!("{} {op} on {}", case.name, p.backend());
-            // The warm-up run gives the accuracy.
-            let pb = spinner(&label);
-            let first = run().map_err(err)?;
-            pb.finish_and_clear();
-            let accuracy = match op.as_str() {
-                "forward" => Some(Accuracy::of("exact line integrals", &first, &data)),
-                "fbp" => Some(Accuracy::of("rasterised phantom", &first, &image)),
-                _ => None,
-            };
-            let timed = || run().map(drop).map_err(err);
-            let seconds = best_of(repeat, &label, timed)?;
-            rows.push(Row {
-                case: id,
-                description: format!("parallel {} × {} views", case.name, views),
-                backend: kind(&p.backend()),
-                device: p.backend().to_string(),
-                operation: match op.as_str() {
-                    "forward" => "forward",
-                    "adjoint" => "adjoint",
-                    _ => "fbp",
-                },
-                image: image.shape().to_vec(),
-                data: data.shape().to_vec(),
+            let (accuracy, seconds, kernel) = time_operator(
+                run,
+                op,
+                &label,
+                [
+                    ("exact line integrals", &data),
+                    ("rasterised phantom", &image),
+                ],
                 repeat,
-                seconds,
-                kernel_seconds: kernel_seconds(backend, timed)?,
-                iterations: None,
-                subsets: None,
-                seconds_per_iteration: None,
-                gvoxel_updates_per_second: Some(case.voxel_updates() / seconds / 1e9),
-                plan_memory_bytes: None,
+                backend,
+            )?;
+            let operation = match op.as_str() {
+                "forward" => "forward",
+                "adjoint" => "adjoint",
+                _ => "fbp",
+            };
+            rows.push(Row {
                 accuracy,
+                ..Row::single(
+                    id,
+                    format!("parallel {} × {} views", case.name, views),
+                    &p.backend(),
+                    operation,
+                    (image.shape().to_vec(), data.shape().to_vec()),
+                    (repeat, seconds, kernel),
+                    Some(case.voxel_updates()),
+                )
             });
         }
     }
@@ -345,46 +373,62 @@ fn bench_cone(
                 }
             };
             let label = format!("{} {op} on {}", c.name, p.backend());
-            let pb = spinner(&label);
-            let first = run().map_err(err)?;
-            pb.finish_and_clear();
-            let accuracy = match op.as_str() {
-                "forward" => Some(Accuracy::of(
-                    "exact cone-beam line integrals",
-                    &first,
-                    &data,
-                )),
-                "fbp" => Some(Accuracy::of("rasterised 3D Shepp-Logan", &first, &image)),
-                _ => None,
-            };
-            drop(first);
-            let timed = || run().map(drop).map_err(err);
-            let seconds = best_of(repeat, &label, timed)?;
-            rows.push(Row {
-                case: if n <= 256 { "cbct-256" } else { "cbct-512" },
-                description: c.name.clone(),
-                backend: kind(p.backend()),
-                device: p.backend().to_string(),
-                operation: match op.as_str() {
-                    "forward" => "forward",
-                    "adjoint" => "adjoint",
-                    _ => "fdk",
-                },
-                image: image.shape().to_vec(),
-                data: data.shape().to_vec(),
+            let (accuracy, seconds, kernel) = time_operator(
+                run,
+                op,
+                &label,
+                [
+                    ("exact cone-beam line integrals", &data),
+                    ("rasterised 3D Shepp-Logan", &image),
+                ],
                 repeat,
-                seconds,
-                kernel_seconds: kernel_seconds(backend, timed)?,
-                iterations: None,
-                subsets: None,
-                seconds_per_iteration: None,
-                gvoxel_updates_per_second: Some(c.voxel_updates() / seconds / 1e9),
-                plan_memory_bytes: None,
+                backend,
+            )?;
+            let operation = match op.as_str() {
+                "forward" => "forward",
+                "adjoint" => "adjoint",
+                _ => "fdk",
+            };
+            rows.push(Row {
                 accuracy,
+                ..Row::single(
+                    if n <= 256 { "cbct-256" } else { "cbct-512" },
+                    c.name.clone(),
+                    p.backend(),
+                    operation,
+                    (image.shape().to_vec(), data.shape().to_vec()),
+                    (repeat, seconds, kernel),
+                    Some(c.voxel_updates()),
+                )
             });
         }
     }
     Ok(())
+}
+
+/// Times one operation: a warm-up run whose result gives the accuracy (`forward` against
+/// `truths[0]`, the reconstruction `fbp` against `truths[1]`; none for `adjoint`), then the
+/// best of `repeat` runs and the shaders' time of one more.
+fn time_operator(
+    run: impl Fn() -> tomors::Result<ArrayD<f32>>,
+    op: &str,
+    label: &str,
+    truths: [(&'static str, &ArrayD<f32>); 2],
+    repeat: usize,
+    backend: Backend,
+) -> CliResult<(Option<Accuracy>, f64, Option<f64>)> {
+    let pb = spinner(label);
+    let first = run().map_err(err)?;
+    pb.finish_and_clear();
+    let accuracy = match op {
+        "forward" => Some(Accuracy::of(truths[0].0, &first, truths[0].1)),
+        "fbp" => Some(Accuracy::of(truths[1].0, &first, truths[1].1)),
+        _ => None,
+    };
+    drop(first);
+    let timed = || run().map(drop).map_err(err);
+    let seconds = best_of(repeat, label, timed)?;
+    Ok((accuracy, seconds, kernel_seconds(backend, timed)?))
 }
 
 /// Device time of the shaders in one more run of `f` (wgpu timestamp queries, summed over
@@ -436,23 +480,20 @@ fn iterative_row(
     accuracy: Option<Accuracy>,
 ) -> Row {
     Row {
-        case,
-        description,
-        backend: kind(device),
-        device: device.to_string(),
-        operation,
-        image,
-        data,
-        repeat,
-        seconds,
-        kernel_seconds,
         iterations: Some(iterations),
         subsets: Some(subsets),
         seconds_per_iteration: Some(seconds / iterations as f64),
-        gvoxel_updates_per_second: updates_per_iteration
-            .map(|u| u * iterations as f64 / seconds / 1e9),
         plan_memory_bytes,
         accuracy,
+        ..Row::single(
+            case,
+            description,
+            device,
+            operation,
+            (image, data),
+            (repeat, seconds, kernel_seconds),
+            updates_per_iteration.map(|u| u * iterations as f64),
+        )
     }
 }
 
@@ -485,23 +526,16 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
             bench_lm(&c, &p, &data, repeat, rows)?;
             continue;
         }
-        let plain = |operation: &'static str, seconds: f64, kernel: Option<f64>| Row {
-            case: id,
-            description: format!("{} {:?}", c.name, c.layout.shape()),
-            backend: kind(who),
-            device: who.to_string(),
-            operation,
-            image: shapes.0.clone(),
-            data: shapes.1.clone(),
-            repeat,
-            seconds,
-            kernel_seconds: kernel,
-            iterations: None,
-            subsets: None,
-            seconds_per_iteration: None,
-            gvoxel_updates_per_second: None,
-            plan_memory_bytes: None,
-            accuracy: None,
+        let plain = |operation: &'static str, seconds: f64, kernel: Option<f64>| {
+            Row::single(
+                id,
+                format!("{} {:?}", c.name, c.layout.shape()),
+                who,
+                operation,
+                shapes.clone(),
+                (repeat, seconds, kernel),
+                None,
+            )
         };
         let forward = || p.forward(c.activity.view()).map(drop).map_err(err);
         let t = best_of(repeat, "forward", forward)?;
@@ -710,24 +744,16 @@ fn bench_spect(backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResul
             Some(accuracy),
         ));
         let one = |operation: &'static str, seconds: f64, kernel: Option<f64>| Row {
-            case: id,
-            description: name.into(),
-            backend: kind(p.backend()),
-            device: p.backend().to_string(),
-            operation,
-            image: shapes.0.clone(),
-            data: shapes.1.clone(),
-            repeat,
-            seconds,
-            kernel_seconds: kernel,
-            iterations: None,
-            subsets: None,
-            seconds_per_iteration: None,
-            gvoxel_updates_per_second: Some(
-                truth.len() as f64 * shapes.1[0] as f64 / seconds / 1e9,
-            ),
             plan_memory_bytes: Some(p.memory_bytes()),
-            accuracy: None,
+            ..Row::single(
+                id,
+                name.into(),
+                p.backend(),
+                operation,
+                shapes.clone(),
+                (repeat, seconds, kernel),
+                Some(truth.len() as f64 * shapes.1[0] as f64),
+            )
         };
         let forward = || p.forward(truth.view()).map(drop).map_err(err);
         let t = best_of(repeat, "SPECT forward", forward)?;
