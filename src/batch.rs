@@ -36,6 +36,7 @@ use crate::pipeline::{
 ///
 /// ```toml
 /// backend = "auto"          # auto, gpu or cpu
+/// workers = 1               # studies at once (tomors batch; a Dask cluster has its own)
 ///
 /// [spect]                   # SPECT-CT studies
 /// photopeak_kev = 208.0     # needed for SPECT-CT studies
@@ -54,12 +55,16 @@ use crate::pipeline::{
 /// ae_title = "ORTHANC"
 /// store_results = true      # send each study's DICOM results back before it is done
 /// ```
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Where to compute: `"auto"` (the GPU when there is one), `"gpu"` or `"cpu"`.
     #[serde(default = "auto")]
     pub backend: String,
+    /// Studies reconstructed at once by [`run_batch`], each in a thread of its own; they
+    /// share the CPU cores (and the GPU) and each holds its own memory. Default 1.
+    #[serde(default = "one")]
+    pub workers: usize,
     /// SPECT-CT settings.
     #[serde(default)]
     pub spect: SpectSettings,
@@ -73,6 +78,10 @@ pub struct Settings {
 
 fn auto() -> String {
     "auto".into()
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The `[spect]` table: the settings of [`SpectCtOptions`] a batch can choose.
@@ -145,6 +154,12 @@ impl Default for PetSettings {
     }
 }
 
+impl Default for Settings {
+    fn default() -> Self {
+        Self::parse("").expect("the defaults are valid")
+    }
+}
+
 impl Settings {
     /// Settings from TOML text.
     ///
@@ -156,6 +171,9 @@ impl Settings {
             toml::from_str(text).map_err(|e| Error::InvalidArgument(format!("settings: {e}")))?;
         s.spect_options(0.0)?;
         s.backend()?;
+        if s.workers == 0 {
+            return Err(bad("workers", "0", "at least 1"));
+        }
         if let Some(p) = &s.pacs {
             crate::pacs::Pacs::new(p.clone())?;
         }
@@ -449,6 +467,8 @@ pub enum Event<'a> {
     End {
         /// Its position.
         index: usize,
+        /// Its UID.
+        study: &'a str,
         /// `"done"`, `"failed"`, `"unsupported"` or `"already done"`.
         status: &'a str,
     },
@@ -502,17 +522,18 @@ pub fn plan_batch(input: &Path, output: &Path) -> Result<Planned> {
     })
 }
 
-/// Reconstructs every study under `input` into `output`, one after the other (see the module
-/// docs).
+/// Reconstructs every study under `input` into `output`, [`Settings::workers`] at once (see
+/// the module docs). The records come in the order of the studies' UIDs; the log in the order
+/// the studies end.
 ///
 /// # Errors
-/// As [`plan_batch`]; [`Error::Io`] when the log cannot be written. A study's own failure is
-/// not an error: it is logged.
+/// As [`plan_batch`]; [`Error::Io`] when the log cannot be written (the studies under way
+/// finish first). A study's own failure is not an error: it is logged.
 pub fn run_batch(
     settings: &Settings,
     input: &Path,
     output: &Path,
-    mut progress: Option<&mut dyn FnMut(Event<'_>)>,
+    mut progress: Option<&mut (dyn FnMut(Event<'_>) + Send)>,
 ) -> Result<Report> {
     let mut tell = |e: Event<'_>| {
         if let Some(p) = progress.as_deref_mut() {
@@ -523,33 +544,63 @@ pub fn run_batch(
     tell(Event::Found {
         studies: planned.pending.len() + planned.already_done.len(),
     });
-    for index in 0..planned.already_done.len() {
+    for (index, study) in planned.already_done.iter().enumerate() {
         tell(Event::End {
             index,
+            study,
             status: "already done",
         });
     }
-    let mut report = Report {
-        unreadable: planned.unreadable,
-        already_done: planned.already_done,
-        ..Report::default()
+    let skipped = planned.already_done.len();
+    let pending = &planned.pending;
+    // Studies are handed out in order; the log and the progress are written by one worker at
+    // a time.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let shared = std::sync::Mutex::new((tell, Vec::new(), None::<Error>));
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(study) = pending.get(i) else { break };
+            let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
+            (lock().0)(Event::Start {
+                index: skipped + i,
+                study: &study.uid,
+            });
+            let record = run_study(settings, study, output);
+            let mut guard = lock();
+            let (tell, records, failed) = &mut *guard;
+            if let Err(e) = log_record(output, &record) {
+                failed.get_or_insert(e);
+                next.store(pending.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+            tell(Event::End {
+                index: skipped + i,
+                study: &study.uid,
+                status: record.status.as_str(),
+            });
+            records.push((i, record));
+        }
     };
-    let skipped = report.already_done.len();
-    for (i, study) in planned.pending.iter().enumerate() {
-        let index = skipped + i;
-        tell(Event::Start {
-            index,
-            study: &study.uid,
+    let workers = settings.workers.clamp(1, pending.len().max(1));
+    if workers == 1 {
+        worker();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(worker);
+            }
         });
-        let record = run_study(settings, study, output);
-        log_record(output, &record)?;
-        tell(Event::End {
-            index,
-            status: record.status.as_str(),
-        });
-        report.records.push(record);
     }
-    Ok(report)
+    let (_, mut records, failed) = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    records.sort_by_key(|(i, _)| *i);
+    Ok(Report {
+        records: records.into_iter().map(|(_, r)| r).collect(),
+        already_done: planned.already_done,
+        unreadable: planned.unreadable,
+    })
 }
 
 /// Reconstructs one study into `output/<uid>/`, through `output/.<uid>.partial/` (removed

@@ -192,3 +192,65 @@ fn a_folder_of_studies_in_one_batch_resumable_inputs_untouched() {
     assert!(e.to_string().contains("inside the input"), "{e}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// `workers = 3`: four synthetic studies (one damaged) at once give the records, log lines
+/// and images of one worker, with each study's start and end told once.
+#[test]
+fn several_workers_give_the_results_of_one() {
+    let root = std::env::temp_dir().join(format!("tomors-batch-workers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let input = root.join("in");
+    for (i, damaged) in [false, false, true, false].into_iter().enumerate() {
+        pet_ct_study(&input.join(format!("s{i}")), damaged);
+    }
+    let run = |workers: usize, out: &str| {
+        let settings =
+            Settings::parse(&format!("backend = \"cpu\"\nworkers = {workers}\n")).unwrap();
+        let mut events = Vec::new();
+        let mut tell = |e: tomors::batch::Event<'_>| match e {
+            tomors::batch::Event::Start { study, .. } => events.push(format!("start {study}")),
+            tomors::batch::Event::End { study, status, .. } => {
+                events.push(format!("{status} {study}"))
+            }
+            tomors::batch::Event::Found { .. } => {}
+        };
+        let report = run_batch(&settings, &input, &root.join(out), Some(&mut tell)).unwrap();
+        events.sort();
+        (report, events)
+    };
+    let (one, one_events) = run(1, "one");
+    let (three, three_events) = run(3, "three");
+    assert_eq!(one.records.len(), 4);
+    assert_eq!(one_events, three_events);
+    let summary = |r: &tomors::batch::Report| -> Vec<_> {
+        r.records
+            .iter()
+            .map(|r| (r.study.clone(), r.status, r.outputs.clone()))
+            .collect()
+    };
+    assert_eq!(summary(&one), summary(&three));
+    let log = |out: &str| -> Vec<String> {
+        let mut studies: Vec<String> = std::fs::read_to_string(root.join(out).join("batch.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["study"].to_string())
+            .collect();
+        studies.sort();
+        studies
+    };
+    assert_eq!(log("one"), log("three"));
+    for r in one
+        .records
+        .iter()
+        .filter(|r| r.status == tomors::batch::Status::Done)
+    {
+        assert_eq!(
+            std::fs::read(root.join("one").join(&r.study).join("pet.nii.gz")).unwrap(),
+            std::fs::read(root.join("three").join(&r.study).join("pet.nii.gz")).unwrap()
+        );
+    }
+    let settings = "workers = 0\n";
+    let e = Settings::parse(settings).unwrap_err().to_string();
+    assert!(e.contains("workers"), "{e}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

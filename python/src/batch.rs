@@ -38,21 +38,15 @@ pub(crate) fn batch<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let s = tomors::batch::Settings::read(&settings).py_err(py)?;
     let mut raised: Option<PyErr> = None;
-    let mut current = String::new();
     let report = py
         .detach(|| {
             let mut tell = |e: tomors::batch::Event<'_>| {
-                let status = match e {
-                    tomors::batch::Event::Start { study, .. } => {
-                        current = study.to_string();
-                        return;
-                    }
-                    tomors::batch::Event::End { status, .. } => status,
-                    tomors::batch::Event::Found { .. } => return,
+                let tomors::batch::Event::End { study, status, .. } = e else {
+                    return;
                 };
                 let Some(cb) = &progress else { return };
                 Python::attach(|py| {
-                    if let Err(e) = cb.call1(py, (current.as_str(), status))
+                    if let Err(e) = cb.call1(py, (study, status))
                         && raised.is_none()
                     {
                         raised = Some(e);
