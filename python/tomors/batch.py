@@ -46,11 +46,10 @@ def batch(
     ``progress(study, status)`` hears each study's end.
 
     ``client``: ``None`` runs the studies in this process, ``workers`` of the settings at
-    once (1 by default). A
-    ``dask.distributed.Client``, or a scheduler's address (``"tcp://host:8786"``), runs each
-    study as one task on that cluster (``workers`` is then the cluster's business); the log is
-    written here as tasks end, and the images
-    are those of a sequential run. On the cluster:
+    once (1 by default). A ``dask.distributed.Client``, or a scheduler's address
+    (``"tcp://host:8786"``), runs each study as one task on that cluster (``workers`` is then
+    the cluster's business); the log is written here as tasks end, and the images are those of
+    a sequential run. On the cluster:
 
     - a worker that declares a ``GPU`` resource (``dask worker --resources GPU=1``) runs one
       study at a time on it: every study asks for ``GPU=1`` when any worker declares one and
