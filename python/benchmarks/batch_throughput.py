@@ -1,5 +1,6 @@
-"""Studies per hour of full-correction SPECT-CT batches: one worker in-process, and Dask
-LocalClusters of one and two worker processes, on the same studies.
+"""Studies per hour of full-correction SPECT-CT batches: one and two workers in-process
+(``workers`` in the settings), and Dask LocalClusters of one and two worker processes, on the
+same studies.
 
     python python/benchmarks/batch_throughput.py STUDY_FOLDER COPIES WORK_FOLDER
 
@@ -59,6 +60,9 @@ def main():
     print("| configuration | studies | wall | per study (log) | studies per hour |")
     print("|---|---:|---:|---:|---:|")
     run("in-process, 1 worker (rayon: all cores)", settings, source, work / "direct", n)
+    two = work / "settings-2.toml"
+    two.write_text('backend = "cpu"\nworkers = 2\n[spect]\nphotopeak_kev = 208.0\n')
+    run("in-process, 2 workers (threads sharing rayon's cores)", two, source, work / "direct2", n)
     from distributed import Client, LocalCluster
 
     for workers, rayon in ((1, None), (2, None), (2, "1")):
