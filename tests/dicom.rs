@@ -964,3 +964,65 @@ fn nm_half_life_and_time_since_injection_are_read() {
     assert_eq!(p.injection_to_start_s, Some(2.0 * 86_400.0 - 1800.0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn rotations_at_other_table_positions_are_beds_and_refused() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let nm = shared_data("spect_ct_lu177/NM");
+    let dir = std::env::temp_dir().join(format!("tomors-rotations-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two rotations of two views each; the second at the given table position.
+    let file = |traverse: &str| {
+        let mut obj = common::small_nm(
+            &nm.join("bed1_projections.dcm"),
+            &[1; 4],
+            &[1; 4],
+            &[1, 2, 1, 2],
+        );
+        obj.put(DataElement::new(
+            tags::ROTATION_VECTOR,
+            VR::US,
+            PrimitiveValue::U16([1, 1, 2, 2].into_iter().collect()),
+        ));
+        let first = obj
+            .element(tags::ROTATION_INFORMATION_SEQUENCE)
+            .unwrap()
+            .items()
+            .unwrap()[0]
+            .clone();
+        let mut items = [first.clone(), first];
+        items[0].put(DataElement::new(
+            tags::TABLE_TRAVERSE,
+            VR::DS,
+            PrimitiveValue::from("100"),
+        ));
+        items[1].put(DataElement::new(
+            tags::TABLE_TRAVERSE,
+            VR::DS,
+            PrimitiveValue::from(traverse),
+        ));
+        obj.put(DataElement::new(
+            tags::ROTATION_INFORMATION_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(items.to_vec()),
+        ));
+        let path = dir.join(format!("rotations-{traverse}.dcm"));
+        obj.write_to_file(&path).unwrap();
+        path
+    };
+    // At one table position, the rotations' views are one bed.
+    let one = read_nm_projections(&file("100.2"), &ReadLimits::default()).unwrap();
+    assert_eq!(one.counts[0].shape()[0], 4);
+    // 350 mm further: two beds in one file, refused rather than merged.
+    let e = read_nm_projections(&file("450"), &ReadLimits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(0018,1131)") && e.contains("several") && e.contains("[100.0, 450.0]"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

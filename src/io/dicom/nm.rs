@@ -8,7 +8,8 @@
 //!   R-R interval, phase) with more than one value are refused. Every window must hold the
 //!   same set of views.
 //! - **Views** of all detectors and rotations are merged into one list ordered by rotation,
-//!   then detector, then view number.
+//!   then detector, then view number. Rotations at table positions (Table Traverse) more than
+//!   0.5 mm apart are beds: such a file is refused (one bed per file).
 //! - **Angles**: DICOM's detector angle φ (Start Angle (0054,0200) of the detector, else of the
 //!   rotation; zero at the patient's back, increasing counter-clockwise seen from the feet,
 //!   i.e. from posterior towards the patient's left) is φ = start ± step·(view − 1), + for CC,
@@ -321,6 +322,27 @@ pub fn read_nm_projections(path: &Path, limits: &ReadLimits) -> Result<NmProject
     let detector_items = a.items(tags::DETECTOR_INFORMATION_SEQUENCE)?;
     let rotation_items = a.items(tags::ROTATION_INFORMATION_SEQUENCE)?;
     let item = |items, i, tag| sequence_item(items, i, tag, path);
+    // Rotations at different table positions are beds: merging their views into one bed
+    // would put half the patient in the wrong place.
+    let traverse: Vec<f64> = rotation_items
+        .iter()
+        .map(|r| Attrs::new(r, path).opt_f64(tags::TABLE_TRAVERSE))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    if traverse.iter().any(|t| (t - traverse[0]).abs() > 0.5) {
+        return Err(dicom_error(
+            path,
+            Some(tags::TABLE_TRAVERSE),
+            format!(
+                "the file's {} rotations lie at table positions {traverse:?} mm: it holds several \
+                 beds, and tomors reads one bed per file; export each bed as a series of its own \
+                 and pass them together (several NM files)",
+                rotation_items.len()
+            ),
+        ));
+    }
 
     // Views: the distinct (rotation, detector, view) of window 1, in that order.
     let mut keys: Vec<(i64, i64, i64)> = (0..frames)
