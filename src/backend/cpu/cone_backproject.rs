@@ -287,7 +287,7 @@ fn by_voxels(p: &ConeParams, maps: &[ConeMap], frames: &Frames, image: &mut [f32
 }
 
 /// The `z`-free path on the slab as lines `[y][x][z]`: tiles of lines, each tile through
-/// every view of the block.
+/// every view of the block, [`VIEWS_PER_PASS`] views of a line at a time.
 fn by_lines(p: &ConeParams, maps: &[ConeMap], frames: &Frames, lines: &mut [f32], lanes: Lanes) {
     let (nx, ny, nz) = (p.nx as usize, p.ny as usize, p.nz as usize);
     let out = Shared(lines.as_mut_ptr());
@@ -303,24 +303,36 @@ fn by_lines(p: &ConeParams, maps: &[ConeMap], frames: &Frames, lines: &mut [f32]
         lanes,
     };
     tiles.into_par_iter().for_each(|(y0, x0)| {
-        // Room for a table read from any row the line crosses (see `avx512::add`).
-        let mut columns = vec![0.0f32; frames.stride + TABLE];
-        for (v, m) in maps.iter().enumerate() {
-            let frame = frames.view(v);
+        // Room for a table read from any row the line crosses (see `avx512::add`), per view
+        // of a pass.
+        let room = frames.stride + TABLE;
+        let mut columns = vec![0.0f32; room * VIEWS_PER_PASS];
+        let mut pass: Vec<Line<'_>> = Vec::with_capacity(VIEWS_PER_PASS);
+        for (first, group) in maps.chunks(VIEWS_PER_PASS).enumerate() {
             for y in y0..(y0 + TILE).min(ny) {
                 for x in x0..(x0 + TILE).min(nx) {
                     // SAFETY: line (y, x) belongs to this tile alone; in bounds.
                     let acc = unsafe { out.slice((y * nx + x) * nz, nz) };
                     let (x, y) = (x as f32, y as f32);
-                    let affine = |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
-                    let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
-                    let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
-                    add_line(&run, &t, frame, &mut columns, acc);
+                    pass.clear();
+                    for (k, m) in group.iter().enumerate() {
+                        let frame = frames.view(first * VIEWS_PER_PASS + k);
+                        let affine =
+                            |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
+                        let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
+                        let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
+                        pass.extend(line_of(&run, &t, frame));
+                    }
+                    add_lines(&run, &pass, &mut columns, acc);
                 }
             }
         }
     });
 }
+
+/// Views whose lines a pass adds to the sums of one line of voxels, in order: the sums stay in
+/// registers across them.
+const VIEWS_PER_PASS: usize = 4;
 
 /// What every line of a dispatch shares: the parameters, the slices (as `z`), the rows of a
 /// padded frame column, and the vector unit.
@@ -331,9 +343,9 @@ struct Run<'a> {
     lanes: Lanes,
 }
 
-/// Adds one view (its `frame`) to the sums `acc` of a `z`-free line of voxels, interpolating
-/// the two detector columns into `columns` over the padded rows the line crosses.
-fn add_line(run: &Run<'_>, t: &Terms, frame: &[f32], columns: &mut [f32], acc: &mut [f32]) {
+/// A view's `z`-free line of voxels: its two detector columns over the padded rows the line
+/// crosses, or `None` when it misses the band (the shader adds w · 0 to every voxel).
+fn line_of<'a>(run: &Run<'_>, t: &Terms, frame: &'a [f32]) -> Option<Line<'a>> {
     let (p, slices, stride) = (run.p, run.slices, run.stride);
     // Rows are monotonic in z (every step rounds monotonically), so the ends bound them.
     let row = |z: f32| t.row_at + z * t.row_dz;
@@ -343,10 +355,10 @@ fn add_line(run: &Run<'_>, t: &Terms, frame: &[f32], columns: &mut [f32], acc: &
     let lo = first.min(last).max(0);
     let hi = first.max(last).min(last_padded_row(p));
     if lo > hi {
-        return; // off the band: the shader adds w · 0 to every voxel
+        return None;
     }
     let rows = (hi + 2 - lo) as usize;
-    let line = Line {
+    Some(Line {
         terms: *t,
         left: &frame[t.col * stride + lo as usize..][..rows],
         right: &frame[(t.col + 1) * stride + lo as usize..][..rows],
@@ -360,18 +372,32 @@ fn add_line(run: &Run<'_>, t: &Terms, frame: &[f32], columns: &mut [f32], acc: &
         } else {
             0.0
         },
-    };
+    })
+}
+
+/// Adds the views' `lines` (in order) to the sums `acc` of one `z`-free line of voxels,
+/// interpolating each view's two detector columns into its part of `columns`.
+fn add_lines(run: &Run<'_>, lines: &[Line<'_>], columns: &mut [f32], acc: &mut [f32]) {
+    let (p, slices) = (run.p, run.slices);
     match run.lanes {
         // SAFETY (both): `lanes` is one the CPU supports ([`Lanes::detect`]).
         #[cfg(target_arch = "x86_64")]
-        Lanes::Avx512 => unsafe { avx512::add(p, &line, columns, slices, acc) },
+        Lanes::Avx512 => unsafe { avx512::add(p, lines, columns, slices, acc) },
         #[cfg(target_arch = "x86_64")]
-        Lanes::Avx2 => unsafe { avx2::add(p, &line, columns, slices, acc) },
-        Lanes::Scalar => add_scalar(p, &line, columns, slices, acc),
+        Lanes::Avx2 => {
+            for line in lines {
+                unsafe { avx2::add(p, line, columns, slices, acc) }
+            }
+        }
+        Lanes::Scalar => {
+            for line in lines {
+                add_scalar(p, line, columns, slices, acc)
+            }
+        }
     }
 }
 
-/// [`add_line`] voxel by voxel.
+/// One view's line added voxel by voxel.
 fn add_scalar(
     p: &ConeParams,
     line: &Line<'_>,
@@ -557,39 +583,81 @@ mod avx512 {
     use crate::backend::layout::ConeParams;
     use std::arch::x86_64::*;
 
-    /// [`super::add_line`] 16 voxels at a time: the same operations lane by lane (no fused
-    /// multiply-adds). The 16 voxels' two taps are picked from 32 consecutive interpolated
-    /// rows held in two registers, or from 64 in four when the line is steep; a group whose
-    /// taps do not fit is gathered. `columns` holds at least `hi − lo + 2 + TABLE` values.
+    /// What one view's line needs in the loop over z.
+    #[derive(Clone, Copy)]
+    struct View {
+        row_at: __m512,
+        row_dz: __m512,
+        w: __m512,
+        shift: __m512i,
+        top: __m512i,
+        unclamped: bool,
+        inside: bool,
+        /// Picks from a 32-row table (`whole`), a 64-row one (`wide`), or gathers.
+        whole: bool,
+        wide: bool,
+        reach: __m512i,
+        /// How far below a group's first voxel its table starts.
+        back: i32,
+        /// The interpolated column, from padded row `lo`.
+        base: *const f32,
+        /// Scalar copies, to find a group's first tap without leaving the integer unit.
+        terms: (f32, f32, i32, i32),
+    }
+
+    /// The views' `lines` added to `acc` 16 voxels at a time, every view's term added in order
+    /// while the sums stay in a register: the same operations lane by lane as the scalar path
+    /// (no fused multiply-adds). Each view's 16 voxels pick their two taps from 32 consecutive
+    /// interpolated rows held in two registers, or from 64 in four when the line is steep; a
+    /// group whose taps do not fit is gathered. `columns` holds `lines.len()` parts of at
+    /// least `hi − lo + 2 + TABLE` values each.
     #[target_feature(enable = "avx512f")]
     pub(super) fn add(
         p: &ConeParams,
-        line: &Line<'_>,
+        lines: &[Line<'_>],
         columns: &mut [f32],
         slices: &[f32],
         acc: &mut [f32],
     ) {
-        let t = &line.terms;
-        assert!(columns.len() >= line.left.len() + TABLE);
-        // Vectorised here, within AVX-512.
-        interpolate_columns(line, columns);
-        let (row_at, row_dz) = (_mm512_set1_ps(t.row_at), _mm512_set1_ps(t.row_dz));
+        if lines.is_empty() {
+            return;
+        }
+        assert!(lines.len() <= super::VIEWS_PER_PASS);
+        let room = columns.len() / super::VIEWS_PER_PASS;
+        // On the stack: a pass runs once per line and view group.
+        let mut views = [None::<View>; super::VIEWS_PER_PASS];
+        for ((line, part), slot) in lines.iter().zip(columns.chunks_mut(room)).zip(&mut views) {
+            assert!(part.len() >= line.left.len() + TABLE);
+            // Vectorised here, within AVX-512.
+            interpolate_columns(line, part);
+            let t = &line.terms;
+            // A table of 32 rows in two registers, or of 64 in four, from the mean slope; a
+            // group that does not fit after all is gathered.
+            let fits = |rows: usize| 15.0 * line.rows_per_slice + 3.0 <= (rows - 2) as f32;
+            let (whole, wide) = (fits(TABLE / 2), fits(TABLE));
+            let last = if whole { TABLE / 2 - 2 } else { TABLE - 2 } as i32;
+            *slot = Some(View {
+                row_at: _mm512_set1_ps(t.row_at),
+                row_dz: _mm512_set1_ps(t.row_dz),
+                w: _mm512_set1_ps(t.w),
+                shift: _mm512_set1_epi32(column_shift(p, line)),
+                top: _mm512_set1_epi32(line.hi - line.lo),
+                unclamped: line.unclamped,
+                inside: line.inside,
+                whole,
+                wide,
+                reach: _mm512_set1_epi32(last),
+                back: if line.rising { 0 } else { last },
+                base: part.as_ptr(),
+                terms: (t.row_at, t.row_dz, column_shift(p, line), line.hi - line.lo),
+            });
+        }
+        let views = &views[..lines.len()];
         let (two, minus_two) = (_mm512_set1_ps(2.0), _mm512_set1_ps(-2.0));
         let n_rows = _mm512_set1_ps(p.n_rows as f32);
-        let w = _mm512_set1_ps(t.w);
-        let shift = _mm512_set1_epi32(column_shift(p, line));
-        let (bottom, top) = (_mm512_setzero_si512(), _mm512_set1_epi32(line.hi - line.lo));
+        let bottom = _mm512_setzero_si512();
         let one = _mm512_set1_epi32(1);
-        // A table of 32 rows in two registers, or of 64 in four, from the mean slope; a group
-        // that does not fit after all is gathered.
-        let fits = |rows: usize| 15.0 * line.rows_per_slice + 3.0 <= (rows - 2) as f32;
-        let (whole, wide) = (fits(TABLE / 2), fits(TABLE));
-        let last = if whole { TABLE / 2 - 2 } else { TABLE - 2 } as i32;
-        let reach = _mm512_set1_epi32(last);
         let half = _mm512_set1_epi32(TABLE as i32 / 2);
-        // How far below a group's first voxel its table starts.
-        let back = if line.rising { 0 } else { last };
-        let base = columns.as_ptr();
         let n = acc.len().min(slices.len());
         let mut z = 0;
         while z < n {
@@ -600,63 +668,80 @@ mod avx512 {
             };
             // SAFETY: masked lanes stay within z < n ≤ the lengths of slices and acc; taps are
             // read at clamped indices 0 ..= hi − lo + 1 (gathers) or from tables starting at
-            // such an index (TABLE values, within `columns` by the assertion above).
+            // such an index (TABLE values, within each view's part of `columns` by the
+            // assertion above).
             unsafe {
                 let zf = _mm512_maskz_loadu_ps(lanes, slices.as_ptr().add(z));
-                let row = _mm512_add_ps(row_at, _mm512_mul_ps(zf, row_dz));
-                let g = if line.unclamped {
-                    _mm512_add_ps(row, two)
-                } else {
-                    _mm512_add_ps(_mm512_min_ps(_mm512_max_ps(row, minus_two), n_rows), two)
-                };
-                let k = _mm512_cvttps_epi32(g);
-                let rf = _mm512_sub_ps(g, _mm512_cvtepi32_ps(k));
-                let mut at = _mm512_add_epi32(k, shift);
-                let mut inside = lanes;
-                if !line.inside {
-                    inside &=
-                        _mm512_cmpge_epi32_mask(at, bottom) & _mm512_cmple_epi32_mask(at, top);
-                    at = _mm512_min_epi32(_mm512_max_epi32(at, bottom), top);
-                }
-                let mut picked = None;
-                if whole || wide {
-                    let s0 = (_mm512_cvtsi512_si32(at) - back).max(0);
-                    let i0 = _mm512_sub_epi32(at, _mm512_set1_epi32(s0));
-                    // Every tap (i0 and i0 + 1) within the table?
-                    if _mm512_mask_cmpgt_epu32_mask(inside, i0, reach) == 0 {
-                        let i1 = _mm512_add_epi32(i0, one);
-                        let t = base.add(s0 as usize);
-                        let (t0, t1) = (_mm512_loadu_ps(t), _mm512_loadu_ps(t.add(16)));
-                        picked = Some(if whole {
-                            (
-                                _mm512_permutex2var_ps(t0, i0, t1),
-                                _mm512_permutex2var_ps(t0, i1, t1),
-                            )
-                        } else {
-                            let (t2, t3) = (_mm512_loadu_ps(t.add(32)), _mm512_loadu_ps(t.add(48)));
-                            // Rows 32 and on come from the second pair of registers.
-                            let pick = |i| {
-                                _mm512_mask_blend_ps(
-                                    _mm512_cmpge_epi32_mask(i, half),
-                                    _mm512_permutex2var_ps(t0, i, t1),
-                                    _mm512_permutex2var_ps(t2, i, t3),
-                                )
-                            };
-                            (pick(i0), pick(i1))
-                        });
-                    }
-                }
-                let (c0, c1) = picked.unwrap_or_else(|| {
-                    let zero = _mm512_setzero_ps();
-                    (
-                        _mm512_mask_i32gather_ps::<4>(zero, inside, at, base),
-                        _mm512_mask_i32gather_ps::<4>(zero, inside, at, base.add(1)),
-                    )
-                });
-                let val = _mm512_add_ps(c0, _mm512_mul_ps(rf, _mm512_sub_ps(c1, c0)));
                 let out = acc.as_mut_ptr().add(z);
-                let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, out), _mm512_mul_ps(w, val));
-                _mm512_mask_storeu_ps(out, inside, sum);
+                let mut sum = _mm512_maskz_loadu_ps(lanes, out);
+                for v in views.iter().flatten() {
+                    let row = _mm512_add_ps(v.row_at, _mm512_mul_ps(zf, v.row_dz));
+                    let g = if v.unclamped {
+                        _mm512_add_ps(row, two)
+                    } else {
+                        _mm512_add_ps(_mm512_min_ps(_mm512_max_ps(row, minus_two), n_rows), two)
+                    };
+                    let k = _mm512_cvttps_epi32(g);
+                    let rf = _mm512_sub_ps(g, _mm512_cvtepi32_ps(k));
+                    let mut at = _mm512_add_epi32(k, v.shift);
+                    let mut inside = lanes;
+                    if !v.inside {
+                        inside &= _mm512_cmpge_epi32_mask(at, bottom)
+                            & _mm512_cmple_epi32_mask(at, v.top);
+                        at = _mm512_min_epi32(_mm512_max_epi32(at, bottom), v.top);
+                    }
+                    let mut picked = None;
+                    if v.whole || v.wide {
+                        // Lane 0's tap, by the same operations on scalars.
+                        let (row_at, row_dz, shift, top) = v.terms;
+                        let row = row_at + *slices.get_unchecked(z) * row_dz;
+                        let g = if v.unclamped {
+                            row + 2.0
+                        } else {
+                            row.max(-2.0).min(p.n_rows as f32) + 2.0
+                        };
+                        let mut at0 = g.to_int_unchecked::<i32>() + shift;
+                        if !v.inside {
+                            at0 = at0.clamp(0, top);
+                        }
+                        let s0 = (at0 - v.back).max(0);
+                        let i0 = _mm512_sub_epi32(at, _mm512_set1_epi32(s0));
+                        // Every tap (i0 and i0 + 1) within the table?
+                        if _mm512_mask_cmpgt_epu32_mask(inside, i0, v.reach) == 0 {
+                            let i1 = _mm512_add_epi32(i0, one);
+                            let t = v.base.add(s0 as usize);
+                            let (t0, t1) = (_mm512_loadu_ps(t), _mm512_loadu_ps(t.add(16)));
+                            picked = Some(if v.whole {
+                                (
+                                    _mm512_permutex2var_ps(t0, i0, t1),
+                                    _mm512_permutex2var_ps(t0, i1, t1),
+                                )
+                            } else {
+                                let (t2, t3) =
+                                    (_mm512_loadu_ps(t.add(32)), _mm512_loadu_ps(t.add(48)));
+                                // Rows 32 and on come from the second pair of registers.
+                                let pick = |i| {
+                                    _mm512_mask_blend_ps(
+                                        _mm512_cmpge_epi32_mask(i, half),
+                                        _mm512_permutex2var_ps(t0, i, t1),
+                                        _mm512_permutex2var_ps(t2, i, t3),
+                                    )
+                                };
+                                (pick(i0), pick(i1))
+                            });
+                        }
+                    }
+                    let (c0, c1) = picked.unwrap_or_else(|| {
+                        let zero = _mm512_setzero_ps();
+                        (
+                            _mm512_mask_i32gather_ps::<4>(zero, inside, at, v.base),
+                            _mm512_mask_i32gather_ps::<4>(zero, inside, at, v.base.add(1)),
+                        )
+                    });
+                    let val = _mm512_add_ps(c0, _mm512_mul_ps(rf, _mm512_sub_ps(c1, c0)));
+                    sum = _mm512_mask_add_ps(sum, inside, sum, _mm512_mul_ps(v.w, val));
+                }
+                _mm512_mask_storeu_ps(out, lanes, sum);
             }
             z += 16;
         }
