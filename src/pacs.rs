@@ -467,23 +467,29 @@ impl Pacs {
         if files.is_empty() {
             return Ok(0);
         }
-        let mut objects = Vec::with_capacity(files.len());
+        let open = |f: &PathBuf, headers_only: bool| {
+            let mut options = OpenFileOptions::new();
+            if headers_only {
+                options = options.read_until(tags::PIXEL_DATA);
+            }
+            options.open_file(f).map_err(|e| Error::Dicom {
+                path: f.clone(),
+                tag: None,
+                reason: format!("cannot be read for sending: {e}"),
+            })
+        };
+        // The headers first (SOP class and transfer syntax of each), the whole file when it
+        // is sent: one file in memory at a time.
+        let mut metas = Vec::with_capacity(files.len());
         for f in files {
-            let o = OpenFileOptions::new()
-                .open_file(f)
-                .map_err(|e| Error::Dicom {
-                    path: f.clone(),
-                    tag: None,
-                    reason: format!("cannot be read for sending: {e}"),
-                })?;
-            objects.push(o);
+            let m = open(f, true)?.meta().clone();
+            metas.push(m);
         }
         // One context per SOP class and transfer syntax: a PACS accepts one transfer syntax
         // per context.
-        let mut wanted: Vec<(String, String)> = objects
+        let mut wanted: Vec<(String, String)> = metas
             .iter()
-            .map(|o| {
-                let m = o.meta();
+            .map(|m| {
                 (
                     m.media_storage_sop_class_uid()
                         .trim_end_matches('\0')
@@ -519,8 +525,7 @@ impl Pacs {
                 )
             })
             .collect();
-        for (n, (o, f)) in objects.iter().zip(files).enumerate() {
-            let m = o.meta();
+        for (n, (m, f)) in metas.iter().zip(files).enumerate() {
             let class = m.media_storage_sop_class_uid().trim_end_matches('\0');
             let instance = m.media_storage_sop_instance_uid().trim_end_matches('\0');
             let own = m.transfer_syntax().trim_end_matches('\0');
@@ -538,7 +543,8 @@ impl Pacs {
                     files.len()
                 )));
             };
-            let data = encode(o, &ts).map_err(|e| Error::Dicom {
+            let object = open(f, false)?;
+            let data = encode(&object, &ts).map_err(|e| Error::Dicom {
                 path: f.clone(),
                 tag: None,
                 reason: format!("cannot be encoded in {ts}: {e}"),
