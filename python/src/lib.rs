@@ -11,6 +11,7 @@ mod batch;
 mod fusion;
 mod geometry;
 mod io;
+mod pacs;
 mod pet;
 mod phantom;
 mod projectors;
@@ -31,6 +32,7 @@ fn adapters() -> Vec<(String, String, String)> {
 #[pymodule]
 fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<geometry::PyImageGrid>()?;
+    m.add_class::<pacs::PyPacs>()?;
     m.add_class::<geometry::PyParallelBeam>()?;
     m.add_class::<geometry::PyFanBeam>()?;
     m.add_class::<geometry::PyConeBeam>()?;

@@ -1,6 +1,7 @@
 """Type stubs for the compiled extension. Units: mm, 1/mm, radians; arrays float32."""
 
 from typing import Callable, Literal, Optional, Sequence, Union
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -10,6 +11,27 @@ F32Array = npt.NDArray[np.float32]
 Geometry = Union["ParallelBeam", "FanBeam", "ConeBeam"]
 
 __version__: str
+
+class Pacs:
+    """A PACS over the DICOM network: C-ECHO, C-FIND at study level, C-GET of a whole study
+    (into folder/<study UID>/, through a .partial folder), C-STORE of DICOM files. Errors:
+    NetworkError (unreachable, association refused, failure status), InvalidArgumentError (bad
+    AE titles, host, port or timeout)."""
+
+    def __init__(
+        self, host: str, port: int, ae_title: str, calling_ae_title: str = "TOMORS", timeout_s: float = 60.0
+    ) -> None: ...
+    def echo(self) -> None: ...
+    def find_studies(
+        self, patient_id: Optional[str] = None, study_date: Optional[str] = None, modality: Optional[str] = None,
+        study_uid: Optional[str] = None,
+    ) -> list[dict]:
+        """One dict per study: study_uid, patient_id, patient_name, study_date, description,
+        modalities."""
+    def retrieve_study(self, study_uid: str, folder: object) -> tuple[Path, int]:
+        """The study's folder and the number of instances received."""
+    def store(self, files: Sequence[object]) -> int:
+        """How many files were stored."""
 
 class ImageGrid:
     """Regular voxel grid centred on the rotation axis.
