@@ -10,7 +10,8 @@ use super::common::{CliResult, err};
 
 #[derive(clap::Args)]
 pub struct BatchArgs {
-    /// The settings (TOML: backend, [spect], [pet]; unknown keys are refused).
+    /// The settings (TOML: backend, workers, [spect], [pet], [pacs]; unknown keys are refused;
+    /// see `tomors::batch::Settings`).
     settings: PathBuf,
     /// The folder searched for studies (DICOM, any layout); only read.
     input: PathBuf,
