@@ -290,8 +290,8 @@ impl Study {
     /// for schedulers that place studies on workers with a memory limit: 7 × the CT's voxels as
     /// f32 per bed (each bed resamples the CT) plus the NM files' size, for SPECT-CT; 7 × the
     /// PET's and CT's voxels as f32 for PET over CT. Calibrated on the real Lu-177 study, whose
-    /// measured peaks it exceeds by 1.2× (one bed, 197 CT slices: 1.15 GiB) and 1.4× (two
-    /// beds jointly, 303 slices: 2.84 GiB).
+    /// measured peaks it exceeds by 1.2× (one bed, 197 CT slices: 1.15 GiB) and 1.8× (two
+    /// beds jointly, 303 slices: 2.25 GiB, the CT shared by the beds).
     pub fn memory_estimate_bytes(&self) -> u64 {
         let f32_bytes = |s: &Option<SeriesInfo>| {
             s.as_ref()

@@ -306,7 +306,14 @@ fn real_study_end_to_end_on_the_cpu() {
     // trunk's body voxels by depth below the surface.
     let mut nac_options = options.clone();
     nac_options.attenuation = false;
-    let nac = spect_ct_from(ac.nm.clone(), &nm_path, ac.ct.clone(), &nac_options, None).unwrap();
+    let nac = spect_ct_from(
+        ac.nm.clone(),
+        &nm_path,
+        (*ac.ct).clone(),
+        &nac_options,
+        None,
+    )
+    .unwrap();
     let d = depth(body.view());
     let trunk = trunk_slices(d.view(), &ac.grid, &ac.ct);
     assert!(trunk.len() > 20, "{} trunk slices", trunk.len());

@@ -88,7 +88,11 @@ pub fn spect_ct_beds(
             "no NM files given; expected one per bed".into(),
         ));
     }
-    let ct = read_ct_series(ct_path, &options.ct_series, &options.limits)?;
+    let ct = std::sync::Arc::new(read_ct_series(
+        ct_path,
+        &options.ct_series,
+        &options.limits,
+    )?);
     let mut tell = |bed: Option<usize>, stage| {
         if let Some(p) = progress.as_deref_mut() {
             p(bed, stage)
@@ -98,9 +102,13 @@ pub fn spect_ct_beds(
     for (b, path) in nm_paths.iter().enumerate() {
         tell(Some(b), Stage::Reading);
         let nm = read_nm_projections(path, &options.limits)?;
-        prepared.push(prepare(nm, path, ct.clone(), options, &mut |s| {
-            tell(Some(b), s)
-        })?);
+        prepared.push(prepare(
+            nm,
+            path,
+            std::sync::Arc::clone(&ct),
+            options,
+            &mut |s| tell(Some(b), s),
+        )?);
     }
     let results: Vec<&SpectCt> = prepared.iter().map(|p| &p.result).collect();
     for (b, bed) in results.iter().enumerate().skip(1) {

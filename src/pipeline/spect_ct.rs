@@ -198,8 +198,8 @@ pub struct SpectCt {
     pub nm: NmProjections,
     /// The NM file.
     pub nm_path: PathBuf,
-    /// The CT as read.
-    pub ct: CtSeries,
+    /// The CT as read (shared by the beds of a whole-body study: one copy in memory).
+    pub ct: std::sync::Arc<CtSeries>,
     /// Index (into `nm.windows`) of the photopeak window.
     pub photopeak: usize,
     /// Indices of the lower and upper scatter windows used.
@@ -261,7 +261,7 @@ pub fn spect_ct_from(
             p(stage)
         }
     };
-    prepare(nm, nm_path, ct, options, &mut tell)?.reconstruct_alone(&mut tell)
+    prepare(nm, nm_path, std::sync::Arc::new(ct), options, &mut tell)?.reconstruct_alone(&mut tell)
 }
 
 /// A bed read, placed and corrected, ready to be reconstructed alone or with others.
@@ -327,7 +327,7 @@ impl Prepared {
 pub(super) fn prepare(
     nm: NmProjections,
     nm_path: &Path,
-    ct: CtSeries,
+    ct: std::sync::Arc<CtSeries>,
     options: &SpectCtOptions,
     tell: &mut dyn FnMut(Stage),
 ) -> Result<Prepared> {
