@@ -608,16 +608,7 @@ pub fn run_batch(
 /// panic in the pipeline) is in the record, with nothing of the study left in `output`.
 pub fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
     let t = Instant::now();
-    let mut record = Record {
-        study: study.uid.clone(),
-        pipeline: study.pipeline.clone().ok(),
-        status: Status::Done,
-        seconds: 0.0,
-        warnings: Vec::new(),
-        outputs: Vec::new(),
-        error: None,
-        sent_to_pacs: None,
-    };
+    let mut record = Record::of(study);
     let pipeline = match &study.pipeline {
         Ok(p) => *p,
         Err(why) => {
@@ -626,17 +617,24 @@ pub fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
             return record;
         }
     };
-    let partial = output.join(format!(".{}.partial", study.uid));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let io = |source| Error::Io {
-            path: partial.clone(),
-            source,
-        };
-        if partial.exists() {
-            std::fs::remove_dir_all(&partial).map_err(io)?;
-        }
-        std::fs::create_dir_all(&partial).map_err(io)?;
-        reconstruct(settings, study, pipeline, &partial)
+    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::io::fill_folder_atomically(&output.join(&study.uid), |partial| {
+            let (warnings, outputs) = reconstruct(settings, study, pipeline, partial)?;
+            record.seconds = t.elapsed().as_secs_f64();
+            record.warnings = warnings;
+            record.outputs = outputs;
+            if let Some(p) = settings.pacs.as_ref().filter(|p| p.store_results) {
+                send_results(p, partial, &mut record);
+            }
+            let json = serde_json::to_string_pretty(&(&record, settings))
+                .map_err(|e| Error::InvalidArgument(format!("study record: {e}")))?;
+            crate::io::write_atomically(&partial.join("study.json"), |p| {
+                std::fs::write(p, json).map_err(|source| Error::Io {
+                    path: p.to_path_buf(),
+                    source,
+                })
+            })
+        })
     }))
     .unwrap_or_else(|panic| {
         let what = panic
@@ -648,31 +646,11 @@ pub fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
             "the pipeline panicked ({what}); please report it"
         )))
     });
-    record.seconds = t.elapsed().as_secs_f64();
-    let finished = result.and_then(|(warnings, outputs)| {
-        record.warnings = warnings;
-        record.outputs = outputs;
-        if let Some(p) = settings.pacs.as_ref().filter(|p| p.store_results) {
-            send_results(p, &partial, &mut record);
-        }
-        let json = serde_json::to_string_pretty(&(&record, settings))
-            .map_err(|e| Error::InvalidArgument(format!("study record: {e}")))?;
-        crate::io::write_atomically(&partial.join("study.json"), |p| {
-            std::fs::write(p, json).map_err(|source| Error::Io {
-                path: p.to_path_buf(),
-                source,
-            })
-        })?;
-        std::fs::rename(&partial, output.join(&study.uid)).map_err(|source| Error::Io {
-            path: partial.clone(),
-            source,
-        })
-    });
     if let Err(e) = finished {
+        record.seconds = t.elapsed().as_secs_f64();
         record.status = Status::Failed;
         record.error = Some(e.to_string());
         record.outputs.clear();
-        let _ = std::fs::remove_dir_all(&partial);
     }
     record
 }
@@ -681,16 +659,27 @@ pub fn run_study(settings: &Settings, study: &Study, output: &Path) -> Record {
 /// more often than the runner retries, say): failed with `why`, and the `.partial` folder it
 /// may have left removed.
 pub fn failed_elsewhere(study: &Study, output: &Path, why: String) -> Record {
-    let _ = std::fs::remove_dir_all(output.join(format!(".{}.partial", study.uid)));
+    let _ = std::fs::remove_dir_all(crate::io::partial_folder(&output.join(&study.uid)));
     Record {
-        study: study.uid.clone(),
-        pipeline: study.pipeline.clone().ok(),
         status: Status::Failed,
-        seconds: 0.0,
-        warnings: Vec::new(),
-        outputs: Vec::new(),
         error: Some(why),
-        sent_to_pacs: None,
+        ..Record::of(study)
+    }
+}
+
+impl Record {
+    /// A study's record before it runs: done, nothing written yet.
+    fn of(study: &Study) -> Self {
+        Record {
+            study: study.uid.clone(),
+            pipeline: study.pipeline.clone().ok(),
+            status: Status::Done,
+            seconds: 0.0,
+            warnings: Vec::new(),
+            outputs: Vec::new(),
+            error: None,
+            sent_to_pacs: None,
+        }
     }
 }
 

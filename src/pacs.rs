@@ -351,27 +351,10 @@ impl Pacs {
     /// PACS's counts), or a failure status; [`Error::Io`]: the files cannot be written. Nothing
     /// of the study is left in `folder` then.
     pub fn retrieve_study(&self, study_uid: &str, folder: &Path) -> Result<(PathBuf, usize)> {
-        let partial = folder.join(format!(".{study_uid}.partial"));
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| Error::Io { path, source }
-        };
-        if partial.exists() {
-            std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
-        }
-        std::fs::create_dir_all(&partial).map_err(io(&partial))?;
-        let result = self.get_into(study_uid, &partial);
         let done = folder.join(study_uid);
-        match result {
-            Ok(n) => {
-                std::fs::rename(&partial, &done).map_err(io(&partial))?;
-                Ok((done, n))
-            }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&partial);
-                Err(e)
-            }
-        }
+        let n =
+            crate::io::fill_folder_atomically(&done, |partial| self.get_into(study_uid, partial))?;
+        Ok((done, n))
     }
 
     fn get_into(&self, study_uid: &str, folder: &Path) -> Result<usize> {

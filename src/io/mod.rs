@@ -29,6 +29,47 @@ pub(crate) fn refuse_existing<'a>(paths: impl IntoIterator<Item = &'a Path>) -> 
     }
 }
 
+/// Where [`fill_folder_atomically`] builds `dest`: `.<name>.partial` beside it.
+pub fn partial_folder(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    dest.with_file_name(format!(".{name}.partial"))
+}
+
+/// Makes the folder `dest` atomically: `fill` writes into [`partial_folder`]`(dest)` (emptied
+/// first when an interrupted run left it), which is renamed to `dest` only when `fill`
+/// succeeded. On an error, or a panic in `fill`, the partial folder is removed: `dest`
+/// appears whole or not at all.
+///
+/// # Errors
+/// What `fill` returns; [`Error::Io`] when the partial folder cannot be made or renamed.
+pub fn fill_folder_atomically<T>(dest: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    /// Removes the partial folder unless disarmed (also while unwinding from a panic).
+    struct Cleanup(Option<PathBuf>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if let Some(p) = self.0.take() {
+                let _ = std::fs::remove_dir_all(p);
+            }
+        }
+    }
+    let partial = partial_folder(dest);
+    let io = |source| Error::Io {
+        path: partial.clone(),
+        source,
+    };
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io)?;
+    }
+    std::fs::create_dir_all(&partial).map_err(io)?;
+    let mut cleanup = Cleanup(Some(partial.clone()));
+    let value = fill(&partial)?;
+    std::fs::rename(&partial, dest).map_err(io)?;
+    cleanup.0 = None;
+    Ok(value)
+}
+
 /// Writes a file atomically: `write` fills a temporary file beside `path` (same folder, same
 /// extensions), which is synced and renamed over `path` only when `write` succeeded; on
 /// failure the temporary file is removed and `path` is untouched.

@@ -636,12 +636,13 @@ mod avx512 {
             let fits = |rows: usize| 15.0 * line.rows_per_slice + 3.0 <= (rows - 2) as f32;
             let (whole, wide) = (fits(TABLE / 2), fits(TABLE));
             let last = if whole { TABLE / 2 - 2 } else { TABLE - 2 } as i32;
+            let (shift, top) = (column_shift(p, line), line.hi - line.lo);
             *slot = Some(View {
                 row_at: _mm512_set1_ps(t.row_at),
                 row_dz: _mm512_set1_ps(t.row_dz),
                 w: _mm512_set1_ps(t.w),
-                shift: _mm512_set1_epi32(column_shift(p, line)),
-                top: _mm512_set1_epi32(line.hi - line.lo),
+                shift: _mm512_set1_epi32(shift),
+                top: _mm512_set1_epi32(top),
                 unclamped: line.unclamped,
                 inside: line.inside,
                 whole,
@@ -649,7 +650,7 @@ mod avx512 {
                 reach: _mm512_set1_epi32(last),
                 back: if line.rising { 0 } else { last },
                 base: part.as_ptr(),
-                terms: (t.row_at, t.row_dz, column_shift(p, line), line.hi - line.lo),
+                terms: (t.row_at, t.row_dz, shift, top),
             });
         }
         let views = &views[..lines.len()];
