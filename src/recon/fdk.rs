@@ -11,8 +11,11 @@
 //!
 //! Volumes of any size run in slabs: each slab is fed only the detector rows it projects onto,
 //! a chunk of views at a time, so device memory stays within a slab plus a chunk; the result
-//! is the same, bit for bit, whatever the slab size. Host memory: the input, the output and one
-//! weighted copy of the projections (filtered in place), plus one chunk.
+//! is the same, bit for bit, whatever the slab size. Projections up to
+//! [`FdkOptions::max_resident_bytes`] are weighted a chunk at a time and kept filtered by the
+//! plan (device memory on a GPU, host memory on the CPU); host memory is then the input, the
+//! output and one chunk (plus the filtered copy on the CPU). Larger ones stream: the input,
+//! the output and one weighted copy of the projections (filtered in place), plus one chunk.
 //!
 //! Vector geometries use, per view, the source's angle about z and its distances to the axis
 //! and to the detector along the detector's normal; helical data are weighted as if circular
@@ -44,8 +47,8 @@ pub struct FdkOptions {
     /// memory, in buffers of at most `max_buffer_bytes`: sent once, filtered there, and
     /// back-projected from there into every slab. Larger ones are streamed: each chunk is
     /// filtered through the host, and each slab is sent the detector rows it needs. Both give
-    /// the same bits; 0 always streams, and so does the CPU backend (its "device" memory is
-    /// the host's, where the projections already are).
+    /// the same bits; 0 always streams. On the CPU backend the "device" memory is the host's:
+    /// the plan then keeps a filtered copy of the projections between calls.
     pub max_resident_bytes: u64,
 }
 
@@ -232,25 +235,26 @@ impl Fdk {
     ) -> Result<()> {
         let data = check_input("projection data", data, &self.data_shape)?;
         let data = data.as_slice().expect("standard layout");
-        let weighted = self.weighted(data);
+        let weigh = |views: std::ops::Range<usize>, out: &mut [f32]| self.weigh(data, views, out);
         let mut plan = self.plan.lock().map_err(|_| {
             Error::Gpu("a previous call panicked while holding the plan; build a new one".into())
         })?;
         with_output("volume output", out, &self.grid.array_shape(), |o| {
-            plan.run(weighted, &self.slabs, o, progress)
+            plan.run(&weigh, &self.slabs, o, progress)
         })
     }
 
-    /// `data` times each pixel's pre-weight (cosine × redundancy × angular step), each row
-    /// padded with the zero columns of a widened detector.
-    fn weighted(&self, data: &[f32]) -> Vec<f32> {
-        let [views, n_rows, n_cols] = self.cone.data_shape();
+    /// Writes into `out` (every value) `views` of `data` times each pixel's pre-weight
+    /// (cosine × redundancy × angular step), each row padded with the zero columns of a
+    /// widened detector.
+    fn weigh(&self, data: &[f32], views: std::ops::Range<usize>, out: &mut [f32]) {
+        let [_, n_rows, n_cols] = self.cone.data_shape();
         let given = self.data_shape[2];
-        let mut out = vec![0.0f32; views * n_rows * n_cols];
+        let data = &data[views.start * n_rows * given..views.end * n_rows * given];
         out.par_chunks_mut(n_rows * n_cols)
             .zip(data.par_chunks(n_rows * given))
-            .enumerate()
-            .for_each(|(view, (dst, src))| {
+            .zip(views)
+            .for_each(|((dst, src), view)| {
                 let w = &self.pixel[view];
                 let red = &self.redundancy[view * given..(view + 1) * given];
                 // Per measured column, in f32 (the pixel's sum of squares is ~D², far from
@@ -274,7 +278,10 @@ impl Fdk {
                 {
                     let c = self.rows[j];
                     let (row_part, c) = ((c * c * w.vv) as f32, c as f32);
-                    let d_row = &mut d_row[self.pad[0]..self.pad[0] + given];
+                    let (before, rest) = d_row.split_at_mut(self.pad[0]);
+                    let (d_row, after) = rest.split_at_mut(given);
+                    before.fill(0.0);
+                    after.fill(0.0);
                     for ((((d, &s), &p), &x), &n) in d_row
                         .iter_mut()
                         .zip(s_row)
@@ -286,7 +293,6 @@ impl Fdk {
                     }
                 }
             });
-        out
     }
 }
 

@@ -25,6 +25,11 @@ impl CpuEngine {
         self.buffers[buf.0][offset..offset + words.len()].copy_from_slice(words);
     }
 
+    /// Words `offset..offset + len` of `buf`, to overwrite.
+    pub fn words_mut(&mut self, buf: Buf, offset: usize, len: usize) -> &mut [u32] {
+        &mut self.buffers[buf.0][offset..offset + len]
+    }
+
     pub fn read(&self, buf: Buf, offset: usize, out: &mut [u32]) {
         out.copy_from_slice(&self.buffers[buf.0][offset..offset + out.len()]);
     }

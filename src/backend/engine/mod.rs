@@ -47,11 +47,6 @@ impl Engine {
         }
     }
 
-    /// True on a wgpu device, false on the host.
-    pub fn on_device(&self) -> bool {
-        matches!(self, Engine::Gpu(_))
-    }
-
     /// Largest buffer one binding may hold, bytes (unbounded on the host).
     pub fn max_binding(&self) -> u64 {
         match self {
@@ -116,6 +111,35 @@ impl Engine {
             Engine::Gpu(g) => g.write(buf, offset, bytemuck::cast_slice(data)),
             Engine::Cpu(c) => {
                 c.write(buf, offset, bytemuck::cast_slice(data));
+                Ok(())
+            }
+        }
+    }
+
+    /// Overwrites words `offset..offset + len` of `buf` with what `fill` writes into all
+    /// `len` of them (it must not read them), after every dispatch recorded before: in place
+    /// on the host, through `staging` (grown as needed) on a device.
+    ///
+    /// # Errors
+    /// As [`Engine::write`].
+    pub fn write_with<T: Pod + Default>(
+        &mut self,
+        buf: Buf,
+        offset: usize,
+        len: usize,
+        staging: &mut Vec<T>,
+        fill: impl FnOnce(&mut [T]),
+    ) -> Result<()> {
+        match self {
+            Engine::Gpu(g) => {
+                if staging.len() < len {
+                    staging.resize(len, T::default());
+                }
+                fill(&mut staging[..len]);
+                g.write(buf, offset, bytemuck::cast_slice(&staging[..len]))
+            }
+            Engine::Cpu(c) => {
+                fill(bytemuck::cast_slice_mut(c.words_mut(buf, offset, len)));
                 Ok(())
             }
         }

@@ -1,12 +1,14 @@
 //! FDK as a stage sequence: `fbp_filter` over chunks of weighted projections (rows filtered
 //! along the columns), then `cone_backproject` slab by slab. Two ways, the same bits:
 //!
-//! - **resident**: the projections go to the device once, in segments of whole views, are
-//!   filtered there in place, and every slab is back-projected from them (device memory: the
-//!   projections, one slab and two chunks);
-//! - **streamed**: each chunk is filtered and read back to the host copy, and each slab is
-//!   then fed the band of detector rows it projects onto, a chunk of views at a time (device
-//!   memory: one slab and two chunks, whatever the data).
+//! - **resident**: the projections are weighted a chunk of views at a time straight into the
+//!   engine's chunk buffer (in place on the host), filtered from there into segments of whole
+//!   views that the plan keeps, and every slab is back-projected from them (engine memory: the
+//!   filtered projections, one slab and one chunk; no weighted copy of the whole data);
+//! - **streamed**: a weighted host copy of the whole data is filtered a chunk at a time and
+//!   read back in place, and each slab is then fed the band of detector rows it projects
+//!   onto, a chunk of views at a time (engine memory: one slab and two chunks, whatever the
+//!   data).
 //!
 //! Every voxel adds its views in order onto what the slab holds, so the result does not
 //! depend on the way, the slab or the chunk sizes, bit for bit.
@@ -41,6 +43,7 @@ pub(crate) struct FdkPlan {
     slab: Buf,
     chunk_len: usize,
     slab_len: usize,
+    /// A device's uploads of a chunk go through it (it stays empty on the host).
     staging: Vec<f32>,
     /// Views per resident segment; 0 when the projections are streamed.
     segment_views: usize,
@@ -52,9 +55,9 @@ impl FdkPlan {
     /// A plan on `engine` for `maps` (one per view), `base` (grid and detector; slab, chunk and
     /// band fields are set per dispatch) and the filter's `lags`, with every buffer at most
     /// `cap` bytes: `slab_slices` slices per slab and chunks of `cap` bytes of projections.
-    /// Projections of at most `resident_bytes` stay on a device (never on the host, where the
-    /// caller's copy already is in memory), in segments of as many whole views as a chunk
-    /// holds; others are streamed.
+    /// Projections of at most `resident_bytes` stay in the engine (device or host memory), in
+    /// segments of as many whole views as a chunk and one filter dispatch hold; others are
+    /// streamed, and so are views larger than a chunk or with more rows than one dispatch takes.
     ///
     /// # Errors
     /// [`Error::Gpu`] when one detector row of one view, or one slice, exceeds `cap`.
@@ -80,8 +83,9 @@ impl FdkPlan {
         let data_len = maps.len() * n_rows * n_cols;
         let chunk_len = ((cap / 4) as usize / n_cols * n_cols).min(data_len);
         let slab_len = slab_slices * slice;
-        let segment_views = if engine.on_device() && (4 * data_len) as u64 <= resident_bytes {
-            chunk_len / (n_rows * n_cols)
+        // Whole views that one chunk and one filter dispatch (a workgroup row per line) take.
+        let segment_views = if (4 * data_len) as u64 <= resident_bytes {
+            (chunk_len / (n_rows * n_cols)).min(engine.max_workgroups() as usize / n_rows)
         } else {
             0
         };
@@ -90,9 +94,10 @@ impl FdkPlan {
             lags: engine.upload("filter lags", lags)?,
             ones: engine.upload("unit weights", &vec![1.0f32; n_cols])?,
             chunk: engine.zeros("projection chunk", chunk_len)?,
-            filtered: engine.zeros("filtered chunk", chunk_len)?,
+            // Only streaming filters through it.
+            filtered: engine.zeros("filtered chunk", if segment_views > 0 { 1 } else { chunk_len })?,
             slab: engine.zeros("image slab", slab_len)?,
-            staging: vec![0.0; chunk_len],
+            staging: Vec::new(),
             n_views: maps.len(),
             engine,
             base,
@@ -103,25 +108,27 @@ impl FdkPlan {
         })
     }
 
-    /// Filters and back-projects weighted projections `weighted[view, row, col]` into
-    /// `image[z, y, x]` (overwritten) slab by slab, calling `progress(slices_done,
-    /// slices_total)` after each: resident when the plan keeps them, else streamed (the host
-    /// copy is then filtered in place). Frees `weighted` as soon as the device holds them.
+    /// Filters and back-projects the weighted projections into `image[z, y, x]` (overwritten)
+    /// slab by slab, calling `progress(slices_done, slices_total)` after each: resident when
+    /// the plan keeps them, else streamed. `weigh(views, out)` writes every value of the
+    /// weighted projections `[view, row, col]` of `views` into `out`.
     ///
     /// # Errors
     /// Device failures.
     pub fn run(
         &mut self,
-        mut weighted: Vec<f32>,
+        weigh: &(dyn Fn(Range<usize>, &mut [f32]) + Sync),
         slabs: &[Slab],
         image: &mut [f32],
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<()> {
         if self.segment_views > 0 {
-            self.load(&weighted)?;
-            drop(weighted);
+            self.load(weigh)?;
             return self.backproject(None, slabs, image, progress);
         }
+        let view_len = (self.base.n_rows * self.base.n_cols) as usize;
+        let mut weighted = vec![0.0f32; self.n_views * view_len];
+        weigh(0..self.n_views, &mut weighted);
         self.filter(&mut weighted)?;
         self.backproject(Some(&weighted), slabs, image, progress)
     }
@@ -131,9 +138,9 @@ impl FdkPlan {
         (self.chunk_len / self.base.n_cols as usize).min(self.engine.max_workgroups() as usize)
     }
 
-    /// Sends weighted projections `data[view, row, col]` to the device and filters them there
-    /// along the columns, into the resident segments.
-    fn load(&mut self, data: &[f32]) -> Result<()> {
+    /// Weighs the projections into the chunk buffer a segment at a time and filters them along
+    /// the columns straight into the segment.
+    fn load(&mut self, weigh: &(dyn Fn(Range<usize>, &mut [f32]) + Sync)) -> Result<()> {
         let (n_rows, n_cols) = (self.base.n_rows as usize, self.base.n_cols as usize);
         let per = self.segment_views;
         if self.resident.is_empty() {
@@ -145,18 +152,13 @@ impl FdkPlan {
                 self.resident.push((buf, views));
             }
         }
-        let lines_per_pass = self.lines_per_pass();
         for (buf, views) in &self.resident {
-            let lines = views.len() * n_rows;
-            let base = views.start * n_rows;
-            for first in (0..lines).step_by(lines_per_pass) {
-                let count = lines_per_pass.min(lines - first);
-                let part = &data[(base + first) * n_cols..(base + first + count) * n_cols];
-                let bufs = self.filter_bufs();
-                filter_lines(&mut self.engine, bufs, part, n_cols)?;
-                self.engine
-                    .copy(self.filtered, 0, *buf, first * n_cols, count * n_cols);
-            }
+            let len = views.len() * n_rows * n_cols;
+            let fill = |out: &mut [f32]| weigh(views.clone(), out);
+            self.engine
+                .write_with(self.chunk, 0, len, &mut self.staging, fill)?;
+            let bindings = [self.lags, self.ones, self.chunk, *buf];
+            filter_lines(&mut self.engine, bindings, views.len() * n_rows, n_cols)?;
         }
         Ok(())
     }
@@ -180,8 +182,9 @@ impl FdkPlan {
         for first in (0..lines).step_by(per_chunk) {
             let count = per_chunk.min(lines - first);
             let part = &mut data[first * n_cols..(first + count) * n_cols];
+            self.engine.write(self.chunk, 0, part)?;
             let bufs = self.filter_bufs();
-            filter_lines(&mut self.engine, bufs, part, n_cols)?;
+            filter_lines(&mut self.engine, bufs, count, n_cols)?;
             self.engine.read(self.filtered, 0, part)?;
         }
         Ok(())
@@ -245,11 +248,14 @@ impl FdkPlan {
         for first in (0..self.n_views).step_by(views_per_chunk) {
             let count = views_per_chunk.min(self.n_views - first);
             let len = count * band * n_cols;
-            for v in 0..count {
-                let src =
-                    &filtered[((first + v) * n_rows + slab.rows.start) * n_cols..][..band * n_cols];
-                self.staging[v * band * n_cols..(v + 1) * band * n_cols].copy_from_slice(src);
-            }
+            let bands = |out: &mut [f32]| {
+                for (v, dst) in out.chunks_exact_mut(band * n_cols).enumerate() {
+                    let at = ((first + v) * n_rows + slab.rows.start) * n_cols;
+                    dst.copy_from_slice(&filtered[at..][..band * n_cols]);
+                }
+            };
+            self.engine
+                .write_with(self.chunk, 0, len, &mut self.staging, bands)?;
             let p = ConeParams {
                 nz: slab.slices.len() as u32,
                 z0: slab.slices.start as u32,
@@ -259,7 +265,6 @@ impl FdkPlan {
                 band_rows: band as u32,
                 ..self.base
             };
-            self.engine.write(self.chunk, 0, &self.staging[..len])?;
             let bindings = [self.maps, self.chunk, self.slab];
             self.engine
                 .dispatch(Stage::ConeBackproject, &p, &bindings, [p.nx, p.ny, p.nz])?;
@@ -268,19 +273,13 @@ impl FdkPlan {
     }
 }
 
-/// Sends `lines` (rows of `n_cols`) to the chunk `bindings[2]` and records `fbp_filter` over
-/// them into `bindings[3]`: the stage sees the lines as the rows of one view with unit weights.
-fn filter_lines(
-    engine: &mut Engine,
-    bindings: [Buf; 4],
-    lines: &[f32],
-    n_cols: usize,
-) -> Result<()> {
-    engine.write(bindings[2], 0, lines)?;
+/// Records `fbp_filter` over the first `lines` rows of `n_cols` of the chunk `bindings[2]`
+/// into `bindings[3]`: the stage sees the lines as the rows of one view with unit weights.
+fn filter_lines(engine: &mut Engine, bindings: [Buf; 4], lines: usize, n_cols: usize) -> Result<()> {
     let p = Params {
         nx: 0,
         ny: 0,
-        nz: (lines.len() / n_cols) as u32,
+        nz: lines as u32,
         n_views: 1,
         n_cols: n_cols as u32,
         kind: 0,
