@@ -344,9 +344,14 @@ struct Run<'a> {
 }
 
 /// A view's `z`-free line of voxels: its two detector columns over the padded rows the line
-/// crosses, or `None` when it misses the band (the shader adds w · 0 to every voxel).
+/// crosses, or `None` when it misses the band or both its columns are padding (the detector's
+/// edge clamped the column: the shader then adds w · 0 to every voxel).
 fn line_of<'a>(run: &Run<'_>, t: &Terms, frame: &'a [f32]) -> Option<Line<'a>> {
     let (p, slices, stride) = (run.p, run.slices, run.stride);
+    // Padded columns 0, 1 and n_cols + 2, n_cols + 3 are zeros.
+    if t.col + 1 < PAD || t.col >= p.n_cols as usize + PAD {
+        return None;
+    }
     // Rows are monotonic in z (every step rounds monotonically), so the ends bound them.
     let row = |z: f32| t.row_at + z * t.row_dz;
     let (row_first, row_last) = (row(slices[0]), row(slices[slices.len() - 1]));
