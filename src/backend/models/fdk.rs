@@ -47,7 +47,7 @@ pub(crate) struct FdkPlan {
     staging: Vec<f32>,
     /// Views per resident segment; 0 when the projections are streamed.
     segment_views: usize,
-    /// Segments of the resident projections (made on first use, kept): buffer and views.
+    /// Segments of the resident projections (made with the plan): buffer and views.
     resident: Vec<(Buf, Range<usize>)>,
 }
 
@@ -60,7 +60,8 @@ impl FdkPlan {
     /// streamed, and so are views larger than a chunk or with more rows than one dispatch takes.
     ///
     /// # Errors
-    /// [`Error::Gpu`] when one detector row of one view, or one slice, exceeds `cap`.
+    /// [`Error::Gpu`] when one detector row of one view, or one slice, exceeds `cap`, or the
+    /// device has no room for the buffers (the resident projections included).
     pub fn new(
         mut engine: Engine,
         base: ConeParams,
@@ -89,7 +90,7 @@ impl FdkPlan {
         } else {
             0
         };
-        Ok(Self {
+        let mut plan = Self {
             maps: engine.upload("FDK view maps", maps)?,
             lags: engine.upload("filter lags", lags)?,
             ones: engine.upload("unit weights", &vec![1.0f32; n_cols])?,
@@ -105,7 +106,17 @@ impl FdkPlan {
             slab_len,
             segment_views,
             resident: Vec::new(),
-        })
+        };
+        if plan.segment_views > 0 {
+            let per = plan.segment_views;
+            for first in (0..plan.n_views).step_by(per) {
+                let views = first..(first + per).min(plan.n_views);
+                let len = views.len() * n_rows * n_cols;
+                let buf = plan.engine.zeros("resident projections", len)?;
+                plan.resident.push((buf, views));
+            }
+        }
+        Ok(plan)
     }
 
     /// Filters and back-projects the weighted projections into `image[z, y, x]` (overwritten)
@@ -142,16 +153,6 @@ impl FdkPlan {
     /// the columns straight into the segment.
     fn load(&mut self, weigh: &(dyn Fn(Range<usize>, &mut [f32]) + Sync)) -> Result<()> {
         let (n_rows, n_cols) = (self.base.n_rows as usize, self.base.n_cols as usize);
-        let per = self.segment_views;
-        if self.resident.is_empty() {
-            for first in (0..self.n_views).step_by(per) {
-                let views = first..(first + per).min(self.n_views);
-                let buf = self
-                    .engine
-                    .zeros("resident projections", views.len() * n_rows * n_cols)?;
-                self.resident.push((buf, views));
-            }
-        }
         for (buf, views) in &self.resident {
             let len = views.len() * n_rows * n_cols;
             let fill = |out: &mut [f32]| weigh(views.clone(), out);
