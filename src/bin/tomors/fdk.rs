@@ -84,7 +84,8 @@ pub struct FdkArgs {
     #[arg(long, default_value_t = tomors::projector::DEFAULT_MAX_CHUNK_BYTES >> 20)]
     max_buffer_mib: u64,
     /// Projections up to this size in MiB stay in device memory (sent once, filtered and
-    /// back-projected there); larger ones stream through the host. 0 always streams.
+    /// back-projected there; on the CPU backend, a filtered copy in host memory); larger ones
+    /// stream through the host. 0 always streams.
     #[arg(long, default_value_t = FdkOptions::default().max_resident_bytes >> 20)]
     max_resident_mib: u64,
 }
