@@ -31,6 +31,7 @@ use crate::operator::LinearOperator;
 use crate::projector::{SpectBed, SpectBeds, SpectProjector};
 use ndarray::{Array3, ArrayD, Axis, Ix3};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How the beds of a study become one volume.
@@ -88,7 +89,7 @@ pub fn spect_ct_beds(
             "no NM files given; expected one per bed".into(),
         ));
     }
-    let ct = std::sync::Arc::new(read_ct_series(
+    let ct = Arc::new(read_ct_series(
         ct_path,
         &options.ct_series,
         &options.limits,
@@ -102,13 +103,9 @@ pub fn spect_ct_beds(
     for (b, path) in nm_paths.iter().enumerate() {
         tell(Some(b), Stage::Reading);
         let nm = read_nm_projections(path, &options.limits)?;
-        prepared.push(prepare(
-            nm,
-            path,
-            std::sync::Arc::clone(&ct),
-            options,
-            &mut |s| tell(Some(b), s),
-        )?);
+        prepared.push(prepare(nm, path, Arc::clone(&ct), options, &mut |s| {
+            tell(Some(b), s)
+        })?);
     }
     let results: Vec<&SpectCt> = prepared.iter().map(|p| &p.result).collect();
     for (b, bed) in results.iter().enumerate().skip(1) {

@@ -28,6 +28,7 @@
 //! Not done (yet): views of different durations (refused).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::{Array3, ArrayView3, Ix3};
@@ -199,7 +200,7 @@ pub struct SpectCt {
     /// The NM file.
     pub nm_path: PathBuf,
     /// The CT as read (shared by the beds of a whole-body study: one copy in memory).
-    pub ct: std::sync::Arc<CtSeries>,
+    pub ct: Arc<CtSeries>,
     /// Index (into `nm.windows`) of the photopeak window.
     pub photopeak: usize,
     /// Indices of the lower and upper scatter windows used.
@@ -261,7 +262,7 @@ pub fn spect_ct_from(
             p(stage)
         }
     };
-    prepare(nm, nm_path, std::sync::Arc::new(ct), options, &mut tell)?.reconstruct_alone(&mut tell)
+    prepare(nm, nm_path, Arc::new(ct), options, &mut tell)?.reconstruct_alone(&mut tell)
 }
 
 /// A bed read, placed and corrected, ready to be reconstructed alone or with others.
@@ -327,7 +328,7 @@ impl Prepared {
 pub(super) fn prepare(
     nm: NmProjections,
     nm_path: &Path,
-    ct: std::sync::Arc<CtSeries>,
+    ct: Arc<CtSeries>,
     options: &SpectCtOptions,
     tell: &mut dyn FnMut(Stage),
 ) -> Result<Prepared> {

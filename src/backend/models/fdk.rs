@@ -84,9 +84,9 @@ impl FdkPlan {
         let data_len = maps.len() * n_rows * n_cols;
         let chunk_len = ((cap / 4) as usize / n_cols * n_cols).min(data_len);
         let slab_len = slab_slices * slice;
-        // Whole views that one chunk and one filter dispatch (a workgroup row per line) take.
+        // Whole views that one filter dispatch takes.
         let segment_views = if (4 * data_len) as u64 <= resident_bytes {
-            (chunk_len / (n_rows * n_cols)).min(engine.max_workgroups() as usize / n_rows)
+            lines_per_pass(&engine, chunk_len, n_cols) / n_rows
         } else {
             0
         };
@@ -96,7 +96,10 @@ impl FdkPlan {
             ones: engine.upload("unit weights", &vec![1.0f32; n_cols])?,
             chunk: engine.zeros("projection chunk", chunk_len)?,
             // Only streaming filters through it.
-            filtered: engine.zeros("filtered chunk", if segment_views > 0 { 1 } else { chunk_len })?,
+            filtered: engine.zeros(
+                "filtered chunk",
+                if segment_views > 0 { 1 } else { chunk_len },
+            )?,
             slab: engine.zeros("image slab", slab_len)?,
             staging: Vec::new(),
             n_views: maps.len(),
@@ -144,11 +147,6 @@ impl FdkPlan {
         self.backproject(Some(&weighted), slabs, image, progress)
     }
 
-    /// Lines (detector rows of one view) the filter takes per dispatch.
-    fn lines_per_pass(&self) -> usize {
-        (self.chunk_len / self.base.n_cols as usize).min(self.engine.max_workgroups() as usize)
-    }
-
     /// Weighs the projections into the chunk buffer a segment at a time and filters them along
     /// the columns straight into the segment.
     fn load(&mut self, weigh: &(dyn Fn(Range<usize>, &mut [f32]) + Sync)) -> Result<()> {
@@ -179,7 +177,7 @@ impl FdkPlan {
     fn filter(&mut self, data: &mut [f32]) -> Result<()> {
         let n_cols = self.base.n_cols as usize;
         let lines = data.len() / n_cols;
-        let per_chunk = self.lines_per_pass();
+        let per_chunk = lines_per_pass(&self.engine, self.chunk_len, n_cols);
         for first in (0..lines).step_by(per_chunk) {
             let count = per_chunk.min(lines - first);
             let part = &mut data[first * n_cols..(first + count) * n_cols];
@@ -274,9 +272,20 @@ impl FdkPlan {
     }
 }
 
+/// Lines (detector rows of one view) one `fbp_filter` dispatch takes from a chunk of
+/// `chunk_len` values: a workgroup row per line.
+fn lines_per_pass(engine: &Engine, chunk_len: usize, n_cols: usize) -> usize {
+    (chunk_len / n_cols).min(engine.max_workgroups() as usize)
+}
+
 /// Records `fbp_filter` over the first `lines` rows of `n_cols` of the chunk `bindings[2]`
 /// into `bindings[3]`: the stage sees the lines as the rows of one view with unit weights.
-fn filter_lines(engine: &mut Engine, bindings: [Buf; 4], lines: usize, n_cols: usize) -> Result<()> {
+fn filter_lines(
+    engine: &mut Engine,
+    bindings: [Buf; 4],
+    lines: usize,
+    n_cols: usize,
+) -> Result<()> {
     let p = Params {
         nx: 0,
         ny: 0,
