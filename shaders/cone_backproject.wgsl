@@ -23,9 +23,10 @@ fn tap(v: u32, r: i32, q: i32) -> f32 {
     return filtered[(v * p.band_rows + u32(r - i32(p.row0))) * p.n_cols + u32(q)];
 }
 
-// a + t (b − a).
+// a + t (b − a) as one fused multiply-add. Fused where the CPU twin fuses (the row at z, the
+// interpolations, the sum), so that a device honouring fma gives the twin's numbers.
 fn lerp(a: f32, b: f32, t: f32) -> f32 {
-    return a + t * (b - a);
+    return fma(t, b - a, a);
 }
 
 @compute @workgroup_size(8, 8, 1)
@@ -67,11 +68,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             w = 1.0 / r2;
         }
         let sc = split_index(col, p.n_cols);
-        let sr = split_index(row_at + z * row_dz, p.n_rows);
+        let sr = split_index(fma(z, row_dz, row_at), p.n_rows);
         // Between the two columns first, then between the two rows.
         let c0 = lerp(tap(v, sr.i, sc.i), tap(v, sr.i, sc.i + 1), sc.frac);
         let c1 = lerp(tap(v, sr.i + 1, sc.i), tap(v, sr.i + 1, sc.i + 1), sc.frac);
-        acc += w * lerp(c0, c1, sr.frac);
+        acc = fma(w, lerp(c0, c1, sr.frac), acc);
     }
     image[at] = acc;
 }

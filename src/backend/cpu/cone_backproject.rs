@@ -1,7 +1,8 @@
 //! CPU twin of `shaders/cone_backproject.wgsl`: voxel-driven FDK back-projection onto a slab.
 //!
-//! Each voxel adds its views in the shader's order with the shader's arithmetic (no fused
-//! multiply-adds), organised for a CPU:
+//! Each voxel adds its views in the shader's order with the shader's arithmetic, its fused
+//! multiply-adds included (the row at `z`, the interpolations, the sum: [`fused`]), organised
+//! for a CPU:
 //! - views go in blocks of [`VIEW_BLOCK`]: each view's band is copied into a frame transposed
 //!   to `[column][row]` and padded with two zero rows and columns on every side, so a detector
 //!   column is contiguous and the taps need no bounds checks (a zero tap adds exactly what the
@@ -13,9 +14,14 @@
 //!   and each line is done at once: the shader's interpolation between the two detector
 //!   columns (its first step) is taken once per row the line crosses, and each voxel only
 //!   finds its row and interpolates between two of those values, 16 voxels at a time with
-//!   AVX-512 (8 with AVX2; one at a time elsewhere: the same bits). Lines go in tiles of a few `(y, x)`, so the detector columns a tile sees stay
-//!   in cache while it runs through the block;
+//!   AVX-512 (8 with AVX2; one at a time elsewhere: the same bits). Lines go in tiles of a few
+//!   `(y, x)`, so the detector columns a tile sees stay in cache while it runs through the
+//!   block;
 //! - other geometries (tilted detectors) take the shader's path voxel by voxel.
+//!
+//! Where the CPU has AVX2, every path is compiled for it (so that a fused multiply-add is one
+//! instruction); elsewhere `mul_add` is the platform's (one instruction on ARM64, a correctly
+//! rounded library call on x86-64 CPUs without FMA).
 
 use super::shared::rays::{atan_twin, split_index};
 use crate::backend::layout::{CONE_FLAT, ConeMap, ConeParams};
@@ -58,7 +64,9 @@ impl Lanes {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 return Lanes::Avx512;
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 return Lanes::Avx2;
             }
         }
@@ -85,35 +93,74 @@ fn backproject_with(
     if maps.iter().all(|m| m.a[2] == 0.0 && m.c[2] == 0.0) {
         // The slab as lines along z, [y][x][z], for the views' whole run.
         let mut lines = vec![0.0f32; image.len()];
-        transpose(image, &mut lines, nx * ny, nz);
+        transpose(image, &mut lines, nx * ny, nz, lanes);
         for (block, data) in blocks {
-            frames.fill(p, &data[..block.len() * view_len]);
+            frames.fill(p, &data[..block.len() * view_len], lanes);
             by_lines(p, block, &frames, &mut lines, lanes);
         }
-        transpose(&lines, image, nz, nx * ny);
+        transpose(&lines, image, nz, nx * ny, lanes);
     } else {
         for (block, data) in blocks {
-            frames.fill(p, &data[..block.len() * view_len]);
-            by_voxels(p, block, &frames, image);
+            frames.fill(p, &data[..block.len() * view_len], lanes);
+            by_voxels(p, block, &frames, image, lanes);
         }
     }
 }
 
-/// `to[j][i] = from[i][j]` for `from` of `rows` × `cols`, in parallel over runs of rows of
-/// `to`: each run of 16 reads 16 neighbours of `from` at a time.
-fn transpose(from: &[f32], to: &mut [f32], cols: usize, rows: usize) {
-    const RUN: usize = 16;
-    to.par_chunks_mut(rows * RUN)
+/// `to[j][i] = from[i][j]` for `from` of `rows` × `cols`, in parallel over runs of 16 rows of
+/// `to`.
+fn transpose(from: &[f32], to: &mut [f32], cols: usize, rows: usize, lanes: Lanes) {
+    to.par_chunks_mut(rows * BLOCK)
         .enumerate()
         .for_each(|(run, out)| {
-            let j0 = run * RUN;
-            for i in 0..rows {
-                let src = &from[i * cols + j0..][..out.len() / rows];
-                for (k, &v) in src.iter().enumerate() {
-                    out[k * rows + i] = v;
+            let j0 = run * BLOCK;
+            transpose_into(&from[j0..], cols, out, rows, rows, out.len() / rows, lanes);
+        });
+}
+
+/// Sides of the square blocks [`transpose_into`] moves at once.
+const BLOCK: usize = 16;
+
+/// `to[j · to_stride + i] = from[i · from_stride + j]` for `i < rows`, `j < cols`: blocks of
+/// 16 × 16 through AVX-512 registers where the CPU has it, the rest value by value.
+fn transpose_into(
+    from: &[f32],
+    from_stride: usize,
+    to: &mut [f32],
+    to_stride: usize,
+    rows: usize,
+    cols: usize,
+    lanes: Lanes,
+) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    assert!(from.len() >= (rows - 1) * from_stride + cols);
+    assert!(to.len() >= (cols - 1) * to_stride + rows);
+    for i0 in (0..rows).step_by(BLOCK) {
+        for j0 in (0..cols).step_by(BLOCK) {
+            let (h, w) = (BLOCK.min(rows - i0), BLOCK.min(cols - j0));
+            #[cfg(target_arch = "x86_64")]
+            if h == BLOCK && w == BLOCK && matches!(lanes, Lanes::Avx512) {
+                // SAFETY: the CPU has AVX-512 (`lanes`), and the block's 16 rows of 16 lie
+                // within `from` and its 16 columns of 16 within `to` (the assertions above).
+                unsafe {
+                    avx512::transpose16(
+                        from.as_ptr().add(i0 * from_stride + j0),
+                        from_stride,
+                        to.as_mut_ptr().add(j0 * to_stride + i0),
+                        to_stride,
+                    )
+                };
+                continue;
+            }
+            for j in j0..j0 + w {
+                for i in i0..i0 + h {
+                    to[j * to_stride + i] = from[i * from_stride + j];
                 }
             }
-        });
+        }
+    }
 }
 
 /// Views transposed and back-projected together: their frames (about 1 MiB each for 512²
@@ -142,24 +189,15 @@ impl Frames {
     }
 
     /// Frames of the views of `filtered[view, band row, col]` (the padding stays zero).
-    fn fill(&mut self, p: &ConeParams, filtered: &[f32]) {
+    fn fill(&mut self, p: &ConeParams, filtered: &[f32], lanes: Lanes) {
         let (n_cols, band) = (p.n_cols as usize, p.band_rows as usize);
         let stride = self.stride;
-        // Blocks of rows, so that each column's part of the block is written contiguously.
-        const BLOCK: usize = 16;
         self.data
             .par_chunks_mut(self.len)
             .zip(filtered.par_chunks(band * n_cols))
             .for_each(|(dst, src)| {
-                for r0 in (0..band).step_by(BLOCK) {
-                    let rows = BLOCK.min(band - r0);
-                    for c in 0..n_cols {
-                        let out = &mut dst[(c + PAD) * stride + PAD + r0..][..rows];
-                        for (k, o) in out.iter_mut().enumerate() {
-                            *o = src[(r0 + k) * n_cols + c];
-                        }
-                    }
-                }
+                let at = PAD * stride + PAD;
+                transpose_into(src, n_cols, &mut dst[at..], stride, band, n_cols, lanes);
             });
     }
 
@@ -223,17 +261,29 @@ fn last_padded_row(p: &ConeParams) -> i32 {
     (p.band_rows + PAD as u32) as i32
 }
 
-/// `a + t (b − a)`: the shader's linear interpolation.
+/// `a + t (b − a)`: the shader's linear interpolation, one fused multiply-add.
 #[inline(always)]
 fn lerp(a: f32, b: f32, t: f32) -> f32 {
-    a + t * (b - a)
+    fused(t, b - a, a)
+}
+
+/// `a · b + c` rounded once: WGSL's `fma`.
+#[inline(always)]
+fn fused(a: f32, b: f32, c: f32) -> f32 {
+    a.mul_add(b, c)
+}
+
+/// The detector row of slice `z` (the shader's `fma(z, row_dz, row_at)`).
+#[inline(always)]
+fn row_of(t: &Terms, z: f32) -> f32 {
+    fused(z, t.row_dz, t.row_at)
 }
 
 /// The shader's bilinear sample (columns first, then rows) at slice `z`; 0 when the taps lie
 /// outside the band.
 #[inline(always)]
 fn sample(p: &ConeParams, frame: &[f32], stride: usize, t: &Terms, z: f32) -> f32 {
-    let (r, rf) = padded_row(p, t.row_at + z * t.row_dz);
+    let (r, rf) = padded_row(p, row_of(t, z));
     if r < 0 || r > last_padded_row(p) {
         return 0.0;
     }
@@ -264,26 +314,35 @@ impl Shared {
 }
 
 /// The general path: voxel after voxel, every map term evaluated as the shader does.
-fn by_voxels(p: &ConeParams, maps: &[ConeMap], frames: &Frames, image: &mut [f32]) {
-    let (nx, ny) = (p.nx as usize, p.ny as usize);
+fn by_voxels(p: &ConeParams, maps: &[ConeMap], frames: &Frames, image: &mut [f32], lanes: Lanes) {
     image
-        .par_chunks_mut(nx)
+        .par_chunks_mut(p.nx as usize)
         .enumerate()
-        .for_each(|(line, out)| {
-            let y = (line % ny) as f32;
-            let z = (p.z0 as usize + line / ny) as f32;
-            for (v, m) in maps.iter().enumerate() {
-                let frame = frames.view(v);
-                let rest = |q: [f32; 4]| q[1] * y + (q[2] * z + q[3]);
-                let (ra, rb, rc) = (rest(m.a), m.b[1] * y + m.b[3], rest(m.c));
-                for (ix, acc) in out.iter_mut().enumerate() {
-                    let x = ix as f32;
-                    let (a, b, c) = (m.a[0] * x + ra, m.b[0] * x + rb, m.c[0] * x + rc);
-                    let t = voxel_terms(p, a, b, m.b[2], c);
-                    *acc += t.w * sample(p, frame, frames.stride, &t, z);
-                }
-            }
+        .for_each(|(row, out)| match lanes {
+            Lanes::Scalar => voxel_row(p, maps, frames, row, out),
+            // SAFETY: `lanes` is one the CPU supports, so it has AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            Lanes::Avx2 | Lanes::Avx512 => unsafe { avx2::voxel_row(p, maps, frames, row, out) },
         });
+}
+
+/// Image row `row` of the slab (`out`, `nx` voxels along x) through every view of the block.
+#[inline(always)]
+fn voxel_row(p: &ConeParams, maps: &[ConeMap], frames: &Frames, row: usize, out: &mut [f32]) {
+    let ny = p.ny as usize;
+    let y = (row % ny) as f32;
+    let z = (p.z0 as usize + row / ny) as f32;
+    for (v, m) in maps.iter().enumerate() {
+        let frame = frames.view(v);
+        let rest = |q: [f32; 4]| q[1] * y + (q[2] * z + q[3]);
+        let (ra, rb, rc) = (rest(m.a), m.b[1] * y + m.b[3], rest(m.c));
+        for (ix, acc) in out.iter_mut().enumerate() {
+            let x = ix as f32;
+            let (a, b, c) = (m.a[0] * x + ra, m.b[0] * x + rb, m.c[0] * x + rc);
+            let t = voxel_terms(p, a, b, m.b[2], c);
+            *acc = fused(t.w, sample(p, frame, frames.stride, &t, z), *acc);
+        }
+    }
 }
 
 /// The `z`-free path on the slab as lines `[y][x][z]`: tiles of lines, each tile through
@@ -300,47 +359,82 @@ fn by_lines(p: &ConeParams, maps: &[ConeMap], frames: &Frames, lines: &mut [f32]
         p,
         slices: &slices,
         stride: frames.stride,
-        lanes,
     };
-    tiles.into_par_iter().for_each(|(y0, x0)| {
-        // Room for a table read from any row the line crosses (see `avx512::add`), per view
-        // of a pass.
-        let room = frames.stride + TABLE;
-        let mut columns = vec![0.0f32; room * VIEWS_PER_PASS];
-        let mut pass: Vec<Line<'_>> = Vec::with_capacity(VIEWS_PER_PASS);
-        for (first, group) in maps.chunks(VIEWS_PER_PASS).enumerate() {
-            for y in y0..(y0 + TILE).min(ny) {
-                for x in x0..(x0 + TILE).min(nx) {
-                    // SAFETY: line (y, x) belongs to this tile alone; in bounds.
-                    let acc = unsafe { out.slice((y * nx + x) * nz, nz) };
-                    let (x, y) = (x as f32, y as f32);
-                    pass.clear();
-                    for (k, m) in group.iter().enumerate() {
-                        let frame = frames.view(first * VIEWS_PER_PASS + k);
-                        let affine =
-                            |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
-                        let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
-                        let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
-                        pass.extend(line_of(&run, &t, frame));
-                    }
-                    add_lines(&run, &pass, &mut columns, acc);
+    tiles.into_par_iter().for_each(|tile| {
+        let tile = Tile {
+            y: tile.0..(tile.0 + TILE).min(ny),
+            x: tile.1..(tile.1 + TILE).min(nx),
+        };
+        match lanes {
+            Lanes::Scalar => tile_with(&run, maps, frames, out, tile, |lines, columns, acc| {
+                for line in lines {
+                    add_scalar(p, line, columns, &slices, acc)
                 }
-            }
+            }),
+            // SAFETY (both): `lanes` is one the CPU supports ([`Lanes::detect`]).
+            #[cfg(target_arch = "x86_64")]
+            Lanes::Avx2 => unsafe { avx2::tile(&run, maps, frames, out, tile) },
+            #[cfg(target_arch = "x86_64")]
+            Lanes::Avx512 => unsafe { avx512::tile(&run, maps, frames, out, tile) },
         }
     });
+}
+
+/// The `(y, x)` lines of a tile.
+struct Tile {
+    y: std::ops::Range<usize>,
+    x: std::ops::Range<usize>,
+}
+
+/// A tile's lines through every view of the block, [`VIEWS_PER_PASS`] views of a line at a time,
+/// each pass added by `add(lines, columns, sums)`. Inlined into each vector path's `tile`, so
+/// that the per-line terms are compiled for the same CPU.
+#[inline(always)]
+fn tile_with(
+    run: &Run<'_>,
+    maps: &[ConeMap],
+    frames: &Frames,
+    out: Shared,
+    tile: Tile,
+    add: impl Fn(&[Line<'_>], &mut [f32], &mut [f32]),
+) {
+    let (p, slices) = (run.p, run.slices);
+    let (nx, nz) = (p.nx as usize, p.nz as usize);
+    // Room for a table read from any row the line crosses (see `avx512::add`), per view of a
+    // pass.
+    let room = frames.stride + TABLE;
+    let mut columns = vec![0.0f32; room * VIEWS_PER_PASS];
+    let mut pass: Vec<Line<'_>> = Vec::with_capacity(VIEWS_PER_PASS);
+    for (first, group) in maps.chunks(VIEWS_PER_PASS).enumerate() {
+        for y in tile.y.clone() {
+            for x in tile.x.clone() {
+                // SAFETY: line (y, x) belongs to this tile alone; in bounds.
+                let acc = unsafe { out.slice((y * nx + x) * nz, nz) };
+                let (x, y) = (x as f32, y as f32);
+                pass.clear();
+                for (k, m) in group.iter().enumerate() {
+                    let frame = frames.view(first * VIEWS_PER_PASS + k);
+                    let affine = |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
+                    let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
+                    let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
+                    pass.extend(line_of(run, &t, frame));
+                }
+                add(&pass, &mut columns, acc);
+            }
+        }
+    }
 }
 
 /// Views whose lines a pass adds to the sums of one line of voxels, in order: the sums stay in
 /// registers across them.
 const VIEWS_PER_PASS: usize = 4;
 
-/// What every line of a dispatch shares: the parameters, the slices (as `z`), the rows of a
-/// padded frame column, and the vector unit.
+/// What every line of a dispatch shares: the parameters, the slices (as `z`) and the rows of a
+/// padded frame column.
 struct Run<'a> {
     p: &'a ConeParams,
     slices: &'a [f32],
     stride: usize,
-    lanes: Lanes,
 }
 
 /// A view's `z`-free line of voxels: its two detector columns over the padded rows the line
@@ -353,7 +447,7 @@ fn line_of<'a>(run: &Run<'_>, t: &Terms, frame: &'a [f32]) -> Option<Line<'a>> {
         return None;
     }
     // Rows are monotonic in z (every step rounds monotonically), so the ends bound them.
-    let row = |z: f32| t.row_at + z * t.row_dz;
+    let row = |z: f32| row_of(t, z);
     let (row_first, row_last) = (row(slices[0]), row(slices[slices.len() - 1]));
     let (first, _) = padded_row(p, row_first);
     let (last, _) = padded_row(p, row_last);
@@ -380,28 +474,6 @@ fn line_of<'a>(run: &Run<'_>, t: &Terms, frame: &'a [f32]) -> Option<Line<'a>> {
     })
 }
 
-/// Adds the views' `lines` (in order) to the sums `acc` of one `z`-free line of voxels,
-/// interpolating each view's two detector columns into its part of `columns`.
-fn add_lines(run: &Run<'_>, lines: &[Line<'_>], columns: &mut [f32], acc: &mut [f32]) {
-    let (p, slices) = (run.p, run.slices);
-    match run.lanes {
-        // SAFETY (both): `lanes` is one the CPU supports ([`Lanes::detect`]).
-        #[cfg(target_arch = "x86_64")]
-        Lanes::Avx512 => unsafe { avx512::add(p, lines, columns, slices, acc) },
-        #[cfg(target_arch = "x86_64")]
-        Lanes::Avx2 => {
-            for line in lines {
-                unsafe { avx2::add(p, line, columns, slices, acc) }
-            }
-        }
-        Lanes::Scalar => {
-            for line in lines {
-                add_scalar(p, line, columns, slices, acc)
-            }
-        }
-    }
-}
-
 /// One view's line added voxel by voxel.
 fn add_scalar(
     p: &ConeParams,
@@ -413,12 +485,12 @@ fn add_scalar(
     let t = &line.terms;
     let columns = interpolate_columns(line, columns);
     for (a, &z) in acc.iter_mut().zip(slices) {
-        let (r, rf) = padded_row(p, t.row_at + z * t.row_dz);
+        let (r, rf) = padded_row(p, row_of(t, z));
         if r < line.lo || r > line.hi {
             continue; // adds w · 0
         }
         let k = (r - line.lo) as usize;
-        *a += t.w * lerp(columns[k], columns[k + 1], rf);
+        *a = fused(t.w, lerp(columns[k], columns[k + 1], rf), *a);
     }
 }
 
@@ -464,6 +536,33 @@ fn interpolate_columns<'a>(line: &Line<'_>, out: &'a mut [f32]) -> &'a mut [f32]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every vector path's transpose moves each value to its place, on sizes with partial
+    /// blocks and strides wider than the rows.
+    #[test]
+    fn transposes_agree() {
+        let (rows, cols, from_stride, to_stride) = (37, 53, 58, 41);
+        let from: Vec<f32> = (0..rows * from_stride).map(|v| v as f32).collect();
+        let mut lanes = vec![Lanes::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            lanes.push(Lanes::Avx512);
+        }
+        for lanes in lanes {
+            let mut to = vec![-1.0f32; cols * to_stride];
+            transpose_into(&from, from_stride, &mut to, to_stride, rows, cols, lanes);
+            for j in 0..cols {
+                for i in 0..to_stride {
+                    let want = if i < rows {
+                        (i * from_stride + j) as f32
+                    } else {
+                        -1.0
+                    };
+                    assert_eq!(to[j * to_stride + i], want, "{lanes:?} ({i}, {j})");
+                }
+            }
+        }
+    }
 
     /// Every vector path the CPU has gives the scalar path's bits, on a slab and band of
     /// orbits whose lines cross about 8 detector rows per slice (gathered), 3.3 (a 64-row
@@ -521,14 +620,36 @@ mod tests {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Line, column_shift, interpolate_columns};
-    use crate::backend::layout::ConeParams;
+    use super::{Frames, Line, Run, Shared, Tile, column_shift, interpolate_columns};
+    use crate::backend::layout::{ConeMap, ConeParams};
     use std::arch::x86_64::*;
 
-    /// [`super::add_line`] 8 voxels at a time where the CPU has AVX2 but not AVX-512: the
-    /// same operations lane by lane (no fused multiply-adds), each voxel's two interpolated
-    /// rows gathered (masked outside the band and past the last voxel).
-    #[target_feature(enable = "avx2")]
+    /// [`super::tile_with`] compiled for AVX2 and FMA, each view's line added by [`add`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn tile(run: &Run<'_>, maps: &[ConeMap], frames: &Frames, out: Shared, tile: Tile) {
+        super::tile_with(run, maps, frames, out, tile, |lines, columns, acc| {
+            for line in lines {
+                add(run.p, line, columns, run.slices, acc)
+            }
+        })
+    }
+
+    /// [`super::voxel_row`] compiled for AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn voxel_row(
+        p: &ConeParams,
+        maps: &[ConeMap],
+        frames: &Frames,
+        row: usize,
+        out: &mut [f32],
+    ) {
+        super::voxel_row(p, maps, frames, row, out)
+    }
+
+    /// [`super::add_scalar`] 8 voxels at a time where the CPU has AVX2 but not AVX-512: the
+    /// same operations lane by lane, each voxel's two interpolated rows gathered (masked
+    /// outside the band and past the last voxel).
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn add(
         p: &ConeParams,
         line: &Line<'_>,
@@ -559,7 +680,7 @@ mod avx2 {
             // read columns[k] and columns[k + 1] only for 0 ≤ k ≤ hi − lo.
             unsafe {
                 let zf = _mm256_maskload_ps(slices.as_ptr().add(z), live);
-                let row = _mm256_add_ps(row_at, _mm256_mul_ps(zf, row_dz));
+                let row = _mm256_fmadd_ps(zf, row_dz, row_at);
                 let g = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(row, minus_two), n_rows), two);
                 let k = _mm256_cvttps_epi32(g);
                 let rf = _mm256_sub_ps(g, _mm256_cvtepi32_ps(k));
@@ -572,9 +693,9 @@ mod avx2 {
                 let zero = _mm256_setzero_ps();
                 let c0 = _mm256_mask_i32gather_ps::<4>(zero, base, at, mask);
                 let c1 = _mm256_mask_i32gather_ps::<4>(zero, base.add(1), at, mask);
-                let val = _mm256_add_ps(c0, _mm256_mul_ps(rf, _mm256_sub_ps(c1, c0)));
+                let val = _mm256_fmadd_ps(rf, _mm256_sub_ps(c1, c0), c0);
                 let out = acc.as_mut_ptr().add(z);
-                let sum = _mm256_add_ps(_mm256_maskload_ps(out, inside), _mm256_mul_ps(w, val));
+                let sum = _mm256_fmadd_ps(w, val, _mm256_maskload_ps(out, inside));
                 _mm256_maskstore_ps(out, inside, sum);
             }
             z += 8;
@@ -584,9 +705,75 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Line, TABLE, column_shift, interpolate_columns};
-    use crate::backend::layout::ConeParams;
+    use super::{Frames, Line, Run, Shared, TABLE, Tile, column_shift, interpolate_columns};
+    use crate::backend::layout::{ConeMap, ConeParams};
     use std::arch::x86_64::*;
+
+    /// `to[j · to_stride + i] = from[i · from_stride + j]` for a block of 16 × 16: pairs of
+    /// rows interleaved value by value, then pair by pair, then the 128-bit lanes exchanged.
+    ///
+    /// # Safety
+    /// 16 rows of 16 values from `from` and 16 of 16 from `to` are in bounds.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn transpose16(
+        from: *const f32,
+        from_stride: usize,
+        to: *mut f32,
+        to_stride: usize,
+    ) {
+        let mut rows = [_mm512_setzero_ps(); 16];
+        for (i, r) in rows.iter_mut().enumerate() {
+            // SAFETY: as the caller promises.
+            *r = unsafe { _mm512_loadu_ps(from.add(i * from_stride)) };
+        }
+        let (pd, ps) = (_mm512_castps_pd, _mm512_castpd_ps);
+        // quads[4 g + j], in each 128-bit lane l, holds column 4 l + j of rows 4 g ..= 4 g + 3.
+        let mut quads = [_mm512_setzero_ps(); 16];
+        for g in 0..4 {
+            let [a, b, c, d] = [
+                rows[4 * g],
+                rows[4 * g + 1],
+                rows[4 * g + 2],
+                rows[4 * g + 3],
+            ];
+            let (ab_lo, ab_hi) = (_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+            let (cd_lo, cd_hi) = (_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+            quads[4 * g] = ps(_mm512_unpacklo_pd(pd(ab_lo), pd(cd_lo)));
+            quads[4 * g + 1] = ps(_mm512_unpackhi_pd(pd(ab_lo), pd(cd_lo)));
+            quads[4 * g + 2] = ps(_mm512_unpacklo_pd(pd(ab_hi), pd(cd_hi)));
+            quads[4 * g + 3] = ps(_mm512_unpackhi_pd(pd(ab_hi), pd(cd_hi)));
+        }
+        // Column 4 l + j is lane l of quads[j], quads[4 + j], quads[8 + j], quads[12 + j].
+        for j in 0..4 {
+            let [q0, q1, q2, q3] = [quads[j], quads[4 + j], quads[8 + j], quads[12 + j]];
+            let (lo01, hi01) = (
+                _mm512_shuffle_f32x4::<0x44>(q0, q1),
+                _mm512_shuffle_f32x4::<0xEE>(q0, q1),
+            );
+            let (lo23, hi23) = (
+                _mm512_shuffle_f32x4::<0x44>(q2, q3),
+                _mm512_shuffle_f32x4::<0xEE>(q2, q3),
+            );
+            let columns = [
+                _mm512_shuffle_f32x4::<0x88>(lo01, lo23),
+                _mm512_shuffle_f32x4::<0xDD>(lo01, lo23),
+                _mm512_shuffle_f32x4::<0x88>(hi01, hi23),
+                _mm512_shuffle_f32x4::<0xDD>(hi01, hi23),
+            ];
+            for (l, column) in columns.into_iter().enumerate() {
+                // SAFETY: as the caller promises.
+                unsafe { _mm512_storeu_ps(to.add((4 * l + j) * to_stride), column) };
+            }
+        }
+    }
+
+    /// [`super::tile_with`] compiled for AVX-512 (which brings FMA), each pass added by [`add`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn tile(run: &Run<'_>, maps: &[ConeMap], frames: &Frames, out: Shared, tile: Tile) {
+        super::tile_with(run, maps, frames, out, tile, |lines, columns, acc| {
+            add(run.p, lines, columns, run.slices, acc)
+        })
+    }
 
     /// What one view's line needs in the loop over z.
     #[derive(Clone, Copy)]
@@ -606,13 +793,10 @@ mod avx512 {
         back: i32,
         /// The interpolated column, from padded row `lo`.
         base: *const f32,
-        /// Scalar copies, to find a group's first tap without leaving the integer unit.
-        terms: (f32, f32, i32, i32),
     }
 
     /// The views' `lines` added to `acc` 16 voxels at a time, every view's term added in order
-    /// while the sums stay in a register: the same operations lane by lane as the scalar path
-    /// (no fused multiply-adds). Each view's 16 voxels pick their two taps from 32 consecutive
+    /// while the sums stay in a register: the same operations lane by lane as the scalar path. Each view's 16 voxels pick their two taps from 32 consecutive
     /// interpolated rows held in two registers, or from 64 in four when the line is steep; a
     /// group whose taps do not fit is gathered. `columns` holds `lines.len()` parts of at
     /// least `hi − lo + 2 + TABLE` values each.
@@ -655,7 +839,6 @@ mod avx512 {
                 reach: _mm512_set1_epi32(last),
                 back: if line.rising { 0 } else { last },
                 base: part.as_ptr(),
-                terms: (t.row_at, t.row_dz, shift, top),
             });
         }
         let views = &views[..lines.len()];
@@ -681,7 +864,7 @@ mod avx512 {
                 let out = acc.as_mut_ptr().add(z);
                 let mut sum = _mm512_maskz_loadu_ps(lanes, out);
                 for v in views.iter().flatten() {
-                    let row = _mm512_add_ps(v.row_at, _mm512_mul_ps(zf, v.row_dz));
+                    let row = _mm512_fmadd_ps(zf, v.row_dz, v.row_at);
                     let g = if v.unclamped {
                         _mm512_add_ps(row, two)
                     } else {
@@ -698,18 +881,8 @@ mod avx512 {
                     }
                     let mut picked = None;
                     if v.whole || v.wide {
-                        // Lane 0's tap, by the same operations on scalars.
-                        let (row_at, row_dz, shift, top) = v.terms;
-                        let row = row_at + *slices.get_unchecked(z) * row_dz;
-                        let g = if v.unclamped {
-                            row + 2.0
-                        } else {
-                            row.max(-2.0).min(p.n_rows as f32) + 2.0
-                        };
-                        let mut at0 = g.to_int_unchecked::<i32>() + shift;
-                        if !v.inside {
-                            at0 = at0.clamp(0, top);
-                        }
+                        // Lane 0's tap: the group's first (rising) or last (falling).
+                        let at0 = _mm512_cvtsi512_si32(at);
                         let s0 = (at0 - v.back).max(0);
                         let i0 = _mm512_sub_epi32(at, _mm512_set1_epi32(s0));
                         // Every tap (i0 and i0 + 1) within the table?
@@ -744,8 +917,8 @@ mod avx512 {
                             _mm512_mask_i32gather_ps::<4>(zero, inside, at, v.base.add(1)),
                         )
                     });
-                    let val = _mm512_add_ps(c0, _mm512_mul_ps(rf, _mm512_sub_ps(c1, c0)));
-                    sum = _mm512_mask_add_ps(sum, inside, sum, _mm512_mul_ps(v.w, val));
+                    let val = _mm512_fmadd_ps(rf, _mm512_sub_ps(c1, c0), c0);
+                    sum = _mm512_mask3_fmadd_ps(v.w, val, sum, inside);
                 }
                 _mm512_mask_storeu_ps(out, lanes, sum);
             }
