@@ -440,6 +440,7 @@ struct Run<'a> {
 /// A view's `z`-free line of voxels: its two detector columns over the padded rows the line
 /// crosses, or `None` when it misses the band or both its columns are padding (the detector's
 /// edge clamped the column: the shader then adds w · 0 to every voxel).
+#[inline(always)]
 fn line_of<'a>(run: &Run<'_>, t: &Terms, frame: &'a [f32]) -> Option<Line<'a>> {
     let (p, slices, stride) = (run.p, run.slices, run.stride);
     // Padded columns 0, 1 and n_cols + 2, n_cols + 3 are zeros.
@@ -877,6 +878,9 @@ mod avx512 {
                     if !v.inside {
                         inside &= _mm512_cmpge_epi32_mask(at, bottom)
                             & _mm512_cmple_epi32_mask(at, v.top);
+                        if inside == 0 {
+                            continue; // the group is off the band in this view: adds w · 0
+                        }
                         at = _mm512_min_epi32(_mm512_max_epi32(at, bottom), v.top);
                     }
                     let mut picked = None;
