@@ -4,7 +4,8 @@
 //! multiply-adds included (the row at `z`, the interpolations, the sum: [`fused`]), organised
 //! for a CPU:
 //! - views go in blocks of [`VIEW_BLOCK`]: each view's band is copied into a frame transposed
-//!   to `[column][row]` and padded with two zero rows and columns on every side, so a detector
+//!   to `[column][row]` (16 × 16 blocks through AVX-512 registers where the CPU has them; the
+//!   slab's transposes to and from z-lines likewise) and padded with two zero rows and columns on every side, so a detector
 //!   column is contiguous and the taps need no bounds checks (a zero tap adds exactly what the
 //!   shader's skipped tap adds); the block's frames stay in the last-level cache while the
 //!   whole slab runs through them;
@@ -19,8 +20,8 @@
 //!   block;
 //! - other geometries (tilted detectors) take the shader's path voxel by voxel.
 //!
-//! Where the CPU has AVX2, every path is compiled for it (so that a fused multiply-add is one
-//! instruction); elsewhere `mul_add` is the platform's (one instruction on ARM64, a correctly
+//! Where the CPU has AVX2 and FMA, every path is compiled for them (so that a fused multiply-add
+//! is one instruction); elsewhere `mul_add` is the platform's (one instruction on ARM64, a correctly
 //! rounded library call on x86-64 CPUs without FMA).
 
 use super::shared::rays::{atan_twin, split_index};
