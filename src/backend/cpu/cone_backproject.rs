@@ -5,10 +5,10 @@
 //! for a CPU:
 //! - views go in blocks of [`VIEW_BLOCK`]: each view's band is copied into a frame transposed
 //!   to `[column][row]` (16 × 16 blocks through AVX-512 registers where the CPU has them; the
-//!   slab's transposes to and from z-lines likewise) and padded with two zero rows and columns on every side, so a detector
-//!   column is contiguous and the taps need no bounds checks (a zero tap adds exactly what the
-//!   shader's skipped tap adds); the block's frames stay in the last-level cache while the
-//!   whole slab runs through them;
+//!   slab's transposes to and from z-lines likewise) and padded with two zero rows and columns
+//!   on every side, so a detector column is contiguous and the taps need no bounds checks (a
+//!   zero tap adds exactly what the shader's skipped tap adds); the block's frames stay in the
+//!   last-level cache while the whole slab runs through them;
 //! - when every view's maps have no `z` term in `a` and `c` (every orbit: the detector's rows
 //!   are parallel to z), a voxel's column, weight and row slope are the same all the way down
 //!   its `(y, x)` line, exactly (`0·z` adds nothing). The slab is then held as lines along z
@@ -20,9 +20,9 @@
 //!   block;
 //! - other geometries (tilted detectors) take the shader's path voxel by voxel.
 //!
-//! Where the CPU has AVX2 and FMA, every path is compiled for them (so that a fused multiply-add
-//! is one instruction); elsewhere `mul_add` is the platform's (one instruction on ARM64, a correctly
-//! rounded library call on x86-64 CPUs without FMA).
+//! Where the CPU has AVX2 and FMA, every path is compiled for them (so that a fused
+//! multiply-add is one instruction); elsewhere `mul_add` is the platform's (one instruction on
+//! ARM64, a correctly rounded library call on x86-64 CPUs without FMA).
 
 use super::shared::rays::{atan_twin, split_index};
 use crate::backend::layout::{CONE_FLAT, ConeMap, ConeParams};
@@ -59,19 +59,27 @@ enum Lanes {
 }
 
 impl Lanes {
+    /// The widest the CPU supports.
     fn detect() -> Self {
+        *Self::supported().last().expect("scalar lanes always run")
+    }
+
+    /// Every kind the CPU supports, narrowest first: AVX2 needs FMA too, and AVX-512 needs
+    /// both (its CPUs have them; the voxel path runs on AVX2).
+    fn supported() -> Vec<Self> {
+        #[allow(unused_mut)]
+        let mut lanes = vec![Lanes::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Lanes::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Lanes::Avx2;
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                lanes.push(Lanes::Avx2);
+                if has!("avx512f") {
+                    lanes.push(Lanes::Avx512);
+                }
             }
         }
-        Lanes::Scalar
+        lanes
     }
 }
 
@@ -545,12 +553,7 @@ mod tests {
     fn transposes_agree() {
         let (rows, cols, from_stride, to_stride) = (37, 53, 58, 41);
         let from: Vec<f32> = (0..rows * from_stride).map(|v| v as f32).collect();
-        let mut lanes = vec![Lanes::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            lanes.push(Lanes::Avx512);
-        }
-        for lanes in lanes {
+        for lanes in Lanes::supported() {
             let mut to = vec![-1.0f32; cols * to_stride];
             transpose_into(&from, from_stride, &mut to, to_stride, rows, cols, lanes);
             for j in 0..cols {
@@ -607,14 +610,8 @@ mod tests {
             };
             let scalar = run(Lanes::Scalar);
             assert!(scalar.iter().zip(&start).any(|(a, b)| *a != b.to_bits()));
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    assert!(run(Lanes::Avx2) == scalar, "AVX2, pixel {pixel}");
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    assert!(run(Lanes::Avx512) == scalar, "AVX-512, pixel {pixel}");
-                }
+            for lanes in Lanes::supported() {
+                assert!(run(lanes) == scalar, "{lanes:?}, pixel {pixel}");
             }
         }
     }
