@@ -48,7 +48,8 @@ pub(crate) fn cone_backproject(
     backproject_with(p, maps, filtered, image, Lanes::detect());
 }
 
-/// How the `z`-free lines run: the widest vector unit the CPU has (each gives the same bits).
+/// The vector unit the twin runs on (lines, transposes and the voxel path); each gives the same
+/// bits.
 #[derive(Clone, Copy, Debug)]
 enum Lanes {
     Scalar,
@@ -132,6 +133,7 @@ const BLOCK: usize = 16;
 
 /// `to[j · to_stride + i] = from[i · from_stride + j]` for `i < rows`, `j < cols`: blocks of
 /// 16 × 16 through AVX-512 registers where the CPU has it, the rest value by value.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 fn transpose_into(
     from: &[f32],
     from_stride: usize,
@@ -226,7 +228,8 @@ struct Terms {
     w: f32,
     /// Detector row at slice index 0 ...
     row_at: f32,
-    /// ... and its change per slice: the row at slice `z` is `row_at + z · row_dz`.
+    /// ... and its change per slice: the row at slice `z` is `row_at + z · row_dz`, one fused
+    /// multiply-add ([`row_of`]).
     row_dz: f32,
 }
 
@@ -377,7 +380,7 @@ fn by_lines(p: &ConeParams, maps: &[ConeMap], frames: &Frames, lines: &mut [f32]
         match lanes {
             Lanes::Scalar => tile_with(&run, maps, frames, out, tile, |lines, columns, acc| {
                 for line in lines {
-                    add_scalar(p, line, columns, &slices, acc)
+                    add_scalar(p, line, columns, run.slices, acc)
                 }
             }),
             // SAFETY (both): `lanes` is one the CPU supports ([`Lanes::detect`]).
@@ -457,8 +460,7 @@ fn line_of<'a>(run: &Run<'_>, t: &Terms, frame: &'a [f32]) -> Option<Line<'a>> {
         return None;
     }
     // Rows are monotonic in z (every step rounds monotonically), so the ends bound them.
-    let row = |z: f32| row_of(t, z);
-    let (row_first, row_last) = (row(slices[0]), row(slices[slices.len() - 1]));
+    let (row_first, row_last) = (row_of(t, slices[0]), row_of(t, slices[slices.len() - 1]));
     let (first, _) = padded_row(p, row_first);
     let (last, _) = padded_row(p, row_last);
     let lo = first.min(last).max(0);
@@ -795,9 +797,10 @@ mod avx512 {
     }
 
     /// The views' `lines` added to `acc` 16 voxels at a time, every view's term added in order
-    /// while the sums stay in a register: the same operations lane by lane as the scalar path. Each view's 16 voxels pick their two taps from 32 consecutive
-    /// interpolated rows held in two registers, or from 64 in four when the line is steep; a
-    /// group whose taps do not fit is gathered. `columns` holds `lines.len()` parts of at
+    /// while the sums stay in a register: the same operations lane by lane as the scalar path.
+    /// Each view's 16 voxels pick their two taps from 32 consecutive interpolated rows held in
+    /// two registers, or from 64 in four when the line is steep; a group whose taps do not fit
+    /// is gathered, and a group off the band in a view skips it. `columns` holds `lines.len()` parts of at
     /// least `hi − lo + 2 + TABLE` values each.
     #[target_feature(enable = "avx512f")]
     pub(super) fn add(
@@ -883,7 +886,7 @@ mod avx512 {
                     }
                     let mut picked = None;
                     if v.whole || v.wide {
-                        // Lane 0's tap: the group's first (rising) or last (falling).
+                        // Lane 0's tap: the group's lowest row (rising) or highest (falling).
                         let at0 = _mm512_cvtsi512_si32(at);
                         let s0 = (at0 - v.back).max(0);
                         let i0 = _mm512_sub_epi32(at, _mm512_set1_epi32(s0));
