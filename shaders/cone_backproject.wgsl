@@ -10,8 +10,33 @@
 @group(0) @binding(2) var<storage, read> filtered: array<f32>;
 @group(0) @binding(3) var<storage, read_write> image: array<f32>;
 
+// The leading 12 significant bits of each component (sign and exponent kept): times a voxel
+// index below 4096 (12 bits), the product is exact.
+fn leading(m: vec4<f32>) -> vec4<f32> {
+    return bitcast<vec4<f32>>(bitcast<vec4<u32>>(m) & vec4<u32>(0xfffff000u));
+}
+
+// m.x x + m.y y + m.z z + m.w, the same on every device and in the CPU twin: the coefficients'
+// leading bits give exact products, so whether a compiler fuses those multiply-adds (NVIDIA's
+// does, lavapipe's does not) cannot change a bit; only the small remainder's terms can differ,
+// by an ulp of the remainder, which moves the sum's rounding in a rare case.
 fn affine(m: vec4<f32>, x: f32, y: f32, z: f32) -> f32 {
-    return m.x * x + (m.y * y + (m.z * z + m.w));
+    let h = leading(m);
+    let l = m - h;
+    let exact = h.x * x + (h.y * y + (h.z * z + h.w));
+    return exact + (l.x * x + (l.y * y + (l.z * z + l.w)));
+}
+
+// 1 / c correctly rounded, as the CPU twin divides: a device's division may be off by about an
+// ulp (NVIDIA's is), so one Newton step r + r (1 − c r) follows, its residual from the leading
+// and trailing bits of c and r (exact products, fused or not) and 1 − c_h r_h exact as both lie
+// near 1. Where the division was correctly rounded, the step leaves it.
+fn recip(c: f32) -> f32 {
+    let r = 1.0 / c;
+    let h = leading(vec4<f32>(c, r, 0.0, 0.0));
+    let l = vec2<f32>(c, r) - h.xy;
+    let e = (((1.0 - h.x * h.y) - h.x * l.y) - l.x * h.y) - l.x * l.y;
+    return r + r * e;
 }
 
 // The filtered sample of chunk view `v` at detector row `r`, column `q`; 0 outside the band and
@@ -48,13 +73,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let c = affine(m.c, x, y, z);
         // The row is taken as its value at slice 0 plus z times its change per slice, so that
         // a line of voxels along z shares everything but the last step.
-        let b = m.b.x * x + (m.b.y * y + m.b.w);
+        let b = affine(m.b, x, y, 0.0);
         var col = 0.0;
         var row_at = 0.0;
         var row_dz = 0.0;
         var w = 0.0;
         if p.kind == CONE_FLAT {
-            let inv = 1.0 / c;
+            let inv = recip(c);
             col = a * inv;
             row_at = b * inv;
             row_dz = m.b.z * inv;

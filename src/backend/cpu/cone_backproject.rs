@@ -1,8 +1,10 @@
 //! CPU twin of `shaders/cone_backproject.wgsl`: voxel-driven FDK back-projection onto a slab.
 //!
 //! Each voxel adds its views in the shader's order with the shader's arithmetic, its fused
-//! multiply-adds included (the row at `z`, the interpolations, the sum: [`fused`]), organised
-//! for a CPU:
+//! multiply-adds included (the row at `z`, the interpolations, the sum: [`fused`]) and its
+//! maps evaluated so that no device's choice to fuse or not can change them ([`Affine`]; the
+//! shader's `recip` makes a device's division correctly rounded, as here), organised for a
+//! CPU:
 //! - views go in blocks of [`VIEW_BLOCK`]: each view's band is copied into a frame transposed
 //!   to `[column][row]` (16 × 16 blocks through AVX-512 registers where the CPU has them; the
 //!   slab's transposes to and from z-lines likewise) and padded with two zero rows and columns
@@ -233,7 +235,47 @@ struct Terms {
     row_dz: f32,
 }
 
-/// The shader's terms from `a` and `c` of the maps and `b` without its `z` term.
+/// The leading 12 significant bits of `v` (sign and exponent kept): the shader's `leading`.
+/// Times a voxel index below 4096 (12 bits), the product is exact.
+#[inline(always)]
+fn leading(v: f32) -> f32 {
+    f32::from_bits(v.to_bits() & 0xffff_f000)
+}
+
+/// A map `q` at `(y, z)`, as a function of `x`: the shader's `affine`, the sum of the exact
+/// products of the coefficients' leading bits plus that of the remainders, each in the
+/// shader's order. A device that fuses the multiply-adds and one that does not give the same
+/// exact part, so the map agrees with the shader's to the last bit but in a rare case.
+struct Affine {
+    /// The `x` coefficient's leading bits and remainder.
+    lead: f32,
+    trail: f32,
+    /// The exact part and the remainders' part of the terms in `y` and `z`.
+    exact: f32,
+    rest: f32,
+}
+
+impl Affine {
+    #[inline(always)]
+    fn new(q: [f32; 4], y: f32, z: f32) -> Self {
+        let h = q.map(leading);
+        Affine {
+            lead: h[0],
+            trail: q[0] - h[0],
+            exact: h[1] * y + (h[2] * z + h[3]),
+            rest: (q[1] - h[1]) * y + ((q[2] - h[2]) * z + (q[3] - h[3])),
+        }
+    }
+
+    #[inline(always)]
+    fn at(&self, x: f32) -> f32 {
+        (self.lead * x + self.exact) + (self.trail * x + self.rest)
+    }
+}
+
+/// The shader's terms from `a` and `c` of the maps and `b` without its `z` term. `1 / c` is
+/// correctly rounded here, which the shader's `recip` makes it on a device whose division is
+/// not.
 #[inline(always)]
 fn voxel_terms(p: &ConeParams, a: f32, b: f32, bz: f32, c: f32) -> Terms {
     let (col, w, row_at, row_dz) = if p.kind == CONE_FLAT {
@@ -346,11 +388,14 @@ fn voxel_row(p: &ConeParams, maps: &[ConeMap], frames: &Frames, row: usize, out:
     let z = (p.z0 as usize + row / ny) as f32;
     for (v, m) in maps.iter().enumerate() {
         let frame = frames.view(v);
-        let rest = |q: [f32; 4]| q[1] * y + (q[2] * z + q[3]);
-        let (ra, rb, rc) = (rest(m.a), m.b[1] * y + m.b[3], rest(m.c));
+        let (ra, rb, rc) = (
+            Affine::new(m.a, y, z),
+            Affine::new(m.b, y, 0.0),
+            Affine::new(m.c, y, z),
+        );
         for (ix, acc) in out.iter_mut().enumerate() {
             let x = ix as f32;
-            let (a, b, c) = (m.a[0] * x + ra, m.b[0] * x + rb, m.c[0] * x + rc);
+            let (a, b, c) = (ra.at(x), rb.at(x), rc.at(x));
             let t = voxel_terms(p, a, b, m.b[2], c);
             *acc = fused(t.w, sample(p, frame, frames.stride, &t, z), *acc);
         }
@@ -417,18 +462,28 @@ fn tile_with(
     let room = frames.stride + TABLE;
     let mut columns = vec![0.0f32; room * VIEWS_PER_PASS];
     let mut pass: Vec<Line<'_>> = Vec::with_capacity(VIEWS_PER_PASS);
+    // The maps of the pass's views along the current row of lines (`y`; `z` of the first slice,
+    // which they do not depend on), each then taken at the line's `x`.
+    let mut row_maps: Vec<[Affine; 3]> = Vec::with_capacity(VIEWS_PER_PASS);
     for (first, group) in maps.chunks(VIEWS_PER_PASS).enumerate() {
         for y in tile.y.clone() {
+            let (yf, z) = (y as f32, slices[0]);
+            row_maps.clear();
+            row_maps.extend(group.iter().map(|m| {
+                [
+                    Affine::new(m.a, yf, z),
+                    Affine::new(m.b, yf, 0.0),
+                    Affine::new(m.c, yf, z),
+                ]
+            }));
             for x in tile.x.clone() {
                 // SAFETY: line (y, x) belongs to this tile alone; in bounds.
                 let acc = unsafe { out.slice((y * nx + x) * nz, nz) };
-                let (x, y) = (x as f32, y as f32);
+                let xf = x as f32;
                 pass.clear();
-                for (k, m) in group.iter().enumerate() {
+                for (k, (m, [a, b, c])) in group.iter().zip(&row_maps).enumerate() {
                     let frame = frames.view(first * VIEWS_PER_PASS + k);
-                    let affine = |q: [f32; 4]| q[0] * x + (q[1] * y + (q[2] * slices[0] + q[3]));
-                    let b = m.b[0] * x + (m.b[1] * y + m.b[3]);
-                    let t = voxel_terms(p, affine(m.a), b, m.b[2], affine(m.c));
+                    let t = voxel_terms(p, a.at(xf), b.at(xf), m.b[2], c.at(xf));
                     pass.extend(line_of(run, &t, frame));
                 }
                 add(&pass, &mut columns, acc);
@@ -548,6 +603,89 @@ fn interpolate_columns<'a>(line: &Line<'_>, out: &'a mut [f32]) -> &'a mut [f32]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deterministic stream of uniform numbers in [0, 1) (xorshift64*).
+    fn uniform(state: &mut u64) -> f64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The shader's map and reciprocal arithmetic gives the twin's numbers whether a device
+    /// fuses its multiply-adds or not (NVIDIA's compiler fuses `a * b + c`, lavapipe keeps
+    /// them apart, even WGSL's `fma`), and whether its division is correctly rounded or off by
+    /// an ulp: the maps' exact parts never differ and the whole map in a rare case by an ulp,
+    /// where the plain evaluation differs in a large share of voxels.
+    #[test]
+    fn maps_and_reciprocal_do_not_depend_on_fusing() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut coefficient = |scale: f64, s: &mut u64| {
+            ((uniform(s) * 2.0 - 1.0) * scale * 10f64.powf(uniform(s) * 2.0 - 1.0)) as f32
+        };
+        let (n, mut new_differs, mut plain_differs) = (200_000, 0, 0);
+        for _ in 0..n {
+            let q = [
+                coefficient(1.0, &mut state),
+                coefficient(1.0, &mut state),
+                coefficient(0.1, &mut state),
+                coefficient(300.0, &mut state),
+            ];
+            let [x, y, z] = [0; 3].map(|_| (uniform(&mut state) * 512.0).floor() as f32);
+            // As the twin (and a device that does not fuse) evaluates it ...
+            let map = Affine::new(q, y, z);
+            // ... and as a device that fuses every multiply-add.
+            let (h, l) = (q.map(leading), q.map(|v| v - leading(v)));
+            let exact = h[0].mul_add(x, h[1].mul_add(y, h[2].mul_add(z, h[3])));
+            let rest = l[0].mul_add(x, l[1].mul_add(y, l[2].mul_add(z, l[3])));
+            assert_eq!(exact, map.lead * x + map.exact, "{q:?} at ({x}, {y}, {z})");
+            let (twin, fused) = (map.at(x), exact + rest);
+            if twin != fused {
+                new_differs += 1;
+                assert!((twin.to_bits() as i64 - fused.to_bits() as i64).abs() <= 1);
+            }
+            let plain = q[0] * x + (q[1] * y + (q[2] * z + q[3]));
+            let plain_fused = q[0].mul_add(x, q[1].mul_add(y, q[2].mul_add(z, q[3])));
+            plain_differs += (plain != plain_fused) as usize;
+        }
+        println!(
+            "maps differing fused or not: {new_differs} of {n} (plain evaluation: {plain_differs})"
+        );
+        assert!(new_differs * 1000 <= n, "{new_differs} of {n}");
+        assert!(plain_differs * 10 >= n, "{plain_differs} of {n}");
+
+        // The shader's `recip`, from a division off by up to an ulp, with and without fusing.
+        let recip = |c: f32, r: f32, fuse: bool| {
+            let (ch, rh) = (leading(c), leading(r));
+            let (cl, rl) = (c - ch, r - rh);
+            if fuse {
+                let e = (-cl).mul_add(
+                    rl,
+                    (-cl).mul_add(rh, (-ch).mul_add(rl, (-ch).mul_add(rh, 1.0))),
+                );
+                r.mul_add(e, r)
+            } else {
+                let e = (((1.0 - ch * rh) - ch * rl) - cl * rh) - cl * rl;
+                r + r * e
+            }
+        };
+        let mut recip_differs = 0;
+        for _ in 0..n {
+            let c = (10f64.powf(uniform(&mut state) * 6.0 - 3.0)) as f32;
+            let want = 1.0 / c;
+            for ulps in [-1i32, 0, 1] {
+                let r = f32::from_bits((want.to_bits() as i32 + ulps) as u32);
+                for fuse in [false, true] {
+                    recip_differs += (recip(c, r, fuse) != want) as usize;
+                }
+            }
+        }
+        println!(
+            "reciprocals not correctly rounded: {recip_differs} of {}",
+            6 * n
+        );
+        assert!(recip_differs * 100_000 <= 6 * n, "{recip_differs}");
+    }
 
     /// Every vector path's transpose moves each value to its place, on sizes with partial
     /// blocks and strides wider than the rows.
