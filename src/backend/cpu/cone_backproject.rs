@@ -620,7 +620,7 @@ mod tests {
     #[test]
     fn maps_and_reciprocal_do_not_depend_on_fusing() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut coefficient = |scale: f64, s: &mut u64| {
+        let coefficient = |scale: f64, s: &mut u64| {
             ((uniform(s) * 2.0 - 1.0) * scale * 10f64.powf(uniform(s) * 2.0 - 1.0)) as f32
         };
         let (n, mut new_differs, mut plain_differs) = (200_000, 0, 0);
