@@ -49,6 +49,17 @@ fn mu(nz: usize) -> Array3<f32> {
 /// non-circular orbit), each with the LEHR response and its slices of one μ-map; the lower
 /// bed leaves out its last detector row, the upper its first two and counts 1.25 × more.
 fn beds(backend: Backend) -> SpectBeds {
+    beds_counting(
+        backend,
+        [
+            (0..12).map(|r| r < 11).collect(),
+            (0..12).map(|r| r >= 2).collect(),
+        ],
+    )
+}
+
+/// The beds of [`beds`], counting the rows flagged in `rows_used`.
+fn beds_counting(backend: Backend, rows_used: [Vec<bool>; 2]) -> SpectBeds {
     let lehr = Collimator::preset("lehr").unwrap();
     let mu = mu(NZ);
     let geometries = [
@@ -60,10 +71,6 @@ fn beds(backend: Backend) -> SpectBeds {
             D,
         )
         .unwrap(),
-    ];
-    let rows_used = [
-        (0..12).map(|r| r < 11).collect::<Vec<_>>(),
-        (0..12).map(|r| r >= 2).collect(),
     ];
     let list = geometries
         .into_iter()
@@ -267,3 +274,24 @@ backend_tests!(
     joint_model_is_an_exact_pair,
     resident_osem_is_the_operator_osem
 );
+
+/// Slices are measured where, for some bed, at least half of what it reads of them comes
+/// through rows it counts: the standard beds (the upper one's slices between the image's)
+/// measure every slice; with more rows left out, the slices between the beds' counted rows
+/// are not measured.
+#[test]
+fn measured_slices_follow_the_counted_rows() {
+    let all = beds(Backend::Cpu).measured_slices();
+    assert_eq!(all, vec![true; NZ]);
+    // Lower bed: rows 0..=8 counted (image slices 0..=8). Upper bed at 7.6: rows 4.. counted;
+    // image slice k reads its row k − 7 (weight 0.4) and k − 8 (0.6), so slice 11 (rows 4 and
+    // 3: 0.4 counted) is not measured, slice 12 (rows 5 and 4) is, and so is slice 19 (row 11
+    // alone, weight 0.6, counted).
+    let rows = [
+        (0..12).map(|r| r <= 8).collect(),
+        (0..12).map(|r| r >= 4).collect(),
+    ];
+    let measured = beds_counting(Backend::Cpu, rows).measured_slices();
+    let want: Vec<bool> = (0..NZ).map(|k| k <= 8 || k >= 12).collect();
+    assert_eq!(measured, want);
+}

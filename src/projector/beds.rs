@@ -171,6 +171,37 @@ impl SpectBeds {
         self.factors.as_deref()
     }
 
+    /// Which slices of the shared image the counted rows measure: slice `k` is measured when,
+    /// for some bed, at least half of what the bed reads of it (its slices' interpolation
+    /// weights on `k`) comes through rows it counts ([`SpectBed::rows_used`]). A slice that
+    /// only uncounted rows look at is still in the model (its activity reaches counted rows
+    /// through the collimator's blur), but that is all the data say of it: a reconstruction
+    /// piles there whatever the counted rows do not explain, so its values are not a
+    /// measurement. `[nz]`.
+    pub fn measured_slices(&self) -> Vec<bool> {
+        let mut measured = vec![false; self.shape[0]];
+        for bed in &self.beds {
+            let place = Place::of(bed.offset, bed.projector.grid().shape()[0]);
+            let used = |s: usize| bed.rows_used.as_ref().is_none_or(|u| u[s]);
+            let (a, b) = (1.0 - place.t, place.t);
+            for (k, m) in measured.iter_mut().enumerate() {
+                // Bed slice s reads image slices first + s (weight a) and first + s + 1 (b).
+                let (mut read, mut counted) = (0.0f32, 0.0f32);
+                for (s, w) in [
+                    (k.checked_sub(place.first), a),
+                    (k.checked_sub(place.first + 1), b),
+                ] {
+                    if let Some(s) = s.filter(|&s| s < place.slices && w > 0.0) {
+                        read += w;
+                        counted += if used(s) { w } else { 0.0 };
+                    }
+                }
+                *m |= read > 0.0 && counted >= 0.5 * read;
+            }
+        }
+        measured
+    }
+
     /// What bed `b` sees of `image` (`[nz, ny, nx]` of the shared image): its slices,
     /// interpolated where they fall between the image's, `[nz_b, ny, nx]`.
     ///
