@@ -9,7 +9,9 @@
 //! [`SpectBeds`], every bed's views in every subset, so the overlap is reconstructed from both
 //! beds' data at once. Each bed counts the detector rows of its camera's field of view, less
 //! [`JOINT_EDGE_MM`] at each end (the field's penumbra, which the model does not know); beds
-//! of other times per view or decay are scaled to the first.
+//! of other times per view or decay are scaled to the first. Slices that only uncounted rows
+//! measure ([`SpectBeds::measured_slices`]) are 0 in the volume and its weight: the
+//! reconstruction piles there what the counted rows do not explain.
 //!
 //! **Stitched** ([`MultiBed::Stitched`]): each bed reconstructed on its own, and each bed's image
 //! weighted by its own sensitivity image
