@@ -139,19 +139,24 @@ fn single_voxels_keep_their_counts(backend: Backend) {
         let in_field = |iy: usize, ix: usize| {
             (iy as f64 - centre).hypot(ix as f64 - centre) <= n as f64 / 2.0 - margin
         };
-        let mut worst = 0.0f64;
+        // The largest error, and where: (view, z, y, x).
+        let (mut worst, mut at) = (0.0f64, (0, 0, 0, 0));
         for view in 0..n_views {
             let mut ones = ndarray::Array3::<f32>::zeros((n_views, nz, n));
             ones.index_axis_mut(ndarray::Axis(0), view).fill(1.0);
             let totals = p.adjoint(ones.view().into_dyn()).unwrap();
             for (i, &t) in totals.indexed_iter() {
                 let (iz, iy, ix) = (i[0], i[1], i[2]);
-                if rows.contains(&iz) && in_field(iy, ix) {
-                    worst = worst.max((t as f64 / side - 1.0).abs());
+                let error = (t as f64 / side - 1.0).abs();
+                if rows.contains(&iz) && in_field(iy, ix) && error > worst {
+                    (worst, at) = (error, (view, iz, iy, ix));
                 }
             }
         }
-        println!("{backend} {what}: worst single-voxel count error over the field {worst:.2e}");
+        println!(
+            "{backend} {what}: worst single-voxel count error over the field {worst:.2e} \
+             (view, z, y, x) = {at:?}"
+        );
         assert!(
             worst < 5e-3,
             "{what}: a voxel's view total is {worst:.2e} off"
