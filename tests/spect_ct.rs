@@ -1278,7 +1278,9 @@ fn both_beds_make_one_volume_without_a_step_jointly_or_stitched() {
     // The whole volumes, body or not, ends included: the joint one holds no counts the
     // stitched one lacks (slices only uncounted rows see are 0, not a pile of what the counted
     // rows did not explain: 24 % of the joint's counts, in voxels up to 275× the body's
-    // hottest, before they were), and no voxel far hotter.
+    // hottest, before they were), and no voxel far hotter. (The stitched volume's outer ends
+    // are 0 where no bed's rows weigh half: before, a bed's hot edge slices stood there alone,
+    // 1.6× the next slices.)
     let sum = |v: &tomors::pipeline::BedsVolume| v.image.iter().map(|&x| x as f64).sum::<f64>();
     let max = |v: &tomors::pipeline::BedsVolume| v.image.iter().fold(0.0f32, |m, &x| m.max(x));
     let (whole_totals, hottest) = (

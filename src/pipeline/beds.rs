@@ -20,7 +20,9 @@
 //! sensitivity-weighted mean of the beds that see it, `Σ_b s_b x_b / Σ_b s_b`: a bed's edge
 //! slices, which its camera sees poorly or not at all, count little, and the volume has no
 //! step where a bed ends. Beds whose slices fall between the union's
-//! are interpolated linearly along the slice axis (weights and weighted images alike).
+//! are interpolated linearly along the slice axis (weights and weighted images alike). Slices
+//! where no bed's rows weigh at least half (the outer ends of the outer beds) are 0: there a
+//! bed's hot edge slices would stand alone.
 
 use super::spect_ct::{Prepared, SpectCt, SpectCtOptions, Stage, prepare, reconstruct};
 use super::summary::Summary;
@@ -331,9 +333,14 @@ fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
     let dz = grid.spacing[0];
     let mut sum = Array3::<f64>::zeros((nz, ny, nx));
     let mut weight = Array3::<f64>::zeros((nz, ny, nx));
+    // Slices some bed's rows weigh at least half in: the others' values are a bed's edge
+    // slices alone (blurred sensitivity from its weighted rows makes their weight small but
+    // not 0), which run hot.
+    let mut measured = vec![false; nz];
     for &b in &lattice.order {
         let bed = &beds[b];
         let s = sensitivity(bed)?;
+        let rows = row_weights(bed);
         let n = bed.grid.shape[0];
         for k in 0..nz {
             // Position of union slice k in bed b's slices.
@@ -344,6 +351,7 @@ fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
             let f = f.clamp(0.0, (n - 1) as f64);
             let (i0, t) = (f.floor() as usize, f - f.floor());
             let i1 = (i0 + 1).min(n - 1);
+            measured[k] |= (1.0 - t) * rows[i0] as f64 + t * rows[i1] as f64 >= 0.5;
             let (s0, s1) = (s.index_axis(Axis(0), i0), s.index_axis(Axis(0), i1));
             let (x0, x1) = (
                 bed.image.index_axis(Axis(0), i0),
@@ -365,22 +373,21 @@ fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
                 });
         }
     }
-    // Between the lowest and the highest weighted slice, no slice may lack every bed's data.
-    let weighted: Vec<bool> = weight
-        .axis_iter(Axis(0))
-        .map(|w| w.iter().any(|&v| v > 0.0))
-        .collect();
+    // Between the lowest and the highest measured slice, no slice may lack every bed's data.
     if let (Some(lo), Some(hi)) = (
-        weighted.iter().position(|&w| w),
-        weighted.iter().rposition(|&w| w),
-    ) && let Some(hole) = (lo..=hi).find(|&k| !weighted[k])
+        measured.iter().position(|&m| m),
+        measured.iter().rposition(|&m| m),
+    ) && let Some(hole) = (lo..=hi).find(|&k| !measured[k])
     {
-        let end = (hole..=hi).find(|&k| weighted[k]).unwrap_or(hi);
+        let end = (hole..=hi).find(|&k| measured[k]).unwrap_or(hi);
         return Err(Error::InvalidArgument(format!(
             "the beds' measured fields of view leave slices {hole}..{end} ({:.1} mm) without \
              data: they overlap too little ({EDGE_MM} mm at each bed's end are not used)",
             (end - hole) as f64 * dz
         )));
+    }
+    for (k, _) in measured.iter().enumerate().filter(|(_, m)| !**m) {
+        weight.index_axis_mut(Axis(0), k).fill(0.0);
     }
     let image = ndarray::Zip::from(&sum)
         .and(&weight)
@@ -468,16 +475,22 @@ fn sensitivity(bed: &SpectCt) -> Result<Array3<f32>> {
         bed.options.backend,
     )?;
     let shape = projector.data_shape();
-    let row_mm = bed.grid.spacing[0];
-    let measured: Vec<f32> = measured_reach(bed)
-        .iter()
-        .map(|&r| ((r as f64 * row_mm - EDGE_MM) / TAPER_MM).clamp(0.0, 1.0) as f32)
-        .collect();
+    let measured = row_weights(bed);
     let mask = ArrayD::from_shape_fn(shape, |i| measured[i[1]]);
     Ok(projector
         .adjoint(mask.view())?
         .into_dimensionality::<Ix3>()
         .expect("3D model"))
+}
+
+/// Each detector row's weight in a stitch: 0 within [`EDGE_MM`] of an unmeasured row (or the
+/// matrix's end), rising linearly to 1 over the next [`TAPER_MM`].
+fn row_weights(bed: &SpectCt) -> Vec<f32> {
+    let row_mm = bed.grid.spacing[0];
+    measured_reach(bed)
+        .iter()
+        .map(|&r| ((r as f64 * row_mm - EDGE_MM) / TAPER_MM).clamp(0.0, 1.0) as f32)
+        .collect()
 }
 
 /// For each detector row of a bed, how many rows it lies from the nearest unmeasured row (or
