@@ -342,7 +342,7 @@ fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
         let s = sensitivity(bed)?;
         let rows = row_weights(bed);
         let n = bed.grid.shape[0];
-        for k in 0..nz {
+        for (k, measured_k) in measured.iter_mut().enumerate() {
             // Position of union slice k in bed b's slices.
             let f = k as f64 - lattice.first[b];
             if f < -1e-6 || f > (n - 1) as f64 + 1e-6 {
@@ -351,7 +351,7 @@ fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
             let f = f.clamp(0.0, (n - 1) as f64);
             let (i0, t) = (f.floor() as usize, f - f.floor());
             let i1 = (i0 + 1).min(n - 1);
-            measured[k] |= (1.0 - t) * rows[i0] as f64 + t * rows[i1] as f64 >= 0.5;
+            *measured_k |= (1.0 - t) * rows[i0] as f64 + t * rows[i1] as f64 >= 0.5;
             let (s0, s1) = (s.index_axis(Axis(0), i0), s.index_axis(Axis(0), i1));
             let (x0, x1) = (
                 bed.image.index_axis(Axis(0), i0),
