@@ -3,7 +3,7 @@
 # `carry: [".gl", ".dev"]`): the release CLI and GPU test binaries, stripped, and the two-bed
 # study with its CT 2 x 2 block-averaged (the full CT is 153 MB; a call carries 64 MiB).
 # Then, on the device: `bash scripts/device/run.sh`. The Vulkan loader .debs go in .gl/
-# (the device tool's README says how).
+# (the device tool's README says how). Needs pydicom in $PYTHON (default .venv/bin/python).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON:-.venv/bin/python}"

@@ -32,7 +32,7 @@ use crate::io::dicom::{
     Reference, SeriesWriter, WriteModality, read_ct_series, read_nm_projections,
 };
 use crate::operator::LinearOperator;
-use crate::projector::{SpectBed, SpectBeds, SpectProjector};
+use crate::projector::{SpectBed, SpectBeds, SpectProjector, mark_measured};
 use ndarray::{Array3, ArrayD, Axis, Ix3};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -333,16 +333,17 @@ fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
     let dz = grid.spacing[0];
     let mut sum = Array3::<f64>::zeros((nz, ny, nx));
     let mut weight = Array3::<f64>::zeros((nz, ny, nx));
-    // Slices some bed's rows weigh at least half in: the others' values are a bed's edge
-    // slices alone (blurred sensitivity from its weighted rows makes their weight small but
-    // not 0), which run hot.
+    // Slices some bed's rows weigh at least half in ([`mark_measured`]): the others' values
+    // are a bed's edge slices alone (blurred sensitivity from its weighted rows makes their
+    // weight small but not 0), which run hot.
     let mut measured = vec![false; nz];
     for &b in &lattice.order {
         let bed = &beds[b];
-        let s = sensitivity(bed)?;
         let rows = row_weights(bed);
+        let s = sensitivity(bed, &rows)?;
+        mark_measured(&rows, lattice.first[b], &mut measured);
         let n = bed.grid.shape[0];
-        for (k, measured_k) in measured.iter_mut().enumerate() {
+        for k in 0..nz {
             // Position of union slice k in bed b's slices.
             let f = k as f64 - lattice.first[b];
             if f < -1e-6 || f > (n - 1) as f64 + 1e-6 {
@@ -351,7 +352,6 @@ fn stitch_on(beds: &[SpectCt], lattice: &Lattice) -> Result<BedsVolume> {
             let f = f.clamp(0.0, (n - 1) as f64);
             let (i0, t) = (f.floor() as usize, f - f.floor());
             let i1 = (i0 + 1).min(n - 1);
-            *measured_k |= (1.0 - t) * rows[i0] as f64 + t * rows[i1] as f64 >= 0.5;
             let (s0, s1) = (s.index_axis(Axis(0), i0), s.index_axis(Axis(0), i1));
             let (x0, x1) = (
                 bed.image.index_axis(Axis(0), i0),
@@ -463,10 +463,8 @@ const EDGE_MM: f64 = 25.0;
 const TAPER_MM: f64 = 10.0;
 
 /// The bed's sensitivity image on its grid: its model (views, collimator response, μ-map)
-/// back-projecting the detector rows its camera measured ([`measured_reach`]), tapered at
-/// their ends: a row's weight is 0 within [`EDGE_MM`] of an unmeasured row (or the matrix's
-/// end) and rises linearly to 1 over the next [`TAPER_MM`].
-fn sensitivity(bed: &SpectCt) -> Result<Array3<f32>> {
+/// back-projecting its detector rows weighted by `rows` ([`row_weights`], one per row).
+fn sensitivity(bed: &SpectCt, rows: &[f32]) -> Result<Array3<f32>> {
     let geometry = bed.nm.spect_geometry(Some(bed.collimator))?;
     let projector = SpectProjector::new(
         geometry,
@@ -475,8 +473,7 @@ fn sensitivity(bed: &SpectCt) -> Result<Array3<f32>> {
         bed.options.backend,
     )?;
     let shape = projector.data_shape();
-    let measured = row_weights(bed);
-    let mask = ArrayD::from_shape_fn(shape, |i| measured[i[1]]);
+    let mask = ArrayD::from_shape_fn(shape, |i| rows[i[1]]);
     Ok(projector
         .adjoint(mask.view())?
         .into_dimensionality::<Ix3>()

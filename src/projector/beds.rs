@@ -181,23 +181,10 @@ impl SpectBeds {
     pub fn measured_slices(&self) -> Vec<bool> {
         let mut measured = vec![false; self.shape[0]];
         for bed in &self.beds {
-            let place = Place::of(bed.offset, bed.projector.grid().shape()[0]);
-            let used = |s: usize| bed.rows_used.as_ref().is_none_or(|u| u[s]);
-            let (a, b) = (1.0 - place.t, place.t);
-            for (k, m) in measured.iter_mut().enumerate() {
-                // Bed slice s reads image slices first + s (weight a) and first + s + 1 (b).
-                let (mut read, mut counted) = (0.0f32, 0.0f32);
-                for (s, w) in [
-                    (k.checked_sub(place.first), a),
-                    (k.checked_sub(place.first + 1), b),
-                ] {
-                    if let Some(s) = s.filter(|&s| s < place.slices && w > 0.0) {
-                        read += w;
-                        counted += if used(s) { w } else { 0.0 };
-                    }
-                }
-                *m |= read > 0.0 && counted >= 0.5 * read;
-            }
+            let rows: Vec<f32> = (0..bed.projector.grid().shape()[0])
+                .map(|r| f32::from(bed.rows_used.as_ref().is_none_or(|u| u[r])))
+                .collect();
+            mark_measured(&rows, bed.offset, &mut measured);
         }
         measured
     }
@@ -243,6 +230,30 @@ impl SpectBeds {
             Place::of(bed.offset, bed.projector.grid().shape()[0]),
             v0 * view..(v0 + views) * view,
         )
+    }
+}
+
+/// Marks in `measured` (one flag per slice of a shared image) the slices a bed with slice 0 at
+/// image slice `offset` (≥ 0) measures: those where at least half of what the bed reads of
+/// the slice (its slices' interpolation weights on it) comes through its rows, each row
+/// weighted by `rows` (in [0, 1]; one per bed slice). Slices already marked stay marked. The
+/// rule of [`SpectBeds::measured_slices`] and of a stitch of separately reconstructed beds.
+pub(crate) fn mark_measured(rows: &[f32], offset: f64, measured: &mut [bool]) {
+    let place = Place::of(offset, rows.len());
+    let (a, b) = (1.0 - place.t, place.t);
+    for (k, m) in measured.iter_mut().enumerate() {
+        // Bed slice s reads image slices first + s (weight a) and first + s + 1 (b).
+        let (mut read, mut counted) = (0.0f32, 0.0f32);
+        for (s, w) in [
+            (k.checked_sub(place.first), a),
+            (k.checked_sub(place.first + 1), b),
+        ] {
+            if let Some(s) = s.filter(|&s| s < place.slices && w > 0.0) {
+                read += w;
+                counted += w * rows[s];
+            }
+        }
+        *m |= read > 0.0 && counted >= 0.5 * read;
     }
 }
 

@@ -19,6 +19,7 @@ mod listmode;
 mod pet;
 pub(crate) mod pet3d;
 mod spect;
+pub(crate) use beds::mark_measured;
 pub use beds::{SpectBed, SpectBeds};
 pub use cone::ConeProjector;
 pub use listmode::{ListModeEvents, ListModeProjector};

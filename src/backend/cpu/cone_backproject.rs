@@ -938,8 +938,8 @@ mod avx512 {
     /// while the sums stay in a register: the same operations lane by lane as the scalar path.
     /// Each view's 16 voxels pick their two taps from 32 consecutive interpolated rows held in
     /// two registers, or from 64 in four when the line is steep; a group whose taps do not fit
-    /// is gathered, and a group off the band in a view skips it. `columns` holds `lines.len()` parts of at
-    /// least `hi − lo + 2 + TABLE` values each.
+    /// is gathered, and a group off the band in a view skips it. `columns` holds `lines.len()`
+    /// parts of at least `hi − lo + 2 + TABLE` values each.
     #[target_feature(enable = "avx512f")]
     pub(super) fn add(
         p: &ConeParams,
