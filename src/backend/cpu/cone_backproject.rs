@@ -604,14 +604,6 @@ fn interpolate_columns<'a>(line: &Line<'_>, out: &'a mut [f32]) -> &'a mut [f32]
 mod tests {
     use super::*;
 
-    /// A deterministic stream of uniform numbers in [0, 1) (xorshift64*).
-    fn uniform(state: &mut u64) -> f64 {
-        *state ^= *state >> 12;
-        *state ^= *state << 25;
-        *state ^= *state >> 27;
-        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     /// The shader's map and reciprocal arithmetic gives the twin's numbers whether a device
     /// fuses its multiply-adds or not (NVIDIA's compiler fuses `a * b + c`, lavapipe keeps
     /// them apart, even WGSL's `fma`), and whether its division is correctly rounded or off by
@@ -619,19 +611,19 @@ mod tests {
     /// where the plain evaluation differs in a large share of voxels.
     #[test]
     fn maps_and_reciprocal_do_not_depend_on_fusing() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let coefficient = |scale: f64, s: &mut u64| {
-            ((uniform(s) * 2.0 - 1.0) * scale * 10f64.powf(uniform(s) * 2.0 - 1.0)) as f32
+        let mut rng = crate::operator::SplitMix64(11);
+        let coefficient = |scale: f64, rng: &mut crate::operator::SplitMix64| {
+            (rng.next_signed() as f64 * scale * 10f64.powf(rng.next_signed() as f64)) as f32
         };
         let (n, mut new_differs, mut plain_differs) = (200_000, 0, 0);
         for _ in 0..n {
             let q = [
-                coefficient(1.0, &mut state),
-                coefficient(1.0, &mut state),
-                coefficient(0.1, &mut state),
-                coefficient(300.0, &mut state),
+                coefficient(1.0, &mut rng),
+                coefficient(1.0, &mut rng),
+                coefficient(0.1, &mut rng),
+                coefficient(300.0, &mut rng),
             ];
-            let [x, y, z] = [0; 3].map(|_| (uniform(&mut state) * 512.0).floor() as f32);
+            let [x, y, z] = [0; 3].map(|_| (rng.next_f32() * 512.0).floor());
             // As the twin (and a device that does not fuse) evaluates it ...
             let map = Affine::new(q, y, z);
             // ... and as a device that fuses every multiply-add.
@@ -671,7 +663,7 @@ mod tests {
         };
         let mut recip_differs = 0;
         for _ in 0..n {
-            let c = (10f64.powf(uniform(&mut state) * 6.0 - 3.0)) as f32;
+            let c = 10f64.powf(rng.next_f32() as f64 * 6.0 - 3.0) as f32;
             let want = 1.0 / c;
             for ulps in [-1i32, 0, 1] {
                 let r = f32::from_bits((want.to_bits() as i32 + ulps) as u32);
