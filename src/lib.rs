@@ -139,8 +139,6 @@ pub mod projector;
 pub mod recon;
 #[cfg(test)]
 mod stage_parity;
-#[cfg(test)]
-mod test_support;
 
 pub use backend::{ActiveBackend, Backend};
 pub use error::{Error, Result};

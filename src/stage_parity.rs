@@ -539,7 +539,7 @@ fn run(engine: &mut Engine, stage: Stage, case: &Case) -> Vec<u32> {
 #[test]
 #[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
 fn every_stage_gives_the_same_numbers_on_both_engines() {
-    let ctx = crate::test_support::gpu_context();
+    let ctx = crate::backend::test_support::gpu_context();
     let mut failures = Vec::new();
     for stage in Stage::ALL {
         let case = case(stage);

@@ -13,6 +13,8 @@ pub(crate) mod nmi;
 pub(crate) mod resample;
 pub(crate) mod resident;
 pub mod stage;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use gpu::{KernelTimes, StageTime};
 pub(crate) use resample::resample;

@@ -155,7 +155,7 @@ fn block_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::gpu_context;
+    use crate::backend::test_support::gpu_context;
 
     fn source() -> Array3<f32> {
         Array3::from_shape_fn((20, 24, 28), |(z, y, x)| {

@@ -335,7 +335,7 @@ mod tests {
     #[test]
     #[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
     fn both_engines_give_the_same_words() {
-        let ctx = crate::test_support::gpu_context();
+        let ctx = crate::backend::test_support::gpu_context();
         let cpu = em_ratio_on(&mut Engine::new(None));
         let gpu = em_ratio_on(&mut Engine::new(Some(ctx.clone())));
         assert_eq!(cpu, gpu);
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     #[ignore = "GPU: needs a wgpu adapter; run with --include-ignored"]
     fn the_kernel_clock_times_every_pass_and_only_while_it_runs() {
-        crate::test_support::gpu_context();
+        crate::backend::test_support::gpu_context();
         let ctx = Arc::new(GpuContext::new().unwrap());
         if !ctx.can_time_kernels() {
             assert!(ctx.start_kernel_clock().is_err());

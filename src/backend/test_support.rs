@@ -5,7 +5,7 @@
 //! lists it as ignored, and `scripts/test.sh` (CI) runs it with `--include-ignored`, where a
 //! missing adapter fails it instead of passing it silently.
 
-use crate::backend::gpu::GpuContext;
+use super::gpu::GpuContext;
 use std::sync::Arc;
 
 /// The shared GPU context; panics (fails the test) when there is no adapter.
