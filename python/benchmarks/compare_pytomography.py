@@ -10,7 +10,10 @@ resampled onto tomors' grid: the comparison is then in one frame of reference.
 
 Needs PyTomography (and torch) and tomors in one environment. Prints timings, the correlation of
 the two images (all voxels, and voxels above 1 % of the maximum), the ratio of total
-reconstructed counts, and the μ-maps' agreement.
+reconstructed counts, and the μ-maps' agreement; then passes one image through both system models,
+part by part (rotation and sum, + collimator response, + attenuation by one μ-map), and prints
+how far apart their projections are, so that a set-up slip (PyTomography's lengths are in cm)
+shows as a model difference before anyone reads it into the images.
 """
 
 import sys
@@ -73,7 +76,9 @@ object_meta, proj_meta = dicom.get_metadata(str(nm_path), index_peak=peak)
 photopeak = dicom.get_projections(str(nm_path), index_peak=peak)
 scatter = dicom.get_energy_window_scatter_estimate(str(nm_path), index_peak=peak, index_lower=lower, index_upper=upper)
 attenuation = SPECTAttenuationTransform(filepath=files_ct)
-psf = SPECTPSFTransform(dicom.get_psfmeta_from_scanner_params("GI-MEGP", energy_keV=KEV, intrinsic_resolution_140keV=3.8))
+# PyTomography's lengths are in cm: the camera's 3.8 mm intrinsic FWHM at 140 keV is 0.38 here (it
+# scales it by (E / 140 keV)^-1/2, as tomors does).
+psf = SPECTPSFTransform(dicom.get_psfmeta_from_scanner_params("GI-MEGP", energy_keV=KEV, intrinsic_resolution_140keV=0.38))
 system = SPECTSystemMatrix(obj2obj_transforms=[attenuation, psf], proj2proj_transforms=[],
                            object_meta=object_meta, proj_meta=proj_meta)
 likelihood = PoissonLogLikelihood(system, photopeak, scatter)
@@ -143,3 +148,43 @@ print(f"μ-maps: correlation {corr(ours.mu_map, mu_theirs):.4f}; median ratio in
 print(f"max: tomors {ours_counts.max():.4g}, PyTomography {theirs.max():.4g}")
 np.savez_compressed(out / "comparison.npz", tomors=ours_counts, pytomography=theirs,
                     mu_tomors=ours.mu_map, mu_pytomography=mu_theirs)
+
+# ---- the two system models on one image, before any reconstruction: each model part in turn
+# (rotation and sum; + collimator response; + attenuation by the same μ-map). A unit slip in
+# either package's set-up shows here as a percent-level difference, not as a vague image one.
+# PyTomography's objects are [x, y, z] and its projections [view, r, z] with r running against
+# tomors' columns; the measured photopeak, as each package reads it, checks that mapping.
+nm_kev = tomors.io.read_nm_projections(nm_path, KEV)
+
+
+def to_ours(p):
+    return np.ascontiguousarray(np.asarray(p).transpose(0, 2, 1)[:, :, ::-1])
+
+
+def to_theirs(x):
+    return torch.tensor(np.ascontiguousarray(x.transpose(2, 1, 0)))
+
+
+assert np.array_equal(to_ours(photopeak.cpu().numpy()), nm_kev.counts[peak]), "projection layouts differ"
+assert theirs_grid.shape == ours.grid.shape and np.allclose(theirs_grid.origin, ours.grid.origin), \
+    "the object grids differ: the model check needs one grid"
+rng = np.random.default_rng(1)
+zz, yy, xx = np.mgrid[:128, :128, :128].astype(np.float32)
+blobs = np.zeros(ours.grid.shape, np.float32)
+for _ in range(12):  # smooth Gaussian blobs, 2-8 voxels wide, inside the field
+    c, s, a = rng.uniform(30, 98, 3), rng.uniform(2, 8), rng.uniform(0.5, 2)
+    blobs += a * np.exp(-((zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2) / (2 * s * s))
+dx = nm_kev.pixel_spacing[0]
+bare = tomors.SpectGeometry(nm_kev.angles, nm_kev.geometry.n_cols, dx, nm_kev.radii, None, nm_kev.col_offset)
+mu_ours = ours.mu_map.astype(np.float32)
+print()
+print("one image (12 Gaussian blobs) through both system models, relative L2 of the projections:")
+for name, geometry, mu, transforms in [
+    ("rotation and sum", bare, None, []),
+    ("+ MEGP response", nm_kev.geometry, None, [psf]),
+    ("+ attenuation (tomors' μ-map in both)", nm_kev.geometry, mu_ours, [SPECTAttenuationTransform(to_theirs(mu_ours * 10.0)), psf]),
+]:
+    p_ours = tomors.SpectProjector(geometry, nm_kev.image_grid, mu, "cpu").forward(blobs) / dx  # activity × mm → sums
+    p_theirs = to_ours(SPECTSystemMatrix(transforms, [], object_meta, proj_meta).forward(to_theirs(blobs)).cpu().numpy())
+    print(f"  {name}: {np.linalg.norm(p_ours - p_theirs) / np.linalg.norm(p_theirs):.4f} "
+          f"(totals, tomors / PyTomography: {p_ours.sum() / p_theirs.sum():.5f})")
