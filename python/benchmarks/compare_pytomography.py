@@ -65,7 +65,8 @@ ours = tomors.spect_ct(nm_paths[0] if len(nm_paths) == 1 else nm_paths, ct_dir, 
                        output_dir=out / "tomors")
 t_ours = time.perf_counter() - t
 first = ours if len(nm_paths) == 1 else ours.beds[0]
-durations = {float(np.mean(tomors.io.read_nm_projections(p).frame_durations)) for p in nm_paths}
+nms = {p: tomors.io.read_nm_projections(p, KEV) for p in nm_paths}  # geometry with the collimator at KEV
+durations = {float(np.mean(nm.frame_durations)) for nm in nms.values()}
 assert len(durations) == 1, f"beds with different frame durations: {durations}"
 ours_counts = ours.image * durations.pop()  # counts per voxel, as PyTomography reconstructs
 print(f"tomors: {t_ours:.1f} s in all")
@@ -103,7 +104,7 @@ else:
     theirs_t = dicom.stitch_multibed(torch.stack(recons), [str(p) for p in nm_paths])
     # save_dcm places a volume's top slice at the file's detector Image Position and counts
     # down from there: the stitched volume ends at the top of the highest bed.
-    geometry_file = max(nm_paths, key=lambda p: tomors.io.read_nm_projections(p).grid.origin[2])
+    geometry_file = max(nm_paths, key=lambda p: nms[p].grid.origin[2])
 t_theirs = time.perf_counter() - t
 print(f"PyTomography {pytomography.__version__}: {t_theirs:.1f} s (reading, μ-map, PSF set-up and OSEM; "
       f"{torch.get_num_threads()} threads)")
@@ -172,28 +173,30 @@ else:
     np.savez_compressed(out / "comparison.npz", tomors=ours_counts, pytomography=theirs)
 
 if len(nm_paths) > 1:
-    # Slice totals along the body. The junction: the slices both beds' measured fields reach
-    # (where tomors' weight comes from both), ± 3 slices; "away" is every other slice that
-    # both volumes hold (PyTomography's volume runs to the ends of the beds' matrices, tomors'
-    # to the ends of their measured fields).
+    # Slice totals along the body, over the slices both volumes hold (PyTomography's runs to
+    # the ends of the beds' matrices, tomors' to the ends of their measured fields); with two
+    # beds, also below, inside and above the matrices' overlap.
     ours_z, theirs_z = ours_counts.sum(axis=(1, 2)), theirs.sum(axis=(1, 2))
     both = (ours_z > 0) & (theirs_z > 0)
-    lo_top = ours.beds[1].grid.origin[2]  # the upper bed's first slice, in mm
-    k_upper = int(round((lo_top - ours.grid.origin[2]) / ours.grid.spacing[0]))
-    k_lower_end = int(round((ours.beds[0].grid.origin[2] + ours.beds[0].grid.shape[0] * ours.grid.spacing[0]
-                             - ours.grid.origin[2]) / ours.grid.spacing[0]))
-    print(f"matrices overlap over slices {k_upper}..{k_lower_end} of {ours.grid.shape[0]}")
     ratio = ours_z[both] / theirs_z[both]
     print(f"slice totals, tomors / PyTomography, over the {both.sum()} slices both hold: "
           f"median {np.median(ratio):.4f}, 5th-95th percentile {np.percentile(ratio, 5):.4f}-{np.percentile(ratio, 95):.4f}")
     print(f"correlation over those slices: {corr(ours_counts[both], theirs[both]):.4f}; "
           f"totals over them {ours_counts[both].sum() / theirs[both].sum():.4f}")
-    for name, zs in [("lower bed only", np.arange(0, k_upper)), ("matrix overlap", np.arange(k_upper, k_lower_end)),
-                     ("upper bed only", np.arange(k_lower_end, ours.grid.shape[0]))]:
-        zs = zs[both[zs]]
-        if zs.size:
-            print(f"  {name} ({zs.size} slices): correlation {corr(ours_counts[zs], theirs[zs]):.4f}, "
-                  f"totals {ours_counts[zs].sum() / theirs[zs].sum():.4f}")
+    if len(nm_paths) == 2:
+        def slice_at(z_mm):  # the union's slice at patient z (mm)
+            return int(round((z_mm - ours.grid.origin[2]) / ours.grid.spacing[0]))
+
+        lower, upper = ours.beds  # lowest first
+        k_upper = slice_at(upper.grid.origin[2])
+        k_lower_end = slice_at(lower.grid.origin[2] + lower.grid.shape[0] * lower.grid.spacing[0])
+        print(f"matrices overlap over slices {k_upper}..{k_lower_end} of {ours.grid.shape[0]}")
+        for name, zs in [("lower bed only", np.arange(0, k_upper)), ("matrix overlap", np.arange(k_upper, k_lower_end)),
+                         ("upper bed only", np.arange(k_lower_end, ours.grid.shape[0]))]:
+            zs = zs[both[zs]]
+            if zs.size:
+                print(f"  {name} ({zs.size} slices): correlation {corr(ours_counts[zs], theirs[zs]):.4f}, "
+                      f"totals {ours_counts[zs].sum() / theirs[zs].sum():.4f}")
     np.savetxt(out / "slice_totals.txt", np.stack([ours_z, theirs_z], axis=1), header="tomors PyTomography (counts per slice)")
 else:
     # ---- the two system models on one image, before any reconstruction: each model part in
@@ -202,7 +205,7 @@ else:
     # image one. PyTomography's objects are [x, y, z] and its projections [view, r, z] with r
     # running against tomors' columns; the measured photopeak, as each package reads it, checks
     # that mapping.
-    nm_kev = tomors.io.read_nm_projections(nm_paths[0], KEV)
+    nm_kev = nms[nm_paths[0]]
 
     def to_ours(p):
         return np.ascontiguousarray(np.asarray(p).transpose(0, 2, 1)[:, :, ::-1])

@@ -6,7 +6,7 @@
 //! the voxels whose cells hold it. The terms are identical; only the order of summation
 //! differs, and spreading is four times less work on a CPU.
 
-use super::shared::spect::{CELL, frame_cell, plane_len};
+use super::shared::spect::{CELL, frame_cell, interior_cell_index, plane_len};
 use crate::backend::layout::{SpectParams, SpectView};
 use rayon::prelude::*;
 
@@ -35,8 +35,7 @@ pub(crate) fn spect_rotate(
                         continue; // adds w · 0
                     }
                     let (k0, d0, w) = frame_cell(v, x, y, nc, nd);
-                    if k0 >= 0 && d0 >= 0 && (k0 as usize) + 1 < nc && (d0 as usize) + 1 < nd {
-                        let o = d0 as usize * nc + k0 as usize;
+                    if let Some(o) = interior_cell_index(k0, d0, nc, nd) {
                         plane[o] += w[0] * value;
                         plane[o + 1] += w[1] * value;
                         plane[o + nc] += w[2] * value;

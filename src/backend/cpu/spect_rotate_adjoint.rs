@@ -4,7 +4,7 @@
 //! terms in the shader's order). Each frame sample's `rot · (step · att)`, which the shader
 //! computes for every voxel that reads it, is computed once per plane: the same product.
 
-use super::shared::spect::{CELL, frame_cell, plane_len};
+use super::shared::spect::{CELL, frame_cell, interior_cell_index, plane_len};
 use crate::backend::layout::{SpectParams, SpectView};
 use rayon::prelude::*;
 
@@ -46,8 +46,7 @@ pub(crate) fn spect_rotate_adjoint(
                 for (y, row) in sum.chunks_exact_mut(nx).enumerate() {
                     for (x, s) in row.iter_mut().enumerate() {
                         let (k0, d0, w) = frame_cell(v, x, y, nc, nd);
-                        if k0 >= 0 && d0 >= 0 && (k0 as usize) + 1 < nc && (d0 as usize) + 1 < nd {
-                            let o = d0 as usize * nc + k0 as usize;
+                        if let Some(o) = interior_cell_index(k0, d0, nc, nd) {
                             *s += w[0] * scaled[o];
                             *s += w[1] * scaled[o + 1];
                             *s += w[2] * scaled[o + nc];

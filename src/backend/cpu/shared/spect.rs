@@ -128,6 +128,15 @@ pub(crate) fn frame_cell(
 /// The frame offsets `(column, depth)` of the four samples of a cell, in weight order.
 pub(crate) const CELL: [(i32, i32); 4] = [(0, 0), (1, 0), (0, 1), (1, 1)];
 
+/// The flat index `d0 · nc + k0` of a cell's first sample when all four samples of the cell
+/// with lower corner `(k0, d0)` lie inside the `nc × nd` frame (then the others are at `+ 1`,
+/// `+ nc` and `+ nc + 1`, in [`CELL`] order); `None` when some lie outside.
+#[inline]
+pub(crate) fn interior_cell_index(k0: i32, d0: i32, nc: usize, nd: usize) -> Option<usize> {
+    (k0 >= 0 && d0 >= 0 && (k0 as usize) + 1 < nc && (d0 as usize) + 1 < nd)
+        .then(|| d0 as usize * nc + k0 as usize)
+}
+
 #[inline]
 pub(crate) fn sample_position(v: &SpectView, k: usize, id: usize) -> (f32, f32) {
     (
