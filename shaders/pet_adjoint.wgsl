@@ -1,7 +1,9 @@
 // 3D PET back-projection, the exact transpose of pet_forward: every line of response adds
-// data[i] × its taps' weights to the voxels, as 64-bit fixed-point integers (two words per
-// voxel, low then high, × fixed_scale) so the sums do not depend on the order of the atomic
-// additions: reruns are bit-identical. fixed_to_float turns them back into floats.
+// its terms (fixed_term: data[i] × a tap's weight) to the voxels as 64-bit fixed-point
+// integers (two words per voxel, low then high), each voxel at its own scale 2^s from the
+// largest |term| it receives (voxel_max, from pet_adjoint_max), so the sums do not depend on
+// the order of the atomic additions (reruns are bit-identical) and no voxel's precision
+// depends on what other voxels receive. fixed_to_float turns them back into floats.
 // Grid: (ceil(len / 64), 1, 1) with workgroups of 64, or folded into y when that is too many.
 
 @group(0) @binding(0) var<uniform> p: PetParams;
@@ -9,7 +11,7 @@
 @group(0) @binding(2) var<storage, read> axial: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> events: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> data: array<f32>;
-@group(0) @binding(5) var<storage, read> max_bits: array<u32>;
+@group(0) @binding(5) var<storage, read> voxel_max: array<u32>;
 @group(0) @binding(6) var<storage, read_write> acc: array<atomic<u32>>;
 
 // Adds round(v) (|v| < 2^62) to the 64-bit integer at voxel `voxel`.
@@ -39,7 +41,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if y == 0.0 {
         return;
     }
-    let scaled = y * fixed_scale(max_bits[0], p.bound_exp);
     var e = vec4<u32>(0u);
     if p.mode == PET_LIST {
         e = events[p.first + i];
@@ -55,8 +56,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var plane = planes.x; plane <= planes.y; plane++) {
         let taps = pet_taps(p, walk, plane);
         for (var k = 0; k < 4; k++) {
-            if taps.index[k] >= 0 && taps.weight[k] != 0.0 {
-                add_fixed(taps.index[k], scaled * taps.weight[k]);
+            let v = taps.index[k];
+            if v >= 0 {
+                let c = fixed_term(y, taps.weight[k]);
+                if c != 0.0 {
+                    add_fixed(v, times_pow2(c, fixed_shift(voxel_max[v], p.bound_exp)));
+                }
             }
         }
     }

@@ -39,6 +39,8 @@ struct Case {
 enum Output {
     /// f32, compared relative to the largest value.
     Float,
+    /// f32 spanning many orders of magnitude, each compared relative to itself.
+    FloatEach,
     /// Integers, compared exactly.
     Integer,
     /// 64-bit fixed-point sums (low, high words), compared relative to the largest value: the
@@ -139,13 +141,26 @@ fn case(stage: Stage) -> Case {
             grid: Grid::Linear(pet_data),
             output: Output::Float,
         },
+        Stage::PetAdjointMax => Case {
+            params: words(std::slice::from_ref(&slab)),
+            reads: [
+                pet_reads(),
+                vec![f32s(random(&mut rng, pet_data, -1.0, 1.0))],
+            ]
+            .concat(),
+            out_len: slab_image,
+            out_init: None,
+            grid: Grid::Linear(pet_data),
+            // Bits of non-negative floats: compared as the floats they are.
+            output: Output::Float,
+        },
         Stage::PetAdjoint => Case {
             params: words(std::slice::from_ref(&slab)),
             reads: [
                 pet_reads(),
                 vec![
                     f32s(random(&mut rng, pet_data, -1.0, 1.0)),
-                    vec![1.0f32.to_bits()],
+                    f32s(random(&mut rng, slab_image, 0.5, 30.0)),
                 ],
             ]
             .concat(),
@@ -153,14 +168,6 @@ fn case(stage: Stage) -> Case {
             out_init: None,
             grid: Grid::Linear(pet_data),
             output: Output::Fixed64,
-        },
-        Stage::AbsMax => Case {
-            params: words(std::slice::from_ref(&pp)),
-            reads: vec![f32s(random(&mut rng, pet_data, -3.0, 2.0))],
-            out_len: 1,
-            out_init: None,
-            grid: Grid::Linear(pet_data),
-            output: Output::Integer,
         },
         Stage::FixedToFloat => {
             let p = PetParams {
@@ -173,13 +180,17 @@ fn case(stage: Stage) -> Case {
                     [v as u32, (v >> 32) as u32]
                 })
                 .collect();
+            // Largest terms from 1e-30 to 1e30: each voxel at its own scale.
+            let maxes = (0..pet_image)
+                .map(|_| 10f32.powf(60.0 * rng.next_f32() - 30.0))
+                .collect();
             Case {
                 params: words(std::slice::from_ref(&p)),
-                reads: vec![vec![1.0f32.to_bits()], acc],
+                reads: vec![f32s(maxes), acc],
                 out_len: pet_image,
                 out_init: None,
                 grid: Grid::Linear(pet_image),
-                output: Output::Float,
+                output: Output::FloatEach,
             }
         }
         Stage::ForwardProject => Case {
@@ -577,6 +588,14 @@ fn every_stage_gives_the_same_numbers_on_both_engines() {
             }
             Output::Fixed64 => relative(fixed(&cpu), fixed(&gpu)),
             Output::Float => relative(floats(&cpu), floats(&gpu)),
+            Output::FloatEach => {
+                let each = floats(&cpu)
+                    .iter()
+                    .zip(floats(&gpu))
+                    .map(|(a, b)| ((a - b).abs() / a.abs().max(1e-300)) as f32)
+                    .fold(0.0f32, f32::max);
+                (each, 1.0)
+            }
         };
         println!("{stage}: largest difference {worst:.2e} (relative to {scale:.3e})");
         let nonzero = cpu.iter().any(|&w| w != 0);

@@ -156,6 +156,102 @@ fn back_projection_reruns_are_bit_identical(backend: Backend) {
     assert!(a.iter().any(|v| *v != 0.0));
 }
 
+/// Every voxel keeps its precision whatever other voxels receive: signed data from 1e-20 (the
+/// lines through the centre) to 1e20 (the outermost lines). Each probe voxel j is compared with
+/// `Σᵢ yᵢ·aᵢⱼ` in f64, `aᵢⱼ` read from the forward projection of the unit image `e_j` (one tap
+/// per line, so exact), relative to `Σᵢ |yᵢ·aᵢⱼ|`. A scale common to the whole back-projection
+/// (set by its largest value) rounded the central voxels to 0.
+fn back_projection_keeps_every_voxels_precision(backend: Backend) {
+    let layout = SinogramLayout::new(small_scanner(), 40, 1, 7, 1).unwrap();
+    let grid = small_grid();
+    let p = Pet3dProjector::new(layout.clone(), grid.clone(), backend).unwrap();
+    let half = (layout.tangential() as f64 - 1.0) / 2.0;
+    let y = ArrayD::from_shape_fn(IxDyn(&layout.shape()), |i| {
+        let exponent = -20.0 + 40.0 * (i[2] as f64 - half).abs() / half;
+        let sign = if (i[0] * 7 + i[1] * 3 + i[2]) % 3 == 0 {
+            -1.0
+        } else {
+            1.0
+        };
+        let mantissa = 1.0 + ((i[0] * 5 + i[1] * 11 + i[2] * 13) % 7) as f64 / 7.0;
+        (sign * mantissa * 10f64.powf(exponent)) as f32
+    });
+    let x = p.adjoint(y.view()).unwrap();
+    let shape = grid.array_shape();
+    let (mut smallest, mut largest) = (f64::INFINITY, 0.0f64);
+    for (z, yy, xx) in [
+        (4, 12, 12),
+        (4, 11, 12),
+        (3, 12, 14),
+        (4, 12, 16),
+        (5, 13, 18),
+        (4, 12, 20),
+        (2, 12, 23),
+        (6, 3, 4),
+        (0, 4, 12),
+        (7, 20, 11),
+    ] {
+        let mut e = ArrayD::zeros(IxDyn(&shape));
+        e[[z, yy, xx]] = 1.0f32;
+        let a = p.forward(e.view()).unwrap();
+        let (exact, size) = a
+            .iter()
+            .zip(y.iter())
+            .fold((0.0f64, 0.0f64), |(s, m), (&w, &v)| {
+                let t = w as f64 * v as f64;
+                (s + t, m + t.abs())
+            });
+        let got = x[[z, yy, xx]] as f64;
+        eprintln!("voxel ({z}, {yy}, {xx}): {got:.6e}, exact {exact:.6e}, Σ|terms| {size:.3e}");
+        assert!(size > 0.0, "probe ({z}, {yy}, {xx}) receives nothing");
+        assert!(
+            (got - exact).abs() <= 1e-5 * size,
+            "voxel ({z}, {yy}, {xx}): {got:e} against {exact:e} (Σ|terms| {size:e})"
+        );
+        smallest = smallest.min(size);
+        largest = largest.max(size);
+    }
+    assert!(
+        smallest < 1e-20 * largest,
+        "the probes span {smallest:e}..{largest:e}"
+    );
+}
+
+/// With TOF bins that cover every line through the image, the sensitivity image comes from the
+/// non-TOF model (bit-identical to its sensitivity) and equals the sum over the TOF bins (the
+/// back-projection of ones): the renormalised truncated kernel telescopes.
+fn tof_sensitivity_is_the_non_tof_one(backend: Backend) {
+    let scanner = small_scanner().with_tof(TofBins::new(15, 20.0, 30.0).unwrap());
+    let layout = SinogramLayout::new(scanner, 40, 1, 7, 1).unwrap();
+    let grid = ImageGrid::new_3d([8, 16, 16], [4.0, 4.0, 4.0]).unwrap();
+    let mu = ArrayD::from_shape_fn(IxDyn(&grid.array_shape()), |i| {
+        0.0096 * (1.0 + (i[1] + i[2]) as f32 / 30.0)
+    });
+    let model = |l: SinogramLayout| {
+        Pet3dProjector::new(l, grid.clone(), backend)
+            .unwrap()
+            .with_attenuation(mu.view())
+            .unwrap()
+    };
+    let tof = model(layout.clone());
+    let plain = model(layout.clone().without_tof());
+    let s = tof.sensitivity().unwrap();
+    let bits = |x: &ArrayD<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&s), bits(&plain.sensitivity().unwrap()));
+    let ones = ArrayD::from_elem(IxDyn(&layout.shape()), 1.0f32);
+    let summed = tof.adjoint(ones.view()).unwrap();
+    let top = summed.iter().fold(0.0f32, |m, v| m.max(*v));
+    let worst = s
+        .iter()
+        .zip(&summed)
+        .map(|(a, b)| (a - b).abs() / top)
+        .fold(0.0f32, f32::max);
+    eprintln!(
+        "{backend:?}: TOF-summed vs non-TOF sensitivity, largest difference {worst:.2e} of the maximum"
+    );
+    assert!(worst < 1e-6, "{worst:e}");
+}
+
 backend_tests!(
     dot_product_span1,
     dot_product_span3_mashed,
@@ -163,6 +259,8 @@ backend_tests!(
     line_integrals_are_chord_lengths,
     tof_bins_sum_to_the_line_integral,
     back_projection_reruns_are_bit_identical,
+    back_projection_keeps_every_voxels_precision,
+    tof_sensitivity_is_the_non_tof_one,
 );
 
 mod reconstruction {
@@ -399,6 +497,66 @@ mod list_mode {
         assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
     }
 
+    /// TOF events whose window misses the object: lines through the centre with the outermost
+    /// TOF bins, 37 mm and more from the midpoint, where the image starts at 1e-30 (an object
+    /// of radius 24 mm). Their ratios are 10²⁹ before the cap; a back-projection scaled to its
+    /// largest value zeroed every other contribution and the image collapsed. Now the image
+    /// inside the object is what it is without them (within 1 %), finite, and the events' own
+    /// counts stay outside it.
+    pub(super) fn lm_events_that_miss_the_object(backend: Backend) {
+        let scanner = small_scanner().with_tof(TofBins::new(9, 15.0, 12.0).unwrap());
+        let layout = SinogramLayout::new(scanner, 40, 1, 7, 1).unwrap();
+        let grid = small_grid();
+        let model = Pet3dProjector::new(layout.clone(), grid.clone(), backend).unwrap();
+        let radius = |i: &ndarray::IxDyn| (i[1] as f32 - 11.5).hypot(i[2] as f32 - 11.5);
+        let x = ArrayD::from_shape_fn(IxDyn(&grid.array_shape()), |i| {
+            if radius(&i) < 6.0 { 0.05 } else { 0.0 }
+        });
+        let counts = model.forward(x.view()).unwrap().mapv(|v| v.round());
+        let mut missing = counts.clone();
+        let tang = layout.tangential() as usize;
+        for view in (0..layout.views() as usize).step_by(4) {
+            for plane in [0, 3, 7] {
+                for tof in [0, 8] {
+                    missing[[view, plane, tof, tang / 2]] += 1.0;
+                }
+            }
+        }
+        let x0 = ArrayD::from_shape_fn(IxDyn(&grid.array_shape()), |i| {
+            if radius(&i) < 8.0 { 1.0 } else { 1e-30 }
+        });
+        // MLEM: subsets of events would differ between the two sets.
+        let osem = Osem {
+            x0: Some(x0.view()),
+            ..Osem::mlem(5)
+        };
+        let run = |c: &ArrayD<f32>| {
+            let ev = ListModeEvents::from_sinogram(&layout, c.view()).unwrap();
+            lm_osem(&ListModeProjector::new(ev, &model).unwrap(), &osem).unwrap()
+        };
+        let (with, without) = (run(&missing), run(&counts));
+        assert!(with.iter().all(|v| v.is_finite() && *v >= 0.0));
+        let inside = |a: &ArrayD<f32>| -> Vec<f64> {
+            a.indexed_iter()
+                .filter(|(i, _)| radius(i) < 5.0)
+                .map(|(_, v)| *v as f64)
+                .collect()
+        };
+        let (a, b) = (inside(&with), inside(&without));
+        let num: f64 = a.iter().zip(&b).map(|(p, q)| (p - q).powi(2)).sum();
+        let den: f64 = b.iter().map(|q| q * q).sum();
+        let rel = (num / den).sqrt();
+        let mean = b.iter().sum::<f64>() / b.len() as f64;
+        eprintln!(
+            "{backend:?}: inside the object, with vs without the events that miss it: relative L2 {rel:.2e} (mean {mean:.4})"
+        );
+        assert!(
+            mean > 0.02,
+            "the image inside the object collapsed: mean {mean}"
+        );
+        assert!(rel < 1e-2, "{rel}");
+    }
+
     pub(super) fn lm_mlem_equals_sinogram_mlem(backend: Backend) {
         for tof in [false, true] {
             let (_, ev, counts) = events(tof);
@@ -424,6 +582,9 @@ mod list_mode {
 fn lm_dot_product(backend: Backend) {
     list_mode::lm_dot_product(backend);
 }
+fn lm_events_that_miss_the_object(backend: Backend) {
+    list_mode::lm_events_that_miss_the_object(backend);
+}
 fn lm_back_projection_is_bit_identical(backend: Backend) {
     list_mode::lm_back_projection_is_bit_identical(backend);
 }
@@ -436,7 +597,8 @@ mod list_mode_tests {
     backend_tests!(
         lm_dot_product,
         lm_back_projection_is_bit_identical,
-        lm_mlem_equals_sinogram_mlem
+        lm_mlem_equals_sinogram_mlem,
+        lm_events_that_miss_the_object
     );
 }
 

@@ -177,8 +177,9 @@ impl PyPrior {
 /// OSEM (MLEM when `subsets == 1`) of `data` (counts, finite, >= 0) through a SpectProjector
 /// or a PetProjector.
 /// `background` is the additive term (scatter, randoms) shaped like the data; `x0` the start
-/// image (default 1 wherever the camera sees); `callback(iteration, image)` is called after
-/// each iteration with a copy of the image and stops the reconstruction by returning False
+/// image (default uniform at the measured counts' level wherever the camera sees);
+/// `callback(iteration, image)` is called after each iteration with a copy of the image and
+/// stops the reconstruction by returning False
 /// (an exception it raises stops it and is re-raised); `post_filter_fwhm` (mm) smooths the
 /// result with a 3D Gaussian; `prior` (a `Prior`) makes it one-step-late MAP-EM. Returns a new
 /// float32 image.

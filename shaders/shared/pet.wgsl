@@ -1,7 +1,7 @@
 // 3D PET lines of response and cone-beam CT rays, Joseph's method between their end points,
-// time-of-flight kernels and 64-bit fixed-point accumulation. CPU twin: src/backend/cpu/shared/pet.rs.
+// time-of-flight kernels and 64-bit fixed-point accumulation with a scale per voxel. CPU twin: src/backend/cpu/shared/pet.rs.
 
-// Parameters of the PET stages (pet_forward, pet_adjoint, fixed_to_float).
+// Parameters of the PET stages (pet_forward, pet_adjoint_max, pet_adjoint, fixed_to_float).
 struct PetParams {
     nx: u32,
     ny: u32,
@@ -13,12 +13,12 @@ struct PetParams {
     n_tof: u32,         // TOF bins per line of response (1: none)
     len: u32,           // samples of this dispatch (bins or events; voxels for fixed_to_float)
     first: u32,         // list mode: first event; sinogram, cone beam: first view
-    bound_exp: i32,     // log2 of a bound on (contributions to one voxel) / max|data|
+    bound_exp: i32,     // log2 of a bound on the terms one voxel receives (lines of the back-projection)
     _pad0: u32,
     origin: vec4<f32>,      // centre of voxel (0, 0, 0), mm: x, y, z, 0
     inv_spacing: vec4<f32>, // 1 / voxel size (x, y, z), 1/mm
     scale: vec4<f32>,       // voxel size (x, y, z), mm; w: weight of every line (view mashing)
-    tof: vec4<f32>,         // TOF bin width (mm), sigma (mm), truncation (sigmas), 0
+    tof: vec4<f32>,         // TOF bin width (mm), sigma (mm), truncation T (sigmas), 1 / (2 erf(T/√2))
     slab: vec4<u32>,        // slices z0..z1 the image (or accumulator) buffer holds; 0, 0
 }
 
@@ -227,9 +227,14 @@ fn pet_taps(p: PetParams, w: PetWalk, i: i32) -> PetTaps {
     let covered = max(min(fi + 0.5, w.inside.y) - max(fi - 0.5, w.inside.x), 0.0);
     var weight = w.step * covered;
     if w.sigma > 0.0 {
+        // The Gaussian truncated at ±p.tof.z sigmas and renormalised (p.tof.w = 1 / (2 erf(T/√2))),
+        // integrated over the bin: the bins of a line telescope to its non-TOF weight.
         let tau = lambda * w.length - w.centre;
         let s = 1.0 / (1.4142135 * w.sigma);
-        weight *= 0.5 * (erf_twin((w.half_width - tau) * s) - erf_twin((-w.half_width - tau) * s));
+        let lim = p.tof.z * 0.70710677;
+        let upper = clamp((w.half_width - tau) * s, -lim, lim);
+        let lower = clamp((-w.half_width - tau) * s, -lim, lim);
+        weight *= p.tof.w * (erf_twin(upper) - erf_twin(lower));
     }
     // The two other axes, in x, y, z order.
     let b = select(0u, 1u, w.axis == 0u);
@@ -261,13 +266,34 @@ fn pet_taps(p: PetParams, w: PetWalk, i: i32) -> PetTaps {
     return out;
 }
 
-// The fixed-point scale 2^s for data whose largest |value| has the bits `max_bits`: every sum
-// of `bound` contributions then stays below 2^62 in magnitude.
-fn fixed_scale(max_bits: u32, bound_exp: i32) -> f32 {
-    if max_bits == 0u {
-        return 1.0;
-    }
-    let e = i32((max_bits >> 23u) & 0xffu) - 126;
-    let s = clamp(62 - bound_exp - e, -126, 127);
-    return bitcast<f32>(u32(s + 127) << 23u);
+// 64-bit fixed point with a scale of its own per voxel. pet_adjoint_max finds, for every
+// voxel, the largest |term| it receives (term: data × tap weight, fixed_term); pet_adjoint adds
+// each term × 2^s rounded to an integer, s = fixed_shift of that voxel's largest term, so every
+// integer added is below 2^(61 − bound_exp) and a sum of 2^bound_exp of them below 2^61, while
+// each voxel keeps 61 − bound_exp bits below its own largest term, whatever the others receive.
+
+// A tap's term as both passes form it: 0 below the smallest normal f32 (devices may flush
+// such values; both backends drop them alike).
+fn fixed_term(y: f32, w: f32) -> f32 {
+    let c = y * w;
+    return select(c, 0.0, abs(c) < 1.1754944e-38);
+}
+
+// The exponent s of a voxel's scale 2^s, from the bits of its largest |term| (a non-negative
+// finite float, 0 when it received none): that term is below 2^e, e = its exponent + 1.
+fn fixed_shift(max_bits: u32, bound_exp: i32) -> i32 {
+    let e = i32(max_bits >> 23u) - 126;
+    return 61 - bound_exp - e;
+}
+
+// 2^k for −126 ≤ k ≤ 127.
+fn pow2(k: i32) -> f32 {
+    return bitcast<f32>(u32(k + 127) << 23u);
+}
+
+// v × 2^s in two exact power-of-two factors (|s| ≤ 252), the first never overflowing for the
+// shifts fixed_shift gives; exact whenever the result is a normal float.
+fn times_pow2(v: f32, s: i32) -> f32 {
+    let h = s / 2;
+    return v * pow2(h) * pow2(s - h);
 }

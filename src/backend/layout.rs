@@ -472,8 +472,8 @@ pub const PET_LIST: u32 = 1;
 pub const PET_CONE: u32 = 2;
 
 wgsl_struct! {
-    /// Uniform parameters of the 3D PET stages (`pet_forward`, `pet_adjoint`, `abs_max`,
-    /// `fixed_to_float`).
+    /// Uniform parameters of the 3D PET stages (`pet_forward`, `pet_adjoint_max`,
+    /// `pet_adjoint`, `fixed_to_float`).
     ///
     /// Mirrors `struct PetParams` in `shaders/shared/pet.wgsl`.
     pub struct PetParams {
@@ -497,7 +497,8 @@ wgsl_struct! {
         pub len: u32,
         /// List mode: first event of this dispatch; sinogram, cone beam: first view.
         pub first: u32,
-        /// log2 of a bound on (sum of the contributions to one voxel) / max |data|.
+        /// log2 of a bound on the number of terms one voxel sums (lines of the
+        /// back-projection).
         pub bound_exp: i32,
         /// Padding.
         pub _pad0: u32,
@@ -507,7 +508,8 @@ wgsl_struct! {
         pub inv_spacing: [f32; 4],
         /// Voxel size (x, y, z), mm; the weight of every line (view mashing).
         pub scale: [f32; 4],
-        /// TOF bin width (mm), sigma (mm, 0 without TOF), truncation (sigmas), 0.
+        /// TOF bin width (mm), sigma (mm, 0 without TOF), truncation `T` (sigmas), and the
+        /// truncated kernel's normalisation `1 / (2 erf(T/√2))`.
         pub tof: [f32; 4],
         /// Slices `z0..z1` that the image (or accumulator) buffer holds; 0, 0. The whole
         /// grid is `[0, nz, 0, 0]`.

@@ -14,8 +14,10 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::ops::Range;
 use std::sync::Mutex;
 
-/// TOF kernels are cut off this many standard deviations beyond their bin (the weights there
-/// are below 3e-3 of the peak; the pair stays exactly adjoint).
+/// The TOF timing kernel is a Gaussian truncated this many standard deviations from its
+/// centre and renormalised to unit area (by `1 / erf(T/√2)`, 1.0027 for 3σ), so that the TOF
+/// bins of a line of response sum to its non-TOF weight wherever they cover it with `T`σ to
+/// spare ([`Pet3dProjector::sensitivity`] relies on this).
 pub const TOF_TRUNCATION_SIGMAS: f32 = 3.0;
 
 /// The parameters every PET dispatch over `grid` shares (`len`, `first` and `bound_exp` are
@@ -32,7 +34,7 @@ pub(crate) fn base_params(
             t.width_mm as f32,
             t.sigma_mm() as f32,
             TOF_TRUNCATION_SIGMAS,
-            0.0,
+            (0.5 / libm::erf(TOF_TRUNCATION_SIGMAS as f64 / std::f64::consts::SQRT_2)) as f32,
         ]
     });
     PetParams {
@@ -229,15 +231,7 @@ impl Pet3dProjector {
     /// backend failures.
     pub fn with_attenuation(self, mu: ArrayViewD<'_, f32>) -> Result<Self> {
         let mu = non_negative_input("attenuation map (μ-map)", mu, &self.grid.array_shape())?;
-        let plain = Pet3dProjector::new(
-            self.layout.clone().without_tof(),
-            self.grid.clone(),
-            Backend::Cpu,
-        )?;
-        let plain = Pet3dProjector {
-            run: PetRunner::new(self.run.device.clone(), plain.run.tables.clone(), None),
-            ..plain
-        };
+        let plain = self.non_tof(None);
         let mut integrals = vec![0.0f32; plain.layout.len()];
         plain.run.forward_flat(&mu, &mut integrals)?;
         // Per line: divide out the bin's weight (ring pairs × mashed views).
@@ -267,6 +261,51 @@ impl Pet3dProjector {
         let n = non_negative_input("normalisation", factors, &shape)?;
         let factors = self.expand_tof(&n);
         Ok(self.multiply_factors(factors))
+    }
+
+    /// The model without TOF on the same grid and device, with `factors` (one per line of
+    /// response, `[views, planes, tangential]`).
+    fn non_tof(&self, factors: Option<Vec<f32>>) -> Pet3dProjector {
+        let layout = self.layout.clone().without_tof();
+        let views: Vec<usize> = (0..layout.views() as usize).collect();
+        let tables = sinogram_tables(&layout, &self.grid, &views);
+        Pet3dProjector {
+            layout,
+            grid: self.grid.clone(),
+            active: self.active.clone(),
+            run: PetRunner::new(self.run.device.clone(), tables, factors),
+        }
+    }
+
+    /// Whether the layout's TOF bins cover every line's stretch through the image box with
+    /// the kernel's truncation to spare, so that a line's TOF weights sum to its non-TOF
+    /// weight at every voxel ([`TOF_TRUNCATION_SIGMAS`]). A point of the box lies at most
+    /// `r·√(1 + (Δz / L)²)` from its line's midpoint: `r` the box's largest distance from the
+    /// axis, `Δz` the largest ring separation of a plane, `L = 2√(R² − r²)` the shortest
+    /// transaxial length of a line through the box (`R` where lines end).
+    fn tof_covers_image(&self) -> bool {
+        let Some(tof) = self.layout.tof() else {
+            return false;
+        };
+        let [_, ny, nx] = self.grid.shape();
+        let [_, oy, ox] = self.grid.origin();
+        let [_, dy, dx] = self.grid.spacing();
+        let xs = [ox - dx / 2.0, ox + (nx as f64 - 0.5) * dx];
+        let ys = [oy - dy / 2.0, oy + (ny as f64 - 0.5) * dy];
+        let r = xs
+            .iter()
+            .flat_map(|x| ys.iter().map(move |y| x.hypot(*y)))
+            .fold(0.0, f64::max);
+        let s = self.layout.scanner();
+        let big_r = s.effective_radius_mm();
+        if r >= big_r {
+            return false;
+        }
+        let dz_max = self.layout.max_ring_difference() as f64 * s.ring_spacing_mm();
+        let shortest = 2.0 * (big_r * big_r - r * r).sqrt();
+        let reach = r * (1.0 + (dz_max / shortest).powi(2)).sqrt();
+        let spare = TOF_TRUNCATION_SIGMAS as f64 * tof.sigma_mm();
+        reach + spare <= tof.count as f64 * tof.width_mm / 2.0
     }
 
     /// Repeats per-line values over the TOF bins (data order).
@@ -358,13 +397,28 @@ impl Pet3dProjector {
         })
     }
 
-    /// The sensitivity image `Aᵀ m` (the back-projection of the factors, or of ones).
+    /// The sensitivity image `Aᵀ m` (the back-projection of the factors, or of ones). With
+    /// TOF bins that cover every line through the image with the kernel's truncation to spare,
+    /// it is computed without TOF (a line's renormalised TOF weights sum to its non-TOF
+    /// weight, [`TOF_TRUNCATION_SIGMAS`]): one back-projection instead of one per TOF bin, equal
+    /// to the TOF sum (`adjoint` of ones) within f32 rounding. Otherwise over every TOF bin.
     ///
     /// # Errors
     /// Backend failures.
     pub fn sensitivity(&self) -> Result<ArrayD<f32>> {
         let mut out = vec![0.0f32; self.grid.len()];
-        self.run.adjoint_flat(None, &mut out)?;
+        if self.tof_covers_image() {
+            let k = self.layout.tof_bins() as usize;
+            let tang = self.layout.tangential() as usize;
+            let per_line = self.run.factors.as_ref().map(|f| {
+                f.chunks_exact(k * tang)
+                    .flat_map(|c| c[..tang].iter().copied())
+                    .collect()
+            });
+            self.non_tof(per_line).run.adjoint_flat(None, &mut out)?;
+        } else {
+            self.run.adjoint_flat(None, &mut out)?;
+        }
         Ok(ArrayD::from_shape_vec(IxDyn(&self.image_shape()), out).expect("image shape"))
     }
 

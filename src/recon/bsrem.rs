@@ -37,8 +37,8 @@ pub struct Bsrem<'a> {
     pub relaxation: f64,
     /// Additive background `b` (scatter, randoms), shaped like the data, finite and ≥ 0.
     pub background: Option<ArrayViewD<'a, f32>>,
-    /// Starting image, finite and ≥ 0 (default: 1 wherever some view sees the voxel); an
-    /// OSEM image shortens the way.
+    /// Starting image, finite and ≥ 0 (default: uniform at the level of the measured counts
+    /// wherever some view sees the voxel); an OSEM image shortens the way.
     pub x0: Option<ArrayViewD<'a, f32>>,
     /// FWHM (mm) of a 3D Gaussian applied to the result, if any.
     pub post_filter_fwhm: Option<f64>,

@@ -45,7 +45,8 @@ pub struct Osem<'a> {
     pub subsets: usize,
     /// Additive background `b` (scatter, randoms), shaped like the data, finite and ≥ 0.
     pub background: Option<ArrayViewD<'a, f32>>,
-    /// Starting image, finite and ≥ 0 (default: 1 wherever some view sees the voxel).
+    /// Starting image, finite and ≥ 0 (default: uniform at the level of the measured counts
+    /// wherever some view sees the voxel, 0 elsewhere).
     pub x0: Option<ArrayViewD<'a, f32>>,
     /// FWHM (mm) of a 3D Gaussian applied to the result, if any.
     pub post_filter_fwhm: Option<f64>,
@@ -133,7 +134,8 @@ impl<'a> Osem<'a> {
 
 /// What every EM-type algorithm starts from: a plan with the measured data and background
 /// loaded and every subset's sensitivity image made, the starting image written to it (`x0`,
-/// or 1, and 0 wherever no view sees the voxel), the subsets and the image shape.
+/// or uniform at the measured counts' level ([`uniform_start`]), and 0 wherever no view sees
+/// the voxel), the subsets and the image shape.
 pub(super) struct Start {
     pub plan: Box<dyn crate::backend::resident::ResidentModel>,
     pub image: Vec<f32>,
@@ -215,6 +217,9 @@ pub(super) fn start(
     let background = background
         .map(|b| plan_order("background", b))
         .transpose()?;
+    let sum = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>();
+    let counts = sum(&measured);
+    let net = counts - background.as_deref().map_or(0.0, sum);
     let mut plan = model.plan(&order, subsets.clone())?.0;
     plan.load_measured(&measured, background.as_deref())?;
     drop((measured, background));
@@ -223,14 +228,16 @@ pub(super) fn start(
     let image_len: usize = image_shape.iter().product();
     let mut seen = vec![false; image_len];
     let mut back = vec![0f32; image_len];
+    let mut sensitivity = 0.0f64;
     for s in 0..subsets.len() {
         plan.sensitivity(s)?;
         plan.read_back(&mut back)?;
         seen.iter_mut().zip(&back).for_each(|(m, &v)| *m |= v > 0.0);
+        sensitivity += sum(&back);
     }
     let mut image = match x0 {
         Some(x0) => non_negative_input("x0", x0, &image_shape)?,
-        None => vec![1.0; image_len],
+        None => vec![uniform_start(counts, net, sensitivity); image_len],
     };
     image
         .iter_mut()
@@ -243,6 +250,16 @@ pub(super) fn start(
         subsets,
         image_shape,
     })
+}
+
+/// The value of the default starting image: uniform, with as many expected counts as were
+/// measured above the background, `(Σy − Σb) / Σ_j (Aᵀm)_j` (since `Σ m·A x = ⟨Aᵀm, x⟩`), or
+/// `Σy / Σ_j (Aᵀm)_j` when the background explains every count; 1 when neither is a positive
+/// finite number. Without a background MLEM does not depend on the scale of a uniform start;
+/// this keeps the first ratios near 1, far from the cap of `em_ratio`, in any units.
+fn uniform_start(counts: f64, net: f64, sensitivity: f64) -> f32 {
+    let c = (if net > 0.0 { net } else { counts } / sensitivity) as f32;
+    if c.is_finite() && c > 0.0 { c } else { 1.0 }
 }
 
 /// Checks an ordered-subsets schedule: at least one iteration, between 1 and `n_views` subsets.

@@ -4,8 +4,11 @@
 use crate::backend::layout::EmParams;
 use rayon::prelude::*;
 
-/// Twin of `em_ratio.wgsl`: `expected ← m · measured / (m · expected + background)`, 0 where
-/// the denominator is not positive (`m` the factors, 1 without them).
+/// `EM_MAX_RATIO` of `em_ratio.wgsl`: the largest ratio measured / expected a bin passes on.
+pub(crate) const EM_MAX_RATIO: f32 = 1e4;
+
+/// Twin of `em_ratio.wgsl`: `expected ← m · min(y / (m · expected + background),
+/// EM_MAX_RATIO)` for `y = measured > 0`, 0 for `y = 0` (`m` the factors, 1 without them).
 pub(crate) fn em_ratio(
     p: &EmParams,
     measured: &[f32],
@@ -28,11 +31,42 @@ pub(crate) fn em_ratio(
             if p.has_background != 0 {
                 denominator += background[off + i];
             }
-            let q = if denominator > 0.0 {
-                measured[i] / denominator
-            } else {
+            let y = measured[i];
+            let q = if y <= 0.0 {
                 0.0
+            } else if denominator * EM_MAX_RATIO <= y {
+                EM_MAX_RATIO
+            } else {
+                y / denominator
             };
             *e = q * f;
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cap: expected counts 0, negative or 10⁴ times too small give the ratio 10⁴ (times
+    /// the factor); no count gives 0 whatever the expectation.
+    #[test]
+    fn ratios_are_capped_and_finite() {
+        let measured = [0.0, 2.0, 2.0, 3.0, 5.0, 1.0, 0.0];
+        let factors = [1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 1.0];
+        let mut expected = [0.0, 0.0, -1.0, 1e-30, 2.0, 2e-4, -3.0];
+        let p = EmParams::new(expected.len(), 0, false, true, 0.0);
+        em_ratio(&p, &measured, &[0.0], &factors, &mut expected);
+        assert_eq!(
+            expected,
+            [
+                0.0,
+                EM_MAX_RATIO,
+                0.5 * EM_MAX_RATIO,
+                EM_MAX_RATIO,
+                2.5,
+                5000.0,
+                0.0
+            ]
+        );
+    }
 }

@@ -5,7 +5,6 @@
 //!
 //! The engine's host side calls them all through [`run`]; nothing else here is a model.
 
-mod abs_max;
 mod adjoint_project;
 mod backproject_fbp;
 mod bsrem_update;
@@ -17,6 +16,7 @@ mod fixed_to_float;
 mod forward_project;
 mod nmi_histogram;
 mod pet_adjoint;
+mod pet_adjoint_max;
 mod pet_forward;
 mod prior_gradient;
 mod resample;
@@ -28,7 +28,6 @@ mod spect_rotate;
 mod spect_rotate_adjoint;
 mod spect_spread_rows;
 
-pub(crate) use abs_max::abs_max;
 pub(crate) use adjoint_project::adjoint_project;
 pub(crate) use backproject_fbp::backproject_fbp;
 pub(crate) use bsrem_update::bsrem_update;
@@ -40,6 +39,7 @@ pub(crate) use fixed_to_float::fixed_to_float;
 pub(crate) use forward_project::forward_project;
 pub(crate) use nmi_histogram::nmi_histogram;
 pub(crate) use pet_adjoint::pet_adjoint;
+pub(crate) use pet_adjoint_max::pet_adjoint_max;
 pub(crate) use pet_forward::pet_forward;
 pub(crate) use prior_gradient::prior_gradient;
 pub(crate) use resample::resample;
@@ -59,7 +59,6 @@ use bytemuck::{cast_slice as r, cast_slice_mut as w, from_bytes};
 pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]) {
     let p = params;
     match stage {
-        Stage::AbsMax => abs_max(from_bytes(p), r(reads[0]), out),
         Stage::AdjointProject => {
             adjoint_project(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
         }
@@ -83,6 +82,14 @@ pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]
             r(reads[2]),
             r(reads[3]),
             reads[4],
+            out,
+        ),
+        Stage::PetAdjointMax => pet_adjoint_max(
+            from_bytes(p),
+            r(reads[0]),
+            r(reads[1]),
+            r(reads[2]),
+            r(reads[3]),
             out,
         ),
         Stage::PetForward => pet_forward(

@@ -1,15 +1,18 @@
-//! CPU twin of `shaders/pet_adjoint.wgsl`: each line of response adds its taps to 64-bit
-//! fixed-point voxel sums. Where the shader adds two words with a carry, the twin adds one
-//! `AtomicU64` (wrapping): the same integers, so the same sums in any order.
+//! CPU twin of `shaders/pet_adjoint.wgsl`: each line of response adds its terms to 64-bit
+//! fixed-point voxel sums, each voxel at its own scale. Where the shader adds two words with
+//! a carry, the twin adds one `AtomicU64` (wrapping): the same integers, so the same sums in
+//! any order.
 
-use super::shared::pet::{fixed_scale, lor_of, pet_taps, pet_walk, slab_planes};
+use super::shared::pet::{
+    fixed_shift, fixed_term, lor_of, pet_taps, pet_walk, slab_planes, times_pow2,
+};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The fixed-point integer `round(v)` as the shader's `add_fixed` forms it (`|v| < 2^62`).
 #[inline]
-pub(crate) fn to_fixed(v: f32) -> u64 {
+fn to_fixed(v: f32) -> u64 {
     let r = v.round_ties_even();
     let m = r.abs();
     let hi_f = (m * 2.328_306_4e-10).floor();
@@ -23,36 +26,40 @@ pub(crate) fn to_fixed(v: f32) -> u64 {
     }
 }
 
-/// Twin of `pet_adjoint.wgsl`: adds `data[i]` × the taps of line `i` (× the fixed scale) to
-/// `acc` (two words per voxel, low then high). Bindings in shader order.
+/// Twin of `pet_adjoint.wgsl`: adds the terms `data[i]` × the taps' weights of line `i`, each
+/// × its voxel's scale `2^fixed_shift(voxel_max[v])`, to `acc` (two words per voxel, low then
+/// high). Bindings in shader order.
 pub(crate) fn pet_adjoint(
     p: &PetParams,
     transaxial: &[[f32; 4]],
     axial: &[[f32; 4]],
     events: &[[u32; 4]],
     data: &[f32],
-    max_bits: &[u32],
+    voxel_max: &[u32],
     acc: &mut [u32],
 ) {
     let sums: Vec<AtomicU64> = acc
         .chunks_exact(2)
         .map(|w| AtomicU64::new(((w[1] as u64) << 32) | w[0] as u64))
         .collect();
-    let scale = fixed_scale(max_bits[0], p.bound_exp);
     (0..p.len).into_par_iter().for_each(|i| {
         let y = data[i as usize];
         if y == 0.0 {
             return;
         }
-        let scaled = y * scale;
         let walk = pet_walk(p, &lor_of(p, i, transaxial, axial, events));
         let (first, last) = slab_planes(p, &walk);
         for plane in first..=last {
             let taps = pet_taps(p, &walk, plane);
             for k in 0..4 {
-                if taps.index[k] >= 0 && taps.weight[k] != 0.0 {
-                    let v = to_fixed(scaled * taps.weight[k]);
-                    sums[taps.index[k] as usize].fetch_add(v, Ordering::Relaxed);
+                let v = taps.index[k];
+                if v >= 0 {
+                    let c = fixed_term(y, taps.weight[k]);
+                    if c != 0.0 {
+                        let s = fixed_shift(voxel_max[v as usize], p.bound_exp);
+                        let f = to_fixed(times_pow2(c, s));
+                        sums[v as usize].fetch_add(f, Ordering::Relaxed);
+                    }
                 }
             }
         }

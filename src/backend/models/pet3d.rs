@@ -1,10 +1,11 @@
 //! The 3D PET stage sequences: `pet_forward` over sinogram bins or list-mode events, and its
-//! transpose `abs_max` → `pet_adjoint` → `fixed_to_float` (64-bit fixed-point sums, so the
-//! back-projection does not depend on the order of the atomic additions), on a whole data set
-//! a chunk at a time and the image a slab of slices at a time ([`PetPlan`]), or resident per
-//! subset for EM ([`PetModel`]). Slabs give the same bits as one piece: the forward sums each
-//! line slice by slice in increasing z onto what it holds, the back-projection's integer sums
-//! do not depend on order, and the fixed-point scale is the whole back-projection's.
+//! transpose `pet_adjoint_max` → `pet_adjoint` → `fixed_to_float` (64-bit fixed-point sums at
+//! a scale per voxel from the largest term it receives, so the back-projection does not depend
+//! on the order of the atomic additions and every voxel keeps its precision), on a whole data
+//! set a chunk at a time and the image a slab of slices at a time ([`PetPlan`]), or resident
+//! per subset for EM ([`PetModel`]). Slabs give the same bits as one piece: the forward sums
+//! each line slice by slice in increasing z onto what it holds, and a voxel's largest term,
+//! scale and integer sum do not depend on the order or grouping of the lines.
 
 use super::Engine;
 use super::resident::{Core, Resident, Sequence};
@@ -34,13 +35,29 @@ pub(crate) struct PetTables {
     pub max_weight: f64,
 }
 
+/// `bound_exp` for a back-projection of `samples` lines: log2 of their number, rounded up. A
+/// line gives a voxel at most one term (one tap per plane, each plane its own voxels), so no
+/// voxel sums more terms than that.
+fn bound_exp(samples: usize) -> i32 {
+    (samples.max(1) as f64).log2().ceil() as i32
+}
+
 impl PetTables {
-    /// `bound_exp` for a back-projection of `samples` samples: log2 of (samples × the largest
-    /// weight), rounded up, so that every voxel's sum stays below 2^62 × its scale.
-    fn bound_exp(&self, samples: usize) -> i32 {
-        ((samples.max(1) as f64) * self.max_weight.max(1e-30))
-            .log2()
-            .ceil() as i32
+    /// Checks that every term `|data| × weight` of a back-projection of data whose largest
+    /// magnitude is `max_abs` is a finite `f32`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] naming the largest value and the bound.
+    pub fn check_terms(&self, max_abs: f32) -> Result<()> {
+        let bound = f32::MAX as f64 / self.max_weight.max(1.0);
+        if max_abs as f64 > bound {
+            return Err(crate::Error::InvalidArgument(format!(
+                "data up to {max_abs:e}: the back-projection needs |values| below {bound:.3e} \
+                 (f32's largest value over the largest weight, {:.3} mm); scale the data down",
+                self.max_weight
+            )));
+        }
+        Ok(())
     }
 
     fn params(&self, first: usize, count: usize) -> PetParams {
@@ -61,14 +78,14 @@ impl PetTables {
     }
 }
 
-/// The tables on an engine, with the fixed-point accumulator, and the slab of slices the
-/// image and accumulator buffers hold (`PetParams::slab`).
+/// The tables on an engine, with the fixed-point accumulator and each voxel's largest term,
+/// and the slab of slices the image and accumulator buffers hold (`PetParams::slab`).
 #[derive(Debug)]
 struct PetBufs {
     transaxial: Buf,
     axial: Buf,
     events: Buf,
-    max_bits: Buf,
+    voxel_max: Buf,
     acc: Buf,
     slab: [u32; 4],
 }
@@ -86,7 +103,7 @@ impl PetBufs {
             transaxial: engine.upload("transaxial LOR table", &t.transaxial)?,
             axial: engine.upload("axial LOR table", &t.axial)?,
             events,
-            max_bits: engine.zeros("largest |data|", 1)?,
+            voxel_max: engine.zeros("largest term per voxel", slices * t.slice_len())?,
             acc: engine.zeros("fixed-point back-projection", 2 * slices * t.slice_len())?,
             slab: [0, slices as u32, 0, 0],
         })
@@ -115,22 +132,35 @@ impl PetBufs {
         e.dispatch_linear(Stage::PetForward, &p, &bindings, p.len as usize)
     }
 
-    /// Zeroes the accumulator (and the largest |data| unless `keep_max`).
-    fn begin_adjoint(&self, e: &mut Engine, keep_max: bool) {
+    /// Zeroes the accumulator and the largest terms.
+    fn begin_adjoint(&self, e: &mut Engine) {
         e.clear(self.acc);
-        if !keep_max {
-            e.clear(self.max_bits);
-        }
+        e.clear(self.voxel_max);
     }
 
-    /// Largest |data| of `data[0..count · item_len]` into the scale word.
-    fn find_max(&self, e: &mut Engine, t: &PetTables, count: usize, data: Buf) -> Result<()> {
-        let p = t.params(0, count);
-        e.dispatch_linear(Stage::AbsMax, &p, &[data, self.max_bits], p.len as usize)
+    /// First pass of `Aᵀ data` for items `first..first + count`: each voxel's largest term.
+    fn adjoint_max(
+        &self,
+        e: &mut Engine,
+        t: &PetTables,
+        first: usize,
+        count: usize,
+        data: Buf,
+    ) -> Result<()> {
+        let p = self.params(t, first, count);
+        let bindings = [
+            self.transaxial,
+            self.axial,
+            self.events,
+            data,
+            self.voxel_max,
+        ];
+        e.dispatch_linear(Stage::PetAdjointMax, &p, &bindings, p.len as usize)
     }
 
-    /// Accumulates `Aᵀ data` for items `first..first + count`; `total` samples make up the
-    /// whole back-projection (it sets the fixed-point scale).
+    /// Second pass: accumulates `Aᵀ data` for items `first..first + count` after
+    /// [`PetBufs::adjoint_max`] has seen every item; `total` lines make up the whole
+    /// back-projection (they bound the terms a voxel sums).
     #[allow(clippy::too_many_arguments)]
     fn adjoint(
         &self,
@@ -142,7 +172,7 @@ impl PetBufs {
         data: Buf,
     ) -> Result<()> {
         let p = PetParams {
-            bound_exp: t.bound_exp(total),
+            bound_exp: bound_exp(total),
             ..self.params(t, first, count)
         };
         let bindings = [
@@ -150,7 +180,7 @@ impl PetBufs {
             self.axial,
             self.events,
             data,
-            self.max_bits,
+            self.voxel_max,
             self.acc,
         ];
         e.dispatch_linear(Stage::PetAdjoint, &p, &bindings, p.len as usize)
@@ -161,14 +191,14 @@ impl PetBufs {
         let n = (self.slab[1] - self.slab[0]) as usize * t.slice_len();
         let p = PetParams {
             len: n as u32,
-            bound_exp: t.bound_exp(total),
+            bound_exp: bound_exp(total),
             slab: self.slab,
             ..t.base
         };
         e.dispatch_linear(
             Stage::FixedToFloat,
             &p,
-            &[self.max_bits, self.acc, image],
+            &[self.voxel_max, self.acc, image],
             n,
         )
     }
@@ -189,8 +219,8 @@ pub(crate) struct PetPlan {
 
 impl PetPlan {
     /// Buffers for `tables` on `engine`, none larger than `cap` bytes (nor than the device
-    /// binds): slabs of as many slices as their fixed-point accumulator (8 bytes a voxel)
-    /// allows.
+    /// binds): slabs of as many slices as their fixed-point accumulator (8 bytes a voxel, and
+    /// 4 for its largest term) allows.
     ///
     /// # Errors
     /// [`crate::Error::Gpu`] when one slice's accumulator or one item's data exceeds the cap.
@@ -268,32 +298,35 @@ impl PetPlan {
         Ok(())
     }
 
-    /// `image ← Aᵀ data`; with several slabs, the data are back-projected into each in turn.
+    /// `image ← Aᵀ data`; with several slabs, the data are back-projected into each in turn,
+    /// each in two passes over the chunks (largest terms, then sums).
     ///
     /// # Errors
-    /// Device failures.
+    /// [`crate::Error::InvalidArgument`] when a term `|data| × weight` would not be a finite
+    /// `f32` ([`PetTables::check_terms`]); device failures.
     pub fn adjoint(&mut self, data: &[f32], image: &mut [f32]) -> Result<()> {
         let (n, slice) = (self.tables.item_len, self.tables.slice_len());
-        let max = data.iter().map(|v| v.abs().to_bits()).max().unwrap_or(0);
+        let max_abs = data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        self.tables.check_terms(max_abs)?;
         let one_chunk = self.chunks().count() == 1;
         for slab in &self.slabs {
             self.bufs.slab = [slab.start as u32, slab.end as u32, 0, 0];
-            self.bufs.begin_adjoint(&mut self.engine, true);
-            self.engine.write(self.bufs.max_bits, 0, &[max])?;
-            for (first, count) in self.chunks() {
-                // One chunk of data stays on the device for every slab.
-                if !one_chunk || slab.start == 0 {
-                    self.engine
-                        .write(self.chunk, 0, &data[first * n..(first + count) * n])?;
+            self.bufs.begin_adjoint(&mut self.engine);
+            for pass in [Stage::PetAdjointMax, Stage::PetAdjoint] {
+                for (first, count) in self.chunks() {
+                    // One chunk of data stays on the device for both passes and every slab.
+                    if !one_chunk || (slab.start == 0 && pass == Stage::PetAdjointMax) {
+                        self.engine
+                            .write(self.chunk, 0, &data[first * n..(first + count) * n])?;
+                    }
+                    let (e, t) = (&mut self.engine, &self.tables);
+                    if pass == Stage::PetAdjointMax {
+                        self.bufs.adjoint_max(e, t, first, count, self.chunk)?;
+                    } else {
+                        self.bufs
+                            .adjoint(e, t, first, count, data.len(), self.chunk)?;
+                    }
                 }
-                self.bufs.adjoint(
-                    &mut self.engine,
-                    &self.tables,
-                    first,
-                    count,
-                    data.len(),
-                    self.chunk,
-                )?;
             }
             self.bufs
                 .finish(&mut self.engine, &self.tables, data.len(), self.image)?;
@@ -355,8 +388,8 @@ impl Sequence for PetModel {
         let r = core.subsets[subset].clone();
         let total = r.len() * self.tables.item_len;
         let (e, t) = (&mut core.engine, &self.tables);
-        self.bufs.begin_adjoint(e, false);
-        self.bufs.find_max(e, t, r.len(), core.proj)?;
+        self.bufs.begin_adjoint(e);
+        self.bufs.adjoint_max(e, t, r.start, r.len(), core.proj)?;
         self.bufs
             .adjoint(e, t, r.start, r.len(), total, core.proj)?;
         self.bufs.finish(e, t, total, core.back)

@@ -1,5 +1,5 @@
 //! CPU twin of `shaders/shared/pet.wgsl`: lines of response, Joseph walks, TOF kernels and the
-//! fixed-point scale, with the shader's `f32` operations in the shader's order.
+//! per-voxel fixed-point scale, with the shader's `f32` operations in the shader's order.
 
 use crate::backend::layout::{PET_CONE, PET_LIST, PetParams};
 
@@ -258,7 +258,10 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
     if w.sigma > 0.0 {
         let tau = lambda * w.length - w.centre;
         let s = 1.0 / (std::f32::consts::SQRT_2 * w.sigma);
-        weight *= 0.5 * (erf_twin((w.half_width - tau) * s) - erf_twin((-w.half_width - tau) * s));
+        let lim = p.tof[2] * 0.707_106_77;
+        let upper = ((w.half_width - tau) * s).clamp(-lim, lim);
+        let lower = ((-w.half_width - tau) * s).clamp(-lim, lim);
+        weight *= p.tof[3] * (erf_twin(upper) - erf_twin(lower));
     }
     let b = if w.axis == 0 { 1 } else { 0 };
     let c = if w.axis == 2 { 1 } else { 2 };
@@ -297,13 +300,30 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
     out
 }
 
-/// Twin of `fixed_scale`.
-#[inline]
-pub(crate) fn fixed_scale(max_bits: u32, bound_exp: i32) -> f32 {
-    if max_bits == 0 {
-        return 1.0;
-    }
-    let e = ((max_bits >> 23) & 0xff) as i32 - 126;
-    let s = (62 - bound_exp - e).clamp(-126, 127);
-    f32::from_bits(((s + 127) as u32) << 23)
+/// Twin of `fixed_term`: a tap's term `y · w`, 0 below the smallest normal `f32`.
+#[inline(always)]
+pub(crate) fn fixed_term(y: f32, w: f32) -> f32 {
+    let c = y * w;
+    if c.abs() < f32::MIN_POSITIVE { 0.0 } else { c }
+}
+
+/// Twin of `fixed_shift`: the exponent of a voxel's fixed-point scale from the bits of its
+/// largest |term|.
+#[inline(always)]
+pub(crate) fn fixed_shift(max_bits: u32, bound_exp: i32) -> i32 {
+    let e = (max_bits >> 23) as i32 - 126;
+    61 - bound_exp - e
+}
+
+/// Twin of `pow2`.
+#[inline(always)]
+fn pow2(k: i32) -> f32 {
+    f32::from_bits(((k + 127) as u32) << 23)
+}
+
+/// Twin of `times_pow2`: `v · 2^s` in two exact power-of-two factors.
+#[inline(always)]
+pub(crate) fn times_pow2(v: f32, s: i32) -> f32 {
+    let h = s / 2;
+    v * pow2(h) * pow2(s - h)
 }
