@@ -14,7 +14,8 @@ use tomors::geometry::pet::{PetScanner, SinogramLayout, TofBins};
 /// A cylindrical PET scanner: `rings` rings of `crystals_per_ring` crystal positions (gaps
 /// included) on a cylinder of inner `radius` (mm) with average interaction depth
 /// `interaction_depth`, rings `ring_spacing` apart. `blocks=(crystals, gaps, first_gap)`;
-/// `tof=(bins, bin_width_ps, fwhm_ps)`. Presets: `PetScanner.mmr()`, `PetScanner.generic_tof()`.
+/// `tof=(bins, bin_width_ps, fwhm_ps)`; `view_offset` (radians) turns every crystal (as
+/// Interfile's `view offset`). Presets: `PetScanner.mmr()`, `PetScanner.generic_tof()`.
 #[pyclass(name = "PetScanner", module = "tomors", frozen)]
 #[derive(Clone)]
 pub(crate) struct PyPetScanner {
@@ -24,7 +25,7 @@ pub(crate) struct PyPetScanner {
 #[pymethods]
 impl PyPetScanner {
     #[new]
-    #[pyo3(signature = (rings, crystals_per_ring, radius, ring_spacing, interaction_depth=0.0, blocks=None, tof=None, name="scanner"))]
+    #[pyo3(signature = (rings, crystals_per_ring, radius, ring_spacing, interaction_depth=0.0, blocks=None, tof=None, name="scanner", view_offset=0.0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -36,6 +37,7 @@ impl PyPetScanner {
         blocks: Option<(u32, u32, u32)>,
         tof: Option<(u32, f64, f64)>,
         name: &str,
+        view_offset: f64,
     ) -> PyResult<Self> {
         let mut s = PetScanner::new(
             name,
@@ -52,7 +54,9 @@ impl PyPetScanner {
         if let Some((n, w, fwhm)) = tof {
             s = s.with_tof(TofBins::from_ps(n, w, fwhm).py_err(py)?);
         }
-        Ok(Self { inner: s })
+        Ok(Self {
+            inner: s.with_view_offset(view_offset).py_err(py)?,
+        })
     }
     /// The Siemens Biograph mMR (64 rings, 504 positions per ring, no TOF).
     #[staticmethod]
@@ -88,6 +92,11 @@ impl PyPetScanner {
     #[getter]
     fn ring_spacing(&self) -> f64 {
         self.inner.ring_spacing_mm()
+    }
+    /// Angle added to every crystal's azimuth, radians (Interfile's `view offset`).
+    #[getter]
+    fn view_offset(&self) -> f64 {
+        self.inner.view_offset()
     }
     /// `(bins, bin width mm, FWHM mm)`, or None without TOF.
     #[getter]
@@ -225,9 +234,13 @@ impl PySinogramLayout {
 /// List-mode OSEM of `events` (an `(n, 4)` integer array of crystal pairs `[ring_a, crystal_a,
 /// ring_b, crystal_b]`, with `tof_bins` (n,) when the projector's layout has TOF) through the
 /// system model of `projector` (a `Pet3dProjector` of an unmashed layout: its factors and
-/// sensitivity image); `background` (expected randoms + scatter per bin, the layout's shape).
+/// sensitivity image); `background` (expected randoms + scatter per bin, the layout's shape);
+/// `sensitivity` (the projector's `sensitivity()`, computed once and reused across frames;
+/// default: computed here). Events whose pair lies outside the layout (ring difference,
+/// tangential range) are dropped: `outside="warn"` (default) says how many with a
+/// `UserWarning`, `"error"` raises `InvalidArgumentError`, `"drop"` is silent.
 #[pyfunction]
-#[pyo3(signature = (events, projector, iterations, subsets, tof_bins=None, background=None, post_filter_fwhm=None))]
+#[pyo3(signature = (events, projector, iterations, subsets, tof_bins=None, background=None, post_filter_fwhm=None, sensitivity=None, outside="warn"))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lm_osem<'py>(
     py: Python<'py>,
@@ -238,7 +251,14 @@ pub(crate) fn lm_osem<'py>(
     tof_bins: Option<PyReadonlyArray1<'py, i64>>,
     background: Option<&Bound<'py, PyAny>>,
     post_filter_fwhm: Option<f64>,
+    sensitivity: Option<&Bound<'py, PyAny>>,
+    outside: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    if !matches!(outside, "warn" | "error" | "drop") {
+        return Err(PyValueError::new_err(format!(
+            "outside={outside:?}: expected \"warn\", \"error\" or \"drop\""
+        )));
+    }
     let e = events.as_array();
     if e.ncols() != 4 {
         return Err(PyValueError::new_err(format!(
@@ -273,13 +293,42 @@ pub(crate) fn lm_osem<'py>(
     let b = background
         .map(|b| f32_array(py, b, "background"))
         .transpose()?;
+    let s = sensitivity
+        .map(|s| f32_array(py, s, "sensitivity"))
+        .transpose()?;
     let sino = projector.inner.clone();
+    let events = py
+        .detach(|| tomors::ListModeEvents::from_crystals(sino.layout(), &pairs, tof.as_deref()))
+        .py_err(py)?;
+    let dropped = events.outside_layout();
+    if dropped > 0 {
+        let message = format!(
+            "{dropped} of {} events lie outside the layout (ring difference above {} or beyond \
+             its {} tangential bins) and were dropped",
+            pairs.len(),
+            sino.layout().max_ring_difference(),
+            sino.layout().tangential()
+        );
+        match outside {
+            "error" => {
+                return Err(to_py(py, tomors::Error::InvalidArgument(message)));
+            }
+            "warn" => {
+                let text = std::ffi::CString::new(message).expect("no NUL in the message");
+                let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+                PyErr::warn(py, &category, &text, 1)?;
+            }
+            _ => {}
+        }
+    }
     let bv = b.as_ref().map(|b| b.as_array());
+    let sv = s.as_ref().map(|s| s.as_array());
     let out = py
         .detach(move || {
-            let events =
-                tomors::ListModeEvents::from_crystals(sino.layout(), &pairs, tof.as_deref())?;
-            let mut lm = tomors::ListModeProjector::new(events, &sino)?;
+            let mut lm = match sv {
+                Some(s) => tomors::ListModeProjector::with_sensitivity(events, &sino, s)?,
+                None => tomors::ListModeProjector::new(events, &sino)?,
+            };
             if let Some(b) = bv {
                 lm = lm.with_background(b)?;
             }

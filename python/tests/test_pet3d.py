@@ -80,6 +80,42 @@ def test_lm_osem_matches_sinogram_mlem():
         tomors.lm_osem(np.zeros((3, 3), np.int64), pet, iterations=1, subsets=1)
 
 
+def test_lm_osem_reuses_a_sensitivity_and_reports_dropped_events():
+    layout, grid = small(tof=True)
+    pet = tomors.Pet3dProjector(layout, grid, backend="cpu")
+    rng = np.random.default_rng(5)
+    n = 400
+    events = np.stack([rng.integers(0, 8, n), rng.integers(0, 64, n),
+                       rng.integers(0, 8, n), rng.integers(0, 64, n)], axis=1)
+    events = events[events[:, 1] != events[:, 3]]
+    tof = rng.integers(0, 5, len(events))
+    inside = np.array([layout.bin((a, b), (c, d)) is not None for a, b, c, d in events])
+    assert 0 < (~inside).sum() < len(events)
+    s = pet.sensitivity()
+    with pytest.warns(UserWarning, match=f"{(~inside).sum()} of {len(events)} events lie outside"):
+        a = tomors.lm_osem(events, pet, 2, 2, tof_bins=tof)
+    b = tomors.lm_osem(events, pet, 2, 2, tof_bins=tof, sensitivity=s, outside="drop")
+    c = tomors.lm_osem(events[inside], pet, 2, 2, tof_bins=tof[inside], sensitivity=s)
+    assert np.array_equal(a, b) and np.array_equal(b, c) and a.max() > 0
+    with pytest.raises(tomors.errors.InvalidArgumentError, match="outside the layout"):
+        tomors.lm_osem(events, pet, 1, 1, tof_bins=tof, outside="error")
+    with pytest.raises(ValueError, match="outside="):
+        tomors.lm_osem(events, pet, 1, 1, tof_bins=tof, outside="ignore")
+    with pytest.raises(tomors.errors.ShapeMismatchError):
+        tomors.lm_osem(events, pet, 1, 1, tof_bins=tof, sensitivity=s[1:], outside="drop")
+
+
+def test_scanner_view_offset_turns_the_crystals():
+    plain = tomors.PetScanner(rings=2, crystals_per_ring=64, radius=60.0, ring_spacing=4.0)
+    turned = tomors.PetScanner(rings=2, crystals_per_ring=64, radius=60.0, ring_spacing=4.0,
+                               view_offset=2 * np.pi / 64)
+    assert turned.view_offset == pytest.approx(2 * np.pi / 64)
+    assert turned.crystal_position(1, 3) == pytest.approx(plain.crystal_position(1, 4))
+    with pytest.raises(tomors.errors.InvalidGeometryError, match="view offset"):
+        tomors.PetScanner(rings=2, crystals_per_ring=64, radius=60.0, ring_spacing=4.0,
+                          view_offset=float("nan"))
+
+
 @needs_mmr
 def test_real_mmr_files():
     h = tomors.io.read_petlink(DATA / "small_listmode_file.l.hdr", tomors.SinogramLayout.mmr(11))

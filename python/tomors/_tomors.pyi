@@ -519,6 +519,7 @@ class PetScanner:
         blocks: Optional[tuple[int, int, int]] = None,
         tof: Optional[tuple[int, float, float]] = None,
         name: str = "scanner",
+        view_offset: float = 0.0,
     ) -> None: ...
     @staticmethod
     def mmr() -> "PetScanner": ...
@@ -534,6 +535,8 @@ class PetScanner:
     def effective_radius(self) -> float: ...
     @property
     def ring_spacing(self) -> float: ...
+    @property
+    def view_offset(self) -> float: ...
     @property
     def tof(self) -> Optional[tuple[int, float, float]]: ...
     def crystal_position(self, ring: int, crystal: int) -> tuple[float, float, float]: ...
@@ -607,8 +610,14 @@ def lm_osem(
     tof_bins: Optional[npt.NDArray[np.int64]] = None,
     background: Optional[ArrayLike] = None,
     post_filter_fwhm: Optional[float] = None,
+    sensitivity: Optional[ArrayLike] = None,
+    outside: str = "warn",
 ) -> F32Array:
-    """List-mode OSEM of (n, 4) crystal pairs [ring_a, crystal_a, ring_b, crystal_b]."""
+    """List-mode OSEM of (n, 4) crystal pairs [ring_a, crystal_a, ring_b, crystal_b].
+
+    `sensitivity`: the projector's `sensitivity()`, computed once and reused (default: computed
+    here). Events outside the layout are dropped; `outside` = "warn" (UserWarning with the
+    count), "error" (InvalidArgumentError) or "drop"."""
 
 def read_interfile(path: object) -> tuple[F32Array, object]: ...
 def read_rtk_geometry(

@@ -21,12 +21,12 @@ use crate::fusion::{
 use crate::geometry::pet::SinogramLayout;
 use crate::geometry::{ImageGrid, PatientGrid};
 use crate::io::dicom::{CtSeries, SeriesWriter, WriteModality};
-use crate::io::interfile::{read_interfile_image, read_interfile_sinogram};
+use crate::io::interfile::{read_interfile_image, read_interfile_sinogram, write_interfile_image};
 use crate::io::petlink::ListModeFile;
 use crate::io::siemens_norm::MmrNormalisation;
 use crate::physics::randoms_from_fan_sums;
-use crate::projector::Pet3dProjector;
-use crate::recon::Osem;
+use crate::projector::{ListModeEvents, ListModeProjector, Pet3dProjector};
+use crate::recon::{Osem, lm_osem_with};
 
 /// Where the emission data come from.
 #[derive(Debug, Clone)]
@@ -71,6 +71,13 @@ pub struct PetReconOptions {
     pub background_files: Vec<PathBuf>,
     /// Gaussian post-filter FWHM, mm.
     pub post_filter_fwhm: Option<f64>,
+    /// Reconstruct the prompts themselves by list-mode OSEM instead of their histogram (list
+    /// mode only; needs view mashing 1; the randoms and background enter per event).
+    pub list_mode: bool,
+    /// The sensitivity image of list-mode OSEM, an Interfile image (`.hv`) on the
+    /// reconstruction's grid as [`PetRecon::write`] leaves it beside an earlier frame's result
+    /// (same scanner, layout, normalisation and μ-map): read instead of computed.
+    pub sensitivity: Option<PathBuf>,
     /// Where to run.
     pub backend: Backend,
 }
@@ -88,6 +95,8 @@ impl Default for PetReconOptions {
             randoms: true,
             background_files: Vec::new(),
             post_filter_fwhm: None,
+            list_mode: false,
+            sensitivity: None,
             backend: Backend::Auto,
         }
     }
@@ -122,6 +131,8 @@ pub struct PetRecon {
     pub grid: PatientGrid,
     /// The μ-map on the image grid (1/mm), when attenuation was corrected.
     pub mu_map: Option<Array3<f32>>,
+    /// The sensitivity image `Aᵀm` of list-mode OSEM (`[z, y, x]`), for later frames.
+    pub sensitivity: Option<Array3<f32>>,
     /// The settings and what was read, one line each.
     pub settings: Vec<String>,
     /// Warnings (a reconstruction without normalisation, a CT short of the field of view).
@@ -135,6 +146,8 @@ pub struct PetFiles {
     pub dicom: Vec<PathBuf>,
     /// The NIfTI volume.
     pub nifti: PathBuf,
+    /// The list-mode sensitivity image (Interfile `.hv` and `.v`), when there is one.
+    pub sensitivity: Option<PathBuf>,
     /// The one-page summary.
     pub summary_png: PathBuf,
 }
@@ -161,6 +174,23 @@ pub fn reconstruct_pet(
     let mut settings = Vec::new();
     let mut warnings = Vec::new();
     report(PetStage::Data);
+    if options.list_mode && !matches!(data, PetData::ListMode(_)) {
+        return Err(Error::InvalidArgument(
+            "list-mode OSEM needs list-mode data (a sinogram has no events)".into(),
+        ));
+    }
+    if options.list_mode && options.view_mashing != 1 {
+        return Err(Error::InvalidArgument(format!(
+            "list-mode OSEM needs view mashing 1 (events keep their own view), not {}",
+            options.view_mashing
+        )));
+    }
+    if options.sensitivity.is_some() && !options.list_mode {
+        return Err(Error::InvalidArgument(
+            "a sensitivity image is read for list-mode OSEM only".into(),
+        ));
+    }
+    let mut prompts: Option<Vec<[u32; 4]>> = None;
     let (measured, layout, mut background) = match data {
         PetData::ListMode(path) => {
             let file = ListModeFile::open(path)?;
@@ -173,6 +203,9 @@ pub fn reconstruct_pet(
                 options.view_mashing,
             )?;
             let h = file.histogram(&layout, options.window)?;
+            if options.list_mode {
+                prompts = Some(file.prompt_pairs(options.window)?.0);
+            }
             settings.push(format!(
                 "{}: {} prompts, {} delayeds in {:.3} s ({} words)",
                 path.display(),
@@ -295,8 +328,38 @@ pub fn reconstruct_pet(
         });
         true
     };
-    let image = osem.run_with(&model, measured.view(), Some(&mut cb))?;
+    let (image, sensitivity) = match prompts {
+        Some(pairs) => {
+            let events = ListModeEvents::from_crystals(&layout, &pairs, None)?;
+            if events.outside_layout() > 0 {
+                warnings.push(format!(
+                    "{} of {} prompts lie outside the layout (ring difference above {}) and \
+                     were left out",
+                    events.outside_layout(),
+                    pairs.len(),
+                    layout.max_ring_difference()
+                ));
+            }
+            drop(pairs);
+            let sensitivity = match &options.sensitivity {
+                Some(path) => {
+                    settings.push(format!("sensitivity image {}", path.display()));
+                    read_sensitivity(path, &grid)?
+                }
+                None => model.sensitivity()?,
+            };
+            let mut lm = ListModeProjector::with_sensitivity(events, &model, sensitivity.view())?;
+            if let Some(b) = &background {
+                lm = lm.with_background(b.view())?;
+            }
+            settings.push(format!("list-mode OSEM of {} prompts", lm.events().len()));
+            let image = lm_osem_with(&lm, &osem, Some(&mut cb))?;
+            (image, Some(sensitivity))
+        }
+        None => (osem.run_with(&model, measured.view(), Some(&mut cb))?, None),
+    };
     let image: Array3<f32> = image.into_dimensionality::<Ix3>().expect("3D image");
+    let sensitivity = sensitivity.map(|s| s.into_dimensionality::<Ix3>().expect("3D image"));
     let [nz, ny, nx] = grid.shape();
     let [dz, dy, dx] = grid.spacing();
     settings.push(format!(
@@ -309,9 +372,33 @@ pub fn reconstruct_pet(
         image,
         grid: patient,
         mu_map,
+        sensitivity,
         settings,
         warnings,
     })
+}
+
+/// A sensitivity image written by [`PetRecon::write`], checked against `grid`.
+fn read_sensitivity(path: &Path, grid: &ImageGrid) -> Result<ndarray::ArrayD<f32>> {
+    let (s, g) = read_interfile_image(path)?;
+    let close = |a: [f64; 3], b: [f64; 3]| a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-3);
+    if g.shape() != grid.shape()
+        || !close(g.spacing(), grid.spacing())
+        || !close(g.origin(), grid.origin())
+    {
+        return Err(Error::InvalidArgument(format!(
+            "{}: a sensitivity image of {:?} voxels of {:?} mm at {:?}, but the reconstruction's \
+             grid is {:?} voxels of {:?} mm at {:?}",
+            path.display(),
+            g.shape(),
+            g.spacing(),
+            g.origin(),
+            grid.shape(),
+            grid.spacing(),
+            grid.origin()
+        )));
+    }
+    Ok(s.into_dyn())
 }
 
 /// Radius of the transaxial field of view the layout's tangential bins span, mm.
@@ -358,15 +445,21 @@ fn patient_grid(g: &ImageGrid) -> Result<PatientGrid> {
 }
 
 impl PetRecon {
-    /// Writes into `folder`: `dicom/` (a PT series, units PROPCNTS), `recon.nii.gz` and
-    /// `summary.png`, each file atomically; existing files are never overwritten.
+    /// Writes into `folder`: `dicom/` (a PT series, units PROPCNTS), `recon.nii.gz`,
+    /// `summary.png` and, after list-mode OSEM, `sensitivity.hv` (for later frames,
+    /// [`PetReconOptions::sensitivity`]), each file atomically; existing files are never
+    /// overwritten.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when an output exists already; writing failures.
     pub fn write(&self, folder: &Path) -> Result<PetFiles> {
         let nifti = folder.join("recon.nii.gz");
         let summary_png = folder.join("summary.png");
+        let sensitivity_hv = folder.join("sensitivity.hv");
         crate::io::refuse_existing([nifti.as_path(), summary_png.as_path()])?;
+        if self.sensitivity.is_some() {
+            crate::io::refuse_existing([sensitivity_hv.as_path()])?;
+        }
         std::fs::create_dir_all(folder).map_err(|source| Error::Io {
             path: folder.to_path_buf(),
             source,
@@ -378,10 +471,18 @@ impl PetRecon {
         let written = writer.write(self.image.view(), &self.grid, &folder.join("dicom"))?;
         crate::io::nifti::write_nifti(self.image.view(), &self.grid, &nifti, "PROPCNTS")?;
         crate::fusion::write_png(self.summary_page()?.view(), &summary_png)?;
+        let sensitivity = match &self.sensitivity {
+            Some(s) => {
+                write_interfile_image(&sensitivity_hv, s.view(), &self.grid.image_grid()?)?;
+                Some(sensitivity_hv)
+            }
+            None => None,
+        };
         Ok(PetFiles {
             dicom: written.files,
             nifti,
             summary_png,
+            sensitivity,
         })
     }
 

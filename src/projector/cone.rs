@@ -1,6 +1,6 @@
 //! The matched cone-beam projector pair: Joseph line integrals from the source to each
 //! detector pixel's centre and their exact transpose, run by the 3D line stages
-//! (`pet_forward`, and `abs_max` → `pet_adjoint` → `fixed_to_float`) in their cone-beam mode.
+//! (`pet_forward`, and `pet_adjoint_max` → `pet_adjoint` → `fixed_to_float`) in their cone-beam mode.
 //! A ray is a line of response from the source to the pixel: one walk serves PET and CT.
 
 use super::pet3d::{PetRunner, base_params, max_weight};

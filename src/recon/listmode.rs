@@ -1,6 +1,6 @@
 //! List-mode OSEM: the EM update summed over events instead of bins.
 
-use super::em::Osem;
+use super::em::{IterationReport, Osem};
 use crate::error::{Error, Result};
 use crate::projector::ListModeProjector;
 use ndarray::{ArrayD, IxDyn};
@@ -16,6 +16,18 @@ use ndarray::{ArrayD, IxDyn};
 /// # Errors
 /// [`Error::InvalidArgument`] for no events or a bad schedule; backend failures.
 pub fn lm_osem(model: &ListModeProjector, osem: &Osem<'_>) -> Result<ArrayD<f32>> {
+    lm_osem_with(model, osem, None)
+}
+
+/// As [`lm_osem`], calling `callback` after every iteration ([`Osem::run_with`]).
+///
+/// # Errors
+/// As [`lm_osem`].
+pub fn lm_osem_with(
+    model: &ListModeProjector,
+    osem: &Osem<'_>,
+    callback: Option<&mut dyn FnMut(&IterationReport<'_>) -> bool>,
+) -> Result<ArrayD<f32>> {
     if model.events().is_empty() {
         return Err(Error::InvalidArgument("list-mode OSEM of no events".into()));
     }
@@ -32,5 +44,5 @@ pub fn lm_osem(model: &ListModeProjector, osem: &Osem<'_>) -> Result<ArrayD<f32>
         post_filter_fwhm: osem.post_filter_fwhm,
         prior: osem.prior,
     };
-    run.run(model, ones.view())
+    run.run_with(model, ones.view(), callback)
 }

@@ -17,7 +17,7 @@ pub use fbp::{Fbp, fbp};
 #[cfg(test)]
 pub(crate) use fdk::fdk_maps;
 pub use fdk::{Fdk, FdkOptions, fdk};
-pub use listmode::lm_osem;
+pub use listmode::{lm_osem, lm_osem_with};
 pub use prior::{Prior, PriorKind};
 pub use quant::{Voi, VoiStats, voi_stats};
 pub use transmission::{OrderedSubsets, cgls, transmission_log_likelihood};

@@ -1,6 +1,7 @@
-//! `tomors recon-pet OUT --listmode FILE.l.hdr | --sinogram FILE.hs [--norm N] [--mu MU.hv |
-//! --ct DIR]`: 3D PET with normalisation, randoms from delayeds and attenuation, written as
-//! DICOM PT, NIfTI and a summary PNG.
+//! `tomors recon-pet OUT --listmode FILE.l.hdr [--lm-osem [--sensitivity S.hv]] | --sinogram
+//! FILE.hs [--norm N] [--mu MU.hv | --ct DIR]`: 3D PET with normalisation, randoms from
+//! delayeds and attenuation, by OSEM of the histogram or list-mode OSEM of the prompts, written
+//! as DICOM PT, NIfTI and a summary PNG (and the list-mode sensitivity image for later frames).
 
 use std::path::PathBuf;
 
@@ -59,6 +60,14 @@ pub struct ReconPetArgs {
     /// Gaussian post-filter FWHM, mm.
     #[arg(long)]
     post_filter_fwhm: Option<f64>,
+    /// Reconstruct the prompts themselves (list-mode OSEM) instead of their histogram; writes
+    /// the sensitivity image as OUT/sensitivity.hv for later frames.
+    #[arg(long, requires = "listmode")]
+    lm_osem: bool,
+    /// With --lm-osem: a sensitivity image an earlier frame wrote (same scanner, span,
+    /// normalisation and μ-map), read instead of computed.
+    #[arg(long, requires = "lm_osem")]
+    sensitivity: Option<PathBuf>,
     /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
@@ -66,7 +75,15 @@ pub struct ReconPetArgs {
 
 pub fn run(a: &ReconPetArgs) -> CliResult<()> {
     // Refuse before minutes of work, not after.
-    for name in ["recon.nii.gz", "summary.png", "dicom"] {
+    let sensitivity_out = if a.lm_osem {
+        Some("sensitivity.hv")
+    } else {
+        None
+    };
+    for name in ["recon.nii.gz", "summary.png", "dicom"]
+        .into_iter()
+        .chain(sensitivity_out)
+    {
         let p = a.out.join(name);
         if p.exists() {
             return Err(CliError::file(format!(
@@ -106,6 +123,8 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         randoms: !a.no_randoms,
         background_files: a.background.clone(),
         post_filter_fwhm: a.post_filter_fwhm,
+        list_mode: a.lm_osem,
+        sensitivity: a.sensitivity.clone(),
         backend: a.backend,
         ..PetReconOptions::default()
     };
@@ -148,5 +167,8 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         files.nifti.display(),
         files.summary_png.display()
     );
+    if let Some(s) = &files.sensitivity {
+        println!("wrote {} (--sensitivity for later frames)", s.display());
+    }
     Ok(())
 }
