@@ -371,6 +371,77 @@ fn fuse_pet_places_a_pet_series_over_the_ct() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
 
+/// List-mode OSEM of the real mMR prompts (randoms per event, normalisation, attenuation): a
+/// first frame computes and writes the sensitivity image, a second frame reads it back; a
+/// sensitivity image of another grid is refused.
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn recon_pet_list_mode_osem_reuses_its_sensitivity() {
+    let dir = scratch("recon-pet-lm");
+    let data = common::shared_data("pet_mmr");
+    let frame = |out: &std::path::Path, window: [&str; 2], extra: &[&std::ffi::OsStr]| {
+        tomors()
+            .arg("recon-pet")
+            .arg(out)
+            .arg("--listmode")
+            .arg(data.join("small_listmode_file.l.hdr"))
+            .arg("--norm")
+            .arg(data.join("norm.n.hdr"))
+            .arg("--mu")
+            .arg(data.join("mu_map.hv"))
+            .args(["--lm-osem", "--iterations", "1", "--subsets", "2"])
+            .args(["--voxel", "16", "--backend", "cpu", "--window"])
+            .args(window)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = dir.join("first");
+    let run = frame(&first, ["0", "10"], &[]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("list-mode OSEM of"), "{stdout}");
+    let sensitivity = first.join("sensitivity.hv");
+    assert!(sensitivity.exists() && first.join("recon.nii.gz").exists());
+    let second = dir.join("second");
+    let run = frame(
+        &second,
+        ["10", "20"],
+        &["--sensitivity".as_ref(), sensitivity.as_os_str()],
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("sensitivity image"), "{stdout}");
+    assert!(second.join("sensitivity.hv").exists());
+    // Another voxel size: the image's grid differs from the sensitivity's.
+    let other = tomors()
+        .arg("recon-pet")
+        .arg(dir.join("other"))
+        .arg("--listmode")
+        .arg(data.join("small_listmode_file.l.hdr"))
+        .args([
+            "--lm-osem",
+            "--voxel",
+            "12",
+            "--backend",
+            "cpu",
+            "--sensitivity",
+        ])
+        .arg(&sensitivity)
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(EXIT_INPUT));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("grid"));
+}
+
 /// The real mMR acquisition end to end: list mode → span-11 histogram (mashed 6 for time),
 /// normalisation, randoms from delayeds, attenuation from the μ-map, OSEM → DICOM PT, NIfTI,
 /// summary. The μ-map is the NEMA phantom's (the only one in the data), so the check is on the

@@ -1,7 +1,7 @@
 //! CPU twin of `shaders/pet_forward.wgsl`: one line of response per sample, rayon over the
 //! samples in place of the dispatch grid.
 
-use super::shared::pet::{lor_of, pet_taps, pet_walk, slab_planes};
+use super::shared::pet::{Walk, lor_of, on_axis, pet_taps, pet_walk, slab_planes};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 
@@ -22,39 +22,45 @@ pub(crate) fn pet_forward(
         .enumerate()
         .for_each(|(i, o)| {
             let walk = pet_walk(p, &lor_of(p, i as u32, transaxial, axial, events));
-            let mut total = if p.slab[0] > 0 { *o } else { 0.0 };
-            let rising = walk.axis == 2 || walk.d[2] * walk.d[walk.axis] >= 0.0;
-            let (mut cur, mut here, mut next) = (-2i32, 0.0f32, 0.0f32);
-            let (first, last) = slab_planes(p, &walk);
-            for s in first..=last {
-                let plane = if rising { s } else { last - (s - first) };
-                let taps = pet_taps(p, &walk, plane);
-                let low = taps.slice[0];
-                if low == cur + 1 {
-                    total += here;
-                    here = next;
-                    next = 0.0;
-                    cur = low;
-                } else if low > cur + 1 {
-                    total += here;
-                    total += next;
-                    here = 0.0;
-                    next = 0.0;
-                    cur = low;
-                }
-                for k in 0..4 {
-                    if taps.index[k] >= 0 {
-                        let v = image[taps.index[k] as usize] * taps.weight[k];
-                        if taps.slice[k] == cur {
-                            here += v;
-                        } else {
-                            next += v;
-                        }
-                    }
-                }
-            }
+            let start = if p.slab[0] > 0 { *o } else { 0.0 };
+            *o = on_axis!(walk.axis, line_sum(p, &walk, image, start));
+        });
+}
+
+/// The line's integral along axis `A` onto `total`, slice by slice in increasing z.
+#[inline(always)]
+fn line_sum<const A: usize>(p: &PetParams, walk: &Walk, image: &[f32], mut total: f32) -> f32 {
+    let rising = A == 2 || walk.d[2] * walk.d[A] >= 0.0;
+    let (mut cur, mut here, mut next) = (-2i32, 0.0f32, 0.0f32);
+    let (first, last) = slab_planes(p, walk);
+    for s in first..=last {
+        let plane = if rising { s } else { last - (s - first) };
+        let taps = pet_taps::<A>(p, walk, plane);
+        let low = taps.slice[0];
+        if low == cur + 1 {
+            total += here;
+            here = next;
+            next = 0.0;
+            cur = low;
+        } else if low > cur + 1 {
             total += here;
             total += next;
-            *o = total;
-        });
+            here = 0.0;
+            next = 0.0;
+            cur = low;
+        }
+        for k in 0..4 {
+            if taps.index[k] >= 0 {
+                let v = image[taps.index[k] as usize] * taps.weight[k];
+                if taps.slice[k] == cur {
+                    here += v;
+                } else {
+                    next += v;
+                }
+            }
+        }
+    }
+    total += here;
+    total += next;
+    total
 }

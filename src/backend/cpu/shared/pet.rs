@@ -246,12 +246,14 @@ pub(crate) struct Taps {
     pub slice: [i32; 4],
 }
 
-/// Twin of `pet_taps`. Always inlined: called once per plane of every line, its four taps
-/// then stay in registers.
+/// Twin of `pet_taps`, for a walk along axis `A` (`w.axis == A`): the axis a constant, so each
+/// of the three loops the callers pick ([`Walk::axis`]) indexes without run-time selects.
+/// Always inlined: called once per plane of every line, its four taps then stay in registers.
 #[inline(always)]
-pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
+pub(crate) fn pet_taps<const A: usize>(p: &PetParams, w: &Walk, i: i32) -> Taps {
+    debug_assert_eq!(w.axis, A);
     let fi = i as f32;
-    let lambda = (fi - w.q1[w.axis]) / w.d[w.axis];
+    let lambda = (fi - w.q1[A]) / w.d[A];
     let pos: [f32; 3] = std::array::from_fn(|k| w.q1[k] + lambda * w.d[k]);
     let covered = ((fi + 0.5).min(w.inside[1]) - (fi - 0.5).max(w.inside[0])).max(0.0);
     let mut weight = w.step * covered;
@@ -263,8 +265,8 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
         let lower = ((-w.half_width - tau) * s).clamp(-lim, lim);
         weight *= p.tof[3] * (erf_twin(upper) - erf_twin(lower));
     }
-    let b = if w.axis == 0 { 1 } else { 0 };
-    let c = if w.axis == 2 { 1 } else { 2 };
+    let b = if A == 0 { 1 } else { 0 };
+    let c = if A == 2 { 1 } else { 2 };
     let n = [p.nx as i32, p.ny as i32, p.nz as i32];
     let pb = pos[b].clamp(0.0, (n[b] - 1) as f32);
     let pc = pos[c].clamp(0.0, (n[c] - 1) as f32);
@@ -285,7 +287,7 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
         let wb = if k & 1 == 1 { tb } else { 1.0 - tb };
         let wc = if k >> 1 == 1 { tc } else { 1.0 - tc };
         let mut v = [0i32; 3];
-        v[w.axis] = i;
+        v[A] = i;
         v[b] = jb;
         v[c] = jc;
         let inside = jb < n[b] && jc < n[c] && v[2] >= z0 && v[2] < z1;
@@ -298,6 +300,55 @@ pub(crate) fn pet_taps(p: &PetParams, w: &Walk, i: i32) -> Taps {
         out.slice[k as usize] = v[2];
     }
     out
+}
+
+/// Calls `$run::<A>($args…)` for the walk's axis `A` (0, 1 or 2): one monomorphised loop per
+/// axis ([`pet_taps`]).
+macro_rules! on_axis {
+    ($axis:expr, $run:ident($($arg:expr),* $(,)?)) => {
+        match $axis {
+            0 => $run::<0>($($arg),*),
+            1 => $run::<1>($($arg),*),
+            _ => $run::<2>($($arg),*),
+        }
+    };
+}
+pub(crate) use on_axis;
+
+/// The back-projection's walk of line `i` (the prologue and loop `pet_adjoint_max` and
+/// `pet_adjoint` share): `f(voxel, term)` for every tap in the slab with a term ≠ 0
+/// ([`fixed_term`] of `data[i]` and the tap's weight).
+#[inline(always)]
+pub(crate) fn line_terms(
+    p: &PetParams,
+    tables: (&[[f32; 4]], &[[f32; 4]], &[[u32; 4]]),
+    data: &[f32],
+    i: u32,
+    f: impl FnMut(usize, f32),
+) {
+    let y = data[i as usize];
+    if y == 0.0 {
+        return;
+    }
+    let walk = pet_walk(p, &lor_of(p, i, tables.0, tables.1, tables.2));
+    on_axis!(walk.axis, terms_on(p, &walk, y, f));
+}
+
+/// [`line_terms`] along axis `A`.
+#[inline(always)]
+fn terms_on<const A: usize>(p: &PetParams, walk: &Walk, y: f32, mut f: impl FnMut(usize, f32)) {
+    let (first, last) = slab_planes(p, walk);
+    for plane in first..=last {
+        let taps = pet_taps::<A>(p, walk, plane);
+        for k in 0..4 {
+            if taps.index[k] >= 0 {
+                let c = fixed_term(y, taps.weight[k]);
+                if c != 0.0 {
+                    f(taps.index[k] as usize, c);
+                }
+            }
+        }
+    }
 }
 
 /// Twin of `fixed_term`: a tap's term `y · w`, 0 below the smallest normal `f32`.
