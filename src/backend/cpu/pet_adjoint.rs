@@ -4,7 +4,7 @@
 //! adds them up at the end: integer sums, so the same words in any grouping, and no locked
 //! instruction per tap. Images too large for a copy per thread share atomic sums instead.
 
-use super::shared::pet::{fixed_shift, line_terms, times_pow2};
+use super::shared::pet::{LineTables, fixed_shift, line_terms, times_pow2};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -49,7 +49,7 @@ pub(crate) fn pet_adjoint(
 /// [`pet_adjoint`] with per-thread sums while they fit `private_bytes`.
 fn sum_terms(
     p: &PetParams,
-    tables: (&[[f32; 4]], &[[f32; 4]], &[[u32; 4]]),
+    tables: LineTables<'_>,
     data: &[f32],
     voxel_max: &[u32],
     acc: &mut [u32],

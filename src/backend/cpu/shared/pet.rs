@@ -315,13 +315,16 @@ macro_rules! on_axis {
 }
 pub(crate) use on_axis;
 
+/// The line tables the 3D line stages read: transaxial, axial, list-mode events.
+pub(crate) type LineTables<'a> = (&'a [[f32; 4]], &'a [[f32; 4]], &'a [[u32; 4]]);
+
 /// The back-projection's walk of line `i` (the prologue and loop `pet_adjoint_max` and
 /// `pet_adjoint` share): `f(voxel, term)` for every tap in the slab with a term ≠ 0
 /// ([`fixed_term`] of `data[i]` and the tap's weight).
 #[inline(always)]
 pub(crate) fn line_terms(
     p: &PetParams,
-    tables: (&[[f32; 4]], &[[f32; 4]], &[[u32; 4]]),
+    tables: LineTables<'_>,
     data: &[f32],
     i: u32,
     f: impl FnMut(usize, f32),
