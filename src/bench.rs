@@ -215,6 +215,26 @@ impl Pet3dBenchCase {
         Self::with("generic TOF span 11, mashed 4".into(), layout, grid)
     }
 
+    /// The projector comparison against parallelproj (issue 30): 8 rings of the mMR's ring
+    /// geometry (504 positions, radius, depth, spacing and gaps), span 1 (64 planes), 344 bins,
+    /// 252 views, over 15 slices of 2.03 mm and 344² voxels of 2.086 mm; with `tof`, 29 TOF
+    /// bins of 160 ps at 400 ps FWHM (a generic setting: the mMR has no TOF).
+    ///
+    /// # Errors
+    /// Never in practice (valid sizes).
+    pub fn mmr_8_rings(tof: bool) -> Result<Self> {
+        use crate::geometry::pet::{PetScanner, SinogramLayout, TofBins};
+        let mut scanner = PetScanner::new("mMR 8 rings", 8, 504, 328.0, 7.0, 4.0625)?
+            .with_blocks(8, 1, 0)?;
+        if tof {
+            scanner = scanner.with_tof(TofBins::from_ps(29, 160.0, 400.0)?);
+        }
+        let layout = SinogramLayout::new(scanner, 344, 1, 7, 1)?;
+        let grid = ImageGrid::new_3d([15, 344, 344], [2.03125, 2.086, 2.086])?;
+        let name = if tof { "mMR 8 rings, TOF" } else { "mMR 8 rings" };
+        Self::with(name.into(), layout, grid)
+    }
+
     fn with(
         name: String,
         layout: crate::geometry::pet::SinogramLayout,

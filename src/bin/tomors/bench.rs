@@ -10,7 +10,8 @@
 //! - `results`: one object per case × backend × operation:
 //!   - `case` (a stable id: `parallel-256`, `parallel-512`, `parallel-1024`,
 //!     `parallel-512x128`, `spect-nema-128`, `pet2d-nema-256`, `pet3d-mmr-span11`,
-//!     `pet3d-mmr-span1`, `pet3d-tof`, `pet3d-mmr-listmode`, `cbct-256`, `cbct-512`) and
+//!     `pet3d-mmr-span1`, `pet3d-tof`, `pet3d-mmr-listmode`, `pet3d-mmr-8-rings`,
+//!     `pet3d-mmr-8-rings-tof`, `cbct-256`, `cbct-512`) and
 //!     `description`;
 //!   - `backend` (`cpu` or `gpu`) and `device` (threads, or the adapter);
 //!   - `operation`: `forward`, `adjoint`, `fbp`, `fdk`, `osem`, `lm-osem`;
@@ -39,13 +40,14 @@ use tomors::{Backend, Fbp, Osem, Projector, RampFilter, SpectProjector};
 pub struct BenchArgs {
     /// Cases: any of 256, 512, 1024, stack (512²×128), spect (128³ OSEM), pet (256² OSEM),
     /// mmr11, mmr1 (3D PET on the mMR, span 11 or 1), tof (generic TOF scanner), lm (list-mode
-    /// OSEM per million mMR events), cbct256 (256³ from 360 × 512²), cbct512 (512³ from
+    /// OSEM per million mMR events), mmr8 and mmr8tof (8 mMR rings, span 1, 344² × 15: the
+    /// comparison with parallelproj), cbct256 (256³ from 360 × 512²), cbct512 (512³ from
     /// 512 × 512²); for cone beam, fbp is FDK.
     #[arg(
         long,
         default_value = "256,512,1024,stack",
         value_delimiter = ',',
-        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm", "cbct256", "cbct512"]
+        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm", "mmr8", "mmr8tof", "cbct256", "cbct512"]
     )]
     cases: Vec<String>,
     /// Backends: any of cpu, gpu (gpu is skipped when wgpu finds no adapter).
@@ -224,7 +226,9 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
             "stack" => bench_parallel(512, 128, 720, &list, ops, repeat, &mut rows)?,
             "spect" => bench_spect(&list, repeat, &mut rows)?,
             "pet" => bench_pet(&list, repeat, &mut rows)?,
-            "mmr11" | "mmr1" | "tof" | "lm" => bench_pet3d(c, &list, repeat, &mut rows)?,
+            "mmr11" | "mmr1" | "tof" | "lm" | "mmr8" | "mmr8tof" => {
+                bench_pet3d(c, &list, repeat, &mut rows)?
+            }
             "cbct256" => bench_cone(256, &list, ops, repeat, a.max_buffer_mib, &mut rows)?,
             "cbct512" => bench_cone(512, &list, ops, repeat, a.max_buffer_mib, &mut rows)?,
             other => return Err(format!("unknown case {other:?}").into()),
@@ -507,6 +511,8 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
         "mmr1" => (Pet3dBenchCase::mmr(1), "pet3d-mmr-span1"),
         "tof" => (Pet3dBenchCase::generic_tof(), "pet3d-tof"),
         "lm" => (Pet3dBenchCase::mmr(11), "pet3d-mmr-listmode"),
+        "mmr8" => (Pet3dBenchCase::mmr_8_rings(false), "pet3d-mmr-8-rings"),
+        "mmr8tof" => (Pet3dBenchCase::mmr_8_rings(true), "pet3d-mmr-8-rings-tof"),
         _ => (Pet3dBenchCase::mmr(11), "pet3d-mmr-span11"),
     };
     let c = c.map_err(err)?;
