@@ -224,14 +224,18 @@ impl Pet3dBenchCase {
     /// Never in practice (valid sizes).
     pub fn mmr_8_rings(tof: bool) -> Result<Self> {
         use crate::geometry::pet::{PetScanner, SinogramLayout, TofBins};
-        let mut scanner = PetScanner::new("mMR 8 rings", 8, 504, 328.0, 7.0, 4.0625)?
-            .with_blocks(8, 1, 0)?;
+        let mut scanner =
+            PetScanner::new("mMR 8 rings", 8, 504, 328.0, 7.0, 4.0625)?.with_blocks(8, 1, 0)?;
         if tof {
             scanner = scanner.with_tof(TofBins::from_ps(29, 160.0, 400.0)?);
         }
         let layout = SinogramLayout::new(scanner, 344, 1, 7, 1)?;
         let grid = ImageGrid::new_3d([15, 344, 344], [2.03125, 2.086, 2.086])?;
-        let name = if tof { "mMR 8 rings, TOF" } else { "mMR 8 rings" };
+        let name = if tof {
+            "mMR 8 rings, TOF"
+        } else {
+            "mMR 8 rings"
+        };
         Self::with(name.into(), layout, grid)
     }
 

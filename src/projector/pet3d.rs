@@ -15,9 +15,9 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 /// The TOF timing kernel is a Gaussian truncated this many standard deviations from its
-/// centre and renormalised to unit area (by `1 / erf(T/√2)`, 1.0027 for 3σ), so that the TOF
-/// bins of a line of response sum to its non-TOF weight wherever they cover it with `T`σ to
-/// spare ([`Pet3dProjector::sensitivity`] relies on this).
+/// centre and renormalised to unit area (by `1 / erf(T/√2)`, 1.0027 for 3σ): the TOF bins of a
+/// line of response sum to the kernel over their union (its non-TOF weight wherever they cover
+/// it with `T`σ to spare), which [`Pet3dProjector::sensitivity`] uses.
 pub const TOF_TRUNCATION_SIGMAS: f32 = 3.0;
 
 /// The parameters every PET dispatch over `grid` shares (`len`, `first` and `bound_exp` are
@@ -277,37 +277,6 @@ impl Pet3dProjector {
         }
     }
 
-    /// Whether the layout's TOF bins cover every line's stretch through the image box with
-    /// the kernel's truncation to spare, so that a line's TOF weights sum to its non-TOF
-    /// weight at every voxel ([`TOF_TRUNCATION_SIGMAS`]). A point of the box lies at most
-    /// `r·√(1 + (Δz / L)²)` from its line's midpoint: `r` the box's largest distance from the
-    /// axis, `Δz` the largest ring separation of a plane, `L = 2√(R² − r²)` the shortest
-    /// transaxial length of a line through the box (`R` where lines end).
-    fn tof_covers_image(&self) -> bool {
-        let Some(tof) = self.layout.tof() else {
-            return false;
-        };
-        let [_, ny, nx] = self.grid.shape();
-        let [_, oy, ox] = self.grid.origin();
-        let [_, dy, dx] = self.grid.spacing();
-        let xs = [ox - dx / 2.0, ox + (nx as f64 - 0.5) * dx];
-        let ys = [oy - dy / 2.0, oy + (ny as f64 - 0.5) * dy];
-        let r = xs
-            .iter()
-            .flat_map(|x| ys.iter().map(move |y| x.hypot(*y)))
-            .fold(0.0, f64::max);
-        let s = self.layout.scanner();
-        let big_r = s.effective_radius_mm();
-        if r >= big_r {
-            return false;
-        }
-        let dz_max = self.layout.max_ring_difference() as f64 * s.ring_spacing_mm();
-        let shortest = 2.0 * (big_r * big_r - r * r).sqrt();
-        let reach = r * (1.0 + (dz_max / shortest).powi(2)).sqrt();
-        let spare = TOF_TRUNCATION_SIGMAS as f64 * tof.sigma_mm();
-        reach + spare <= tof.count as f64 * tof.width_mm / 2.0
-    }
-
     /// Repeats per-line values over the TOF bins (data order).
     fn expand_tof(&self, per_line: &[f32]) -> Vec<f32> {
         let k = self.layout.tof_bins() as usize;
@@ -398,26 +367,33 @@ impl Pet3dProjector {
     }
 
     /// The sensitivity image `Aᵀ m` (the back-projection of the factors, or of ones). With
-    /// TOF bins that cover every line through the image with the kernel's truncation to spare,
-    /// it is computed without TOF (a line's renormalised TOF weights sum to its non-TOF
-    /// weight, [`TOF_TRUNCATION_SIGMAS`]): one back-projection instead of one per TOF bin, equal
-    /// to the TOF sum (`adjoint` of ones) within f32 rounding. Otherwise over every TOF bin.
+    /// TOF, one walk per line of response instead of one per TOF bin: the renormalised,
+    /// truncated kernel ([`TOF_TRUNCATION_SIGMAS`]) integrated over a line's K bins telescopes
+    /// to the same kernel integrated over one bin K times as wide, centred on the midpoint, so
+    /// the sum over TOF bins is computed as that one bin (equal to the back-projection of ones
+    /// over every bin within f32 rounding, tested; equal to the non-TOF sensitivity wherever the
+    /// bins cover a line with 3σ to spare).
     ///
     /// # Errors
     /// Backend failures.
     pub fn sensitivity(&self) -> Result<ArrayD<f32>> {
         let mut out = vec![0.0f32; self.grid.len()];
-        if self.tof_covers_image() {
-            let k = self.layout.tof_bins() as usize;
-            let tang = self.layout.tangential() as usize;
-            let per_line = self.run.factors.as_ref().map(|f| {
-                f.chunks_exact(k * tang)
-                    .flat_map(|c| c[..tang].iter().copied())
-                    .collect()
-            });
-            self.non_tof(per_line).run.adjoint_flat(None, &mut out)?;
-        } else {
-            self.run.adjoint_flat(None, &mut out)?;
+        match self.layout.tof() {
+            Some(tof) => {
+                let k = self.layout.tof_bins() as usize;
+                let tang = self.layout.tangential() as usize;
+                let per_line = self.run.factors.as_ref().map(|f| {
+                    f.chunks_exact(k * tang)
+                        .flat_map(|c| c[..tang].iter().copied())
+                        .collect()
+                });
+                let mut summed = self.non_tof(per_line);
+                let mut kernel = base_params(&self.grid, Some(tof)).tof;
+                kernel[0] *= k as f32;
+                summed.run.tables.base.tof = kernel;
+                summed.run.adjoint_flat(None, &mut out)?;
+            }
+            None => self.run.adjoint_flat(None, &mut out)?,
         }
         Ok(ArrayD::from_shape_vec(IxDyn(&self.image_shape()), out).expect("image shape"))
     }
