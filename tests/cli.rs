@@ -396,8 +396,9 @@ fn recon_pet_list_mode_osem_reuses_its_sensitivity() {
             .output()
             .unwrap()
     };
+    // The file holds 0.61 s of prompts: two frames of about 0.3 s.
     let first = dir.join("first");
-    let run = frame(&first, ["0", "10"], &[]);
+    let run = frame(&first, ["0", "0.3"], &[]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -410,7 +411,7 @@ fn recon_pet_list_mode_osem_reuses_its_sensitivity() {
     let second = dir.join("second");
     let run = frame(
         &second,
-        ["10", "20"],
+        ["0.3", "0.7"],
         &["--sensitivity".as_ref(), sensitivity.as_os_str()],
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -421,6 +422,14 @@ fn recon_pet_list_mode_osem_reuses_its_sensitivity() {
     );
     assert!(stdout.contains("sensitivity image"), "{stdout}");
     assert!(second.join("sensitivity.hv").exists());
+    // A window after the last prompt: a typed error naming it, no image of zeros.
+    let empty = frame(
+        &dir.join("empty"),
+        ["5", "6"],
+        &["--sensitivity".as_ref(), sensitivity.as_os_str()],
+    );
+    assert_eq!(empty.status.code(), Some(EXIT_INPUT));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no prompts in the time window"));
     // Another voxel size: the image's grid differs from the sensitivity's.
     let other = tomors()
         .arg("recon-pet")

@@ -204,7 +204,15 @@ pub fn reconstruct_pet(
             )?;
             let h = file.histogram(&layout, options.window)?;
             if options.list_mode {
-                prompts = Some(file.prompt_pairs(options.window)?.0);
+                let (pairs, _) = file.prompt_pairs(options.window)?;
+                if pairs.is_empty() {
+                    return Err(Error::InvalidArgument(format!(
+                        "{}: no prompts in the time window {:?} s, nothing to reconstruct",
+                        path.display(),
+                        options.window.unwrap_or((0.0, f64::INFINITY))
+                    )));
+                }
+                prompts = Some(pairs);
             }
             settings.push(format!(
                 "{}: {} prompts, {} delayeds in {:.3} s ({} words)",
