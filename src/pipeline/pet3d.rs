@@ -263,6 +263,14 @@ pub fn reconstruct_pet(
     ));
 
     let grid = image_grid(&layout, options)?;
+    // A given sensitivity image is checked against the grid before any model work.
+    let given_sensitivity = match &options.sensitivity {
+        Some(path) => {
+            settings.push(format!("sensitivity image {}", path.display()));
+            Some(read_sensitivity(path, &grid)?)
+        }
+        None => None,
+    };
     let patient = patient_grid(&grid)?;
     let mut model = Pet3dProjector::new(layout.clone(), grid.clone(), options.backend)?;
     match norm {
@@ -349,11 +357,8 @@ pub fn reconstruct_pet(
                 ));
             }
             drop(pairs);
-            let sensitivity = match &options.sensitivity {
-                Some(path) => {
-                    settings.push(format!("sensitivity image {}", path.display()));
-                    read_sensitivity(path, &grid)?
-                }
+            let sensitivity = match given_sensitivity {
+                Some(s) => s,
                 None => model.sensitivity()?,
             };
             let mut lm = ListModeProjector::with_sensitivity(events, &model, sensitivity.view())?;

@@ -231,16 +231,14 @@ impl Pet3dProjector {
     /// backend failures.
     pub fn with_attenuation(self, mu: ArrayViewD<'_, f32>) -> Result<Self> {
         let mu = non_negative_input("attenuation map (μ-map)", mu, &self.grid.array_shape())?;
-        let plain = self.non_tof(None);
-        let mut integrals = vec![0.0f32; plain.layout.len()];
-        plain.run.forward_flat(&mu, &mut integrals)?;
+        let l = &self.layout;
+        let (planes, tang) = (l.planes() as usize, l.tangential() as usize);
+        let mut integrals = vec![0.0f32; l.views() as usize * planes * tang];
+        self.per_line(None, [0.0; 4])
+            .forward_flat(&mu, &mut integrals)?;
         // Per line: divide out the bin's weight (ring pairs × mashed views).
-        let table = plain.layout.plane_table();
-        let (planes, tang) = (
-            plain.layout.planes() as usize,
-            plain.layout.tangential() as usize,
-        );
-        let mashing = plain.layout.view_mashing() as f32;
+        let table = l.plane_table();
+        let mashing = l.view_mashing() as f32;
         for (i, v) in integrals.iter_mut().enumerate() {
             let plane = (i / tang) % planes;
             *v = (-*v / (table[plane][2] * mashing)).exp();
@@ -263,18 +261,15 @@ impl Pet3dProjector {
         Ok(self.multiply_factors(factors))
     }
 
-    /// The model without TOF on the same grid and device, with `factors` (one per line of
-    /// response, `[views, planes, tangential]`).
-    fn non_tof(&self, factors: Option<Vec<f32>>) -> Pet3dProjector {
+    /// The stages over one sample per line of response (`[views, planes, tangential]`) on the
+    /// same grid and device, with `factors` (one per line) and the TOF kernel `tof`
+    /// (`PetParams::tof`; zeros: none).
+    fn per_line(&self, factors: Option<Vec<f32>>, tof: [f32; 4]) -> PetRunner {
         let layout = self.layout.clone().without_tof();
         let views: Vec<usize> = (0..layout.views() as usize).collect();
-        let tables = sinogram_tables(&layout, &self.grid, &views);
-        Pet3dProjector {
-            layout,
-            grid: self.grid.clone(),
-            active: self.active.clone(),
-            run: PetRunner::new(self.run.device.clone(), tables, factors),
-        }
+        let mut tables = sinogram_tables(&layout, &self.grid, &views);
+        tables.base.tof = tof;
+        PetRunner::new(self.run.device.clone(), tables, factors)
     }
 
     /// Repeats per-line values over the TOF bins (data order).
@@ -387,11 +382,11 @@ impl Pet3dProjector {
                         .flat_map(|c| c[..tang].iter().copied())
                         .collect()
                 });
-                let mut summed = self.non_tof(per_line);
-                let mut kernel = base_params(&self.grid, Some(tof)).tof;
-                kernel[0] *= k as f32;
-                summed.run.tables.base.tof = kernel;
-                summed.run.adjoint_flat(None, &mut out)?;
+                // The bins' union: one bin K times as wide, centred on the midpoint.
+                let mut union = base_params(&self.grid, Some(tof)).tof;
+                union[0] *= k as f32;
+                self.per_line(per_line, union)
+                    .adjoint_flat(None, &mut out)?;
             }
             None => self.run.adjoint_flat(None, &mut out)?,
         }

@@ -138,44 +138,27 @@ impl PetBufs {
         e.clear(self.voxel_max);
     }
 
-    /// First pass of `Aᵀ data` for items `first..first + count`: each voxel's largest term.
-    fn adjoint_max(
-        &self,
-        e: &mut Engine,
-        t: &PetTables,
-        first: usize,
-        count: usize,
-        data: Buf,
-    ) -> Result<()> {
-        let p = self.params(t, first, count);
-        let bindings = [
-            self.transaxial,
-            self.axial,
-            self.events,
-            data,
-            self.voxel_max,
-        ];
-        e.dispatch_linear(Stage::PetAdjointMax, &p, &bindings, p.len as usize)
-    }
-
-    /// Second pass: accumulates `Aᵀ data` for items `first..first + count` after
-    /// [`PetBufs::adjoint_max`] has seen every item; `total` lines make up the whole
-    /// back-projection (they bound the terms a voxel sums).
+    /// One pass of `Aᵀ data` for items `first..first + count`: `Stage::PetAdjointMax` (each
+    /// voxel's largest term), then, once that pass has seen every item, `Stage::PetAdjoint`
+    /// (the sums); `total` lines make up the whole back-projection (they bound the terms a
+    /// voxel sums).
     #[allow(clippy::too_many_arguments)]
-    fn adjoint(
+    fn adjoint_pass(
         &self,
         e: &mut Engine,
         t: &PetTables,
+        pass: Stage,
         first: usize,
         count: usize,
         total: usize,
         data: Buf,
     ) -> Result<()> {
+        debug_assert!(matches!(pass, Stage::PetAdjointMax | Stage::PetAdjoint));
         let p = PetParams {
             bound_exp: bound_exp(total),
             ..self.params(t, first, count)
         };
-        let bindings = [
+        let all = [
             self.transaxial,
             self.axial,
             self.events,
@@ -183,7 +166,13 @@ impl PetBufs {
             self.voxel_max,
             self.acc,
         ];
-        e.dispatch_linear(Stage::PetAdjoint, &p, &bindings, p.len as usize)
+        // The first pass writes the largest terms; the second reads them and writes the sums.
+        let bindings = if pass == Stage::PetAdjoint {
+            &all[..]
+        } else {
+            &all[..5]
+        };
+        e.dispatch_linear(pass, &p, bindings, p.len as usize)
     }
 
     /// `image ←` the accumulated back-projection of `total` samples (the current slab).
@@ -320,12 +309,8 @@ impl PetPlan {
                             .write(self.chunk, 0, &data[first * n..(first + count) * n])?;
                     }
                     let (e, t) = (&mut self.engine, &self.tables);
-                    if pass == Stage::PetAdjointMax {
-                        self.bufs.adjoint_max(e, t, first, count, self.chunk)?;
-                    } else {
-                        self.bufs
-                            .adjoint(e, t, first, count, data.len(), self.chunk)?;
-                    }
+                    self.bufs
+                        .adjoint_pass(e, t, pass, first, count, data.len(), self.chunk)?;
                 }
             }
             self.bufs
@@ -389,9 +374,11 @@ impl Sequence for PetModel {
         let total = r.len() * self.tables.item_len;
         let (e, t) = (&mut core.engine, &self.tables);
         self.bufs.begin_adjoint(e);
-        self.bufs.adjoint_max(e, t, r.start, r.len(), core.proj)?;
-        self.bufs
-            .adjoint(e, t, r.start, r.len(), total, core.proj)?;
+        for pass in [Stage::PetAdjointMax, Stage::PetAdjoint] {
+            let (start, len) = (r.start, r.len());
+            self.bufs
+                .adjoint_pass(e, t, pass, start, len, total, core.proj)?;
+        }
         self.bufs.finish(e, t, total, core.back)
     }
 }
