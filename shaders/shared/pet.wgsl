@@ -87,8 +87,8 @@ fn erf_twin(x: f32) -> f32 {
 }
 
 // A line of response walked by Joseph's method: it steps one voxel along its dominant axis
-// (in voxel units) from plane `lo` to plane `hi`; at plane i it is at q1 + ((i − q1[axis]) /
-// d[axis])·d (voxel-index coordinates). Each step is `step` mm of line times the bin's weight,
+// (in voxel units) from plane `lo` to plane `hi`; at plane i it is at q1 + (i − q1[axis])·slope
+// (voxel-index coordinates, slope = d / d[axis], a multiply per plane where a division was). Each step is `step` mm of line times the bin's weight,
 // times the fraction of the step [i − ½, i + ½] that lies inside the grid's box (the line is
 // inside it for axis coordinates `inside.x … inside.y`), so an image of ones projects to the
 // exact chord length. TOF: `centre` is the TOF bin's centre from p1 along the line (mm),
@@ -96,12 +96,14 @@ fn erf_twin(x: f32) -> f32 {
 struct PetWalk {
     q1: vec3<f32>,
     d: vec3<f32>,
+    slope: vec3<f32>,   // d / d[axis]: the line's step per plane
     axis: u32,
     lo: i32,
     hi: i32,
     inside: vec2<f32>,
     step: f32,
     length: f32,
+    tof_rate: f32,      // length / d[axis]: mm along the line per plane
     centre: f32,
     half_width: f32,
     sigma: f32,
@@ -161,7 +163,7 @@ fn pet_walk(p: PetParams, lor: Lor) -> PetWalk {
         hi = lo - 1;
     }
     let step = length / abs(da) * lor.weight;
-    return PetWalk(q1, d, axis, lo, hi, inside, step, length, centre, half_width, sigma);
+    return PetWalk(q1, d, d / da, axis, lo, hi, inside, step, length, length / da, centre, half_width, sigma);
 }
 
 // Voxels and weights of plane `i` of a walk: the bilinear taps in the two other axes, at the
@@ -222,14 +224,14 @@ struct PetTaps {
 
 fn pet_taps(p: PetParams, w: PetWalk, i: i32) -> PetTaps {
     let fi = f32(i);
-    let lambda = (fi - w.q1[w.axis]) / w.d[w.axis];
-    let pos = w.q1 + lambda * w.d;
+    let t = fi - w.q1[w.axis];
+    let pos = w.q1 + t * w.slope;
     let covered = max(min(fi + 0.5, w.inside.y) - max(fi - 0.5, w.inside.x), 0.0);
     var weight = w.step * covered;
     if w.sigma > 0.0 {
         // The Gaussian truncated at ±p.tof.z sigmas and renormalised (p.tof.w = 1 / (2 erf(T/√2))),
         // integrated over the bin: the bins of a line telescope to its non-TOF weight.
-        let tau = lambda * w.length - w.centre;
+        let tau = t * w.tof_rate - w.centre;
         let s = 1.0 / (1.4142135 * w.sigma);
         let lim = p.tof.z * 0.70710677;
         let upper = clamp((w.half_width - tau) * s, -lim, lim);

@@ -4,7 +4,7 @@
 //! adds them up at the end: integer sums, so the same words in any grouping, and no locked
 //! instruction per tap. Images too large for a copy per thread share atomic sums instead.
 
-use super::shared::pet::{LineTables, fixed_shift, line_terms, times_pow2};
+use super::shared::pet::{LineTables, TofKernel, fixed_shift, line_terms};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,20 +14,23 @@ const PRIVATE_SUMS_BYTES: usize = 1 << 30;
 /// Lines a thread takes at a time from the shared counter.
 const LINES_PER_TAKE: usize = 256;
 
-/// The fixed-point integer `round(v)` as the shader's `add_fixed` forms it (`|v| < 2^62`).
-#[inline]
-fn to_fixed(v: f32) -> u64 {
-    let r = v.round_ties_even();
-    let m = r.abs();
-    let hi_f = (m * 2.328_306_4e-10).floor();
-    let lo = (m - hi_f * 4_294_967_296.0) as u32;
-    let hi = hi_f as u32;
-    let magnitude = ((hi as u64) << 32) | lo as u64;
-    if r < 0.0 {
-        magnitude.wrapping_neg()
+/// The fixed-point integer `round(c · scale)` as the shader's `times_pow2` and `add_fixed`
+/// form it (`scale` a power of two, the product below 2^62 in magnitude, ties to even), as the
+/// two's-complement `u64` of its two words. In `f64` the product is exact, as the shader's is
+/// wherever it is a normal `f32` (elsewhere both round to 0); the rounding adds ±2^52, without
+/// the call to libm's `rint` that the baseline x86-64 target makes of `round_ties_even`.
+#[inline(always)]
+fn to_fixed(c: f32, scale: f64) -> u64 {
+    let v = c as f64 * scale;
+    const BIG: f64 = 4_503_599_627_370_496.0;
+    let r = if v.abs() < BIG {
+        let b = BIG.copysign(v);
+        (v + b) - b
     } else {
-        magnitude
-    }
+        v
+    };
+    // Exact: r is an integer below 2^62 in magnitude.
+    r as i64 as u64
 }
 
 /// Twin of `pet_adjoint.wgsl`: adds the terms `data[i]` × the taps' weights of line `i`, each
@@ -55,10 +58,17 @@ fn sum_terms(
     acc: &mut [u32],
     private_bytes: usize,
 ) {
-    let fixed = |v: usize, c: f32| to_fixed(times_pow2(c, fixed_shift(voxel_max[v], p.bound_exp)));
+    // Each voxel's scale 2^fixed_shift, exact in f64 (|shift| ≤ 252).
+    let scale: Vec<f64> = voxel_max
+        .par_iter()
+        .map(|&m| 2f64.powi(fixed_shift(m, p.bound_exp)))
+        .collect();
+    let fixed = |v: usize, c: f32| to_fixed(c, scale[v]);
     let voxels = acc.len() / 2;
     let threads = rayon::current_num_threads().max(1);
     let lines = p.len as usize;
+    let tof = TofKernel::new(p);
+    let tof = tof.as_ref();
     let parts: Vec<Vec<u64>> = if threads.saturating_mul(voxels).saturating_mul(8) <= private_bytes
     {
         let taken = AtomicUsize::new(0);
@@ -72,7 +82,7 @@ fn sum_terms(
                         break sums;
                     }
                     for i in start..(start + LINES_PER_TAKE).min(lines) {
-                        line_terms(p, tables, data, i as u32, |v, c| {
+                        line_terms(p, tables, tof, data, i as u32, |v, c| {
                             sums[v] = sums[v].wrapping_add(fixed(v, c));
                         });
                     }
@@ -82,7 +92,7 @@ fn sum_terms(
     } else {
         let shared: Vec<AtomicU64> = (0..voxels).map(|_| AtomicU64::new(0)).collect();
         (0..p.len).into_par_iter().for_each(|i| {
-            line_terms(p, tables, data, i, |v, c| {
+            line_terms(p, tables, tof, data, i, |v, c| {
                 shared[v].fetch_add(fixed(v, c), Ordering::Relaxed);
             });
         });
