@@ -485,11 +485,11 @@ fn terms_on<const A: usize>(
     let offsets = stepper.offsets();
     for plane in first..=last {
         let taps = stepper.plane::<A>(plane);
-        for k in 0..4 {
+        for (k, offset) in offsets.iter().enumerate() {
             if taps.rows[k >> 1] {
                 let c = fixed_term(y, taps.weight[k]);
                 if c != 0.0 {
-                    f((taps.base + offsets[k]) as usize, c);
+                    f((taps.base + offset) as usize, c);
                 }
             }
         }
