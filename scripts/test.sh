@@ -56,6 +56,11 @@ CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --lib --bins --tests --examples 
     -- --include-ignored --skip reproduce_a_mutant
 CARGO_PROFILE_TEST_DEBUG=0 cargo test -p tomors --doc
 
+echo "== Examples (all built above; the synthetic ones run: the real-data ones take minutes)"
+run_example() { CARGO_PROFILE_TEST_DEBUG=0 cargo run -q -p tomors --profile test --example "$@"; }
+run_example fbp -- 128
+run_example fdk -- 48
+
 echo "== Python: the abi3 wheel, installed into a fresh environment without Rust, and its tests"
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then

@@ -189,7 +189,11 @@ impl Settings {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text).map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))
+        Self::parse(&text).map_err(|e| match e {
+            // The file's name before the message, the kind's prefix once.
+            Error::InvalidArgument(m) => Error::InvalidArgument(format!("{}: {m}", path.display())),
+            other => other,
+        })
     }
 
     fn backend(&self) -> Result<Backend> {

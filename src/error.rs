@@ -67,6 +67,21 @@ pub enum Error {
         /// What was wrong and what was expected.
         reason: String,
     },
+    /// A size read from a file or asked for by a caller does not fit this machine's memory,
+    /// or overflows (`tomors::memory`): refused before anything is allocated.
+    #[error(
+        "{what} would need {}, more than {}",
+        bytes.map(crate::memory::human).unwrap_or_else(|| "a byte count that overflows 64 bits".into()),
+        limit.map(|l| format!("this machine's {} of memory", crate::memory::human(l))).unwrap_or_else(|| "can be allocated".into())
+    )]
+    TooLarge {
+        /// What was asked for, with its shape.
+        what: String,
+        /// The bytes it needs (`None`: the count overflows).
+        bytes: Option<u64>,
+        /// The bytes this process may use, where known.
+        limit: Option<u64>,
+    },
     /// A DICOM network peer (a PACS) cannot be reached, refused the association, or answered
     /// with a failure.
     #[error("DICOM network, {peer}: {reason}")]

@@ -130,6 +130,7 @@ pub mod fusion;
 pub mod geometry;
 pub mod io;
 mod maths;
+pub mod memory;
 pub mod operator;
 pub mod pacs;
 pub mod phantom;

@@ -227,18 +227,48 @@ impl Pacs {
         }
         let address = (s.host.as_str(), s.port);
         options.establish(address).map_err(|e| {
-            let mut why = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(inner) = source {
-                why.push_str(": ");
-                why.push_str(&inner.to_string());
-                source = inner.source();
-            }
             self.network(format!(
-                "no association (calling AE {:?}): {why}",
-                s.calling_ae_title
+                "no association (calling AE {:?}): {}",
+                s.calling_ae_title,
+                self.plain_reason(&e)
             ))
         })
+    }
+
+    /// What a low-level failure talking to the peer means, then its chain of messages: a
+    /// silent peer, a refused connection, a closed one, or an answer that is not DICOM.
+    fn plain_reason(&self, e: &(dyn std::error::Error + 'static)) -> String {
+        use std::io::ErrorKind as K;
+        let mut chain = e.to_string();
+        let mut kind = e.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
+        let mut source = e.source();
+        while let Some(inner) = source {
+            chain.push_str(": ");
+            chain.push_str(&inner.to_string());
+            kind = kind.or(inner
+                .downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind));
+            source = inner.source();
+        }
+        let meaning = match kind {
+            Some(K::WouldBlock | K::TimedOut) => Some(format!(
+                "no answer within timeout_s = {} s: the peer took the connection but said \
+                 nothing (not a DICOM port, or busy)",
+                self.settings.timeout_s
+            )),
+            Some(K::ConnectionRefused) => Some("nothing listens on that port".to_string()),
+            Some(K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted) => {
+                Some("the peer closed the connection".to_string())
+            }
+            _ if chain.contains("too large") || chain.contains("Invalid PDU") => Some(
+                "the peer answered with something that is not DICOM (an HTTP port?)".to_string(),
+            ),
+            _ => None,
+        };
+        match meaning {
+            Some(m) => format!("{m} ({chain})"),
+            None => chain,
+        }
     }
 
     /// The accepted presentation context for `abstract_syntax`: its id and transfer syntax.
@@ -592,7 +622,7 @@ impl Pacs {
         loop {
             let pdu = a
                 .receive()
-                .map_err(|e| self.network(format!("no answer: {e}")))?;
+                .map_err(|e| self.network(format!("no answer: {}", self.plain_reason(&e))))?;
             let values = match pdu {
                 Pdu::PData { data } => data,
                 Pdu::AbortRQ { source } => {

@@ -254,3 +254,26 @@ fn several_workers_give_the_results_of_one() {
     assert!(e.contains("workers"), "{e}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// `tomors batch` in which every study failed exits with status 8 (it was 0), naming the
+/// count and the log; files it cannot read are listed with their reason.
+#[test]
+fn batch_with_failed_studies_is_a_failed_run() {
+    let root = std::env::temp_dir().join(format!("tomors-batch-fail-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let input = root.join("in");
+    pet_ct_study(&input.join("damaged"), true);
+    std::fs::write(input.join("broken.dcm"), b"DICM? no").unwrap();
+    let settings = root.join("settings.toml");
+    std::fs::write(&settings, "backend = \"cpu\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tomors"))
+        .arg("batch")
+        .args([&settings, &input, &root.join("out")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(stderr.contains("1 of 1 studies failed"), "{stderr}");
+    assert!(stderr.contains("broken.dcm"), "{stderr}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

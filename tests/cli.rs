@@ -160,7 +160,7 @@ fn fbp_of_an_npy_sinogram() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(EXIT_FILE));
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("not a float32"),
+        String::from_utf8_lossy(&bad.stderr).contains("not a .npy file"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
@@ -429,7 +429,10 @@ fn recon_pet_list_mode_osem_reuses_its_sensitivity() {
         &["--sensitivity".as_ref(), sensitivity.as_os_str()],
     );
     assert_eq!(empty.status.code(), Some(EXIT_INPUT));
-    assert!(String::from_utf8_lossy(&empty.stderr).contains("no prompts in the time window"));
+    assert!(
+        String::from_utf8_lossy(&empty.stderr)
+            .contains("no prompts in the layout within the time window")
+    );
     // Another voxel size: the image's grid differs from the sensitivity's.
     let other = tomors()
         .arg("recon-pet")
@@ -940,5 +943,95 @@ fn pacs_down_or_missing_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(EXIT_INPUT), "{stderr}");
     assert!(stderr.contains("no [pacs] table"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 31's command-line cases: a `.npy` declaring a shape beyond the machine (an abort
+/// before) and a 32 TB FDK volume are input errors at once; NaN intensities with `--i0` are
+/// refused (they were clamped to a plausible value); `-o` to a folder or into a missing one
+/// and `--dicom` into a folder that holds the series' files fail before the reconstruction
+/// and leave nothing behind.
+#[test]
+fn hostile_inputs_fail_fast_and_leave_nothing() {
+    let dir = scratch("hostile");
+    let npy = |name: &str, shape: &str, data: &[f32]| {
+        let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + dict.len() + 1) % 64 != 0 {
+            dict.push(' ');
+        }
+        dict.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(dict.as_bytes());
+        bytes.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let run = |args: &[&str]| {
+        let out = tomors().args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let huge = npy("huge.npy", "(4000000000, 4000000000)", &[1.0; 4]);
+    let out = s(&dir.join("out.npy"));
+    for extra in [&[][..], &["--pixel", "4", "--radius", "200"][..]] {
+        let command = if extra.is_empty() { "fbp" } else { "osem" };
+        let mut args = vec![command, huge.to_str().unwrap(), "-o", &out];
+        args.extend_from_slice(extra);
+        let (code, stderr) = run(&args);
+        assert_eq!(code, Some(EXIT_INPUT), "{command}: {stderr}");
+        assert!(stderr.contains("would need"), "{command}: {stderr}");
+    }
+    let proj = npy(
+        "proj.npy",
+        "(2, 2, 2)",
+        &[1.0, 0.5, f32::NAN, 1.0, 1.0, 1.0, 1.0, 1.0],
+    );
+    let geometry = [
+        "--source-to-center",
+        "100",
+        "--source-to-detector",
+        "200",
+        "--backend",
+        "cpu",
+    ];
+    let fdk = |extra: &[&str], out: &str| {
+        let mut args = vec!["fdk".to_string(), s(&proj), "-o".into(), out.into()];
+        args.extend(geometry.iter().chain(extra).map(|a| a.to_string()));
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (code, stderr) = fdk(&["--i0", "2"], &out);
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("non-finite"), "{stderr}");
+    let ok = npy("ok.npy", "(2, 2, 2)", &[1.0; 8]);
+    let proj_ok = s(&ok);
+    let fdk_ok = |extra: &[&str], out: &str| {
+        let mut args = vec!["fdk".to_string(), proj_ok.clone(), "-o".into(), out.into()];
+        args.extend(geometry.iter().chain(extra).map(|a| a.to_string()));
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (code, stderr) = fdk_ok(&["--size", "4000000", "--slices", "2000000"], &out);
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("would need"), "{stderr}");
+    let (code, stderr) = fdk_ok(&[], &s(&dir));
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("is a folder"), "{stderr}");
+    let (code, stderr) = fdk_ok(&[], &s(&dir.join("missing").join("vol.npy")));
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    let series = dir.join("ct");
+    std::fs::create_dir_all(&series).unwrap();
+    std::fs::write(series.join("slice_0001.dcm"), b"someone else's").unwrap();
+    let (code, stderr) = fdk_ok(&["--dicom", &s(&series)], &out);
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("slice_0001.dcm"), "{stderr}");
+    assert!(
+        !dir.join("out.npy").exists(),
+        "nothing written before the refusal"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

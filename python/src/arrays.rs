@@ -20,6 +20,7 @@ pub(crate) fn to_py(py: Python<'_>, e: tomors::Error) -> PyErr {
         E::Io { .. } | E::Format { .. } => "TomorsIOError",
         E::Dicom { .. } => "DicomError",
         E::Network { .. } => "NetworkError",
+        E::TooLarge { .. } => "TooLargeError",
         _ => "TomorsError",
     };
     match py.import("tomors.errors").and_then(|m| m.getattr(class)) {

@@ -110,3 +110,12 @@ def test_exception_hierarchy():
         assert issubclass(cls, tomors.TomorsError) and issubclass(cls, ValueError)
     for cls in (tomors.NoGpuError, tomors.GpuError):
         assert issubclass(cls, tomors.TomorsError) and issubclass(cls, RuntimeError)
+
+
+def test_sizes_beyond_the_machine_raise_before_allocating():
+    # Was a process abort ("memory allocation of N bytes failed") at the first phantom.
+    with pytest.raises(tomors.TooLargeError, match="would need") as e:
+        tomors.ImageGrid((100000, 100000, 100000))
+    assert isinstance(e.value, MemoryError) and isinstance(e.value, tomors.TomorsError)
+    with pytest.raises(MemoryError):
+        tomors.ImageGrid((200000, 200000))

@@ -122,6 +122,11 @@ def test_real_mmr_files():
     assert h["counts"]["prompts"] == 218881 and h["counts"]["delayeds"] == 35320
     assert h["prompts"].sum() == 218881 and h["prompts"].shape == (252, 837, 344)
     assert abs(h["randoms"].sum() - 35320) < 50
+    # A window the wrong way round returned nothing, a NaN start everything.
+    for window in [(5.0, 1.0), (float("nan"), 1.0), (-1.0, 2.0)]:
+        with pytest.raises(tomors.InvalidArgumentError, match="time window"):
+            tomors.io.read_petlink(DATA / "small_listmode_file.l.hdr", tomors.SinogramLayout.mmr(11),
+                                   window=window)
     norm = tomors.io.read_mmr_norm(DATA / "norm.n.hdr", h["layout"])
     assert norm.shape == (252, 837, 344) and (norm == 0).any() and norm.max() > 0
     mu, grid = tomors.io.read_interfile(DATA / "mu_map.hv")

@@ -99,6 +99,7 @@ from .errors import (
     TomorsIOError,
     DicomError,
     NetworkError,
+    TooLargeError,
 )
 
 __all__ = [
@@ -164,4 +165,5 @@ __all__ = [
     "TomorsIOError",
     "DicomError",
     "NetworkError",
+    "TooLargeError",
 ]

@@ -43,6 +43,11 @@ class DicomError(TomorsIOError):
     the attribute."""
 
 
+class TooLargeError(TomorsError, MemoryError):
+    """A size asked for (a grid, a sinogram layout, an array a file declares) does not fit this
+    machine's memory, or overflows; refused before anything is allocated, with the figure."""
+
+
 class NetworkError(TomorsError, ConnectionError):
     """A DICOM network peer (a PACS) cannot be reached, refused the association, or answered
     with a failure; the message names the peer (AE@host:port)."""
@@ -58,5 +63,6 @@ __all__ = [
     "GpuError",
     "TomorsIOError",
     "DicomError",
+    "TooLargeError",
     "NetworkError",
 ]

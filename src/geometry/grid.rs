@@ -24,7 +24,8 @@ impl ImageGrid {
     /// A 2D grid of `[ny, nx]` pixels of `[dy, dx]` mm, centred on the rotation axis.
     ///
     /// # Errors
-    /// [`Error::InvalidGeometry`] for an empty axis or a non-finite or non-positive spacing.
+    /// [`Error::InvalidGeometry`] for an empty axis or a non-finite or non-positive spacing;
+    /// [`Error::TooLarge`] for a grid whose image (float32) this machine cannot hold.
     pub fn new_2d(shape: [usize; 2], spacing: [f64; 2]) -> Result<Self> {
         let shape3 = [1, shape[0], shape[1]];
         let spacing3 = [1.0, spacing[0], spacing[1]];
@@ -74,6 +75,7 @@ impl ImageGrid {
                 "image grid shape {shape:?} is too large"
             )));
         }
+        crate::memory::bytes_for("an image on this grid", &shape, 4)?;
         Ok(Self {
             shape,
             spacing,

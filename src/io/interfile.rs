@@ -141,6 +141,21 @@ impl InterfileHeader {
         Ok(v as usize)
     }
 
+    /// The byte offset at `key`: a whole number from 0 to 2^53 (exact in the header's
+    /// decimal), required.
+    ///
+    /// # Errors
+    /// [`Error::Format`] when missing, negative, fractional, not finite or beyond 2^53.
+    pub fn byte_offset(&self, key: &str) -> Result<u64> {
+        let v = self.number(key)?;
+        if !(0.0..=9_007_199_254_740_992.0).contains(&v) || v.fract() != 0.0 {
+            return Err(self.format_error(format!(
+                "`{key}` is {v}: expected a whole number of bytes from 0 to 2^53"
+            )));
+        }
+        Ok(v as u64)
+    }
+
     /// The list `{a, b, …}` (or a single number) at `key`, required.
     ///
     /// # Errors
@@ -181,26 +196,45 @@ impl InterfileHeader {
     /// Reads `n` samples of the header's number format from its data file, as f32.
     fn read_samples(&self, n: usize) -> Result<Vec<f32>> {
         let format = self.get("number format").unwrap_or("float").to_lowercase();
-        let bytes = self.count("number of bytes per pixel").unwrap_or(4);
-        let offset = self.number_or("data offset in bytes [1]", 0.0)? as u64;
-        let offset = self.number_or("data offset in bytes", offset as f64)? as u64;
+        let bytes = match self.get("number of bytes per pixel") {
+            Some(_) => self.count("number of bytes per pixel")?,
+            None => 4,
+        };
+        let offset = match self.get("data offset in bytes") {
+            Some(_) => self.byte_offset("data offset in bytes")?,
+            None if self.get("data offset in bytes [1]").is_some() => {
+                self.byte_offset("data offset in bytes [1]")?
+            }
+            None => 0,
+        };
+        let data_bytes = crate::memory::bytes_for("the header's data", &[n], bytes)?;
         let file = self.data_file()?;
-        let raw = std::fs::read(&file).map_err(|source| Error::Io {
+        let io = |source| Error::Io {
             path: file.clone(),
             source,
-        })?;
-        let need = offset + (n * bytes) as u64;
-        if (raw.len() as u64) < need {
-            return Err(Error::Format {
-                path: file,
-                reason: format!(
-                    "truncated: {} bytes, but the header describes {n} samples of {bytes} bytes \
-                     from byte {offset} ({need} bytes)",
-                    raw.len()
-                ),
-            });
+        };
+        let mut reader = std::fs::File::open(&file).map_err(io)?;
+        let size = reader.metadata().map_err(io)?.len();
+        let truncated = || Error::Format {
+            path: file.clone(),
+            reason: format!(
+                "truncated: {size} bytes, but the header describes {n} samples of {bytes} \
+                 bytes from byte {offset}"
+            ),
+        };
+        if offset
+            .checked_add(data_bytes)
+            .is_none_or(|need| size < need)
+        {
+            return Err(truncated());
         }
-        let data = &raw[offset as usize..need as usize];
+        let mut data = crate::memory::filled("the header's data", data_bytes as usize, 0u8)?;
+        use std::io::{Read, Seek, SeekFrom};
+        reader.seek(SeekFrom::Start(offset)).map_err(io)?;
+        reader.read_exact(&mut data).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => truncated(),
+            _ => io(e),
+        })?;
         let big = self.big_endian();
         let word = |c: &[u8]| -> [u8; 4] {
             let mut w = [0u8; 4];

@@ -1,11 +1,13 @@
 //! Files in and out: DICOM (CT and PET series, NM projections, writing series a PACS accepts),
-//! NIfTI for research pipelines, Interfile and PETLINK for PET, RTK's geometry files and TIFF
-//! projection stacks for cone-beam CT. Every file written goes to a temporary name beside its
+//! NIfTI for research pipelines, NumPy `.npy` arrays in (header checked before the data),
+//! Interfile and PETLINK for PET, RTK's geometry files and TIFF projection stacks for
+//! cone-beam CT. Every file written goes to a temporary name beside its
 //! destination first and is renamed into place, so a reader never sees half a file.
 
 pub mod dicom;
 pub mod interfile;
 pub mod nifti;
+pub mod npy;
 pub mod petlink;
 pub mod rtk;
 pub mod siemens_norm;

@@ -79,15 +79,50 @@ pub struct Histograms {
     pub counts: ListModeCounts,
 }
 
+/// Checks a time window `(start, end)` in seconds from the start of an acquisition: a finite
+/// `start ≥ 0` and `end > start` (`end` may be infinite).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the window.
+pub fn check_window(window: Option<(f64, f64)>) -> Result<()> {
+    match window {
+        Some((start, end)) if !(start.is_finite() && start >= 0.0 && end > start) => {
+            Err(Error::InvalidArgument(format!(
+                "time window {start} to {end} s: expected 0 ≤ START < END (seconds from the \
+                 start of the acquisition)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl ListModeFile {
     /// Opens the list-mode file whose header is `path` (`.l.hdr`), or whose data file is
     /// `path` (`.l`, the header beside it with `.hdr` appended).
     ///
+    /// The scanner is the one the header names: the Siemens Biograph mMR (originating system
+    /// 2008, 64 rings, 252 views). Files of other scanners open with
+    /// [`ListModeFile::open_with_scanner`].
+    ///
     /// # Errors
-    /// [`Error::Io`]; [`Error::Format`] for a header that is not PETLINK 32-bit list mode, a
-    /// geometry it does not describe, or a data file that is not whole 32-bit words
-    /// (truncated).
+    /// [`Error::Io`]; [`Error::Format`] for a header that is not PETLINK 32-bit list mode, of
+    /// a scanner tomors does not know, a geometry it does not describe, or a data file that is
+    /// not whole 32-bit words (truncated).
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_as(path, None)
+    }
+
+    /// [`ListModeFile::open`] for a file of `scanner`, whose rings and views (half its
+    /// crystals per ring) the header's must match.
+    ///
+    /// # Errors
+    /// As [`ListModeFile::open`], and [`Error::Format`] when the header's rings or views are
+    /// not the scanner's.
+    pub fn open_with_scanner(path: &Path, scanner: PetScanner) -> Result<Self> {
+        Self::open_as(path, Some(scanner))
+    }
+
+    fn open_as(path: &Path, scanner: Option<PetScanner>) -> Result<Self> {
         let header_path = if path.extension().is_some_and(|e| e == "hdr") {
             path.to_path_buf()
         } else {
@@ -118,16 +153,29 @@ impl ListModeFile {
         let views = header.count("number of views")? as u32;
         let tangential = header.count("number of projections")? as u32;
         let max_rd = header.count("maximum ring difference")? as u32;
-        let radius = header.number("gantry crystal radius (cm)")? * 10.0;
-        let spacing = header.number("distance between rings (cm)")? * 10.0;
-        // The mMR (originating system 2008) is the preset: blocks, gaps, interaction depth.
-        let scanner =
-            if header.get("originating system") == Some("2008") && rings == 64 && views == 252 {
-                PetScanner::mmr()
-            } else {
-                PetScanner::new("PETLINK scanner", rings, 2 * views, radius, 0.0, spacing)
-                    .map_err(|e| format(format!("geometry: {e}")))?
-            };
+        let system = header.get("originating system").unwrap_or("(none)");
+        let scanner = match scanner {
+            Some(s) => s,
+            // The mMR is the preset: blocks, gaps, interaction depth.
+            None if system == "2008" => PetScanner::mmr(),
+            None => {
+                return Err(format(format!(
+                    "originating system {system}: tomors knows the Siemens Biograph mMR \
+                     (2008); open another scanner's file with its PetScanner \
+                     (ListModeFile::open_with_scanner)"
+                )));
+            }
+        };
+        if scanner.rings() != rings
+            || u64::from(scanner.crystals_per_ring()) != 2 * u64::from(views)
+        {
+            return Err(format(format!(
+                "{rings} rings and {views} views: the {} has {} rings and {} views",
+                scanner.name(),
+                scanner.rings(),
+                scanner.crystals_per_ring() / 2
+            )));
+        }
         let layout = SinogramLayout::new(scanner, tangential, 1, max_rd, 1)
             .map_err(|e| format(format!("sinogram layout: {e}")))?;
         let data = header.data_file()?;
@@ -174,6 +222,7 @@ impl ListModeFile {
     /// before it.
     ///
     /// # Errors
+    /// [`Error::InvalidArgument`] for a window that is not `0 ≤ start < end` (finite start);
     /// [`Error::Io`]; [`Error::Format`] for a bin address beyond the layout (a corrupt or
     /// foreign file), naming its word.
     pub fn scan(
@@ -181,6 +230,7 @@ impl ListModeFile {
         window: Option<(f64, f64)>,
         mut each: impl FnMut(Coincidence),
     ) -> Result<ListModeCounts> {
+        check_window(window)?;
         let io = |source| Error::Io {
             path: self.data.clone(),
             source,
@@ -263,6 +313,7 @@ impl ListModeFile {
         layout: &SinogramLayout,
         window: Option<(f64, f64)>,
     ) -> Result<Histograms> {
+        check_window(window)?;
         let mapper = BinMapper::new(&self.layout, layout)?;
         let mut prompts = vec![0.0f32; layout.len()];
         let mut delayeds = vec![0.0f32; layout.len()];

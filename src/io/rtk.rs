@@ -189,6 +189,15 @@ pub fn read_rtk_geometry(path: &Path, detector: &RtkDetector) -> Result<ConeBeam
                     format!("projection {i} has no SourceToDetectorDistance"),
                 )
             })?;
+        if !(sdd.is_finite() && sdd > 0.0) {
+            return Err(bad(
+                path,
+                format!(
+                    "projection {i}: SourceToDetectorDistance {sdd}; expected a finite distance \
+                     > 0 mm"
+                ),
+            ));
+        }
         let text = p
             .children()
             .find(|c| c.has_tag_name("Matrix"))

@@ -71,7 +71,9 @@ impl MmrNormalisation {
         let size = |k: usize| h.list(&format!("matrix size [{k}]"));
         let (g, i, e, a) = (size(1)?, size(2)?, size(3)?, size(4)?);
         let bins = g[0] as usize;
-        let block = i[0] as usize;
+        // The interference repeats with the block (crystals and gap): 9 on the mMR.
+        let (per_block, gaps, _) = scanner.blocks();
+        let block = (per_block + gaps) as usize;
         let expect = [
             (
                 &g,
@@ -106,8 +108,8 @@ impl MmrNormalisation {
             source,
         })?;
         let read = |k: usize, n: usize| -> Result<Vec<f32>> {
-            let offset = h.count(&format!("data offset in bytes [{k}]"))?;
-            let end = offset + 4 * n;
+            let offset = h.byte_offset(&format!("data offset in bytes [{k}]"))? as usize;
+            let end = offset.saturating_add(4 * n);
             if raw.len() < end {
                 return Err(Error::Format {
                     path: data_path.clone(),
@@ -122,6 +124,18 @@ impl MmrNormalisation {
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
             crate::error::check_finite("normalisation component", &v)?;
+            // Efficiencies are ≥ 0, and a component of zeros would zero every factor.
+            if let Some(at) = v.iter().position(|&x| x < 0.0) {
+                return Err(bad(format!(
+                    "component {k} holds {} at index {at}: expected values ≥ 0",
+                    v[at]
+                )));
+            }
+            if v.iter().all(|&x| x == 0.0) {
+                return Err(bad(format!(
+                    "component {k} is all zeros: it would zero every normalisation factor"
+                )));
+            }
             Ok(v)
         };
         let geometric = read(1, bins * (2 * rings - 1))?;

@@ -203,16 +203,17 @@ pub fn reconstruct_pet(
                 options.view_mashing,
             )?;
             let h = file.histogram(&layout, options.window)?;
+            if h.prompts.iter().all(|&v| v == 0.0) {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: no prompts in the layout within the time window {:?} s ({} words read), \
+                     nothing to reconstruct",
+                    path.display(),
+                    options.window.unwrap_or((0.0, f64::INFINITY)),
+                    h.counts.words
+                )));
+            }
             if options.list_mode {
-                let (pairs, _) = file.prompt_pairs(options.window)?;
-                if pairs.is_empty() {
-                    return Err(Error::InvalidArgument(format!(
-                        "{}: no prompts in the time window {:?} s, nothing to reconstruct",
-                        path.display(),
-                        options.window.unwrap_or((0.0, f64::INFINITY))
-                    )));
-                }
-                prompts = Some(pairs);
+                prompts = Some(file.prompt_pairs(options.window)?.0);
             }
             settings.push(format!(
                 "{}: {} prompts, {} delayeds in {:.3} s ({} words)",
@@ -234,6 +235,12 @@ pub fn reconstruct_pet(
         }
         PetData::Sinogram(path) => {
             let (s, layout) = read_interfile_sinogram(path)?;
+            if s.iter().all(|&v| v == 0.0) {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: every bin of the sinogram is 0, nothing to reconstruct",
+                    path.display()
+                )));
+            }
             settings.push(format!("{}: {:.0} counts", path.display(), s.sum()));
             (s, layout, None)
         }

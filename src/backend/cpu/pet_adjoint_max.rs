@@ -1,8 +1,9 @@
 //! CPU twin of `shaders/pet_adjoint_max.wgsl`: the largest |term| each voxel receives, as the
 //! bits of a non-negative float, an atomic maximum per voxel (read first, as the shader does:
-//! most taps do not raise it, so the lines run on plain loads).
+//! most taps do not raise it, so the lines run on plain loads); list-mode events in
+//! [`walk_order`].
 
-use super::shared::pet::{TofKernel, line_terms};
+use super::shared::pet::{TofKernel, line_terms, walk_order};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,13 +22,14 @@ pub(crate) fn pet_adjoint_max(
     // exclusive borrow of `voxel_max` is held for as long as the atomics are used.
     let maxes: &[AtomicU32] = unsafe { &*(voxel_max as *mut [u32] as *const [AtomicU32]) };
     let tof = TofKernel::new(p);
-    (0..p.len).into_par_iter().for_each(|i| {
+    let order = walk_order(p, events);
+    (0..p.len).into_par_iter().for_each(|k| {
         line_terms(
             p,
             (transaxial, axial, events),
             tof.as_ref(),
             data,
-            i,
+            order.as_ref().map_or(k, |o| o[k as usize]),
             |v, c| {
                 let bits = c.abs().to_bits();
                 if bits > maxes[v].load(Ordering::Relaxed) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 use tomors::batch::{Event, Settings, run_batch};
 
-use super::common::{CliResult, err};
+use super::common::{CliError, CliResult, Kind, err};
 
 #[derive(clap::Args)]
 pub struct BatchArgs {
@@ -56,6 +56,9 @@ pub fn run(a: &BatchArgs) -> CliResult<()> {
         .iter()
         .filter(|r| r.status == tomors::batch::Status::Failed)
         .count();
+    for (file, reason) in &report.unreadable {
+        eprintln!("unreadable: {}: {reason}", file.display());
+    }
     println!(
         "{} studies worked on ({failed} failed), {} already done, {} unreadable files; log: {}",
         report.records.len(),
@@ -63,5 +66,15 @@ pub fn run(a: &BatchArgs) -> CliResult<()> {
         report.unreadable.len(),
         a.output.join("batch.jsonl").display()
     );
+    if failed > 0 {
+        return Err(CliError::new(
+            Kind::StudiesFailed,
+            format!(
+                "{failed} of {} studies failed; see {}",
+                report.records.len(),
+                a.output.join("batch.jsonl").display()
+            ),
+        ));
+    }
     Ok(())
 }

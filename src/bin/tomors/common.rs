@@ -3,7 +3,6 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{ArrayD, ArrayViewD};
-use ndarray_npy::ReadNpyExt;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -16,11 +15,12 @@ use tomors::ImageGrid;
 /// | 0 | success |
 /// | 1 | an internal failure (a bug: please report it) |
 /// | 2 | command-line usage (unknown flag or value; printed by the parser) |
-/// | 3 | invalid input: a geometry, shape, value or setting out of range |
+/// | 3 | invalid input: a geometry, shape, value or setting out of range, or a size this machine cannot hold |
 /// | 4 | a file: missing, unreadable, malformed (DICOM, .npy) or not writable |
 /// | 5 | `--backend gpu` without a usable GPU adapter |
 /// | 6 | the GPU failed while running (device lost, out of memory) |
 /// | 7 | a PACS cannot be reached, refused the association, or answered with a failure |
+/// | 8 | `tomors batch` ran to the end, but one study or more failed (each in the log) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Internal = 1,
@@ -29,6 +29,7 @@ pub enum Kind {
     NoGpu = 5,
     Gpu = 6,
     Network = 7,
+    StudiesFailed = 8,
 }
 
 /// An error of a subcommand: its kind (the exit status) and the message printed.
@@ -68,7 +69,8 @@ impl From<tomors::Error> for CliError {
             E::InvalidGeometry(_)
             | E::ShapeMismatch { .. }
             | E::NonFinite { .. }
-            | E::InvalidArgument(_) => Kind::Input,
+            | E::InvalidArgument(_)
+            | E::TooLarge { .. } => Kind::Input,
             E::Io { .. } | E::Format { .. } | E::Dicom { .. } => Kind::File,
             E::NoGpu(_) => Kind::NoGpu,
             E::Gpu(_) => Kind::Gpu,
@@ -172,31 +174,29 @@ pub fn write_png(path: &Path, a: ArrayViewD<'_, f32>, lo: f32, hi: f32) -> CliRe
 }
 
 pub fn read_npy_f32(path: &Path) -> CliResult<ArrayD<f32>> {
-    let open = || {
-        std::fs::File::open(path)
-            .map_err(|e| CliError::file(format!("opening {}: {e}", path.display())))
-    };
-    if let Ok(a) = ArrayD::<f32>::read_npy(open()?) {
-        return Ok(a);
-    }
-    if let Ok(a) = ArrayD::<f64>::read_npy(open()?) {
-        return Ok(a.mapv(|v| v as f32));
-    }
-    if let Ok(a) = ArrayD::<i32>::read_npy(open()?) {
-        return Ok(a.mapv(|v| v as f32));
-    }
-    ArrayD::<i16>::read_npy(open()?)
-        .map(|a| a.mapv(|v| v as f32))
-        .map_err(|e| {
-            CliError::file(format!(
-                "{}: not a float32/float64/int32/int16 .npy array in C order ({e})",
-                path.display()
-            ))
-        })
+    tomors::io::npy::read_npy(path).map_err(err)
 }
 
-/// Refuses an output path that is one of the inputs.
+/// Refuses, before any work, an output path that is a folder, lies in a folder that does not
+/// exist, or is one of the inputs.
 pub fn check_output(out: &Path, inputs: &[&Path]) -> CliResult<()> {
+    if out.is_dir() {
+        return Err(CliError::input(format!(
+            "--out {} is a folder; expected a file to write",
+            out.display()
+        )));
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(CliError::input(format!(
+            "--out {}: the folder {} does not exist",
+            out.display(),
+            parent.display()
+        )));
+    }
     let out = std::fs::canonicalize(out).ok();
     for input in inputs {
         let input = std::fs::canonicalize(input)

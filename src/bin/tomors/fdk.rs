@@ -119,6 +119,13 @@ pub fn run(a: &FdkArgs) -> CliResult<()> {
     let filter = RampFilter::new(a.filter, a.cutoff).map_err(err)?;
     check_output(&a.out, &[&a.input])?;
     let mut data = read_projections(&a.input)?;
+    // Before --i0's logarithm, whose floor would turn NaN into a plausible value.
+    if let Some(index) = data.iter().position(|v| !v.is_finite()) {
+        return Err(err(tomors::Error::NonFinite {
+            what: "projections",
+            index,
+        }));
+    }
     if let Some(i0) = a.i0 {
         if !(i0.is_finite() && i0 > 0.0) {
             return Err(format!("--i0 is {i0}; expected a finite intensity > 0").into());
@@ -176,6 +183,9 @@ pub fn run(a: &FdkArgs) -> CliResult<()> {
     let voxel = a.voxel.unwrap_or(a.col_spacing * dso / dsd);
     let (n, nz) = (a.size.unwrap_or(cols), a.slices.unwrap_or(rows));
     let grid = ImageGrid::new_3d([nz, n, n], [voxel; 3]).map_err(err)?;
+    if let Some(folder) = &a.dicom {
+        SeriesWriter::check_target(folder, nz).map_err(err)?;
+    }
     let projector = ConeProjector::new(cone, grid.clone(), a.backend).map_err(err)?;
     let options = FdkOptions {
         filter,

@@ -105,13 +105,7 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         (None, None) => None,
     };
     let window = a.window.as_ref().map(|w| (w[0], w[1]));
-    if let Some((s, e)) = window
-        && !(s.is_finite() && e > s)
-    {
-        return Err(CliError::input(format!(
-            "time window {s} to {e} s: expected START < END"
-        )));
-    }
+    tomors::io::petlink::check_window(window).map_err(err)?;
     let scanner_spacing = 4.0625 / 2.0;
     let options = PetReconOptions {
         span: a.span,

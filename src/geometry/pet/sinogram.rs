@@ -91,7 +91,8 @@ impl SinogramLayout {
     /// # Errors
     /// [`Error::InvalidGeometry`] for an even span, a mashing factor that does not divide the
     /// views, more tangential bins than crystal pairs allow (`crystals_per_ring − 2`, even),
-    /// or a maximum ring difference beyond the rings.
+    /// or a maximum ring difference beyond the rings; [`Error::TooLarge`] for a sinogram
+    /// (float32) this machine cannot hold.
     pub fn new(
         scanner: PetScanner,
         tangential: u32,
@@ -131,7 +132,7 @@ impl SinogramLayout {
             plane_offsets.push(plane_offsets.last().unwrap() + s.planes);
         }
         let tof = scanner.tof();
-        Ok(Self {
+        let layout = Self {
             scanner,
             tangential,
             view_mashing,
@@ -140,7 +141,9 @@ impl SinogramLayout {
             tof,
             segments,
             plane_offsets,
-        })
+        };
+        crate::memory::bytes_for("a sinogram of this layout", &layout.shape(), 4)?;
+        Ok(layout)
     }
 
     /// The mMR's span-`span` layout: 344 tangential bins, maximum ring difference 60, no

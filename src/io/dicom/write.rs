@@ -144,6 +144,26 @@ impl SeriesWriter {
         self
     }
 
+    /// The files a series of `slices` slices takes in `folder`, refused when the folder is a
+    /// file or any of them exists already: what [`SeriesWriter::write`] checks first, for a
+    /// caller to check before the work that makes the volume.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the file in the way.
+    pub fn check_target(folder: &Path, slices: usize) -> Result<Vec<PathBuf>> {
+        if folder.exists() && !folder.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "{} is a file; a DICOM series is written into a folder",
+                folder.display()
+            )));
+        }
+        let files: Vec<PathBuf> = (0..slices)
+            .map(|i| folder.join(format!("slice_{:04}.dcm", i + 1)))
+            .collect();
+        crate::io::refuse_existing(files.iter().map(PathBuf::as_path))?;
+        Ok(files)
+    }
+
     /// Writes `volume` (`[slices, rows, cols]`, placed by `grid`) into `folder` as
     /// `slice_0001.dcm`, ... (the folder is created when missing). Each file is written
     /// atomically; existing files are never overwritten.
@@ -177,14 +197,11 @@ impl SeriesWriter {
                 "slices of {rows}×{cols} do not fit DICOM's 16-bit Rows/Columns"
             )));
         }
+        let files = Self::check_target(folder, n)?;
         std::fs::create_dir_all(folder).map_err(|source| Error::Io {
             path: folder.to_path_buf(),
             source,
         })?;
-        let files: Vec<PathBuf> = (0..n)
-            .map(|i| folder.join(format!("slice_{:04}.dcm", i + 1)))
-            .collect();
-        crate::io::refuse_existing(files.iter().map(PathBuf::as_path))?;
         let reference = self.reference.clone().unwrap_or_default();
         let study_uid = reference.study_uid.clone().unwrap_or_else(new_uid);
         let frame_uid = reference

@@ -448,6 +448,33 @@ macro_rules! on_axis {
 }
 pub(crate) use on_axis;
 
+/// The order in which the CPU walks a dispatch's samples: list-mode events grouped by their
+/// transaxial entry (view, then tangential position; a stable counting sort), so that lines
+/// crossing the same voxels run one after another while those voxels are in cache; `None` for
+/// sinogram bins and rays, which come in that order already. The stages' results do not depend
+/// on it: per-line outputs, integer sums and maxima.
+pub(crate) fn walk_order(p: &PetParams, events: &[[u32; 4]]) -> Option<Vec<u32>> {
+    if p.mode != PET_LIST || p.len == 0 {
+        return None;
+    }
+    let events = &events[p.first as usize..(p.first + p.len) as usize];
+    let keys = events.iter().map(|e| e[0] as usize).max()? + 1;
+    let mut next = vec![0u32; keys + 1];
+    for e in events {
+        next[e[0] as usize + 1] += 1;
+    }
+    for k in 1..next.len() {
+        next[k] += next[k - 1];
+    }
+    let mut order = vec![0u32; events.len()];
+    for (i, e) in events.iter().enumerate() {
+        let slot = &mut next[e[0] as usize];
+        order[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    Some(order)
+}
+
 /// The line tables the 3D line stages read: transaxial, axial, list-mode events.
 pub(crate) type LineTables<'a> = (&'a [[f32; 4]], &'a [[f32; 4]], &'a [[u32; 4]]);
 
