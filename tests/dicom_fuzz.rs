@@ -16,72 +16,12 @@ mod common;
 
 use std::path::Path;
 
+use common::fuzz::{Rng, mutate};
 use tomors::io::dicom::{
     ReadLimits, SeriesSelect, SeriesWriter, WriteModality, read_ct_series, read_nm_projections,
     read_nm_volume, read_pet_series, scan,
 };
 
-/// xorshift64*: deterministic, so a failure reproduces from its seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut b = seed.to_vec();
-    for _ in 0..1 + rng.below(6) {
-        if b.is_empty() {
-            break;
-        }
-        // Most mutations land in the first 4 KiB, where the header and its lengths live.
-        let pos = if rng.below(10) < 7 {
-            rng.below(b.len().min(4096))
-        } else {
-            rng.below(b.len())
-        };
-        match rng.below(7) {
-            0 => b[pos] ^= 1 << rng.below(8),
-            1 => b[pos] = [0x00, 0xFF, 0x7F, 0x80][rng.below(4)],
-            2 => {
-                let v = [u32::MAX, 0xFFFF_FFF0, 0x8000_0000, 0, 1, rng.next() as u32][rng.below(6)];
-                for (i, byte) in v.to_le_bytes().iter().enumerate() {
-                    if pos + i < b.len() {
-                        b[pos + i] = *byte;
-                    }
-                }
-            }
-            3 => b.truncate(pos),
-            4 => {
-                let len = rng.below(64).min(b.len() - pos);
-                let chunk = b[pos..pos + len].to_vec();
-                b.splice(pos..pos, chunk);
-            }
-            5 => {
-                let len = rng.below(64).min(b.len() - pos);
-                b.drain(pos..pos + len);
-            }
-            _ => {
-                let v = [0xFFFF_u16, 0, 1, 0x8000][rng.below(4)];
-                for (i, byte) in v.to_le_bytes().iter().enumerate() {
-                    if pos + i < b.len() {
-                        b[pos + i] = *byte;
-                    }
-                }
-            }
-        }
-    }
-    b
-}
-
-/// Every reader on one file; `Err` if any panicked (a panic is the failure we look for).
 fn read_all(path: &Path) -> Result<(), String> {
     let limits = ReadLimits {
         max_pixel_bytes: 64 << 20,
@@ -149,7 +89,7 @@ fn reduced_nm(path: &Path, dir: &Path) -> Vec<u8> {
 /// Mutant `i`: of seed `i mod seeds`, from a generator seeded by `i` alone.
 fn mutant(seeds: &[(String, Vec<u8>)], i: usize) -> (&str, Vec<u8>) {
     let (name, seed) = &seeds[i % seeds.len()];
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut rng = Rng::for_mutant(i);
     (name, mutate(seed, &mut rng))
 }
 
@@ -192,8 +132,7 @@ fn readers_never_panic_on_mutated_files() {
     let mut slowest = std::time::Duration::ZERO;
     for i in 0..executions {
         let (name, seed) = &seeds[i % seeds.len()];
-        let mut rng =
-            Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mut rng = Rng::for_mutant(i);
         let mutant = mutate(seed, &mut rng);
         std::fs::write(&target, &mutant).unwrap();
         let start = std::time::Instant::now();

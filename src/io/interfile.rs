@@ -507,7 +507,22 @@ fn layout_of(h: &InterfileHeader) -> Result<SinogramLayout> {
             max_rd.len()
         )));
     }
+    if let Some(v) = min_rd
+        .iter()
+        .chain(&max_rd)
+        .find(|v| !(v.fract() == 0.0 && v.abs() <= 65_535.0))
+    {
+        return Err(h.format_error(format!(
+            "ring difference {v}: expected whole numbers from −65535 to 65535"
+        )));
+    }
     let centre = min_rd.len() / 2;
+    if max_rd[centre] < min_rd[centre] {
+        return Err(h.format_error(format!(
+            "the central segment's ring differences run from {} to {}",
+            min_rd[centre], max_rd[centre]
+        )));
+    }
     let span = (max_rd[centre] - min_rd[centre]) as u32 + 1;
     let max = max_rd.iter().fold(0.0f64, |m, v| m.max(v.abs())) as u32;
     let n = scanner.crystals_per_ring();

@@ -133,14 +133,17 @@ fn parse_header(text: &[u8], data_offset: u64) -> std::result::Result<Header, St
         .strip_prefix('\'')
         .and_then(|d| d.split('\'').next())
         .ok_or_else(|| format!("'descr' is not a dtype string: {descr:.20}"))?;
-    let (order, kind) = descr.split_at(descr.len().min(1));
-    let big_endian = order == ">";
+    let (order, kind) = match descr.chars().next() {
+        Some(c @ ('<' | '>' | '=' | '|')) => (c, &descr[1..]),
+        _ => ('?', descr),
+    };
+    let big_endian = order == '>';
     let dtype = match (order, kind) {
-        ("<" | ">" | "=" | "|", "f4") => Dtype::F4,
-        ("<" | ">" | "=", "f8") => Dtype::F8,
-        ("<" | ">" | "=", "i4") => Dtype::I4,
-        ("<" | ">" | "=", "i2") => Dtype::I2,
-        ("<" | ">" | "=", "u2") => Dtype::U2,
+        ('<' | '>' | '=', "f4") => Dtype::F4,
+        ('<' | '>' | '=', "f8") => Dtype::F8,
+        ('<' | '>' | '=', "i4") => Dtype::I4,
+        ('<' | '>' | '=', "i2") => Dtype::I2,
+        ('<' | '>' | '=', "u2") => Dtype::U2,
         _ => {
             return Err(format!(
                 "dtype '{descr}': expected float32, float64, int32, int16 or uint16"

@@ -17,6 +17,18 @@ fn format(path: &Path, reason: String) -> Error {
 
 /// Appends every page of `path` to `frames`, checking each is `shape` (`[rows, cols]`, set by
 /// the first page read).
+/// What the decoder may allocate: a page, and each buffer on the way, within half of what this
+/// machine can hold (a hostile header's page size is refused, not allocated); a tag's values
+/// within 64 MiB.
+fn limits() -> Limits {
+    let half = crate::memory::memory_limit().map_or(usize::MAX, |b| (b / 2) as usize);
+    let mut limits = Limits::unlimited();
+    limits.decoding_buffer_size = half;
+    limits.intermediate_buffer_size = half;
+    limits.ifd_value_size = 64 << 20;
+    limits
+}
+
 fn read_pages(path: &Path, shape: &mut Option<[usize; 2]>, frames: &mut Vec<f32>) -> Result<usize> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -24,7 +36,7 @@ fn read_pages(path: &Path, shape: &mut Option<[usize; 2]>, frames: &mut Vec<f32>
     })?;
     let mut decoder = Decoder::new(std::io::BufReader::new(file))
         .map_err(|e| format(path, format!("not a TIFF file: {e}")))?
-        .with_limits(Limits::unlimited());
+        .with_limits(limits());
     let mut pages = 0;
     loop {
         let (w, h) = decoder
@@ -44,6 +56,13 @@ fn read_pages(path: &Path, shape: &mut Option<[usize; 2]>, frames: &mut Vec<f32>
             }
             _ => {}
         }
+        // The stack so far and this page as float32, and the page's own samples (at most 8
+        // bytes each), before the decoder allocates them.
+        crate::memory::bytes_for("the TIFF stack", &[pages + 1, rows, cols], 4)?;
+        crate::memory::bytes_for("a TIFF page", &[rows, cols], 8)?;
+        frames
+            .try_reserve(rows * cols)
+            .map_err(|_| format(path, format!("page {pages}: {rows}×{cols} cannot be held")))?;
         let image = decoder
             .read_image()
             .map_err(|e| format(path, format!("page {pages}: {e}")))?;

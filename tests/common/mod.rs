@@ -1,6 +1,8 @@
 //! Shared test helpers: geometries, metrics, and a macro expanding one test body per backend.
 #![allow(dead_code)]
 
+pub mod fuzz;
+
 use std::f64::consts::PI;
 use tomors::{DetectorColumns, DetectorShape, FanBeam, Geometry, ImageGrid, ParallelBeam};
 
