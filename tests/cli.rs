@@ -955,17 +955,9 @@ fn pacs_down_or_missing_is_a_clear_error() {
 fn hostile_inputs_fail_fast_and_leave_nothing() {
     let dir = scratch("hostile");
     let npy = |name: &str, shape: &str, data: &[f32]| {
-        let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + dict.len() + 1) % 64 != 0 {
-            dict.push(' ');
-        }
-        dict.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(dict.as_bytes());
-        bytes.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+        let data: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
+        std::fs::write(&path, common::npy_bytes("<f4", shape, &data)).unwrap();
         path
     };
     let run = |args: &[&str]| {

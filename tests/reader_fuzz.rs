@@ -111,15 +111,10 @@ fn interfile_sinograms() {
 #[test]
 fn npy_arrays() {
     let dir = scratch("npy");
-    let mut dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }".to_string();
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut seed = b"\x93NUMPY\x01\x00".to_vec();
-    seed.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    seed.extend_from_slice(dict.as_bytes());
-    seed.extend((0..12).flat_map(|v| (v as f32).to_le_bytes()));
+    let data: Vec<u8> = (0..12).flat_map(|v| (v as f32).to_le_bytes()).collect();
+    let seed = common::npy_bytes("<f4", "(3, 4)", &data);
+    let dict_len = u16::from_le_bytes([seed[8], seed[9]]) as usize;
+    let dict = String::from_utf8(seed[10..10 + dict_len].to_vec()).unwrap();
     let target = dir.join("a.npy");
     check(run(
         ".npy",

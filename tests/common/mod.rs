@@ -210,3 +210,18 @@ pub fn poisson(mean: &ndarray::ArrayD<f32>, seed: u64) -> ndarray::ArrayD<f32> {
         }
     })
 }
+
+/// A version-1 `.npy` file: the header dictionary for `descr` and `shape` (e.g. `"<f4"`,
+/// `"(2, 3)"`) padded to 64 bytes, then `data` as they are.
+pub fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(dict.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
