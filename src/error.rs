@@ -71,8 +71,8 @@ pub enum Error {
     /// or overflows (`tomors::memory`): refused before anything is allocated.
     #[error(
         "{what} would need {}, more than {}",
-        bytes.map(crate::memory::human).unwrap_or_else(|| "a byte count that overflows 64 bits".into()),
-        limit.map(|l| format!("this machine's {} of memory", crate::memory::human(l))).unwrap_or_else(|| "can be allocated".into())
+        bytes.map(human_bytes).unwrap_or_else(|| "a byte count that overflows 64 bits".into()),
+        limit.map(|l| format!("this machine's {} of memory", human_bytes(l))).unwrap_or_else(|| "can be allocated".into())
     )]
     TooLarge {
         /// What was asked for, with its shape.
@@ -104,5 +104,21 @@ pub fn check_finite(what: &'static str, data: &[f32]) -> Result<()> {
     match data.iter().position(|v| !v.is_finite()) {
         Some(index) => Err(Error::NonFinite { what, index }),
         None => Ok(()),
+    }
+}
+
+/// `bytes` as a figure a person reads: "1.5 GiB".
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
     }
 }

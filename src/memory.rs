@@ -73,22 +73,6 @@ pub fn filled<T: Clone>(what: &str, len: usize, value: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
-/// `bytes` as a figure a person reads: "1.5 GiB".
-pub(crate) fn human(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,7 +92,7 @@ mod tests {
         assert!(overflow.to_string().contains("overflows"), "{overflow}");
         assert!(filled("a vector", usize::MAX / 8, 0u64).is_err());
         assert_eq!(filled("a vector", 3, 7u8).unwrap(), vec![7, 7, 7]);
-        assert_eq!(human(1536), "1.5 KiB");
-        assert_eq!(human(12), "12 bytes");
+        assert_eq!(crate::error::human_bytes(1536), "1.5 KiB");
+        assert_eq!(crate::error::human_bytes(12), "12 bytes");
     }
 }

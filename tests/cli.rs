@@ -729,6 +729,24 @@ fn fdk_of_tiff_intensities_with_an_rtk_geometry() {
         diff < 1e-3 * peak,
         "TIFF + RTK geometry vs .npy + orbit: {diff} (peak {peak})"
     );
+    // A negative source-to-detector distance was reported as a grid spacing.
+    let text = std::fs::read_to_string(&xml).unwrap();
+    let flipped: String = text
+        .split("<SourceToDetectorDistance>")
+        .enumerate()
+        .map(|(i, part)| match (i, part.split_once('<')) {
+            (0, _) | (_, None) => part.to_string(),
+            (_, Some((_, rest))) => format!("<SourceToDetectorDistance>-500<{rest}"),
+        })
+        .collect();
+    assert!(flipped.contains(">-500<"));
+    std::fs::write(&xml, flipped).unwrap();
+    let mut flipped_run = vec!["fdk", tif.to_str().unwrap(), "-o", a.to_str().unwrap()];
+    flipped_run.extend(["--i0", "1000", "--rtk-geometry", xml.to_str().unwrap()]);
+    let out = tomors().args(flipped_run).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("SourceToDetectorDistance"), "{stderr}");
 }
 
 /// `tomors batch` killed in the middle of a study (the real two-bed SPECT-CT, one OSEM

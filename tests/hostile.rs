@@ -194,8 +194,7 @@ fn mmr_norm_components_are_checked() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// RTK: a negative source-to-detector distance is named as such (it was reported as a grid
-/// spacing).
+/// RTK: a source-to-detector distance of 0 (RTK's parallel beam) or NaN is named as such.
 #[test]
 fn rtk_distances_are_named() {
     let dir = scratch("rtk");
@@ -204,7 +203,7 @@ fn rtk_distances_are_named() {
         &path,
         "<?xml version=\"1.0\"?>\n<RTKThreeDCircularGeometry version=\"3\">\n\
          <SourceToIsocenterDistance>1000</SourceToIsocenterDistance>\n\
-         <SourceToDetectorDistance>-500</SourceToDetectorDistance>\n\
+         <SourceToDetectorDistance>0</SourceToDetectorDistance>\n\
          <Projection><GantryAngle>0</GantryAngle>\n\
          <Matrix>1 0 0 0 0 1 0 0 0 0 1 -1000</Matrix></Projection>\n\
          </RTKThreeDCircularGeometry>\n",
@@ -220,7 +219,10 @@ fn rtk_distances_are_named() {
     let e = tomors::io::rtk::read_rtk_geometry(&path, &det)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("SourceToDetectorDistance -500"), "{e}");
+    assert!(
+        e.contains("SourceToDetectorDistance 0") && e.contains("parallel"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

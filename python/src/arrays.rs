@@ -32,6 +32,58 @@ pub(crate) fn to_py(py: Python<'_>, e: tomors::Error) -> PyErr {
     }
 }
 
+/// An integer argument of type `T`: any Python int is taken, then converted, so that a value
+/// outside `T` (a negative count, a port above 65535) raises `InvalidArgumentError` with the
+/// range expected, where PyO3's own conversion raised a bare `OverflowError`; PyO3 adds the
+/// argument's name ("while processing 'iterations'", a note on Python ≥ 3.11).
+pub(crate) struct Int<T>(pub T);
+
+impl<'a, 'py, T> FromPyObject<'a, 'py> for Int<T>
+where
+    T: TryFrom<i128> + IntRange,
+{
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        let out_of_range = |v: String| {
+            to_py(
+                py,
+                tomors::Error::InvalidArgument(format!(
+                    "{v} is out of range: expected a whole number from {} to {}",
+                    T::MIN,
+                    T::MAX
+                )),
+            )
+        };
+        match obj.extract::<i128>() {
+            Ok(v) => T::try_from(v)
+                .map(Int)
+                .map_err(|_| out_of_range(v.to_string())),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(py) => {
+                Err(out_of_range(obj.to_string()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The range of an integer type, for [`Int`]'s message.
+pub(crate) trait IntRange {
+    const MIN: i128;
+    const MAX: u128;
+}
+
+macro_rules! int_range {
+    ($($t:ty),*) => {$(
+        impl IntRange for $t {
+            const MIN: i128 = <$t>::MIN as i128;
+            const MAX: u128 = <$t>::MAX as u128;
+        }
+    )*};
+}
+int_range!(u16, u32, u64, usize);
+
 pub(crate) trait IntoPy<T> {
     fn py_err(self, py: Python<'_>) -> PyResult<T>;
 }

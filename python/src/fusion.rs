@@ -9,7 +9,7 @@ use tomors::fusion::{self, Colormap, Overlay, Plane, Resampling, Window};
 use ndarray::{Ix2, Ix3};
 
 use super::io::{GridTuple, patient_grid, view_as};
-use crate::arrays::{IntoPy, f32_array, to_py};
+use crate::arrays::{Int, IntoPy, f32_array, to_py};
 
 #[pyfunction]
 #[pyo3(signature = (volume, source, target, method="trilinear", outside=0.0, backend="auto"))]
@@ -65,9 +65,10 @@ pub(crate) fn plane_image<'py>(
     volume: &Bound<'py, PyAny>,
     spacing: [f64; 3],
     plane: &str,
-    at: [usize; 3],
+    at: [Int<usize>; 3],
     mip: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let at = at.map(|v| v.0);
     let plane = plane_of(py, plane)?;
     let volume = f32_array(py, volume, "volume")?;
     let data = view_as::<Ix3>(py, &volume, "volume", "3 (z, y, x)")?;

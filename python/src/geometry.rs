@@ -19,10 +19,11 @@ impl PyImageGrid {
     #[pyo3(signature = (shape, spacing=None, origin=None))]
     fn new(
         py: Python<'_>,
-        shape: Vec<usize>,
+        shape: Vec<Int<usize>>,
         spacing: Option<&Bound<'_, PyAny>>,
         origin: Option<Vec<f64>>,
     ) -> PyResult<Self> {
+        let shape: Vec<usize> = shape.into_iter().map(|v| v.0).collect();
         let n = shape.len();
         let spacing = match spacing {
             Some(s) => per_axis(s, n, "spacing")?,
@@ -126,16 +127,18 @@ pub(crate) struct PyParallelBeam {
 #[pymethods]
 impl PyParallelBeam {
     #[new]
-    #[pyo3(signature = (angles, n_cols, col_spacing=1.0, col_offset=0.0, n_rows=1, row_spacing=1.0))]
+    #[pyo3(signature = (angles, n_cols, col_spacing=1.0, col_offset=0.0, n_rows=Int(1), row_spacing=1.0))]
     fn new(
         py: Python<'_>,
         angles: &Bound<'_, PyAny>,
-        n_cols: usize,
+        n_cols: Int<usize>,
         col_spacing: f64,
         col_offset: f64,
-        n_rows: usize,
+        n_rows: Int<usize>,
         row_spacing: f64,
     ) -> PyResult<Self> {
+        let n_cols = n_cols.0;
+        let n_rows = n_rows.0;
         let cols = tomors::DetectorColumns {
             n_cols,
             spacing: col_spacing,
@@ -214,20 +217,22 @@ pub(crate) type FanArgs = (
 #[pymethods]
 impl PyFanBeam {
     #[new]
-    #[pyo3(signature = (angles, n_cols, col_spacing, source_to_center, source_to_detector, detector="flat", col_offset=0.0, n_rows=1, row_spacing=1.0))]
+    #[pyo3(signature = (angles, n_cols, col_spacing, source_to_center, source_to_detector, detector="flat", col_offset=0.0, n_rows=Int(1), row_spacing=1.0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         angles: &Bound<'_, PyAny>,
-        n_cols: usize,
+        n_cols: Int<usize>,
         col_spacing: f64,
         source_to_center: f64,
         source_to_detector: f64,
         detector: &str,
         col_offset: f64,
-        n_rows: usize,
+        n_rows: Int<usize>,
         row_spacing: f64,
     ) -> PyResult<Self> {
+        let n_cols = n_cols.0;
+        let n_rows = n_rows.0;
         let shape = match detector.to_ascii_lowercase().as_str() {
             "flat" => tomors::DetectorShape::Flat,
             "arc" => tomors::DetectorShape::Arc,
@@ -464,12 +469,13 @@ impl PySpectGeometry {
     fn new(
         py: Python<'_>,
         angles: Vec<f64>,
-        n_cols: usize,
+        n_cols: Int<usize>,
         col_spacing: f64,
         radius: &Bound<'_, PyAny>,
         collimator: Option<PyRef<'_, PyCollimator>>,
         col_offset: f64,
     ) -> PyResult<Self> {
+        let n_cols = n_cols.0;
         let radii = per_axis(radius, angles.len(), "radius")?;
         let mut g = tomors::SpectGeometry::with_orbit(angles, radii, n_cols, col_spacing)
             .py_err(py)?
@@ -549,8 +555,8 @@ impl PyConeBeam {
     fn new(
         py: Python<'_>,
         angles: &Bound<'_, PyAny>,
-        n_rows: usize,
-        n_cols: usize,
+        n_rows: Int<usize>,
+        n_cols: Int<usize>,
         row_spacing: f64,
         col_spacing: f64,
         source_to_center: f64,
@@ -560,6 +566,8 @@ impl PyConeBeam {
         row_offset: f64,
         pitch: f64,
     ) -> PyResult<Self> {
+        let n_rows = n_rows.0;
+        let n_cols = n_cols.0;
         let orbit = tomors::ConeOrbit {
             angles: angles_vec(py, angles)?,
             n_rows,
@@ -584,10 +592,12 @@ impl PyConeBeam {
     fn from_vectors(
         py: Python<'_>,
         vectors: &Bound<'_, PyAny>,
-        n_rows: usize,
-        n_cols: usize,
+        n_rows: Int<usize>,
+        n_cols: Int<usize>,
         detector: &str,
     ) -> PyResult<Self> {
+        let n_rows = n_rows.0;
+        let n_cols = n_cols.0;
         let arr = py
             .import("numpy")?
             .call_method1("asarray", (vectors, "float64"))?;
@@ -708,12 +718,14 @@ impl PyConeBeam {
 pub(crate) fn _cone_from_state(
     py: Python<'_>,
     vectors: Vec<[f64; 12]>,
-    n_rows: usize,
-    n_cols: usize,
+    n_rows: Int<usize>,
+    n_cols: Int<usize>,
     detector: &str,
     col_offset: f64,
     row_offset: f64,
 ) -> PyResult<PyConeBeam> {
+    let n_rows = n_rows.0;
+    let n_cols = n_cols.0;
     let inner = tomors::ConeBeam::from_vectors(
         cone_views(&vectors),
         n_rows,

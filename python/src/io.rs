@@ -12,7 +12,7 @@ use tomors::io::dicom::{
     self, ReadLimits, Reference, SeriesSelect, SeriesWriter, SliceVolume, WriteModality,
 };
 
-use crate::arrays::{IntoPy, f32_array, to_py};
+use crate::arrays::{Int, IntoPy, f32_array, to_py};
 use crate::geometry::{PyImageGrid, PySpectGeometry};
 
 /// `(shape, spacing, origin, axes)` of a patient grid, as `tomors.io.PatientGrid` holds it.
@@ -177,7 +177,7 @@ pub(crate) fn view_as<'a, D: ndarray::Dimension>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (volume, grid, folder, modality, units, reference=None, description=None, series_number=1001))]
+#[pyo3(signature = (volume, grid, folder, modality, units, reference=None, description=None, series_number=Int(1001)))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_dicom_series<'py>(
     py: Python<'py>,
@@ -188,8 +188,9 @@ pub(crate) fn write_dicom_series<'py>(
     units: &str,
     reference: Option<PathBuf>,
     description: Option<String>,
-    series_number: u32,
+    series_number: Int<u32>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let series_number = series_number.0;
     let modality = match modality.to_ascii_uppercase().as_str() {
         "NM" => WriteModality::Nm,
         "PT" | "PET" => WriteModality::Pt,
@@ -302,12 +303,14 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub(crate) fn read_rtk_geometry(
     py: Python<'_>,
     path: PathBuf,
-    n_rows: usize,
-    n_cols: usize,
+    n_rows: Int<usize>,
+    n_cols: Int<usize>,
     row_spacing: f64,
     col_spacing: f64,
     origin: Option<[f64; 2]>,
 ) -> PyResult<crate::geometry::PyConeBeam> {
+    let n_rows = n_rows.0;
+    let n_cols = n_cols.0;
     let det = tomors::io::rtk::RtkDetector {
         n_rows,
         n_cols,

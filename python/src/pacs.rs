@@ -20,11 +20,12 @@ impl PyPacs {
     fn new(
         py: Python<'_>,
         host: String,
-        port: u16,
+        port: Int<u16>,
         ae_title: String,
         calling_ae_title: &str,
         timeout_s: f64,
     ) -> PyResult<Self> {
+        let port = port.0;
         let settings = tomors::pacs::PacsSettings {
             host,
             port,

@@ -29,16 +29,18 @@ impl PyPetScanner {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        rings: u32,
-        crystals_per_ring: u32,
+        rings: Int<u32>,
+        crystals_per_ring: Int<u32>,
         radius: f64,
         ring_spacing: f64,
         interaction_depth: f64,
-        blocks: Option<(u32, u32, u32)>,
-        tof: Option<(u32, f64, f64)>,
+        blocks: Option<(Int<u32>, Int<u32>, Int<u32>)>,
+        tof: Option<(Int<u32>, f64, f64)>,
         name: &str,
         view_offset: f64,
     ) -> PyResult<Self> {
+        let rings = rings.0;
+        let crystals_per_ring = crystals_per_ring.0;
         let mut s = PetScanner::new(
             name,
             rings,
@@ -49,10 +51,10 @@ impl PyPetScanner {
         )
         .py_err(py)?;
         if let Some((c, g, f)) = blocks {
-            s = s.with_blocks(c, g, f).py_err(py)?;
+            s = s.with_blocks(c.0, g.0, f.0).py_err(py)?;
         }
         if let Some((n, w, fwhm)) = tof {
-            s = s.with_tof(TofBins::from_ps(n, w, fwhm).py_err(py)?);
+            s = s.with_tof(TofBins::from_ps(n.0, w, fwhm).py_err(py)?);
         }
         Ok(Self {
             inner: s.with_view_offset(view_offset).py_err(py)?,
@@ -107,9 +109,11 @@ impl PyPetScanner {
     fn crystal_position(
         &self,
         py: Python<'_>,
-        ring: u32,
-        crystal: u32,
+        ring: Int<u32>,
+        crystal: Int<u32>,
     ) -> PyResult<(f64, f64, f64)> {
+        let ring = ring.0;
+        let crystal = crystal.0;
         self.inner.check_crystal(ring, crystal).py_err(py)?;
         let [x, y] = self.inner.crystal_xy(crystal);
         Ok((x, y, self.inner.ring_z(ring)))
@@ -137,16 +141,20 @@ pub(crate) struct PySinogramLayout {
 #[pymethods]
 impl PySinogramLayout {
     #[new]
-    #[pyo3(signature = (scanner, tangential, span=1, max_ring_difference=None, view_mashing=1, tof=true))]
+    #[pyo3(signature = (scanner, tangential, span=Int(1), max_ring_difference=None, view_mashing=Int(1), tof=true))]
     fn new(
         py: Python<'_>,
         scanner: &PyPetScanner,
-        tangential: u32,
-        span: u32,
-        max_ring_difference: Option<u32>,
-        view_mashing: u32,
+        tangential: Int<u32>,
+        span: Int<u32>,
+        max_ring_difference: Option<Int<u32>>,
+        view_mashing: Int<u32>,
         tof: bool,
     ) -> PyResult<Self> {
+        let tangential = tangential.0;
+        let span = span.0;
+        let max_ring_difference = max_ring_difference.map(|v| v.0);
+        let view_mashing = view_mashing.0;
         let max = max_ring_difference.unwrap_or(scanner.inner.rings().saturating_sub(1));
         let l = SinogramLayout::new(scanner.inner.clone(), tangential, span, max, view_mashing)
             .py_err(py)?;
@@ -156,10 +164,10 @@ impl PySinogramLayout {
     }
     /// The mMR's layout of span `span` (344 bins, max ring difference 60).
     #[staticmethod]
-    #[pyo3(signature = (span=11))]
-    fn mmr(py: Python<'_>, span: u32) -> PyResult<Self> {
+    #[pyo3(signature = (span=Int(11)))]
+    fn mmr(py: Python<'_>, span: Int<u32>) -> PyResult<Self> {
         Ok(Self {
-            inner: SinogramLayout::mmr(span).py_err(py)?,
+            inner: SinogramLayout::mmr(span.0).py_err(py)?,
         })
     }
     #[getter]
@@ -206,14 +214,15 @@ impl PySinogramLayout {
     }
     /// `(view, plane, tof, tangential)` of the coincidence between crystals `a` and `b`
     /// (`(ring, crystal)` each) in TOF bin `tof`, or None outside the layout.
-    #[pyo3(signature = (a, b, tof=0))]
+    #[pyo3(signature = (a, b, tof=Int(0)))]
     fn bin(
         &self,
         py: Python<'_>,
-        a: (u32, u32),
-        b: (u32, u32),
-        tof: u32,
+        a: (Int<u32>, Int<u32>),
+        b: (Int<u32>, Int<u32>),
+        tof: Int<u32>,
     ) -> PyResult<Option<(u32, u32, u32, u32)>> {
+        let (a, b, tof) = ((a.0.0, a.1.0), (b.0.0, b.1.0), tof.0);
         Ok(self
             .inner
             .bin(a, b, tof)
@@ -246,14 +255,16 @@ pub(crate) fn lm_osem<'py>(
     py: Python<'py>,
     events: PyReadonlyArray2<'py, i64>,
     projector: &crate::projectors::PyPet3dProjector,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     tof_bins: Option<PyReadonlyArray1<'py, i64>>,
     background: Option<&Bound<'py, PyAny>>,
     post_filter_fwhm: Option<f64>,
     sensitivity: Option<&Bound<'py, PyAny>>,
     outside: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
     if !matches!(outside, "warn" | "error" | "drop") {
         return Err(PyValueError::new_err(format!(
             "outside={outside:?}: expected \"warn\", \"error\" or \"drop\""

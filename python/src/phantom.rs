@@ -22,13 +22,14 @@ pub(crate) fn phantom_radius(grid: &tomors::ImageGrid, radius: Option<f64>) -> f
 /// half-height in mm (default: the grid's inscribed radius). Each voxel is the mean of
 /// `supersample`² point samples.
 #[pyfunction]
-#[pyo3(signature = (grid, radius=None, supersample=1))]
+#[pyo3(signature = (grid, radius=None, supersample=Int(1)))]
 pub(crate) fn shepp_logan<'py>(
     py: Python<'py>,
     grid: &PyImageGrid,
     radius: Option<f64>,
-    supersample: usize,
+    supersample: Int<usize>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let supersample = supersample.0;
     let g = &grid.inner;
     let r = phantom_radius(g, radius);
     let out = py
@@ -85,15 +86,16 @@ pub(crate) fn shepp_logan_sinogram<'py>(
 /// `(activity, mu)` arrays, spheres at
 /// `contrast`:1 over a background of `background`, μ of water `mu_water` (1/mm; lung 0.3×).
 #[pyfunction]
-#[pyo3(signature = (grid, contrast=4.0, background=1.0, mu_water=0.0154, supersample=2))]
+#[pyo3(signature = (grid, contrast=4.0, background=1.0, mu_water=0.0154, supersample=Int(2)))]
 pub(crate) fn nema_iec<'py>(
     py: Python<'py>,
     grid: &PyImageGrid,
     contrast: f64,
     background: f64,
     mu_water: f64,
-    supersample: usize,
+    supersample: Int<usize>,
 ) -> PyResult<ArrayPair<'py>> {
+    let supersample = supersample.0;
     let p = tomors::phantom::NemaIecPhantom {
         contrast,
         background,

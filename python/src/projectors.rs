@@ -98,8 +98,9 @@ impl PyProjector {
         geometry: &Bound<'_, PyAny>,
         grid: &PyImageGrid,
         backend: &str,
-        max_chunk_bytes: Option<u64>,
+        max_chunk_bytes: Option<Int<u64>>,
     ) -> PyResult<Self> {
+        let max_chunk_bytes = max_chunk_bytes.map(|v| v.0);
         let backend: tomors::Backend = backend.parse().py_err(py)?;
         let grid_inner = grid.inner.clone();
         if let Ok(cone) = geometry.cast::<PyConeBeam>() {
@@ -483,16 +484,16 @@ macro_rules! operator_methods {
             }
             /// Dot-product error |<Ax,y> - <x,A^T y>| / (|Ax| |y|) for signed random x, y in
             /// [-1, 1) drawn from `seed`.
-            #[pyo3(signature = (seed=0))]
-            fn adjointness_test(&self, py: Python<'_>, seed: u64) -> PyResult<f64> {
+            #[pyo3(signature = (seed=Int(0)))]
+            fn adjointness_test(&self, py: Python<'_>, seed: Int<u64>) -> PyResult<f64> {
                 let p = &*self.inner;
-                py.detach(|| p.adjointness_test(seed)).py_err(py)
+                py.detach(|| p.adjointness_test(seed.0)).py_err(py)
             }
             /// Operator norm ||A||_2 by `iterations` rounds of power iteration.
-            #[pyo3(signature = (iterations=20))]
-            fn norm(&self, py: Python<'_>, iterations: usize) -> PyResult<f64> {
+            #[pyo3(signature = (iterations=Int(20)))]
+            fn norm(&self, py: Python<'_>, iterations: Int<usize>) -> PyResult<f64> {
                 let p = &*self.inner;
-                py.detach(|| p.norm(iterations)).py_err(py)
+                py.detach(|| p.norm(iterations.0)).py_err(py)
             }
             /// "cpu" or "gpu".
             #[getter]

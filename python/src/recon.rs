@@ -43,8 +43,9 @@ impl PyFbp {
         projector: &PyProjector,
         filter: &str,
         cutoff: f64,
-        max_buffer_bytes: Option<u64>,
+        max_buffer_bytes: Option<Int<u64>>,
     ) -> PyResult<Self> {
+        let max_buffer_bytes = max_buffer_bytes.map(|v| v.0);
         let f = ramp_filter(py, filter, cutoff)?;
         let p = projector.inner.clone();
         let inner = py
@@ -106,7 +107,7 @@ pub(crate) fn fdk<'py>(
     projector: &PyProjector,
     filter: &str,
     cutoff: f64,
-    max_buffer_bytes: Option<u64>,
+    max_buffer_bytes: Option<Int<u64>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     if !matches!(&*projector.inner, CtProjector::Cone(_)) {
         return Err(PyTypeError::new_err(
@@ -126,10 +127,11 @@ pub(crate) fn cgls<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     projector: &PyProjector,
-    iterations: usize,
+    iterations: Int<usize>,
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let iterations = iterations.0;
     let d = f32_array(py, data, "data")?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
     let p: &CtProjector = &projector.inner;
@@ -190,14 +192,16 @@ pub(crate) fn osem<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     projector: &Bound<'py, PyAny>,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     background: Option<&Bound<'py, PyAny>>,
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
     post_filter_fwhm: Option<f64>,
     prior: Option<PyRef<'py, PyPrior>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
     let y = f32_array(py, data, "data")?;
     let b = background
         .map(|b| f32_array(py, b, "background"))
@@ -231,14 +235,16 @@ pub(crate) fn bsrem<'py>(
     data: &Bound<'py, PyAny>,
     projector: &Bound<'py, PyAny>,
     prior: PyRef<'py, PyPrior>,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     relaxation: f64,
     background: Option<&Bound<'py, PyAny>>,
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
     post_filter_fwhm: Option<f64>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
     let y = f32_array(py, data, "data")?;
     let b = background
         .map(|b| f32_array(py, b, "background"))
@@ -284,7 +290,7 @@ fn bsrem_settings<'a>(
 /// `tolerance` (relative) or `max_reconstructions`. Returns `(image, beta, noise,
 /// reconstructions)`; raises InvalidArgumentError when no beta reached the target.
 #[pyfunction]
-#[pyo3(signature = (data, projector, prior, noise, region, iterations, subsets, relaxation=0.3, background=None, x0=None, post_filter_fwhm=None, tolerance=0.03, max_reconstructions=12))]
+#[pyo3(signature = (data, projector, prior, noise, region, iterations, subsets, relaxation=0.3, background=None, x0=None, post_filter_fwhm=None, tolerance=0.03, max_reconstructions=Int(12)))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn bsrem_for_noise<'py>(
     py: Python<'py>,
@@ -293,15 +299,18 @@ pub(crate) fn bsrem_for_noise<'py>(
     prior: PyRef<'py, PyPrior>,
     noise: f64,
     region: &Bound<'py, PyAny>,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     relaxation: f64,
     background: Option<&Bound<'py, PyAny>>,
     x0: Option<&Bound<'py, PyAny>>,
     post_filter_fwhm: Option<f64>,
     tolerance: f64,
-    max_reconstructions: usize,
+    max_reconstructions: Int<usize>,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, f64, f64, usize)> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
+    let max_reconstructions = max_reconstructions.0;
     let y = f32_array(py, data, "data")?;
     let b = background
         .map(|b| f32_array(py, b, "background"))
@@ -403,7 +412,7 @@ pub(crate) fn mlem<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     projector: &Bound<'py, PyAny>,
-    iterations: usize,
+    iterations: Int<usize>,
     background: Option<&Bound<'py, PyAny>>,
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
@@ -415,7 +424,7 @@ pub(crate) fn mlem<'py>(
         data,
         projector,
         iterations,
-        1,
+        Int(1),
         background,
         x0,
         callback,
@@ -615,12 +624,14 @@ pub(crate) fn os_sps<'py>(
     counts: &Bound<'py, PyAny>,
     blank: &Bound<'py, PyAny>,
     projector: &PyProjector,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     background: Option<&Bound<'py, PyAny>>,
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
     let y = f32_array(py, counts, "counts")?;
     let b = f32_array(py, blank, "blank")?;
     let r = background
@@ -649,13 +660,15 @@ pub(crate) fn os_sart<'py>(
     py: Python<'py>,
     sinogram: &Bound<'py, PyAny>,
     projector: &PyProjector,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     relaxation: f64,
     non_negative: bool,
     x0: Option<&Bound<'py, PyAny>>,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
     let p_in = f32_array(py, sinogram, "sinogram")?;
     let x = x0.map(|x| f32_array(py, x, "x0")).transpose()?;
     let settings = tomors::recon::OrderedSubsets {

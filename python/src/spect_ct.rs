@@ -12,7 +12,7 @@ use tomors::physics::{self, HuToMu};
 use tomors::pipeline::{self, ScatterCorrection, SpectCtOptions, Stage};
 
 use super::io::{GridTuple, grid_tuple, patient_grid, view_as};
-use crate::arrays::{IntoPy, f32_array, to_py};
+use crate::arrays::{Int, IntoPy, f32_array, to_py};
 use crate::geometry::PyCollimator;
 
 /// A rigid motion as Python passes it: (angles (rad), translation (mm), centre (mm)).
@@ -111,7 +111,7 @@ pub(crate) fn register_rigid<'py>(
     fixed_grid: GridTuple,
     moving: &Bound<'py, PyAny>,
     moving_grid: GridTuple,
-    bins: usize,
+    bins: Int<usize>,
     fixed_range: Option<(f32, f32)>,
     moving_range: Option<(f32, f32)>,
     start: Option<RigidTuple>,
@@ -119,6 +119,7 @@ pub(crate) fn register_rigid<'py>(
     max_rotation: f64,
     backend: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let bins = bins.0;
     let backend: tomors::Backend = backend.parse().py_err(py)?;
     let (fg, mg) = (
         patient_grid(py, fixed_grid)?,
@@ -182,8 +183,8 @@ pub(crate) fn spect_ct<'py>(
     bone_hu: Option<f64>,
     hu_to_mu: Option<(f64, f64, f64)>,
     collimator: Option<PyRef<'py, PyCollimator>>,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     post_filter_fwhm: Option<f64>,
     calibration_cps_per_mbq: Option<f64>,
     decay_correction: &str,
@@ -196,6 +197,8 @@ pub(crate) fn spect_ct<'py>(
     output_dir: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
     let method = match beds {
         "joint" => pipeline::MultiBed::Joint,
         "stitched" => pipeline::MultiBed::Stitched,
@@ -368,8 +371,8 @@ pub(crate) fn pet_ct<'py>(
     geometry: PyRef<'py, crate::geometry::PyParallelBeam>,
     grid: GridTuple,
     ct_path: PathBuf,
-    iterations: usize,
-    subsets: usize,
+    iterations: Int<usize>,
+    subsets: Int<usize>,
     background: Option<&Bound<'py, PyAny>>,
     normalisation: Option<&Bound<'py, PyAny>>,
     bone_hu: Option<f64>,
@@ -378,6 +381,8 @@ pub(crate) fn pet_ct<'py>(
     post_filter_fwhm: Option<f64>,
     backend: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let iterations = iterations.0;
+    let subsets = subsets.0;
     let grid = patient_grid(py, grid)?;
     let backend: tomors::Backend = backend.parse().py_err(py)?;
     let curve = curve(py, 511.0, None, bone_hu, hu_to_mu)?;

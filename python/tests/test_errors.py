@@ -1,3 +1,4 @@
+import sys
 import numpy as np
 import pytest
 
@@ -119,3 +120,30 @@ def test_sizes_beyond_the_machine_raise_before_allocating():
     assert isinstance(e.value, MemoryError) and isinstance(e.value, tomors.TomorsError)
     with pytest.raises(MemoryError):
         tomors.ImageGrid((200000, 200000))
+
+
+@pytest.mark.parametrize("name, call", [
+    ("shape", lambda: tomors.ImageGrid((-64, 64))),
+    ("port", lambda: tomors.Pacs("localhost", 70000, "PACS")),
+    ("n_rows", lambda: tomors.io.read_rtk_geometry("geometry.xml", -32, 32, 1.0, 1.0)),
+    ("iterations", lambda: tomors.mlem(np.zeros((4, 8), np.float32),
+                                       tomors.Projector(*parallel_case(8, 4), backend="cpu"), -1)),
+    ("span", lambda: tomors.SinogramLayout.mmr(2**40)),
+])
+def test_integers_out_of_range_say_what_was_expected(name, call):
+    # Were bare OverflowErrors ("can't convert negative int to unsigned").
+    with pytest.raises(tomors.InvalidArgumentError, match="out of range: expected a whole number from 0") as e:
+        call()
+    if sys.version_info >= (3, 11):
+        assert any(name in note for note in e.value.__notes__), e.value.__notes__
+
+
+def test_silent_on_a_headless_machine():
+    # Mesa printed "XDG_RUNTIME_DIR is invalid or not set" at every start without it.
+    import os
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    out = subprocess.run([sys.executable, "-c", "import tomors; print(len(tomors.adapters()))"],
+                         env=env, capture_output=True, text=True, check=True)
+    assert "XDG_RUNTIME_DIR" not in out.stderr, out.stderr
+    assert int(out.stdout) >= 1

@@ -35,7 +35,28 @@ SPECT (attenuation and collimator response in the model, OSEM)::
     lm = tomors.io.read_petlink("list.l.hdr", pairs=True)   # histograms, randoms, events
 """
 
-from . import errors, fusion, io
+import os as _os
+
+
+def _private_runtime_dir():
+    """Mesa's drivers print "XDG_RUNTIME_DIR is invalid or not set" on every start when it is
+    unset (containers, CI, ssh without a login session); tomors draws nothing on a display, so
+    a private folder serves, as the command line does. Set before the extension loads wgpu."""
+    current = _os.environ.get("XDG_RUNTIME_DIR")
+    if current and _os.path.isdir(current):
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="tomors-runtime-")
+    _os.environ["XDG_RUNTIME_DIR"] = folder
+    atexit.register(shutil.rmtree, folder, True)
+
+
+_private_runtime_dir()
+
+from . import errors, fusion, io  # noqa: E402
 from .batch import BatchReport, batch
 from .spect_ct import (
     FusedPetCtResult,

@@ -189,12 +189,14 @@ pub fn read_rtk_geometry(path: &Path, detector: &RtkDetector) -> Result<ConeBeam
                     format!("projection {i} has no SourceToDetectorDistance"),
                 )
             })?;
-        if !(sdd.is_finite() && sdd > 0.0) {
+        // Signed (a detector behind the principal direction's origin is negative); 0 is
+        // RTK's parallel beam, which is not read.
+        if !(sdd.is_finite() && sdd != 0.0) {
             return Err(bad(
                 path,
                 format!(
-                    "projection {i}: SourceToDetectorDistance {sdd}; expected a finite distance \
-                     > 0 mm"
+                    "projection {i}: SourceToDetectorDistance {sdd}; expected a finite, non-zero \
+                     distance in mm (0 is a parallel beam, not read)"
                 ),
             ));
         }
@@ -230,7 +232,21 @@ pub fn read_rtk_geometry(path: &Path, detector: &RtkDetector) -> Result<ConeBeam
     if views.is_empty() {
         return Err(bad(path, "no <Projection> elements".into()));
     }
-    ConeBeam::from_vectors(views, detector.n_rows, detector.n_cols, ConeDetector::Flat)
+    ConeBeam::from_vectors(views, detector.n_rows, detector.n_cols, ConeDetector::Flat).map_err(
+        |e| {
+            let reason = match e {
+                Error::InvalidGeometry(m) => m,
+                other => other.to_string(),
+            };
+            bad(
+                path,
+                format!(
+                    "its projection matrices and SourceToDetectorDistance describe no usable \
+                     cone beam: {reason}"
+                ),
+            )
+        },
+    )
 }
 
 /// Writes `cone` as an RTK geometry file (atomically): any flat-panel geometry (circular

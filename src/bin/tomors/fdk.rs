@@ -161,6 +161,18 @@ pub fn run(a: &FdkArgs) -> CliResult<()> {
             .into());
         }
         let o = &cone.orbit_views()[0];
+        // The default voxel size and FDK's weights need the detector beyond the axis.
+        if !(o.source_to_center > 0.0 && o.source_to_detector > o.source_to_center) {
+            return Err(format!(
+                "{}: the first view's source is {:.1} mm from the axis and the detector {:.1} mm \
+                 from the source along the principal ray; FDK needs the detector beyond the \
+                 rotation axis (SourceToDetectorDistance > SourceToIsocenterDistance > 0)",
+                path.display(),
+                o.source_to_center,
+                o.source_to_detector
+            )
+            .into());
+        }
         (o.source_to_center, o.source_to_detector, cone)
     } else {
         let dso = a
