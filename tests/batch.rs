@@ -277,3 +277,57 @@ fn batch_with_failed_studies_is_a_failed_run() {
     assert!(stderr.contains("broken.dcm"), "{stderr}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// The example settings file holds every key, parses, and is what `tomors batch --help`
+/// prints.
+#[test]
+fn the_example_settings_are_valid_and_in_the_help() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/batch.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // The commented keys too: uncommented, the file still parses.
+    let all = text
+        .replace("# collimator", "collimator")
+        .replace("# post_filter", "post_filter");
+    let all = all.replace("# calibration", "calibration");
+    let settings = Settings::parse(&all).unwrap();
+    assert_eq!(settings.spect.photopeak_kev, Some(208.0));
+    let keys = [
+        "backend",
+        "workers",
+        "photopeak_kev",
+        "scatter",
+        "dew_k",
+        "attenuation",
+        "collimator",
+        "iterations",
+        "subsets",
+        "post_filter_fwhm",
+        "calibration_cps_per_mbq",
+        "decay_correction",
+        "beds",
+        "require_full_ct",
+        "suv",
+        "register",
+        "host",
+        "port",
+        "ae_title",
+        "calling_ae_title",
+        "timeout_s",
+        "store_results",
+    ];
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_tomors"))
+        .args(["batch", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for key in keys {
+        assert!(
+            text.contains(&format!("{key} = ")),
+            "{key} not in examples/batch.toml"
+        );
+        assert!(
+            help.contains(&format!("{key} = ")),
+            "{key} not in tomors batch --help"
+        );
+    }
+}

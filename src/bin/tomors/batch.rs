@@ -9,9 +9,13 @@ use tomors::batch::{Event, Settings, run_batch};
 use super::common::{CliError, CliResult, Kind, err};
 
 #[derive(clap::Args)]
+#[command(after_help = concat!(
+    "Settings (every key, at its default unless marked):\n\n",
+    include_str!("../../../examples/batch.toml")
+))]
 pub struct BatchArgs {
     /// The settings (TOML: backend, workers, [spect], [pet], [pacs]; unknown keys are refused;
-    /// see `tomors::batch::Settings`).
+    /// every key is listed below and in examples/batch.toml).
     settings: PathBuf,
     /// The folder searched for studies (DICOM, any layout); only read.
     input: PathBuf,
