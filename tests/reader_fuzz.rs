@@ -41,6 +41,25 @@ fn check(report: common::fuzz::Report) {
     assert!(report.failures.is_empty(), "{:#?}", report.failures);
 }
 
+/// Fuzzes `read` over mutants from `make`, each written to `file` first.
+fn fuzz_file(
+    what: &str,
+    file: &Path,
+    make: impl FnMut(usize) -> Vec<u8>,
+    mut read: impl FnMut() -> bool,
+) {
+    check(run(
+        what,
+        executions(DEFAULT_EXECUTIONS),
+        LIMIT,
+        make,
+        |bytes| {
+            std::fs::write(file, bytes).unwrap();
+            read()
+        },
+    ));
+}
+
 /// Interfile images: the header mutated over a valid data file, and the data file cut or
 /// grown under a valid header.
 #[test]
@@ -53,27 +72,19 @@ fn interfile_images() {
     let header = std::fs::read_to_string(&seed_path).unwrap();
     let data = std::fs::read(dir.join("seed.v")).unwrap();
     let target = dir.join("seed.hv");
-    check(run(
+    fuzz_file(
         "interfile image header",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &target,
         |i| text_or_bytes(&header, i),
-        |bytes| {
-            std::fs::write(&target, bytes).unwrap();
-            tomors::io::interfile::read_interfile_image(&target).is_err()
-        },
-    ));
+        || tomors::io::interfile::read_interfile_image(&target).is_err(),
+    );
     std::fs::write(&target, &header).unwrap();
-    check(run(
+    fuzz_file(
         "interfile image data",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &dir.join("seed.v"),
         |i| mutate(&data, &mut Rng::for_mutant(i)),
-        |bytes| {
-            std::fs::write(dir.join("seed.v"), bytes).unwrap();
-            tomors::io::interfile::read_interfile_image(&target).is_err()
-        },
-    ));
+        || tomors::io::interfile::read_interfile_image(&target).is_err(),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -94,16 +105,12 @@ fn interfile_sinograms() {
     let target = dir.join("sino.hs");
     tomors::io::interfile::write_interfile_sinogram(&target, data.view(), &layout).unwrap();
     let header = std::fs::read_to_string(&target).unwrap();
-    check(run(
+    fuzz_file(
         "interfile sinogram header",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &target,
         |i| text_or_bytes(&header, i),
-        |bytes| {
-            std::fs::write(&target, bytes).unwrap();
-            tomors::io::interfile::read_interfile_sinogram(&target).is_err()
-        },
-    ));
+        || tomors::io::interfile::read_interfile_sinogram(&target).is_err(),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -116,10 +123,9 @@ fn npy_arrays() {
     let dict_len = u16::from_le_bytes([seed[8], seed[9]]) as usize;
     let dict = String::from_utf8(seed[10..10 + dict_len].to_vec()).unwrap();
     let target = dir.join("a.npy");
-    check(run(
+    fuzz_file(
         ".npy",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &target,
         |i| {
             let mut rng = Rng::for_mutant(i);
             if i.is_multiple_of(2) {
@@ -135,11 +141,8 @@ fn npy_arrays() {
                 mutate(&seed, &mut rng)
             }
         },
-        |bytes| {
-            std::fs::write(&target, bytes).unwrap();
-            tomors::io::npy::read_npy(&target).is_err()
-        },
-    ));
+        || tomors::io::npy::read_npy(&target).is_err(),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -160,16 +163,12 @@ fn rtk_geometry() {
         col_spacing: 1.0,
         origin: None,
     };
-    check(run(
+    fuzz_file(
         "RTK geometry",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &target,
         |i| text_or_bytes(&seed, i),
-        |bytes| {
-            std::fs::write(&target, bytes).unwrap();
-            tomors::io::rtk::read_rtk_geometry(&target, &det).is_err()
-        },
-    ));
+        || tomors::io::rtk::read_rtk_geometry(&target, &det).is_err(),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -203,16 +202,12 @@ fn tiff_stacks() {
         }])
         .unwrap();
     }
-    check(run(
+    fuzz_file(
         "TIFF",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &target,
         |i| mutate(&seeds[i % seeds.len()], &mut Rng::for_mutant(i)),
-        |bytes| {
-            std::fs::write(&target, bytes).unwrap();
-            tomors::io::tiff::read_tiff_stack(std::slice::from_ref(&target)).is_err()
-        },
-    ));
+        || tomors::io::tiff::read_tiff_stack(std::slice::from_ref(&target)).is_err(),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -253,27 +248,19 @@ fn petlink_list_mode() {
         Err(_) => true,
     };
     std::fs::write(dir.join("lm.l"), &words).unwrap();
-    check(run(
+    fuzz_file(
         "PETLINK header",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &target,
         |i| text_or_bytes(&header, i),
-        |bytes| {
-            std::fs::write(&target, bytes).unwrap();
-            stream(&target)
-        },
-    ));
+        || stream(&target),
+    );
     std::fs::write(&target, &header).unwrap();
-    check(run(
+    fuzz_file(
         "PETLINK words",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &dir.join("lm.l"),
         |i| mutate(&words, &mut Rng::for_mutant(i)),
-        |bytes| {
-            std::fs::write(dir.join("lm.l"), bytes).unwrap();
-            stream(&target)
-        },
-    ));
+        || stream(&target),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -290,15 +277,11 @@ fn mmr_norm() {
             &format!("!name of data file:={}", data.display()),
         );
     let target = dir.join("norm.n.hdr");
-    check(run(
+    fuzz_file(
         "mMR norm header",
-        executions(DEFAULT_EXECUTIONS),
-        LIMIT,
+        &target,
         |i| text_or_bytes(&header, i),
-        |bytes| {
-            std::fs::write(&target, bytes).unwrap();
-            tomors::io::siemens_norm::MmrNormalisation::read(&target).is_err()
-        },
-    ));
+        || tomors::io::siemens_norm::MmrNormalisation::read(&target).is_err(),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

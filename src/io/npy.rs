@@ -80,9 +80,9 @@ pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
     file.seek(SeekFrom::Start(prefix as u64)).map_err(io)?;
     file.read_exact(&mut text).map_err(io)?;
     let header = parse_header(&text, (prefix + header_len) as u64).map_err(bad)?;
-    let elements = crate::memory::bytes_for("the .npy array", &header.shape, 1)?;
     let data_bytes =
         crate::memory::bytes_for("the .npy array", &header.shape, header.dtype.bytes())?;
+    let elements = data_bytes as usize / header.dtype.bytes();
     let have = size - header.data_offset;
     if have != data_bytes {
         return Err(bad(format!(
@@ -98,7 +98,7 @@ pub fn read_npy(path: &Path) -> Result<ArrayD<f32>> {
     }
     let mut raw = crate::memory::filled("the .npy array", data_bytes as usize, 0u8)?;
     file.read_exact(&mut raw).map_err(io)?;
-    let mut values = crate::memory::filled("the .npy array", elements as usize, 0f32)?;
+    let mut values = crate::memory::filled("the .npy array", elements, 0f32)?;
     convert(&raw, header.dtype, header.big_endian, &mut values);
     ArrayD::from_shape_vec(IxDyn(&header.shape), values)
         .map_err(|e| bad(format!("shape {:?}: {e}", header.shape)))

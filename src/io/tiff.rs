@@ -56,13 +56,17 @@ fn read_pages(path: &Path, shape: &mut Option<[usize; 2]>, frames: &mut Vec<f32>
             }
             _ => {}
         }
-        // The stack so far and this page as float32, and the page's own samples (at most 8
-        // bytes each), before the decoder allocates them.
-        crate::memory::bytes_for("the TIFF stack", &[pages + 1, rows, cols], 4)?;
-        crate::memory::bytes_for("a TIFF page", &[rows, cols], 8)?;
+        // The stack with this page as float32, before the decoder allocates the page (its own
+        // buffers bounded by `limits`).
+        let views = frames.len() / rows.saturating_mul(cols).max(1) + 1;
+        let bytes = crate::memory::bytes_for("the TIFF stack", &[views, rows, cols], 4)?;
         frames
             .try_reserve(rows * cols)
-            .map_err(|_| format(path, format!("page {pages}: {rows}×{cols} cannot be held")))?;
+            .map_err(|_| Error::TooLarge {
+                what: format!("the TIFF stack ({rows}×{cols} pages)"),
+                bytes: Some(bytes),
+                limit: crate::memory::memory_limit(),
+            })?;
         let image = decoder
             .read_image()
             .map_err(|e| format(path, format!("page {pages}: {e}")))?;

@@ -3,9 +3,8 @@
 //! a carry into shared atomics, the twin gives each thread its own 64-bit sums (wrapping) and
 //! adds them up at the end: integer sums, so the same words in any grouping, and no locked
 //! instruction per tap. Images too large for a copy per thread share atomic sums instead.
-//! List-mode events run in [`walk_order`].
 
-use super::shared::pet::{LineTables, TofKernel, fixed_shift, line_terms, walk_order};
+use super::shared::pet::{LineTables, TofKernel, fixed_shift, line_terms};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -70,8 +69,6 @@ fn sum_terms(
     let lines = p.len as usize;
     let tof = TofKernel::new(p);
     let tof = tof.as_ref();
-    let order = walk_order(p, tables.2);
-    let line = |k: usize| order.as_ref().map_or(k as u32, |o| o[k]);
     let parts: Vec<Vec<u64>> = if threads.saturating_mul(voxels).saturating_mul(8) <= private_bytes
     {
         let taken = AtomicUsize::new(0);
@@ -84,8 +81,8 @@ fn sum_terms(
                     if start >= lines {
                         break sums;
                     }
-                    for k in start..(start + LINES_PER_TAKE).min(lines) {
-                        line_terms(p, tables, tof, data, line(k), |v, c| {
+                    for i in start..(start + LINES_PER_TAKE).min(lines) {
+                        line_terms(p, tables, tof, data, i as u32, |v, c| {
                             sums[v] = sums[v].wrapping_add(fixed(v, c));
                         });
                     }
@@ -94,8 +91,8 @@ fn sum_terms(
             .collect()
     } else {
         let shared: Vec<AtomicU64> = (0..voxels).map(|_| AtomicU64::new(0)).collect();
-        (0..lines).into_par_iter().for_each(|k| {
-            line_terms(p, tables, tof, data, line(k), |v, c| {
+        (0..p.len).into_par_iter().for_each(|i| {
+            line_terms(p, tables, tof, data, i, |v, c| {
                 shared[v].fetch_add(fixed(v, c), Ordering::Relaxed);
             });
         });

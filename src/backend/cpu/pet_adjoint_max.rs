@@ -1,9 +1,8 @@
 //! CPU twin of `shaders/pet_adjoint_max.wgsl`: the largest |term| each voxel receives, as the
 //! bits of a non-negative float, an atomic maximum per voxel (read first, as the shader does:
-//! most taps do not raise it, so the lines run on plain loads); list-mode events in
-//! [`walk_order`].
+//! most taps do not raise it, so the lines run on plain loads).
 
-use super::shared::pet::{TofKernel, line_terms, walk_order};
+use super::shared::pet::{TofKernel, line_terms};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -22,14 +21,13 @@ pub(crate) fn pet_adjoint_max(
     // exclusive borrow of `voxel_max` is held for as long as the atomics are used.
     let maxes: &[AtomicU32] = unsafe { &*(voxel_max as *mut [u32] as *const [AtomicU32]) };
     let tof = TofKernel::new(p);
-    let order = walk_order(p, events);
-    (0..p.len).into_par_iter().for_each(|k| {
+    (0..p.len).into_par_iter().for_each(|i| {
         line_terms(
             p,
             (transaxial, axial, events),
             tof.as_ref(),
             data,
-            order.as_ref().map_or(k, |o| o[k as usize]),
+            i,
             |v, c| {
                 let bits = c.abs().to_bits();
                 if bits > maxes[v].load(Ordering::Relaxed) {

@@ -1,10 +1,8 @@
 //! CPU twin of `shaders/pet_forward.wgsl`: one line of response per sample, rayon over the
-//! samples in place of the dispatch grid (list-mode events in [`walk_order`]); the planes stepped with the line's constants hoisted
+//! samples in place of the dispatch grid; the planes stepped with the line's constants hoisted
 //! and the TOF kernel tabulated ([`Stepper`], [`TofKernel`]), the sums in the shader's order.
 
-use super::shared::pet::{
-    Stepper, TofKernel, Walk, lor_of, on_axis, pet_walk, slab_planes, walk_order,
-};
+use super::shared::pet::{Stepper, TofKernel, Walk, lor_of, on_axis, pet_walk, slab_planes};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 
@@ -21,27 +19,14 @@ pub(crate) fn pet_forward(
     out: &mut [f32],
 ) {
     let tof = TofKernel::new(p);
-    let line = |i: u32, start: f32| {
-        let walk = pet_walk(p, &lor_of(p, i, transaxial, axial, events));
-        let start = if p.slab[0] > 0 { start } else { 0.0 };
-        on_axis!(walk.axis, line_sum(p, &walk, tof.as_ref(), image, start))
-    };
-    let out = &mut out[..p.len as usize];
-    match walk_order(p, events) {
-        Some(order) => {
-            let sums: Vec<f32> = order
-                .par_iter()
-                .map(|&i| line(i, out[i as usize]))
-                .collect();
-            for (&i, v) in order.iter().zip(sums) {
-                out[i as usize] = v;
-            }
-        }
-        None => out
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(i, o)| *o = line(i as u32, *o)),
-    }
+    out[..p.len as usize]
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(i, o)| {
+            let walk = pet_walk(p, &lor_of(p, i as u32, transaxial, axial, events));
+            let start = if p.slab[0] > 0 { *o } else { 0.0 };
+            *o = on_axis!(walk.axis, line_sum(p, &walk, tof.as_ref(), image, start));
+        });
 }
 
 /// The line's integral along axis `A` onto `total`, slice by slice in increasing z.

@@ -241,9 +241,9 @@ pub(crate) fn slab_planes(p: &PetParams, w: &Walk) -> (i32, i32) {
 /// bin's centre along the line, tabulated once per dispatch and interpolated linearly: one
 /// lookup per tap in place of two `erf_twin`. It is 0 beyond ±(half width + T σ), where both
 /// arguments are clamped alike. With a step of σ/360 the interpolation is within 1e-5 of the
-/// kernel's peak plus 1e-6 (the f32 rounding of the erf pair itself; a test checks it): about 1e-7 where the kernel is smooth (error ≤ step²/8 ·
-/// max|g″|, |g″| ≤ peak/σ²), up to 7e-6 beside the kinks at ±(T σ − half width), where the
-/// truncation sets in.
+/// kernel's peak plus 1e-6 (the f32 rounding of the erf pair itself; a test checks it):
+/// about 1e-7 where the kernel is smooth (error ≤ step²/8 · max|g″|, |g″| ≤ peak/σ²), up to
+/// 7e-6 beside the kinks at ±(T σ − half width), where the truncation sets in.
 pub(crate) struct TofKernel {
     values: Vec<f32>,
     reach: f32,
@@ -448,33 +448,6 @@ macro_rules! on_axis {
 }
 pub(crate) use on_axis;
 
-/// The order in which the CPU walks a dispatch's samples: list-mode events grouped by their
-/// transaxial entry (view, then tangential position; a stable counting sort), so that lines
-/// crossing the same voxels run one after another while those voxels are in cache; `None` for
-/// sinogram bins and rays, which come in that order already. The stages' results do not depend
-/// on it: per-line outputs, integer sums and maxima.
-pub(crate) fn walk_order(p: &PetParams, events: &[[u32; 4]]) -> Option<Vec<u32>> {
-    if p.mode != PET_LIST || p.len == 0 {
-        return None;
-    }
-    let events = &events[p.first as usize..(p.first + p.len) as usize];
-    let keys = events.iter().map(|e| e[0] as usize).max()? + 1;
-    let mut next = vec![0u32; keys + 1];
-    for e in events {
-        next[e[0] as usize + 1] += 1;
-    }
-    for k in 1..next.len() {
-        next[k] += next[k - 1];
-    }
-    let mut order = vec![0u32; events.len()];
-    for (i, e) in events.iter().enumerate() {
-        let slot = &mut next[e[0] as usize];
-        order[*slot as usize] = i as u32;
-        *slot += 1;
-    }
-    Some(order)
-}
-
 /// The line tables the 3D line stages read: transaxial, axial, list-mode events.
 pub(crate) type LineTables<'a> = (&'a [[f32; 4]], &'a [[f32; 4]], &'a [[u32; 4]]);
 
@@ -556,9 +529,9 @@ mod tests {
     use super::*;
 
     /// The tabulated TOF kernel is within 1e-5 of its peak (plus 1e-6, the pair's own f32
-    /// rounding) of the shader's erf pair at every
-    /// τ (a dense grid, off the table's samples), for a bin narrower than σ, one as wide as
-    /// a whole line's union of bins (the TOF sensitivity's), and a long truncation.
+    /// rounding) of the shader's erf pair at every τ (a dense grid, off the table's samples),
+    /// for a bin narrower than σ, one as wide as a whole line's union of bins (the TOF
+    /// sensitivity's), and a long truncation.
     #[test]
     fn tof_kernel_table_matches_the_erf_pair() {
         for (width, sigma, t) in [
