@@ -131,7 +131,14 @@ pub struct StudyMatch {
 #[derive(Debug, Clone)]
 pub struct Pacs {
     settings: PacsSettings,
+    /// Largest data set accepted in one DIMSE message, bytes: the reading limit of a DICOM
+    /// file ([`crate::io::dicom::ReadLimits`]) or this machine's memory, the lower.
+    max_data_set_bytes: u64,
 }
+
+/// Longest command set accepted, bytes: a command holds a few short elements (PS3.7 E.1), so
+/// a longer one is not a PACS speaking DIMSE.
+const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
 /// A DIMSE message received: its command set and, when it has one, its data set (encoded in
 /// the presentation context's transfer syntax).
@@ -185,7 +192,12 @@ impl Pacs {
                 settings.timeout_s
             )));
         }
-        Ok(Self { settings })
+        let file_limit = crate::io::dicom::ReadLimits::default().max_file_bytes;
+        Ok(Self {
+            settings,
+            max_data_set_bytes: crate::memory::memory_limit()
+                .map_or(file_limit, |m| m.min(file_limit)),
+        })
     }
 
     /// The settings.
@@ -226,13 +238,40 @@ impl Pacs {
             }
         }
         let address = (s.host.as_str(), s.port);
-        options.establish(address).map_err(|e| {
+        let a = options.establish(address).map_err(|e| {
             self.network(format!(
                 "no association (calling AE {:?}): {}",
                 s.calling_ae_title,
                 self.plain_reason(&e)
             ))
-        })
+        })?;
+        // What the PACS agreed to must be what we can speak: PDUs large enough to carry a
+        // P-DATA header, and for each context a transfer syntax we proposed for it.
+        let pdu = a.acceptor_max_pdu_length();
+        if pdu < dicom_ul::pdu::MINIMUM_PDU_SIZE {
+            let _ = a.abort();
+            return Err(self.network(format!(
+                "the PACS accepts PDUs of at most {pdu} bytes; DICOM peers take at least {}",
+                dicom_ul::pdu::MINIMUM_PDU_SIZE
+            )));
+        }
+        let unproposed = a.presentation_contexts().iter().find(|c| {
+            let ts = c.transfer_syntax.trim_end_matches('\0');
+            c.reason == PresentationContextResultReason::Acceptance
+                && !contexts.iter().any(|(class, syntaxes, _)| {
+                    *class == c.abstract_syntax.trim_end_matches('\0') && syntaxes.contains(&ts)
+                })
+        });
+        if let Some(c) = unproposed {
+            let message = format!(
+                "the PACS accepted SOP class {} in transfer syntax {}, which we did not propose",
+                c.abstract_syntax.trim_end_matches('\0'),
+                c.transfer_syntax.trim_end_matches('\0')
+            );
+            let _ = a.abort();
+            return Err(self.network(message));
+        }
+        Ok(a)
     }
 
     /// What a low-level failure talking to the peer means, then its chain of messages: a
@@ -345,7 +384,7 @@ impl Pacs {
                 break;
             }
             let Some(data) = &reply.data else { continue };
-            let d = decode(data, &ts).map_err(|e| self.network(e))?;
+            let d = decode(data, &ts, "a C-FIND answer").map_err(|e| self.network(e))?;
             let text = |tag: Tag| {
                 d.get(tag)
                     .and_then(|e| e.to_str().ok())
@@ -634,9 +673,15 @@ impl Pacs {
             for v in values {
                 match v.value_type {
                     PDataValueType::Command => {
+                        if command.len() + v.data.len() > MAX_COMMAND_BYTES {
+                            return Err(self.network(format!(
+                                "a DIMSE command of more than {MAX_COMMAND_BYTES} bytes: not a PACS"
+                            )));
+                        }
                         command.extend_from_slice(&v.data);
                         if v.is_last {
-                            let c = decode(&command, IMPLICIT_LE).map_err(|e| self.network(e))?;
+                            let c = decode(&command, IMPLICIT_LE, "a DIMSE command")
+                                .map_err(|e| self.network(e))?;
                             let none = c
                                 .get(tags::COMMAND_DATA_SET_TYPE)
                                 .and_then(|e| e.to_int::<u16>().ok())
@@ -652,6 +697,14 @@ impl Pacs {
                         }
                     }
                     PDataValueType::Data => {
+                        let total = (data.len() + v.data.len()) as u64;
+                        if total > self.max_data_set_bytes {
+                            return Err(self.network(format!(
+                                "a data set of more than {} from the PACS (the limit: a DICOM \
+                                 file's reading limit or this machine's memory)",
+                                crate::error::human_bytes(self.max_data_set_bytes)
+                            )));
+                        }
                         data.extend_from_slice(&v.data);
                         if v.is_last {
                             let Some((context, command)) = parsed.take() else {
@@ -760,12 +813,9 @@ fn encode(o: &InMemDicomObject, ts: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn decode(bytes: &[u8], ts: &str) -> std::result::Result<InMemDicomObject, String> {
-    let syntax = TransferSyntaxRegistry
-        .get(ts)
-        .ok_or_else(|| format!("transfer syntax {ts} is not supported"))?;
-    InMemDicomObject::read_dataset_with_ts(bytes, syntax)
-        .map_err(|e| format!("a malformed DICOM data set: {e}"))
+/// A received data set (`what` names it in errors), its structure checked before parsing.
+fn decode(bytes: &[u8], ts: &str, what: &str) -> std::result::Result<InMemDicomObject, String> {
+    crate::io::dicom::parse_data_set(bytes, ts, what).map_err(|e| e.to_string())
 }
 
 /// Writes a received instance as a DICOM file (preamble, file meta, the data set as received),
@@ -777,12 +827,21 @@ fn write_instance(
     ts: &str,
     data: &[u8],
 ) -> Result<PathBuf> {
-    let safe = !instance.is_empty() && instance.chars().all(|c| c.is_ascii_digit() || c == '.');
-    if !safe {
-        return Err(Error::InvalidArgument(format!(
-            "a received instance has the SOP instance UID {instance:?}; expected digits and dots"
-        )));
+    let uid = |u: &str| {
+        !u.is_empty() && u.len() <= 64 && u.chars().all(|c| c.is_ascii_digit() || c == '.')
+    };
+    for (what, value) in [("SOP class", class), ("SOP instance", instance)] {
+        if !uid(value) {
+            return Err(Error::InvalidArgument(format!(
+                "a received instance has the {what} UID {value:?}; expected up to 64 digits and dots"
+            )));
+        }
     }
+    crate::io::dicom::check_data_set(
+        data,
+        ts,
+        Path::new(&format!("instance {instance} from the PACS")),
+    )?;
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(class)
         .media_storage_sop_instance_uid(instance)
@@ -876,7 +935,7 @@ mod tests {
         assert_eq!(&bytes[..8], &[0, 0, 0, 0, 4, 0, 0, 0]);
         let rest = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
         assert_eq!(rest, bytes.len() - 12);
-        let back = decode(&bytes, IMPLICIT_LE).unwrap();
+        let back = decode(&bytes, IMPLICIT_LE, "a command").unwrap();
         assert_eq!(
             back.get(tags::MESSAGE_ID).unwrap().to_int::<u16>().unwrap(),
             7

@@ -160,6 +160,37 @@ pub struct Report {
     pub slowest_mutant: usize,
 }
 
+thread_local! {
+    /// Whether this thread runs mutants (its panics are counted, not printed).
+    static FUZZING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where this thread's last panic happened.
+    static PANICKED_AT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Panics on this thread recorded quietly (`true`) or reported as usual (`false`). One hook for
+/// the process, installed once, so that fuzz tests running in parallel do not swap it under
+/// each other; other threads' panics go to the previous hook. `TOMORS_FUZZ_VERBOSE` prints
+/// every panic.
+fn quiet_panics(quiet: bool) {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let verbose = std::env::var_os("TOMORS_FUZZ_VERBOSE").is_some();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !FUZZING.get() {
+                return previous(info);
+            }
+            if verbose {
+                eprintln!("{info}");
+            }
+            if let Some(l) = info.location() {
+                PANICKED_AT.set(format!("{}:{}", l.file(), l.line()));
+            }
+        }));
+    });
+    FUZZING.set(quiet);
+}
+
 /// Runs `read` on `executions` mutants made by `make(i)`: a panic, or a mutant that takes
 /// more than `limit`, is a failure; `read` returns whether the reader gave a typed error.
 /// Allocation aborts end the process (and the test) with the mutant's index printed first
@@ -172,20 +203,20 @@ pub fn run(
     mut read: impl FnMut(&[u8]) -> bool,
 ) -> Report {
     let verbose = std::env::var_os("TOMORS_FUZZ_VERBOSE").is_some();
-    // Panics are counted, not printed for every mutant; their location goes in the report.
-    static WHERE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| {
-        if let Some(l) = info.location() {
-            *WHERE.lock().unwrap() = format!("{}:{}", l.file(), l.line());
-        }
-    }));
+    quiet_panics(true);
     let mut report = Report {
         executions,
         ..Report::default()
     };
     for i in 0..executions {
-        let mutant = make(i);
+        // A mutator bug is a failure too (its message kept quiet like the reader's).
+        let Ok(mutant) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| make(i))) else {
+            let at = PANICKED_AT.with_borrow(String::clone);
+            report
+                .failures
+                .push(format!("{what}, mutant {i}: the mutator panicked at {at}"));
+            continue;
+        };
         if verbose {
             eprintln!("{what}: mutant {i}");
         }
@@ -203,7 +234,7 @@ pub fn run(
                     .cloned()
                     .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                let at = WHERE.lock().unwrap().clone();
+                let at = PANICKED_AT.with_borrow(String::clone);
                 report
                     .failures
                     .push(format!("{what}, mutant {i}: panicked at {at}: {message}"));
@@ -216,7 +247,7 @@ pub fn run(
             Ok(error) => report.errors += error as usize,
         }
     }
-    std::panic::set_hook(hook);
+    quiet_panics(false);
     eprintln!(
         "{what}: {} mutants, {} failures, {} typed errors, slowest {:?} (mutant {})",
         report.executions,

@@ -9,6 +9,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
+use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 
 use super::errors::dicom_error;
 use crate::error::{Error, Result};
@@ -83,6 +84,38 @@ pub(crate) fn open(path: &Path, limits: &ReadLimits, pixels: bool) -> Result<Def
             path,
             None,
             "the DICOM parser failed on this file (malformed content)",
+        )),
+    }
+}
+
+/// A bare data set (as a DIMSE message carries one) in transfer syntax `syntax`, its
+/// structure checked before the parser sees it; `name` says what it is in errors (e.g. "a
+/// C-FIND answer").
+///
+/// # Errors
+/// [`Error::Dicom`] when the syntax is unknown or the data set is truncated or malformed.
+pub(crate) fn parse_data_set(bytes: &[u8], syntax: &str, name: &str) -> Result<InMemDicomObject> {
+    let path = Path::new(name);
+    let ts = TransferSyntaxRegistry.get(syntax).ok_or_else(|| {
+        dicom_error(
+            path,
+            None,
+            format!("transfer syntax {syntax} is not supported"),
+        )
+    })?;
+    super::prescan::check_data_set(bytes, syntax, path)?;
+    let parse = std::panic::AssertUnwindSafe(|| InMemDicomObject::read_dataset_with_ts(bytes, ts));
+    match std::panic::catch_unwind(parse) {
+        Ok(Ok(obj)) => Ok(obj),
+        Ok(Err(e)) => Err(dicom_error(
+            path,
+            None,
+            format!("not a readable data set: {e}"),
+        )),
+        Err(_) => Err(dicom_error(
+            path,
+            None,
+            "the DICOM parser failed on this data set (malformed content)",
         )),
     }
 }

@@ -16,8 +16,10 @@ mod time;
 mod write;
 
 pub use attrs::ReadLimits;
+pub(crate) use attrs::parse_data_set;
 pub use nm::{EnergyWindow, NmProjections, read_nm_projections, read_nm_volume};
 pub use pet::{PetSeries, SuvFactors, read_pet_series};
+pub(crate) use prescan::check_data_set;
 pub use series::{Scan, SeriesInfo, SeriesSelect, SliceVolume, scan};
 pub(crate) use write::IMPLEMENTATION_CLASS_UID;
 pub use write::{Reference, SeriesWriter, WriteModality, WrittenSeries};

@@ -67,18 +67,21 @@ pub(crate) fn check(bytes: &[u8], path: &Path) -> Result<Layout> {
             "is missing from the file meta group; every DICOM file states its transfer syntax",
         ));
     }
-    match syntax.as_str() {
-        "1.2.840.10008.1.2" => w.explicit = false,
-        "1.2.840.10008.1.2.2" => w.big_endian = true,
-        // Deflated data sets are compressed: their lengths are checked by the inflater's
-        // output, not here.
-        "1.2.840.10008.1.2.1.99" => return Ok(Layout { magic }),
-        _ => {}
-    }
-    w.elements(pos, bytes.len(), 0, false)?;
+    w.data_set(pos, &syntax)?;
     Ok(Layout { magic })
 }
 
+/// Checks a bare data set (no preamble or file meta) encoded in transfer syntax `syntax`, as
+/// a DIMSE message carries one; `path` names it in errors.
+pub(crate) fn check_data_set(bytes: &[u8], syntax: &str, path: &Path) -> Result<()> {
+    Walker {
+        bytes,
+        path,
+        explicit: true,
+        big_endian: false,
+    }
+    .data_set(0, syntax)
+}
 struct Walker<'a> {
     bytes: &'a [u8],
     path: &'a Path,
@@ -87,6 +90,20 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
+    /// The data set from `pos` to the end, in transfer syntax `syntax`.
+    fn data_set(&mut self, pos: usize, syntax: &str) -> Result<()> {
+        match syntax {
+            "1.2.840.10008.1.2" => self.explicit = false,
+            "1.2.840.10008.1.2.2" => self.big_endian = true,
+            // Deflated data sets are compressed: their lengths are checked by the inflater's
+            // output, not here.
+            "1.2.840.10008.1.2.1.99" => return Ok(()),
+            _ => {}
+        }
+        self.elements(pos, self.bytes.len(), 0, false)?;
+        Ok(())
+    }
+
     fn u16_at(&self, pos: usize) -> Result<u16> {
         let b = self.take(pos, 2)?;
         Ok(if self.big_endian {
