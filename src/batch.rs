@@ -15,6 +15,8 @@
 //! - **The log** `OUTPUT/batch.jsonl`: one JSON object per study a run worked on ([`Record`]),
 //!   appended and synced as each study ends. A failing study (an error, or a panic inside
 //!   the pipeline) is logged and the batch goes on.
+//! - **Unreadable files** (not DICOM, or damaged in their headers) belong to no study: each run
+//!   lists them with the reason in `OUTPUT/unreadable.json`.
 //! - **Inputs** are only read.
 
 use std::io::Write;
@@ -515,6 +517,7 @@ pub fn plan_batch(input: &Path, output: &Path) -> Result<Planned> {
     }
     std::fs::create_dir_all(output).map_err(io(output))?;
     let found = find_studies(input, &ReadLimits::default())?;
+    log_unreadable(output, &found.unreadable)?;
     let (done, pending): (Vec<Study>, Vec<Study>) = found
         .studies
         .into_iter()
@@ -806,6 +809,23 @@ fn common_folder(files: &[PathBuf]) -> PathBuf {
         }
     }
     common
+}
+
+/// Writes `output/unreadable.json` (atomically, replacing an earlier run's): the files under
+/// the input that are not readable DICOM, as `[{"file": …, "reason": …}]`, empty when all are.
+fn log_unreadable(output: &Path, unreadable: &[(PathBuf, String)]) -> Result<()> {
+    let list: Vec<_> = unreadable
+        .iter()
+        .map(|(file, reason)| serde_json::json!({ "file": file, "reason": reason }))
+        .collect();
+    let json = serde_json::to_string_pretty(&list)
+        .map_err(|e| Error::InvalidArgument(format!("unreadable files: {e}")))?;
+    crate::io::write_atomically(&output.join("unreadable.json"), |p| {
+        std::fs::write(p, json).map_err(|source| Error::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    })
 }
 
 /// Appends `record` to the batch's log, `output/batch.jsonl`, as one JSON line, synced.

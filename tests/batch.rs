@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Array3;
 use tomors::PatientGrid;
 use tomors::batch::{Settings, run_batch};
-use tomors::io::dicom::{Reference, SeriesWriter, WriteModality};
+use tomors::io::dicom::{SeriesWriter, WriteModality};
 
 /// Every file under `dir` (following links) with a hash of its bytes.
 fn checksums(dir: &Path) -> BTreeMap<PathBuf, u64> {
@@ -31,36 +31,6 @@ fn checksums(dir: &Path) -> BTreeMap<PathBuf, u64> {
         }
     }
     out
-}
-
-/// A synthetic PET-over-CT study in `dir`: a CT of a water cylinder (a new study) and a PET
-/// series over it in the same study; returns the study UID.
-fn pet_ct_study(dir: &Path, damaged: bool) -> String {
-    let (shape, spacing) = ([24, 48, 48], [5.0, 5.0, 5.0]);
-    let grid = PatientGrid::axis_aligned(shape, spacing, [-117.5, -117.5, -57.5]).unwrap();
-    let ct = Array3::from_shape_fn((24, 48, 48), |(_, y, x)| {
-        if (x as f32 - 23.5).hypot(y as f32 - 23.5) < 18.0 {
-            0.0
-        } else {
-            -1000.0
-        }
-    });
-    let written = SeriesWriter::new(WriteModality::Ct, "HU")
-        .write(ct.view(), &grid, &dir.join("CT"))
-        .unwrap();
-    let reference = Reference::from_file(&written.files[0]).unwrap();
-    let pet = ct.mapv(|v| if v > -500.0 { 3000.0 } else { 0.0 });
-    SeriesWriter::new(WriteModality::Pt, "BQML")
-        .with_reference(reference)
-        .write(pet.view(), &grid, &dir.join("PET"))
-        .unwrap();
-    if damaged {
-        // A CT slice cut short: its header reads, its pixels do not.
-        let f = &written.files[5];
-        let bytes = std::fs::read(f).unwrap();
-        std::fs::write(f, &bytes[..bytes.len() - 2000]).unwrap();
-    }
-    written.study_uid
 }
 
 fn read_log(path: &Path) -> Vec<serde_json::Value> {
@@ -83,8 +53,8 @@ fn a_folder_of_studies_in_one_batch_resumable_inputs_untouched() {
         input.join("lu177"),
     )
     .unwrap();
-    let pet_uid = pet_ct_study(&input.join("petct"), false);
-    let damaged_uid = pet_ct_study(&input.join("damaged"), true);
+    let pet_uid = common::pet_ct_study(&input.join("petct"), false);
+    let damaged_uid = common::pet_ct_study(&input.join("damaged"), true);
     // A reconstruction only (NM RECON TOMO), and a file that is not DICOM.
     let recon_only = SeriesWriter::new(WriteModality::Nm, "CNTS")
         .write(
@@ -201,7 +171,7 @@ fn several_workers_give_the_results_of_one() {
     let _ = std::fs::remove_dir_all(&root);
     let input = root.join("in");
     for (i, damaged) in [false, false, true, false].into_iter().enumerate() {
-        pet_ct_study(&input.join(format!("s{i}")), damaged);
+        common::pet_ct_study(&input.join(format!("s{i}")), damaged);
     }
     let run = |workers: usize, out: &str| {
         let settings =
@@ -262,7 +232,7 @@ fn batch_with_failed_studies_is_a_failed_run() {
     let root = std::env::temp_dir().join(format!("tomors-batch-fail-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let input = root.join("in");
-    pet_ct_study(&input.join("damaged"), true);
+    common::pet_ct_study(&input.join("damaged"), true);
     std::fs::write(input.join("broken.dcm"), b"DICM? no").unwrap();
     let settings = root.join("settings.toml");
     std::fs::write(&settings, "backend = \"cpu\"\n").unwrap();

@@ -27,7 +27,8 @@ class BatchReport:
     already_done: List[str]
     """Studies finished by an earlier run, skipped."""
     unreadable: List[Tuple[Path, str]]
-    """Files under the input that are not readable DICOM, with why."""
+    """Files under the input that are not readable DICOM, with why (also in
+    ``output/unreadable.json``)."""
 
 
 def batch(

@@ -225,3 +225,33 @@ pub fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(data);
     bytes
 }
+
+/// A synthetic PET-over-CT study in `dir`: a CT of a water cylinder (a new study) and a PET
+/// series over it in the same study; returns the study UID.
+pub fn pet_ct_study(dir: &std::path::Path, damaged: bool) -> String {
+    let (shape, spacing) = ([24, 48, 48], [5.0, 5.0, 5.0]);
+    let grid = tomors::PatientGrid::axis_aligned(shape, spacing, [-117.5, -117.5, -57.5]).unwrap();
+    let ct = ndarray::Array3::from_shape_fn((24, 48, 48), |(_, y, x)| {
+        if (x as f32 - 23.5).hypot(y as f32 - 23.5) < 18.0 {
+            0.0
+        } else {
+            -1000.0
+        }
+    });
+    let written = tomors::io::dicom::SeriesWriter::new(tomors::io::dicom::WriteModality::Ct, "HU")
+        .write(ct.view(), &grid, &dir.join("CT"))
+        .unwrap();
+    let reference = tomors::io::dicom::Reference::from_file(&written.files[0]).unwrap();
+    let pet = ct.mapv(|v| if v > -500.0 { 3000.0 } else { 0.0 });
+    tomors::io::dicom::SeriesWriter::new(tomors::io::dicom::WriteModality::Pt, "BQML")
+        .with_reference(reference)
+        .write(pet.view(), &grid, &dir.join("PET"))
+        .unwrap();
+    if damaged {
+        // A CT slice cut short: its header reads, its pixels do not.
+        let f = &written.files[5];
+        let bytes = std::fs::read(f).unwrap();
+        std::fs::write(f, &bytes[..bytes.len() - 2000]).unwrap();
+    }
+    written.study_uid
+}

@@ -19,7 +19,8 @@ pub struct BatchArgs {
     settings: PathBuf,
     /// The folder searched for studies (DICOM, any layout); only read.
     input: PathBuf,
-    /// Where each study's results go (OUTPUT/<study UID>/) and the log (OUTPUT/batch.jsonl).
+    /// Where each study's results go (OUTPUT/<study UID>/), the log (OUTPUT/batch.jsonl) and
+    /// the input files that are not readable DICOM (OUTPUT/unreadable.json).
     /// Studies finished by an earlier run are skipped; interrupted ones are redone.
     output: PathBuf,
 }
@@ -64,10 +65,12 @@ pub fn run(a: &BatchArgs) -> CliResult<()> {
         eprintln!("unreadable: {}: {reason}", file.display());
     }
     println!(
-        "{} studies worked on ({failed} failed), {} already done, {} unreadable files; log: {}",
+        "{} studies worked on ({failed} failed), {} already done, {} unreadable files ({}); \
+         log: {}",
         report.records.len(),
         report.already_done.len(),
         report.unreadable.len(),
+        a.output.join("unreadable.json").display(),
         a.output.join("batch.jsonl").display()
     );
     if failed > 0 {
