@@ -1,10 +1,10 @@
 //! Soak of `tomors batch` (issue 31): many studies (synthetic PET over CT, each a new study
 //! with UIDs of its own) mixed with bad input (a CT slice cut short in its pixels, one cut
-//! inside its header, a PET file whose header bytes are overwritten, a study with a CT
-//! alone, an empty file, a text file), the command killed (SIGKILL) at random moments and
-//! restarted, then run to the end. Every good study must be done exactly once with the images
-//! of an uninterrupted run, every bad one logged with its file and reason, nothing partial or
-//! temporary left, and the memory of each run bounded.
+//! inside its header, a PET file whose header bytes are overwritten, a study with a CT alone,
+//! an empty file, a text file), the command killed (SIGKILL) at random moments (every other
+//! kill as soon as a study is under way) and restarted, then run to the end. Every good study
+//! must be done exactly once with the images of an uninterrupted run, every bad one logged with
+//! its file and reason, nothing partial or temporary left, and the memory of each run bounded.
 //!
 //! CI runs `TOMORS_SOAK_STUDIES` (default 8) good studies and `TOMORS_SOAK_KILLS` (default 4)
 //! kills from a fixed seed; the long run (README, "Fuzzing"): `TOMORS_SOAK_STUDIES=200
@@ -189,33 +189,41 @@ fn a_batch_killed_at_random_finishes_every_good_study_once() {
 
     let mut rng = Rng::for_mutant(31);
     let (mut peak, mut mid_study, start) = (0u64, 0usize, Instant::now());
-    for _ in 0..n_kills {
+    let partials = |output: &Path| {
+        std::fs::read_dir(output)
+            .map(|d| {
+                d.filter(|e| {
+                    let name = e.as_ref().unwrap().file_name();
+                    name.to_string_lossy().ends_with(".partial")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    for k in 0..n_kills {
         let mut child = batch(&settings, &input, &output).spawn().unwrap();
+        // Every other kill as soon as a study is under way; the others at any moment.
+        let inside = k % 2 == 0;
         let at = Duration::from_millis(rng.below(whole) as u64);
         let t = Instant::now();
         let mut exited = false;
-        while t.elapsed() < at {
+        while inside || t.elapsed() < at {
             peak = peak.max(peak_memory(child.id()));
             if child.try_wait().unwrap().is_some() {
                 exited = true;
                 break;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            if inside && partials(&output) > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(if inside { 1 } else { 10 }));
         }
         if !exited {
             child.kill().unwrap();
         }
         child.wait().unwrap();
         if !exited {
-            mid_study += std::fs::read_dir(&output)
-                .map(|d| {
-                    d.filter(|e| {
-                        let name = e.as_ref().unwrap().file_name();
-                        name.to_string_lossy().ends_with(".partial")
-                    })
-                    .count()
-                })
-                .unwrap_or(0);
+            mid_study += partials(&output);
         }
     }
     let mut child = batch(&settings, &input, &output).spawn().unwrap();
