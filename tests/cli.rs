@@ -1045,3 +1045,53 @@ fn hostile_inputs_fail_fast_and_leave_nothing() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The commands of `tomors … --help` under `args` (an empty list: the top level).
+fn subcommands(args: &[&str]) -> Vec<String> {
+    let out = tomors().args(args).arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every option of every command says what it does (`--help` used to show some with only
+/// their default).
+#[test]
+fn every_option_has_help() {
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for command in subcommands(&[]) {
+        let mut paths = vec![vec![command.clone()]];
+        for sub in subcommands(&[&command]) {
+            paths.push(vec![command.clone(), sub]);
+        }
+        for path in paths {
+            let args: Vec<&str> = path.iter().map(String::as_str).collect();
+            let out = tomors().args(&args).arg("--help").output().unwrap();
+            assert!(out.status.success(), "{path:?}");
+            let text = String::from_utf8(out.stdout).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let option = line.trim_start();
+                if !line.starts_with("  ") || !option.starts_with('-') {
+                    continue;
+                }
+                checked += 1;
+                // `--name <VALUE>  Text` on one line, or the text on the next lines.
+                let same_line = option.split("  ").filter(|s| !s.trim().is_empty()).count() > 1;
+                let next = lines.get(i + 1).map_or("", |l| l.trim());
+                if !same_line && (next.is_empty() || next.starts_with('[')) {
+                    missing.push(format!("{}: {option}", path.join(" ")));
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} options found");
+    assert!(missing.is_empty(), "options without help: {missing:#?}");
+}

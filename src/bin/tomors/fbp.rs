@@ -29,6 +29,7 @@ pub struct FbpArgs {
     /// Also write the middle slice as an 8-bit PNG (min..max window).
     #[arg(long)]
     png: Option<PathBuf>,
+    /// Parallel beam, or a fan beam onto a flat or an arc (equiangular) detector.
     #[arg(long, value_enum, default_value = "parallel")]
     geometry: GeometryKind,
     /// Angle of the first view, degrees.
@@ -58,11 +59,13 @@ pub struct FbpArgs {
     /// Slice spacing for stacks, mm (also the detector row spacing).
     #[arg(long, default_value_t = 1.0)]
     slice: f64,
+    /// Filter window: ram-lak, shepp-logan, cosine, hamming or hann.
     #[arg(long, default_value = "ram-lak")]
     filter: FilterWindow,
     /// Cut-off as a fraction of Nyquist, (0, 1].
     #[arg(long, default_value_t = 1.0)]
     cutoff: f64,
+    /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
     /// Largest chunk buffer in MiB (either backend); stacks are processed in chunks of slices that fit.

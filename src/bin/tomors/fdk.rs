@@ -73,11 +73,13 @@ pub struct FdkArgs {
     /// Voxel size, mm (default: the column spacing at the isocentre).
     #[arg(long)]
     voxel: Option<f64>,
+    /// Filter window: ram-lak, shepp-logan, cosine, hamming or hann.
     #[arg(long, default_value = "ram-lak")]
     filter: FilterWindow,
     /// Cut-off as a fraction of Nyquist, (0, 1].
     #[arg(long, default_value_t = 1.0)]
     cutoff: f64,
+    /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
     /// Largest device buffer in MiB: the volume streams through slabs that fit.

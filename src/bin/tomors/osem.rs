@@ -42,13 +42,16 @@ pub struct OsemArgs {
     /// Collimator response: none, lehr, legp, megp or hegp.
     #[arg(long, default_value = "none")]
     collimator: String,
+    /// OSEM iterations (passes over all subsets).
     #[arg(long, default_value_t = 4)]
     iterations: usize,
+    /// Ordered subsets per iteration: interleaved views, 1 to the number of views.
     #[arg(long, default_value_t = 8)]
     subsets: usize,
     /// FWHM (mm) of a 3D Gaussian post-filter.
     #[arg(long)]
     post_filter_fwhm: Option<f64>,
+    /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
     /// Also write the middle slice as an 8-bit PNG (0..max window).

@@ -50,8 +50,11 @@ pub struct ReconPetArgs {
     /// Time window in seconds from the start: START END (list mode).
     #[arg(long, num_args = 2, value_names = ["START", "END"])]
     window: Option<Vec<f64>>,
+    /// OSEM iterations (passes over all subsets).
     #[arg(long, default_value_t = 3)]
     iterations: usize,
+    /// Ordered subsets per iteration: interleaved views of the sinogram (1 to the number of
+    /// views), or interleaved events in list mode.
     #[arg(long, default_value_t = 21)]
     subsets: usize,
     /// In-plane voxel size, mm (slices are half a ring apart).

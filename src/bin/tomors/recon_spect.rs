@@ -49,8 +49,10 @@ pub struct ReconSpectArgs {
     /// at the photopeak energy (the header's collimator is modelled with its manufacturer's).
     #[arg(long)]
     collimator: Option<String>,
+    /// OSEM iterations (passes over all subsets).
     #[arg(long, default_value_t = 4)]
     iterations: usize,
+    /// Ordered subsets per iteration: interleaved views, 1 to the number of views.
     #[arg(long, default_value_t = 8)]
     subsets: usize,
     /// Gaussian post-filter FWHM, mm.
