@@ -1027,6 +1027,17 @@ fn hostile_inputs_fail_fast_and_leave_nothing() {
     let (code, stderr) = fdk_ok(&["--size", "4000000", "--slices", "2000000"], &out);
     assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
     assert!(stderr.contains("would need"), "{stderr}");
+    // A slice larger than the buffer cap, on the CPU: a setting to raise, not a GPU failure
+    // (it was "GPU error", exit status 6).
+    let (code, stderr) = fdk_ok(
+        &["--size", "1000", "--voxel", "0.01", "--max-buffer-mib", "1"],
+        &out,
+    );
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(
+        stderr.contains("--max-buffer-mib") && !stderr.contains("GPU"),
+        "{stderr}"
+    );
     let (code, stderr) = fdk_ok(&[], &s(&dir));
     assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
     assert!(stderr.contains("is a folder"), "{stderr}");

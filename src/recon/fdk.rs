@@ -120,8 +120,8 @@ impl Fdk {
     ///
     /// # Errors
     /// [`Error::InvalidGeometry`] when the views cover less than 180° plus the fan angle, or
-    /// a short scan has an offset detector; [`Error::InvalidArgument`] for a zero buffer cap;
-    /// [`Error::Gpu`] when one slice or one detector row exceeds the cap.
+    /// a short scan has an offset detector; [`Error::InvalidArgument`] for a zero buffer cap, or
+    /// one that one slice or one detector row exceeds.
     pub fn with_options(projector: &ConeProjector, options: FdkOptions) -> Result<Self> {
         if options.max_buffer_bytes == 0 {
             return Err(Error::InvalidArgument(
@@ -477,9 +477,9 @@ fn plan_slabs(cone: &ConeBeam, grid: &ImageGrid, cap: u64) -> Result<(usize, Vec
             return Ok((per, slabs));
         }
         if per == 1 {
-            return Err(Error::Gpu(format!(
+            return Err(Error::InvalidArgument(format!(
                 "one slice projects onto {widest} detector rows of {n_cols} columns, more than a \
-                 {cap}-byte buffer holds; raise the buffer cap"
+                 {cap}-byte buffer holds; raise the buffer cap (max_buffer_bytes, --max-buffer-mib)"
             )));
         }
         per /= 2;

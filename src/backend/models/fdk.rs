@@ -60,8 +60,9 @@ impl FdkPlan {
     /// streamed, and so are views larger than a chunk or with more rows than one dispatch takes.
     ///
     /// # Errors
-    /// [`Error::Gpu`] when one detector row of one view, or one slice, exceeds `cap`, or the
-    /// device has no room for the buffers (the resident projections included).
+    /// [`Error::InvalidArgument`] when one detector row of one view, or one slice, exceeds
+    /// `cap` (the caller's buffer cap, whichever the backend); [`Error::Gpu`] when the device
+    /// has no room for the buffers (the resident projections included).
     pub fn new(
         mut engine: Engine,
         base: ConeParams,
@@ -74,9 +75,9 @@ impl FdkPlan {
         let (n_rows, n_cols) = (base.n_rows as usize, base.n_cols as usize);
         let slice = (base.nx * base.ny) as usize;
         if (n_cols * 4) as u64 > cap || (slice * 4) as u64 > cap {
-            return Err(Error::Gpu(format!(
+            return Err(Error::InvalidArgument(format!(
                 "FDK needs one detector row ({} bytes) and one image slice ({} bytes) per buffer, but \
-                 buffers are capped at {cap} bytes",
+                 the buffer cap (max_buffer_bytes, --max-buffer-mib) is {cap} bytes; raise it",
                 n_cols * 4,
                 slice * 4
             )));

@@ -212,17 +212,29 @@ impl PetPlan {
     /// 4 for its largest term) allows.
     ///
     /// # Errors
-    /// [`crate::Error::Gpu`] when one slice's accumulator or one item's data exceeds the cap.
+    /// [`crate::Error::InvalidArgument`] when one slice's accumulator or one item's data exceeds
+    /// `cap`; [`crate::Error::Gpu`] when it exceeds what the device binds.
     pub fn new(mut engine: Engine, tables: PetTables, cap: u64) -> Result<Self> {
-        let cap = cap.min(engine.max_binding());
+        let device = engine.max_binding();
         let slice_bytes = 8 * tables.slice_len() as u64;
         let item_bytes = 4 * tables.item_len as u64;
-        if slice_bytes > cap || item_bytes > cap {
-            return Err(crate::Error::Gpu(format!(
+        if slice_bytes > cap.min(device) || item_bytes > cap.min(device) {
+            let needs = format!(
                 "the projector needs one image slice's accumulator ({slice_bytes} bytes) and one \
-                 view's data ({item_bytes} bytes) per buffer, but buffers are capped at {cap} bytes"
-            )));
+                 view's data ({item_bytes} bytes) per buffer"
+            );
+            // The caller's cap is a setting to raise; the device's binding limit is not.
+            return Err(if cap <= device {
+                crate::Error::InvalidArgument(format!(
+                    "{needs}, but the buffer cap is {cap} bytes; raise it"
+                ))
+            } else {
+                crate::Error::Gpu(format!(
+                    "{needs}, but the device binds at most {device} bytes"
+                ))
+            });
         }
+        let cap = cap.min(device);
         let nz = tables.base.nz as usize;
         let per = ((cap / slice_bytes) as usize).clamp(1, nz);
         let slabs: Vec<Range<usize>> = (0..nz).step_by(per).map(|z| z..(z + per).min(nz)).collect();
