@@ -884,6 +884,7 @@ fn bench_json_has_the_documented_keys_and_the_accuracy() {
         "repeat",
         "seconds",
         "kernel_seconds",
+        "kernel_stages",
         "iterations",
         "subsets",
         "seconds_per_iteration",
@@ -917,7 +918,14 @@ fn bench_json_has_the_documented_keys_and_the_accuracy() {
             assert!(accuracy("relative_l2") < 0.2, "{r}");
         }
         if r["backend"] == "cpu" {
-            assert!(r["kernel_seconds"].is_null());
+            assert!(r["kernel_seconds"].is_null() && r["kernel_stages"].is_null());
+        }
+        // Where the adapter times its passes, the stages add up to the total.
+        if let Some(total) = r["kernel_seconds"].as_f64() {
+            let stages = r["kernel_stages"].as_array().unwrap();
+            let sum: f64 = stages.iter().map(|s| s["seconds"].as_f64().unwrap()).sum();
+            assert!((sum - total).abs() <= 1e-9 * total.max(1.0), "{r}");
+            assert!(stages.iter().all(|s| s["passes"].as_u64().unwrap() > 0), "{r}");
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -18,7 +18,8 @@
 //!   - `image` and `data`: the array shapes (`[z, y, x]`, `[views, rows, cols]`, …);
 //!   - `repeat`, `seconds` (the fastest of `repeat` timed runs after a warm-up, end to end:
 //!     uploads and downloads included), `kernel_seconds` (the shaders alone, by wgpu timestamp
-//!     queries; null on the CPU or where the adapter cannot time passes);
+//!     queries; null on the CPU or where the adapter cannot time passes) and `kernel_stages`
+//!     (the same per stage: `stage`, `passes`, `seconds`; null likewise);
 //!   - `iterations`, `subsets`, `seconds_per_iteration` (iterative operations; else null);
 //!   - `gvoxel_updates_per_second`: voxels × views (× iterations) / seconds, 10⁹ per second;
 //!     null where not defined (list mode);
@@ -33,6 +34,7 @@ use ndarray::ArrayD;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
+use tomors::backend::KernelTimes;
 use tomors::{Backend, Fbp, Osem, Projector, RampFilter, SpectProjector};
 
 /// Which cases, backends and operations to time.
@@ -103,6 +105,14 @@ impl Accuracy {
     }
 }
 
+/// Device time of one stage's passes in a timed run.
+#[derive(Serialize)]
+struct StageSeconds {
+    stage: &'static str,
+    passes: u64,
+    seconds: f64,
+}
+
 /// One measurement: a row of the table and a result of the JSON document.
 #[derive(Serialize)]
 struct Row {
@@ -116,6 +126,7 @@ struct Row {
     repeat: usize,
     seconds: f64,
     kernel_seconds: Option<f64>,
+    kernel_stages: Option<Vec<StageSeconds>>,
     iterations: Option<usize>,
     subsets: Option<usize>,
     seconds_per_iteration: Option<f64>,
@@ -133,7 +144,7 @@ impl Row {
         device: &tomors::ActiveBackend,
         operation: &'static str,
         (image, data): (Vec<usize>, Vec<usize>),
-        (repeat, seconds, kernel_seconds): (usize, f64, Option<f64>),
+        (repeat, seconds, kernel): (usize, f64, Option<KernelTimes>),
         updates: Option<f64>,
     ) -> Row {
         Row {
@@ -146,7 +157,17 @@ impl Row {
             data,
             repeat,
             seconds,
-            kernel_seconds,
+            kernel_seconds: kernel.as_ref().map(KernelTimes::total),
+            kernel_stages: kernel.map(|k| {
+                k.stages
+                    .iter()
+                    .map(|s| StageSeconds {
+                        stage: s.stage,
+                        passes: s.passes,
+                        seconds: s.seconds,
+                    })
+                    .collect()
+            }),
             iterations: None,
             subsets: None,
             seconds_per_iteration: None,
@@ -420,7 +441,7 @@ fn time_operator(
     truths: [(&'static str, &ArrayD<f32>); 2],
     repeat: usize,
     backend: Backend,
-) -> CliResult<(Option<Accuracy>, f64, Option<f64>)> {
+) -> CliResult<(Option<Accuracy>, f64, Option<KernelTimes>)> {
     let pb = spinner(label);
     let first = run().map_err(err)?;
     pb.finish_and_clear();
@@ -432,13 +453,16 @@ fn time_operator(
     drop(first);
     let timed = || run().map(drop).map_err(err);
     let seconds = best_of(repeat, label, timed)?;
-    Ok((accuracy, seconds, kernel_seconds(backend, timed)?))
+    Ok((accuracy, seconds, kernel_times(backend, timed)?))
 }
 
-/// Device time of the shaders in one more run of `f` (wgpu timestamp queries, summed over
-/// its passes): seconds on a GPU that can time its passes, else `None`. The time of each
-/// stage is written to stderr.
-fn kernel_seconds(backend: Backend, f: impl FnOnce() -> CliResult<()>) -> CliResult<Option<f64>> {
+/// Device time of the shaders in one more run of `f` (wgpu timestamp queries, per stage,
+/// summed over its passes) on a GPU that can time its passes, else `None`. The time of each
+/// stage is written to stderr too.
+fn kernel_times(
+    backend: Backend,
+    f: impl FnOnce() -> CliResult<()>,
+) -> CliResult<Option<KernelTimes>> {
     if backend != Backend::Gpu {
         return Ok(None);
     }
@@ -453,7 +477,7 @@ fn kernel_seconds(backend: Backend, f: impl FnOnce() -> CliResult<()>) -> CliRes
         .map(|s| format!("{} {:.4} s / {} passes", s.stage, s.seconds, s.passes))
         .collect();
     eprintln!("kernel time by stage: {}", split.join(", "));
-    Ok(Some(times.total()))
+    Ok(Some(times))
 }
 
 /// Best of `repeat` runs of `f`, seconds.
@@ -479,7 +503,7 @@ fn iterative_row(
     operation: &'static str,
     (image, data): (Vec<usize>, Vec<usize>),
     (iterations, subsets): (usize, usize),
-    (repeat, seconds, kernel_seconds): (usize, f64, Option<f64>),
+    (repeat, seconds, kernel): (usize, f64, Option<KernelTimes>),
     (updates_per_iteration, plan_memory_bytes): (Option<f64>, Option<u64>),
     accuracy: Option<Accuracy>,
 ) -> Row {
@@ -495,7 +519,7 @@ fn iterative_row(
             device,
             operation,
             (image, data),
-            (repeat, seconds, kernel_seconds),
+            (repeat, seconds, kernel),
             updates_per_iteration.map(|u| u * iterations as f64),
         )
     }
@@ -532,7 +556,7 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
             bench_lm(&c, &p, &data, repeat, rows)?;
             continue;
         }
-        let plain = |operation: &'static str, seconds: f64, kernel: Option<f64>| {
+        let plain = |operation: &'static str, seconds: f64, kernel: Option<KernelTimes>| {
             Row::single(
                 id,
                 format!("{} {:?}", c.name, c.layout.shape()),
@@ -545,13 +569,13 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
         };
         let forward = || p.forward(c.activity.view()).map(drop).map_err(err);
         let t = best_of(repeat, "forward", forward)?;
-        rows.push(plain("forward", t, kernel_seconds(backend, forward)?));
+        rows.push(plain("forward", t, kernel_times(backend, forward)?));
         let adjoint = || p.adjoint(data.view()).map(drop).map_err(err);
         let t = best_of(repeat, "adjoint", adjoint)?;
-        rows.push(plain("adjoint", t, kernel_seconds(backend, adjoint)?));
+        rows.push(plain("adjoint", t, kernel_times(backend, adjoint)?));
         let osem = Osem::new(1, 21);
         let (t, bytes, image) = time_osem(&p, data.view(), &osem, repeat, "OSEM 1×21")?;
-        let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
+        let k = kernel_times(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
         rows.push(iterative_row(
             id,
             format!("{} {:?}", c.name, c.layout.shape()),
@@ -620,7 +644,7 @@ fn bench_lm(
     let osem = Osem::new(1, 10);
     let run = || tomors::recon::lm_osem(&lm, &osem).map(drop).map_err(err);
     let t = best_of(repeat, "list-mode OSEM", run)?;
-    let k = kernel_seconds(backend, run)?;
+    let k = kernel_times(backend, run)?;
     rows.push(iterative_row(
         "pet3d-mmr-listmode",
         format!("mMR list mode, {} events", lm.events().len()),
@@ -683,7 +707,7 @@ fn bench_pet(backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResult<
         let osem = Osem::new(4, 12);
         let label = format!("PET OSEM 4×12 on {}", p.backend());
         let (t, bytes, image) = time_osem(&p, data.view(), &osem, repeat, &label)?;
-        let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
+        let k = kernel_times(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
         let updates = 2.0 * case.activity.len() as f64 * data.shape()[0] as f64;
         rows.push(iterative_row(
             "pet2d-nema-256",
@@ -726,7 +750,7 @@ fn bench_spect(backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResul
         let osem = Osem::new(4, 8);
         let label = format!("SPECT OSEM 4×8 on {}", p.backend());
         let (t, bytes, image) = time_osem(&p, data.view(), &osem, repeat, &label)?;
-        let k = kernel_seconds(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
+        let k = kernel_times(backend, || osem.run(&p, data.view()).map(drop).map_err(err))?;
         let mut accuracy = Accuracy::of("NEMA IEC activity (noise-free data)", &image, &truth);
         let image3 = image
             .view()
@@ -749,7 +773,7 @@ fn bench_spect(backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResul
             (Some(updates), Some(bytes)),
             Some(accuracy),
         ));
-        let one = |operation: &'static str, seconds: f64, kernel: Option<f64>| Row {
+        let one = |operation: &'static str, seconds: f64, kernel: Option<KernelTimes>| Row {
             plan_memory_bytes: Some(p.memory_bytes()),
             ..Row::single(
                 id,
@@ -763,10 +787,10 @@ fn bench_spect(backends: &[Backend], repeat: usize, rows: &mut Rows) -> CliResul
         };
         let forward = || p.forward(truth.view()).map(drop).map_err(err);
         let t = best_of(repeat, "SPECT forward", forward)?;
-        rows.push(one("forward", t, kernel_seconds(backend, forward)?));
+        rows.push(one("forward", t, kernel_times(backend, forward)?));
         let adjoint = || p.adjoint(data.view()).map(drop).map_err(err);
         let t = best_of(repeat, "SPECT adjoint", adjoint)?;
-        rows.push(one("adjoint", t, kernel_seconds(backend, adjoint)?));
+        rows.push(one("adjoint", t, kernel_times(backend, adjoint)?));
     }
     Ok(())
 }
