@@ -925,7 +925,10 @@ fn bench_json_has_the_documented_keys_and_the_accuracy() {
             let stages = r["kernel_stages"].as_array().unwrap();
             let sum: f64 = stages.iter().map(|s| s["seconds"].as_f64().unwrap()).sum();
             assert!((sum - total).abs() <= 1e-9 * total.max(1.0), "{r}");
-            assert!(stages.iter().all(|s| s["passes"].as_u64().unwrap() > 0), "{r}");
+            assert!(
+                stages.iter().all(|s| s["passes"].as_u64().unwrap() > 0),
+                "{r}"
+            );
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -281,7 +281,7 @@ fn mutant(op: Op, i: usize) -> (Vec<u8>, bool) {
             break;
         }
     }
-    (pdus.concat(), rng.below(4) == 0)
+    (pdus.concat(), rng.below(8) == 0)
 }
 
 /// A peer on a local port that answers each connection with the next script.

@@ -71,19 +71,28 @@ pub(crate) fn open(path: &Path, limits: &ReadLimits, pixels: bool) -> Result<Def
         options.read_until(tags::PIXEL_DATA)
     };
     let source = std::io::Cursor::new(&bytes[layout.magic..]);
-    // dicom-rs reports malformed input as errors; the unwind guard keeps a parser bug on a
-    // hostile file from becoming a panic in the caller.
-    match std::panic::catch_unwind(|| options.from_reader(source)) {
-        Ok(Ok(obj)) => Ok(obj),
+    guarded(path, "DICOM file", || options.from_reader(source))
+}
+
+/// Runs dicom-rs's parser: malformed input is reported as an error naming `path` and `what`
+/// it read ("DICOM file", "data set"), and the unwind guard keeps a parser bug on hostile
+/// input from becoming a panic in the caller.
+fn guarded<T, E: std::fmt::Display>(
+    path: &Path,
+    what: &str,
+    parse: impl FnOnce() -> std::result::Result<T, E>,
+) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)) {
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(dicom_error(
             path,
             None,
-            format!("not a readable DICOM file: {e}"),
+            format!("not a readable {what}: {e}"),
         )),
         Err(_) => Err(dicom_error(
             path,
             None,
-            "the DICOM parser failed on this file (malformed content)",
+            format!("the DICOM parser failed on this {what} (malformed content)"),
         )),
     }
 }
@@ -104,20 +113,9 @@ pub(crate) fn parse_data_set(bytes: &[u8], syntax: &str, name: &str) -> Result<I
         )
     })?;
     super::prescan::check_data_set(bytes, syntax, path)?;
-    let parse = std::panic::AssertUnwindSafe(|| InMemDicomObject::read_dataset_with_ts(bytes, ts));
-    match std::panic::catch_unwind(parse) {
-        Ok(Ok(obj)) => Ok(obj),
-        Ok(Err(e)) => Err(dicom_error(
-            path,
-            None,
-            format!("not a readable data set: {e}"),
-        )),
-        Err(_) => Err(dicom_error(
-            path,
-            None,
-            "the DICOM parser failed on this data set (malformed content)",
-        )),
-    }
+    guarded(path, "data set", || {
+        InMemDicomObject::read_dataset_with_ts(bytes, ts)
+    })
 }
 
 /// Typed access to one data set (a file or a sequence item) of file `path`.
