@@ -219,12 +219,19 @@ pub trait SystemModel {
     /// Bad shapes or values, or a GPU failure.
     fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>>;
     /// A resident plan whose views are `order` (indices into the acquisition), split into
-    /// the contiguous plan-order ranges `subsets`.
+    /// the contiguous plan-order ranges `subsets`; data-sized inputs (measured data,
+    /// background, factors, list-mode events) beyond `max_resident_bytes` stay in host memory
+    /// and are sent a subset at a time.
     ///
     /// # Errors
     /// A GPU failure or a buffer beyond the device's limits.
     #[doc(hidden)]
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan>;
+    fn plan(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<ModelPlan>;
 }
 
 /// An opaque resident plan (see [`SystemModel::plan`]).
@@ -314,7 +321,12 @@ where
             .forward_into(image.as_slice().expect("standard layout"), &mut out)?;
         Ok(ArrayD::from_shape_vec(ndarray::IxDyn(&shape), out).expect("data shape"))
     }
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
+    fn plan(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<ModelPlan> {
         let ops = subsets
             .iter()
             .map(|r| self.op.subset(&order[r.clone()]))
@@ -323,7 +335,13 @@ where
         let view_len: usize = shape[1..].iter().product();
         let image_len = self.op.in_shape().iter().product();
         let engine = crate::backend::Device::resolve(crate::Backend::Cpu)?.engine();
-        let core = crate::backend::models::Core::new(engine, subsets, image_len, view_len, None)?;
+        let core = crate::backend::models::Core::new(
+            engine,
+            subsets,
+            (image_len, view_len),
+            None,
+            max_resident_bytes,
+        )?;
         let sequence = OperatorSequence { subsets: ops };
         Ok(ModelPlan(Box::new(crate::backend::models::Resident::new(
             core, sequence,

@@ -422,6 +422,27 @@ fn recon_pet_list_mode_osem_reuses_its_sensitivity() {
     );
     assert!(stdout.contains("sensitivity image"), "{stdout}");
     assert!(second.join("sensitivity.hv").exists());
+    // The events held on the host and sent a subset at a time: the same image.
+    let bounded = dir.join("bounded");
+    let run = frame(
+        &bounded,
+        ["0.3", "0.7"],
+        &[
+            "--sensitivity".as_ref(),
+            sensitivity.as_os_str(),
+            "--max-resident-mib".as_ref(),
+            "0".as_ref(),
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read(second.join("recon.nii.gz")).unwrap(),
+        std::fs::read(bounded.join("recon.nii.gz")).unwrap()
+    );
     // A window after the last prompt: a typed error naming it, no image of zeros.
     let empty = frame(
         &dir.join("empty"),

@@ -249,7 +249,7 @@ impl PySinogramLayout {
 /// tangential range) are dropped: `outside="warn"` (default) says how many with a
 /// `UserWarning`, `"error"` raises `InvalidArgumentError`, `"drop"` is silent.
 #[pyfunction]
-#[pyo3(signature = (events, projector, iterations, subsets, tof_bins=None, background=None, post_filter_fwhm=None, sensitivity=None, outside="warn"))]
+#[pyo3(signature = (events, projector, iterations, subsets, tof_bins=None, background=None, post_filter_fwhm=None, sensitivity=None, outside="warn", max_resident_bytes=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lm_osem<'py>(
     py: Python<'py>,
@@ -262,7 +262,9 @@ pub(crate) fn lm_osem<'py>(
     post_filter_fwhm: Option<f64>,
     sensitivity: Option<&Bound<'py, PyAny>>,
     outside: &str,
+    max_resident_bytes: Option<Int<u64>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let max_resident_bytes = max_resident_bytes.map(|b| b.0);
     let iterations = iterations.0;
     let subsets = subsets.0;
     if !matches!(outside, "warn" | "error" | "drop") {
@@ -345,6 +347,7 @@ pub(crate) fn lm_osem<'py>(
             }
             let osem = tomors::Osem {
                 post_filter_fwhm,
+                max_resident_bytes,
                 ..tomors::Osem::new(iterations, subsets)
             };
             tomors::recon::lm_osem(&lm, &osem)

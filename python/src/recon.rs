@@ -186,7 +186,7 @@ impl PyPrior {
 /// result with a 3D Gaussian; `prior` (a `Prior`) makes it one-step-late MAP-EM. Returns a new
 /// float32 image.
 #[pyfunction]
-#[pyo3(signature = (data, projector, iterations, subsets, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None))]
+#[pyo3(signature = (data, projector, iterations, subsets, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None, max_resident_bytes=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn osem<'py>(
     py: Python<'py>,
@@ -199,6 +199,7 @@ pub(crate) fn osem<'py>(
     callback: Option<Py<PyAny>>,
     post_filter_fwhm: Option<f64>,
     prior: Option<PyRef<'py, PyPrior>>,
+    max_resident_bytes: Option<Int<u64>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let iterations = iterations.0;
     let subsets = subsets.0;
@@ -214,6 +215,7 @@ pub(crate) fn osem<'py>(
         x0: x.as_ref().map(|x| x.as_array()),
         post_filter_fwhm,
         prior: prior.map(|p| p.inner),
+        max_resident_bytes: max_resident_bytes.map(|b| b.0),
     };
     let view = y.as_array();
     let model = emission_model(projector, "osem")?;
@@ -281,6 +283,7 @@ fn bsrem_settings<'a>(
         background: background.as_ref().map(|b| b.as_array()),
         x0: x0.as_ref().map(|x| x.as_array()),
         post_filter_fwhm,
+        max_resident_bytes: None,
     }
 }
 
@@ -406,7 +409,7 @@ pub(crate) fn with_callback<T: Send>(
 
 /// MLEM: `osem` with one subset.
 #[pyfunction]
-#[pyo3(signature = (data, projector, iterations, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None))]
+#[pyo3(signature = (data, projector, iterations, background=None, x0=None, callback=None, post_filter_fwhm=None, prior=None, max_resident_bytes=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn mlem<'py>(
     py: Python<'py>,
@@ -418,6 +421,7 @@ pub(crate) fn mlem<'py>(
     callback: Option<Py<PyAny>>,
     post_filter_fwhm: Option<f64>,
     prior: Option<PyRef<'py, PyPrior>>,
+    max_resident_bytes: Option<Int<u64>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     osem(
         py,
@@ -430,6 +434,7 @@ pub(crate) fn mlem<'py>(
         callback,
         post_filter_fwhm,
         prior,
+        max_resident_bytes,
     )
 }
 

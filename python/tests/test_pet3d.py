@@ -50,6 +50,11 @@ def test_projector_is_matched_and_reconstructs(backend, tof):
     y = pet.forward(x)
     image = tomors.osem(y, pet, iterations=10, subsets=4)
     assert rel_l2(image[2:6, 9:15, 9:15], x[2:6, 9:15, 9:15]) < 0.05
+    # Within a memory budget (data and factors sent a subset at a time): the same image.
+    budget = tomors.osem(y, pet, iterations=10, subsets=4, max_resident_bytes=1)
+    assert np.array_equal(image, budget)
+    with pytest.raises(tomors.errors.InvalidArgumentError, match="max_resident_bytes"):
+        tomors.osem(y, pet, iterations=1, subsets=4, max_resident_bytes=-1)
 
 
 def test_lm_osem_matches_sinogram_mlem():
@@ -97,6 +102,10 @@ def test_lm_osem_reuses_a_sensitivity_and_reports_dropped_events():
     b = tomors.lm_osem(events, pet, 2, 2, tof_bins=tof, sensitivity=s, outside="drop")
     c = tomors.lm_osem(events[inside], pet, 2, 2, tof_bins=tof[inside], sensitivity=s)
     assert np.array_equal(a, b) and np.array_equal(b, c) and a.max() > 0
+    # Events held on the host and sent a subset at a time: the same image.
+    d = tomors.lm_osem(events[inside], pet, 2, 2, tof_bins=tof[inside], sensitivity=s,
+                       max_resident_bytes=1)
+    assert np.array_equal(c, d)
     with pytest.raises(tomors.errors.InvalidArgumentError, match="outside the layout"):
         tomors.lm_osem(events, pet, 1, 1, tof_bins=tof, outside="error")
     with pytest.raises(ValueError, match="outside="):

@@ -332,9 +332,12 @@ def osem(
     callback: Optional[Callback] = None,
     post_filter_fwhm: Optional[float] = None,
     prior: Optional[Prior] = None,
+    max_resident_bytes: Optional[int] = None,
 ) -> F32Array:
     """OSEM of counts `data` (>= 0); callback(iteration, image) returning False stops early;
-    with `prior`, one-step-late MAP-EM."""
+    with `prior`, one-step-late MAP-EM. `max_resident_bytes` bounds what the data-sized inputs
+    (data, background, factors) take in the backend's memory: above it they stay in host memory
+    and each subset's share is sent in turn (the same image)."""
 
 def mlem(
     data: ArrayLike,
@@ -345,6 +348,7 @@ def mlem(
     callback: Optional[Callback] = None,
     post_filter_fwhm: Optional[float] = None,
     prior: Optional[Prior] = None,
+    max_resident_bytes: Optional[int] = None,
 ) -> F32Array:
     """MLEM: osem with one subset."""
 
@@ -612,12 +616,15 @@ def lm_osem(
     post_filter_fwhm: Optional[float] = None,
     sensitivity: Optional[ArrayLike] = None,
     outside: str = "warn",
+    max_resident_bytes: Optional[int] = None,
 ) -> F32Array:
     """List-mode OSEM of (n, 4) crystal pairs [ring_a, crystal_a, ring_b, crystal_b].
 
     `sensitivity`: the projector's `sensitivity()`, computed once and reused (default: computed
     here). Events outside the layout are dropped; `outside` = "warn" (UserWarning with the
-    count), "error" (InvalidArgumentError) or "drop"."""
+    count), "error" (InvalidArgumentError) or "drop". `max_resident_bytes`: events and their
+    per-event inputs beyond it stay in host memory and go to the backend a subset at a time
+    (the same image)."""
 
 def read_interfile(path: object) -> tuple[F32Array, object]: ...
 def read_rtk_geometry(

@@ -13,8 +13,9 @@ use std::ops::Range;
 /// A system model resident on its backend. Buffers it holds, each allocated once:
 /// the image and the back-projection (volume-sized), the μ-map when modelled, the
 /// projections of one subset, per-batch rotated-frame work buffers, and, once
-/// [`ResidentModel::load_measured`] is called, the measured data, the background, one
-/// sensitivity image per subset and the prior's gradient (volume-sized).
+/// [`ResidentModel::load_measured`] is called, the measured data, the background and the
+/// factors (whole, or one subset's share at a time), one sensitivity image per subset and the
+/// prior's gradient (volume-sized).
 pub(crate) trait ResidentModel: Send + std::fmt::Debug {
     /// Overwrites the image with `x`.
     fn write_image(&mut self, x: &[f32]) -> Result<()>;
@@ -30,9 +31,13 @@ pub(crate) trait ResidentModel: Send + std::fmt::Debug {
     fn forward(&mut self, subset: usize) -> Result<()>;
     /// Back-projection ← A_subsetᵀ · projections of `subset`.
     fn adjoint(&mut self, subset: usize) -> Result<()>;
-    /// Uploads the measured data and optional additive background (whole data, plan order,
-    /// already checked to be finite and ≥ 0), and allocates the sensitivity images.
-    fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()>;
+    /// Takes the measured data and optional additive background (whole data, plan order,
+    /// already checked to be finite and ≥ 0), and allocates the sensitivity images. They and
+    /// the multiplicative factors are uploaded whole when they fit the plan's bound on
+    /// resident bytes ([`crate::operator::SystemModel::plan`]); else they stay in host memory
+    /// and each subset's share is written to buffers of one subset before its ratio: the same
+    /// numbers, a bounded footprint.
+    fn load_measured(&mut self, measured: Vec<f32>, background: Option<Vec<f32>>) -> Result<()>;
     /// Back-projection ← A_subsetᵀ m (m the model's multiplicative factors, 1 without them),
     /// kept as the sensitivity image of `subset`; overwrites the subset's projections.
     fn sensitivity(&mut self, subset: usize) -> Result<()>;

@@ -78,6 +78,10 @@ pub struct PetReconOptions {
     /// reconstruction's grid as [`PetRecon::write`] leaves it beside an earlier frame's result
     /// (same scanner, layout, normalisation and μ-map): read instead of computed.
     pub sensitivity: Option<PathBuf>,
+    /// Bytes the data-sized inputs of OSEM (the sinogram or the events, factors, background)
+    /// may take in the backend's memory; beyond it they are sent a subset at a time (the same
+    /// image; [`Osem::max_resident_bytes`]). Default: no bound.
+    pub max_resident_bytes: Option<u64>,
     /// Where to run.
     pub backend: Backend,
 }
@@ -97,6 +101,7 @@ impl Default for PetReconOptions {
             post_filter_fwhm: None,
             list_mode: false,
             sensitivity: None,
+            max_resident_bytes: None,
             backend: Backend::Auto,
         }
     }
@@ -342,6 +347,7 @@ pub fn reconstruct_pet(
         background: background.as_ref().map(|b| b.view()),
         x0: Some(x0.view().into_dyn()),
         post_filter_fwhm: options.post_filter_fwhm,
+        max_resident_bytes: options.max_resident_bytes,
         ..Osem::new(options.iterations, options.subsets)
     };
     let mut cb = |r: &crate::recon::IterationReport<'_>| {

@@ -388,7 +388,12 @@ impl SystemModel for SpectBeds {
         self.forward_into(image.as_slice().expect("standard layout"), &mut out)?;
         Ok(ArrayD::from_shape_vec(IxDyn(&self.data_shape), out).expect("data shape"))
     }
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
+    fn plan(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<ModelPlan> {
         let (slice, view_len) = self.lens();
         // Each bed's views in plan order, its subsets, and where each lies in the joint subset.
         let mut parts: Vec<BedPart> = Vec::with_capacity(self.beds.len());
@@ -413,7 +418,11 @@ impl SystemModel for SpectBeds {
                     (bed_subsets.len() - 1, positions)
                 }));
             }
-            plans.push(bed.projector.plan(&bed_order, bed_subsets)?.0);
+            plans.push(
+                bed.projector
+                    .plan(&bed_order, bed_subsets, max_resident_bytes)?
+                    .0,
+            );
             parts.push(BedPart { place, places });
         }
         let factors = self.factors.as_ref().map(|f| {
@@ -424,7 +433,13 @@ impl SystemModel for SpectBeds {
         });
         let engine = self.beds[0].projector.device().engine();
         let image_len = self.shape.iter().product();
-        let core = Core::new(engine, subsets, image_len, view_len, factors)?;
+        let core = Core::new(
+            engine,
+            subsets,
+            (image_len, view_len),
+            factors,
+            max_resident_bytes,
+        )?;
         let sequence = BedsSequence {
             plans,
             parts,

@@ -308,7 +308,12 @@ impl SystemModel for ListModeProjector {
         self.forward_flat(image.as_slice().expect("standard layout"), flat)?;
         Ok(out)
     }
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
+    fn plan(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<ModelPlan> {
         let tables = PetTables {
             events: order.iter().map(|&e| self.run.tables.events[e]).collect(),
             ..self.run.tables.clone()
@@ -322,8 +327,8 @@ impl SystemModel for ListModeProjector {
             self.run.device.engine(),
             tables,
             subsets,
-            factors,
-            Some(self.sensitivity.clone()),
+            (factors, Some(self.sensitivity.clone())),
+            max_resident_bytes,
         )?;
         Ok(ModelPlan(Box::new(model)))
     }

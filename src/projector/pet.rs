@@ -156,7 +156,12 @@ impl SystemModel for PetProjector {
     fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
         self.forward(image)
     }
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
+    fn plan(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<ModelPlan> {
         let geometry: &Geometry = self.projector.geometry();
         let grid = self.projector.grid();
         let lowered = subsets
@@ -171,7 +176,7 @@ impl SystemModel for PetProjector {
                 .collect()
         });
         let engine = self.projector.device().engine();
-        let model = JosephModel::resident(engine, lowered, subsets, factors)?;
+        let model = JosephModel::resident(engine, lowered, subsets, factors, max_resident_bytes)?;
         Ok(ModelPlan(Box::new(model)))
     }
 }

@@ -420,7 +420,12 @@ impl SystemModel for Pet3dProjector {
     fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
         self.forward(image)
     }
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
+    fn plan(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<ModelPlan> {
         let tables = sinogram_tables(&self.layout, &self.grid, order);
         let view_len = tables.item_len;
         let factors = self.run.factors.as_ref().map(|f| {
@@ -429,7 +434,13 @@ impl SystemModel for Pet3dProjector {
                 .flat_map(|&v| f[v * view_len..(v + 1) * view_len].iter().copied())
                 .collect()
         });
-        let model = PetModel::resident(self.run.device.engine(), tables, subsets, factors, None)?;
+        let model = PetModel::resident(
+            self.run.device.engine(),
+            tables,
+            subsets,
+            (factors, None),
+            max_resident_bytes,
+        )?;
         Ok(ModelPlan(Box::new(model)))
     }
 }

@@ -142,7 +142,12 @@ impl SpectProjector {
         ]
     }
 
-    fn build(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<Box<dyn ResidentModel>> {
+    fn build(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<Box<dyn ResidentModel>> {
         let lowered = lower_spect(&self.geometry.subset(order), &self.grid, self.mu.is_some());
         Ok(Box::new(SpectModel::resident(
             self.device.engine(),
@@ -150,6 +155,7 @@ impl SpectProjector {
             self.mu.as_deref(),
             subsets,
             self.max_frame_bytes,
+            max_resident_bytes,
         )?))
     }
 
@@ -161,7 +167,7 @@ impl SpectProjector {
         if guard.is_none() {
             let all: Vec<usize> = (0..self.geometry.n_views()).collect();
             let one_subset = std::iter::once(0..all.len()).collect();
-            *guard = Some(self.build(&all, one_subset)?);
+            *guard = Some(self.build(&all, one_subset, None)?);
         }
         run(guard.as_deref_mut().expect("plan just made"))
     }
@@ -251,7 +257,12 @@ impl SystemModel for SpectProjector {
     fn expected(&self, image: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
         self.forward(image)
     }
-    fn plan(&self, order: &[usize], subsets: Vec<Range<usize>>) -> Result<ModelPlan> {
-        Ok(ModelPlan(self.build(order, subsets)?))
+    fn plan(
+        &self,
+        order: &[usize],
+        subsets: Vec<Range<usize>>,
+        max_resident_bytes: Option<u64>,
+    ) -> Result<ModelPlan> {
+        Ok(ModelPlan(self.build(order, subsets, max_resident_bytes)?))
     }
 }

@@ -42,6 +42,9 @@ pub struct Bsrem<'a> {
     pub x0: Option<ArrayViewD<'a, f32>>,
     /// FWHM (mm) of a 3D Gaussian applied to the result, if any.
     pub post_filter_fwhm: Option<f64>,
+    /// Bytes the data-sized inputs may take in the backend's memory, as
+    /// [`super::Osem::max_resident_bytes`].
+    pub max_resident_bytes: Option<u64>,
 }
 
 impl<'a> Bsrem<'a> {
@@ -56,6 +59,7 @@ impl<'a> Bsrem<'a> {
             background: None,
             x0: None,
             post_filter_fwhm: None,
+            max_resident_bytes: None,
         }
     }
 
@@ -92,6 +96,7 @@ impl<'a> Bsrem<'a> {
             self.background.clone(),
             self.x0.clone(),
             self.subsets,
+            self.max_resident_bytes,
         )?;
         // The lower bound keeps the preconditioner x/p positive: 1e-6 of the starting image's
         // mean over the voxels it holds.

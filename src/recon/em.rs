@@ -53,6 +53,11 @@ pub struct Osem<'a> {
     /// A prior for one-step-late MAP-EM (Green 1990): each sub-iteration divides by
     /// `A_sᵀ1 + β·∇U(x)` (kept ≥ A_sᵀ1 / 100) with the gradient at the current image.
     pub prior: Option<Prior>,
+    /// Bytes the data-sized inputs (measured data, background, multiplicative factors) may
+    /// take in the backend's memory (`None`: no bound). Above it they stay in host memory and
+    /// each subset's share is sent before its update: the same image, with device memory
+    /// bounded by one subset (span-1 PET, list mode of 10⁸ events).
+    pub max_resident_bytes: Option<u64>,
 }
 
 impl<'a> Osem<'a> {
@@ -65,6 +70,7 @@ impl<'a> Osem<'a> {
             x0: None,
             post_filter_fwhm: None,
             prior: None,
+            max_resident_bytes: None,
         }
     }
 
@@ -103,6 +109,7 @@ impl<'a> Osem<'a> {
             self.background.clone(),
             self.x0.clone(),
             self.subsets,
+            self.max_resident_bytes,
         )?;
 
         let prior = self
@@ -200,6 +207,7 @@ pub(super) fn start(
     background: Option<ArrayViewD<'_, f32>>,
     x0: Option<ArrayViewD<'_, f32>>,
     n_subsets: usize,
+    max_resident_bytes: Option<u64>,
 ) -> Result<Start> {
     let image_shape = model.image_shape();
     let data_shape = model.data_shape();
@@ -220,9 +228,8 @@ pub(super) fn start(
     let sum = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>();
     let counts = sum(&measured);
     let net = counts - background.as_deref().map_or(0.0, sum);
-    let mut plan = model.plan(&order, subsets.clone())?.0;
-    plan.load_measured(&measured, background.as_deref())?;
-    drop((measured, background));
+    let mut plan = model.plan(&order, subsets.clone(), max_resident_bytes)?.0;
+    plan.load_measured(measured, background)?;
 
     // Sensitivity images A_sᵀ m, once; their sum marks the voxels some view sees.
     let image_len: usize = image_shape.iter().product();

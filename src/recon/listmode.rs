@@ -43,6 +43,7 @@ pub fn lm_osem_with(
         x0: osem.x0.clone(),
         post_filter_fwhm: osem.post_filter_fwhm,
         prior: osem.prior,
+        max_resident_bytes: osem.max_resident_bytes,
     };
     run.run_with(model, ones.view(), callback)
 }

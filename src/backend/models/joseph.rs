@@ -184,11 +184,18 @@ impl JosephModel {
         lowered: Vec<Lowered>,
         subsets: Vec<Range<usize>>,
         factors: Option<Vec<f32>>,
+        max_resident_bytes: Option<u64>,
     ) -> Result<Resident<JosephModel>> {
         let p = lowered[0].params;
         let image_len = (p.nx * p.ny * p.nz) as usize;
         let view_len = (p.nz * p.n_cols) as usize;
-        let mut core = Core::new(engine, subsets, image_len, view_len, factors)?;
+        let mut core = Core::new(
+            engine,
+            subsets,
+            (image_len, view_len),
+            factors,
+            max_resident_bytes,
+        )?;
         let subsets = lowered
             .iter()
             .map(|l| {

@@ -92,12 +92,19 @@ struct PetBufs {
 
 impl PetBufs {
     /// The tables on `engine` with an accumulator for `slices` slices, on the first slab of
-    /// them.
-    fn new(engine: &mut Engine, t: &PetTables, slices: usize) -> Result<Self> {
-        let events = if t.events.is_empty() {
-            engine.zeros("no events", 4)?
-        } else {
-            engine.upload("list-mode events", &t.events)?
+    /// them; with `events_room`, a buffer for that many list-mode events, written later,
+    /// instead of the whole event table.
+    fn new(
+        engine: &mut Engine,
+        t: &PetTables,
+        slices: usize,
+        events_room: Option<usize>,
+    ) -> Result<Self> {
+        let words = std::mem::size_of::<PetEvent>() / 4;
+        let events = match events_room {
+            Some(n) => engine.zeros("list-mode events of one subset", n * words)?,
+            None if t.events.is_empty() => engine.zeros("no events", words)?,
+            None => engine.upload("list-mode events", &t.events)?,
         };
         Ok(Self {
             transaxial: engine.upload("transaxial LOR table", &t.transaxial)?,
@@ -240,7 +247,7 @@ impl PetPlan {
         let slabs: Vec<Range<usize>> = (0..nz).step_by(per).map(|z| z..(z + per).min(nz)).collect();
         let budget = engine.work_buffer_budget().min(cap);
         let chunk_items = ((budget / item_bytes.max(1)) as usize).clamp(1, tables.items.max(1));
-        let bufs = PetBufs::new(&mut engine, &tables, per)?;
+        let bufs = PetBufs::new(&mut engine, &tables, per, None)?;
         let image = engine.zeros("image slab", per * tables.slice_len())?;
         let chunk = engine.zeros("data chunk", chunk_items * tables.item_len)?;
         Ok(Self {
@@ -339,12 +346,17 @@ impl PetPlan {
 pub(crate) struct PetModel {
     tables: PetTables,
     bufs: PetBufs,
+    /// List-mode events kept on the host (their table exceeds the plan's bound on resident
+    /// bytes): `Some(subset)` whose events the buffer holds, `Some(None)` before the first.
+    streamed: Option<Option<usize>>,
 }
 
 impl PetModel {
     /// A resident model of `tables` (items in plan order) split into `subsets`, with optional
     /// multiplicative factors (plan order) and, for list mode, the sensitivity image every
-    /// subset uses a share of (else `Aᵀ` factors per subset).
+    /// subset uses a share of (else `Aᵀ` factors per subset). List-mode events whose table
+    /// exceeds `max_resident_bytes` stay on the host and are written a subset at a time (as
+    /// the core does with the EM inputs).
     ///
     /// # Errors
     /// [`crate::Error::Gpu`] when a buffer exceeds the device's limits.
@@ -352,44 +364,74 @@ impl PetModel {
         engine: Engine,
         tables: PetTables,
         subsets: Vec<Range<usize>>,
-        factors: Option<Vec<f32>>,
-        sensitivity: Option<Vec<f32>>,
+        (factors, sensitivity): (Option<Vec<f32>>, Option<Vec<f32>>),
+        max_resident_bytes: Option<u64>,
     ) -> Result<Resident<PetModel>> {
+        let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
+        let event_bytes = std::mem::size_of_val(tables.events.as_slice()) as u64;
+        let streamed = max_resident_bytes.is_some_and(|cap| event_bytes > cap);
         let mut core = Core::new(
             engine,
             subsets,
-            tables.image_len(),
-            tables.item_len,
+            (tables.image_len(), tables.item_len),
             factors,
+            max_resident_bytes,
         )?;
         core.set_sensitivity(sensitivity);
         let slices = tables.base.nz as usize;
-        let bufs = PetBufs::new(&mut core.engine, &tables, slices)?;
-        Ok(Resident::new(core, PetModel { tables, bufs }))
+        let room = streamed.then_some(largest);
+        let bufs = PetBufs::new(&mut core.engine, &tables, slices, room)?;
+        let streamed = streamed.then_some(None);
+        Ok(Resident::new(
+            core,
+            PetModel {
+                tables,
+                bufs,
+                streamed,
+            },
+        ))
+    }
+
+    /// The first item of `subset` as the dispatches see it: its place in the whole table, or
+    /// 0 once its events are written to the buffer of one subset (written here when another
+    /// subset's are there).
+    fn first_item(&mut self, core: &mut Core, subset: usize) -> Result<usize> {
+        let r = core.subsets[subset].clone();
+        match self.streamed {
+            None => Ok(r.start),
+            Some(Some(s)) if s == subset => Ok(0),
+            Some(_) => {
+                core.engine
+                    .write(self.bufs.events, 0, &self.tables.events[r])?;
+                self.streamed = Some(Some(subset));
+                Ok(0)
+            }
+        }
     }
 }
 
 impl Sequence for PetModel {
     fn forward(&mut self, core: &mut Core, subset: usize) -> Result<()> {
-        let r = core.subsets[subset].clone();
+        let first = self.first_item(core, subset)?;
+        let len = core.subsets[subset].len();
         self.bufs.forward(
             &mut core.engine,
             &self.tables,
-            r.start,
-            r.len(),
+            first,
+            len,
             core.image,
             core.proj,
         )
     }
     fn adjoint(&mut self, core: &mut Core, subset: usize) -> Result<()> {
-        let r = core.subsets[subset].clone();
-        let total = r.len() * self.tables.item_len;
+        let first = self.first_item(core, subset)?;
+        let len = core.subsets[subset].len();
+        let total = len * self.tables.item_len;
         let (e, t) = (&mut core.engine, &self.tables);
         self.bufs.begin_adjoint(e);
         for pass in [Stage::PetAdjointMax, Stage::PetAdjoint] {
-            let (start, len) = (r.start, r.len());
             self.bufs
-                .adjoint_pass(e, t, pass, start, len, total, core.proj)?;
+                .adjoint_pass(e, t, pass, first, len, total, core.proj)?;
         }
         self.bufs.finish(e, t, total, core.back)
     }

@@ -24,19 +24,25 @@ pub(crate) struct Core {
     pub proj: Buf,
     /// Multiplicative factors per projection sample (plan order), host copy (PET).
     factors: Option<Vec<f32>>,
+    /// Bytes the data-sized EM inputs may take on the engine (`None`: no bound).
+    max_resident_bytes: Option<u64>,
     /// A sensitivity image every subset takes `1/subsets` of, instead of `A_sᵀ m` (list
     /// mode: the back-projection of every line of response the scanner has).
     sensitivity: Option<Vec<f32>>,
     em: Option<Em>,
 }
 
-/// EM state on the engine: measured data, background and factors (whole data, plan order; a
-/// one-word placeholder when absent), one sensitivity image per subset, the prior's gradient.
+/// EM state on the engine: measured data, background and factors (a one-word placeholder
+/// when absent), one sensitivity image per subset, the prior's gradient.
 #[derive(Debug)]
 struct Em {
     measured: Buf,
     background: Option<Buf>,
     factors: Option<Buf>,
+    /// `None`: the three above hold the whole data (plan order). `Some`: they hold one
+    /// subset's share, written from these host copies before each ratio (the factors' host
+    /// copy is the core's).
+    streamed: Option<(Vec<f32>, Option<Vec<f32>>)>,
     placeholder: Buf,
     sensitivity: Buf,
     grad: Buf,
@@ -67,16 +73,18 @@ fn not_loaded() -> Error {
 }
 
 impl Core {
-    /// Image, back-projection and largest-subset projection buffers on `engine`.
+    /// Image, back-projection and largest-subset projection buffers on `engine`; the EM inputs
+    /// loaded later stay within `max_resident_bytes` (see
+    /// [`ResidentModel::load_measured`]).
     ///
     /// # Errors
     /// [`Error::Gpu`] when a buffer exceeds the device's binding limit or memory.
     pub fn new(
         mut engine: Engine,
         subsets: Vec<Range<usize>>,
-        image_len: usize,
-        view_len: usize,
+        (image_len, view_len): (usize, usize),
         factors: Option<Vec<f32>>,
+        max_resident_bytes: Option<u64>,
     ) -> Result<Self> {
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
         let image = engine.zeros("image", image_len)?;
@@ -91,6 +99,7 @@ impl Core {
             back,
             proj,
             factors,
+            max_resident_bytes,
             sensitivity: None,
             em: None,
         })
@@ -140,17 +149,32 @@ impl<S: Sequence> ResidentModel for Resident<S> {
     fn adjoint(&mut self, subset: usize) -> Result<()> {
         self.sequence.adjoint(&mut self.core, subset)
     }
-    fn load_measured(&mut self, measured: &[f32], background: Option<&[f32]>) -> Result<()> {
+    fn load_measured(&mut self, measured: Vec<f32>, background: Option<Vec<f32>>) -> Result<()> {
         let c = &mut self.core;
+        let arrays = 1 + background.is_some() as u64 + c.factors.is_some() as u64;
+        let whole = 4 * measured.len() as u64 * arrays;
+        let streamed = c.max_resident_bytes.is_some_and(|cap| whole > cap);
+        let largest = c.subsets.iter().map(|r| r.len()).max().unwrap_or(1) * c.view_len;
         let e = &mut c.engine;
+        let mut place = |what: &str, whole: &[f32]| {
+            if streamed {
+                e.zeros(what, largest)
+            } else {
+                e.upload(what, whole)
+            }
+        };
         let em = Em {
-            measured: e.upload("measured data", measured)?,
-            background: background.map(|b| e.upload("background", b)).transpose()?,
+            measured: place("measured data", &measured)?,
+            background: background
+                .as_deref()
+                .map(|b| place("background", b))
+                .transpose()?,
             factors: c
                 .factors
                 .as_deref()
-                .map(|f| e.upload("multiplicative factors", f))
+                .map(|f| place("multiplicative factors", f))
                 .transpose()?,
+            streamed: streamed.then_some((measured, background)),
             placeholder: e.zeros("absent input", 1)?,
             sensitivity: e.zeros("sensitivity images", c.subsets.len() * c.image_len)?,
             grad: e.zeros("prior gradient", c.image_len)?,
@@ -183,8 +207,19 @@ impl<S: Sequence> ResidentModel for Resident<S> {
     }
     fn em_ratio(&mut self, subset: usize) -> Result<()> {
         let c = &mut self.core;
-        let (offset, len) = (c.subsets[subset].start * c.view_len, c.subset_len(subset));
-        let em = c.em()?;
+        let (mut offset, len) = (c.subsets[subset].start * c.view_len, c.subset_len(subset));
+        let em = c.em.as_ref().ok_or_else(not_loaded)?;
+        if let Some((measured, background)) = &em.streamed {
+            let share = offset..offset + len;
+            c.engine.write(em.measured, 0, &measured[share.clone()])?;
+            if let (Some(host), Some(buf)) = (background, em.background) {
+                c.engine.write(buf, 0, &host[share.clone()])?;
+            }
+            if let (Some(host), Some(buf)) = (&c.factors, em.factors) {
+                c.engine.write(buf, 0, &host[share])?;
+            }
+            offset = 0;
+        }
         let p = EmParams::new(
             len,
             offset,

@@ -58,6 +58,7 @@ impl SpectModel {
         mu: Option<&[f32]>,
         subsets: Vec<Range<usize>>,
         max_frame_bytes: u64,
+        max_resident_bytes: Option<u64>,
     ) -> Result<Resident<SpectModel>> {
         let p = lowered.params;
         let frame_len = (p.nz * p.n_depth * p.n_cols) as usize;
@@ -105,7 +106,13 @@ impl SpectModel {
         };
         let image_len = (p.nx * p.ny * p.nz) as usize;
         let view_len = (p.nz * p.n_cols) as usize;
-        let core = Core::new(engine, subsets, image_len, view_len, None)?;
+        let core = Core::new(
+            engine,
+            subsets,
+            (image_len, view_len),
+            None,
+            max_resident_bytes,
+        )?;
         Ok(Resident::new(core, model))
     }
 

@@ -71,6 +71,11 @@ pub struct ReconPetArgs {
     /// normalisation and μ-map), read instead of computed.
     #[arg(long, requires = "lm_osem")]
     sensitivity: Option<PathBuf>,
+    /// Device (or host) memory in MiB the data-sized inputs of OSEM may hold (the sinogram or
+    /// the events, factors, background: span 1 and 10⁸ events need GiBs); beyond it they are
+    /// sent a subset at a time, for the same image. Default: no bound.
+    #[arg(long)]
+    max_resident_mib: Option<u64>,
     /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
@@ -122,6 +127,7 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         post_filter_fwhm: a.post_filter_fwhm,
         list_mode: a.lm_osem,
         sensitivity: a.sensitivity.clone(),
+        max_resident_bytes: a.max_resident_mib.map(|m| m.saturating_mul(1 << 20)),
         backend: a.backend,
         ..PetReconOptions::default()
     };
