@@ -34,7 +34,8 @@ pub(crate) trait ResidentModel: Send + std::fmt::Debug {
     /// Takes the measured data and optional additive background (whole data, plan order,
     /// already checked to be finite and ≥ 0), and allocates the sensitivity images. They and
     /// the multiplicative factors are uploaded whole when they fit the plan's bound on
-    /// resident bytes ([`crate::operator::SystemModel::plan`]); else they stay in host memory
+    /// resident bytes ([`crate::operator::SystemModel::plan`]) and each fits one binding of
+    /// the device; else they stay in host memory
     /// and each subset's share is written to buffers of one subset before its ratio: the same
     /// numbers, a bounded footprint.
     fn load_measured(&mut self, measured: Vec<f32>, background: Option<Vec<f32>>) -> Result<()>;

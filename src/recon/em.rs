@@ -56,7 +56,8 @@ pub struct Osem<'a> {
     /// Bytes the data-sized inputs (measured data, background, multiplicative factors) may
     /// take in the backend's memory (`None`: no bound). Above it they stay in host memory and
     /// each subset's share is sent before its update: the same image, with device memory
-    /// bounded by one subset (span-1 PET, list mode of 10⁸ events).
+    /// bounded by one subset (span-1 PET, list mode of 10⁸ events). Inputs larger than one
+    /// binding of the device are sent so in any case.
     pub max_resident_bytes: Option<u64>,
 }
 

@@ -355,8 +355,8 @@ impl PetModel {
     /// A resident model of `tables` (items in plan order) split into `subsets`, with optional
     /// multiplicative factors (plan order) and, for list mode, the sensitivity image every
     /// subset uses a share of (else `Aᵀ` factors per subset). List-mode events whose table
-    /// exceeds `max_resident_bytes` stay on the host and are written a subset at a time (as
-    /// the core does with the EM inputs).
+    /// exceeds `max_resident_bytes`, or what the device binds, stay on the host and are
+    /// written a subset at a time (as the core does with the EM inputs).
     ///
     /// # Errors
     /// [`crate::Error::Gpu`] when a buffer exceeds the device's limits.
@@ -369,7 +369,8 @@ impl PetModel {
     ) -> Result<Resident<PetModel>> {
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
         let event_bytes = std::mem::size_of_val(tables.events.as_slice()) as u64;
-        let streamed = max_resident_bytes.is_some_and(|cap| event_bytes > cap);
+        let streamed = max_resident_bytes.is_some_and(|cap| event_bytes > cap)
+            || event_bytes > engine.max_binding();
         let mut core = Core::new(
             engine,
             subsets,

@@ -153,7 +153,9 @@ impl<S: Sequence> ResidentModel for Resident<S> {
         let c = &mut self.core;
         let arrays = 1 + background.is_some() as u64 + c.factors.is_some() as u64;
         let whole = 4 * measured.len() as u64 * arrays;
-        let streamed = c.max_resident_bytes.is_some_and(|cap| whole > cap);
+        // Also where one array is more than the device binds (10⁸ list-mode events).
+        let streamed = c.max_resident_bytes.is_some_and(|cap| whole > cap)
+            || 4 * measured.len() as u64 > c.engine.max_binding();
         let largest = c.subsets.iter().map(|r| r.len()).max().unwrap_or(1) * c.view_len;
         let e = &mut c.engine;
         let mut place = |what: &str, whole: &[f32]| {
