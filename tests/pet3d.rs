@@ -688,6 +688,12 @@ fn osem_within_a_memory_budget_is_bit_identical(backend: Backend) {
         "{backend:?}: list-mode OSEM of {n} events, plan {whole} B resident, {part} B streamed"
     );
     assert!(whole - part >= 20 * n / 2, "{whole} vs {part}");
+    // A list-mode model holds one sensitivity share, not one image per subset: BSREM, which
+    // needs each subset's, is refused with a reason.
+    let ones = ArrayD::from_elem(IxDyn(&[lm.events().len(), 1]), 1.0f32);
+    let bsrem = tomors::Bsrem::new(1, 3, tomors::Prior::quadratic(0.1).unwrap());
+    let e = bsrem.run(&lm, ones.view()).unwrap_err().to_string();
+    assert!(e.contains("list-mode OSEM"), "{e}");
 }
 
 /// GPU and CPU agree after OSEM (TOF, attenuation, span 3): relative L2 below 1e-4.

@@ -27,7 +27,8 @@ pub(crate) struct Core {
     /// Bytes the data-sized EM inputs may take on the engine (`None`: no bound).
     max_resident_bytes: Option<u64>,
     /// A sensitivity image every subset takes `1/subsets` of, instead of `A_sᵀ m` (list
-    /// mode: the back-projection of every line of response the scanner has).
+    /// mode: the back-projection of every line of response the scanner has); the engine then
+    /// holds that one share, not one image per subset.
     sensitivity: Option<Vec<f32>>,
     em: Option<Em>,
 }
@@ -110,6 +111,15 @@ impl Core {
         self.sensitivity = image;
     }
 
+    /// Sensitivity images held: one per subset, or the one share of a given image.
+    fn sensitivity_images(&self) -> usize {
+        if self.sensitivity.is_some() {
+            1
+        } else {
+            self.subsets.len()
+        }
+    }
+
     fn subset_len(&self, subset: usize) -> usize {
         self.subsets[subset].len() * self.view_len
     }
@@ -157,6 +167,7 @@ impl<S: Sequence> ResidentModel for Resident<S> {
         let streamed = c.max_resident_bytes.is_some_and(|cap| whole > cap)
             || 4 * measured.len() as u64 > c.engine.max_binding();
         let largest = c.subsets.iter().map(|r| r.len()).max().unwrap_or(1) * c.view_len;
+        let sensitivity_len = c.sensitivity_images() * c.image_len;
         let e = &mut c.engine;
         let mut place = |what: &str, whole: &[f32]| {
             if streamed {
@@ -178,7 +189,7 @@ impl<S: Sequence> ResidentModel for Resident<S> {
                 .transpose()?,
             streamed: streamed.then_some((measured, background)),
             placeholder: e.zeros("absent input", 1)?,
-            sensitivity: e.zeros("sensitivity images", c.subsets.len() * c.image_len)?,
+            sensitivity: e.zeros("sensitivity images", sensitivity_len)?,
             grad: e.zeros("prior gradient", c.image_len)?,
         };
         c.em = Some(em);
@@ -191,7 +202,7 @@ impl<S: Sequence> ResidentModel for Resident<S> {
             let c = &mut self.core;
             let slot = c.em()?.sensitivity;
             c.engine.write(c.back, 0, &part)?;
-            return c.engine.write(slot, subset * c.image_len, &part);
+            return c.engine.write(slot, 0, &part);
         }
         let range = self.core.subsets[subset].start * self.core.view_len
             ..self.core.subsets[subset].end * self.core.view_len;
@@ -248,12 +259,20 @@ impl<S: Sequence> ResidentModel for Resident<S> {
         let c = &mut self.core;
         let em = c.em()?;
         let n = c.image_len;
-        let p = EmParams::new(n, subset * n, false, false, beta);
+        let slot = if c.sensitivity.is_some() { 0 } else { subset };
+        let p = EmParams::new(n, slot * n, false, false, beta);
         let bindings = [em.sensitivity, c.back, em.grad, c.image];
         c.engine.dispatch_linear(Stage::EmUpdate, &p, &bindings, n)
     }
     fn bsrem_update(&mut self, subset: usize, alpha: f32, beta: f32, floor: f32) -> Result<()> {
         let c = &mut self.core;
+        if c.sensitivity.is_some() {
+            return Err(Error::InvalidArgument(
+                "BSREM needs each subset's own sensitivity image; a list-mode model shares one \
+                 (use list-mode OSEM)"
+                    .into(),
+            ));
+        }
         let em = c.em()?;
         let n = c.image_len;
         let p = BsremParams {
