@@ -8,39 +8,34 @@
 //! a 3 GB length, is now `invalid_vr_with_a_huge_length_is_refused`).
 //!
 //! `TOMORS_FUZZ_EXECUTIONS` sets the number of mutants (default 2000). Mutant `i` depends only
-//! on its seed file and `i`, so a failure reproduces from the pair the test prints; failing
-//! mutants of tomors's own seed files are also saved to `tests/data/fuzz/`, which
-//! [`saved_failures_are_now_errors`] reads on every run.
+//! on its seed file and `i`, so a failure reproduces from the index the test prints
+//! (`reproduce_a_mutant` writes it out); each one fixed becomes a test of its own, as
+//! `invalid_vr_with_a_huge_length_is_refused` did.
 
 mod common;
 
 use std::path::Path;
 
-use common::fuzz::{Rng, mutate};
+use common::fuzz::{Rng, executions, mutate, run};
 use tomors::io::dicom::{
     ReadLimits, SeriesSelect, SeriesWriter, WriteModality, read_ct_series, read_nm_projections,
     read_nm_volume, read_pet_series, scan,
 };
 
-fn read_all(path: &Path) -> Result<(), String> {
+/// Every DICOM reader on `path`; whether the NM projection reader (the strictest) gave a
+/// typed error. Panics are the fuzz harness's to catch.
+fn read_all(path: &Path) -> bool {
     let limits = ReadLimits {
         max_pixel_bytes: 64 << 20,
         ..ReadLimits::default()
     };
     let any = SeriesSelect::Largest;
-    std::panic::catch_unwind(|| {
-        let _ = scan(path, &limits);
-        let _ = read_nm_projections(path, &limits);
-        let _ = read_ct_series(path, &any, &limits);
-        let _ = read_pet_series(path, &any, &limits);
-        let _ = read_nm_volume(path, &any, &limits);
-    })
-    .map_err(|e| {
-        e.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    })
+    let _ = scan(path, &limits);
+    let nm = read_nm_projections(path, &limits);
+    let _ = read_ct_series(path, &any, &limits);
+    let _ = read_pet_series(path, &any, &limits);
+    let _ = read_nm_volume(path, &any, &limits);
+    nm.is_err()
 }
 
 fn seeds(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -115,70 +110,22 @@ fn reproduce_a_mutant() {
 #[test]
 #[ignore = "real data: needs ../shared/data; run with --include-ignored"]
 fn readers_never_panic_on_mutated_files() {
-    let executions: usize = std::env::var("TOMORS_FUZZ_EXECUTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
     let dir = std::env::temp_dir().join(format!("tomors-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let seeds = seeds(&dir);
     let target = dir.join("mutant.dcm");
-    let crash_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
-    // Quiet the panic hook: panics are counted here, not printed for every mutant.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let mut failures: Vec<String> = Vec::new();
-    let mut typed_errors = 0usize;
-    let mut slowest = std::time::Duration::ZERO;
-    for i in 0..executions {
-        let (name, seed) = &seeds[i % seeds.len()];
-        let mut rng = Rng::for_mutant(i);
-        let mutant = mutate(seed, &mut rng);
-        std::fs::write(&target, &mutant).unwrap();
-        let start = std::time::Instant::now();
-        let outcome = read_all(&target);
-        let took = start.elapsed();
-        slowest = slowest.max(took);
-        let failure = match outcome {
-            Err(message) => Some(format!("panicked: {message}")),
-            Ok(()) if took > std::time::Duration::from_secs(1) => Some(format!("took {took:?}")),
-            Ok(()) => {
-                if read_nm_projections(&target, &ReadLimits::default()).is_err() {
-                    typed_errors += 1;
-                }
-                None
-            }
-        };
-        if let Some(f) = failure {
-            if name.ends_with("slice") {
-                std::fs::create_dir_all(&crash_dir).unwrap();
-                std::fs::write(crash_dir.join(format!("mutant-{i}.dcm")), &mutant).unwrap();
-            }
-            failures.push(format!("seed {name:?}, mutant {i}: {f}"));
-        }
-    }
-    std::panic::set_hook(hook);
-    eprintln!(
-        "{executions} mutants of {} seeds: {} failures, {typed_errors} typed errors from read_nm_projections, slowest {slowest:?}",
-        seeds.len(),
-        failures.len()
+    let report = run(
+        "DICOM",
+        executions(2000),
+        std::time::Duration::from_secs(1),
+        |i| mutant(&seeds, i).1,
+        |bytes| {
+            std::fs::write(&target, bytes).unwrap();
+            read_all(&target)
+        },
     );
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(failures.is_empty(), "{failures:#?}");
-}
-
-#[test]
-fn saved_failures_are_now_errors() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    for e in entries {
-        let path = e.unwrap().path();
-        if let Err(message) = read_all(&path) {
-            panic!("{} still panics: {message}", path.display());
-        }
-    }
+    assert!(report.failures.is_empty(), "{:#?}", report.failures);
 }
 
 #[test]
