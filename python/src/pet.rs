@@ -384,25 +384,35 @@ pub(crate) fn read_interfile<'py>(
 
 /// Reads a PETLINK list-mode file (`.l.hdr`) and histograms it into `layout` (default: the
 /// file's span-1 layout) within `window` (seconds): a dict with `prompts`, `delayeds`,
-/// `randoms` (fan-sum estimate from the delayeds, the layout's shape), `layout`, `counts`
+/// `randoms` (estimated from the delayeds by `randoms_estimate`: `"ml-singles"`, singles
+/// fitted by maximum likelihood to the delayeds' fan sums, or `"fan-sums"`; the layout's
+/// shape), `layout`, `counts`
 /// (words, prompts, delayeds, tags) and `prompt_pairs` ((n, 4) crystal pairs) when
 /// `pairs=True`.
 #[pyfunction]
-#[pyo3(signature = (path, layout=None, window=None, pairs=false))]
+#[pyo3(signature = (path, layout=None, window=None, pairs=false, randoms_estimate="ml-singles"))]
 pub(crate) fn read_petlink<'py>(
     py: Python<'py>,
     path: PathBuf,
     layout: Option<&PySinogramLayout>,
     window: Option<(f64, f64)>,
     pairs: bool,
+    randoms_estimate: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let estimate: tomors::physics::RandomsEstimate = randoms_estimate.parse().py_err(py)?;
     let file = tomors::io::petlink::ListModeFile::open(&path).py_err(py)?;
     let layout = layout.map_or_else(|| file.layout().clone(), |l| l.inner.clone());
     let (h, randoms, prompt_pairs) = py
         .detach(|| -> tomors::Result<_> {
             let h = file.histogram(&layout, window)?;
             let total: f64 = h.delayeds.iter().map(|&v| v as f64).sum();
-            let r = tomors::physics::randoms_from_fan_sums(&layout, &h.delayed_fan_sums, total)?;
+            let r = tomors::physics::randoms_from_delayeds(
+                file.layout(),
+                &layout,
+                &h.delayed_fan_sums,
+                total,
+                estimate,
+            )?;
             let p = if pairs {
                 Some(file.prompt_pairs(window)?.0)
             } else {

@@ -131,7 +131,13 @@ def test_real_mmr_files():
     h = tomors.io.read_petlink(DATA / "small_listmode_file.l.hdr", tomors.SinogramLayout.mmr(11))
     assert h["counts"]["prompts"] == 218881 and h["counts"]["delayeds"] == 35320
     assert h["prompts"].sum() == 218881 and h["prompts"].shape == (252, 837, 344)
-    assert abs(h["randoms"].sum() - 35320) < 50
+    # ML singles hold the delayeds (span 11 keeps every pair of the file's span-1 layout).
+    assert abs(h["randoms"].sum() - 35320) < 0.01 * 35320
+    casey = tomors.io.read_petlink(DATA / "small_listmode_file.l.hdr", tomors.SinogramLayout.mmr(11),
+                                   randoms_estimate="fan-sums")["randoms"]
+    assert abs(casey.sum() - 35320) < 50 and not np.array_equal(casey, h["randoms"])
+    with pytest.raises(tomors.InvalidArgumentError, match="ml-singles"):
+        tomors.io.read_petlink(DATA / "small_listmode_file.l.hdr", randoms_estimate="casey")
     # A window the wrong way round returned nothing, a NaN start everything.
     for window in [(5.0, 1.0), (float("nan"), 1.0), (-1.0, 2.0)]:
         with pytest.raises(tomors.InvalidArgumentError, match="time window"):

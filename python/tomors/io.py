@@ -347,13 +347,14 @@ def read_interfile(path: PathLike):
 
 
 def read_petlink(path: PathLike, layout=None, window: Optional[Tuple[float, float]] = None,
-                 pairs: bool = False) -> dict:
+                 pairs: bool = False, randoms_estimate: str = "ml-singles") -> dict:
     """A PETLINK 32-bit list-mode file (``.l.hdr``) histogrammed into ``layout`` (default the
     file's span-1 layout) within ``window`` (seconds): a dict with ``prompts``, ``delayeds``,
-    ``randoms`` (fan-sum estimate from the delayeds), ``layout``, ``counts`` and, with
-    ``pairs=True``, ``prompt_pairs`` (an ``(n, 4)`` array of crystal pairs for
-    :func:`tomors.lm_osem`)."""
-    return _tomors.read_petlink(Path(path), layout, window, pairs)
+    ``randoms`` (estimated from the delayeds: ``randoms_estimate="ml-singles"``, singles fitted
+    by maximum likelihood to the delayeds' fan sums, or ``"fan-sums"``, their product),
+    ``layout``, ``counts`` and, with ``pairs=True``, ``prompt_pairs`` (an ``(n, 4)`` array of
+    crystal pairs for :func:`tomors.lm_osem`)."""
+    return _tomors.read_petlink(Path(path), layout, window, pairs, randoms_estimate)
 
 
 def read_mmr_norm(path: PathLike, layout) -> np.ndarray:

@@ -8,5 +8,7 @@ pub mod randoms;
 pub mod scatter;
 
 pub use attenuation::{HuToMu, bone_ct_number, cortical_bone_mu, water_mu};
-pub use randoms::randoms_from_fan_sums;
+pub use randoms::{
+    RandomsEstimate, ml_singles, randoms_from_delayeds, randoms_from_fan_sums, randoms_from_singles,
+};
 pub use scatter::{dual_energy_window, triple_energy_window};

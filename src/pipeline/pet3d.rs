@@ -24,7 +24,7 @@ use crate::io::dicom::{CtSeries, SeriesWriter, WriteModality};
 use crate::io::interfile::{read_interfile_image, read_interfile_sinogram, write_interfile_image};
 use crate::io::petlink::ListModeFile;
 use crate::io::siemens_norm::MmrNormalisation;
-use crate::physics::randoms_from_fan_sums;
+use crate::physics::{RandomsEstimate, randoms_from_delayeds};
 use crate::projector::{ListModeEvents, ListModeProjector, Pet3dProjector};
 use crate::recon::{Osem, lm_osem_with};
 
@@ -66,6 +66,8 @@ pub struct PetReconOptions {
     pub spacing: Option<[f64; 3]>,
     /// Estimate randoms from the delayeds (list mode; default true).
     pub randoms: bool,
+    /// How: ML singles (default) or the fan-sum product.
+    pub randoms_estimate: RandomsEstimate,
     /// Additive background sinograms (randoms, scatter) in the data's layout, Interfile
     /// (`.hs`), summed.
     pub background_files: Vec<PathBuf>,
@@ -97,6 +99,7 @@ impl Default for PetReconOptions {
             shape: None,
             spacing: None,
             randoms: true,
+            randoms_estimate: RandomsEstimate::MlSingles,
             background_files: Vec::new(),
             post_filter_fwhm: None,
             list_mode: false,
@@ -231,8 +234,19 @@ pub fn reconstruct_pet(
             let randoms = if options.randoms && h.counts.delayeds > 0 {
                 report(PetStage::Randoms);
                 let total: f64 = h.delayeds.iter().map(|&v| v as f64).sum();
-                settings.push(format!("randoms: {total:.0} delayeds, fan-sum estimate"));
-                Some(randoms_from_fan_sums(&layout, &h.delayed_fan_sums, total)?)
+                let r = randoms_from_delayeds(
+                    native,
+                    &layout,
+                    &h.delayed_fan_sums,
+                    total,
+                    options.randoms_estimate,
+                )?;
+                let estimated: f64 = r.iter().map(|&v| v as f64).sum();
+                settings.push(format!(
+                    "randoms: {total:.0} delayeds, {} estimate holding {estimated:.0}",
+                    options.randoms_estimate
+                ));
+                Some(r)
             } else {
                 None
             };

@@ -41,6 +41,10 @@ pub struct ReconPetArgs {
     /// Do not estimate randoms from the list-mode delayeds.
     #[arg(long)]
     no_randoms: bool,
+    /// How randoms are estimated from the delayeds: ml-singles (singles fitted by maximum
+    /// likelihood to the delayeds' fan sums) or fan-sums (the fan sums' product).
+    #[arg(long, default_value = "ml-singles")]
+    randoms_estimate: tomors::physics::RandomsEstimate,
     /// Axial compression of the histogram (list mode).
     #[arg(long, default_value_t = 11)]
     span: u32,
@@ -123,6 +127,7 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         subsets: a.subsets,
         spacing: Some([scanner_spacing, a.voxel, a.voxel]),
         randoms: !a.no_randoms,
+        randoms_estimate: a.randoms_estimate,
         background_files: a.background.clone(),
         post_filter_fwhm: a.post_filter_fwhm,
         list_mode: a.lm_osem,
