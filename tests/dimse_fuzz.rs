@@ -30,8 +30,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tomors::pacs::{Pacs, PacsSettings, StudyQuery};
 
-/// The client's timeout: short, so that a silent peer costs little.
+/// The client's timeout against mutants: short, so that a silent peer costs little.
 const TIMEOUT_S: f64 = 0.1;
+/// The client's timeout where the peer is not meant to fall silent (a valid conversation, the
+/// refusals): long, so that a loaded machine cannot turn it into a spurious failure.
+const PATIENT_S: f64 = 10.0;
 /// A mutant's whole conversation: connect, every answer waited for, release.
 const LIMIT: Duration = Duration::from_secs(3);
 const DEFAULT_EXECUTIONS: usize = 150;
@@ -287,12 +290,15 @@ fn mutant(op: Op, i: usize) -> (Vec<u8>, bool) {
 /// A peer on a local port that answers each connection with the next script.
 struct Peer {
     listener: TcpListener,
+    timeout_s: f64,
 }
 
 impl Peer {
-    fn new() -> Self {
+    /// A peer whose client waits `timeout_s` for each answer.
+    fn new(timeout_s: f64) -> Self {
         Peer {
             listener: TcpListener::bind("127.0.0.1:0").unwrap(),
+            timeout_s,
         }
     }
 
@@ -302,7 +308,7 @@ impl Peer {
             port: self.listener.local_addr().unwrap().port(),
             ae_title: "PEER".into(),
             calling_ae_title: "TOMORS".into(),
-            timeout_s: TIMEOUT_S,
+            timeout_s: self.timeout_s,
             store_results: false,
         }
     }
@@ -395,7 +401,7 @@ fn exchange(
 }
 
 fn fuzz(op: Op) {
-    let peer = Peer::new();
+    let peer = Peer::new(TIMEOUT_S);
     let dir = scratch(&format!("{op:?}"));
     stored_file(&dir);
     let report = run(
@@ -419,7 +425,7 @@ fn fuzz(op: Op) {
 /// The unmutated conversations succeed: the fuzzing starts from what a PACS really says.
 #[test]
 fn the_scripted_peer_is_a_valid_pacs() {
-    let peer = Peer::new();
+    let peer = Peer::new(PATIENT_S);
     let dir = scratch("valid");
     stored_file(&dir);
     for op in [Op::Echo, Op::Find, Op::Retrieve, Op::Store] {
@@ -453,7 +459,7 @@ fn store_survives_a_hostile_peer() {
 
 /// The error of `op` against a peer sending `pdus` then closing, and how long it took.
 fn refusal(op: Op, pdus: &[Vec<u8>]) -> (String, Duration) {
-    let peer = Peer::new();
+    let peer = Peer::new(PATIENT_S);
     let dir = scratch(&format!("refusal-{op:?}"));
     stored_file(&dir);
     let start = std::time::Instant::now();
@@ -476,7 +482,9 @@ fn a_command_declaring_gigabytes_is_refused_at_once() {
         e.contains("a DIMSE command") && e.contains("declares"),
         "{e}"
     );
-    assert!(took < Duration::from_millis(500), "{took:?}");
+    // It took 4.7 s before (the parser reserving the declared length); a loaded machine
+    // still answers well within 2 s.
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 /// A peer that announces PDUs of 1 byte: refused when associating (sending to it used to
@@ -558,7 +566,7 @@ fn reproduce_a_mutant() {
         _ => Op::Store,
     };
     let (bytes, silent) = mutant(op, i.parse().expect("a mutant index"));
-    let peer = Peer::new();
+    let peer = Peer::new(TIMEOUT_S);
     let dir = scratch("one");
     stored_file(&dir);
     let start = std::time::Instant::now();
