@@ -191,7 +191,8 @@ fn quiet_panics(quiet: bool) {
     FUZZING.set(quiet);
 }
 
-/// Runs `read` on `executions` mutants made by `make(i)`: a panic, or a mutant that takes
+/// Runs `read` on `executions` mutants made by `make(i)`, `i` from `TOMORS_FUZZ_FIRST` (0 by
+/// default, so that a long run can be split across processes): a panic, or a mutant that takes
 /// more than `limit`, is a failure; `read` returns whether the reader gave a typed error.
 /// Allocation aborts end the process (and the test) with the mutant's index printed first
 /// when `TOMORS_FUZZ_VERBOSE` is set.
@@ -208,7 +209,12 @@ pub fn run(
         executions,
         ..Report::default()
     };
-    for i in 0..executions {
+    // A long run split across processes: each takes its own range of mutants.
+    let first: usize = std::env::var("TOMORS_FUZZ_FIRST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for i in first..first + executions {
         // A mutator bug is a failure too (its message kept quiet like the reader's).
         let Ok(mutant) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| make(i))) else {
             let at = PANICKED_AT.with_borrow(String::clone);
