@@ -231,35 +231,55 @@ fn shared(path: &str) -> PathBuf {
     common::shared_data(path)
 }
 
-/// The PETLINK header (the real mMR one) over the first 4000 words of its list-mode file, and
-/// those words mutated under the real header: opened and streamed.
-#[test]
-#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
-fn petlink_list_mode() {
-    use tomors::io::petlink::ListModeFile;
-    let dir = scratch("petlink");
+/// The real mMR PETLINK header and the first 4000 words of its list-mode file, in `dir`:
+/// the header's path, and the words.
+fn petlink_seed(dir: &Path) -> (PathBuf, Vec<u8>) {
     let header = std::fs::read_to_string(shared("pet_mmr/small_listmode_file.l.hdr"))
         .unwrap()
         .replace("small_listmode_file.l", "lm.l");
     let words = std::fs::read(shared("pet_mmr/small_listmode_file.l")).unwrap()[..16_000].to_vec();
     let target = dir.join("lm.l.hdr");
-    let stream = |path: &Path| match ListModeFile::open(path) {
+    std::fs::write(&target, &header).unwrap();
+    std::fs::write(dir.join("lm.l"), &words).unwrap();
+    (target, words)
+}
+
+/// Opens and streams the list-mode file of header `path`: whether that was a typed error.
+fn stream_petlink(path: &Path) -> bool {
+    match tomors::io::petlink::ListModeFile::open(path) {
         Ok(file) => file.scan(None, |_| {}).is_err(),
         Err(_) => true,
-    };
-    std::fs::write(dir.join("lm.l"), &words).unwrap();
+    }
+}
+
+/// The PETLINK header (the real mMR one) over the first 4000 words of its list-mode file:
+/// opened and streamed.
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn petlink_header() {
+    let dir = scratch("petlink-header");
+    let (target, _) = petlink_seed(&dir);
+    let header = std::fs::read_to_string(&target).unwrap();
     fuzz_file(
         "PETLINK header",
         &target,
         |i| text_or_bytes(&header, i),
-        || stream(&target),
+        || stream_petlink(&target),
     );
-    std::fs::write(&target, &header).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Those words mutated under the real header: opened and streamed.
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn petlink_words() {
+    let dir = scratch("petlink-words");
+    let (target, words) = petlink_seed(&dir);
     fuzz_file(
         "PETLINK words",
         &dir.join("lm.l"),
         |i| mutate(&words, &mut Rng::for_mutant(i)),
-        || stream(&target),
+        || stream_petlink(&target),
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
