@@ -8,7 +8,7 @@
 //! scale and integer sum do not depend on the order or grouping of the lines.
 
 use super::Engine;
-use super::resident::{Core, Resident, Sequence};
+use super::resident::{Core, Resident, Sequence, held_on_host};
 use crate::backend::Stage;
 use crate::backend::engine::Buf;
 use crate::backend::layout::{PetEvent, PetParams};
@@ -369,8 +369,7 @@ impl PetModel {
     ) -> Result<Resident<PetModel>> {
         let largest = subsets.iter().map(|r| r.len()).max().unwrap_or(1);
         let event_bytes = std::mem::size_of_val(tables.events.as_slice()) as u64;
-        let streamed = max_resident_bytes.is_some_and(|cap| event_bytes > cap)
-            || event_bytes > engine.max_binding();
+        let streamed = held_on_host(&engine, (event_bytes, event_bytes), max_resident_bytes);
         let mut core = Core::new(
             engine,
             subsets,

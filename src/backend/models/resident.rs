@@ -69,6 +69,18 @@ pub(crate) struct Resident<S> {
     sequence: S,
 }
 
+/// Whether data-sized arrays of `total` bytes, the largest `largest`, stay in host memory and
+/// go to `engine` a subset at a time: beyond the plan's `max_resident_bytes`, or where one
+/// array is more than the engine binds (10⁸ list-mode events). The EM inputs and the
+/// list-mode events decide by this one rule.
+pub(crate) fn held_on_host(
+    engine: &Engine,
+    (total, largest): (u64, u64),
+    max_resident_bytes: Option<u64>,
+) -> bool {
+    max_resident_bytes.is_some_and(|cap| total > cap) || largest > engine.max_binding()
+}
+
 fn not_loaded() -> Error {
     Error::InvalidArgument("EM step before the measured data were loaded".into())
 }
@@ -162,10 +174,8 @@ impl<S: Sequence> ResidentModel for Resident<S> {
     fn load_measured(&mut self, measured: Vec<f32>, background: Option<Vec<f32>>) -> Result<()> {
         let c = &mut self.core;
         let arrays = 1 + background.is_some() as u64 + c.factors.is_some() as u64;
-        let whole = 4 * measured.len() as u64 * arrays;
-        // Also where one array is more than the device binds (10⁸ list-mode events).
-        let streamed = c.max_resident_bytes.is_some_and(|cap| whole > cap)
-            || 4 * measured.len() as u64 > c.engine.max_binding();
+        let one = 4 * measured.len() as u64;
+        let streamed = held_on_host(&c.engine, (one * arrays, one), c.max_resident_bytes);
         let largest = c.subsets.iter().map(|r| r.len()).max().unwrap_or(1) * c.view_len;
         let sensitivity_len = c.sensitivity_images() * c.image_len;
         let e = &mut c.engine;
