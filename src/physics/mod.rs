@@ -1,13 +1,18 @@
 //! Physics of emission data outside the projector: scatter estimates from energy windows,
-//! randoms from delayed coincidences, and attenuation maps from CT numbers.
+//! randoms from delayed coincidences, attenuation maps from CT numbers, and the quantitation
+//! of an image (decay, calibration, SUV).
 //! (Attenuation and the collimator-detector response live inside the system model:
 //! [`crate::SpectProjector`], [`crate::Collimator`].)
 
 pub mod attenuation;
+pub mod decay;
+pub mod quantitation;
 pub mod randoms;
 pub mod scatter;
 
 pub use attenuation::{HuToMu, bone_ct_number, cortical_bone_mu, water_mu};
+pub use decay::Radionuclide;
+pub use quantitation::{ActivityScale, PetCalibration, Sex, SuvInputs, lean_body_mass_kg};
 pub use randoms::{
     RandomsEstimate, ml_singles, randoms_from_delayeds, randoms_from_fan_sums, randoms_from_singles,
 };
