@@ -83,6 +83,11 @@ impl InterfileHeader {
         &self.path
     }
 
+    /// Every `(key, value)` in the header's order, keys in normal form.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The value of `key` (normal form, see the type's docs), if present.
     pub fn get(&self, key: &str) -> Option<&str> {
         let key = normal_key(key);

@@ -4,6 +4,8 @@
 //! cone-beam CT. Every file written goes to a temporary name beside its
 //! destination first and is renamed into place, so a reader never sees half a file.
 
+pub mod acquisition;
+mod clock;
 pub mod dicom;
 pub mod interfile;
 pub mod nifti;

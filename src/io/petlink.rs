@@ -12,6 +12,7 @@
 //! Events are streamed: histogramming a 900 s acquisition (330 M words) holds the sinograms,
 //! not the events.
 
+use super::acquisition::PetAcquisition;
 use super::interfile::InterfileHeader;
 use crate::error::{Error, Result};
 use crate::geometry::pet::{PetScanner, SinogramBin, SinogramLayout};
@@ -59,7 +60,6 @@ pub struct ListModeFile {
     header: InterfileHeader,
     data: PathBuf,
     layout: SinogramLayout,
-    duration_s: Option<f64>,
 }
 
 /// Sinograms histogrammed from a list-mode file.
@@ -193,14 +193,10 @@ impl ListModeFile {
                 ),
             });
         }
-        let duration_s = header
-            .get("image duration (sec)")
-            .and_then(|v| v.parse().ok());
         Ok(Self {
             header,
             data,
             layout,
-            duration_s,
         })
     }
 
@@ -212,9 +208,13 @@ impl ListModeFile {
     pub fn header(&self) -> &InterfileHeader {
         &self.header
     }
-    /// The acquisition's duration the header states, s.
-    pub fn duration_s(&self) -> Option<f64> {
-        self.duration_s
+    /// Timing, radionuclide and injection, as the header states them (read when asked: a
+    /// malformed date does not stop a reconstruction that does not need it).
+    ///
+    /// # Errors
+    /// As [`PetAcquisition::from_header`].
+    pub fn acquisition(&self) -> Result<PetAcquisition> {
+        PetAcquisition::from_header(&self.header)
     }
 
     /// Streams the file, calling `each` for every coincidence within `window` (seconds from

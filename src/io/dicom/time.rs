@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::errors::dicom_error;
 use crate::error::Result;
+use crate::io::clock::days_from_civil;
 
 /// Seconds after midnight of a DICOM time `HHMMSS.FFFFFF` (minutes, seconds and fraction
 /// optional).
@@ -58,17 +59,6 @@ pub(super) fn dt_seconds(path: &Path, dt: &str) -> Result<f64> {
     let dt = dt.split(['+', '-']).next().unwrap_or(dt);
     let (date, time) = dt.split_at(dt.len().min(8));
     date_time_seconds(path, date, if time.is_empty() { "00" } else { time })
-}
-
-/// Days from 1970-01-01 to the proleptic Gregorian date `y-m-d` (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
