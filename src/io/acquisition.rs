@@ -77,7 +77,11 @@ impl PetAcquisition {
         };
         let duration_s = number("image duration")?;
         if let Some(d) = duration_s.filter(|d| *d <= 0.0) {
-            return Err(bad("image duration (sec)", &d.to_string(), "a duration > 0"));
+            return Err(bad(
+                "image duration (sec)",
+                &d.to_string(),
+                "a duration > 0",
+            ));
         }
         let (study_start_s, utc_offset) = moment("study date", "study time")?;
         let (injection_s, _) = moment("tracer injection date", "tracer injection time")?;
@@ -119,7 +123,9 @@ fn parse_time(v: &str) -> Option<f64> {
     let mut parts = v.trim().split(':');
     let h = parts.next()?.trim().parse::<u32>().ok()?;
     let m = parts.next()?.trim().parse::<u32>().ok()?;
-    let s = parts.next().map_or(Some(0.0), |s| s.trim().parse::<f64>().ok())?;
+    let s = parts
+        .next()
+        .map_or(Some(0.0), |s| s.trim().parse::<f64>().ok())?;
     if parts.next().is_some() || h > 23 || m > 59 || !(0.0..61.0).contains(&s) {
         return None;
     }
@@ -145,10 +151,16 @@ mod tests {
         let h = InterfileHeader::read(Path::new("../shared/data/pet_mmr/list.l.hdr")).unwrap();
         let a = PetAcquisition::from_header(&h).unwrap();
         let n = a.nuclide.unwrap();
-        assert_eq!((n.name(), n.half_life_s(), n.positron_fraction()), ("F-18", 6586.2, 0.97));
+        assert_eq!(
+            (n.name(), n.half_life_s(), n.positron_fraction()),
+            ("F-18", 6586.2, 0.97)
+        );
         assert_eq!(a.radiopharmaceutical.as_deref(), Some("Fluorodeoxyglucose"));
         let day = days_from_civil(2017, 8, 9) as f64 * 86_400.0;
-        assert_eq!(a.study_start_s, Some(day + 17.0 * 3600.0 + 35.0 * 60.0 + 3.0));
+        assert_eq!(
+            a.study_start_s,
+            Some(day + 17.0 * 3600.0 + 35.0 * 60.0 + 3.0)
+        );
         assert_eq!(a.injection_s, Some(day - 3600.0));
         assert_eq!(a.utc_offset.as_deref(), Some("+0000"));
         assert_eq!((a.frame_start_s, a.duration_s), (0.0, Some(60.0)));
@@ -164,12 +176,24 @@ mod tests {
         };
         assert_eq!(parse("").unwrap(), PetAcquisition::default());
         for (line, key) in [
-            ("%study date (yyyy:mm:dd) := 2017:13:09\n%study time (hh:mm:ss GMT+00:00) := 1:2:3", "study date"),
-            ("%study date (yyyy:mm:dd) := 2017:12:09\n%study time (hh:mm:ss GMT+00:00) := 25:00:00", "study time"),
+            (
+                "%study date (yyyy:mm:dd) := 2017:13:09\n%study time (hh:mm:ss GMT+00:00) := 1:2:3",
+                "study date",
+            ),
+            (
+                "%study date (yyyy:mm:dd) := 2017:12:09\n%study time (hh:mm:ss GMT+00:00) := 25:00:00",
+                "study time",
+            ),
             ("image duration (sec) := 0", "image duration"),
             ("image duration (sec) := NaN", "image duration"),
-            ("isotope name := F-18\nisotope gamma halflife (sec) := -1\nisotope branching factor := 1", "half-life"),
-            ("isotope branching factor := lots", "isotope branching factor"),
+            (
+                "isotope name := F-18\nisotope gamma halflife (sec) := -1\nisotope branching factor := 1",
+                "half-life",
+            ),
+            (
+                "isotope branching factor := lots",
+                "isotope branching factor",
+            ),
         ] {
             let e = parse(line).unwrap_err().to_string();
             assert!(e.contains(key), "{line}: {e}");

@@ -47,7 +47,13 @@ mod tests {
 
     #[test]
     fn dates_round_trip() {
-        for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (2017, 8, 9), (2026, 12, 31), (1969, 12, 31)] {
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (2017, 8, 9),
+            (2026, 12, 31),
+            (1969, 12, 31),
+        ] {
             let s = days_from_civil(y, m, d) as f64 * 86_400.0 + 17.0 * 3600.0 + 35.0 * 60.0 + 3.25;
             let (date, time) = dicom_date_time(s);
             assert_eq!(date, format!("{y:04}{m:02}{d:02}"));

@@ -129,8 +129,12 @@ mod tests {
     #[test]
     fn frame_decay_matches_a_numerical_integral() {
         let n = f18();
-        for (start, duration) in [(0.0, 600.0), (3600.0, 1800.0), (-120.0, 60.0), (0.0, 20000.0)]
-        {
+        for (start, duration) in [
+            (0.0, 600.0),
+            (3600.0, 1800.0),
+            (-120.0, 60.0),
+            (0.0, 20000.0),
+        ] {
             let steps = 100_000;
             let h = duration / steps as f64;
             let counts: f64 = (0..steps)
@@ -138,7 +142,11 @@ mod tests {
                 .sum();
             let rate = counts / duration;
             let df = n.decay_factor(start, duration).unwrap();
-            assert!((rate * df - 1.0).abs() < 1e-9, "{start} {duration}: {}", rate * df);
+            assert!(
+                (rate * df - 1.0).abs() < 1e-9,
+                "{start} {duration}: {}",
+                rate * df
+            );
             // The activity at the frame reference time is the mean.
             let t_ref = n.frame_reference_offset_s(duration).unwrap();
             assert!((n.remaining(start + t_ref) - rate).abs() < 1e-9 * rate);

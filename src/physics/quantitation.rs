@@ -246,7 +246,8 @@ mod tests {
         let mean = image_of(5000.0, &ge68, 86400.0, 1200.0, 0.9);
         let cal = PetCalibration::from_phantom(mean, 5000.0, &ge68, 86400.0, 1200.0, 0.9).unwrap();
         let n = f18();
-        for (c, start, duration, live) in [(12_000.0, 3600.0, 900.0, 0.8), (300.0, 0.0, 7200.0, 1.0)]
+        for (c, start, duration, live) in
+            [(12_000.0, 3600.0, 900.0, 0.8), (300.0, 0.0, 7200.0, 1.0)]
         {
             let image = image_of(c, &n, start, duration, live);
             let s = ActivityScale::new(&cal, &n, start, duration, live).unwrap();

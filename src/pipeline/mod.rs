@@ -10,6 +10,7 @@ mod frame;
 mod pet3d;
 mod pet_ct;
 mod pet_fusion;
+mod pet_quant;
 mod register;
 mod spect_ct;
 mod summary;
@@ -22,6 +23,7 @@ pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
 pub use pet_fusion::{
     FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,
 };
+pub use pet_quant::{PetQuantitation, PetQuantitationOptions};
 pub use pet3d::{MuMap, PetData, PetFiles, PetRecon, PetReconOptions, PetStage, reconstruct_pet};
 pub use register::{register_ct_to_emission, register_ct_to_image};
 pub use spect_ct::{

@@ -13,6 +13,7 @@ use std::time::Instant;
 use ndarray::{Array2, Array3, Ix3};
 
 use super::attenuation::attenuation_map;
+use super::pet_quant::{PetQuantitation, PetQuantitationOptions};
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
 use crate::fusion::{
@@ -20,8 +21,11 @@ use crate::fusion::{
 };
 use crate::geometry::pet::SinogramLayout;
 use crate::geometry::{ImageGrid, PatientGrid};
-use crate::io::dicom::{CtSeries, SeriesWriter, WriteModality};
-use crate::io::interfile::{read_interfile_image, read_interfile_sinogram, write_interfile_image};
+use crate::io::acquisition::PetAcquisition;
+use crate::io::dicom::{CtSeries, PetTags, SeriesWriter, WriteModality};
+use crate::io::interfile::{
+    InterfileHeader, read_interfile_image, read_interfile_sinogram, write_interfile_image,
+};
 use crate::io::petlink::ListModeFile;
 use crate::io::siemens_norm::MmrNormalisation;
 use crate::physics::{RandomsEstimate, randoms_from_delayeds};
@@ -84,6 +88,8 @@ pub struct PetReconOptions {
     /// may take in the backend's memory; beyond it they are sent a subset at a time (the same
     /// image; [`Osem::max_resident_bytes`]). Default: no bound.
     pub max_resident_bytes: Option<u64>,
+    /// Calibration, radionuclide, patient and injection for Bq/mL and SUV (over the header's).
+    pub quantitation: PetQuantitationOptions,
     /// Where to run.
     pub backend: Backend,
 }
@@ -105,6 +111,7 @@ impl Default for PetReconOptions {
             list_mode: false,
             sensitivity: None,
             max_resident_bytes: None,
+            quantitation: PetQuantitationOptions::default(),
             backend: Backend::Auto,
         }
     }
@@ -133,8 +140,18 @@ pub enum PetStage {
 /// A 3D PET reconstruction.
 #[derive(Debug, Clone)]
 pub struct PetRecon {
-    /// The image `[z, y, x]` (proportional to counts: no calibration).
+    /// The image `[z, y, x]`: Bq/mL decay-corrected to the scan start with a calibration
+    /// ([`PetRecon::quantitation`]), else proportional to counts.
     pub image: Array3<f32>,
+    /// What turned the image into Bq/mL (and its SUV factors), when calibrated.
+    pub quantitation: Option<PetQuantitation>,
+    /// Timing, radionuclide and injection the header states.
+    pub acquisition: PetAcquisition,
+    /// The corrections in the model, DICOM Corrected Image terms (`NORM`, `ATTN`, `RAN`,
+    /// `DECY`).
+    pub corrected: Vec<&'static str>,
+    /// DICOM Reconstruction Method, e.g. `OSEM 3i21s`.
+    pub reconstruction_method: String,
     /// Where its voxels lie (scanner coordinates, see the module docs).
     pub grid: PatientGrid,
     /// The μ-map on the image grid (1/mm), when attenuation was corrected.
@@ -199,7 +216,17 @@ pub fn reconstruct_pet(
         ));
     }
     let mut prompts: Option<Vec<[u32; 4]>> = None;
-    let (measured, layout, mut background) = match data {
+    let mut corrected = Vec::new();
+    // The header's acquisition keys and the duration counted (list mode).
+    let header_acquisition = |h: Result<PetAcquisition>, warnings: &mut Vec<String>| match h {
+        Ok(a) => Ok(a),
+        Err(e) if options.quantitation.calibration.is_none() => {
+            warnings.push(format!("timing and radionuclide not read: {e}"));
+            Ok(PetAcquisition::default())
+        }
+        Err(e) => Err(e),
+    };
+    let (measured, layout, mut background, acquisition, counted_s) = match data {
         PetData::ListMode(path) => {
             let file = ListModeFile::open(path)?;
             let native = file.layout();
@@ -210,6 +237,7 @@ pub fn reconstruct_pet(
                 native.max_ring_difference(),
                 options.view_mashing,
             )?;
+            let acquisition = header_acquisition(file.acquisition(), &mut warnings)?;
             let h = file.histogram(&layout, options.window)?;
             if h.prompts.iter().all(|&v| v == 0.0) {
                 return Err(Error::InvalidArgument(format!(
@@ -250,7 +278,8 @@ pub fn reconstruct_pet(
             } else {
                 None
             };
-            (h.prompts, layout, randoms)
+            let counted_s = Some(h.counts.last_time_ms as f64 / 1e3);
+            (h.prompts, layout, randoms, acquisition, counted_s)
         }
         PetData::Sinogram(path) => {
             let (s, layout) = read_interfile_sinogram(path)?;
@@ -261,7 +290,11 @@ pub fn reconstruct_pet(
                 )));
             }
             settings.push(format!("{}: {:.0} counts", path.display(), s.sum()));
-            (s, layout, None)
+            let acquisition = header_acquisition(
+                InterfileHeader::read(path).and_then(|h| PetAcquisition::from_header(&h)),
+                &mut warnings,
+            )?;
+            (s, layout, None, acquisition, None)
         }
     };
     for f in &options.background_files {
@@ -288,6 +321,15 @@ pub fn reconstruct_pet(
         layout.tangential()
     ));
 
+    if background.is_some() {
+        corrected.push("RAN");
+    }
+    let quantitation = PetQuantitation::new(
+        &acquisition,
+        options.window,
+        counted_s,
+        &options.quantitation,
+    )?;
     let grid = image_grid(&layout, options)?;
     // A given sensitivity image is checked against the grid before any model work.
     let given_sensitivity = match &options.sensitivity {
@@ -304,6 +346,7 @@ pub fn reconstruct_pet(
             report(PetStage::Normalisation);
             let n = MmrNormalisation::read(path)?;
             model = model.with_normalisation(n.factors(&layout)?.view())?;
+            corrected.push("NORM");
             settings.push(format!("normalisation {}", path.display()));
         }
         None => warnings.push("no normalisation: detector efficiencies assumed equal".into()),
@@ -344,6 +387,7 @@ pub fn reconstruct_pet(
                 }
             };
             model = model.with_attenuation(mu.view().into_dyn())?;
+            corrected.push("ATTN");
             Some(mu)
         }
         None => {
@@ -398,7 +442,15 @@ pub fn reconstruct_pet(
         }
         None => (osem.run_with(&model, measured.view(), Some(&mut cb))?, None),
     };
-    let image: Array3<f32> = image.into_dimensionality::<Ix3>().expect("3D image");
+    let mut image: Array3<f32> = image.into_dimensionality::<Ix3>().expect("3D image");
+    if let Some(q) = &quantitation {
+        let scale = q.scale.bq_ml_per_unit;
+        image.par_mapv_inplace(|v| (v as f64 * scale) as f32);
+        corrected.push("DECY");
+        settings.push(q.summary());
+    } else {
+        warnings.push("no calibration: the image is in counts (PROPCNTS), not Bq/mL".into());
+    }
     let sensitivity = sensitivity.map(|s| s.into_dimensionality::<Ix3>().expect("3D image"));
     let [nz, ny, nx] = grid.shape();
     let [dz, dy, dx] = grid.spacing();
@@ -410,6 +462,15 @@ pub fn reconstruct_pet(
     ));
     Ok(PetRecon {
         image,
+        quantitation,
+        acquisition,
+        corrected,
+        reconstruction_method: format!(
+            "{}OSEM {}i{}s",
+            if options.list_mode { "LM-" } else { "" },
+            options.iterations,
+            options.subsets
+        ),
         grid: patient,
         mu_map,
         sensitivity,
@@ -506,10 +567,11 @@ impl PetRecon {
         })?;
         let writer = SeriesWriter {
             description: "tomors 3D PET OSEM".into(),
-            ..SeriesWriter::new(WriteModality::Pt, "PROPCNTS")
+            pet: self.pet_tags(),
+            ..SeriesWriter::new(WriteModality::Pt, self.units())
         };
         let written = writer.write(self.image.view(), &self.grid, &folder.join("dicom"))?;
-        crate::io::nifti::write_nifti(self.image.view(), &self.grid, &nifti, "PROPCNTS")?;
+        crate::io::nifti::write_nifti(self.image.view(), &self.grid, &nifti, self.units())?;
         crate::fusion::write_png(self.summary_page()?.view(), &summary_png)?;
         let sensitivity = match &self.sensitivity {
             Some(s) => {
@@ -523,6 +585,53 @@ impl PetRecon {
             nifti,
             summary_png,
             sensitivity,
+        })
+    }
+
+    /// The image's units: DICOM's `BQML` when calibrated, else `PROPCNTS`.
+    pub fn units(&self) -> &'static str {
+        if self.quantitation.is_some() {
+            "BQML"
+        } else {
+            "PROPCNTS"
+        }
+    }
+
+    /// The PET attributes of the DICOM series, when the scan's start is known.
+    fn pet_tags(&self) -> Option<PetTags> {
+        let a = &self.acquisition;
+        let q = self.quantitation.as_ref();
+        let series_start_s = q.map(|q| q.series_start_s).or(a.study_start_s)?;
+        let suv = q.and_then(|q| q.suv.as_ref());
+        Some(PetTags {
+            series_start_s,
+            utc_offset: a.utc_offset.clone(),
+            frame_duration_s: q.map_or(a.duration_s.unwrap_or(0.0), |q| q.duration_s),
+            frame_reference_s: q
+                .map_or(0.0, |q| q.frame_start_s + q.scale.frame_reference_offset_s),
+            decay_correction: if q.is_some() { "START" } else { "NONE" },
+            decay_factor: q.map(|q| q.scale.decay_factor),
+            dose_calibration_factor: q.map(|q| q.calibration.factor()),
+            corrected: self.corrected.clone(),
+            randoms_correction: self.corrected.contains(&"RAN").then(|| "DLYD".to_string()),
+            attenuation_correction: self
+                .corrected
+                .contains(&"ATTN")
+                .then(|| "measured mu-map (511 keV)".to_string()),
+            scatter_correction: None,
+            reconstruction_method: self.reconstruction_method.clone(),
+            nuclide: q.map(|q| q.nuclide.clone()).or_else(|| a.nuclide.clone()),
+            radiopharmaceutical: a.radiopharmaceutical.clone(),
+            injection_s: suv.map(|s| s.injection_s).or(a.injection_s),
+            injected_activity_bq: suv
+                .map(|s| s.injected_activity_bq)
+                .or(a.injected_activity_bq),
+            patient_weight_kg: suv.map(|s| s.weight_kg),
+            patient_size_m: suv.and_then(|s| s.height_m),
+            patient_sex: suv.and_then(|s| s.sex).map(|s| match s {
+                crate::physics::Sex::Male => "M",
+                crate::physics::Sex::Female => "F",
+            }),
         })
     }
 

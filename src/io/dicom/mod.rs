@@ -22,7 +22,7 @@ pub use pet::{PetSeries, SuvFactors, read_pet_series};
 pub(crate) use prescan::check_data_set;
 pub use series::{Scan, SeriesInfo, SeriesSelect, SliceVolume, scan};
 pub(crate) use write::IMPLEMENTATION_CLASS_UID;
-pub use write::{Reference, SeriesWriter, WriteModality, WrittenSeries};
+pub use write::{PetTags, Reference, SeriesWriter, WriteModality, WrittenSeries};
 
 use std::path::Path;
 

@@ -24,6 +24,7 @@ use super::attrs::{Attrs, ReadLimits, open};
 use super::errors::dicom_error;
 use crate::error::{Error, Result};
 use crate::geometry::PatientGrid;
+use crate::io::clock::dicom_date_time;
 use crate::io::write_atomically;
 
 /// Modality of a written series.
@@ -123,6 +124,190 @@ pub struct SeriesWriter {
     /// The study and frame of reference the series belongs to; without one, new study and
     /// frame-of-reference UIDs are made.
     pub reference: Option<Reference>,
+    /// For PT: the PET Series, Isotope and Image attributes of a quantitative series.
+    pub pet: Option<PetTags>,
+}
+
+/// The attributes a PET viewer reads a PT series' quantitation from (PET Series, PET Isotope,
+/// PET Image and Patient Study modules). Times are seconds since 1970-01-01 00:00 on the
+/// site's clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PetTags {
+    /// The acquisition's start: Series and Acquisition Date/Time, the reference of Decay
+    /// Correction `START` (QIBA's SUV reference time).
+    pub series_start_s: f64,
+    /// Timezone Offset From UTC (0008,0201), `±HHMM`, when known.
+    pub utc_offset: Option<String>,
+    /// Actual Frame Duration (0018,1242), s (written in ms).
+    pub frame_duration_s: f64,
+    /// Frame Reference Time (0054,1300): when the activity equals the frame's mean, s after
+    /// the series start (written in ms).
+    pub frame_reference_s: f64,
+    /// Decay Correction (0054,1102): `START` (voxels decay-corrected to the series start) or
+    /// `NONE`.
+    pub decay_correction: &'static str,
+    /// Decay Factor (0054,1321), with `START`.
+    pub decay_factor: Option<f64>,
+    /// Dose Calibration Factor (0054,1322): the scanner calibration applied, Bq·s/mL per
+    /// image unit.
+    pub dose_calibration_factor: Option<f64>,
+    /// Corrected Image (0028,0051): `DECY`, `ATTN`, `SCAT`, `RAN`, `NORM`, `DTIM` as applied.
+    pub corrected: Vec<&'static str>,
+    /// Randoms Correction Method (0054,1100), e.g. `DLYD`.
+    pub randoms_correction: Option<String>,
+    /// Attenuation Correction Method (0054,1101).
+    pub attenuation_correction: Option<String>,
+    /// Scatter Correction Method (0054,1105).
+    pub scatter_correction: Option<String>,
+    /// Reconstruction Method (0054,1103).
+    pub reconstruction_method: String,
+    /// The radionuclide (Radionuclide Half Life, Positron Fraction).
+    pub nuclide: Option<crate::physics::Radionuclide>,
+    /// Radiopharmaceutical (0018,0031).
+    pub radiopharmaceutical: Option<String>,
+    /// Radiopharmaceutical Start DateTime (0018,1078): the injection.
+    pub injection_s: Option<f64>,
+    /// Radionuclide Total Dose (0018,1074): injected activity, Bq.
+    pub injected_activity_bq: Option<f64>,
+    /// Patient's Weight (0010,1030), kg.
+    pub patient_weight_kg: Option<f64>,
+    /// Patient's Size (0010,1020), m.
+    pub patient_size_m: Option<f64>,
+    /// Patient's Sex (0010,0040), `M` or `F` (over the reference's).
+    pub patient_sex: Option<&'static str>,
+}
+
+impl PetTags {
+    /// Puts the attributes into slice `index` (0-based) of a series.
+    fn put(&self, obj: &mut InMemDicomObject, index: usize, slices: usize) {
+        let (date, time) = dicom_date_time(self.series_start_s);
+        for (tag, vr, v) in [
+            (tags::SERIES_DATE, VR::DA, &date),
+            (tags::SERIES_TIME, VR::TM, &time),
+            (tags::ACQUISITION_DATE, VR::DA, &date),
+            (tags::ACQUISITION_TIME, VR::TM, &time),
+        ] {
+            obj.put(el(tag, vr, v.as_str()));
+        }
+        if let Some(z) = &self.utc_offset {
+            obj.put(el(tags::TIMEZONE_OFFSET_FROM_UTC, VR::SH, z.as_str()));
+        }
+        obj.put(el(tags::SERIES_TYPE, VR::CS, "STATIC\\IMAGE"));
+        obj.put(el(tags::COUNTS_SOURCE, VR::CS, "EMISSION"));
+        obj.put(el(
+            tags::NUMBER_OF_SLICES,
+            VR::US,
+            slices.min(65_535) as u16,
+        ));
+        obj.put(el(
+            tags::IMAGE_INDEX,
+            VR::US,
+            (index + 1).min(65_535) as u16,
+        ));
+        obj.put(el(tags::DECAY_CORRECTION, VR::CS, self.decay_correction));
+        obj.put(el(
+            tags::CORRECTED_IMAGE,
+            VR::CS,
+            self.corrected.join("\\").as_str(),
+        ));
+        obj.put(el(tags::COLLIMATOR_TYPE, VR::CS, "NONE"));
+        obj.put(el(
+            tags::RECONSTRUCTION_METHOD,
+            VR::LO,
+            self.reconstruction_method.as_str(),
+        ));
+        for (tag, v) in [
+            (tags::RANDOMS_CORRECTION_METHOD, &self.randoms_correction),
+            (
+                tags::ATTENUATION_CORRECTION_METHOD,
+                &self.attenuation_correction,
+            ),
+            (tags::SCATTER_CORRECTION_METHOD, &self.scatter_correction),
+        ] {
+            if let Some(v) = v {
+                let vr = if tag == tags::RANDOMS_CORRECTION_METHOD {
+                    VR::CS
+                } else {
+                    VR::LO
+                };
+                obj.put(el(tag, vr, v.as_str()));
+            }
+        }
+        obj.put(ds(
+            tags::FRAME_REFERENCE_TIME,
+            &[self.frame_reference_s * 1e3],
+        ));
+        obj.put(el(
+            tags::ACTUAL_FRAME_DURATION,
+            VR::IS,
+            format!("{}", (self.frame_duration_s * 1e3).round()).as_str(),
+        ));
+        if let Some(f) = self.decay_factor {
+            obj.put(ds(tags::DECAY_FACTOR, &[f]));
+        }
+        if let Some(f) = self.dose_calibration_factor {
+            obj.put(ds(tags::DOSE_CALIBRATION_FACTOR, &[f]));
+        }
+        for (tag, v) in [
+            (tags::PATIENT_WEIGHT, self.patient_weight_kg),
+            (tags::PATIENT_SIZE, self.patient_size_m),
+        ] {
+            match v {
+                Some(v) => obj.put(ds(tag, &[v])),
+                None => obj.put(el(tag, VR::DS, PrimitiveValue::Empty)),
+            };
+        }
+        if let Some(sex) = self.patient_sex {
+            obj.put(el(tags::PATIENT_SEX, VR::CS, sex));
+        }
+        let mut r = InMemDicomObject::new_empty();
+        if let Some(name) = &self.radiopharmaceutical {
+            r.put(el(tags::RADIOPHARMACEUTICAL, VR::LO, name.as_str()));
+        }
+        if let Some(t) = self.injection_s {
+            let (d, tm) = dicom_date_time(t);
+            r.put(el(
+                tags::RADIOPHARMACEUTICAL_START_TIME,
+                VR::TM,
+                tm.as_str(),
+            ));
+            r.put(el(
+                tags::RADIOPHARMACEUTICAL_START_DATE_TIME,
+                VR::DT,
+                format!("{d}{tm}").as_str(),
+            ));
+        }
+        if let Some(a) = self.injected_activity_bq {
+            r.put(ds(tags::RADIONUCLIDE_TOTAL_DOSE, &[a]));
+        }
+        if let Some(n) = &self.nuclide {
+            r.put(ds(tags::RADIONUCLIDE_HALF_LIFE, &[n.half_life_s()]));
+            r.put(ds(
+                tags::RADIONUCLIDE_POSITRON_FRACTION,
+                &[n.positron_fraction()],
+            ));
+        }
+        r.put(DataElement::new(
+            tags::RADIONUCLIDE_CODE_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(Vec::<InMemDicomObject>::new()),
+        ));
+        obj.put(DataElement::new(
+            tags::RADIOPHARMACEUTICAL_INFORMATION_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![r]),
+        ));
+        for tag in [
+            tags::PATIENT_ORIENTATION_CODE_SEQUENCE,
+            tags::PATIENT_GANTRY_RELATIONSHIP_CODE_SEQUENCE,
+        ] {
+            obj.put(DataElement::new(
+                tag,
+                VR::SQ,
+                DataSetSequence::from(Vec::<InMemDicomObject>::new()),
+            ));
+        }
+    }
 }
 
 impl SeriesWriter {
@@ -135,6 +320,7 @@ impl SeriesWriter {
             series_number: 1001,
             units: units.into(),
             reference: None,
+            pet: None,
         }
     }
 
@@ -302,6 +488,13 @@ impl SeriesWriter {
                 ));
             } else {
                 obj.put(el(tags::PATIENT_POSITION, VR::CS, "HFS"));
+            }
+            if let Some(pet) = self
+                .pet
+                .as_ref()
+                .filter(|_| self.modality == WriteModality::Pt)
+            {
+                pet.put(&mut obj, i, n);
             }
             if self.modality == WriteModality::Ct {
                 obj.put(el(tags::KVP, VR::DS, PrimitiveValue::Empty));
