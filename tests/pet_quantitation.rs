@@ -249,3 +249,106 @@ fn a_calibrated_study_reads_its_concentration_and_suv() {
     assert!(e.contains("image duration"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The same through the command line: `--phantom-bq-ml` writes the calibration, which
+/// `--calibration` applies; the SUV read from the written DICOM tags (a uniform study, its
+/// interior found by `phantom_mean`).
+#[test]
+fn the_command_line_calibrates_and_quantifies() {
+    let dir = std::env::temp_dir().join(format!("tomors-pet-quant-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ge68 = Radionuclide::new("Ge-68", 270.95 * 86_400.0, 0.891).unwrap();
+    let cal = acquire(
+        &dir,
+        "cal",
+        &phantom(5000.0, 1.0),
+        positrons(&ge68, 86_400.0, 600.0),
+        "isotope name := Ge-68\nisotope gamma halflife (sec) := 23410080\n\
+         isotope branching factor := 0.891\nimage duration (sec) := 600\n\
+         %study date (yyyy:mm:dd) := 2026:12:02\n%study time (hh:mm:ss GMT+00:00) := 08:00:00",
+    );
+    let f18 = Radionuclide::new("F-18", 6586.2, 0.9686).unwrap();
+    let study = acquire(
+        &dir,
+        "study",
+        &phantom(12_000.0, 1.0),
+        positrons(&f18, 0.0, 900.0),
+        "isotope name := F-18\nisotope gamma halflife (sec) := 6586.2\n\
+         isotope branching factor := 0.9686\nimage duration (sec) := 900\n\
+         %study date (yyyy:mm:dd) := 2026:12:07\n%study time (hh:mm:ss GMT+00:00) := 10:00:00",
+    );
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tomors"))
+            .arg("recon-pet")
+            .args(args)
+            .args([
+                "--iterations",
+                "10",
+                "--subsets",
+                "4",
+                "--voxel",
+                "4",
+                "--backend",
+                "cpu",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let out1 = dir.join("cal_out");
+    let (code, text) = run(&[
+        out1.to_str().unwrap(),
+        "--sinogram",
+        cal.to_str().unwrap(),
+        "--phantom-bq-ml",
+        "5000",
+        "--phantom-assay-time",
+        "2026-12-01T08:00:00",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    let line = std::fs::read_to_string(out1.join("calibration.txt")).unwrap();
+    let factor = line.split_whitespace().nth(1).unwrap().to_string();
+    eprintln!("{line}");
+    let out2 = dir.join("study_out");
+    let (code, text) = run(&[
+        out2.to_str().unwrap(),
+        "--sinogram",
+        study.to_str().unwrap(),
+        "--calibration",
+        &factor,
+        "--weight",
+        "80",
+        "--injected-mbq",
+        "300",
+        "--injection-time",
+        "2026-12-07T08:45:00",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("SUVbw = Bq/mL ×"), "{text}");
+    let series = read_pet_series(
+        &out2.join("dicom"),
+        &SeriesSelect::default(),
+        &Default::default(),
+    )
+    .unwrap();
+    let (mean, _) = tomors::pipeline::phantom_mean(series.volume.data.view()).unwrap();
+    let suv = mean * series.suv.suv_bw_scale().unwrap();
+    let truth = 12_000.0 * 80_000.0 / (300e6 * f18.remaining(4500.0));
+    eprintln!("Bq/mL {mean:.1} (truth 12000), SUV {suv:.4} (truth {truth:.4})");
+    assert!((mean / 12_000.0 - 1.0).abs() < 0.02, "{mean}");
+    assert!((suv / truth - 1.0).abs() < 0.02, "{suv} vs {truth}");
+    // SUV without a calibration is refused before any work.
+    let (code, text) = run(&[
+        dir.join("x").to_str().unwrap(),
+        "--sinogram",
+        study.to_str().unwrap(),
+        "--weight",
+        "80",
+    ]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--calibration"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

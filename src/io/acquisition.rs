@@ -101,6 +101,20 @@ impl PetAcquisition {
     }
 }
 
+/// Seconds since 1970-01-01 00:00 of an ISO 8601 local date and time, `YYYY-MM-DDTHH:MM[:SS]`
+/// (a space for the `T` too; no zone: the scanner's clock).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for anything else.
+pub fn parse_date_time(v: &str) -> Result<f64> {
+    let bad =
+        || Error::InvalidArgument(format!("{v:?} is not a date and time YYYY-MM-DDTHH:MM:SS"));
+    let (date, time) = v.trim().split_once(['T', ' ']).ok_or_else(bad)?;
+    let days = parse_date(&date.replace('-', ":")).ok_or_else(bad)?;
+    let secs = parse_time(time).ok_or_else(bad)?;
+    Ok(days as f64 * 86_400.0 + secs)
+}
+
 /// The first entry whose key is `name` or `name (…)` (Interfile writes units and formats in
 /// parentheses: `study date (yyyy:mm:dd)`), as (key, value).
 fn find<'h>(h: &'h InterfileHeader, name: &str) -> Option<(&'h str, &'h str)> {
@@ -197,6 +211,22 @@ mod tests {
         ] {
             let e = parse(line).unwrap_err().to_string();
             assert!(e.contains(key), "{line}: {e}");
+        }
+        assert_eq!(
+            parse_date_time("2017-08-08T23:00:00").unwrap(),
+            days_from_civil(2017, 8, 9) as f64 * 86_400.0 - 3600.0
+        );
+        assert_eq!(
+            parse_date_time("2017-08-09 00:30").unwrap(),
+            days_from_civil(2017, 8, 9) as f64 * 86_400.0 + 1800.0
+        );
+        for bad in [
+            "2017-08-09",
+            "2017-13-01T00:00",
+            "yesterday",
+            "2017-08-09T24:00",
+        ] {
+            assert!(parse_date_time(bad).is_err(), "{bad}");
         }
         // A nuclide needs all three keys.
         let a = parse("isotope name := F-18\nisotope gamma halflife (sec) := 6586.2").unwrap();

@@ -671,7 +671,7 @@ impl PetRecon {
         let spacing = self.grid.spacing;
         let mut page = Page::new(4, 320);
         page.picture(
-            &format!("MIP max {max:.3e}"),
+            &format!("MIP max {max:.3e} {}", self.units()),
             emission(plane_image(image, spacing, Plane::Coronal, hot, true)?)?.view(),
         );
         for (name, plane) in [

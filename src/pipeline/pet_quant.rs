@@ -2,6 +2,8 @@
 //! to the scan start, and the SUV factors, from the acquisition's header and what the user
 //! gives (which wins). The arithmetic is [`crate::physics::quantitation`]'s.
 
+use ndarray::ArrayView3;
+
 use crate::error::{Error, Result};
 use crate::io::acquisition::PetAcquisition;
 use crate::physics::{ActivityScale, PetCalibration, Radionuclide, Sex, SuvInputs};
@@ -195,4 +197,51 @@ impl PetQuantitation {
         }
         line
     }
+}
+
+/// The mean of a uniform phantom's reconstruction away from its edges, and how many voxels it
+/// took: the voxels at or above half the image's 99.5th percentile whose neighbours within 2
+/// voxels (along each axis) are too, so that neither the edges' blur nor the outside counts.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when no voxel qualifies (an empty image, a phantom thinner than
+/// 5 voxels).
+pub fn phantom_mean(image: ArrayView3<'_, f32>) -> Result<(f64, usize)> {
+    let mut values: Vec<f32> = image.iter().copied().filter(|v| v.is_finite()).collect();
+    if values.is_empty() {
+        return Err(Error::InvalidArgument(
+            "an empty image has no phantom".into(),
+        ));
+    }
+    let k = ((values.len() - 1) as f64 * 0.995) as usize;
+    let (_, high, _) = values.select_nth_unstable_by(k, f32::total_cmp);
+    let threshold = *high * 0.5;
+    let (nz, ny, nx) = image.dim();
+    let inside = |z: isize, y: isize, x: isize| {
+        z >= 0
+            && y >= 0
+            && x >= 0
+            && (z as usize) < nz
+            && (y as usize) < ny
+            && (x as usize) < nx
+            && image[[z as usize, y as usize, x as usize]] >= threshold
+    };
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for ((z, y, x), &v) in image.indexed_iter() {
+        let (z, y, x) = (z as isize, y as isize, x as isize);
+        let interior = threshold > 0.0
+            && (-2..=2).all(|d| inside(z + d, y, x) && inside(z, y + d, x) && inside(z, y, x + d));
+        if interior {
+            sum += v as f64;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Err(Error::InvalidArgument(
+            "no uniform region: no voxel at half the image's 99.5th percentile has such \
+             neighbours within 2 voxels"
+                .into(),
+        ));
+    }
+    Ok((sum / n as f64, n))
 }

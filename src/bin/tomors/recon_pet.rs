@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 use tomors::Backend;
 use tomors::io::dicom::{ReadLimits, SeriesSelect, read_ct_series};
-use tomors::pipeline::{MuMap, PetData, PetReconOptions, PetStage, reconstruct_pet};
+use tomors::physics::{PetCalibration, Radionuclide, Sex};
+use tomors::pipeline::{
+    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, phantom_mean,
+    reconstruct_pet,
+};
 
 use super::common::{CliError, CliResult, err};
 
@@ -80,9 +84,56 @@ pub struct ReconPetArgs {
     /// sent a subset at a time, for the same image. Default: no bound.
     #[arg(long)]
     max_resident_mib: Option<u64>,
+    /// The scanner's calibration, Bq·s/mL per image unit (as --phantom-bq-ml measured it for
+    /// the same settings): the image is then in Bq/mL decay-corrected to the scan start.
+    #[arg(long, conflicts_with = "phantom_bq_ml")]
+    calibration: Option<f64>,
+    /// Calibrate: the data are a uniform phantom of this concentration (Bq/mL at
+    /// --phantom-assay-time); writes OUT/calibration.txt with the factor for --calibration.
+    #[arg(long, requires = "phantom_assay_time")]
+    phantom_bq_ml: Option<f64>,
+    /// When the phantom's concentration was measured, YYYY-MM-DDTHH:MM:SS on the scanner's
+    /// clock.
+    #[arg(long, requires = "phantom_bq_ml")]
+    phantom_assay_time: Option<String>,
+    /// Radionuclide name, over the header's (with --half-life and --positron-fraction).
+    #[arg(long, requires_all = ["half_life", "positron_fraction"])]
+    isotope: Option<String>,
+    /// Half-life, s (with --isotope).
+    #[arg(long, requires = "isotope")]
+    half_life: Option<f64>,
+    /// Positrons per decay (with --isotope).
+    #[arg(long, requires = "isotope")]
+    positron_fraction: Option<f64>,
+    /// Patient's weight, kg (SUV; with --calibration).
+    #[arg(long, requires = "calibration")]
+    weight: Option<f64>,
+    /// Patient's height, m (SUL).
+    #[arg(long, requires = "weight")]
+    height: Option<f64>,
+    /// Patient's sex, M or F (SUL).
+    #[arg(long, requires = "weight")]
+    sex: Option<SexArg>,
+    /// Injected activity, MBq, over the header's.
+    #[arg(long, requires = "calibration")]
+    injected_mbq: Option<f64>,
+    /// The injection, YYYY-MM-DDTHH:MM:SS on the scanner's clock, over the header's.
+    #[arg(long, requires = "calibration")]
+    injection_time: Option<String>,
+    /// Fraction of the counts the electronics kept (dead time), in (0, 1]; default 1 (not
+    /// corrected).
+    #[arg(long)]
+    live_fraction: Option<f64>,
     /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
+}
+
+/// `--sex`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SexArg {
+    M,
+    F,
 }
 
 pub fn run(a: &ReconPetArgs) -> CliResult<()> {
@@ -119,6 +170,35 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
     let window = a.window.as_ref().map(|w| (w[0], w[1]));
     tomors::io::petlink::check_window(window).map_err(err)?;
     let scanner_spacing = 4.0625 / 2.0;
+    let time = |t: &Option<String>| {
+        t.as_deref()
+            .map(tomors::io::acquisition::parse_date_time)
+            .transpose()
+            .map_err(err)
+    };
+    let nuclide = match (&a.isotope, a.half_life, a.positron_fraction) {
+        (Some(name), Some(h), Some(f)) => Some(Radionuclide::new(name, h, f).map_err(err)?),
+        _ => None,
+    };
+    let calibration = a
+        .calibration
+        .map(PetCalibration::new)
+        .transpose()
+        .map_err(err)?;
+    let quantitation = PetQuantitationOptions {
+        calibration,
+        nuclide: nuclide.clone(),
+        weight_kg: a.weight,
+        height_m: a.height,
+        sex: a.sex.map(|s| match s {
+            SexArg::M => Sex::Male,
+            SexArg::F => Sex::Female,
+        }),
+        injected_activity_bq: a.injected_mbq.map(|m| m * 1e6),
+        injection_s: time(&a.injection_time)?,
+        live_fraction: a.live_fraction,
+    };
+    let assay = time(&a.phantom_assay_time)?;
     let options = PetReconOptions {
         span: a.span,
         view_mashing: a.mash,
@@ -133,6 +213,7 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         list_mode: a.lm_osem,
         sensitivity: a.sensitivity.clone(),
         max_resident_bytes: a.max_resident_mib.map(|m| m.saturating_mul(1 << 20)),
+        quantitation,
         backend: a.backend,
         ..PetReconOptions::default()
     };
@@ -175,8 +256,71 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         files.nifti.display(),
         files.summary_png.display()
     );
+    if let (Some(c), Some(assay)) = (a.phantom_bq_ml, assay) {
+        let line = phantom_calibration(window, &result, c, assay, nuclide, a.live_fraction)
+            .map_err(err)?;
+        let path = a.out.join("calibration.txt");
+        tomors::io::write_atomically(&path, |tmp| {
+            std::fs::write(tmp, format!("{line}\n")).map_err(|source| tomors::Error::Io {
+                path: tmp.to_path_buf(),
+                source,
+            })
+        })
+        .map_err(err)?;
+        println!("{line}\nwrote {}", path.display());
+    }
     if let Some(s) = &files.sensitivity {
         println!("wrote {} (--sensitivity for later frames)", s.display());
     }
     Ok(())
+}
+
+/// The calibration a uniform phantom gives ([`phantom_mean`]): one line with the factor.
+fn phantom_calibration(
+    window: Option<(f64, f64)>,
+    result: &tomors::pipeline::PetRecon,
+    concentration: f64,
+    assay_s: f64,
+    nuclide: Option<Radionuclide>,
+    live_fraction: Option<f64>,
+) -> tomors::Result<String> {
+    let acquisition = &result.acquisition;
+    let nuclide = nuclide
+        .or_else(|| acquisition.nuclide.clone())
+        .ok_or_else(|| {
+            tomors::Error::InvalidArgument(
+                "the calibration needs the phantom's radionuclide: the header has none; give \
+             --isotope, --half-life and --positron-fraction"
+                    .into(),
+            )
+        })?;
+    let start = acquisition.study_start_s.ok_or_else(|| {
+        tomors::Error::InvalidArgument(
+            "the calibration needs the scan's start (study date and time), which the header \
+             does not state"
+                .into(),
+        )
+    })?;
+    let whole = acquisition.duration_s.ok_or_else(|| {
+        tomors::Error::InvalidArgument(
+            "the calibration needs the frame's duration (image duration (sec))".into(),
+        )
+    })?;
+    let (from, to) = window.unwrap_or((0.0, whole));
+    let duration = to.min(whole) - from;
+    let (mean, voxels) = phantom_mean(result.image.view())?;
+    let c = PetCalibration::from_phantom(
+        mean,
+        concentration,
+        &nuclide,
+        start + acquisition.frame_start_s + from - assay_s,
+        duration,
+        live_fraction.unwrap_or(1.0),
+    )?;
+    Ok(format!(
+        "calibration {:.6e} Bq·s/mL per image unit ({} at {concentration} Bq/mL, mean {mean:.6e} \
+         over {voxels} uniform voxels)",
+        c.factor(),
+        nuclide.name()
+    ))
 }
