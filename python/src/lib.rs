@@ -16,6 +16,7 @@ mod pet;
 mod phantom;
 mod projectors;
 mod recon;
+mod recon_pet;
 mod spect_ct;
 
 use pyo3::prelude::*;
@@ -66,6 +67,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(phantom::shepp_logan_sinogram, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(spect_ct::spect_ct, m)?)?;
+    m.add_function(wrap_pyfunction!(recon_pet::recon_pet, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch_plan, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch_study, m)?)?;

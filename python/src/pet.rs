@@ -382,6 +382,22 @@ pub(crate) fn read_interfile<'py>(
     Ok((to_numpy(py, vol.into_dyn()), grid))
 }
 
+/// Writes `sinogram` (of `layout`, non-TOF) as STIR Interfile projection data: the header at
+/// `path` (`.hs`) and little-endian floats beside it (`.s`).
+#[pyfunction]
+pub(crate) fn write_interfile(
+    py: Python<'_>,
+    path: PathBuf,
+    sinogram: &Bound<'_, PyAny>,
+    layout: &PySinogramLayout,
+) -> PyResult<()> {
+    let data = f32_array(py, sinogram, "sinogram")?;
+    let view = data.as_array();
+    let l = layout.inner.clone();
+    py.detach(|| tomors::io::interfile::write_interfile_sinogram(&path, view, &l))
+        .py_err(py)
+}
+
 /// Reads a PETLINK list-mode file (`.l.hdr`) and histograms it into `layout` (default: the
 /// file's span-1 layout) within `window` (seconds): a dict with `prompts`, `delayeds`,
 /// `randoms` (estimated from the delayeds by `randoms_estimate`: `"ml-singles"`, singles
@@ -469,6 +485,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySinogramLayout>()?;
     m.add_function(wrap_pyfunction!(lm_osem, m)?)?;
     m.add_function(wrap_pyfunction!(read_interfile, m)?)?;
+    m.add_function(wrap_pyfunction!(write_interfile, m)?)?;
     m.add_function(wrap_pyfunction!(read_petlink, m)?)?;
     m.add_function(wrap_pyfunction!(read_mmr_norm, m)?)?;
     Ok(())

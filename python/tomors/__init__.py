@@ -58,6 +58,7 @@ _private_runtime_dir()
 
 from . import errors, fusion, io  # noqa: E402
 from .batch import BatchReport, batch
+from .pet import PetReconResult, recon_pet
 from .spect_ct import (
     FusedPetCtResult,
     PetCtResult,
@@ -167,6 +168,8 @@ __all__ = [
     "triple_energy_window",
     "voi_stats",
     "spect_ct",
+    "recon_pet",
+    "PetReconResult",
     "SpectCtBedsResult",
     "SpectCtResult",
     "pet_ct",

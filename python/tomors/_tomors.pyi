@@ -482,6 +482,17 @@ def write_png(rgb: np.ndarray, path: str) -> None: ...
 
 _RigidTuple = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 
+def recon_pet(
+    listmode: Optional[object], sinogram: Optional[object], norm: Optional[object], mu: Optional[object],
+    ct: Optional[object], background: list, span: int, mash: int, window: Optional[tuple[float, float]],
+    iterations: int, subsets: int, voxel: float, post_filter_fwhm: Optional[float], list_mode: bool,
+    sensitivity: Optional[object], randoms: bool, randoms_estimate: str, calibration: Optional[float],
+    phantom_bq_ml: Optional[float], phantom_assay_time: Optional[str],
+    isotope: Optional[tuple[str, float, float]], weight_kg: Optional[float], height_m: Optional[float],
+    sex: Optional[str], injected_bq: Optional[float], injection_time: Optional[str],
+    live_fraction: Optional[float], max_resident_bytes: Optional[int], backend: str,
+    output_dir: Optional[object], progress: Optional[Callable[[str, int, int], object]],
+) -> dict: ...
 def spect_ct(
     nm_path: list, ct_path: object, photopeak_kev: float, scatter: str, dew_k: float, attenuation: bool,
     bone_hu: Optional[float], hu_to_mu: Optional[tuple[float, float, float]], collimator: Optional[Collimator],
@@ -627,6 +638,7 @@ def lm_osem(
     (the same image)."""
 
 def read_interfile(path: object) -> tuple[F32Array, object]: ...
+def write_interfile(path: object, sinogram: ArrayLike, layout: SinogramLayout) -> None: ...
 def read_rtk_geometry(
     path: object, n_rows: int, n_cols: int, row_spacing: float, col_spacing: float,
     origin: Optional[tuple[float, float]] = None,

@@ -45,6 +45,7 @@ __all__ = [
     "write_nifti",
     "scan",
     "read_interfile",
+    "write_interfile",
     "read_petlink",
     "read_mmr_norm",
 ]
@@ -344,6 +345,12 @@ def read_interfile(path: PathLike):
     ``(sinogram, SinogramLayout)`` for STIR projection data (``.hs``), the sinogram in
     tomors' order ``[views, planes, tangential]``."""
     return _tomors.read_interfile(Path(path))
+
+
+def write_interfile(path: PathLike, sinogram, layout) -> None:
+    """Writes ``sinogram`` (``[views, planes, tangential]`` of ``layout``, non-TOF) as STIR
+    Interfile projection data: the header at ``path`` (``.hs``), the floats beside it (``.s``)."""
+    _tomors.write_interfile(Path(path), sinogram, layout)
 
 
 def read_petlink(path: PathLike, layout=None, window: Optional[Tuple[float, float]] = None,

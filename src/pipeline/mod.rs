@@ -23,7 +23,9 @@ pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
 pub use pet_fusion::{
     FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,
 };
-pub use pet_quant::{PetQuantitation, PetQuantitationOptions, phantom_mean};
+pub use pet_quant::{
+    PetQuantitation, PetQuantitationOptions, PhantomCalibration, phantom_calibration, phantom_mean,
+};
 pub use pet3d::{MuMap, PetData, PetFiles, PetRecon, PetReconOptions, PetStage, reconstruct_pet};
 pub use register::{register_ct_to_emission, register_ct_to_image};
 pub use spect_ct::{

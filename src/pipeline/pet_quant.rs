@@ -245,3 +245,68 @@ pub fn phantom_mean(image: ArrayView3<'_, f32>) -> Result<(f64, usize)> {
     }
     Ok((sum / n as f64, n))
 }
+
+/// A calibration measured on a uniform phantom ([`phantom_calibration`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhantomCalibration {
+    /// The calibration.
+    pub calibration: PetCalibration,
+    /// The phantom's radionuclide.
+    pub nuclide: Radionuclide,
+    /// The reconstruction's mean over the phantom's interior ([`phantom_mean`]).
+    pub mean: f64,
+    /// How many voxels it took.
+    pub voxels: usize,
+}
+
+/// The calibration that makes `image`, the uncalibrated reconstruction of a uniform phantom
+/// acquired as `acquisition` states (its frame: `window_s` seconds after the scan start, or
+/// the whole acquisition), read `concentration_bq_ml`, the phantom's concentration at
+/// `assay_s` (seconds since 1970 on the scanner's clock); `nuclide` over the header's;
+/// `live_fraction` as in [`PetQuantitationOptions::live_fraction`].
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming what is missing (the radionuclide, the scan's start or
+/// duration) or wrong ([`phantom_mean`], [`PetCalibration::from_phantom`]).
+pub fn phantom_calibration(
+    acquisition: &PetAcquisition,
+    image: ArrayView3<'_, f32>,
+    window_s: Option<(f64, f64)>,
+    concentration_bq_ml: f64,
+    assay_s: f64,
+    nuclide: Option<&Radionuclide>,
+    live_fraction: Option<f64>,
+) -> Result<PhantomCalibration> {
+    let missing = |what: &str| {
+        Error::InvalidArgument(format!(
+            "a phantom calibration needs {what}, which the acquisition's header does not \
+             state: give it"
+        ))
+    };
+    let nuclide = nuclide
+        .cloned()
+        .or_else(|| acquisition.nuclide.clone())
+        .ok_or_else(|| missing("the phantom's radionuclide"))?;
+    let start = acquisition
+        .study_start_s
+        .ok_or_else(|| missing("the scan's start (study date and time)"))?;
+    let whole = acquisition
+        .duration_s
+        .ok_or_else(|| missing("the frame's duration (image duration (sec))"))?;
+    let (from, to) = window_s.unwrap_or((0.0, whole));
+    let (mean, voxels) = phantom_mean(image)?;
+    let calibration = PetCalibration::from_phantom(
+        mean,
+        concentration_bq_ml,
+        &nuclide,
+        start + acquisition.frame_start_s + from - assay_s,
+        to.min(whole) - from,
+        live_fraction.unwrap_or(1.0),
+    )?;
+    Ok(PhantomCalibration {
+        calibration,
+        nuclide,
+        mean,
+        voxels,
+    })
+}

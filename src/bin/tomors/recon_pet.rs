@@ -10,7 +10,7 @@ use tomors::Backend;
 use tomors::io::dicom::{ReadLimits, SeriesSelect, read_ct_series};
 use tomors::physics::{PetCalibration, Radionuclide, Sex};
 use tomors::pipeline::{
-    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, phantom_mean,
+    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, phantom_calibration,
     reconstruct_pet,
 };
 
@@ -257,8 +257,24 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         files.summary_png.display()
     );
     if let (Some(c), Some(assay)) = (a.phantom_bq_ml, assay) {
-        let line = phantom_calibration(window, &result, c, assay, nuclide, a.live_fraction)
-            .map_err(err)?;
+        let p = phantom_calibration(
+            &result.acquisition,
+            result.image.view(),
+            window,
+            c,
+            assay,
+            nuclide.as_ref(),
+            a.live_fraction,
+        )
+        .map_err(err)?;
+        let line = format!(
+            "calibration {:.6e} Bq·s/mL per image unit ({} at {c} Bq/mL, mean {:.6e} over {} \
+             uniform voxels)",
+            p.calibration.factor(),
+            p.nuclide.name(),
+            p.mean,
+            p.voxels
+        );
         let path = a.out.join("calibration.txt");
         tomors::io::write_atomically(&path, |tmp| {
             std::fs::write(tmp, format!("{line}\n")).map_err(|source| tomors::Error::Io {
@@ -273,54 +289,4 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         println!("wrote {} (--sensitivity for later frames)", s.display());
     }
     Ok(())
-}
-
-/// The calibration a uniform phantom gives ([`phantom_mean`]): one line with the factor.
-fn phantom_calibration(
-    window: Option<(f64, f64)>,
-    result: &tomors::pipeline::PetRecon,
-    concentration: f64,
-    assay_s: f64,
-    nuclide: Option<Radionuclide>,
-    live_fraction: Option<f64>,
-) -> tomors::Result<String> {
-    let acquisition = &result.acquisition;
-    let nuclide = nuclide
-        .or_else(|| acquisition.nuclide.clone())
-        .ok_or_else(|| {
-            tomors::Error::InvalidArgument(
-                "the calibration needs the phantom's radionuclide: the header has none; give \
-             --isotope, --half-life and --positron-fraction"
-                    .into(),
-            )
-        })?;
-    let start = acquisition.study_start_s.ok_or_else(|| {
-        tomors::Error::InvalidArgument(
-            "the calibration needs the scan's start (study date and time), which the header \
-             does not state"
-                .into(),
-        )
-    })?;
-    let whole = acquisition.duration_s.ok_or_else(|| {
-        tomors::Error::InvalidArgument(
-            "the calibration needs the frame's duration (image duration (sec))".into(),
-        )
-    })?;
-    let (from, to) = window.unwrap_or((0.0, whole));
-    let duration = to.min(whole) - from;
-    let (mean, voxels) = phantom_mean(result.image.view())?;
-    let c = PetCalibration::from_phantom(
-        mean,
-        concentration,
-        &nuclide,
-        start + acquisition.frame_start_s + from - assay_s,
-        duration,
-        live_fraction.unwrap_or(1.0),
-    )?;
-    Ok(format!(
-        "calibration {:.6e} Bq·s/mL per image unit ({} at {concentration} Bq/mL, mean {mean:.6e} \
-         over {voxels} uniform voxels)",
-        c.factor(),
-        nuclide.name()
-    ))
 }
