@@ -214,8 +214,7 @@ fn a_calibrated_study_reads_its_concentration_and_suv() {
             &options(o),
             None,
         )
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string()
     };
     let bare = acquire(&dir, "bare", &phantom(1.0, 1.0), 1.0, "");

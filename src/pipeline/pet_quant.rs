@@ -106,7 +106,7 @@ impl PetQuantitation {
             .ok_or_else(|| missing("the frame's duration (image duration (sec))"))?;
         let (start, end) = window_s.unwrap_or((0.0, whole));
         let duration_s = end.min(whole) - start;
-        if !(duration_s > 0.0) {
+        if duration_s.is_nan() || duration_s <= 0.0 {
             return Err(Error::InvalidArgument(format!(
                 "the frame {start}–{end} s ends before it starts within the acquisition's \
                  {whole} s: no duration to turn counts into a rate"

@@ -59,7 +59,7 @@ enum Command {
     /// collimator-corrected OSEM, written as a DICOM series over the CT, NIfTI and a summary PNG.
     ReconSpect(recon_spect::ReconSpectArgs),
     /// 3D PET from list mode or a sinogram, with normalisation, randoms and attenuation.
-    ReconPet(recon_pet::ReconPetArgs),
+    ReconPet(Box<recon_pet::ReconPetArgs>),
     /// A reconstructed PET series over its CT: SUV, placement, fused summary page.
     FusePet(fuse_pet::FusePetArgs),
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
