@@ -479,6 +479,70 @@ pub fn reconstruct_pet(
     })
 }
 
+/// `v` with 3 significant digits, in scientific notation outside 0.01–99999.
+fn significant(v: f32) -> String {
+    if (0.01..1e5).contains(&v.abs()) {
+        let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+        format!("{v:.digits$}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// What the summary page shows of `image`: the top of its window (the 99.5th percentile of the
+/// voxels above 0, never 0), the activity's centre (the centroid of the image clipped to that
+/// window, as a voxel index), and the box `[lo, hi)` of the voxels above 5 % of the window
+/// (from the 0.5th to the 99.5th percentile of their indices along each axis, so that a few
+/// stray voxels do not stretch it) with a margin of 4 voxels (the whole volume when none is).
+fn display_frame(
+    image: ndarray::ArrayView3<'_, f32>,
+) -> (f32, [usize; 3], ([usize; 3], [usize; 3])) {
+    let shape = [image.dim().0, image.dim().1, image.dim().2];
+    let mut positive: Vec<f32> = image.iter().copied().filter(|v| *v > 0.0).collect();
+    let top = if positive.is_empty() {
+        f32::MIN_POSITIVE
+    } else {
+        let k = ((positive.len() - 1) as f64 * 0.995) as usize;
+        *positive.select_nth_unstable_by(k, f32::total_cmp).1
+    };
+    let mut above: [Vec<usize>; 3] = Default::default();
+    let (mut weight, mut sum) = (0.0f64, [0.0f64; 3]);
+    for ((z, y, x), &v) in image.indexed_iter() {
+        let w = v.clamp(0.0, top) as f64;
+        weight += w;
+        for (s, i) in sum.iter_mut().zip([z, y, x]) {
+            *s += w * i as f64;
+        }
+        if v > 0.05 * top {
+            for (a, i) in above.iter_mut().zip([z, y, x]) {
+                a.push(i);
+            }
+        }
+    }
+    let (mut lo, mut hi) = ([0; 3], shape);
+    if !above[0].is_empty() {
+        for (k, a) in above.iter_mut().enumerate() {
+            a.sort_unstable();
+            let at = |q: f64| a[((a.len() - 1) as f64 * q).round() as usize];
+            (lo[k], hi[k]) = (at(0.005), at(0.995) + 1);
+        }
+    }
+    let bounds = |k: usize| (lo[k].saturating_sub(4), (hi[k] + 4).min(shape[k]));
+    let (lo, hi) = (
+        [0, 1, 2].map(|k| bounds(k).0),
+        [0, 1, 2].map(|k| bounds(k).1),
+    );
+    let centre = [0, 1, 2].map(|k| {
+        let c = if weight > 0.0 {
+            (sum[k] / weight).round() as usize
+        } else {
+            shape[k] / 2
+        };
+        c.clamp(lo[k], hi[k] - 1)
+    });
+    (top, centre, (lo, hi))
+}
+
 /// A sensitivity image written by [`PetRecon::write`], checked against `grid`.
 fn read_sensitivity(path: &Path, grid: &ImageGrid) -> Result<ndarray::ArrayD<f32>> {
     let (s, g) = read_interfile_image(path)?;
@@ -635,28 +699,27 @@ impl PetRecon {
         })
     }
 
-    /// The summary page: MIP and three planes through the hottest voxel, the μ-map, the
-    /// settings. RGB bytes `[rows, cols, 3]`.
+    /// The summary page: MIP and three planes through the activity's centre, the μ-map, the
+    /// settings. The window runs from 0 to the 99.5th percentile of the voxels with activity
+    /// (SUVbw when the SUV is known, else the image's units), so a few hot voxels at the edge
+    /// of the field do not set it; the pictures are cropped to the voxels above 5 % of it.
+    /// RGB bytes `[rows, cols, 3]`.
     ///
     /// # Errors
     /// Only for an empty image.
     pub fn summary_page(&self) -> Result<Array3<u8>> {
-        let image = self.image.view();
-        let max = image
-            .iter()
-            .copied()
-            .fold(0.0f32, f32::max)
-            .max(f32::MIN_POSITIVE);
-        let mut hot = [0usize; 3];
-        let mut best = f32::NEG_INFINITY;
-        for ((z, y, x), &v) in image.indexed_iter() {
-            if v > best {
-                (best, hot) = (v, [z, y, x]);
-            }
-        }
+        let (scale, units) = match self.quantitation.as_ref().and_then(|q| q.suv_bw_per_bq_ml) {
+            Some(suv) => (suv as f32, "SUVbw"),
+            None if self.quantitation.is_some() => (1.0, "Bq/mL"),
+            None => (1.0, "counts"),
+        };
+        let shown = self.image.mapv(|v| v * scale);
+        let (top, centre, (lo, hi)) = display_frame(shown.view());
+        let cropped = shown.slice(ndarray::s![lo[0]..hi[0], lo[1]..hi[1], lo[2]..hi[2]]);
+        let at = [0, 1, 2].map(|k| centre[k] - lo[k]);
         let overlay = Overlay {
             colormap: Colormap::Hot,
-            range: (0.0, max),
+            range: (0.0, top),
             threshold: 0.0,
             alpha: 1.0,
         };
@@ -671,8 +734,8 @@ impl PetRecon {
         let spacing = self.grid.spacing;
         let mut page = Page::new(4, 320);
         page.picture(
-            &format!("MIP max {max:.3e} {}", self.units()),
-            emission(plane_image(image, spacing, Plane::Coronal, hot, true)?)?.view(),
+            &format!("MIP {units} 0-{}", significant(top)),
+            emission(plane_image(cropped, spacing, Plane::Coronal, at, true)?)?.view(),
         );
         for (name, plane) in [
             ("axial", Plane::Axial),
@@ -680,12 +743,13 @@ impl PetRecon {
             ("sagittal", Plane::Sagittal),
         ] {
             page.picture(
-                name,
-                emission(plane_image(image, spacing, plane, hot, false)?)?.view(),
+                &format!("{name} at centre"),
+                emission(plane_image(cropped, spacing, plane, at, false)?)?.view(),
             );
         }
         if let Some(mu) = &self.mu_map {
-            let p = plane_image(mu.view(), spacing, Plane::Coronal, hot, false)?;
+            let mu = mu.slice(ndarray::s![lo[0]..hi[0], lo[1]..hi[1], lo[2]..hi[2]]);
+            let p = plane_image(mu, spacing, Plane::Coronal, at, false)?;
             let window = Window {
                 centre: 0.0075,
                 width: 0.015,
@@ -696,5 +760,41 @@ impl PetRecon {
         lines.extend(self.warnings.iter().map(|w| format!("WARNING: {w}")));
         page.text("settings", &lines);
         Ok(page.render())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A few hot voxels at the edge of the field neither set the window nor move the centre;
+    /// the box holds the object with its margin.
+    #[test]
+    fn the_page_frames_the_activity() {
+        let mut image = Array3::<f32>::zeros((20, 40, 40));
+        for ((z, y, x), v) in image.indexed_iter_mut() {
+            let (dy, dx) = (y as f64 - 24.0, x as f64 - 14.0);
+            if (5..15).contains(&z) && dy.hypot(dx) < 8.0 {
+                *v = 1.0;
+            }
+        }
+        image[[0, 0, 39]] = 1000.0;
+        image[[19, 39, 0]] = 500.0;
+        let (top, centre, (lo, hi)) = display_frame(image.view());
+        assert_eq!(top, 1.0);
+        let c = centre.map(|v| v as f64);
+        assert!(
+            (c[0] - 9.5).abs() <= 0.6 && (c[1] - 24.0).abs() <= 1.0 && (c[2] - 14.0).abs() <= 1.0,
+            "{centre:?}"
+        );
+        // The object (z 5–14, y 17–31, x 7–21) and 4 voxels around it.
+        assert_eq!((lo, hi), ([1, 13, 3], [19, 36, 26]), "{lo:?} {hi:?}");
+        assert_eq!(
+            [1234.5, 0.5, 12.34, 3.2e-5, 0.0].map(significant),
+            ["1234", "0.500", "12.3", "3.20e-5", "0.00e0"]
+        );
+        let empty = Array3::<f32>::zeros((3, 4, 5));
+        let (top, centre, (lo, hi)) = display_frame(empty.view());
+        assert!(top > 0.0 && centre == [1, 2, 2] && lo == [0; 3] && hi == [3, 4, 5]);
     }
 }
