@@ -23,7 +23,7 @@ fn invalid(py: Python<'_>, message: String) -> PyErr {
 
 /// Arguments as `tomors.recon_pet` passes them (keywords there, positions here).
 #[pyfunction]
-#[pyo3(signature = (listmode, sinogram, norm, mu, ct, background, span, mash, window, iterations, subsets, voxel, post_filter_fwhm, list_mode, sensitivity, randoms, randoms_estimate, calibration, phantom_bq_ml, phantom_assay_time, isotope, weight_kg, height_m, sex, injected_bq, injection_time, live_fraction, max_resident_bytes, backend, output_dir, progress))]
+#[pyo3(signature = (listmode, sinogram, norm, mu, ct, background, span, mash, window, iterations, subsets, voxel, post_filter_fwhm, list_mode, sensitivity, randoms, randoms_estimate, rdp_beta, rdp_gamma, bsrem_iterations, calibration, phantom_bq_ml, phantom_assay_time, isotope, weight_kg, height_m, sex, injected_bq, injection_time, live_fraction, max_resident_bytes, backend, output_dir, progress))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn recon_pet<'py>(
     py: Python<'py>,
@@ -44,6 +44,9 @@ pub(crate) fn recon_pet<'py>(
     sensitivity: Option<PathBuf>,
     randoms: bool,
     randoms_estimate: &str,
+    rdp_beta: Option<f64>,
+    rdp_gamma: f64,
+    bsrem_iterations: Int<usize>,
     calibration: Option<f64>,
     phantom_bq_ml: Option<f64>,
     phantom_assay_time: Option<String>,
@@ -130,6 +133,11 @@ pub(crate) fn recon_pet<'py>(
         list_mode,
         sensitivity,
         max_resident_bytes: max_resident_bytes.map(|b| b.0),
+        prior: rdp_beta
+            .map(|b| tomors::recon::Prior::relative_difference(b, rdp_gamma))
+            .transpose()
+            .py_err(py)?,
+        bsrem_iterations: bsrem_iterations.0,
         quantitation,
         backend: backend.parse().py_err(py)?,
         ..PetReconOptions::default()

@@ -103,6 +103,9 @@ def recon_pet(
     sensitivity: Optional[PathLike] = None,
     randoms: bool = True,
     randoms_estimate: str = "ml-singles",
+    rdp_beta: Optional[float] = None,
+    rdp_gamma: float = 2.0,
+    bsrem_iterations: int = 10,
     calibration: Optional[float] = None,
     phantom_bq_ml: Optional[float] = None,
     phantom_assay_time: Optional[TimeLike] = None,
@@ -121,6 +124,10 @@ def recon_pet(
     """Reconstructs a PETLINK list-mode file (``listmode``, its ``.l.hdr``) or a STIR Interfile
     sinogram (``sinogram``, ``.hs``) with a Siemens ``norm`` (``.n.hdr``) and a μ-map (``mu``,
     Interfile in 1/cm, or ``ct``, a CT series folder).
+
+    ``rdp_beta``: after the OSEM iterations, ``bsrem_iterations`` of BSREM (penalised
+    likelihood, convergent) with the relative-difference prior of weight β and edge
+    preservation ``rdp_gamma``, from the OSEM image (histogrammed data only).
 
     Quantitation: ``calibration`` (Bq·s/mL per image unit) puts the image in Bq/mL; or
     ``phantom_bq_ml`` with ``phantom_assay_time`` measures it, the data being a uniform phantom
@@ -144,7 +151,8 @@ def recon_pet(
         [Path(b) for b in background],
         span, mash, window, iterations, subsets, float(voxel), post_filter_fwhm, bool(list_mode),
         None if sensitivity is None else Path(sensitivity),
-        bool(randoms), randoms_estimate, calibration, phantom_bq_ml,
+        bool(randoms), randoms_estimate, rdp_beta, float(rdp_gamma), bsrem_iterations, calibration,
+        phantom_bq_ml,
         _time(phantom_assay_time, "phantom_assay_time"), isotope, weight_kg, height_m, sex,
         None if injected_mbq is None else float(injected_mbq) * 1e6,
         _time(injection_time, "injection_time"), live_fraction, max_resident_bytes, backend,

@@ -84,6 +84,16 @@ pub struct ReconPetArgs {
     /// sent a subset at a time, for the same image. Default: no bound.
     #[arg(long)]
     max_resident_mib: Option<u64>,
+    /// After OSEM, BSREM with the relative-difference prior of this weight β (penalised
+    /// likelihood; histogrammed data only). β is in the sensitivity image's units: try 1–100.
+    #[arg(long, conflicts_with = "lm_osem")]
+    rdp_beta: Option<f64>,
+    /// Edge preservation γ of the relative-difference prior (with --rdp-beta).
+    #[arg(long, default_value_t = 2.0, requires = "rdp_beta")]
+    rdp_gamma: f64,
+    /// BSREM iterations after OSEM (with --rdp-beta).
+    #[arg(long, default_value_t = 10, requires = "rdp_beta")]
+    bsrem_iterations: usize,
     /// The scanner's calibration, Bq·s/mL per image unit (as --phantom-bq-ml measured it for
     /// the same settings): the image is then in Bq/mL decay-corrected to the scan start.
     #[arg(long, conflicts_with = "phantom_bq_ml")]
@@ -213,6 +223,12 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         list_mode: a.lm_osem,
         sensitivity: a.sensitivity.clone(),
         max_resident_bytes: a.max_resident_mib.map(|m| m.saturating_mul(1 << 20)),
+        prior: a
+            .rdp_beta
+            .map(|b| tomors::recon::Prior::relative_difference(b, a.rdp_gamma))
+            .transpose()
+            .map_err(err)?,
+        bsrem_iterations: a.bsrem_iterations,
         quantitation,
         backend: a.backend,
         ..PetReconOptions::default()
