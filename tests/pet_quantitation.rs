@@ -113,6 +113,14 @@ fn acquire_noisy(
     path
 }
 
+/// An empty folder of its own under the temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn options(quantitation: PetQuantitationOptions) -> PetReconOptions {
     PetReconOptions {
         iterations: 10,
@@ -127,9 +135,7 @@ fn options(quantitation: PetQuantitationOptions) -> PetReconOptions {
 
 #[test]
 fn a_calibrated_study_reads_its_concentration_and_suv() {
-    let dir = std::env::temp_dir().join(format!("tomors-pet-quant-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("tomors-pet-quant");
 
     // Calibration: Ge-68 at 5000 Bq/mL on its assay date, scanned two days later for 600 s.
     let ge68 = Radionuclide::new("Ge-68", 270.95 * 86_400.0, 0.891).unwrap();
@@ -270,9 +276,7 @@ fn a_calibrated_study_reads_its_concentration_and_suv() {
 /// interior found by `phantom_mean`).
 #[test]
 fn the_command_line_calibrates_and_quantifies() {
-    let dir = std::env::temp_dir().join(format!("tomors-pet-quant-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("tomors-pet-quant-cli");
     let ge68 = Radionuclide::new("Ge-68", 270.95 * 86_400.0, 0.891).unwrap();
     let cal = acquire(
         &dir,
@@ -373,9 +377,7 @@ fn the_command_line_calibrates_and_quantifies() {
 /// OSEM refuses a prior.
 #[test]
 fn bsrem_rdp_smooths_and_keeps_the_quantitation() {
-    let dir = std::env::temp_dir().join(format!("tomors-pet-bsrem-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("tomors-pet-bsrem");
     let f18 = Radionuclide::new("F-18", 6586.2, 0.9686).unwrap();
     // About 30 counts in a central bin.
     let counts = 0.004;
