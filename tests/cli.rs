@@ -577,6 +577,21 @@ fn recon_pet_reconstructs_the_real_mmr_acquisition() {
         String::from_utf8_lossy(&ct.stderr)
     );
     assert!(stdout.contains("μ-map from CT, water 0.09"), "{stdout}");
+    // The series joins the CT's study and frame of reference.
+    let limits = tomors::io::dicom::ReadLimits::default();
+    let select = tomors::io::dicom::SeriesSelect::default();
+    let pt = tomors::io::dicom::read_pet_series(&dir.join("ct/dicom"), &select, &limits).unwrap();
+    let ct = tomors::io::dicom::read_ct_series(
+        &common::shared_data("spect_ct_lu177/CT"),
+        &select,
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(
+        pt.volume.frame_of_reference_uid,
+        ct.volume.frame_of_reference_uid
+    );
+    assert_eq!(pt.volume.study_uid, ct.volume.study_uid);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -4,8 +4,9 @@
 //! in the model and written as a DICOM PT series, NIfTI and a one-page summary.
 //!
 //! The image lies in scanner coordinates, centred on the scanner; for a head-first supine
-//! patient they are DICOM LPS (x to the patient's left, y posterior, z towards the head), so
-//! the series carries no reference study and its own frame of reference.
+//! patient they are DICOM LPS (x to the patient's left, y posterior, z towards the head). A CT
+//! that gives the μ-map is taken to lie in those coordinates (a PET-CT's CT does), so the
+//! series joins the CT's study and frame of reference; otherwise it has its own.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,7 +23,7 @@ use crate::fusion::{
 use crate::geometry::pet::SinogramLayout;
 use crate::geometry::{ImageGrid, PatientGrid};
 use crate::io::acquisition::PetAcquisition;
-use crate::io::dicom::{CtSeries, PetTags, SeriesWriter, WriteModality};
+use crate::io::dicom::{CtSeries, PetTags, Reference, SeriesWriter, WriteModality};
 use crate::io::interfile::{
     InterfileHeader, read_interfile_image, read_interfile_sinogram, write_interfile_image,
 };
@@ -155,6 +156,9 @@ pub struct PetRecon {
     pub quantitation: Option<PetQuantitation>,
     /// Timing, radionuclide and injection the header states.
     pub acquisition: PetAcquisition,
+    /// The CT's study, frame of reference and patient, when the μ-map came from a CT: the
+    /// written series joins them.
+    pub reference: Option<Reference>,
     /// The corrections in the model, DICOM Corrected Image terms (`NORM`, `ATTN`, `RAN`,
     /// `DECY`).
     pub corrected: Vec<&'static str>,
@@ -367,6 +371,7 @@ pub fn reconstruct_pet(
         }
         None => warnings.push("no normalisation: detector efficiencies assumed equal".into()),
     }
+    let mut reference = None;
     let mu_map = match mu {
         Some(source) => {
             report(PetStage::Attenuation);
@@ -386,6 +391,7 @@ pub fn reconstruct_pet(
                     )?
                 }
                 MuMap::Ct(ct) => {
+                    reference = Some(Reference::from_file(&ct.volume.files[0])?);
                     let (m, curve) = attenuation_map(
                         ct,
                         &patient,
@@ -510,6 +516,7 @@ pub fn reconstruct_pet(
         image,
         quantitation,
         acquisition,
+        reference,
         corrected,
         reconstruction_method: format!(
             "{}OSEM {}i{}s",
@@ -678,6 +685,7 @@ impl PetRecon {
         let writer = SeriesWriter {
             description: "tomors 3D PET OSEM".into(),
             pet: self.pet_tags(),
+            reference: self.reference.clone(),
             ..SeriesWriter::new(WriteModality::Pt, self.units())
         };
         let written = writer.write(self.image.view(), &self.grid, &folder.join("dicom"))?;
