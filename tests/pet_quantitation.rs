@@ -432,3 +432,41 @@ fn bsrem_rdp_smooths_and_keeps_the_quantitation() {
     assert!(e.contains("BSREM"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A μ-map that does not cover the field of view is refused, naming its extent; one that does
+/// is taken (and the model then corrects attenuation).
+#[test]
+fn a_mu_map_short_of_the_field_of_view_is_refused() {
+    let dir = scratch("tomors-pet-mu");
+    let study = acquire(&dir, "study", &phantom(1000.0, 1.0), 1.0, "");
+    let write_mu = |name: &str, g: &ImageGrid| {
+        let path = dir.join(name);
+        let mu = Array3::<f32>::from_elem((g.shape()[0], g.shape()[1], g.shape()[2]), 0.096);
+        tomors::io::interfile::write_interfile_image(&path, mu.view(), g).unwrap();
+        path
+    };
+    // The scanner's field of view: radius ~60 mm; a μ-map 80 mm wide misses its edge.
+    let short = write_mu(
+        "short.hv",
+        &ImageGrid::new_3d([15, 20, 20], [2.0, 4.0, 4.0]).unwrap(),
+    );
+    let whole = write_mu(
+        "whole.hv",
+        &ImageGrid::new_3d([17, 40, 40], [2.0, 4.0, 4.0]).unwrap(),
+    );
+    let o = options(PetQuantitationOptions::default());
+    let run = |mu: PathBuf| {
+        reconstruct_pet(
+            &PetData::Sinogram(study.clone()),
+            None,
+            Some(&tomors::pipeline::MuMap::Interfile(mu)),
+            &o,
+            None,
+        )
+    };
+    let e = run(short).expect_err("refused").to_string();
+    assert!(e.contains("μ-map spans") && e.contains("in y"), "{e}");
+    let r = run(whole).unwrap();
+    assert!(r.corrected.contains(&"ATTN"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

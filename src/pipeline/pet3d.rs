@@ -378,6 +378,7 @@ pub fn reconstruct_pet(
             let mu = match source {
                 MuMap::Interfile(path) => {
                     let (m, g) = read_interfile_image(path)?;
+                    check_mu_covers(path, &g, &grid, fov_radius(&layout))?;
                     let m = m.mapv(|v| v * 0.1);
                     let from = patient_grid(&g)?;
                     settings.push(format!("μ-map {} (1/cm → 1/mm)", path.display()));
@@ -617,6 +618,43 @@ fn read_sensitivity(path: &Path, grid: &ImageGrid) -> Result<ndarray::ArrayD<f32
         )));
     }
     Ok(s.into_dyn())
+}
+
+/// Refuses a μ-map (`path`, on `mu`) whose box does not hold the reconstruction's: the
+/// image's slices and the field of view's circle of radius `fov` about the image's axis, to
+/// within half an image voxel. Attenuation would silently go uncorrected where it does not
+/// reach.
+fn check_mu_covers(path: &Path, mu: &ImageGrid, image: &ImageGrid, fov: f64) -> Result<()> {
+    let span = |g: &ImageGrid, k: usize| {
+        let (o, d, n) = (g.origin()[k], g.spacing()[k], g.shape()[k] as f64);
+        (o - d / 2.0, o + (n - 0.5) * d)
+    };
+    let (slices, rows, cols) = (span(image, 0), span(image, 1), span(image, 2));
+    let centre = |(a, b): (f64, f64)| (a + b) / 2.0;
+    let need = [
+        slices,
+        (centre(rows) - fov, centre(rows) + fov),
+        (centre(cols) - fov, centre(cols) + fov),
+    ];
+    let axes = ["z", "y", "x"];
+    for k in 0..3 {
+        let (have, want) = (span(mu, k), need[k]);
+        let slack = image.spacing()[k] / 2.0;
+        if have.0 > want.0 + slack || have.1 < want.1 - slack {
+            return Err(Error::InvalidArgument(format!(
+                "{}: the μ-map spans {:.1} to {:.1} mm in {}, but the reconstruction needs \
+                 {:.1} to {:.1} mm (its slices and field of view): attenuation would go \
+                 uncorrected beyond it",
+                path.display(),
+                have.0,
+                have.1,
+                axes[k],
+                want.0,
+                want.1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Radius of the transaxial field of view the layout's tangential bins span, mm.
