@@ -62,6 +62,62 @@ pub struct PetQuantitation {
     pub sul_per_bq_ml: Option<f64>,
 }
 
+/// A frame's radionuclide and timing, from the header and what the user gives.
+struct Frame {
+    nuclide: Radionuclide,
+    /// The scan's start, seconds since 1970-01-01 00:00 on the scanner's clock.
+    series_start_s: f64,
+    /// The frame's start after the scan's, and its duration, s.
+    start_s: f64,
+    duration_s: f64,
+}
+
+impl Frame {
+    /// The frame `window_s` (seconds after the scan start; `None`: the whole acquisition,
+    /// `counted_s` long when the header states no duration) of `acquisition`, of `nuclide`
+    /// over the header's; `purpose` names what needs it in errors.
+    fn new(
+        acquisition: &PetAcquisition,
+        window_s: Option<(f64, f64)>,
+        counted_s: Option<f64>,
+        nuclide: Option<&Radionuclide>,
+        purpose: &str,
+    ) -> Result<Self> {
+        let missing = |what: &str| {
+            Error::InvalidArgument(format!(
+                "{purpose} needs {what}, which the acquisition's header does not state: give it"
+            ))
+        };
+        let nuclide = nuclide
+            .cloned()
+            .or_else(|| acquisition.nuclide.clone())
+            .ok_or_else(|| {
+                missing("the radionuclide (isotope name, gamma halflife, branching factor)")
+            })?;
+        let series_start_s = acquisition
+            .study_start_s
+            .ok_or_else(|| missing("the scan's start (study date and time)"))?;
+        let whole = acquisition
+            .duration_s
+            .or(counted_s)
+            .ok_or_else(|| missing("the frame's duration (image duration (sec))"))?;
+        let (start, end) = window_s.unwrap_or((0.0, whole));
+        let duration_s = end.min(whole) - start;
+        if duration_s.is_nan() || duration_s <= 0.0 {
+            return Err(Error::InvalidArgument(format!(
+                "the frame {start}–{end} s ends before it starts within the acquisition's \
+                 {whole} s: no duration to turn counts into a rate"
+            )));
+        }
+        Ok(Self {
+            nuclide,
+            series_start_s,
+            start_s: acquisition.frame_start_s + start,
+            duration_s,
+        })
+    }
+}
+
 impl PetQuantitation {
     /// The quantitation of a frame `window_s` (seconds after the scan start; `None`: the whole
     /// acquisition, `counted_s` long (the last time tag of list-mode data) when the header
@@ -85,34 +141,18 @@ impl PetQuantitation {
             }
             return Ok(None);
         };
-        let missing = |what: &str| {
-            Error::InvalidArgument(format!(
-                "Bq/mL needs {what}, which the acquisition's header does not state: give it"
-            ))
-        };
-        let nuclide = o
-            .nuclide
-            .clone()
-            .or_else(|| acquisition.nuclide.clone())
-            .ok_or_else(|| {
-                missing("the radionuclide (isotope name, gamma halflife, branching factor)")
-            })?;
-        let series_start_s = acquisition
-            .study_start_s
-            .ok_or_else(|| missing("the scan's start (study date and time)"))?;
-        let whole = acquisition
-            .duration_s
-            .or(counted_s)
-            .ok_or_else(|| missing("the frame's duration (image duration (sec))"))?;
-        let (start, end) = window_s.unwrap_or((0.0, whole));
-        let duration_s = end.min(whole) - start;
-        if duration_s.is_nan() || duration_s <= 0.0 {
-            return Err(Error::InvalidArgument(format!(
-                "the frame {start}–{end} s ends before it starts within the acquisition's \
-                 {whole} s: no duration to turn counts into a rate"
-            )));
-        }
-        let frame_start_s = acquisition.frame_start_s + start;
+        let Frame {
+            nuclide,
+            series_start_s,
+            start_s: frame_start_s,
+            duration_s,
+        } = Frame::new(
+            acquisition,
+            window_s,
+            counted_s,
+            o.nuclide.as_ref(),
+            "Bq/mL",
+        )?;
         let live_fraction = o.live_fraction.unwrap_or(1.0);
         let scale = ActivityScale::new(
             &calibration,
@@ -277,32 +317,23 @@ pub fn phantom_calibration(
     nuclide: Option<&Radionuclide>,
     live_fraction: Option<f64>,
 ) -> Result<PhantomCalibration> {
-    let missing = |what: &str| {
-        Error::InvalidArgument(format!(
-            "a phantom calibration needs {what}, which the acquisition's header does not \
-             state: give it"
-        ))
-    };
-    let nuclide = nuclide
-        .cloned()
-        .or_else(|| acquisition.nuclide.clone())
-        .ok_or_else(|| missing("the phantom's radionuclide"))?;
-    let start = acquisition
-        .study_start_s
-        .ok_or_else(|| missing("the scan's start (study date and time)"))?;
-    let whole = acquisition
-        .duration_s
-        .ok_or_else(|| missing("the frame's duration (image duration (sec))"))?;
-    let (from, to) = window_s.unwrap_or((0.0, whole));
+    let frame = Frame::new(
+        acquisition,
+        window_s,
+        None,
+        nuclide,
+        "a phantom calibration",
+    )?;
     let (mean, voxels) = phantom_mean(image)?;
     let calibration = PetCalibration::from_phantom(
         mean,
         concentration_bq_ml,
-        &nuclide,
-        start + acquisition.frame_start_s + from - assay_s,
-        to.min(whole) - from,
+        &frame.nuclide,
+        frame.series_start_s + frame.start_s - assay_s,
+        frame.duration_s,
         live_fraction.unwrap_or(1.0),
     )?;
+    let nuclide = frame.nuclide;
     Ok(PhantomCalibration {
         calibration,
         nuclide,
