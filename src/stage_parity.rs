@@ -7,6 +7,7 @@ use crate::backend::Stage;
 use crate::backend::engine::{Buf, Engine};
 use crate::backend::layout::{
     BsremParams, EmParams, NmiParams, Params, PetParams, PriorParams, ResampleParams, SpectParams,
+    SssParams,
 };
 use crate::geometry::pet::{PetScanner, SinogramLayout, TofBins};
 use crate::geometry::{
@@ -128,6 +129,48 @@ fn case(stage: Stage) -> Case {
         ..pp
     };
     let slab_image = pet_image / 6 * 3;
+    // Single scatter: a coarse 7 × 6 × 5 image of 10 mm voxels, 23 scatter points inside it,
+    // 3 rings of 12 detectors on a radius of 80 mm.
+    let sss = SssParams {
+        nx: 7,
+        ny: 6,
+        nz: 5,
+        n_points: 23,
+        n_detectors: 36,
+        n_rings: 3,
+        n_crystals: 12,
+        n_table: 17,
+        n_views: 0,
+        n_planes: 0,
+        n_tang: 0,
+        len: 0,
+        origin: [-30.0, -25.0, -20.0, 0.0],
+        inv_spacing: [0.1, 0.1, 0.1, 0.0],
+        step: [4.0, 80.0, 0.0, 0.0],
+        min_cos: [0.05, 0.0, 0.0, 0.0],
+    };
+    let sss_voxels = (sss.nx * sss.ny * sss.nz) as usize;
+    let sss_points: Vec<[f32; 4]> = (0..sss.n_points)
+        .map(|_| {
+            [
+                -30.0 + 60.0 * rng.next_f32(),
+                -25.0 + 50.0 * rng.next_f32(),
+                -20.0 + 40.0 * rng.next_f32(),
+                0.01 * 1000.0 * rng.next_f32(),
+            ]
+        })
+        .collect();
+    let sss_detectors: Vec<[f32; 4]> = (0..sss.n_detectors)
+        .map(|d| {
+            let angle = std::f32::consts::TAU * (d % 12) as f32 / 12.0;
+            [
+                80.0 * angle.sin(),
+                -80.0 * angle.cos(),
+                20.0 * (d / 12) as f32 - 20.0,
+                0.0,
+            ]
+        })
+        .collect();
     match stage {
         Stage::PetForward => Case {
             params: words(std::slice::from_ref(&slab)),
@@ -503,6 +546,84 @@ fn case(stage: Stage) -> Case {
             grid: Grid::Invocations(frames),
             output: Output::Float,
         },
+        Stage::SssIntegrals => {
+            let q = SssParams {
+                len: sss.n_detectors * sss.n_points,
+                ..sss
+            };
+            Case {
+                params: words(std::slice::from_ref(&q)),
+                reads: vec![
+                    f32s(random(&mut rng, sss_voxels, 0.0, 5.0)),
+                    f32s(random(&mut rng, sss_voxels, 0.0, 0.01)),
+                    words(&sss_points),
+                    words(&sss_detectors),
+                ],
+                out_len: 2 * q.len as usize,
+                out_init: None,
+                grid: Grid::Linear(q.len as usize),
+                output: Output::Float,
+            }
+        }
+        Stage::SssPairs => {
+            let q = SssParams {
+                len: sss.n_detectors * sss.n_detectors,
+                ..sss
+            };
+            let legs = (sss.n_detectors * sss.n_points) as usize;
+            let table: Vec<[f32; 2]> = (0..sss.n_table)
+                .map(|j| [0.05 + 0.1 * j as f32, 1.0 + 0.02 * j as f32])
+                .collect();
+            let integrals: Vec<[f32; 2]> = (0..legs)
+                .map(|_| [5.0 * rng.next_f32(), 2.0 * rng.next_f32()])
+                .collect();
+            Case {
+                params: words(std::slice::from_ref(&q)),
+                reads: vec![
+                    words(&sss_points),
+                    words(&sss_detectors),
+                    words(&integrals),
+                    words(&table),
+                ],
+                out_len: q.len as usize,
+                out_init: None,
+                grid: Grid::Linear(q.len as usize),
+                output: Output::Float,
+            }
+        }
+        Stage::SssInterpolate => {
+            let (views, planes, tang) = (5u32, 7u32, 9u32);
+            let q = SssParams {
+                n_views: views,
+                n_planes: planes,
+                n_tang: tang,
+                len: views * planes * tang,
+                ..sss
+            };
+            let (nr, nc) = (sss.n_rings as f32, sss.n_crystals as f32);
+            let lors: Vec<[f32; 4]> = (0..views * tang)
+                .map(|_| [nc * rng.next_f32(), nc * rng.next_f32(), 0.0, 0.0])
+                .collect();
+            let table: Vec<[f32; 4]> = (0..planes)
+                .map(|_| {
+                    let w = (nr - 1.0) * rng.next_f32();
+                    [w, (nr - 1.0) * rng.next_f32(), 1.0 + (w * 3.0).floor(), 0.0]
+                })
+                .collect();
+            let nd = sss.n_detectors as usize;
+            Case {
+                params: words(std::slice::from_ref(&q)),
+                reads: vec![
+                    words(&lors),
+                    words(&table),
+                    f32s(random(&mut rng, nd * nd, 0.0, 3.0)),
+                ],
+                out_len: q.len as usize,
+                out_init: None,
+                grid: Grid::Linear(q.len as usize),
+                output: Output::Float,
+            }
+        }
         Stage::SpectRotateAdjoint => {
             let acc = SpectParams {
                 accumulate: 1,

@@ -517,6 +517,47 @@ wgsl_struct! {
     }
 }
 
+wgsl_struct! {
+    /// Uniform parameters of the single-scatter stages (`sss_integrals`, `sss_pairs`,
+    /// `sss_interpolate`).
+    ///
+    /// Mirrors `struct SssParams` in `shaders/shared/sss.wgsl`.
+    pub struct SssParams {
+        /// Coarse image columns (x).
+        pub nx: u32,
+        /// Coarse image rows (y).
+        pub ny: u32,
+        /// Coarse image slices (z).
+        pub nz: u32,
+        /// Scatter points.
+        pub n_points: u32,
+        /// Downsampled detectors, ring-major (`n_rings · n_crystals`).
+        pub n_detectors: u32,
+        /// Downsampled rings.
+        pub n_rings: u32,
+        /// Downsampled crystals per ring.
+        pub n_crystals: u32,
+        /// Entries of the angular table over cos θ ∈ [−1, 1].
+        pub n_table: u32,
+        /// `sss_interpolate`: the layout's views.
+        pub n_views: u32,
+        /// `sss_interpolate`: the layout's planes.
+        pub n_planes: u32,
+        /// `sss_interpolate`: the layout's tangential bins.
+        pub n_tang: u32,
+        /// Invocations of this dispatch.
+        pub len: u32,
+        /// Centre of coarse voxel (0, 0, 0): x, y, z (mm), 0.
+        pub origin: [f32; 4],
+        /// 1 / coarse voxel size: x, y, z (1/mm), 0.
+        pub inv_spacing: [f32; 4],
+        /// Sample step along a leg (mm), effective ring radius (mm), 0, 0.
+        pub step: [f32; 4],
+        /// Smallest cosine of incidence of a pair's line on its crystals; 0, 0, 0.
+        pub min_cos: [f32; 4],
+    }
+}
+
 /// A list-mode event as the PET stages read it: transaxial table index (unmashed view ·
 /// tangential bins + tangential index), ring of end 1, ring of end 2, TOF bin.
 pub(crate) type PetEvent = [u32; 4];

@@ -12,6 +12,7 @@ pub(crate) mod models;
 pub(crate) mod nmi;
 pub(crate) mod resample;
 pub(crate) mod resident;
+pub(crate) mod sss;
 pub mod stage;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -6,12 +6,16 @@
 
 pub mod attenuation;
 pub mod decay;
+pub mod pet_scatter;
 pub mod quantitation;
 pub mod randoms;
 pub mod scatter;
 
 pub use attenuation::{HuToMu, bone_ct_number, cortical_bone_mu, water_mu};
 pub use decay::Radionuclide;
+pub use pet_scatter::{
+    SingleScatter, SingleScatterOptions, TailFit, TailFitOptions, fit_tails, single_scatter,
+};
 pub use quantitation::{ActivityScale, PetCalibration, Sex, SuvInputs, lean_body_mass_kg};
 pub use randoms::{
     RandomsEstimate, ml_singles, randoms_from_delayeds, randoms_from_fan_sums, randoms_from_singles,

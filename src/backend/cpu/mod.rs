@@ -27,6 +27,9 @@ mod spect_blur_rows_sum;
 mod spect_rotate;
 mod spect_rotate_adjoint;
 mod spect_spread_rows;
+mod sss_integrals;
+mod sss_interpolate;
+mod sss_pairs;
 
 pub(crate) use adjoint_project::adjoint_project;
 pub(crate) use backproject_fbp::backproject_fbp;
@@ -49,6 +52,9 @@ pub(crate) use spect_blur_rows_sum::spect_blur_rows_sum;
 pub(crate) use spect_rotate::spect_rotate;
 pub(crate) use spect_rotate_adjoint::spect_rotate_adjoint;
 pub(crate) use spect_spread_rows::spect_spread_rows;
+pub(crate) use sss_integrals::sss_integrals;
+pub(crate) use sss_interpolate::sss_interpolate;
+pub(crate) use sss_pairs::sss_pairs;
 
 use crate::backend::Stage;
 use bytemuck::{cast_slice as r, cast_slice_mut as w, from_bytes};
@@ -120,5 +126,24 @@ pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]
         Stage::SpectSpreadRows => {
             spect_spread_rows(from_bytes(p), r(reads[0]), reads[1], r(reads[2]), w(out))
         }
+        Stage::SssIntegrals => sss_integrals(
+            from_bytes(p),
+            r(reads[0]),
+            r(reads[1]),
+            r(reads[2]),
+            r(reads[3]),
+            w(out),
+        ),
+        Stage::SssInterpolate => {
+            sss_interpolate(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
+        }
+        Stage::SssPairs => sss_pairs(
+            from_bytes(p),
+            r(reads[0]),
+            r(reads[1]),
+            r(reads[2]),
+            r(reads[3]),
+            w(out),
+        ),
     }
 }

@@ -4,5 +4,5 @@
 mod scanner;
 mod sinogram;
 
-pub use scanner::{MM_PER_PS, PetScanner, TofBins};
+pub use scanner::{EnergyWindow, MM_PER_PS, PetScanner, TofBins};
 pub use sinogram::{Crystal, Segment, SinogramBin, SinogramLayout};

@@ -3,3 +3,4 @@
 pub(crate) mod pet;
 pub(crate) mod rays;
 pub(crate) mod spect;
+pub(crate) mod sss;
