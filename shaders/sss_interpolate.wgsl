@@ -1,9 +1,13 @@
-// Single scatter, step 3: the scatter of every line of response of the layout, interpolated
-// (linearly in the four coordinates: ring and crystal position of each end) from the full,
-// symmetric matrix of the downsampled detectors, times the line's weight (crystal pairs it
-// sums). `lors[view · n_tang + t]` holds the continuous crystal positions (u₁, u₂) of its
-// ends on the downsampled ring (periodic in n_crystals); `planes[plane]` the continuous ring
-// positions (w₁, w₂) (clamped to the downsampled rings) and the weight.
+// Single scatter, step 3: the scatter of every line of response of the layout: the sum over
+// scatter points interpolated (linearly in the four coordinates: ring and crystal position of
+// each end) from the full, symmetric matrix of the downsampled detectors, times the line's own
+// factor L²/(cos′₁ cos′₂) = 4R²L⁴/c⁴ (L its length, c its chord in the transaxial plane, R the
+// ring radius: both ends meet the cylinder at cos′ = c²/(2RL)) and its weight (crystal pairs
+// it sums). The factor grows without bound towards tangent lines, so it is applied to each
+// line, never interpolated. `lors[view · n_tang + t]` holds the continuous crystal positions
+// (u₁, u₂) of its ends on the downsampled ring (periodic in n_crystals) and c²; `planes[plane]`
+// the continuous ring positions (w₁, w₂) (clamped to the downsampled rings), the weight and
+// the squared axial distance of the ends.
 // Grid: linear over n_views · n_planes · n_tang, in the layout's order [view, plane, t].
 
 @group(0) @binding(0) var<uniform> p: SssParams;
@@ -42,5 +46,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let b = u32(r2 * n_crystals + c2);
         sum += w * pairs[a * p.n_detectors + b];
     }
-    scatter[i] = sum * pl.z;
+    let c2 = lor.z;
+    let l2 = c2 + pl.w;
+    scatter[i] = sum * pl.z * (4.0 * p.step.y * p.step.y * l2 * l2 / (c2 * c2));
 }

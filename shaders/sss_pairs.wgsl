@@ -1,13 +1,13 @@
-// Single scatter, step 2: the scatter of every pair of downsampled detectors (a, b), a < b
-// (the host mirrors the matrix; b ≤ a is written 0), in the units of the projector's line
-// integrals (physics::pet_scatter documents the model):
-//   s_ab = L²/(cos′_a cos′_b) · Σ_s w_s · g(θ) · cos_a cos_b / (r_a² r_b²)
+// Single scatter, step 2: the sum over scatter points of every pair of downsampled detectors
+// (a, b), a < b (the host mirrors the matrix; b ≤ a is written 0); physics::pet_scatter
+// documents the model, whose line factor L²/(cos′_a cos′_b) sss_interpolate applies:
+//   Σ_ab = Σ_s w_s · g(θ) · cos_a cos_b / (r_a² r_b²)
 //          · (E_sa e^(−M_sa − k(θ) M_sb) + E_sb e^(−M_sb − k(θ) M_sa))
 // w_s = μ_s · V_s of scatter point s; (E, M) its integrals to each detector; θ the scattering
 // angle; g(θ) = (dσ_KN/dΩ)(θ)/σ_KN(511 keV) · ε(E′)/ε(511 keV) and k(θ) = σ_KN(E′)/σ_KN(511)
 // from the table (linear in cos θ); cos_a, cos_b the incidence of the scattered legs on the
-// crystals, cos′ that of the line a–b itself, L its length. Pairs whose line meets a crystal
-// more obliquely than p.min_cos.x are 0.
+// crystals. Pairs whose line a–b meets a crystal more obliquely than p.min_cos.x (no line of
+// response of a layout comes near) are 0.
 // Grid: linear over n_detectors², index a · n_detectors + b.
 
 @group(0) @binding(0) var<uniform> p: SssParams;
@@ -35,8 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let na = vec3<f32>(da.xy, 0.0) / p.step.y;
     let nb = vec3<f32>(db.xy, 0.0) / p.step.y;
     let ab = db - da;
-    let l2 = dot(ab, ab);
-    let l = sqrt(l2);
+    let l = sqrt(dot(ab, ab));
     let ca_line = -dot(ab, na) / l;
     let cb_line = dot(ab, nb) / l;
     if ca_line < p.min_cos.x || cb_line < p.min_cos.x {
@@ -65,5 +64,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let legs = ia.x * exp(-ia.y - g.y * ib.y) + ib.x * exp(-ib.y - g.y * ia.y);
         sum += pt.w * g.x * cos_a * cos_b / (ra2 * rb2) * legs;
     }
-    pairs[i] = sum * l2 / (ca_line * cb_line);
+    pairs[i] = sum;
 }

@@ -602,12 +602,21 @@ fn case(stage: Stage) -> Case {
             };
             let (nr, nc) = (sss.n_rings as f32, sss.n_crystals as f32);
             let lors: Vec<[f32; 4]> = (0..views * tang)
-                .map(|_| [nc * rng.next_f32(), nc * rng.next_f32(), 0.0, 0.0])
+                .map(|_| {
+                    let chord = 40.0 + 100.0 * rng.next_f32();
+                    [nc * rng.next_f32(), nc * rng.next_f32(), chord * chord, 0.0]
+                })
                 .collect();
             let table: Vec<[f32; 4]> = (0..planes)
                 .map(|_| {
                     let w = (nr - 1.0) * rng.next_f32();
-                    [w, (nr - 1.0) * rng.next_f32(), 1.0 + (w * 3.0).floor(), 0.0]
+                    let dz = 30.0 * rng.next_f32();
+                    [
+                        w,
+                        (nr - 1.0) * rng.next_f32(),
+                        1.0 + (w * 3.0).floor(),
+                        dz * dz,
+                    ]
                 })
                 .collect();
             let nd = sss.n_detectors as usize;

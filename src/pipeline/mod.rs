@@ -11,6 +11,7 @@ mod pet3d;
 mod pet_ct;
 mod pet_fusion;
 mod pet_quant;
+mod pet_scatter;
 mod register;
 mod spect_ct;
 mod summary;
@@ -26,6 +27,7 @@ pub use pet_fusion::{
 pub use pet_quant::{
     PetQuantitation, PetQuantitationOptions, PhantomCalibration, phantom_calibration, phantom_mean,
 };
+pub use pet_scatter::{ScatterEstimate, ScatterEstimationOptions, estimate_scatter};
 pub use pet3d::{MuMap, PetData, PetFiles, PetRecon, PetReconOptions, PetStage, reconstruct_pet};
 pub use register::{register_ct_to_emission, register_ct_to_image};
 pub use spect_ct::{

@@ -5,7 +5,7 @@ use crate::backend::layout::SssParams;
 use rayon::prelude::*;
 
 /// Twin of `sss_interpolate.wgsl`: `scatter[view, plane, t]`, interpolated from the
-/// downsampled detectors' symmetric matrix `pairs`, times the plane's weight.
+/// downsampled detectors' symmetric matrix `pairs`, times the line's factor and weight.
 pub(crate) fn sss_interpolate(
     p: &SssParams,
     lors: &[[f32; 4]],
@@ -38,6 +38,8 @@ pub(crate) fn sss_interpolate(
                 let b = (r2 * n_crystals + c2) as usize;
                 sum += w * pairs[a * p.n_detectors as usize + b];
             }
-            *out = sum * pl[2];
+            let c2 = lor[2];
+            let l2 = c2 + pl[3];
+            *out = sum * pl[2] * (4.0 * p.step[1] * p.step[1] * l2 * l2 / (c2 * c2));
         });
 }

@@ -8,8 +8,8 @@ fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-/// Twin of `sss_pairs.wgsl`: `pairs[a · n_detectors + b]`, the single scatter of detector pair
-/// `a < b` in the projector's units (0 for `b ≤ a` and for pairs seen too obliquely).
+/// Twin of `sss_pairs.wgsl`: `pairs[a · n_detectors + b]`, the sum over scatter points of
+/// detector pair `a < b` (0 for `b ≤ a` and for pairs seen too obliquely).
 pub(crate) fn sss_pairs(
     p: &SssParams,
     points: &[[f32; 4]],
@@ -35,8 +35,7 @@ pub(crate) fn sss_pairs(
             let na = [da[0] / p.step[1], da[1] / p.step[1], 0.0];
             let nb = [db[0] / p.step[1], db[1] / p.step[1], 0.0];
             let ab = [db[0] - da[0], db[1] - da[1], db[2] - da[2]];
-            let l2 = dot(ab, ab);
-            let l = l2.sqrt();
+            let l = dot(ab, ab).sqrt();
             let ca_line = -dot(ab, na) / l;
             let cb_line = dot(ab, nb) / l;
             if ca_line < p.min_cos[0] || cb_line < p.min_cos[0] {
@@ -66,6 +65,6 @@ pub(crate) fn sss_pairs(
                     + ib[s][0] * (-ib[s][1] - g[1] * ia[s][1]).exp();
                 sum += pt[3] * g[0] * cos_a * cos_b / (ra2 * rb2) * legs;
             }
-            *out = sum * l2 / (ca_line * cb_line);
+            *out = sum;
         });
 }
