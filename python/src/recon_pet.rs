@@ -10,8 +10,8 @@ use tomors::io::acquisition::parse_date_time;
 use tomors::io::dicom::{ReadLimits, SeriesSelect, read_ct_series};
 use tomors::physics::{PetCalibration, Radionuclide, Sex};
 use tomors::pipeline::{
-    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, phantom_calibration,
-    reconstruct_pet,
+    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, ScatterEstimationOptions,
+    phantom_calibration, reconstruct_pet,
 };
 
 use super::io::grid_tuple;
@@ -23,7 +23,7 @@ fn invalid(py: Python<'_>, message: String) -> PyErr {
 
 /// Arguments as `tomors.recon_pet` passes them (keywords there, positions here).
 #[pyfunction]
-#[pyo3(signature = (listmode, sinogram, norm, mu, ct, background, span, mash, window, iterations, subsets, voxel, post_filter_fwhm, list_mode, sensitivity, randoms, randoms_estimate, rdp_beta, rdp_gamma, bsrem_iterations, calibration, phantom_bq_ml, phantom_assay_time, isotope, weight_kg, height_m, sex, injected_bq, injection_time, live_fraction, max_resident_bytes, backend, output_dir, progress))]
+#[pyo3(signature = (listmode, sinogram, norm, mu, ct, background, span, mash, window, iterations, subsets, voxel, post_filter_fwhm, list_mode, sensitivity, randoms, randoms_estimate, rdp_beta, rdp_gamma, bsrem_iterations, calibration, phantom_bq_ml, phantom_assay_time, isotope, weight_kg, height_m, sex, injected_bq, injection_time, live_fraction, scatter, scatter_iterations, max_resident_bytes, backend, output_dir, progress))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn recon_pet<'py>(
     py: Python<'py>,
@@ -57,6 +57,8 @@ pub(crate) fn recon_pet<'py>(
     injected_bq: Option<f64>,
     injection_time: Option<String>,
     live_fraction: Option<f64>,
+    scatter: &str,
+    scatter_iterations: Int<usize>,
     max_resident_bytes: Option<Int<u64>>,
     backend: &str,
     output_dir: Option<PathBuf>,
@@ -119,6 +121,19 @@ pub(crate) fn recon_pet<'py>(
         .map(parse_date_time)
         .transpose()
         .py_err(py)?;
+    let scatter = match scatter {
+        "none" => None,
+        "sss" => Some(ScatterEstimationOptions {
+            iterations: scatter_iterations.0,
+            ..ScatterEstimationOptions::new(subsets.0)
+        }),
+        other => {
+            return Err(invalid(
+                py,
+                format!("scatter {other:?}; expected \"sss\" or \"none\""),
+            ));
+        }
+    };
     let options = PetReconOptions {
         span: span.0,
         view_mashing: mash.0,
@@ -138,6 +153,7 @@ pub(crate) fn recon_pet<'py>(
             .transpose()
             .py_err(py)?,
         bsrem_iterations: bsrem_iterations.0,
+        scatter,
         quantitation,
         backend: backend.parse().py_err(py)?,
         ..PetReconOptions::default()
@@ -160,6 +176,7 @@ pub(crate) fn recon_pet<'py>(
                 PetStage::Normalisation => ("normalisation", 0, 0),
                 PetStage::Attenuation => ("attenuation", 0, 0),
                 PetStage::Randoms => ("randoms", 0, 0),
+                PetStage::Scatter { done, of } => ("scatter", done, of),
                 PetStage::Iteration { done, of } => ("iteration", done, of),
             };
             Python::attach(|py| {
@@ -203,6 +220,8 @@ pub(crate) fn recon_pet<'py>(
     d.set_item("corrected", r.corrected.clone())?;
     d.set_item("reconstruction_method", r.reconstruction_method.clone())?;
     d.set_item("grid", grid_tuple(&r.grid))?;
+    d.set_item("randoms_fraction", r.randoms_fraction)?;
+    d.set_item("scatter_fraction", r.scatter.as_ref().map(|s| s.fraction))?;
     if let Some(q) = &r.quantitation {
         let qd = PyDict::new(py);
         qd.set_item("nuclide", q.nuclide.name())?;

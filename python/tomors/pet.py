@@ -49,7 +49,8 @@ class PetReconResult:
     grid: PatientGrid
     """Where the voxels lie (scanner coordinates: LPS for a head-first supine patient)."""
     corrected: List[str]
-    """DICOM Corrected Image terms of what the model and scaling applied (NORM, ATTN, RAN, DECY)."""
+    """DICOM Corrected Image terms of what the model and scaling applied (NORM, ATTN, RAN, SCAT,
+    DECY)."""
     quantitation: Optional[dict]
     """With a calibration: ``nuclide``, ``half_life_s``, ``positron_fraction``, ``frame_start_s``,
     ``duration_s``, ``decay_factor``, ``bq_ml_per_unit``, ``calibration``, ``live_fraction``,
@@ -62,6 +63,10 @@ class PetReconResult:
     """List-mode OSEM's sensitivity image (pass it on to later frames as a file written with
     ``output_dir``)."""
     reconstruction_method: str
+    randoms_fraction: Optional[float]
+    """Randoms (or the given background) over prompts."""
+    scatter_fraction: Optional[float]
+    """Scatter over prompts minus randoms, with ``scatter="sss"``."""
     settings: List[str]
     warnings: List[str]
     files: Optional[Dict[str, object]] = field(default=None, repr=False)
@@ -116,6 +121,8 @@ def recon_pet(
     injected_mbq: Optional[float] = None,
     injection_time: Optional[TimeLike] = None,
     live_fraction: Optional[float] = None,
+    scatter: str = "none",
+    scatter_iterations: int = 3,
     max_resident_bytes: Optional[int] = None,
     backend: str = "auto",
     output_dir: Optional[PathLike] = None,
@@ -137,6 +144,11 @@ def recon_pet(
     (ISO string or naive datetime on the scanner's clock) over the header's. ``live_fraction``:
     the dead-time correction, in (0, 1]. Times are the scanner's local clock.
 
+    ``scatter="sss"``: scatter by single scatter simulation from the μ-map and the image,
+    scaled to the data's tails outside the object, in a loop of ``scatter_iterations``
+    simulations with the reconstruction (needs ``mu`` or ``ct``; non-TOF);
+    ``result.scatter_fraction`` reports it.
+
     ``progress(stage, done, of)`` is called at each step. Raises ``InvalidArgumentError`` naming
     what is missing or wrong (no radionuclide, no duration, a negative weight, SUV without a
     calibration)."""
@@ -155,7 +167,8 @@ def recon_pet(
         phantom_bq_ml,
         _time(phantom_assay_time, "phantom_assay_time"), isotope, weight_kg, height_m, sex,
         None if injected_mbq is None else float(injected_mbq) * 1e6,
-        _time(injection_time, "injection_time"), live_fraction, max_resident_bytes, backend,
+        _time(injection_time, "injection_time"), live_fraction, scatter, scatter_iterations,
+        max_resident_bytes, backend,
         None if output_dir is None else Path(output_dir), progress,
     )
     files = d["files"]
@@ -172,6 +185,8 @@ def recon_pet(
         mu_map=d["mu_map"],
         sensitivity=d["sensitivity"],
         reconstruction_method=d["reconstruction_method"],
+        randoms_fraction=d["randoms_fraction"],
+        scatter_fraction=d["scatter_fraction"],
         settings=list(d["settings"]),
         warnings=list(d["warnings"]),
         files=files,

@@ -11,6 +11,7 @@ mod rigid;
 pub use body::body_mask;
 pub use page::Page;
 pub use register::{Registration, RegistrationOptions, register_rigid};
+pub(crate) use render::log_profile_chart;
 pub use render::{Colormap, Overlay, Plane, Window, fuse, plane_image};
 pub use resample::{Resampling, resample};
 pub use rigid::Rigid;

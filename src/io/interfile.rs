@@ -17,7 +17,7 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::ImageGrid;
-use crate::geometry::pet::{PetScanner, SinogramLayout};
+use crate::geometry::pet::{EnergyWindow, PetScanner, SinogramLayout};
 use ndarray::{Array3, ArrayD, ArrayView3, ArrayViewD, IxDyn};
 use std::path::{Path, PathBuf};
 
@@ -428,11 +428,27 @@ fn scanner_of(h: &InterfileHeader) -> Result<PetScanner> {
     let s = PetScanner::new(&name, rings, crystals, radius, depth, spacing)
         .and_then(|s| s.with_view_offset(offset))
         .map_err(|e| h.format_error(format!("scanner parameters: {e}")))?;
-    Ok(if name.eq_ignore_ascii_case("siemens mmr") {
+    let s = if name.eq_ignore_ascii_case("siemens mmr") {
         PetScanner::mmr()
     } else {
         s
-    })
+    };
+    energy_window_of(h, s)
+}
+
+/// `scanner` with the header's energy window (`energy window lower level (keV) [1]`, `upper`)
+/// and resolution (`energy resolution`, FWHM / E at 511 keV), where it states them.
+///
+/// # Errors
+/// [`Error::Format`] for values that are not numbers or a window that does not hold 511 keV.
+pub(crate) fn energy_window_of(h: &InterfileHeader, scanner: PetScanner) -> Result<PetScanner> {
+    let w = scanner.energy_window();
+    let lower = h.number_or("energy window lower level (kev) [1]", w.lower_kev)?;
+    let upper = h.number_or("energy window upper level (kev) [1]", w.upper_kev)?;
+    let resolution = h.number_or("energy resolution", w.resolution)?;
+    let window = EnergyWindow::new(lower, upper, resolution)
+        .map_err(|e| h.format_error(format!("energy window: {e}")))?;
+    Ok(scanner.with_energy_window(window))
 }
 
 /// Reads STIR Interfile projection data (`.hs`): the sinogram in tomors' order
@@ -609,7 +625,11 @@ pub fn write_interfile_sinogram(
          Average depth of interaction (cm) := {}\nDistance between rings (cm) := {}\n\
          Default bin size (cm) := {}\nView offset (degrees) := {}\n\
          Maximum number of non-arc-corrected bins := {}\n\
-         Default number of arc-corrected bins := {}\nend scanner parameters:=\n\
+         Default number of arc-corrected bins := {}\n\
+         Energy resolution := {}\nReference energy (in keV) := 511\n\
+         end scanner parameters:=\n\
+         number of energy windows := 1\n%energy window lower level (keV) [1] := {}\n\
+         %energy window upper level (keV) [1] := {}\n\
          number of time frames := 1\n!END OF INTERFILE :=\n",
         s.name(),
         segs.len(),
@@ -629,6 +649,9 @@ pub fn write_interfile_sinogram(
         s.view_offset().to_degrees(),
         layout.tangential(),
         layout.tangential(),
+        s.energy_window().resolution,
+        s.energy_window().lower_kev,
+        s.energy_window().upper_kev,
     );
     write_pair(path, &header, &data_path, &bytes)
 }

@@ -166,6 +166,8 @@ impl ListModeFile {
                 )));
             }
         };
+        // The energy window the header states (the real mMR file: 430–610 keV).
+        let scanner = super::interfile::energy_window_of(&header, scanner)?;
         if scanner.rings() != rings
             || u64::from(scanner.crystals_per_ring()) != 2 * u64::from(views)
         {

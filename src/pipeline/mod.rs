@@ -28,7 +28,9 @@ pub use pet_quant::{
     PetQuantitation, PetQuantitationOptions, PhantomCalibration, phantom_calibration, phantom_mean,
 };
 pub use pet_scatter::{ScatterEstimate, ScatterEstimationOptions, estimate_scatter};
-pub use pet3d::{MuMap, PetData, PetFiles, PetRecon, PetReconOptions, PetStage, reconstruct_pet};
+pub use pet3d::{
+    MuMap, PetData, PetFiles, PetRecon, PetReconOptions, PetStage, ScatterSummary, reconstruct_pet,
+};
 pub use register::{register_ct_to_emission, register_ct_to_image};
 pub use spect_ct::{
     DecayCorrection, ScatterCorrection, SpectCt, SpectCtFiles, SpectCtOptions, Stage, spect_ct,

@@ -15,6 +15,7 @@ use ndarray::{Array2, Array3, Ix3};
 
 use super::attenuation::attenuation_map;
 use super::pet_quant::{PetQuantitation, PetQuantitationOptions};
+use super::pet_scatter::{ScatterEstimationOptions, estimate_scatter};
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
 use crate::fusion::{
@@ -95,6 +96,9 @@ pub struct PetReconOptions {
     pub prior: Option<Prior>,
     /// BSREM iterations after OSEM when `prior` is given (default 10).
     pub bsrem_iterations: usize,
+    /// Scatter by single scatter simulation, scaled to the tails ([`estimate_scatter`]; needs
+    /// a μ-map; non-TOF layouts). Default: none.
+    pub scatter: Option<ScatterEstimationOptions>,
     /// Calibration, radionuclide, patient and injection for Bq/mL and SUV (over the header's).
     pub quantitation: PetQuantitationOptions,
     /// Where to run.
@@ -120,6 +124,7 @@ impl Default for PetReconOptions {
             max_resident_bytes: None,
             prior: None,
             bsrem_iterations: 10,
+            scatter: None,
             quantitation: PetQuantitationOptions::default(),
             backend: Backend::Auto,
         }
@@ -137,6 +142,13 @@ pub enum PetStage {
     Attenuation,
     /// Randoms from the delayeds.
     Randoms,
+    /// Scatter simulation `done` of `of` finished.
+    Scatter {
+        /// Simulations done.
+        done: usize,
+        /// Simulations planned.
+        of: usize,
+    },
     /// OSEM iteration `done` of `of` finished.
     Iteration {
         /// Iterations done.
@@ -160,7 +172,7 @@ pub struct PetRecon {
     /// written series joins them.
     pub reference: Option<Reference>,
     /// The corrections in the model, DICOM Corrected Image terms (`NORM`, `ATTN`, `RAN`,
-    /// `DECY`).
+    /// `SCAT`, `DECY`).
     pub corrected: Vec<&'static str>,
     /// DICOM Reconstruction Method, e.g. `OSEM 3i21s`.
     pub reconstruction_method: String,
@@ -170,10 +182,27 @@ pub struct PetRecon {
     pub mu_map: Option<Array3<f32>>,
     /// The sensitivity image `Aᵀm` of list-mode OSEM (`[z, y, x]`), for later frames.
     pub sensitivity: Option<Array3<f32>>,
+    /// Randoms (or the given background) over prompts, summed over the layout.
+    pub randoms_fraction: Option<f64>,
+    /// Scatter over prompts minus randoms, and the tail fit as a profile across the field
+    /// (per tangential bin: prompts − randoms, scatter), when scatter was estimated.
+    pub scatter: Option<ScatterSummary>,
     /// The settings and what was read, one line each.
     pub settings: Vec<String>,
     /// Warnings (a reconstruction without normalisation, a CT short of the field of view).
     pub warnings: Vec<String>,
+}
+
+/// What [`reconstruct_pet`] reports of its scatter estimate.
+#[derive(Debug, Clone)]
+pub struct ScatterSummary {
+    /// Scatter over prompts minus randoms.
+    pub fraction: f64,
+    /// The tail fit's global scale (about 1 plus the multiple scatter's share when the
+    /// normalisation is in absolute units).
+    pub global_scale: f64,
+    /// Per tangential bin, summed over views and planes: prompts − randoms, and scatter.
+    pub profile: Vec<[f64; 2]>,
 }
 
 /// Files written by [`PetRecon::write`].
@@ -228,6 +257,11 @@ pub fn reconstruct_pet(
              subset, which BSREM's preconditioner does not use; leave out the prior or \
              list mode"
                 .into(),
+        ));
+    }
+    if options.scatter.is_some() && mu.is_none() {
+        return Err(Error::InvalidArgument(
+            "a scatter estimate needs the μ-map (where photons scatter): give --mu or --ct".into(),
         ));
     }
     if options.sensitivity.is_some() && !options.list_mode {
@@ -361,16 +395,20 @@ pub fn reconstruct_pet(
     };
     let patient = patient_grid(&grid)?;
     let mut model = Pet3dProjector::new(layout.clone(), grid.clone(), options.backend)?;
-    match norm {
+    let normalisation = match norm {
         Some(path) => {
             report(PetStage::Normalisation);
-            let n = MmrNormalisation::read(path)?;
-            model = model.with_normalisation(n.factors(&layout)?.view())?;
+            let factors = MmrNormalisation::read(path)?.factors(&layout)?;
+            model = model.with_normalisation(factors.view())?;
             corrected.push("NORM");
             settings.push(format!("normalisation {}", path.display()));
+            Some(factors)
         }
-        None => warnings.push("no normalisation: detector efficiencies assumed equal".into()),
-    }
+        None => {
+            warnings.push("no normalisation: detector efficiencies assumed equal".into());
+            None
+        }
+    };
     let mut reference = None;
     let mu_map = match mu {
         Some(source) => {
@@ -424,6 +462,55 @@ pub fn reconstruct_pet(
     let fov = fov_radius(&layout);
     let x0 = fov_mask(&grid, fov);
     settings.push(format!("field of view: radius {fov:.0} mm"));
+    let prompts_total: f64 = measured.iter().map(|&v| v as f64).sum();
+    let randoms_fraction = background
+        .as_ref()
+        .map(|b| b.iter().map(|&v| v as f64).sum::<f64>() / prompts_total);
+    if let Some(f) = randoms_fraction {
+        settings.push(format!("randoms fraction {:.1} % of prompts", 100.0 * f));
+    }
+    let scatter = match (&options.scatter, &mu_map) {
+        (Some(so), Some(mu)) => {
+            let t = Instant::now();
+            let mut step = |done, of| report(PetStage::Scatter { done, of });
+            let e = estimate_scatter(
+                &model,
+                measured.view(),
+                background.as_ref().map(|b| b.view()),
+                mu.view(),
+                normalisation.as_ref().map(|n| n.view()),
+                Some(x0.view().into_dyn()),
+                so,
+                options.backend,
+                Some(&mut step),
+            )?;
+            settings.push(format!(
+                "scatter: single scatter simulation ({} points, {}×{} detectors), {} loops of \
+                 OSEM {}×{}, tail scale {:.3}, fraction {:.1} % of prompts − randoms, {:.1} s",
+                e.points,
+                e.detectors[0],
+                e.detectors[1],
+                so.iterations,
+                so.osem_iterations,
+                so.subsets,
+                e.fit.global_scale,
+                100.0 * e.scatter_fraction,
+                t.elapsed().as_secs_f64()
+            ));
+            corrected.push("SCAT");
+            let summary = ScatterSummary {
+                fraction: e.scatter_fraction,
+                global_scale: e.fit.global_scale,
+                profile: e.fit.profile.clone(),
+            };
+            background = Some(match background {
+                Some(b) => b + &e.fit.scatter,
+                None => e.fit.scatter,
+            });
+            Some(summary)
+        }
+        _ => None,
+    };
     let osem = Osem {
         background: background.as_ref().map(|b| b.view()),
         x0: Some(x0.view().into_dyn()),
@@ -528,6 +615,8 @@ pub fn reconstruct_pet(
         grid: patient,
         mu_map,
         sensitivity,
+        randoms_fraction,
+        scatter,
         settings,
         warnings,
     })
@@ -847,6 +936,21 @@ impl PetRecon {
                 width: 0.015,
             };
             page.picture("mu 0-0.15/cm", fuse(p.view(), window, None)?.view());
+        }
+        if let Some(sc) = &self.scatter {
+            let measured: Vec<f64> = sc.profile.iter().map(|p| p[0]).collect();
+            let scatter: Vec<f64> = sc.profile.iter().map(|p| p[1]).collect();
+            page.picture(
+                &format!(
+                    "scatter {:.1}%: data white, scatter cyan",
+                    100.0 * sc.fraction
+                ),
+                crate::fusion::log_profile_chart(
+                    &[(&measured, [255, 255, 255]), (&scatter, [0, 220, 255])],
+                    320,
+                )
+                .view(),
+            );
         }
         let mut lines = self.settings.clone();
         lines.extend(self.warnings.iter().map(|w| format!("WARNING: {w}")));

@@ -11,10 +11,11 @@
 //!   - `case` (a stable id: `parallel-256`, `parallel-512`, `parallel-1024`,
 //!     `parallel-512x128`, `spect-nema-128`, `pet2d-nema-256`, `pet3d-mmr-span11`,
 //!     `pet3d-mmr-span1`, `pet3d-tof`, `pet3d-mmr-listmode`, `pet3d-mmr-8-rings`,
-//!     `pet3d-mmr-8-rings-tof`, `cbct-256`, `cbct-512`) and
+//!     `pet3d-mmr-8-rings-tof`, `pet3d-mmr-sss`, `cbct-256`, `cbct-512`) and
 //!     `description`;
 //!   - `backend` (`cpu` or `gpu`) and `device` (threads, or the adapter);
-//!   - `operation`: `forward`, `adjoint`, `fbp`, `fdk`, `osem`, `lm-osem`;
+//!   - `operation`: `forward`, `adjoint`, `fbp`, `fdk`, `osem`, `lm-osem`,
+//!     `single-scatter`;
 //!   - `image` and `data`: the array shapes (`[z, y, x]`, `[views, rows, cols]`, …);
 //!   - `repeat`, `seconds` (the fastest of `repeat` timed runs after a warm-up, end to end:
 //!     uploads and downloads included), `kernel_seconds` (the shaders alone, by wgpu timestamp
@@ -43,13 +44,14 @@ pub struct BenchArgs {
     /// Cases: any of 256, 512, 1024, stack (512²×128), spect (128³ OSEM), pet (256² OSEM),
     /// mmr11, mmr1 (3D PET on the mMR, span 11 or 1), tof (generic TOF scanner), lm (list-mode
     /// OSEM per million mMR events), mmr8 and mmr8tof (8 mMR rings, span 1, 344² × 15: the
-    /// comparison with parallelproj), cbct256 (256³ from 360 × 512²), cbct512 (512³ from
+    /// comparison with parallelproj), sss (single scatter simulation of the NEMA phantom in
+    /// the mMR's span-11 layout), cbct256 (256³ from 360 × 512²), cbct512 (512³ from
     /// 512 × 512²); for cone beam, fbp is FDK.
     #[arg(
         long,
         default_value = "256,512,1024,stack",
         value_delimiter = ',',
-        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm", "mmr8", "mmr8tof", "cbct256", "cbct512"]
+        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm", "mmr8", "mmr8tof", "sss", "cbct256", "cbct512"]
     )]
     cases: Vec<String>,
     /// Backends: any of cpu, gpu (gpu is skipped when wgpu finds no adapter).
@@ -247,7 +249,7 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
             "stack" => bench_parallel(512, 128, 720, &list, ops, repeat, &mut rows)?,
             "spect" => bench_spect(&list, repeat, &mut rows)?,
             "pet" => bench_pet(&list, repeat, &mut rows)?,
-            "mmr11" | "mmr1" | "tof" | "lm" | "mmr8" | "mmr8tof" => {
+            "mmr11" | "mmr1" | "tof" | "lm" | "mmr8" | "mmr8tof" | "sss" => {
                 bench_pet3d(c, &list, repeat, &mut rows)?
             }
             "cbct256" => bench_cone(256, &list, ops, repeat, a.max_buffer_mib, &mut rows)?,
@@ -537,9 +539,13 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
         "lm" => (Pet3dBenchCase::mmr(11), "pet3d-mmr-listmode"),
         "mmr8" => (Pet3dBenchCase::mmr_8_rings(false), "pet3d-mmr-8-rings"),
         "mmr8tof" => (Pet3dBenchCase::mmr_8_rings(true), "pet3d-mmr-8-rings-tof"),
+        "sss" => (Pet3dBenchCase::mmr(11), "pet3d-mmr-sss"),
         _ => (Pet3dBenchCase::mmr(11), "pet3d-mmr-span11"),
     };
     let c = c.map_err(err)?;
+    if case == "sss" {
+        return bench_sss(&c, backends, repeat, rows);
+    }
     for &backend in backends {
         let pb = spinner(&format!("{} model on {backend}", c.name));
         let p = tomors::Pet3dProjector::new(c.layout.clone(), c.grid.clone(), backend)
@@ -586,6 +592,66 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
             (repeat, t, k),
             (None, Some(bytes)),
             Some(Accuracy::of("NEMA IEC activity", &image, &c.activity)),
+        ));
+    }
+    Ok(())
+}
+
+/// Single scatter simulation of the NEMA IEC phantom in the mMR's span-11 layout (default
+/// settings), from the images to the interpolated sinogram.
+fn bench_sss(
+    c: &tomors::bench::Pet3dBenchCase,
+    backends: &[Backend],
+    repeat: usize,
+    rows: &mut Rows,
+) -> CliResult<()> {
+    use tomors::physics::{SingleScatterOptions, single_scatter};
+    let activity = c
+        .activity
+        .view()
+        .into_dimensionality()
+        .map_err(|e| e.to_string())?;
+    let mu =
+        c.mu.view()
+            .into_dimensionality()
+            .map_err(|e| e.to_string())?;
+    for &backend in backends {
+        let run = || {
+            single_scatter(
+                &c.layout,
+                &c.grid,
+                activity,
+                mu,
+                &SingleScatterOptions::default(),
+                backend,
+            )
+            .map_err(err)
+        };
+        let sim = run()?;
+        let t = best_of(repeat, "single scatter", || run().map(drop))?;
+        let k = kernel_times(backend, || run().map(drop))?;
+        let who = match backend {
+            Backend::Cpu => tomors::ActiveBackend::Cpu,
+            _ => tomors::Pet3dProjector::new(c.layout.clone(), c.grid.clone(), backend)
+                .map_err(err)?
+                .backend()
+                .clone(),
+        };
+        rows.push(Row::single(
+            "pet3d-mmr-sss",
+            format!(
+                "{} {:?}, {} scatter points, {}×{} detectors",
+                c.name,
+                c.layout.shape(),
+                sim.points,
+                sim.detectors[0],
+                sim.detectors[1]
+            ),
+            &who,
+            "single-scatter",
+            (c.activity.shape().to_vec(), c.layout.shape()),
+            (repeat, t, k),
+            None,
         ));
     }
     Ok(())

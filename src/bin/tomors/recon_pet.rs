@@ -10,8 +10,8 @@ use tomors::Backend;
 use tomors::io::dicom::{ReadLimits, SeriesSelect, read_ct_series};
 use tomors::physics::{PetCalibration, Radionuclide, Sex};
 use tomors::pipeline::{
-    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, phantom_calibration,
-    reconstruct_pet,
+    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, ScatterEstimationOptions,
+    phantom_calibration, reconstruct_pet,
 };
 
 use super::common::{CliError, CliResult, err};
@@ -134,9 +134,25 @@ pub struct ReconPetArgs {
     /// corrected).
     #[arg(long)]
     live_fraction: Option<f64>,
+    /// Scatter correction: sss (single scatter simulation from the μ-map and the image,
+    /// scaled to the tails of the data outside the object, in a loop with the
+    /// reconstruction; needs --mu or --ct) or none.
+    #[arg(long, default_value = "none")]
+    scatter: ScatterArg,
+    /// Simulations of the scatter loop (with --scatter sss), each but the last followed by one
+    /// OSEM iteration.
+    #[arg(long, default_value_t = 3)]
+    scatter_iterations: usize,
     /// auto (GPU when present), gpu or cpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
+}
+
+/// `--scatter`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ScatterArg {
+    None,
+    Sss,
 }
 
 /// `--sex`.
@@ -229,6 +245,10 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
             .transpose()
             .map_err(err)?,
         bsrem_iterations: a.bsrem_iterations,
+        scatter: (a.scatter == ScatterArg::Sss).then(|| ScatterEstimationOptions {
+            iterations: a.scatter_iterations,
+            ..ScatterEstimationOptions::new(a.subsets)
+        }),
         quantitation,
         backend: a.backend,
         ..PetReconOptions::default()
@@ -244,6 +264,7 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
         PetStage::Normalisation => pb.set_message("normalisation"),
         PetStage::Attenuation => pb.set_message("attenuation factors"),
         PetStage::Randoms => pb.set_message("randoms"),
+        PetStage::Scatter { done, of } => pb.set_message(format!("scatter {done}/{of}")),
         PetStage::Iteration { done, .. } => {
             pb.set_message("OSEM iterations");
             pb.set_position(done as u64);

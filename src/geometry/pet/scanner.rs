@@ -112,9 +112,11 @@ impl EnergyWindow {
     /// [`Error::InvalidGeometry`] unless `0 ≤ lower < 511 < upper` keV (a window that holds
     /// the photopeak) and `0 < resolution < 1`.
     pub fn new(lower_kev: f64, upper_kev: f64, resolution: f64) -> Result<Self> {
-        if !(lower_kev.is_finite() && upper_kev.is_finite() && lower_kev >= 0.0)
-            || !(lower_kev < 511.0 && upper_kev > 511.0)
-        {
+        let holds_the_peak = lower_kev.is_finite()
+            && upper_kev.is_finite()
+            && (0.0..511.0).contains(&lower_kev)
+            && upper_kev > 511.0;
+        if !holds_the_peak {
             return Err(Error::InvalidGeometry(format!(
                 "energy window {lower_kev}–{upper_kev} keV; expected finite levels either side \
                  of 511 keV"
