@@ -281,6 +281,52 @@ pub fn fuse(
     Ok(out)
 }
 
+/// A line chart of `series` (values, RGB colour) over their index, `size` pixels square, on
+/// black: y on a log scale over three decades below the largest value (values below are drawn
+/// on the bottom edge), x from the first to the last index. For profiles such as a scatter
+/// tail fit, where the tails lie decades below the peak.
+pub(crate) fn log_profile_chart(series: &[(&[f64], [u8; 3])], size: usize) -> Array3<u8> {
+    let mut rgb = Array3::<u8>::zeros((size, size, 3));
+    let top = series
+        .iter()
+        .flat_map(|(v, _)| v.iter())
+        .fold(0.0f64, |m, &v| m.max(v));
+    if top <= 0.0 {
+        return rgb;
+    }
+    let (lo, hi) = ((top / 1e3).log10(), top.log10());
+    let last = (size - 1) as f64;
+    let y_of = |v: f64| {
+        let t = ((v.max(top / 1e3).log10() - lo) / (hi - lo)).clamp(0.0, 1.0);
+        last * (1.0 - t)
+    };
+    // Decade lines.
+    for d in 0..=3 {
+        let y = (last * d as f64 / 3.0).round() as usize;
+        for x in 0..size {
+            rgb.slice_mut(s![y, x, ..]).fill(60);
+        }
+    }
+    for (values, colour) in series {
+        if values.len() < 2 {
+            continue;
+        }
+        let x_of = |i: usize| last * i as f64 / (values.len() - 1) as f64;
+        for i in 1..values.len() {
+            let (x0, y0, x1, y1) = (x_of(i - 1), y_of(values[i - 1]), x_of(i), y_of(values[i]));
+            let steps = (x1 - x0).abs().max((y1 - y0).abs()).ceil().max(1.0) as usize;
+            for k in 0..=steps {
+                let t = k as f64 / steps as f64;
+                let (x, y) = (x0 + t * (x1 - x0), y0 + t * (y1 - y0));
+                for (c, v) in colour.iter().enumerate() {
+                    rgb[[y.round() as usize, x.round() as usize, c]] = *v;
+                }
+            }
+        }
+    }
+    rgb
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,50 +390,4 @@ mod tests {
         let bad = Array2::<f32>::zeros((2, 2));
         assert!(fuse(ct.view(), Window::SOFT_TISSUE, Some((bad.view(), overlay))).is_err());
     }
-}
-
-/// A line chart of `series` (values, RGB colour) over their index, `size` pixels square, on
-/// black: y on a log scale over three decades below the largest value (values below are drawn
-/// on the bottom edge), x from the first to the last index. For profiles such as a scatter
-/// tail fit, where the tails lie decades below the peak.
-pub(crate) fn log_profile_chart(series: &[(&[f64], [u8; 3])], size: usize) -> Array3<u8> {
-    let mut rgb = Array3::<u8>::zeros((size, size, 3));
-    let top = series
-        .iter()
-        .flat_map(|(v, _)| v.iter())
-        .fold(0.0f64, |m, &v| m.max(v));
-    if top <= 0.0 {
-        return rgb;
-    }
-    let (lo, hi) = ((top / 1e3).log10(), top.log10());
-    let last = (size - 1) as f64;
-    let y_of = |v: f64| {
-        let t = ((v.max(top / 1e3).log10() - lo) / (hi - lo)).clamp(0.0, 1.0);
-        last * (1.0 - t)
-    };
-    // Decade lines.
-    for d in 0..=3 {
-        let y = (last * d as f64 / 3.0).round() as usize;
-        for x in 0..size {
-            rgb.slice_mut(s![y, x, ..]).fill(60);
-        }
-    }
-    for (values, colour) in series {
-        if values.len() < 2 {
-            continue;
-        }
-        let x_of = |i: usize| last * i as f64 / (values.len() - 1) as f64;
-        for i in 1..values.len() {
-            let (x0, y0, x1, y1) = (x_of(i - 1), y_of(values[i - 1]), x_of(i), y_of(values[i]));
-            let steps = (x1 - x0).abs().max((y1 - y0).abs()).ceil().max(1.0) as usize;
-            for k in 0..=steps {
-                let t = k as f64 / steps as f64;
-                let (x, y) = (x0 + t * (x1 - x0), y0 + t * (y1 - y0));
-                for (c, v) in colour.iter().enumerate() {
-                    rgb[[y.round() as usize, x.round() as usize, c]] = *v;
-                }
-            }
-        }
-    }
-    rgb
 }
