@@ -11,8 +11,10 @@ use ndarray::{Array2, Array3, ArrayD, Axis, IxDyn};
 use rayon::prelude::*;
 
 mod nema;
+mod nu2;
 mod solids;
 pub use nema::{NemaIecPhantom, NemaRecovery, NemaRegions, SPHERE_DIAMETERS, SphereRecovery};
+pub use nu2::{Nu2Filling, Nu2ImageQuality, Nu2Sphere};
 pub use solids::{Solid, SolidPhantom};
 
 /// A filled ellipse of constant value, added to whatever lies beneath it.

@@ -16,7 +16,6 @@ use ndarray::{Array3, ArrayView3};
 /// Sphere diameters, mm.
 pub const SPHERE_DIAMETERS: [f64; 6] = [10.0, 13.0, 17.0, 22.0, 28.0, 37.0];
 const RING_RADIUS: f64 = 57.2;
-const LUNG_RADIUS: f64 = 25.0;
 const BODY_RADIUS: f64 = 147.0;
 const SLAB_HALF_WIDTH: f64 = 70.0;
 const SLAB_DEPTH: f64 = 77.0;
@@ -73,10 +72,15 @@ impl NemaIecPhantom {
         })
     }
 
+    /// Radius of the lung insert, mm.
+    pub(crate) const LUNG_RADIUS: f64 = 25.0;
+
     fn inside_body(x: f64, y: f64, z: f64) -> bool {
-        if z.abs() > BODY_LENGTH / 2.0 {
-            return false;
-        }
+        z.abs() <= BODY_LENGTH / 2.0 && Self::inside_body_at(x, y)
+    }
+
+    /// Whether `(x, y)` lies inside the body's outline (any slice of its length).
+    pub(crate) fn inside_body_at(x: f64, y: f64) -> bool {
         if y <= 0.0 {
             return x.hypot(y) <= BODY_RADIUS;
         }
@@ -89,7 +93,7 @@ impl NemaIecPhantom {
         if !Self::inside_body(x, y, z - self.sphere_plane) {
             return (0.0, 0.0);
         }
-        if x.hypot(y) <= LUNG_RADIUS {
+        if x.hypot(y) <= Self::LUNG_RADIUS {
             return (0.0, self.mu_lung);
         }
         for (c, d) in self.sphere_centres().iter().zip(SPHERE_DIAMETERS) {
@@ -184,7 +188,7 @@ impl NemaIecPhantom {
                     .hypot(z + self.sphere_plane - c[2])
                     > d / 2.0 + MARGIN
             });
-            z.abs() <= 20.0 && deep && clear && x.hypot(y) > LUNG_RADIUS + MARGIN
+            z.abs() <= 20.0 && deep && clear && x.hypot(y) > Self::LUNG_RADIUS + MARGIN
         });
         NemaRegions {
             spheres,

@@ -7,6 +7,7 @@
 mod attenuation;
 mod beds;
 mod frame;
+mod nema_iq;
 mod pet3d;
 mod pet_ct;
 mod pet_fusion;
@@ -20,6 +21,7 @@ mod windows;
 pub use beds::{
     BedsVolume, JOINT_EDGE_MM, MultiBed, SpectCtBeds, SpectCtBedsFiles, spect_ct_beds, stitch,
 };
+pub use nema_iq::{NemaIq, NemaIqFiles, nema_image_quality};
 pub use pet_ct::{PetCt, PetCtOptions, pet_ct};
 pub use pet_fusion::{
     FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,

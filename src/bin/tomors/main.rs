@@ -14,6 +14,7 @@ mod fbp;
 mod fdk;
 mod fuse_pet;
 mod info;
+mod nema_iq;
 mod osem;
 mod pacs;
 mod recon_pet;
@@ -62,6 +63,9 @@ enum Command {
     ReconPet(Box<recon_pet::ReconPetArgs>),
     /// A reconstructed PET series over its CT: SUV, placement, fused summary page.
     FusePet(fuse_pet::FusePetArgs),
+    /// NEMA NU 2 image quality of a reconstructed NEMA IEC body phantom series: contrast
+    /// recovery per sphere, background variability, lung residual (table and PNG).
+    NemaIq(nema_iq::NemaIqArgs),
     /// Times forward projection, adjoint and FBP at the standard sizes on each backend and
     /// prints a table (giga voxel-updates per second = voxels × views / time); `spect` and
     /// `pet` time OSEM of the emission benchmark cases.
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::ReconSpect(args) => recon_spect::run(args),
         Command::ReconPet(args) => recon_pet::run(args),
         Command::FusePet(args) => fuse_pet::run(args),
+        Command::NemaIq(args) => nema_iq::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Batch(args) => batch::run(args),
         Command::Pacs(command) => pacs::run(command),
