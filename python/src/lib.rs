@@ -63,6 +63,7 @@ fn _tomors(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(phantom::nema_iec, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::nema_regions, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::nema_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(phantom::nema_nu2, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::shepp_logan, m)?)?;
     m.add_function(wrap_pyfunction!(phantom::shepp_logan_sinogram, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;

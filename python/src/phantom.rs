@@ -173,3 +173,67 @@ pub(crate) fn nema_recovery<'py>(
     d.set_item("background_noise", r.background_noise())?;
     Ok(d)
 }
+
+/// NEMA NU 2 image quality of `image` (`[z, y, x]` on the 3D `grid`, the phantom centred
+/// in-plane, spheres at z = `sphere_z`): a dict with `spheres` (a list of dicts:
+/// `diameter_mm`, `cold`, `contrast`, `variability`, `sphere_mean`, `background_mean`),
+/// `lung_residual`, `background_centres` and `table` (Markdown, percentages).
+#[pyfunction]
+#[pyo3(signature = (image, grid, ratio=4.0, cold=Vec::new(), sphere_z=0.0))]
+pub(crate) fn nema_nu2<'py>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+    grid: &PyImageGrid,
+    ratio: f64,
+    cold: Vec<f64>,
+    sphere_z: f64,
+) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    use tomors::phantom::{NemaIecPhantom, Nu2Filling, SPHERE_DIAMETERS};
+    let image = f32_array(py, image, "image")?;
+    let image = image
+        .as_array()
+        .into_dimensionality::<ndarray::Ix3>()
+        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("image must be 3D [z, y, x]"))?;
+    let mut filling = Nu2Filling {
+        ratio,
+        ..Nu2Filling::default()
+    };
+    for d in cold {
+        let i = SPHERE_DIAMETERS
+            .iter()
+            .position(|s| (s - d).abs() < 0.5)
+            .ok_or_else(|| {
+                to_py(
+                    py,
+                    tomors::Error::InvalidArgument(format!(
+                        "cold sphere of {d} mm; the spheres are {SPHERE_DIAMETERS:?} mm"
+                    )),
+                )
+            })?;
+        filling.cold[i] = true;
+    }
+    let phantom = NemaIecPhantom {
+        sphere_plane: sphere_z,
+        ..NemaIecPhantom::pet()
+    };
+    let q = phantom
+        .nu2_image_quality(image, &grid.inner, &filling)
+        .py_err(py)?;
+    let d = pyo3::types::PyDict::new(py);
+    let spheres = pyo3::types::PyList::empty(py);
+    for s in &q.spheres {
+        let sd = pyo3::types::PyDict::new(py);
+        sd.set_item("diameter_mm", s.diameter_mm)?;
+        sd.set_item("cold", s.cold)?;
+        sd.set_item("contrast", s.contrast)?;
+        sd.set_item("variability", s.variability)?;
+        sd.set_item("sphere_mean", s.sphere_mean)?;
+        sd.set_item("background_mean", s.background_mean)?;
+        spheres.append(sd)?;
+    }
+    d.set_item("spheres", spheres)?;
+    d.set_item("lung_residual", q.lung_residual)?;
+    d.set_item("background_centres", q.background_centres.clone())?;
+    d.set_item("table", q.table())?;
+    Ok(d)
+}

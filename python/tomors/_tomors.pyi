@@ -421,6 +421,14 @@ def nema_recovery(image: ArrayLike, grid: ImageGrid, contrast: float = 4.0, back
     """Recovery per sphere: spheres [(diameter_mm, mean, max)] over the true activity,
     background_recovery and background_noise (std / mean)."""
 
+def nema_nu2(
+    image: ArrayLike, grid: ImageGrid, ratio: float = 4.0, cold: Sequence[float] = (), sphere_z: float = 0.0
+) -> dict:
+    """NEMA NU 2 image quality of a reconstructed NEMA IEC phantom (centred in-plane, spheres at
+    z = sphere_z; ``cold``: diameters of the water-filled spheres): spheres [dict: diameter_mm,
+    cold, contrast, variability, sphere_mean, background_mean], lung_residual,
+    background_centres, table (Markdown, percentages). Fractions, not percentages."""
+
 def os_sps(
     counts: ArrayLike,
     blank: ArrayLike,
