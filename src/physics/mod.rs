@@ -14,7 +14,8 @@ pub mod scatter;
 pub use attenuation::{HuToMu, bone_ct_number, cortical_bone_mu, water_mu};
 pub use decay::Radionuclide;
 pub use pet_scatter::{
-    SingleScatter, SingleScatterOptions, TailFit, TailFitOptions, fit_tails, single_scatter,
+    SingleScatter, SingleScatterOptions, TailFit, TailFitOptions, apply_tail_fit, fit_tails,
+    single_scatter,
 };
 pub use quantitation::{ActivityScale, PetCalibration, Sex, SuvInputs, lean_body_mass_kg};
 pub use randoms::{

@@ -509,10 +509,183 @@ fn ml_scale(bins: &[(f64, f64, f64)]) -> Option<f64> {
     Some(a)
 }
 
+/// The data of a tail fit in the layout's flat order: prompts, simulated scatter (with the
+/// normalisation), randoms, the tail mask, and each plane's axial position.
+struct Tails {
+    y: Vec<f32>,
+    s: Vec<f32>,
+    r: Option<Vec<f32>>,
+    tail: Vec<bool>,
+    position_of: Vec<usize>,
+    positions: usize,
+    planes: usize,
+    nt: usize,
+    shape: Vec<usize>,
+}
+
+impl Tails {
+    fn new(
+        layout: &SinogramLayout,
+        prompts: ArrayViewD<'_, f32>,
+        randoms: Option<ArrayViewD<'_, f32>>,
+        scatter: ArrayViewD<'_, f32>,
+        attenuation: ArrayViewD<'_, f32>,
+        options: &TailFitOptions,
+    ) -> Result<Self> {
+        if layout.tof().is_some() {
+            return Err(Error::InvalidArgument(
+                "tail fitting of TOF sinograms is not built yet".into(),
+            ));
+        }
+        layout.check_shape("prompts", prompts.shape())?;
+        layout.check_shape("scatter", scatter.shape())?;
+        layout.check_shape("attenuation factors", attenuation.shape())?;
+        if let Some(r) = &randoms {
+            layout.check_shape("randoms", r.shape())?;
+        }
+        if !(options.bound >= 1.0
+            && options.attenuation_threshold > 0.0
+            && options.attenuation_threshold <= 1.0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "tail fit settings {options:?}: expected a bound ≥ 1 and a threshold in (0, 1]"
+            )));
+        }
+        let flat = |a: ArrayViewD<'_, f32>| a.iter().copied().collect::<Vec<f32>>();
+        let (y, s, att) = (flat(prompts), flat(scatter), flat(attenuation));
+        let r = randoms.map(flat);
+        let (planes, nt) = (layout.planes() as usize, layout.tangential() as usize);
+
+        // The tail mask, row by row (one view and plane): bins whose neighbours within the
+        // margin all lie above the threshold (NaN, where no factor is known, never does).
+        let mut tail = vec![false; y.len()];
+        let margin = options.margin as usize;
+        for (row, mask) in att.chunks_exact(nt).zip(tail.chunks_exact_mut(nt)) {
+            for (t, m) in mask.iter_mut().enumerate() {
+                let lo = t.saturating_sub(margin);
+                let hi = (t + margin).min(nt - 1);
+                *m = row[lo..=hi]
+                    .iter()
+                    .all(|&a| a as f64 >= options.attenuation_threshold);
+            }
+        }
+
+        // Axial position of each plane, half-ring steps from the first ring.
+        let scanner = layout.scanner();
+        let z_first = scanner.ring_z(0);
+        let positions = 2 * scanner.rings() as usize - 1;
+        let position_of = layout
+            .plane_table()
+            .iter()
+            .map(|p| {
+                let mid = 0.5 * (p[0] as f64 + p[1] as f64);
+                (((mid - z_first) / (0.5 * scanner.ring_spacing_mm()))
+                    .round()
+                    .max(0.0) as usize)
+                    .min(positions - 1)
+            })
+            .collect();
+        Ok(Self {
+            y,
+            s,
+            r,
+            tail,
+            position_of,
+            positions,
+            planes,
+            nt,
+            shape: layout.shape(),
+        })
+    }
+
+    fn plane(&self, i: usize) -> usize {
+        (i / self.nt) % self.planes
+    }
+
+    /// The scales per axial position (bounded, smoothed) and the global one.
+    fn fit(&self, options: &TailFitOptions) -> Result<(Vec<f64>, f64)> {
+        let mut by_position: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); self.positions];
+        for (i, &is_tail) in self.tail.iter().enumerate() {
+            if is_tail && self.s[i] > 0.0 {
+                let ri = self.r.as_ref().map_or(0.0, |r| r[i] as f64);
+                by_position[self.position_of[self.plane(i)]].push((
+                    self.y[i] as f64,
+                    self.s[i] as f64,
+                    ri,
+                ));
+            }
+        }
+        let all: Vec<(f64, f64, f64)> = by_position.iter().flatten().copied().collect();
+        let global = ml_scale(&all).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "no tails to fit the scatter to: {} bins outside the object (attenuation factor \
+                 ≥ {}, {} bins in from its edge) with {} prompts; does the object fill the \
+                 field of view, or is the μ-map misplaced?",
+                all.len(),
+                options.attenuation_threshold,
+                options.margin,
+                all.iter().map(|b| b.0).sum::<f64>()
+            ))
+        })?;
+        let raw: Vec<f64> = by_position
+            .iter()
+            .map(|bins| {
+                let counts: f64 = bins.iter().map(|b| b.0).sum();
+                let a = if counts >= options.min_counts {
+                    ml_scale(bins).unwrap_or(global)
+                } else {
+                    global
+                };
+                a.clamp(global / options.bound, global * options.bound)
+            })
+            .collect();
+        let h = options.smoothing;
+        let n = self.positions;
+        let scales = (0..n)
+            .map(|k| {
+                let (lo, hi) = (k.saturating_sub(h), (k + h).min(n - 1));
+                raw[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
+            })
+            .collect();
+        Ok((scales, global))
+    }
+
+    /// The scatter scaled by `scales`, with the tail sums and the profile.
+    fn apply(&self, scales: Vec<f64>, global: f64) -> TailFit {
+        let mut out = vec![0.0f32; self.y.len()];
+        let mut profile = vec![[0.0f64; 2]; self.nt];
+        let (mut tail_bins, mut tp, mut tr, mut ts) = (0usize, 0.0, 0.0, 0.0);
+        for (i, o) in out.iter_mut().enumerate() {
+            let v = self.s[i] as f64 * scales[self.position_of[self.plane(i)]];
+            *o = v as f32;
+            let ri = self.r.as_ref().map_or(0.0, |r| r[i] as f64);
+            profile[i % self.nt][0] += self.y[i] as f64 - ri;
+            profile[i % self.nt][1] += v;
+            if self.tail[i] {
+                tail_bins += 1;
+                tp += self.y[i] as f64;
+                tr += ri;
+                ts += v;
+            }
+        }
+        TailFit {
+            scatter: ArrayD::from_shape_vec(IxDyn(&self.shape), out).expect("layout shape"),
+            scales,
+            global_scale: global,
+            tail_bins,
+            tail_prompts: tp,
+            tail_randoms: tr,
+            tail_scatter: ts,
+            profile,
+        }
+    }
+}
+
 /// Scales `scatter` (the simulated scatter with the normalisation factors applied, in the
 /// layout of `prompts`) to the prompts minus `randoms` in the tails (see the module docs):
 /// one scale per axial position, Poisson maximum likelihood, bounded and smoothed.
-/// `attenuation` holds each bin's attenuation factor (same layout).
+/// `attenuation` holds each bin's attenuation factor (same layout; NaN where unknown: not a
+/// tail).
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] for arrays not in the layout; [`Error::InvalidArgument`] for a TOF
@@ -526,135 +699,35 @@ pub fn fit_tails(
     attenuation: ArrayViewD<'_, f32>,
     options: &TailFitOptions,
 ) -> Result<TailFit> {
-    if layout.tof().is_some() {
-        return Err(Error::InvalidArgument(
-            "tail fitting of TOF sinograms is not built yet".into(),
-        ));
-    }
-    layout.check_shape("prompts", prompts.shape())?;
-    layout.check_shape("scatter", scatter.shape())?;
-    layout.check_shape("attenuation factors", attenuation.shape())?;
-    if let Some(r) = &randoms {
-        layout.check_shape("randoms", r.shape())?;
-    }
-    if !(options.bound >= 1.0
-        && options.attenuation_threshold > 0.0
-        && options.attenuation_threshold <= 1.0)
-    {
+    let tails = Tails::new(layout, prompts, randoms, scatter, attenuation, options)?;
+    let (scales, global) = tails.fit(options)?;
+    Ok(tails.apply(scales, global))
+}
+
+/// As [`fit_tails`] with the scales of `fit` (per axial position: a fit to another layout of
+/// the same scanner, e.g. the data rebinned into one segment) instead of fitted ones.
+///
+/// # Errors
+/// As [`fit_tails`]; [`Error::InvalidArgument`] when `fit` holds another number of axial
+/// positions.
+pub fn apply_tail_fit(
+    layout: &SinogramLayout,
+    prompts: ArrayViewD<'_, f32>,
+    randoms: Option<ArrayViewD<'_, f32>>,
+    scatter: ArrayViewD<'_, f32>,
+    attenuation: ArrayViewD<'_, f32>,
+    options: &TailFitOptions,
+    fit: &TailFit,
+) -> Result<TailFit> {
+    let tails = Tails::new(layout, prompts, randoms, scatter, attenuation, options)?;
+    if fit.scales.len() != tails.positions {
         return Err(Error::InvalidArgument(format!(
-            "tail fit settings {options:?}: expected a bound ≥ 1 and a threshold in (0, 1]"
+            "a tail fit of {} axial positions for a scanner of {}",
+            fit.scales.len(),
+            tails.positions
         )));
     }
-    let std_layout = |a: ArrayViewD<'_, f32>| a.as_standard_layout().into_owned();
-    let (y, s, att) = (
-        std_layout(prompts),
-        std_layout(scatter),
-        std_layout(attenuation),
-    );
-    let r = randoms.map(std_layout);
-    let (y, s, att) = (
-        y.as_slice().expect("standard"),
-        s.as_slice().expect("standard"),
-        att.as_slice().expect("standard"),
-    );
-    let r = r.as_ref().map(|r| r.as_slice().expect("standard"));
-    let (planes, nt) = (layout.planes() as usize, layout.tangential() as usize);
-
-    // The tail mask, row by row (one view and plane): eroded runs of bins above the threshold.
-    let mut tail = vec![false; y.len()];
-    let margin = options.margin as usize;
-    for (row, mask) in att.chunks_exact(nt).zip(tail.chunks_exact_mut(nt)) {
-        for (t, m) in mask.iter_mut().enumerate() {
-            let lo = t.saturating_sub(margin);
-            let hi = (t + margin).min(nt - 1);
-            *m = row[lo..=hi]
-                .iter()
-                .all(|&a| a as f64 >= options.attenuation_threshold);
-        }
-    }
-
-    // Axial position of each plane, half-ring steps from the first ring.
-    let scanner = layout.scanner();
-    let z_first = scanner.ring_z(0);
-    let positions = 2 * scanner.rings() as usize - 1;
-    let position_of: Vec<usize> = layout
-        .plane_table()
-        .iter()
-        .map(|p| {
-            let mid = 0.5 * (p[0] as f64 + p[1] as f64);
-            (((mid - z_first) / (0.5 * scanner.ring_spacing_mm()))
-                .round()
-                .max(0.0) as usize)
-                .min(positions - 1)
-        })
-        .collect();
-    let mut by_position: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); positions];
-    for (i, &is_tail) in tail.iter().enumerate() {
-        if is_tail && s[i] > 0.0 {
-            let plane = (i / nt) % planes;
-            let ri = r.map_or(0.0, |r| r[i] as f64);
-            by_position[position_of[plane]].push((y[i] as f64, s[i] as f64, ri));
-        }
-    }
-    let all: Vec<(f64, f64, f64)> = by_position.iter().flatten().copied().collect();
-    let global = ml_scale(&all).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "no tails to fit the scatter to: {} bins outside the object (attenuation factor ≥ \
-             {}, {} bins in from its edge) with {} prompts; does the object fill the field of \
-             view, or is the μ-map misplaced?",
-            all.len(),
-            options.attenuation_threshold,
-            options.margin,
-            all.iter().map(|b| b.0).sum::<f64>()
-        ))
-    })?;
-    let raw: Vec<f64> = by_position
-        .iter()
-        .map(|bins| {
-            let counts: f64 = bins.iter().map(|b| b.0).sum();
-            let a = if counts >= options.min_counts {
-                ml_scale(bins).unwrap_or(global)
-            } else {
-                global
-            };
-            a.clamp(global / options.bound, global * options.bound)
-        })
-        .collect();
-    let h = options.smoothing;
-    let scales: Vec<f64> = (0..positions)
-        .map(|k| {
-            let (lo, hi) = (k.saturating_sub(h), (k + h).min(positions - 1));
-            raw[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
-        })
-        .collect();
-
-    let mut out = vec![0.0f32; y.len()];
-    let mut profile = vec![[0.0f64; 2]; nt];
-    let (mut tail_bins, mut tp, mut tr, mut ts) = (0usize, 0.0, 0.0, 0.0);
-    for i in 0..y.len() {
-        let plane = (i / nt) % planes;
-        let v = s[i] as f64 * scales[position_of[plane]];
-        out[i] = v as f32;
-        let ri = r.map_or(0.0, |r| r[i] as f64);
-        profile[i % nt][0] += y[i] as f64 - ri;
-        profile[i % nt][1] += v;
-        if tail[i] {
-            tail_bins += 1;
-            tp += y[i] as f64;
-            tr += ri;
-            ts += v;
-        }
-    }
-    Ok(TailFit {
-        scatter: ArrayD::from_shape_vec(IxDyn(&layout.shape()), out).expect("layout shape"),
-        scales,
-        global_scale: global,
-        tail_bins,
-        tail_prompts: tp,
-        tail_randoms: tr,
-        tail_scatter: ts,
-        profile,
-    })
+    Ok(tails.apply(fit.scales.clone(), fit.global_scale))
 }
 
 #[cfg(test)]

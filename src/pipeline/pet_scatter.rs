@@ -1,15 +1,20 @@
 //! The scatter estimation loop of 3D PET, as STIR's `ScatterEstimation` runs it: reconstruct
 //! without scatter, simulate single scatter from that image and the μ-map
 //! ([`single_scatter`]), scale it to the data's tails ([`fit_tails`]), reconstruct again with
-//! randoms and scatter as the background, and repeat a few times; the last estimate is the
-//! scatter background of the final reconstruction.
+//! randoms and scatter as the background, and repeat a few times. The loop runs on the data
+//! rebinned into one segment of every ring difference (single-slice rebinning, STIR's
+//! `run_in_2d`): its reconstructions only feed the simulation, and cost a fraction of the full
+//! layout's (the mMR at span 11: 127 planes instead of 837). Each simulation runs in the data's
+//! own layout and is summed into the loop's for the fit, so that the last fit's scales (one
+//! per axial position) apply to the last simulation as it is.
 
-use ndarray::{ArrayView3, ArrayViewD, Ix3};
+use ndarray::{ArrayD, ArrayView3, ArrayViewD, Axis, Ix3, IxDyn};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::geometry::pet::SinogramLayout;
 use crate::physics::pet_scatter::{
-    SingleScatterOptions, TailFit, TailFitOptions, fit_tails, single_scatter,
+    SingleScatterOptions, TailFit, TailFitOptions, apply_tail_fit, fit_tails, single_scatter,
 };
 use crate::projector::Pet3dProjector;
 use crate::recon::Osem;
@@ -23,6 +28,8 @@ pub struct ScatterEstimationOptions {
     pub osem_iterations: usize,
     /// OSEM subsets in the loop.
     pub subsets: usize,
+    /// Run the loop on the data rebinned into one segment (default true; see the module docs).
+    pub rebinned_loop: bool,
     /// The simulation's settings.
     pub simulation: SingleScatterOptions,
     /// The tail fit's settings.
@@ -36,6 +43,7 @@ impl ScatterEstimationOptions {
             iterations: 3,
             osem_iterations: 1,
             subsets,
+            rebinned_loop: true,
             simulation: SingleScatterOptions::default(),
             tails: TailFitOptions::default(),
         }
@@ -45,12 +53,13 @@ impl ScatterEstimationOptions {
 /// A scatter estimate.
 #[derive(Debug, Clone)]
 pub struct ScatterEstimate {
-    /// The last tail fit: its `scatter` is the estimate, counts in the data's layout (the
-    /// background to add to the randoms); its scales, tail sums and profile.
+    /// The fit in the data's layout: its `scatter` is the estimate, counts (the background to
+    /// add to the randoms); its scales (from the loop's last fit), tail sums and profile.
     pub fit: TailFit,
     /// Scatter over prompts minus randoms, summed over the layout.
     pub scatter_fraction: f64,
-    /// Total scatter after each simulation (the loop's convergence).
+    /// Total scatter after each simulation of the loop, in the loop's layout (its
+    /// convergence).
     pub totals: Vec<f64>,
     /// Scatter points and downsampled detectors (rings, crystals) of the simulation.
     pub points: usize,
@@ -58,12 +67,35 @@ pub struct ScatterEstimate {
     pub detectors: [u32; 2],
 }
 
-/// Estimates the scatter in `prompts` (the layout of `model`, which holds the attenuation and
-/// normalisation factors) by the loop of the module docs. `mu` is the μ-map of the model's
-/// attenuation (1/mm, on its grid), `normalisation` the model's normalisation factors per
-/// line of response (`None`: ones), `randoms` the randoms estimate; the first reconstruction
-/// starts from `x0` (default: ones). `progress` is called after each simulation with
-/// (done, of).
+/// `data` (`[views, planes, tangential]` of one layout) summed into the planes `map` names.
+fn rebin(data: ArrayViewD<'_, f32>, map: &[u32], planes: usize) -> ArrayD<f32> {
+    let (v, _, t) = (data.shape()[0], data.shape()[1], data.shape()[2]);
+    let mut out = ArrayD::<f32>::zeros(IxDyn(&[v, planes, t]));
+    for (p, &q) in map.iter().enumerate() {
+        let from = data.index_axis(Axis(1), p);
+        let mut to = out.index_axis_mut(Axis(1), q as usize);
+        to += &from;
+    }
+    out
+}
+
+/// Attenuation factors of `model` (its factors over the normalisation; NaN where the
+/// normalisation is 0, which no tail mask admits).
+fn attenuation_of(model: &Pet3dProjector, normalisation: Option<&ArrayD<f32>>) -> ArrayD<f32> {
+    let mut f = model
+        .factors()
+        .unwrap_or_else(|| ArrayD::ones(IxDyn(&model.layout().shape())));
+    if let Some(n) = normalisation {
+        f.zip_mut_with(n, |a, &n| *a = if n > 0.0 { *a / n } else { f32::NAN });
+    }
+    f
+}
+
+/// Estimates the scatter in `prompts` (the layout of `model`, which holds the attenuation from
+/// `mu` and the normalisation factors `normalisation`, one per line of response; `None`:
+/// ones) by the loop of the module docs, with `randoms` as the additive term; the first
+/// reconstruction starts from `x0` (default: ones). `progress` is called after each
+/// simulation with (done, of).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for zero iterations or subsets, a TOF layout, or data without
@@ -89,33 +121,95 @@ pub fn estimate_scatter(
     }
     let layout = model.layout();
     let grid = model.grid();
-    let attenuation = Pet3dProjector::new(layout.clone(), grid.clone(), backend)?
-        .with_attenuation(mu.into_dyn())?
-        .factors()
-        .expect("attenuation factors");
+    layout.check_shape("prompts", prompts.shape())?;
+    let normalisation = normalisation.map(|n| n.to_owned());
+    if let Some(n) = &normalisation {
+        layout
+            .clone()
+            .without_tof()
+            .check_shape("normalisation", n.shape())?;
+    }
+    let single_segment = layout.segments().len() == 1;
+    // The loop's layout, model, prompts, randoms and normalisation: the data rebinned into one
+    // segment, or the caller's.
+    let rebinned = if options.rebinned_loop && !single_segment && layout.tof().is_none() {
+        let d = layout.max_ring_difference();
+        let reduced = SinogramLayout::new(
+            layout.scanner().clone(),
+            layout.tangential(),
+            2 * d + 1,
+            d,
+            layout.view_mashing(),
+        )?;
+        let map = layout.plane_map(&reduced)?;
+        let planes = reduced.planes() as usize;
+        // A rebinned bin's normalisation: its lines' factors weighted by their crystal pairs.
+        let table = layout.plane_table();
+        let mut pairs = vec![0.0f32; planes];
+        for (p, &q) in map.iter().enumerate() {
+            pairs[q as usize] += table[p][2];
+        }
+        let norm = normalisation.as_ref().map(|n| {
+            let mut weighted = n.clone();
+            for (p, mut plane) in weighted.axis_iter_mut(Axis(1)).enumerate() {
+                plane.mapv_inplace(|v| v * table[p][2]);
+            }
+            let mut r = rebin(weighted.view(), &map, planes);
+            for (q, mut plane) in r.axis_iter_mut(Axis(1)).enumerate() {
+                plane.mapv_inplace(|v| v / pairs[q]);
+            }
+            r
+        });
+        let mut m = Pet3dProjector::new(reduced.clone(), grid.clone(), backend)?
+            .with_attenuation(mu.into_dyn())?;
+        if let Some(n) = &norm {
+            m = m.with_normalisation(n.view())?;
+        }
+        let y = rebin(prompts.view(), &map, planes);
+        let r = randoms.as_ref().map(|r| rebin(r.view(), &map, planes));
+        Some((reduced, m, y, r, norm, map))
+    } else {
+        None
+    };
+    let (loop_layout, loop_model, y, r, n) = match &rebinned {
+        Some((l, m, y, r, n, _)) => (l, m, y.view(), r.as_ref().map(|r| r.view()), n.as_ref()),
+        None => (
+            layout,
+            model,
+            prompts.view(),
+            randoms.clone(),
+            normalisation.as_ref(),
+        ),
+    };
+    let attenuation = attenuation_of(loop_model, n);
     let reconstruct = |x0: Option<ArrayViewD<'_, f32>>, background: Option<ArrayViewD<'_, f32>>| {
         Osem {
             background,
             x0,
             ..Osem::new(options.osem_iterations, options.subsets)
         }
-        .run(model, prompts.view())
+        .run(loop_model, y.view())
     };
-    let mut image = reconstruct(x0, randoms.clone())?;
+    let mut image = reconstruct(x0, r.clone())?;
     let mut totals = Vec::with_capacity(options.iterations);
     let mut last = None;
     for k in 0..options.iterations {
+        // Simulated in the data's layout with its normalisation (counts), then summed into
+        // the loop's: the fit there holds for the data's layout as it is.
         let x = image.view().into_dimensionality::<Ix3>().expect("3D image");
         let sim = single_scatter(layout, grid, x, mu, &options.simulation, backend)?;
-        let mut s = sim.sinogram;
+        let mut full = sim.sinogram;
         if let Some(n) = &normalisation {
-            layout.check_shape("normalisation", n.shape())?;
-            s.zip_mut_with(n, |s, n| *s *= n);
+            full.zip_mut_with(n, |s, n| *s *= n);
         }
+        let s = match &rebinned {
+            Some((l, _, _, _, _, map)) => rebin(full.view(), map, l.planes() as usize),
+            None => full.clone(),
+        };
         let fit = fit_tails(
-            layout,
-            prompts.view(),
-            randoms.clone(),
+            loop_layout,
+            y.view(),
+            r.clone(),
             s.view(),
             attenuation.view(),
             &options.tails,
@@ -125,15 +219,31 @@ pub fn estimate_scatter(
             p(k + 1, options.iterations);
         }
         if k + 1 < options.iterations {
-            let background = match &randoms {
+            let background = match &r {
                 Some(r) => &fit.scatter + r,
                 None => fit.scatter.clone(),
             };
             image = reconstruct(Some(image.view()), Some(background.view()))?;
         }
-        last = Some((fit, sim.points, sim.detectors));
+        last = Some((fit, full, sim.points, sim.detectors));
     }
-    let (fit, points, detectors) = last.expect("one simulation at least");
+    let (fit, full, points, detectors) = last.expect("one simulation at least");
+    // The last simulation in the data's own layout, scaled by the loop's last fit.
+    let fit = if rebinned.is_some() {
+        let attenuation = attenuation_of(model, normalisation.as_ref());
+        apply_tail_fit(
+            layout,
+            prompts.view(),
+            randoms.clone(),
+            full.view(),
+            attenuation.view(),
+            &options.tails,
+            &fit,
+        )?
+    } else {
+        fit
+    };
+    let total: f64 = fit.scatter.iter().map(|&v| v as f64).sum();
     let trues_and_scatter: f64 = match &randoms {
         Some(r) => prompts
             .iter()
@@ -143,7 +253,7 @@ pub fn estimate_scatter(
         None => prompts.iter().map(|&y| y as f64).sum(),
     };
     Ok(ScatterEstimate {
-        scatter_fraction: totals.last().copied().unwrap_or(0.0) / trues_and_scatter,
+        scatter_fraction: total / trues_and_scatter,
         fit,
         totals,
         points,

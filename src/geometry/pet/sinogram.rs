@@ -405,6 +405,43 @@ impl SinogramLayout {
         out
     }
 
+    /// For every plane of this layout, the plane of `target` that holds all its ring pairs: the
+    /// map of a rebinning that sums planes (e.g. into one segment of every ring difference,
+    /// single-slice rebinning). Views, tangential bins and TOF must agree.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for another scanner, other views or tangential bins, TOF, or
+    /// a plane whose ring pairs `target` splits or does not hold.
+    pub fn plane_map(&self, target: &SinogramLayout) -> Result<Vec<u32>> {
+        if self.scanner != target.scanner
+            || self.views() != target.views()
+            || self.tangential != target.tangential
+            || self.tof.is_some()
+            || target.tof.is_some()
+        {
+            return Err(Error::InvalidArgument(
+                "plane rebinning needs the same scanner, views and tangential bins, without TOF"
+                    .into(),
+            ));
+        }
+        (0..self.planes())
+            .map(|p| {
+                let mut to = self
+                    .ring_pairs(p)
+                    .into_iter()
+                    .map(|(r1, r2)| target.plane_of(r1, r2));
+                let first = to.next().flatten();
+                match first {
+                    Some(t) if to.all(|o| o == Some(t)) => Ok(t),
+                    _ => Err(Error::InvalidArgument(format!(
+                        "plane {p} (span {}) does not fall into one plane of the span-{} layout",
+                        self.span, target.span
+                    ))),
+                }
+            })
+            .collect()
+    }
+
     /// Checks that `data` has [`SinogramLayout::shape`].
     ///
     /// # Errors
