@@ -952,7 +952,19 @@ impl PetRecon {
                 .view(),
             );
         }
-        let mut lines = self.settings.clone();
+        // The fractions first: the settings that follow may run past the panel.
+        let mut lines = Vec::new();
+        if let Some(r) = self.randoms_fraction {
+            lines.push(format!("randoms {:.1} % of prompts", 100.0 * r));
+        }
+        if let Some(sc) = &self.scatter {
+            lines.push(format!(
+                "scatter {:.1} % of prompts - randoms (tail scale {:.3})",
+                100.0 * sc.fraction,
+                sc.global_scale
+            ));
+        }
+        lines.extend(self.settings.iter().cloned());
         lines.extend(self.warnings.iter().map(|w| format!("WARNING: {w}")));
         page.text("settings", &lines);
         Ok(page.render())
