@@ -26,15 +26,11 @@ pub(crate) struct SssInputs<'a> {
 }
 
 /// Runs the single scatter simulation on `device`: the scatter of every line of response of
-/// the layout (`[views, planes, tangential]`), and the symmetric matrix of the downsampled
-/// detectors (`[n_detectors, n_detectors]`).
+/// the layout (`[views, planes, tangential]`, flattened).
 ///
 /// # Errors
 /// [`crate::Error::Gpu`] for device failures or a single view beyond the binding limit.
-pub(crate) fn single_scatter(
-    device: &Device,
-    input: &SssInputs<'_>,
-) -> Result<(Vec<f32>, Vec<f32>)> {
+pub(crate) fn single_scatter(device: &Device, input: &SssInputs<'_>) -> Result<Vec<f32>> {
     let mut engine = device.engine();
     let p = input.params;
     let (nd, np) = (p.n_detectors as usize, p.n_points as usize);
@@ -117,5 +113,5 @@ pub(crate) fn single_scatter(
     }
     engine.release(matrix);
     engine.release(planes);
-    Ok((scatter, pairs))
+    Ok(scatter)
 }

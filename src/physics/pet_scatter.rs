@@ -109,8 +109,6 @@ pub struct SingleScatter {
     pub points: usize,
     /// Downsampled rings and crystals per ring.
     pub detectors: [u32; 2],
-    /// Coarse grid `[nz, ny, nx]`.
-    pub coarse_shape: [usize; 3],
 }
 
 /// Klein–Nishina total cross-section at `energy_kev`, in units of πr_e² · 2 (only ratios are
@@ -161,15 +159,12 @@ fn block_mean(image: ArrayView3<'_, f32>, f: [usize; 3]) -> Array3<f32> {
         .map_collect(|&s, &c| (s / c) as f32)
 }
 
-fn check_image(what: &str, image: &ArrayView3<'_, f32>, grid: &ImageGrid) -> Result<()> {
+/// Checks that `image` (named `what`) lies on `grid` and holds finite values ≥ 0.
+fn check_image(what: &'static str, image: &ArrayView3<'_, f32>, grid: &ImageGrid) -> Result<()> {
     let [nz, ny, nx] = grid.shape();
     if image.dim() != (nz, ny, nx) {
         return Err(Error::ShapeMismatch {
-            what: if what == "activity" {
-                "activity image"
-            } else {
-                "μ-map"
-            },
+            what,
             expected: vec![nz, ny, nx],
             got: image.shape().to_vec(),
         });
@@ -206,7 +201,7 @@ pub fn single_scatter(
                 .into(),
         ));
     }
-    check_image("activity", &activity, grid)?;
+    check_image("activity image", &activity, grid)?;
     check_image("μ-map", &mu, grid)?;
     if !(options.mu_threshold.is_finite() && options.mu_threshold >= 0.0)
         || options.point_stride == 0
@@ -409,7 +404,7 @@ pub fn single_scatter(
     let act = act.as_standard_layout();
     let mu_c = mu_c.as_standard_layout();
     let device = Device::resolve(backend)?;
-    let (sinogram, _) = run_stages(
+    let sinogram = run_stages(
         &device,
         &SssInputs {
             params,
@@ -427,7 +422,6 @@ pub fn single_scatter(
         sinogram: ArrayD::from_shape_vec(IxDyn(&shape), sinogram).expect("layout shape"),
         points: points.len(),
         detectors: [rings, crystals],
-        coarse_shape: [cz, cy, cx],
     })
 }
 

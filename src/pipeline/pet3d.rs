@@ -486,7 +486,8 @@ pub fn reconstruct_pet(
             )?;
             settings.push(format!(
                 "scatter: single scatter simulation ({} points, {}×{} detectors), {} loops of \
-                 OSEM {}×{}, tail scale {:.3}, fraction {:.1} % of prompts − randoms, {:.1} s",
+                 OSEM {}×{}, tail scale {:.3} (tails: {:.0} prompts − randoms, {:.0} \
+                 scatter), fraction {:.1} % of prompts − randoms, {:.1} s",
                 e.points,
                 e.detectors[0],
                 e.detectors[1],
@@ -494,6 +495,8 @@ pub fn reconstruct_pet(
                 so.osem_iterations,
                 so.subsets,
                 e.fit.global_scale,
+                e.fit.tail_prompts - e.fit.tail_randoms,
+                e.fit.tail_scatter,
                 100.0 * e.scatter_fraction,
                 t.elapsed().as_secs_f64()
             ));

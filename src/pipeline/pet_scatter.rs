@@ -67,26 +67,35 @@ pub struct ScatterEstimate {
     pub detectors: [u32; 2],
 }
 
-/// `data` (`[views, planes, tangential]` of one layout) summed into the planes `map` names.
-fn rebin(data: ArrayViewD<'_, f32>, map: &[u32], planes: usize) -> ArrayD<f32> {
+/// `data` (`[views, planes, tangential]` of one layout) summed into the `planes` planes `map`
+/// names, each plane `p` times `weights[p]` when given.
+fn rebin(
+    data: ArrayViewD<'_, f32>,
+    map: &[u32],
+    planes: usize,
+    weights: Option<&[f32]>,
+) -> ArrayD<f32> {
     let (v, _, t) = (data.shape()[0], data.shape()[1], data.shape()[2]);
     let mut out = ArrayD::<f32>::zeros(IxDyn(&[v, planes, t]));
     for (p, &q) in map.iter().enumerate() {
-        let from = data.index_axis(Axis(1), p);
-        let mut to = out.index_axis_mut(Axis(1), q as usize);
-        to += &from;
+        let w = weights.map_or(1.0, |w| w[p]);
+        out.index_axis_mut(Axis(1), q as usize)
+            .scaled_add(w, &data.index_axis(Axis(1), p));
     }
     out
 }
 
 /// Attenuation factors of `model` (its factors over the normalisation; NaN where the
 /// normalisation is 0, which no tail mask admits).
-fn attenuation_of(model: &Pet3dProjector, normalisation: Option<&ArrayD<f32>>) -> ArrayD<f32> {
+fn attenuation_of(
+    model: &Pet3dProjector,
+    normalisation: Option<ArrayViewD<'_, f32>>,
+) -> ArrayD<f32> {
     let mut f = model
         .factors()
         .unwrap_or_else(|| ArrayD::ones(IxDyn(&model.layout().shape())));
     if let Some(n) = normalisation {
-        f.zip_mut_with(n, |a, &n| *a = if n > 0.0 { *a / n } else { f32::NAN });
+        f.zip_mut_with(&n, |a, &n| *a = if n > 0.0 { *a / n } else { f32::NAN });
     }
     f
 }
@@ -122,7 +131,6 @@ pub fn estimate_scatter(
     let layout = model.layout();
     let grid = model.grid();
     layout.check_shape("prompts", prompts.shape())?;
-    let normalisation = normalisation.map(|n| n.to_owned());
     if let Some(n) = &normalisation {
         layout
             .clone()
@@ -149,12 +157,9 @@ pub fn estimate_scatter(
         for (p, &q) in map.iter().enumerate() {
             pairs[q as usize] += table[p][2];
         }
+        let weights: Vec<f32> = table.iter().map(|t| t[2]).collect();
         let norm = normalisation.as_ref().map(|n| {
-            let mut weighted = n.clone();
-            for (p, mut plane) in weighted.axis_iter_mut(Axis(1)).enumerate() {
-                plane.mapv_inplace(|v| v * table[p][2]);
-            }
-            let mut r = rebin(weighted.view(), &map, planes);
+            let mut r = rebin(n.view(), &map, planes, Some(&weights));
             for (q, mut plane) in r.axis_iter_mut(Axis(1)).enumerate() {
                 plane.mapv_inplace(|v| v / pairs[q]);
             }
@@ -165,20 +170,28 @@ pub fn estimate_scatter(
         if let Some(n) = &norm {
             m = m.with_normalisation(n.view())?;
         }
-        let y = rebin(prompts.view(), &map, planes);
-        let r = randoms.as_ref().map(|r| rebin(r.view(), &map, planes));
+        let y = rebin(prompts.view(), &map, planes, None);
+        let r = randoms
+            .as_ref()
+            .map(|r| rebin(r.view(), &map, planes, None));
         Some((reduced, m, y, r, norm, map))
     } else {
         None
     };
     let (loop_layout, loop_model, y, r, n) = match &rebinned {
-        Some((l, m, y, r, n, _)) => (l, m, y.view(), r.as_ref().map(|r| r.view()), n.as_ref()),
+        Some((l, m, y, r, n, _)) => (
+            l,
+            m,
+            y.view(),
+            r.as_ref().map(|r| r.view()),
+            n.as_ref().map(|n| n.view()),
+        ),
         None => (
             layout,
             model,
             prompts.view(),
             randoms.clone(),
-            normalisation.as_ref(),
+            normalisation.clone(),
         ),
     };
     let attenuation = attenuation_of(loop_model, n);
@@ -202,15 +215,14 @@ pub fn estimate_scatter(
         if let Some(n) = &normalisation {
             full.zip_mut_with(n, |s, n| *s *= n);
         }
-        let s = match &rebinned {
-            Some((l, _, _, _, _, map)) => rebin(full.view(), map, l.planes() as usize),
-            None => full.clone(),
-        };
+        let summed = rebinned
+            .as_ref()
+            .map(|(l, _, _, _, _, map)| rebin(full.view(), map, l.planes() as usize, None));
         let fit = fit_tails(
             loop_layout,
             y.view(),
             r.clone(),
-            s.view(),
+            summed.as_ref().map_or(full.view(), |s| s.view()),
             attenuation.view(),
             &options.tails,
         )?;
@@ -230,7 +242,7 @@ pub fn estimate_scatter(
     let (fit, full, points, detectors) = last.expect("one simulation at least");
     // The last simulation in the data's own layout, scaled by the loop's last fit.
     let fit = if rebinned.is_some() {
-        let attenuation = attenuation_of(model, normalisation.as_ref());
+        let attenuation = attenuation_of(model, normalisation.clone());
         apply_tail_fit(
             layout,
             prompts.view(),
