@@ -14,6 +14,7 @@ mod nema;
 mod nu2;
 mod solids;
 pub use nema::{NemaIecPhantom, NemaRecovery, NemaRegions, SPHERE_DIAMETERS, SphereRecovery};
+pub(crate) use nu2::LUNG_ROI;
 pub use nu2::{Nu2Filling, Nu2ImageQuality, Nu2Sphere};
 pub use solids::{Solid, SolidPhantom};
 

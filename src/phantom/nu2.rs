@@ -25,8 +25,8 @@ use ndarray::ArrayView3;
 const CLEARANCE: f64 = 15.0;
 /// Offsets of the background slices from the spheres' plane, mm.
 const SLICE_OFFSETS: [f64; 5] = [-20.0, -10.0, 0.0, 10.0, 20.0];
-/// Diameter of the lung residual's ROI, mm.
-const LUNG_ROI: f64 = 30.0;
+/// Diameter of the lung residual's ROI (centred on the insert), mm.
+pub(crate) const LUNG_ROI: f64 = 30.0;
 
 /// How the phantom was filled.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,6 +53,8 @@ impl Default for Nu2Filling {
 pub struct Nu2Sphere {
     /// Inner diameter, mm.
     pub diameter_mm: f64,
+    /// Centre `(x, y)` of its ROI, mm.
+    pub centre_mm: [f64; 2],
     /// Filled with water only.
     pub cold: bool,
     /// Contrast recovery `Q_H` (hot) or `Q_C` (cold), a fraction.
@@ -251,6 +253,7 @@ impl NemaIecPhantom {
         };
         let mut spheres = [Nu2Sphere {
             diameter_mm: 0.0,
+            centre_mm: [0.0; 2],
             cold: false,
             contrast: 0.0,
             variability: 0.0,
@@ -281,6 +284,7 @@ impl NemaIecPhantom {
             let cold = filling.cold[j];
             spheres[j] = Nu2Sphere {
                 diameter_mm: d,
+                centre_mm: [c[0], c[1]],
                 cold,
                 contrast: if cold {
                     1.0 - ch / cb

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::fusion::{Colormap, Overlay, Page, Window, fuse, write_png};
 use crate::geometry::ImageGrid;
 use crate::io::dicom::{ReadLimits, SeriesSelect, read_pet_series};
-use crate::phantom::{NemaIecPhantom, Nu2Filling, Nu2ImageQuality, SPHERE_DIAMETERS};
+use crate::phantom::{LUNG_ROI, NemaIecPhantom, Nu2Filling, Nu2ImageQuality, SPHERE_DIAMETERS};
 
 /// A NEMA NU 2 image-quality analysis.
 #[derive(Debug, Clone)]
@@ -130,11 +130,17 @@ fn page(image: ArrayView3<'_, f32>, grid: &ImageGrid, q: &Nu2ImageQuality) -> Re
     let (h, w, _) = rgb.dim();
     let mut big =
         Array3::<u8>::from_shape_fn((h * UP, w * UP, 3), |(y, x, c)| rgb[[y / UP, x / UP, c]]);
-    // A circle of `diameter` mm about (x, y) mm, one pixel wide.
+    // A circle of `diameter` mm about (x, y) mm, one pixel wide (the pixels of its box).
     let mut circle = |[x, y]: [f64; 2], diameter: f64, colour: [u8; 3]| {
         let r = diameter / 2.0;
-        for py in 0..h * UP {
-            for px in 0..w * UP {
+        let range = |c: f64, o: f64, d: f64, n: usize| {
+            let pixel = |v: f64| ((v - o) / d + 0.5) * UP as f64;
+            let lo = pixel(c - r - d).floor().max(0.0) as usize;
+            let hi = (pixel(c + r + d).ceil().max(0.0) as usize).min(n * UP);
+            lo..hi
+        };
+        for py in range(y, oy, dy, h) {
+            for px in range(x, ox, dx, w) {
                 let mx = ox + ((px as f64 + 0.5) / UP as f64 - 0.5) * dx;
                 let my = oy + ((py as f64 + 0.5) / UP as f64 - 0.5) * dy;
                 if ((mx - x).hypot(my - y) - r).abs() <= 0.5 * dx.min(dy) / UP as f64 * 1.5 {
@@ -145,17 +151,13 @@ fn page(image: ArrayView3<'_, f32>, grid: &ImageGrid, q: &Nu2ImageQuality) -> Re
             }
         }
     };
-    for (c, d) in NemaIecPhantom::pet()
-        .sphere_centres()
-        .iter()
-        .zip(SPHERE_DIAMETERS)
-    {
-        circle([c[0], c[1]], d, [0, 230, 255]);
+    for s in &q.spheres {
+        circle(s.centre_mm, s.diameter_mm, [0, 230, 255]);
     }
     for &c in &q.background_centres {
         circle(c, SPHERE_DIAMETERS[5], [0, 220, 0]);
     }
-    circle([0.0, 0.0], 30.0, [80, 120, 255]);
+    circle([0.0, 0.0], LUNG_ROI, [80, 120, 255]);
     let mut p = Page::new(2, 480);
     p.picture(
         &format!("z = {:.1} mm, 0-{top:.3e}", q.central_z),
