@@ -128,6 +128,18 @@ pub(crate) fn f32_array<'py>(
     Ok(converted?.cast_into::<PyArrayDyn<f32>>()?.readonly())
 }
 
+/// The 3D view `[z, y, x]` of an array [`f32_array`] borrowed; `TypeError` naming `name`
+/// for any other number of dimensions.
+pub(crate) fn view3<'a>(
+    array: &'a PyReadonlyArrayDyn<'_, f32>,
+    name: &str,
+) -> PyResult<ndarray::ArrayView3<'a, f32>> {
+    array
+        .as_array()
+        .into_dimensionality::<ndarray::Ix3>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be 3D [z, y, x]")))
+}
+
 /// Borrows `input` as float32 (see [`f32_array`]), runs `work` on it with the interpreter
 /// released, and returns its result as a new NumPy array.
 pub(crate) fn array_to_array<'py>(

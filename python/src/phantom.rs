@@ -155,10 +155,7 @@ pub(crate) fn nema_recovery<'py>(
     background: f64,
 ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
     let image = f32_array(py, image, "image")?;
-    let image = image
-        .as_array()
-        .into_dimensionality::<ndarray::Ix3>()
-        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("image must be 3D [z, y, x]"))?;
+    let image = view3(&image, "image")?;
     let r = nema(contrast, background)
         .recovery(image, &grid.inner)
         .py_err(py)?;
@@ -190,10 +187,7 @@ pub(crate) fn nema_nu2<'py>(
 ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
     use tomors::phantom::{NemaIecPhantom, Nu2Filling, SPHERE_DIAMETERS};
     let image = f32_array(py, image, "image")?;
-    let image = image
-        .as_array()
-        .into_dimensionality::<ndarray::Ix3>()
-        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("image must be 3D [z, y, x]"))?;
+    let image = view3(&image, "image")?;
     let mut filling = Nu2Filling {
         ratio,
         ..Nu2Filling::default()

@@ -704,19 +704,12 @@ pub(crate) fn voi_stats<'py>(
     fraction_of_max: Option<f64>,
     within: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-    use ndarray::{Array3, Ix3};
+    use ndarray::Array3;
     let image = f32_array(py, image, "image")?;
-    let image = image
-        .as_array()
-        .into_dimensionality::<Ix3>()
-        .map_err(|_| PyTypeError::new_err("image must be 3D [z, y, x]"))?;
+    let image = view3(&image, "image")?;
     let as_mask = |obj: &Bound<'py, PyAny>, name: &str| -> PyResult<Array3<bool>> {
         let a = f32_array(py, obj, name)?;
-        let a = a
-            .as_array()
-            .into_dimensionality::<Ix3>()
-            .map_err(|_| PyTypeError::new_err(format!("{name} must be 3D [z, y, x]")))?;
-        Ok(a.mapv(|v| v != 0.0))
+        Ok(view3(&a, name)?.mapv(|v| v != 0.0))
     };
     let within = within.map(|w| as_mask(w, "within")).transpose()?;
     let mask = mask.map(|m| as_mask(m, "mask")).transpose()?;
