@@ -61,12 +61,13 @@ pub(crate) fn cone_tables(cone: &ConeBeam, grid: &ImageGrid) -> Result<PetTables
 /// The cone-beam projector `A`: line integrals (image value × mm) of `vol[z, y, x]` on the grid
 /// along the ray from the source to the centre of every detector pixel, `proj[view, row, col]`;
 /// Joseph's method, an image of ones projecting to the exact chord length through the grid's
-/// box. Its adjoint is the exact transpose, summed in 64-bit fixed point (bit-identical reruns).
+/// box. Its adjoint is the exact transpose, summed in 64-bit fixed point on a GPU and in `f64`
+/// in ray order on the CPU (bit-identical reruns on each).
 ///
 /// Views are processed a chunk at a time and the image a slab of slices at a time: each
 /// buffer stays within the device's largest binding (and [`ConeProjector::with_max_buffer_bytes`]),
 /// so volumes larger than the device's bindings project too, with the same bits as in one
-/// piece. A slab holds as many slices as their fixed-point accumulator (8 bytes a voxel) fits
+/// piece. A slab holds as many slices as their accumulator (8 bytes a voxel) fits
 /// in one buffer; each ray is walked over the planes that reach the slab only.
 #[derive(Debug)]
 pub struct ConeProjector {

@@ -189,7 +189,8 @@ impl PetRunner {
 ///
 /// Images are `vol[z, y, x]` on the grid; data `sino[view, plane, (tof,) tangential]` of the
 /// layout ([`SinogramLayout::shape`]). Forward and adjoint are an exact pair on both backends;
-/// the adjoint sums in 64-bit fixed point, so reruns are bit-identical.
+/// the adjoint sums in 64-bit fixed point on a GPU and in `f64` in line order on the CPU, so
+/// reruns are bit-identical on each.
 #[derive(Debug)]
 pub struct Pet3dProjector {
     layout: SinogramLayout,

@@ -3,7 +3,9 @@
 //! the build when a stage has no twin). `shared/` mirrors `shaders/shared/`. They are the
 //! fallback backend and the reference the GPU results are compared against.
 //!
-//! The engine's host side calls them all through [`run`]; nothing else here is a model.
+//! The engine's host side calls them all through [`run`]; nothing else here is a model. One
+//! step the host does its own way beside its twin: the 3D PET back-projection's sums
+//! ([`pet_adjoint_ordered`], [`ordered_to_float`]; see `pet_adjoint.rs`).
 
 mod adjoint_project;
 mod backproject_fbp;
@@ -41,7 +43,7 @@ pub(crate) use fbp_filter::fbp_filter;
 pub(crate) use fixed_to_float::fixed_to_float;
 pub(crate) use forward_project::forward_project;
 pub(crate) use nmi_histogram::nmi_histogram;
-pub(crate) use pet_adjoint::pet_adjoint;
+pub(crate) use pet_adjoint::{ordered_to_float, pet_adjoint, pet_adjoint_ordered};
 pub(crate) use pet_adjoint_max::pet_adjoint_max;
 pub(crate) use pet_forward::pet_forward;
 pub(crate) use prior_gradient::prior_gradient;

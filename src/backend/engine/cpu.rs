@@ -51,15 +51,22 @@ impl CpuEngine {
 
     /// Runs the twin of `stage`: the last buffer is its output, the others are read.
     pub fn dispatch(&mut self, stage: Stage, params: &[u8], buffers: &[Buf]) {
-        let (out, reads) = buffers.split_last().expect("a stage writes one buffer");
+        self.run(buffers, |reads, out| {
+            crate::backend::cpu::run(stage, params, reads, out)
+        });
+    }
+
+    /// Calls `f` with the words of `buffers`: the last to write, the others to read.
+    pub fn run(&mut self, buffers: &[Buf], f: impl FnOnce(&[&[u32]], &mut [u32])) {
+        let (out, reads) = buffers.split_last().expect("a step writes one buffer");
         assert!(
             !reads.contains(out),
-            "{stage}: the output buffer is also bound for reading"
+            "the output buffer is also bound for reading"
         );
         let mut output = std::mem::take(&mut self.buffers[out.0]);
         {
             let reads: Vec<&[u32]> = reads.iter().map(|b| self.buffers[b.0].as_slice()).collect();
-            crate::backend::cpu::run(stage, params, &reads, &mut output);
+            f(&reads, &mut output);
         }
         self.buffers[out.0] = output;
     }

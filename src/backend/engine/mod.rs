@@ -47,6 +47,25 @@ impl Engine {
         }
     }
 
+    /// Whether this is the host (the CPU twins).
+    pub fn is_host(&self) -> bool {
+        matches!(self, Engine::Cpu(_))
+    }
+
+    /// On the host, calls `f` with the words of `buffers` (the last to write, the others to
+    /// read) and returns true; on a device, returns false and runs nothing. For the one step
+    /// the host does its own way rather than through a stage's twin (the 3D PET
+    /// back-projection's ordered sums, `models/pet3d.rs`).
+    pub fn on_host(&mut self, buffers: &[Buf], f: impl FnOnce(&[&[u32]], &mut [u32])) -> bool {
+        match self {
+            Engine::Gpu(_) => false,
+            Engine::Cpu(c) => {
+                c.run(buffers, f);
+                true
+            }
+        }
+    }
+
     /// Largest buffer one binding may hold, bytes (unbounded on the host).
     pub fn max_binding(&self) -> u64 {
         match self {

@@ -1,15 +1,24 @@
 //! The 3D PET stage sequences: `pet_forward` over sinogram bins or list-mode events, and its
-//! transpose `pet_adjoint_max` → `pet_adjoint` → `fixed_to_float` (64-bit fixed-point sums at
-//! a scale per voxel from the largest term it receives, so the back-projection does not depend
-//! on the order of the atomic additions and every voxel keeps its precision), on a whole data
-//! set a chunk at a time and the image a slab of slices at a time ([`PetPlan`]), or resident
-//! per subset for EM ([`PetModel`]). Slabs give the same bits as one piece: the forward sums
-//! each line slice by slice in increasing z onto what it holds, and a voxel's largest term,
-//! scale and integer sum do not depend on the order or grouping of the lines.
+//! transpose, on a whole data set a chunk at a time and the image a slab of slices at a time
+//! ([`PetPlan`]), or resident per subset for EM ([`PetModel`]).
+//!
+//! The transpose sums terms of every size into each voxel, reproducibly, in one of two ways
+//! ([`Pass`]). A device has no float atomics and no order among invocations: it runs
+//! `pet_adjoint_max` → `pet_adjoint` → `fixed_to_float`, 64-bit fixed-point sums at a scale
+//! per voxel from the largest term it receives, so the result does not depend on the order of
+//! the atomic additions and every voxel keeps its precision. The host sums the same `f32`
+//! terms in `f64` in line order in one walk (`cpu::pet_adjoint_ordered`), each thread owning
+//! whole slices. Both are within an `f32` rounding of the exact sum of the terms.
+//!
+//! Slabs and chunks give the same bits as one piece: the forward sums each line slice by
+//! slice in increasing z onto what it holds; a voxel's largest term, scale and integer sum do
+//! not depend on the order or grouping of the lines, and the host's sums run in line order
+//! across chunks.
 
 use super::Engine;
 use super::resident::{Core, Resident, Sequence, held_on_host};
 use crate::backend::Stage;
+use crate::backend::cpu;
 use crate::backend::engine::Buf;
 use crate::backend::layout::{PetEvent, PetParams};
 use crate::error::Result;
@@ -78,7 +87,26 @@ impl PetTables {
     }
 }
 
-/// The tables on an engine, with the fixed-point accumulator and each voxel's largest term,
+/// A pass of the back-projection over the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Each voxel's largest term (a device's first pass).
+    Largest,
+    /// The sums: fixed point on a device, `f64` in line order on the host.
+    Sums,
+}
+
+/// The passes of a back-projection on `e`, in order (module docs).
+fn passes(e: &Engine) -> &'static [Pass] {
+    if e.is_host() {
+        &[Pass::Sums]
+    } else {
+        &[Pass::Largest, Pass::Sums]
+    }
+}
+
+/// The tables on an engine, with the back-projection's accumulator (two words per voxel:
+/// fixed point on a device, an `f64` on the host) and, on a device, each voxel's largest term,
 /// and the slab of slices the image and accumulator buffers hold (`PetParams::slab`).
 #[derive(Debug)]
 struct PetBufs {
@@ -110,8 +138,15 @@ impl PetBufs {
             transaxial: engine.upload("transaxial LOR table", &t.transaxial)?,
             axial: engine.upload("axial LOR table", &t.axial)?,
             events,
-            voxel_max: engine.zeros("largest term per voxel", slices * t.slice_len())?,
-            acc: engine.zeros("fixed-point back-projection", 2 * slices * t.slice_len())?,
+            voxel_max: engine.zeros(
+                "largest term per voxel",
+                if engine.is_host() {
+                    1
+                } else {
+                    slices * t.slice_len()
+                },
+            )?,
+            acc: engine.zeros("back-projection sums", 2 * slices * t.slice_len())?,
             slab: [0, slices as u32, 0, 0],
         })
     }
@@ -145,46 +180,56 @@ impl PetBufs {
         e.clear(self.voxel_max);
     }
 
-    /// One pass of `Aᵀ data` for items `first..first + count`: `Stage::PetAdjointMax` (each
-    /// voxel's largest term), then, once that pass has seen every item, `Stage::PetAdjoint`
-    /// (the sums); `total` lines make up the whole back-projection (they bound the terms a
-    /// voxel sums).
+    /// One pass of `Aᵀ data` for items `first..first + count` ([`passes`]); on a device,
+    /// `Stage::PetAdjoint` reads the largest terms once `Stage::PetAdjointMax` has seen every
+    /// item; `total` lines make up the whole back-projection (they bound the terms a voxel sums
+    /// in fixed point).
     #[allow(clippy::too_many_arguments)]
     fn adjoint_pass(
         &self,
         e: &mut Engine,
         t: &PetTables,
-        pass: Stage,
+        pass: Pass,
         first: usize,
         count: usize,
         total: usize,
         data: Buf,
     ) -> Result<()> {
-        debug_assert!(matches!(pass, Stage::PetAdjointMax | Stage::PetAdjoint));
         let p = PetParams {
             bound_exp: bound_exp(total),
             ..self.params(t, first, count)
         };
-        let all = [
-            self.transaxial,
-            self.axial,
-            self.events,
-            data,
-            self.voxel_max,
-            self.acc,
-        ];
-        // The first pass writes the largest terms; the second reads them and writes the sums.
-        let bindings = if pass == Stage::PetAdjoint {
-            &all[..]
-        } else {
-            &all[..5]
+        let (tables, acc) = ([self.transaxial, self.axial, self.events, data], self.acc);
+        let ordered = |reads: &[&[u32]], out: &mut [u32]| {
+            use bytemuck::cast_slice as r;
+            let tables = (r(reads[0]), r(reads[1]), r(reads[2]));
+            cpu::pet_adjoint_ordered(&p, tables, r(reads[3]), out);
         };
-        e.dispatch_linear(pass, &p, bindings, p.len as usize)
+        if pass == Pass::Sums && e.on_host(&[tables[0], tables[1], tables[2], data, acc], ordered) {
+            return Ok(());
+        }
+        let (stage, bindings) = match pass {
+            Pass::Largest => (
+                Stage::PetAdjointMax,
+                [&tables[..], &[self.voxel_max]].concat(),
+            ),
+            Pass::Sums => (
+                Stage::PetAdjoint,
+                [&tables[..], &[self.voxel_max, acc]].concat(),
+            ),
+        };
+        e.dispatch_linear(stage, &p, &bindings, p.len as usize)
     }
 
     /// `image ←` the accumulated back-projection of `total` samples (the current slab).
     fn finish(&self, e: &mut Engine, t: &PetTables, total: usize, image: Buf) -> Result<()> {
         let n = (self.slab[1] - self.slab[0]) as usize * t.slice_len();
+        let to_float = |reads: &[&[u32]], out: &mut [u32]| {
+            cpu::ordered_to_float(reads[0], bytemuck::cast_slice_mut(&mut out[..n]));
+        };
+        if e.on_host(&[self.acc, image], to_float) {
+            return Ok(());
+        }
         let p = PetParams {
             len: n as u32,
             bound_exp: bound_exp(total),
@@ -307,7 +352,7 @@ impl PetPlan {
     }
 
     /// `image ← Aᵀ data`; with several slabs, the data are back-projected into each in turn,
-    /// each in two passes over the chunks (largest terms, then sums).
+    /// each in the engine's passes over the chunks ([`passes`]).
     ///
     /// # Errors
     /// [`crate::Error::InvalidArgument`] when a term `|data| × weight` would not be a finite
@@ -320,10 +365,11 @@ impl PetPlan {
         for slab in &self.slabs {
             self.bufs.slab = [slab.start as u32, slab.end as u32, 0, 0];
             self.bufs.begin_adjoint(&mut self.engine);
-            for pass in [Stage::PetAdjointMax, Stage::PetAdjoint] {
+            let passes = passes(&self.engine);
+            for &pass in passes {
                 for (first, count) in self.chunks() {
-                    // One chunk of data stays on the device for both passes and every slab.
-                    if !one_chunk || (slab.start == 0 && pass == Stage::PetAdjointMax) {
+                    // One chunk of data stays on the device for every pass and slab.
+                    if !one_chunk || (slab.start == 0 && pass == passes[0]) {
                         self.engine
                             .write(self.chunk, 0, &data[first * n..(first + count) * n])?;
                     }
@@ -429,7 +475,7 @@ impl Sequence for PetModel {
         let total = len * self.tables.item_len;
         let (e, t) = (&mut core.engine, &self.tables);
         self.bufs.begin_adjoint(e);
-        for pass in [Stage::PetAdjointMax, Stage::PetAdjoint] {
+        for &pass in passes(e) {
             self.bufs
                 .adjoint_pass(e, t, pass, first, len, total, core.proj)?;
         }
