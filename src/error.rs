@@ -72,7 +72,7 @@ pub enum Error {
     #[error(
         "{what} would need {}, more than {}",
         bytes.map(human_bytes).unwrap_or_else(|| "a byte count that overflows 64 bits".into()),
-        limit.map(|l| format!("this machine's {} of memory", human_bytes(l))).unwrap_or_else(|| "can be allocated".into())
+        limit.map(|l| format!("the {} of memory this process may use", human_bytes(l))).unwrap_or_else(|| "can be allocated".into())
     )]
     TooLarge {
         /// What was asked for, with its shape.

@@ -7,8 +7,9 @@ use crate::error::{Error, Result};
 use std::sync::OnceLock;
 
 /// Bytes this process may use: the machine's physical memory, or its control group's limit
-/// where that is lower (a cluster job's allocation). `None` where neither can be read (not
-/// Linux); sizes are then still checked for overflow and allocated fallibly.
+/// (a cluster job's allocation) or its address-space limit (`ulimit -v`) where lower. `None`
+/// where none can be read (not Linux); sizes are then still checked for overflow and
+/// allocated fallibly.
 pub fn memory_limit() -> Option<u64> {
     static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
     *LIMIT.get_or_init(|| {
@@ -29,10 +30,14 @@ pub fn memory_limit() -> Option<u64> {
                 .parse::<u64>()
                 .ok()
         });
-        match (physical, group) {
-            (Some(p), Some(g)) => Some(p.min(g)),
-            (p, g) => p.or(g),
-        }
+        // "Max address space  <soft>  <hard>  bytes", or "unlimited".
+        let address_space = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("Max address space"))?;
+                line.split_whitespace().nth(3)?.parse::<u64>().ok()
+            });
+        [physical, group, address_space].into_iter().flatten().min()
     })
 }
 

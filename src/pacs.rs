@@ -18,6 +18,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Longest network timeout a node accepts, seconds (a day): beyond it a silent peer holds a
+/// batch for longer than any study is worth, and far beyond it the value is no duration.
+const MAX_TIMEOUT_S: f64 = 86_400.0;
+
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
@@ -80,7 +84,7 @@ pub struct PacsSettings {
     /// Our AE title (calling).
     #[serde(default = "tomors_ae")]
     pub calling_ae_title: String,
-    /// Seconds to wait for the connection and for each answer.
+    /// Seconds to wait for the connection and for each answer (above 0, at most a day).
     #[serde(default = "sixty")]
     pub timeout_s: f64,
     /// `tomors batch`: send each finished study's DICOM results to the PACS.
@@ -186,9 +190,9 @@ impl Pacs {
                 settings.host, settings.port
             )));
         }
-        if !(settings.timeout_s.is_finite() && settings.timeout_s > 0.0) {
+        if !(settings.timeout_s > 0.0 && settings.timeout_s <= MAX_TIMEOUT_S) {
             return Err(Error::InvalidArgument(format!(
-                "pacs.timeout_s is {}; expected seconds above 0",
+                "pacs.timeout_s is {:e}; expected seconds above 0 and at most {MAX_TIMEOUT_S} (a day)",
                 settings.timeout_s
             )));
         }
@@ -919,13 +923,24 @@ mod tests {
             },
             "port 0",
         );
-        fails(
-            PacsSettings {
-                timeout_s: f64::NAN,
-                ..settings()
-            },
-            "timeout_s",
-        );
+        // NaN, and values no Duration holds (2^64 s, 1e300 s): refused, not a panic when the
+        // association opens.
+        for timeout_s in [
+            f64::NAN,
+            0.0,
+            -1.0,
+            86_400.5,
+            18_446_744_073_709_551_616.0,
+            1e300,
+        ] {
+            fails(
+                PacsSettings {
+                    timeout_s,
+                    ..settings()
+                },
+                "timeout_s",
+            );
+        }
     }
 
     #[test]

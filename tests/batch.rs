@@ -226,7 +226,8 @@ fn several_workers_give_the_results_of_one() {
 }
 
 /// `tomors batch` in which every study failed exits with status 8 (it was 0), naming the
-/// count and the log; files it cannot read are listed with their reason.
+/// count and the log; files it cannot read are listed with their reason, and make the run a
+/// failed one too (a truncated NM file made its study "unsupported" and the run exit 0).
 #[test]
 fn batch_with_failed_studies_is_a_failed_run() {
     let root = std::env::temp_dir().join(format!("tomors-batch-fail-{}", std::process::id()));
@@ -234,17 +235,42 @@ fn batch_with_failed_studies_is_a_failed_run() {
     let input = root.join("in");
     common::pet_ct_study(&input.join("damaged"), true);
     std::fs::write(input.join("broken.dcm"), b"DICM? no").unwrap();
+    // The media's directory and hidden files are no input.
+    std::fs::write(input.join("DICOMDIR"), b"not an instance").unwrap();
+    std::fs::write(input.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
     let settings = root.join("settings.toml");
     std::fs::write(&settings, "backend = \"cpu\"\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tomors"))
-        .arg("batch")
-        .args([&settings, &input, &root.join("out")])
-        .output()
-        .unwrap();
+    let run = |out: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tomors"))
+            .arg("batch")
+            .args([&settings, &input, &root.join(out)])
+            .output()
+            .unwrap()
+    };
+    let out = run("out");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(8), "{stderr}");
-    assert!(stderr.contains("1 of 1 studies failed"), "{stderr}");
+    assert!(
+        stderr.contains("1 of 1 studies failed and 2 input files are unreadable"),
+        "{stderr}"
+    );
     assert!(stderr.contains("broken.dcm"), "{stderr}");
+    assert!(
+        !stderr.contains("DICOMDIR") && !stderr.contains("DS_Store"),
+        "{stderr}"
+    );
+
+    // Every study done, but a file unreadable (a study's damaged NM file leaves the study
+    // without its projections): still not a successful run.
+    std::fs::remove_dir_all(input.join("damaged")).unwrap();
+    common::pet_ct_study(&input.join("good"), false);
+    let out = run("out2");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(
+        stderr.contains("0 of 1 studies failed and 1 input files are unreadable"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&root).unwrap();
 }
 

@@ -536,7 +536,8 @@ fn recon_pet_reconstructs_the_real_mmr_acquisition() {
         .arg(data.join("mMR_template_span11.hs"))
         .output()
         .unwrap();
-    assert_eq!(again.status.code(), Some(EXIT_FILE));
+    // An output in the way is a refused input, as for every command (fdk --dicom too).
+    assert_eq!(again.status.code(), Some(EXIT_INPUT));
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
     // A sinogram header whose data file is absent: a file error naming it.
     let missing = tomors()
@@ -1097,6 +1098,47 @@ fn hostile_inputs_fail_fast_and_leave_nothing() {
     let (code, stderr) = fdk_ok(&["--dicom", &s(&series)], &out);
     assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
     assert!(stderr.contains("slice_0001.dcm"), "{stderr}");
+    // Every output checked before the work: --mu-water for the DICOM series' HU, --png.
+    let (code, stderr) = fdk_ok(
+        &["--dicom", &s(&dir.join("ct2")), "--mu-water", "nan"],
+        &out,
+    );
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("--mu-water"), "{stderr}");
+    let sino = npy("sino.npy", "(4, 5)", &[1.0; 20]);
+    let png = s(&dir.join("missing").join("p.png"));
+    let (code, stderr) = run(&["fbp", &s(&sino), "-o", &out, "--png", &png]);
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(
+        stderr.contains("--png") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["fbp", &s(&sino), "-o", &out, "--png", &s(&dir)]);
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(
+        stderr.contains("--png") && stderr.contains("is a folder"),
+        "{stderr}"
+    );
+    // Output folders that are files: refused before reading the inputs.
+    let afile = dir.join("afile");
+    std::fs::write(&afile, b"x").unwrap();
+    for args in [
+        &["fuse-pet", "no-pet", "no-ct", &s(&afile)][..],
+        &[
+            "recon-pet",
+            &s(&afile.join("sub")),
+            "--listmode",
+            "no.l.hdr",
+        ][..],
+        &["nema-iq", "no-series", &s(&afile)][..],
+    ] {
+        let (code, stderr) = run(args);
+        assert!(
+            matches!(code, Some(EXIT_INPUT) | Some(EXIT_FILE)),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("is a file"), "{args:?}: {stderr}");
+    }
     assert!(
         !dir.join("out.npy").exists(),
         "nothing written before the refusal"

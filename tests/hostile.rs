@@ -150,6 +150,44 @@ fn petlink_headers_and_windows_are_checked() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The PETLINK header's `data offset in bytes` is where the words start (it was ignored: any
+/// offset read the whole file); offsets that are negative, not whole words, past the end or
+/// beyond 2^53 are format errors.
+#[test]
+#[ignore = "real data: needs ../shared/data; run with --include-ignored"]
+fn petlink_data_offset_is_honoured_and_checked() {
+    let dir = scratch("petlink-offset");
+    let words = std::fs::read(common::shared_data("pet_mmr/small_listmode_file.l")).unwrap();
+    let words = &words[..40_000];
+    let header = mmr_listmode_header().replace("small_listmode_file.l", "lm.l");
+    assert!(header.contains("!data offset in bytes:=0\n"));
+    let write = |offset: &str, junk: &[u8]| {
+        let text = header.replace(
+            "!data offset in bytes:=0",
+            &format!("!data offset in bytes:={offset}"),
+        );
+        std::fs::write(dir.join("lm.l"), [junk, words].concat()).unwrap();
+        std::fs::write(dir.join("lm.l.hdr"), text).unwrap();
+        ListModeFile::open(&dir.join("lm.l.hdr"))
+    };
+    let counts = |file: ListModeFile| file.scan(None, |_| {}).unwrap();
+    let plain = counts(write("0", &[]).unwrap());
+    assert!(plain.prompts > 0);
+    // Eight bytes of event words whose bins lie beyond the layout: read, they are an error.
+    let junk = [0x7fu8, 0xff, 0xff, 0x3f, 0x7f, 0xff, 0xff, 0x3f];
+    assert!(write("0", &junk).unwrap().scan(None, |_| {}).is_err());
+    let skipped = counts(write("8", &junk).unwrap());
+    assert_eq!(
+        (skipped.words, skipped.prompts, skipped.delayeds),
+        (plain.words, plain.prompts, plain.delayeds)
+    );
+    for offset in ["-1000", "1e300", "6", "40009", "9007199254740993"] {
+        let e = write(offset, &junk).unwrap_err();
+        assert!(matches!(e, Error::Format { .. }), "offset {offset}: {e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The mMR norm: a block size of 0 (a remainder by zero, a panic) and a component of zeros
 /// (factors all 0, silently) are format errors.
 #[test]
@@ -173,6 +211,19 @@ fn mmr_norm_components_are_checked() {
     assert_ne!(zero_block, header);
     let e = read(&zero_block, "block.n.hdr").unwrap_err();
     assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert!(e.to_string().contains("[0, 344], expected [9, 344]"), "{e}");
+    // What the mMR's components hold, not what the file claims; huge numbers in exponent
+    // form, not 301 digits.
+    let huge = header.replace(
+        "%matrix size [1]:={344,127}",
+        "%matrix size [1]:={4e9,1e300}",
+    );
+    assert_ne!(huge, header);
+    let e = read(&huge, "huge.n.hdr").unwrap_err().to_string();
+    assert!(
+        e.contains("[4000000000, 1e300], expected [344, 127]"),
+        "{e}"
+    );
     // Axial effects (component 4) pointed at a run of zeros past the data: all zero.
     let mut zeros = std::fs::read(&data).unwrap();
     let at = zeros.len();

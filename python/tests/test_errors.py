@@ -122,6 +122,13 @@ def test_sizes_beyond_the_machine_raise_before_allocating():
         tomors.ImageGrid((200000, 200000))
 
 
+@pytest.mark.parametrize("timeout_s", [float("nan"), 0.0, 1e20, 2.0**64, 1e300])
+def test_pacs_timeouts_no_duration_holds_are_refused(timeout_s):
+    # 1e20 s was a PanicException when the association opened (no Duration holds it).
+    with pytest.raises(tomors.InvalidArgumentError, match="timeout_s"):
+        tomors.Pacs("127.0.0.1", 1, "PACS", timeout_s=timeout_s).echo()
+
+
 @pytest.mark.parametrize("name, call", [
     ("shape", lambda: tomors.ImageGrid((-64, 64))),
     ("port", lambda: tomors.Pacs("localhost", 70000, "PACS")),

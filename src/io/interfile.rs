@@ -141,7 +141,11 @@ impl InterfileHeader {
     pub fn count(&self, key: &str) -> Result<usize> {
         let v = self.number(key)?;
         if v < 0.0 || v.fract() != 0.0 || v > u32::MAX as f64 {
-            return Err(self.format_error(format!("`{key}` is {v}: expected a whole number")));
+            return Err(self.format_error(format!(
+                "`{key}` is {}: expected a whole number from 0 to {}",
+                shown(v),
+                u32::MAX
+            )));
         }
         Ok(v as usize)
     }
@@ -155,7 +159,8 @@ impl InterfileHeader {
         let v = self.number(key)?;
         if !(0.0..=9_007_199_254_740_992.0).contains(&v) || v.fract() != 0.0 {
             return Err(self.format_error(format!(
-                "`{key}` is {v}: expected a whole number of bytes from 0 to 2^53"
+                "`{key}` is {}: expected a whole number of bytes from 0 to 2^53",
+                shown(v)
             )));
         }
         Ok(v as u64)
@@ -654,4 +659,20 @@ pub fn write_interfile_sinogram(
         s.energy_window().upper_kev,
     );
     write_pair(path, &header, &data_path, &bytes)
+}
+
+/// A number from a header as a message shows it: whole numbers below 10¹⁵ as integers, others
+/// in exponent form (`1e300`, not its 301 digits).
+pub(crate) fn shown(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// [`shown`] for each of a list: `[344, 127]`.
+pub(crate) fn shown_list(v: &[f64]) -> String {
+    let items: Vec<String> = v.iter().map(|&x| shown(x)).collect();
+    format!("[{}]", items.join(", "))
 }

@@ -33,6 +33,30 @@ pub(crate) fn refuse_existing<'a>(paths: impl IntoIterator<Item = &'a Path>) -> 
     }
 }
 
+/// Refuses, before any work, an output folder that cannot take the files `names`: a path
+/// that is a file or lies below one, or a folder that holds one of `names` already (tomors
+/// never overwrites results). A folder that does not exist yet is fine: writing creates it.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the path.
+pub fn check_output_folder(folder: &Path, names: &[&str]) -> Result<()> {
+    let mut at = Some(folder);
+    while let Some(p) = at.filter(|p| !p.as_os_str().is_empty()) {
+        if p.exists() {
+            if !p.is_dir() {
+                return Err(Error::InvalidArgument(format!(
+                    "{} is a file; expected a folder to write the results into",
+                    p.display()
+                )));
+            }
+            break;
+        }
+        at = p.parent();
+    }
+    let paths: Vec<PathBuf> = names.iter().map(|n| folder.join(n)).collect();
+    refuse_existing(paths.iter().map(PathBuf::as_path))
+}
+
 /// Where [`fill_folder_atomically`] builds `dest`: `.<name>.partial` beside it.
 pub fn partial_folder(dest: &Path) -> PathBuf {
     let name = dest

@@ -59,6 +59,8 @@ pub struct Coincidence {
 pub struct ListModeFile {
     header: InterfileHeader,
     data: PathBuf,
+    /// Where the words start in `data` (`data offset in bytes`).
+    offset: u64,
     layout: SinogramLayout,
 }
 
@@ -160,8 +162,9 @@ impl ListModeFile {
             None if system == "2008" => PetScanner::mmr(),
             None => {
                 return Err(format(format!(
-                    "originating system {system}: tomors knows the Siemens Biograph mMR \
-                     (2008); open another scanner's file with its PetScanner \
+                    "originating system {system}: the command line and Python read the \
+                     PETLINK list mode of the Siemens Biograph mMR (2008) only; from Rust, \
+                     another scanner's file opens with its PetScanner \
                      (ListModeFile::open_with_scanner)"
                 )));
             }
@@ -181,23 +184,36 @@ impl ListModeFile {
         let layout = SinogramLayout::new(scanner, tangential, 1, max_rd, 1)
             .map_err(|e| format(format!("sinogram layout: {e}")))?;
         let data = header.data_file()?;
-        let len = std::fs::metadata(&data)
+        // The words start at the stated offset (0 when the key is absent).
+        let offset = match header.get("data offset in bytes") {
+            Some(_) => header.byte_offset("data offset in bytes")?,
+            None => 0,
+        };
+        let file_len = std::fs::metadata(&data)
             .map_err(|source| Error::Io {
                 path: data.clone(),
                 source,
             })?
             .len();
+        let Some(len) = file_len.checked_sub(offset) else {
+            return Err(format(format!(
+                "data offset {offset} bytes is beyond the end of {} ({file_len} bytes)",
+                data.display()
+            )));
+        };
         if len % 4 != 0 {
             return Err(Error::Format {
                 path: data,
                 reason: format!(
-                    "truncated: {len} bytes is not a whole number of 32-bit list-mode words"
+                    "truncated: {len} bytes after the data offset ({offset}) is not a whole \
+                     number of 32-bit list-mode words"
                 ),
             });
         }
         Ok(Self {
             header,
             data,
+            offset,
             layout,
         })
     }
@@ -237,7 +253,8 @@ impl ListModeFile {
             path: self.data.clone(),
             source,
         };
-        let file = std::fs::File::open(&self.data).map_err(io)?;
+        let mut file = std::fs::File::open(&self.data).map_err(io)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(self.offset)).map_err(io)?;
         let mut reader = std::io::BufReader::with_capacity(1 << 22, file);
         let bins = self.layout.len() as u32;
         let (tang, views) = (self.layout.tangential(), self.layout.views());

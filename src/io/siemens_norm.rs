@@ -16,12 +16,15 @@
 //! axial[plane of (r₁, r₂)]`; a bin's factor is the mean over its crystal pairs (the model
 //! already counts the pairs, see [`crate::Pet3dProjector`]).
 
-use super::interfile::InterfileHeader;
+use super::interfile::{InterfileHeader, shown_list};
 use crate::error::{Error, Result};
 use crate::geometry::pet::{PetScanner, SinogramLayout};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use std::path::Path;
+
+/// Radial bins of the mMR's normalisation components (its sinograms' tangential bins).
+const MMR_BINS: usize = 344;
 
 /// The components of an mMR normalisation file.
 #[derive(Debug, Clone)]
@@ -70,7 +73,7 @@ impl MmrNormalisation {
         let crystals = scanner.crystals_per_ring() as usize;
         let size = |k: usize| h.list(&format!("matrix size [{k}]"));
         let (g, i, e, a) = (size(1)?, size(2)?, size(3)?, size(4)?);
-        let bins = g[0] as usize;
+        let bins = MMR_BINS;
         // The interference repeats with the block (crystals and gap): 9 on the mMR.
         let (per_block, gaps, _) = scanner.blocks();
         let block = (per_block + gaps) as usize;
@@ -90,7 +93,9 @@ impl MmrNormalisation {
         for (got, want, what) in expect {
             if *got != want {
                 return Err(bad(format!(
-                    "{what}: matrix size {got:?}, expected {want:?} for the mMR"
+                    "{what}: matrix size {}, expected {} for the mMR",
+                    shown_list(got),
+                    shown_list(&want)
                 )));
             }
         }
@@ -98,7 +103,8 @@ impl MmrNormalisation {
             .map_err(|e| bad(format!("{e}")))?;
         if a != vec![axial_layout.planes() as f64] {
             return Err(bad(format!(
-                "axial effects: matrix size {a:?}, expected [{}] (span 11)",
+                "axial effects: matrix size {}, expected [{}] (span 11)",
+                shown_list(&a),
                 axial_layout.planes()
             )));
         }

@@ -15,20 +15,20 @@ fn format(path: &Path, reason: String) -> Error {
     }
 }
 
-/// Appends every page of `path` to `frames`, checking each is `shape` (`[rows, cols]`, set by
-/// the first page read).
-/// What the decoder may allocate: a page, and each buffer on the way, within half of what this
-/// machine can hold (a hostile header's page size is refused, not allocated); a tag's values
-/// within 64 MiB.
+/// What the decoder may allocate: a page, and each buffer on the way, within what this process
+/// may use (a backstop: [`read_pages`] checks the stack and the page first, with the figure);
+/// a tag's values within 64 MiB.
 fn limits() -> Limits {
-    let half = crate::memory::memory_limit().map_or(usize::MAX, |b| (b / 2) as usize);
+    let most = crate::memory::memory_limit().map_or(usize::MAX, |b| b as usize);
     let mut limits = Limits::unlimited();
-    limits.decoding_buffer_size = half;
-    limits.intermediate_buffer_size = half;
+    limits.decoding_buffer_size = most;
+    limits.intermediate_buffer_size = most;
     limits.ifd_value_size = 64 << 20;
     limits
 }
 
+/// Appends every page of `path` to `frames`, checking each is `shape` (`[rows, cols]`, set by
+/// the first page read).
 fn read_pages(path: &Path, shape: &mut Option<[usize; 2]>, frames: &mut Vec<f32>) -> Result<usize> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -56,10 +56,26 @@ fn read_pages(path: &Path, shape: &mut Option<[usize; 2]>, frames: &mut Vec<f32>
             }
             _ => {}
         }
-        // The stack with this page as float32, before the decoder allocates the page (its own
-        // buffers bounded by `limits`).
+        // The stack with this page as float32, and the page as the decoder holds it, before
+        // the decoder allocates the page.
         let views = frames.len() / rows.saturating_mul(cols).max(1) + 1;
         let bytes = crate::memory::bytes_for("the TIFF stack", &[views, rows, cols], 4)?;
+        let sample_bytes = match decoder.colortype() {
+            Ok(tiff::ColorType::Gray(bits)) => usize::from(bits).div_ceil(8).max(1),
+            _ => 8,
+        };
+        let page = crate::memory::bytes_for("a TIFF page", &[rows, cols], sample_bytes)?;
+        let limit = crate::memory::memory_limit();
+        if limit.is_some_and(|l| bytes.saturating_add(page) > l) {
+            return Err(Error::TooLarge {
+                what: format!(
+                    "the TIFF stack of {views} {rows}×{cols} pages as float32, and the page \
+                     being decoded"
+                ),
+                bytes: Some(bytes.saturating_add(page)),
+                limit,
+            });
+        }
         frames
             .try_reserve(rows * cols)
             .map_err(|_| Error::TooLarge {
@@ -147,6 +163,52 @@ mod tests {
         for p in pages {
             enc.write_image::<colortype::Gray16>(w, h, p).unwrap();
         }
+    }
+
+    /// A float page whose stack fits memory but not with the decoder's copy of the page: a
+    /// typed error with the figure (it was the decoder's "limits exceeded", without one).
+    #[test]
+    fn a_page_beyond_memory_is_refused_with_the_figure() {
+        let Some(limit) = crate::memory::memory_limit() else {
+            return;
+        };
+        // Each copy three quarters of memory: the stack alone fits, with the page it does not.
+        let side = ((0.75 * limit as f64 / 4.0).sqrt() as u32).max(1);
+        let dir = std::env::temp_dir().join(format!("tomors-tiff-big-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A little-endian TIFF: one IFD of 9 entries, one strip of float32, 16 bytes present.
+        let mut t = b"II*\0".to_vec();
+        t.extend(8u32.to_le_bytes());
+        t.extend(9u16.to_le_bytes());
+        let data_at = 8 + 2 + 9 * 12 + 4;
+        let entry = |tag: u16, kind: u16, value: u32| {
+            let mut e = tag.to_le_bytes().to_vec();
+            e.extend(kind.to_le_bytes());
+            e.extend(1u32.to_le_bytes());
+            e.extend(value.to_le_bytes());
+            e
+        };
+        for (tag, kind, value) in [
+            (256, 4, side),
+            (257, 4, side),
+            (258, 3, 32),
+            (259, 3, 1),
+            (262, 3, 1),
+            (273, 4, data_at),
+            (277, 3, 1),
+            (279, 4, side.wrapping_mul(side).wrapping_mul(4)),
+            (339, 3, 3),
+        ] {
+            t.extend(entry(tag, kind, value));
+        }
+        t.extend(0u32.to_le_bytes());
+        t.extend([0u8; 16]);
+        let path = dir.join("big.tif");
+        std::fs::write(&path, t).unwrap();
+        let e = read_tiff_stack(std::slice::from_ref(&path)).unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains("page being decoded"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -542,7 +542,7 @@ impl SpectCtBeds {
     pub fn write(&self, folder: &Path) -> Result<SpectCtBedsFiles> {
         let nifti = folder.join("recon.nii.gz");
         let summary_png = folder.join("summary.png");
-        crate::io::refuse_existing([nifti.as_path(), summary_png.as_path()])?;
+        crate::io::check_output_folder(folder, &SpectCt::OUTPUTS)?;
         let first = &self.beds[0];
         let reference = Reference::from_file(&first.ct.volume.files[0])?;
         let o = &first.options;

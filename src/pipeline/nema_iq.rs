@@ -83,11 +83,17 @@ impl NemaIq {
         page(self.image.view(), &self.grid, &self.quality)
     }
 
-    /// Writes `nu2.md` and `nu2.png` into `dir` (created), each atomically.
+    /// What [`NemaIq::write`] puts into its folder.
+    pub const OUTPUTS: [&str; 2] = ["nu2.md", "nu2.png"];
+
+    /// Writes `nu2.md` and `nu2.png` into `dir` (created), each atomically; existing files
+    /// are never overwritten.
     ///
     /// # Errors
+    /// [`Error::InvalidArgument`] when `dir` is a file or an output exists already;
     /// [`Error::Io`].
     pub fn write(&self, dir: &Path) -> Result<NemaIqFiles> {
+        crate::io::check_output_folder(dir, &Self::OUTPUTS)?;
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,

@@ -793,6 +793,16 @@ fn patient_grid(g: &ImageGrid) -> Result<PatientGrid> {
 }
 
 impl PetRecon {
+    /// What [`PetRecon::write`] puts into its folder, `sensitivity.hv` with `sensitivity`
+    /// (after list-mode OSEM).
+    pub fn outputs(sensitivity: bool) -> Vec<&'static str> {
+        let mut names = vec!["recon.nii.gz", "summary.png", "dicom"];
+        if sensitivity {
+            names.push("sensitivity.hv");
+        }
+        names
+    }
+
     /// Writes into `folder`: `dicom/` (a PT series, units PROPCNTS), `recon.nii.gz`,
     /// `summary.png` and, after list-mode OSEM, `sensitivity.hv` (for later frames,
     /// [`PetReconOptions::sensitivity`]), each file atomically; existing files are never
@@ -804,10 +814,7 @@ impl PetRecon {
         let nifti = folder.join("recon.nii.gz");
         let summary_png = folder.join("summary.png");
         let sensitivity_hv = folder.join("sensitivity.hv");
-        crate::io::refuse_existing([nifti.as_path(), summary_png.as_path()])?;
-        if self.sensitivity.is_some() {
-            crate::io::refuse_existing([sensitivity_hv.as_path()])?;
-        }
+        crate::io::check_output_folder(folder, &Self::outputs(self.sensitivity.is_some()))?;
         std::fs::create_dir_all(folder).map_err(|source| Error::Io {
             path: folder.to_path_buf(),
             source,

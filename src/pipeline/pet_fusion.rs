@@ -226,6 +226,9 @@ impl FusedPetCt {
         .page()
     }
 
+    /// What [`FusedPetCt::write`] puts into its folder.
+    pub const OUTPUTS: [&str; 2] = ["pet.nii.gz", "summary.png"];
+
     /// Writes into `folder` (created when absent): `pet.nii.gz` (the image in
     /// [`FusedPetCt::units`], on its grid in the CT's frame) and `summary.png`, each
     /// atomically; existing files are never overwritten.
@@ -235,7 +238,7 @@ impl FusedPetCt {
     pub fn write(&self, folder: &Path) -> Result<FusedPetCtFiles> {
         let nifti = folder.join("pet.nii.gz");
         let summary_png = folder.join("summary.png");
-        crate::io::refuse_existing([&nifti, &summary_png].into_iter().map(PathBuf::as_path))?;
+        crate::io::check_output_folder(folder, &Self::OUTPUTS)?;
         std::fs::create_dir_all(folder).map_err(|e| Error::Io {
             path: folder.to_path_buf(),
             source: e,

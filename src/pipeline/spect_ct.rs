@@ -609,6 +609,9 @@ pub struct SpectCtFiles {
 }
 
 impl SpectCt {
+    /// What [`SpectCt::write`] puts into its folder (the DICOM series under `dicom/`).
+    pub const OUTPUTS: [&str; 4] = ["recon.nii.gz", "mu_map.nii.gz", "summary.png", "dicom"];
+
     /// Writes into `folder`: `dicom/` (an NM series in the CT's study and frame of reference),
     /// `recon.nii.gz`, `mu_map.nii.gz` (with attenuation correction) and `summary.png`. Every
     /// file is written atomically; existing files are never overwritten.
@@ -619,11 +622,7 @@ impl SpectCt {
         let nifti = folder.join("recon.nii.gz");
         let mu_nifti = folder.join("mu_map.nii.gz");
         let summary_png = folder.join("summary.png");
-        crate::io::refuse_existing(
-            [&nifti, &mu_nifti, &summary_png]
-                .into_iter()
-                .map(PathBuf::as_path),
-        )?;
+        crate::io::check_output_folder(folder, &Self::OUTPUTS)?;
         let reference = Reference::from_file(&self.ct.volume.files[0])?;
         let writer = SeriesWriter {
             description: format!(

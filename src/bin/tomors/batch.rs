@@ -73,13 +73,18 @@ pub fn run(a: &BatchArgs) -> CliResult<()> {
         a.output.join("unreadable.json").display(),
         a.output.join("batch.jsonl").display()
     );
-    if failed > 0 {
+    // Damaged input is unfinished work too: a study whose NM file is unreadable shows up as
+    // one without NM projections.
+    let unreadable = report.unreadable.len();
+    if failed > 0 || unreadable > 0 {
         return Err(CliError::new(
             Kind::StudiesFailed,
             format!(
-                "{failed} of {} studies failed; see {}",
+                "{failed} of {} studies failed and {unreadable} input files are unreadable; see \
+                 {} and {}",
                 report.records.len(),
-                a.output.join("batch.jsonl").display()
+                a.output.join("batch.jsonl").display(),
+                a.output.join("unreadable.json").display()
             ),
         ));
     }

@@ -177,12 +177,12 @@ pub fn read_npy_f32(path: &Path) -> CliResult<ArrayD<f32>> {
     tomors::io::npy::read_npy(path).map_err(err)
 }
 
-/// Refuses, before any work, an output path that is a folder, lies in a folder that does not
-/// exist, or is one of the inputs.
-pub fn check_output(out: &Path, inputs: &[&Path]) -> CliResult<()> {
+/// Refuses, before any work, an output path (given as `flag`, e.g. `--out`) that is a folder,
+/// lies in a folder that does not exist, or is one of the inputs.
+pub fn check_output(flag: &str, out: &Path, inputs: &[&Path]) -> CliResult<()> {
     if out.is_dir() {
         return Err(CliError::input(format!(
-            "--out {} is a folder; expected a file to write",
+            "{flag} {} is a folder; expected a file to write",
             out.display()
         )));
     }
@@ -192,7 +192,7 @@ pub fn check_output(out: &Path, inputs: &[&Path]) -> CliResult<()> {
     };
     if !parent.is_dir() {
         return Err(CliError::input(format!(
-            "--out {}: the folder {} does not exist",
+            "{flag} {}: the folder {} does not exist",
             out.display(),
             parent.display()
         )));
@@ -203,7 +203,7 @@ pub fn check_output(out: &Path, inputs: &[&Path]) -> CliResult<()> {
             .map_err(|e| CliError::file(format!("{}: {e}", input.display())))?;
         if out.as_ref() == Some(&input) {
             return Err(format!(
-                "--out {} is an input file; refusing to overwrite it",
+                "{flag} {} is an input file; refusing to overwrite it",
                 input.display()
             )
             .into());

@@ -75,7 +75,10 @@ pub struct FbpArgs {
 
 pub fn run(a: &FbpArgs) -> CliResult<()> {
     let filter = RampFilter::new(a.filter, a.cutoff).map_err(err)?;
-    check_output(&a.out, &[&a.input])?;
+    check_output("--out", &a.out, &[&a.input])?;
+    if let Some(png) = &a.png {
+        check_output("--png", png, &[&a.input])?;
+    }
     let data = read_npy_f32(&a.input)?;
     let (views, rows, cols) = match *data.shape() {
         [v, c] => (v, 1, c),

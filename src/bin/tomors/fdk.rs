@@ -119,7 +119,14 @@ fn read_projections(input: &std::path::Path) -> CliResult<ndarray::ArrayD<f32>> 
 
 pub fn run(a: &FdkArgs) -> CliResult<()> {
     let filter = RampFilter::new(a.filter, a.cutoff).map_err(err)?;
-    check_output(&a.out, &[&a.input])?;
+    check_output("--out", &a.out, &[&a.input])?;
+    if a.dicom.is_some() && !(a.mu_water.is_finite() && a.mu_water > 0.0) {
+        return Err(format!(
+            "--mu-water is {}; expected μ of water > 0 (1/mm) for the DICOM series' HU",
+            a.mu_water
+        )
+        .into());
+    }
     let mut data = read_projections(&a.input)?;
     // Before --i0's logarithm, whose floor would turn NaN into a plausible value.
     if let Some(index) = data.iter().position(|v| !v.is_finite()) {
@@ -133,6 +140,13 @@ pub fn run(a: &FdkArgs) -> CliResult<()> {
             return Err(format!("--i0 is {i0}; expected a finite intensity > 0").into());
         }
         let floor = (1e-6 * i0) as f32;
+        let clamped = data.iter().filter(|&&i| i < floor).count();
+        if clamped > 0 {
+            eprintln!(
+                "warning: {clamped} intensities below 1e-6 × --i0 (zero or negative included) \
+                 taken as 1e-6 × --i0 before the logarithm"
+            );
+        }
         data.mapv_inplace(|i| -(i.max(floor) / i0 as f32).ln());
     }
     let [views, rows, cols] = match *data.shape() {

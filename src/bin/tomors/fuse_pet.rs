@@ -32,6 +32,8 @@ pub struct FusePetArgs {
 }
 
 pub fn run(a: &FusePetArgs) -> CliResult<()> {
+    // Refuse before the work, not after.
+    tomors::io::check_output_folder(&a.out, &tomors::pipeline::FusedPetCt::OUTPUTS).map_err(err)?;
     let options = FusePetCtOptions {
         suv: !a.no_suv,
         register: a.register,

@@ -30,7 +30,8 @@ use std::process::ExitCode;
     version,
     about = "Tomographic reconstruction on the GPU and the CPU",
     after_help = "Exit status: 0 success, 2 usage, 3 invalid input, 4 file error, 5 no GPU \
-                  adapter, 6 GPU failure, 7 PACS, 8 batch with failed studies, 1 internal error."
+                  adapter, 6 GPU failure, 7 PACS, 8 batch with failed studies or unreadable input files, 1 \
+                  internal error."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -27,6 +27,7 @@ pub struct NemaIqArgs {
 }
 
 pub fn run(a: &NemaIqArgs) -> CliResult<()> {
+    tomors::io::check_output_folder(&a.out, &tomors::pipeline::NemaIq::OUTPUTS).map_err(err)?;
     let mut cold = [false; 6];
     for d in &a.cold {
         let i = SPHERE_DIAMETERS

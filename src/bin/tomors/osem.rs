@@ -67,12 +67,21 @@ pub fn run(a: &OsemArgs) -> CliResult<()> {
             .flatten()
             .map(PathBuf::as_path),
     );
-    check_output(&a.out, &inputs)?;
+    check_output("--out", &a.out, &inputs)?;
+    if let Some(png) = &a.png {
+        check_output("--png", png, &inputs)?;
+    }
     let collimator = match a.collimator.as_str() {
         "none" => None,
         name => Some(Collimator::preset(name).map_err(err)?),
     };
     let data = read_npy_f32(&a.input)?;
+    if data.iter().all(|&v| v == 0.0) {
+        eprintln!(
+            "warning: {} holds no counts (every value 0): the reconstruction is 0",
+            a.input.display()
+        );
+    }
     let [views, rows, cols] = *data.shape() else {
         return Err(format!(
             "{}: shape {:?}; expected [views, rows, cols]",

@@ -164,23 +164,8 @@ enum SexArg {
 
 pub fn run(a: &ReconPetArgs) -> CliResult<()> {
     // Refuse before minutes of work, not after.
-    let sensitivity_out = if a.lm_osem {
-        Some("sensitivity.hv")
-    } else {
-        None
-    };
-    for name in ["recon.nii.gz", "summary.png", "dicom"]
-        .into_iter()
-        .chain(sensitivity_out)
-    {
-        let p = a.out.join(name);
-        if p.exists() {
-            return Err(CliError::file(format!(
-                "{} exists already; tomors never overwrites results: choose an empty folder",
-                p.display()
-            )));
-        }
-    }
+    let outputs = tomors::pipeline::PetRecon::outputs(a.lm_osem);
+    tomors::io::check_output_folder(&a.out, &outputs).map_err(err)?;
     let data = match (&a.listmode, &a.sinogram) {
         (Some(l), None) => PetData::ListMode(l.clone()),
         (None, Some(s)) => PetData::Sinogram(s.clone()),

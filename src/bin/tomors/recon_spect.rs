@@ -82,6 +82,8 @@ pub struct ReconSpectArgs {
 }
 
 pub fn run(a: &ReconSpectArgs) -> CliResult<()> {
+    // Refuse before the work, not after.
+    tomors::io::check_output_folder(&a.out, &tomors::pipeline::SpectCt::OUTPUTS).map_err(err)?;
     let mut o = SpectCtOptions::new(a.kev);
     o.scatter = match a.scatter.as_str() {
         "tew" => ScatterCorrection::TripleEnergyWindow,

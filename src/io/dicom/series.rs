@@ -60,8 +60,9 @@ pub enum SeriesSelect {
     Uid(String),
 }
 
-/// Lists the DICOM files under `path` (a file, or a folder searched recursively), grouped by
-/// series. Headers only: pixel data are not read.
+/// Lists the DICOM files under `path` (a file, or a folder searched recursively, passing over
+/// `DICOMDIR` and hidden files and folders), grouped by series. Headers only: pixel data are
+/// not read.
 ///
 /// # Errors
 /// [`Error::Io`] when `path` cannot be listed; [`Error::Dicom`] when it holds no readable DICOM
@@ -161,6 +162,12 @@ fn list_files(path: &Path, limits: &ReadLimits) -> Result<Vec<PathBuf>> {
             .collect();
         entries.sort();
         for p in entries {
+            // The media's directory (PS3.10) indexes instances and is none; hidden files are
+            // the file system's or a copier's.
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| n.starts_with('.') || n.eq_ignore_ascii_case("DICOMDIR")) {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p);
             } else if p.is_file() {
