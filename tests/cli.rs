@@ -1098,6 +1098,10 @@ fn hostile_inputs_fail_fast_and_leave_nothing() {
     let (code, stderr) = fdk_ok(&["--dicom", &s(&series)], &out);
     assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
     assert!(stderr.contains("slice_0001.dcm"), "{stderr}");
+    // An absurd voxel: refused by the grid, in a line, not 300 digits of a depth.
+    let (code, stderr) = fdk_ok(&["--voxel", "1e300"], &out);
+    assert_eq!(code, Some(EXIT_INPUT), "{stderr}");
+    assert!(stderr.contains("1e300") && stderr.len() < 300, "{stderr}");
     // Every output checked before the work: --mu-water for the DICOM series' HU, --png.
     let (code, stderr) = fdk_ok(
         &["--dicom", &s(&dir.join("ct2")), "--mu-water", "nan"],

@@ -2,6 +2,12 @@
 
 use crate::error::{Error, Result};
 
+/// Largest voxel a grid takes, mm (a kilometre): beyond it a value is a mistake, and sizes
+/// and positions derived from it stop being numbers a message can show.
+const MAX_SPACING_MM: f64 = 1e6;
+/// Largest distance of a grid's first voxel from the origin, mm (a thousand kilometres).
+const MAX_POSITION_MM: f64 = 1e9;
+
 /// A regular grid of voxels, 2D (one slice) or 3D (a stack of axial slices).
 ///
 /// All per-axis values are in **array order (z, y, x)**, matching `vol[iz, iy, ix]`.
@@ -57,15 +63,16 @@ impl ImageGrid {
                     AXES[a]
                 )));
             }
-            if !(spacing[a].is_finite() && spacing[a] > 0.0) {
+            if !(spacing[a] > 0.0 && spacing[a] <= MAX_SPACING_MM) {
                 return Err(Error::InvalidGeometry(format!(
-                    "image grid spacing along {} is {}; expected a finite value > 0 mm",
+                    "image grid spacing along {} is {:e}; expected a value > 0 and at most \
+                     {MAX_SPACING_MM:e} mm",
                     AXES[a], spacing[a]
                 )));
             }
-            if !origin[a].is_finite() {
+            if !(origin[a].abs() <= MAX_POSITION_MM) {
                 return Err(Error::InvalidGeometry(format!(
-                    "image grid origin along {} is {}; expected a finite position in mm",
+                    "image grid origin along {} is {:e}; expected a position within ±{MAX_POSITION_MM:e} mm",
                     AXES[a], origin[a]
                 )));
             }
