@@ -70,7 +70,7 @@ impl ImageGrid {
                     AXES[a], spacing[a]
                 )));
             }
-            if !(origin[a].abs() <= MAX_POSITION_MM) {
+            if origin[a].is_nan() || origin[a].abs() > MAX_POSITION_MM {
                 return Err(Error::InvalidGeometry(format!(
                     "image grid origin along {} is {:e}; expected a position within ±{MAX_POSITION_MM:e} mm",
                     AXES[a], origin[a]

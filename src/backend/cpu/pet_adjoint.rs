@@ -5,13 +5,25 @@
 //! in line order in one walk, which a device cannot do (no float atomics, no order among
 //! invocations) and the host can, each thread owning whole slices.
 
-use super::shared::pet::{LineTables, TofKernel, fixed_shift, line_terms, lor_of};
+use super::shared::pet::{LineTables, TofKernel, each_term, fixed_shift, line_terms, lor_of};
 use crate::backend::layout::PetParams;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Slabs per thread of [`pet_adjoint_ordered`] (work stealing evens out their loads).
 const SLABS_PER_THREAD: usize = 4;
+
+/// The 64-bit word of a voxel's two 32-bit words, low first.
+#[inline(always)]
+fn joined(w: [u32; 2]) -> u64 {
+    (u64::from(w[1]) << 32) | u64::from(w[0])
+}
+
+/// A 64-bit word as a voxel's two 32-bit words, low first.
+#[inline(always)]
+fn split(v: u64) -> [u32; 2] {
+    [v as u32, (v >> 32) as u32]
+}
 
 /// The fixed-point integer `round(c · scale)` as the shader's `times_pow2` and `add_fixed`
 /// form it (`scale` a power of two, the product below 2^62 in magnitude, ties to even), as the
@@ -51,25 +63,13 @@ pub(crate) fn pet_adjoint(
         .collect();
     let sums: Vec<AtomicU64> = acc
         .chunks_exact(2)
-        .map(|w| AtomicU64::new(((w[1] as u64) << 32) | w[0] as u64))
+        .map(|w| AtomicU64::new(joined([w[0], w[1]])))
         .collect();
-    let tof = TofKernel::new(p);
-    (0..p.len).into_par_iter().for_each(|i| {
-        line_terms(
-            p,
-            (transaxial, axial, events),
-            tof.as_ref(),
-            data,
-            i,
-            |v, c| {
-                sums[v].fetch_add(to_fixed(c, scale[v]), Ordering::Relaxed);
-            },
-        );
+    each_term(p, (transaxial, axial, events), data, |v, c| {
+        sums[v].fetch_add(to_fixed(c, scale[v]), Ordering::Relaxed);
     });
     for (w, s) in acc.chunks_exact_mut(2).zip(sums) {
-        let total = s.into_inner();
-        w[0] = total as u32;
-        w[1] = (total >> 32) as u32;
+        w.copy_from_slice(&split(s.into_inner()));
     }
 }
 
@@ -115,9 +115,7 @@ pub(crate) fn pet_adjoint_ordered(
                 }
                 line_terms(&sub, tables, tof, data, i, |v, c| {
                     let w = &mut part[v];
-                    let s = f64::from_bits((w[1] as u64) << 32 | w[0] as u64) + c as f64;
-                    let bits = s.to_bits();
-                    *w = [bits as u32, (bits >> 32) as u32];
+                    *w = split((f64::from_bits(joined(*w)) + c as f64).to_bits());
                 });
             }
         });
@@ -128,7 +126,7 @@ pub(crate) fn pet_adjoint_ordered(
 pub(crate) fn ordered_to_float(acc: &[u32], image: &mut [f32]) {
     let sums: &[[u32; 2]] = bytemuck::cast_slice(&acc[..2 * image.len()]);
     image.par_iter_mut().zip(sums).for_each(|(x, w)| {
-        let r = f64::from_bits((w[1] as u64) << 32 | w[0] as u64) as f32;
+        let r = f64::from_bits(joined(*w)) as f32;
         *x = if r.abs() < f32::MIN_POSITIVE { 0.0 } else { r };
     });
 }

@@ -2,9 +2,8 @@
 //! bits of a non-negative float, an atomic maximum per voxel (read first, as the shader does:
 //! most taps do not raise it, so the lines run on plain loads).
 
-use super::shared::pet::{TofKernel, line_terms};
+use super::shared::pet::each_term;
 use crate::backend::layout::PetParams;
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Twin of `pet_adjoint_max.wgsl`: `voxel_max[v] ← max(voxel_max[v], bits of |data[i] ×
@@ -20,20 +19,10 @@ pub(crate) fn pet_adjoint_max(
     // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`, and the
     // exclusive borrow of `voxel_max` is held for as long as the atomics are used.
     let maxes: &[AtomicU32] = unsafe { &*(voxel_max as *mut [u32] as *const [AtomicU32]) };
-    let tof = TofKernel::new(p);
-    (0..p.len).into_par_iter().for_each(|i| {
-        line_terms(
-            p,
-            (transaxial, axial, events),
-            tof.as_ref(),
-            data,
-            i,
-            |v, c| {
-                let bits = c.abs().to_bits();
-                if bits > maxes[v].load(Ordering::Relaxed) {
-                    maxes[v].fetch_max(bits, Ordering::Relaxed);
-                }
-            },
-        );
+    each_term(p, (transaxial, axial, events), data, |v, c| {
+        let bits = c.abs().to_bits();
+        if bits > maxes[v].load(Ordering::Relaxed) {
+            maxes[v].fetch_max(bits, Ordering::Relaxed);
+        }
     });
 }

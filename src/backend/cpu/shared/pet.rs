@@ -2,6 +2,7 @@
 //! per-voxel fixed-point scale, with the shader's `f32` operations in the shader's order.
 
 use crate::backend::layout::{PET_CONE, PET_LIST, PetParams};
+use rayon::prelude::*;
 
 /// Twin of `struct Lor`.
 pub(crate) struct Lor {
@@ -469,6 +470,21 @@ pub(crate) fn line_terms(
     }
     let walk = pet_walk(p, &lor_of(p, i, tables.0, tables.1, tables.2));
     on_axis!(walk.axis, terms_on(p, &walk, tof, y, f));
+}
+
+/// [`line_terms`] for every line `0..p.len`, the lines in parallel (`f` from several threads at
+/// once): the walk of the fixed-point twins, whose integer sums and maxima do not depend on
+/// the order.
+pub(crate) fn each_term(
+    p: &PetParams,
+    tables: LineTables<'_>,
+    data: &[f32],
+    f: impl Fn(usize, f32) + Sync,
+) {
+    let tof = TofKernel::new(p);
+    (0..p.len).into_par_iter().for_each(|i| {
+        line_terms(p, tables, tof.as_ref(), data, i, &f);
+    });
 }
 
 /// [`line_terms`] along axis `A`.
