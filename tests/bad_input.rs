@@ -26,8 +26,13 @@ fn absurd_geometry_is_refused() {
     ));
     assert!(
         msg(ImageGrid::new_2d([4, 4], [1.0, -1.0]).unwrap_err())
-            .contains("expected a finite value > 0")
+            .contains("expected a value > 0 and at most 1e6 mm")
     );
+    // A voxel of 1e300 mm is a mistake, not a geometry (it was accepted).
+    assert!(matches!(
+        ImageGrid::new_2d([4, 4], [1e300, 1.0]),
+        Err(Error::InvalidGeometry(_))
+    ));
     assert!(matches!(
         ImageGrid::new_2d([4, 4], [f64::NAN, 1.0]),
         Err(Error::InvalidGeometry(_))

@@ -69,8 +69,10 @@ def test_inputs_are_not_modified(projector):
 
 
 def test_absurd_geometry():
-    with pytest.raises(tomors.InvalidGeometryError, match="expected a finite value > 0"):
+    with pytest.raises(tomors.InvalidGeometryError, match="expected a value > 0 and at most"):
         tomors.ImageGrid((8, 8), spacing=-1.0)
+    with pytest.raises(tomors.InvalidGeometryError, match="1e300"):
+        tomors.ImageGrid((8, 8), spacing=1e300)
     with pytest.raises(tomors.InvalidGeometryError):
         tomors.ImageGrid((8, 8), spacing=float("nan"))
     with pytest.raises(tomors.InvalidGeometryError):

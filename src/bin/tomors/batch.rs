@@ -21,7 +21,8 @@ pub struct BatchArgs {
     input: PathBuf,
     /// Where each study's results go (OUTPUT/<study UID>/), the log (OUTPUT/batch.jsonl) and
     /// the input files that are not readable DICOM (OUTPUT/unreadable.json).
-    /// Studies finished by an earlier run are skipped; interrupted ones are redone.
+    /// Studies finished by an earlier run are skipped; interrupted ones are redone. Exit
+    /// status 8 when a study failed or an input file was unreadable.
     output: PathBuf,
 }
 
