@@ -105,6 +105,9 @@ pub(crate) fn pet_adjoint_ordered(
             };
             let (lo, hi) = (sub.slab[0] as f32, sub.slab[1] as f32);
             for i in 0..p.len {
+                if data[i as usize] == 0.0 {
+                    continue;
+                }
                 // Lines whose z range stays two slices clear of the slab give it no term
                 // (taps lie on the slices either side of the line's z, clamped to the grid).
                 let lor = lor_of(p, i, tables.0, tables.1, tables.2);

@@ -205,7 +205,7 @@ impl PetBufs {
             let tables = (r(reads[0]), r(reads[1]), r(reads[2]));
             cpu::pet_adjoint_ordered(&p, tables, r(reads[3]), out);
         };
-        if pass == Pass::Sums && e.on_host(&[tables[0], tables[1], tables[2], data, acc], ordered) {
+        if pass == Pass::Sums && e.on_host(&[&tables[..], &[acc]].concat(), ordered) {
             return Ok(());
         }
         let (stage, bindings) = match pass {
