@@ -10,8 +10,8 @@ use tomors::io::acquisition::parse_date_time;
 use tomors::io::dicom::{ReadLimits, SeriesSelect, read_ct_series};
 use tomors::physics::{PetCalibration, Radionuclide, Sex};
 use tomors::pipeline::{
-    MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage, ScatterEstimationOptions,
-    phantom_calibration, reconstruct_pet,
+    DeadTime, MuMap, PetData, PetQuantitationOptions, PetReconOptions, PetStage,
+    ScatterEstimationOptions, phantom_calibration, reconstruct_pet,
 };
 
 use super::io::grid_tuple;
@@ -202,7 +202,7 @@ pub(crate) fn recon_pet<'py>(
                 c,
                 assay,
                 nuclide.as_ref(),
-                live_fraction,
+                r.dead_time.live_fraction(),
             )?),
             _ => None,
         };
@@ -222,6 +222,17 @@ pub(crate) fn recon_pet<'py>(
     d.set_item("grid", grid_tuple(&r.grid))?;
     d.set_item("randoms_fraction", r.randoms_fraction)?;
     d.set_item("scatter_fraction", r.scatter.as_ref().map(|s| s.fraction))?;
+    let dt = PyDict::new(py);
+    dt.set_item("live_fraction", r.dead_time.live_fraction())?;
+    let (source, why, rate) = match &r.dead_time {
+        DeadTime::Given(_) => ("given", None, None),
+        DeadTime::Singles(f) => ("singles", None, Some(f.mean_rate_cps)),
+        DeadTime::NotCorrected(w) => ("none", Some(w.clone()), None),
+    };
+    dt.set_item("source", source)?;
+    dt.set_item("reason", why)?;
+    dt.set_item("mean_bucket_rate_cps", rate)?;
+    d.set_item("dead_time", dt)?;
     if let Some(q) = &r.quantitation {
         let qd = PyDict::new(py);
         qd.set_item("nuclide", q.nuclide.name())?;

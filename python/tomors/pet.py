@@ -67,6 +67,11 @@ class PetReconResult:
     """Randoms (or the given background) over prompts."""
     scatter_fraction: Optional[float]
     """Scatter over prompts minus randoms, with ``scatter="sss"``."""
+    dead_time: Dict[str, object]
+    """The frame's dead time: ``live_fraction`` (``None`` when none was applied), ``source``
+    (``"given"``, ``"singles"``: from the list mode's singles and the norm's dead-time
+    components, or ``"none"``), ``reason`` (why none, naming the missing piece) and
+    ``mean_bucket_rate_cps`` (singles per bucket, counts/s, with ``"singles"``)."""
     settings: List[str]
     warnings: List[str]
     files: Optional[Dict[str, object]] = field(default=None, repr=False)
@@ -142,7 +147,9 @@ def recon_pet(
     ``(name, half_life_s, positron_fraction)`` over the header's. SUV: ``weight_kg`` (and
     ``height_m``, ``sex`` ``"M"``/``"F"`` for SUL), ``injected_mbq`` and ``injection_time``
     (ISO string or naive datetime on the scanner's clock) over the header's. ``live_fraction``:
-    the dead-time correction, in (0, 1]. Times are the scanner's local clock.
+    the dead-time correction, in (0, 1]; without it, list-mode data with singles reports and a
+    norm with dead-time components give it (``result.dead_time``). Times are the scanner's
+    local clock.
 
     ``scatter="sss"``: scatter by single scatter simulation from the μ-map and the image,
     scaled to the data's tails outside the object, in a loop of ``scatter_iterations``
@@ -187,6 +194,7 @@ def recon_pet(
         reconstruction_method=d["reconstruction_method"],
         randoms_fraction=d["randoms_fraction"],
         scatter_fraction=d["scatter_fraction"],
+        dead_time=dict(d["dead_time"]),
         settings=list(d["settings"]),
         warnings=list(d["warnings"]),
         files=files,

@@ -4,10 +4,21 @@
 //! A word with bit 31 clear is a coincidence: bit 30 set for a prompt, clear for a delayed;
 //! bits 0–29 its span-1 sinogram bin address `tangential + T·(view + V·z)`, with `z` the
 //! span-1 plane in the order of segments `0, −1, +1, −2, …` (tomors' plane order, so the
-//! address is a bin of [`SinogramLayout`] span 1). A word with bit 31 set is a tag: bits 29–30
-//! zero make a time tag (bits 0–28 the milliseconds since the start of the acquisition),
-//! `10` a singles tag, others gantry and control tags; tags other than time are counted and
-//! skipped.
+//! address is a bin of [`SinogramLayout`] span 1). A word with bit 31 set is a tag, its kind
+//! in bits 29–31: `100` a time tag (bits 0–28 the milliseconds since the start of the
+//! acquisition), `101` a singles (dead-time) report, `110` and `111` gantry, patient
+//! monitoring and control tags, counted and skipped.
+//!
+//! A singles report gives one bucket's singles rate at the time of the last time tag: bits
+//! 19–28 the bucket number, bits 0–18 the rate divided by the header's `singles scale factor`
+//! (8 on the mMR), so that the rate is `(w & 0x7ffff) · 8` counts/s; the mMR polls every
+//! bucket every 2 s (`singles polling interval`) and has 224 buckets (`total number of singles
+//! blocks`), each 2 blocks of 8 × 8 crystals (and their gaps) by 8 rings. Reports whose bucket
+//! number lies beyond the header's count are skipped (the mMR writes some, e.g. `0xbc000000`).
+//! The layout is NiftyPET's (NiftyPET/NIPET, `niftypet/nipet/lm/src/hst.cu`, and the bucket of
+//! a crystal in `niftypet/nipet/src/norm.cu`: `c / 18 + 28 · (r / 8)` in the norm's crystal
+//! numbering, one behind the list mode's); the code here is our own. [`BucketSingles`] holds a
+//! frame's mean rate per bucket.
 //!
 //! Events are streamed: histogramming a 900 s acquisition (330 M words) holds the sinograms,
 //! not the events.
@@ -36,7 +47,8 @@ pub struct ListModeCounts {
     pub outside_window: u64,
     /// Time tags.
     pub time_tags: u64,
-    /// Singles tags (skipped).
+    /// Singles (dead-time) reports, tag kind `101`, within the time window or not (their
+    /// rates: [`BucketSingles`]).
     pub singles_tags: u64,
     /// Other tags: gantry, patient monitoring, control (skipped).
     pub other_tags: u64,
@@ -54,6 +66,110 @@ pub struct Coincidence {
     pub prompt: bool,
 }
 
+/// How a scanner's crystals group into singles buckets, the units a singles report counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinglesBuckets {
+    /// Buckets around a ring (the mMR: 28).
+    pub transaxial: u32,
+    /// Buckets along the axis (the mMR: 8).
+    pub axial: u32,
+    /// Crystal positions of one bucket around the ring, gaps included (the mMR: 18).
+    pub crystals: u32,
+    /// Rings of one bucket (the mMR: 8).
+    pub rings: u32,
+    /// Detector blocks in one bucket (the mMR: 2).
+    pub blocks: u32,
+    /// The crystal position bucket 0 starts at (the mMR: 1, the first after a gap).
+    pub first_crystal: u32,
+}
+
+impl SinglesBuckets {
+    /// The buckets of `scanner` when it has `total` of them: blocks of as many rings as
+    /// crystals (the mMR's 8 × 8), each bucket whole blocks around the ring and one block
+    /// along the axis, starting after a block's gap; `None` when `total` does not divide the
+    /// scanner so.
+    pub fn new(scanner: &PetScanner, total: u32) -> Option<Self> {
+        let (per_block, gaps, first_gap) = scanner.blocks();
+        let period = per_block + gaps;
+        let rings = per_block;
+        if rings == 0 || total == 0 || scanner.rings() % rings != 0 {
+            return None;
+        }
+        let axial = scanner.rings() / rings;
+        if total % axial != 0 {
+            return None;
+        }
+        let transaxial = total / axial;
+        let n = scanner.crystals_per_ring();
+        if n % transaxial != 0 || (n / transaxial) % period != 0 {
+            return None;
+        }
+        let crystals = n / transaxial;
+        Some(Self {
+            transaxial,
+            axial,
+            crystals,
+            rings,
+            blocks: crystals / period,
+            first_crystal: if gaps == 0 {
+                0
+            } else {
+                (first_gap + gaps) % period
+            },
+        })
+    }
+
+    /// Number of buckets.
+    pub fn len(&self) -> usize {
+        (self.transaxial * self.axial) as usize
+    }
+
+    /// Whether there are none (never, for a layout [`SinglesBuckets::new`] made).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bucket of crystal position `crystal` (list-mode numbering) in ring `ring`:
+    /// `(crystal − first_crystal) mod n / crystals + transaxial · (ring / rings)`.
+    pub fn bucket(&self, ring: u32, crystal: u32) -> usize {
+        let n = self.transaxial * self.crystals;
+        let c = (crystal % n + n - self.first_crystal) % n;
+        (c / self.crystals + self.transaxial * (ring / self.rings)) as usize
+    }
+}
+
+/// A frame's singles: per bucket, the mean of the rates its reports within the time window
+/// state (PETLINK tag `101`, see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketSingles {
+    /// The buckets.
+    pub buckets: SinglesBuckets,
+    /// Per bucket, the mean singles rate of its reports, counts/s (the whole bucket, all its
+    /// blocks); `None` for a bucket that reported nothing in the window.
+    pub rates_cps: Vec<Option<f64>>,
+    /// Reports within the window, of a bucket the header counts.
+    pub reports: u64,
+    /// Reports within the window naming a bucket beyond the header's count (skipped).
+    pub skipped: u64,
+    /// The first and the last report's time, s from the start of the acquisition.
+    pub first_s: f64,
+    /// See `first_s`.
+    pub last_s: f64,
+}
+
+impl BucketSingles {
+    /// Buckets that reported.
+    pub fn reporting(&self) -> usize {
+        self.rates_cps.iter().flatten().count()
+    }
+
+    /// The mean rate of the buckets that reported, counts/s.
+    pub fn mean_rate_cps(&self) -> f64 {
+        let r: Vec<f64> = self.rates_cps.iter().flatten().copied().collect();
+        r.iter().sum::<f64>() / r.len().max(1) as f64
+    }
+}
+
 /// A PETLINK list-mode file: its header, its scanner's span-1 layout and its data file.
 #[derive(Debug, Clone)]
 pub struct ListModeFile {
@@ -62,6 +178,10 @@ pub struct ListModeFile {
     /// Where the words start in `data` (`data offset in bytes`).
     offset: u64,
     layout: SinogramLayout,
+    /// The singles buckets (`total number of singles blocks`), when the header states them.
+    buckets: Option<SinglesBuckets>,
+    /// A singles report's rate unit, counts/s (`singles scale factor`, 8 when absent).
+    singles_scale: f64,
 }
 
 /// Sinograms histogrammed from a list-mode file.
@@ -79,6 +199,12 @@ pub struct Histograms {
     pub outside_layout: u64,
     /// What the pass read.
     pub counts: ListModeCounts,
+    /// The singles reports within the window; `None` when the file has none there (a piece
+    /// shorter than the polling interval) or its header states no buckets.
+    pub singles: Option<BucketSingles>,
+    /// Prompts per ordered pair of buckets, `[bucket of crystal 1 · buckets + bucket of
+    /// crystal 2]` (the weights of a frame's live fraction); empty without buckets.
+    pub bucket_prompts: Vec<f64>,
 }
 
 /// Checks a time window `(start, end)` in seconds from the start of an acquisition: a finite
@@ -201,6 +327,19 @@ impl ListModeFile {
                 data.display()
             )));
         };
+        let buckets = match header.get("total number of singles blocks") {
+            Some(_) => {
+                let total = header.count("total number of singles blocks")? as u32;
+                SinglesBuckets::new(layout.scanner(), total)
+            }
+            None => None,
+        };
+        let singles_scale = header.number_or("singles scale factor", 8.0)?;
+        if !(singles_scale.is_finite() && singles_scale > 0.0) {
+            return Err(format(format!(
+                "singles scale factor {singles_scale}: expected a number > 0"
+            )));
+        }
         if len % 4 != 0 {
             return Err(Error::Format {
                 path: data,
@@ -215,7 +354,15 @@ impl ListModeFile {
             data,
             offset,
             layout,
+            buckets,
+            singles_scale,
         })
+    }
+
+    /// The singles buckets, when the header states how many (`total number of singles
+    /// blocks`) and they divide the scanner as [`SinglesBuckets::new`] needs.
+    pub fn singles_buckets(&self) -> Option<SinglesBuckets> {
+        self.buckets
     }
 
     /// The span-1 layout the file's bin addresses index.
@@ -246,8 +393,22 @@ impl ListModeFile {
     pub fn scan(
         &self,
         window: Option<(f64, f64)>,
-        mut each: impl FnMut(Coincidence),
+        each: impl FnMut(Coincidence),
     ) -> Result<ListModeCounts> {
+        Ok(self.scan_with_singles(window, each)?.0)
+    }
+
+    /// [`ListModeFile::scan`], and the singles reported within `window` (a report's time
+    /// being the last time tag before it): `None` when there are none, or the header states
+    /// no buckets.
+    ///
+    /// # Errors
+    /// As [`ListModeFile::scan`].
+    pub fn scan_with_singles(
+        &self,
+        window: Option<(f64, f64)>,
+        mut each: impl FnMut(Coincidence),
+    ) -> Result<(ListModeCounts, Option<BucketSingles>)> {
         check_window(window)?;
         let io = |source| Error::Io {
             path: self.data.clone(),
@@ -262,6 +423,9 @@ impl ListModeFile {
         let mut counts = ListModeCounts::default();
         let mut buf = vec![0u8; 1 << 22];
         let mut now = 0u32;
+        let nb = self.buckets.map_or(0, |b| b.len());
+        let (mut sums, mut reports) = (vec![0.0f64; nb], vec![0u32; nb]);
+        let (mut skipped, mut first, mut last) = (0u64, None, 0u32);
         loop {
             let n = read_full(&mut reader, &mut buf).map_err(io)?;
             if n == 0 {
@@ -309,7 +473,22 @@ impl ListModeFile {
                             now = w & 0x1fff_ffff;
                             counts.last_time_ms = now;
                         }
-                        2 => counts.singles_tags += 1,
+                        1 => {
+                            counts.singles_tags += 1;
+                            let time = now as f64;
+                            if time < start_ms || time >= end_ms {
+                                continue;
+                            }
+                            let bucket = ((w >> 19) & 0x3ff) as usize;
+                            if bucket >= nb {
+                                skipped += 1;
+                                continue;
+                            }
+                            sums[bucket] += (w & 0x7_ffff) as f64 * self.singles_scale;
+                            reports[bucket] += 1;
+                            first.get_or_insert(now);
+                            last = now;
+                        }
                         _ => counts.other_tags += 1,
                     }
                 }
@@ -318,7 +497,22 @@ impl ListModeFile {
                 break;
             }
         }
-        Ok(counts)
+        let singles = match (self.buckets, first) {
+            (Some(buckets), Some(first)) => Some(BucketSingles {
+                buckets,
+                rates_cps: sums
+                    .iter()
+                    .zip(&reports)
+                    .map(|(&s, &n)| (n > 0).then(|| s / n as f64))
+                    .collect(),
+                reports: reports.iter().map(|&n| n as u64).sum(),
+                skipped,
+                first_s: first as f64 / 1e3,
+                last_s: last as f64 / 1e3,
+            }),
+            _ => None,
+        };
+        Ok((counts, singles))
     }
 
     /// Histograms prompts and delayeds within `window` into sinograms of `layout` (the file's
@@ -339,8 +533,13 @@ impl ListModeFile {
         let n = self.layout.scanner().crystals_per_ring() as usize;
         let mut fans = vec![0.0f64; n * self.layout.scanner().rings() as usize];
         let mut outside = 0u64;
-        let counts = self.scan(window, |c| {
+        let nb = self.buckets.map_or(0, |b| b.len());
+        let mut bucket_prompts = vec![0.0f64; nb * nb];
+        let (counts, singles) = self.scan_with_singles(window, |c| {
             let (bin, (a, b)) = mapper.map(c.bin);
+            if let (true, Some(k)) = (c.prompt, &self.buckets) {
+                bucket_prompts[k.bucket(a.0, a.1) * nb + k.bucket(b.0, b.1)] += 1.0;
+            }
             if !c.prompt {
                 fans[a.0 as usize * n + a.1 as usize] += 1.0;
                 fans[b.0 as usize * n + b.1 as usize] += 1.0;
@@ -358,6 +557,8 @@ impl ListModeFile {
             delayed_fan_sums: fans,
             outside_layout: outside,
             counts,
+            singles,
+            bucket_prompts,
         })
     }
 
@@ -450,5 +651,46 @@ impl BinMapper {
             }))
         });
         (index, ((r1, c1), (r2, c2)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mMR's 224 buckets as NiftyPET numbers them (`c / 18 + 28 · (r / 8)`, its crystal
+    /// `c` one behind ours): 28 around, 8 along, 2 blocks each, starting after a gap.
+    #[test]
+    fn the_mmr_buckets_are_two_blocks_by_eight_rings() {
+        let scanner = PetScanner::mmr();
+        let b = SinglesBuckets::new(&scanner, 224).unwrap();
+        assert_eq!(
+            (
+                b.transaxial,
+                b.axial,
+                b.crystals,
+                b.rings,
+                b.blocks,
+                b.first_crystal
+            ),
+            (28, 8, 18, 8, 2, 1)
+        );
+        assert_eq!(b.len(), 224);
+        for ring in [0, 7, 8, 63] {
+            for crystal in 0..scanner.crystals_per_ring() {
+                let niftypet = (crystal + 503) % 504 / 18 + 28 * (ring / 8);
+                assert_eq!(b.bucket(ring, crystal), niftypet as usize);
+            }
+        }
+        // A bucket holds two whole blocks and their gaps.
+        assert!(scanner.is_gap(0) && scanner.is_gap(9) && scanner.is_gap(18));
+        assert_eq!(
+            (b.bucket(0, 1), b.bucket(0, 18), b.bucket(0, 19)),
+            (0, 0, 1)
+        );
+        assert_eq!((b.bucket(0, 0), b.bucket(63, 0)), (27, 223));
+        // Counts that do not divide the scanner give no layout.
+        assert_eq!(SinglesBuckets::new(&scanner, 225), None);
+        assert_eq!(SinglesBuckets::new(&scanner, 0), None);
     }
 }

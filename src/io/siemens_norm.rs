@@ -9,7 +9,15 @@
 //! 3. crystal efficiencies, `[rings][crystals per ring]`; on the mMR stored one crystal
 //!    ahead of the list-mode numbering (shifted by one on reading), gaps set to 0;
 //! 4. axial effects, one per plane of the file's span-11 layout (divided);
-//! 5. to 8. dead-time parameters and additional axial effects: read, not applied (as STIR).
+//! 5. paralysing ring dead-time parameters, one per ring;
+//! 6. non-paralysing ring dead-time parameters, one per ring;
+//! 7. a transaxial crystal dead-time parameter per crystal of a block (gap included);
+//! 8. additional axial effects: not read (as STIR).
+//!
+//! Components 5 to 7 are read when the header lists them ([`MmrDeadTime`]) and applied by
+//! [`crate::physics::dead_time`] with the list mode's singles, as NiftyPET does
+//! (NiftyPET/NIPET, `niftypet/nipet/mmrnorm.py` reads them in this order, `src/norm.cu`
+//! applies 5 and 6; 7 is read and not used there either).
 //!
 //! The efficiency of a crystal pair `(r₁, c₁), (r₂, c₂)` at unmashed view `v`, tangential `t`
 //! is `geometric[r₁ + r₂][t] · interference[t][v mod block] · ε[r₁][c₁] · ε[r₂][c₂] /
@@ -40,7 +48,22 @@ pub struct MmrNormalisation {
     pub efficiencies: Vec<f32>,
     /// One per plane of the span-11 layout.
     pub axial: Vec<f32>,
+    /// Components 5 to 7, when the header lists them.
+    pub dead_time: Option<MmrDeadTime>,
     axial_layout: SinogramLayout,
+}
+
+/// The dead-time components of an mMR normalisation (5 to 7), as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MmrDeadTime {
+    /// Component 5, per ring: the paralysing dead-time parameter, s per count (the mMR's
+    /// file stores −1.116 µs: the sign is the model's, see [`crate::physics::dead_time`]).
+    pub paralysing: Vec<f32>,
+    /// Component 6, per ring: the non-paralysing dead-time parameter, s per count.
+    pub non_paralysing: Vec<f32>,
+    /// Component 7, per crystal position of a block (gap included), when listed: read, not
+    /// applied (NiftyPET does not apply it; STIR's ECAT7 code notes the vendor did not).
+    pub crystal: Option<Vec<f32>>,
 }
 
 impl MmrNormalisation {
@@ -144,6 +167,7 @@ impl MmrNormalisation {
             }
             Ok(v)
         };
+        let dead_time = read_dead_time(&h, &raw, &data_path, rings, block)?;
         let geometric = read(1, bins * (2 * rings - 1))?;
         let interference = read(2, block * bins)?;
         let stored = read(3, rings * crystals)?;
@@ -168,6 +192,7 @@ impl MmrNormalisation {
             interference,
             efficiencies,
             axial,
+            dead_time,
             axial_layout,
         })
     }
@@ -248,4 +273,72 @@ impl MmrNormalisation {
             });
         Ok(ArrayD::from_shape_vec(IxDyn(&plain.shape()), out).expect("layout shape"))
     }
+}
+
+/// Components 5 to 7 (the dead-time parameters) of the norm whose header is `h` and data
+/// `raw`, when the header names components 5 and 6 `… ring DT parameters`; `None` when it
+/// lists fewer components or others.
+///
+/// # Errors
+/// [`Error::Format`] when a listed component has not one value per ring (7: per crystal of a
+/// block), the data file is shorter than it, or a value is not finite.
+fn read_dead_time(
+    h: &InterfileHeader,
+    raw: &[u8],
+    data_path: &Path,
+    rings: usize,
+    block: usize,
+) -> Result<Option<MmrDeadTime>> {
+    let name = |k: usize| {
+        h.get(&format!("normalization component [{k}]"))
+            .map(|s| s.trim().to_ascii_lowercase())
+    };
+    let named = |k: usize, what: &str| name(k).is_some_and(|n| n == what);
+    if !(named(5, "paralyzing ring dt parameters") && named(6, "non-paralyzing ring dt parameters"))
+    {
+        return Ok(None);
+    }
+    let component = |k: usize, n: usize| -> Result<Vec<f32>> {
+        let what = name(k).unwrap_or_default();
+        let size = h.list(&format!("matrix size [{k}]"))?;
+        if size != vec![n as f64] {
+            return Err(Error::Format {
+                path: h.path().to_path_buf(),
+                reason: format!(
+                    "component {k} ({what}): matrix size {}, expected {{{n}}} for the mMR",
+                    shown_list(&size)
+                ),
+            });
+        }
+        let offset = h.byte_offset(&format!("data offset in bytes [{k}]"))? as usize;
+        let end = offset.saturating_add(4 * n);
+        if raw.len() < end {
+            return Err(Error::Format {
+                path: data_path.to_path_buf(),
+                reason: format!(
+                    "truncated: component {k} ({what}) needs bytes {offset}..{end}, the file \
+                     has {}",
+                    raw.len()
+                ),
+            });
+        }
+        let v: Vec<f32> = raw[offset..end]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        crate::error::check_finite("dead-time component", &v)?;
+        Ok(v)
+    };
+    let paralysing = component(5, rings)?;
+    let non_paralysing = component(6, rings)?;
+    let crystal = if named(7, "tx crystal dt parameter") {
+        Some(component(7, block)?)
+    } else {
+        None
+    };
+    Ok(Some(MmrDeadTime {
+        paralysing,
+        non_paralysing,
+        crystal,
+    }))
 }

@@ -27,7 +27,8 @@ pub use pet_fusion::{
     FusePetCtOptions, FusedPetCt, FusedPetCtFiles, fuse_pet_ct, fuse_pet_ct_from,
 };
 pub use pet_quant::{
-    PetQuantitation, PetQuantitationOptions, PhantomCalibration, phantom_calibration, phantom_mean,
+    DeadTime, PetQuantitation, PetQuantitationOptions, PhantomCalibration, frame_dead_time,
+    phantom_calibration, phantom_mean,
 };
 pub use pet_scatter::{ScatterEstimate, ScatterEstimationOptions, estimate_scatter};
 pub use pet3d::{

@@ -14,7 +14,7 @@ use std::time::Instant;
 use ndarray::{Array2, Array3, Ix3};
 
 use super::attenuation::attenuation_map;
-use super::pet_quant::{PetQuantitation, PetQuantitationOptions};
+use super::pet_quant::{DeadTime, PetQuantitation, PetQuantitationOptions, frame_dead_time};
 use super::pet_scatter::{ScatterEstimationOptions, estimate_scatter};
 use crate::backend::{ActiveBackend, Backend};
 use crate::error::{Error, Result};
@@ -166,6 +166,10 @@ pub struct PetRecon {
     pub image: Array3<f32>,
     /// What turned the image into Bq/mL (and its SUV factors), when calibrated.
     pub quantitation: Option<PetQuantitation>,
+    /// The frame's live fraction and where it came from (given, or from the list mode's
+    /// singles and the norm's dead-time components), or why none was applied; computed with
+    /// or without a calibration, applied through it.
+    pub dead_time: DeadTime,
     /// Timing, radionuclide and injection the header states.
     pub acquisition: PetAcquisition,
     /// The CT's study, frame of reference and patient, when the μ-map came from a CT: the
@@ -280,6 +284,9 @@ pub fn reconstruct_pet(
         }
         Err(e) => Err(e),
     };
+    // The frame's singles and prompts per pair of buckets (list mode), or why there are none.
+    let mut singles: std::result::Result<_, String> =
+        Err("a sinogram carries no singles (dead time needs list mode)".to_string());
     let (measured, layout, mut background, acquisition, counted_s) = match data {
         PetData::ListMode(path) => {
             let file = ListModeFile::open(path)?;
@@ -333,6 +340,35 @@ pub fn reconstruct_pet(
                 None
             };
             let counted_s = Some(h.counts.last_time_ms as f64 / 1e3);
+            singles = match (h.singles, file.singles_buckets()) {
+                (Some(s), _) => {
+                    settings.push(format!(
+                        "singles: {} reports from {:.0} to {:.0} s, {} of {} buckets, mean \
+                         {:.0} counts/s per bucket",
+                        s.reports,
+                        s.first_s,
+                        s.last_s,
+                        s.reporting(),
+                        s.buckets.len(),
+                        s.mean_rate_cps()
+                    ));
+                    Ok((s, h.bucket_prompts))
+                }
+                (None, Some(_)) => Err(format!(
+                    "the list-mode file has no singles reports within the frame ({} singles \
+                     tags in {:.3} s read; the mMR reports every {} s)",
+                    h.counts.singles_tags,
+                    h.counts.last_time_ms as f64 / 1e3,
+                    file.header()
+                        .get("singles polling interval (sec)")
+                        .unwrap_or("2")
+                )),
+                (None, None) => Err(
+                    "the list-mode header states no singles buckets (total number of singles \
+                     blocks)"
+                        .to_string(),
+                ),
+            };
             (h.prompts, layout, randoms, acquisition, counted_s)
         }
         PetData::Sinogram(path) => {
@@ -378,11 +414,29 @@ pub fn reconstruct_pet(
     if background.is_some() {
         corrected.push("RAN");
     }
+    let norm_file = norm.map(MmrNormalisation::read).transpose()?;
+    let dead_time = frame_dead_time(
+        options.quantitation.live_fraction,
+        singles
+            .as_ref()
+            .map(|(s, p)| (s, p.as_slice()))
+            .map_err(Clone::clone),
+        match &norm_file {
+            Some(n) => n.dead_time.as_ref().ok_or_else(|| {
+                "the normalisation file lists no dead-time components (5 and 6)".to_string()
+            }),
+            None => Err("no normalisation file (the mMR's dead-time components are its)".into()),
+        },
+    )?;
+    settings.push(dead_time.summary());
     let quantitation = PetQuantitation::new(
         &acquisition,
         options.window,
         counted_s,
-        &options.quantitation,
+        &PetQuantitationOptions {
+            live_fraction: dead_time.live_fraction(),
+            ..options.quantitation.clone()
+        },
     )?;
     let grid = image_grid(&layout, options)?;
     // A given sensitivity image is checked against the grid before any model work.
@@ -395,16 +449,16 @@ pub fn reconstruct_pet(
     };
     let patient = patient_grid(&grid)?;
     let mut model = Pet3dProjector::new(layout.clone(), grid.clone(), options.backend)?;
-    let normalisation = match norm {
-        Some(path) => {
+    let normalisation = match (norm, &norm_file) {
+        (Some(path), Some(norm_file)) => {
             report(PetStage::Normalisation);
-            let factors = MmrNormalisation::read(path)?.factors(&layout)?;
+            let factors = norm_file.factors(&layout)?;
             model = model.with_normalisation(factors.view())?;
             corrected.push("NORM");
             settings.push(format!("normalisation {}", path.display()));
             Some(factors)
         }
-        None => {
+        _ => {
             warnings.push("no normalisation: detector efficiencies assumed equal".into());
             None
         }
@@ -581,14 +635,11 @@ pub fn reconstruct_pet(
         let scale = q.scale.bq_ml_per_unit;
         image.par_mapv_inplace(|v| (v as f64 * scale) as f32);
         corrected.push("DECY");
-        if options.quantitation.live_fraction.is_some() {
-            corrected.push("DTIM");
-        } else {
-            warnings.push(
-                "dead time not corrected (live fraction 1): the mMR norm's dead-time \
-                 components are not applied; give the live fraction when it is known"
-                    .into(),
-            );
+        match &dead_time {
+            DeadTime::NotCorrected(why) => {
+                warnings.push(format!("dead time not corrected (live fraction 1): {why}"))
+            }
+            _ => corrected.push("DTIM"),
         }
         settings.push(q.summary());
     } else {
@@ -606,6 +657,7 @@ pub fn reconstruct_pet(
     Ok(PetRecon {
         image,
         quantitation,
+        dead_time,
         acquisition,
         reference,
         corrected,

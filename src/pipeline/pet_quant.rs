@@ -6,7 +6,12 @@ use ndarray::ArrayView3;
 
 use crate::error::{Error, Result};
 use crate::io::acquisition::PetAcquisition;
-use crate::physics::{ActivityScale, PetCalibration, Radionuclide, Sex, SuvInputs};
+use crate::io::petlink::BucketSingles;
+use crate::io::siemens_norm::MmrDeadTime;
+use crate::physics::{
+    ActivityScale, DeadTimeInputs, FrameDeadTime, PetCalibration, Radionuclide, Sex, SuvInputs,
+    frame_live_fraction,
+};
 
 /// What [`super::reconstruct_pet`] needs to put a frame in Bq/mL and SUV, over what the
 /// header says.
@@ -28,9 +33,102 @@ pub struct PetQuantitationOptions {
     /// The injection, seconds since 1970-01-01 00:00 on the scanner's clock, over the
     /// header's.
     pub injection_s: Option<f64>,
-    /// Fraction of the counts the electronics kept (dead time), in (0, 1]; 1 (none corrected)
-    /// when not given.
+    /// Fraction of the counts the electronics kept (dead time), in (0, 1]. When not given,
+    /// [`super::reconstruct_pet`] computes it from the list mode's singles and the norm's
+    /// dead-time components ([`frame_dead_time`]), or leaves 1 (none corrected) and says
+    /// which is missing.
     pub live_fraction: Option<f64>,
+}
+
+/// A frame's dead-time correction and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeadTime {
+    /// The live fraction the user gave (it wins over the singles).
+    Given(f64),
+    /// Computed from the list mode's singles and the norm's dead-time components.
+    Singles(FrameDeadTime),
+    /// None applied (live fraction 1); why: the piece that is missing.
+    NotCorrected(String),
+}
+
+impl DeadTime {
+    /// The live fraction applied, if any.
+    pub fn live_fraction(&self) -> Option<f64> {
+        match self {
+            Self::Given(l) => Some(*l),
+            Self::Singles(d) => Some(d.live_fraction),
+            Self::NotCorrected(_) => None,
+        }
+    }
+
+    /// One line for the settings.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Given(l) => format!("dead time: live fraction {l} (given)"),
+            Self::Singles(d) => format!(
+                "dead time: live fraction {:.5} from the singles ({} buckets reporting, mean \
+                 {:.0} counts/s per bucket) and the norm's ring dead-time components, \
+                 weighted by {:.0} prompts",
+                d.live_fraction, d.reporting, d.mean_rate_cps, d.prompts
+            ),
+            Self::NotCorrected(why) => format!("dead time: not corrected (live fraction 1): {why}"),
+        }
+    }
+}
+
+/// A frame's dead time: the user's live fraction `given` when there is one; else the live
+/// fraction of `singles` (the frame's singles and its prompts per pair of buckets) under the
+/// norm's components `norm` ([`crate::physics::dead_time`]); else not corrected, naming what
+/// is missing (each `Err` says why its piece is absent).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a given live fraction outside (0, 1], or singles and
+/// components that [`frame_live_fraction`] refuses (rings that do not match, parameters of
+/// another model).
+pub fn frame_dead_time(
+    given: Option<f64>,
+    singles: std::result::Result<(&BucketSingles, &[f64]), String>,
+    norm: std::result::Result<&MmrDeadTime, String>,
+) -> Result<DeadTime> {
+    if let Some(l) = given {
+        if !(l > 0.0 && l <= 1.0) {
+            return Err(Error::InvalidArgument(format!(
+                "live fraction {l}; expected a value in (0, 1]"
+            )));
+        }
+        return Ok(DeadTime::Given(l));
+    }
+    let ((singles, prompts), norm) = match (singles, norm) {
+        (Ok(s), Ok(n)) => (s, n),
+        (s, n) => {
+            let why: Vec<String> = [s.err(), n.err()].into_iter().flatten().collect();
+            return Ok(DeadTime::NotCorrected(format!(
+                "{}; give the live fraction when it is known",
+                why.join("; ")
+            )));
+        }
+    };
+    let b = singles.buckets;
+    let bucket_rings: Vec<std::ops::Range<u32>> = (0..b.len() as u32)
+        .map(|k| {
+            let axial = k / b.transaxial;
+            axial * b.rings..(axial + 1) * b.rings
+        })
+        .collect();
+    let d = frame_live_fraction(&DeadTimeInputs {
+        rates_cps: &singles.rates_cps,
+        bucket_rings: &bucket_rings,
+        blocks_per_bucket: b.blocks,
+        paralysing: &norm.paralysing,
+        non_paralysing: &norm.non_paralysing,
+        bucket_prompts: prompts,
+    })
+    .map_err(|e| {
+        Error::InvalidArgument(format!(
+            "{e} (give the live fraction to reconstruct without the norm's dead-time model)"
+        ))
+    })?;
+    Ok(DeadTime::Singles(d))
 }
 
 /// The quantitation applied to a frame.
@@ -340,4 +438,58 @@ pub fn phantom_calibration(
         mean,
         voxels,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::pet::PetScanner;
+    use crate::io::petlink::SinglesBuckets;
+
+    #[test]
+    fn a_given_live_fraction_wins_and_a_missing_piece_is_named() {
+        let buckets = SinglesBuckets::new(&PetScanner::mmr(), 224).unwrap();
+        // Every bucket at 150 kcps (75 kcps per block), prompts only within bucket 0.
+        let singles = BucketSingles {
+            buckets,
+            rates_cps: vec![Some(1.5e5); 224],
+            reports: 224,
+            skipped: 0,
+            first_s: 0.0,
+            last_s: 0.0,
+        };
+        let mut prompts = vec![0.0; 224 * 224];
+        prompts[0] = 10.0;
+        let norm = MmrDeadTime {
+            paralysing: vec![-1.116e-6; 64],
+            non_paralysing: vec![0.0; 64],
+            crystal: None,
+        };
+        let computed = frame_dead_time(None, Ok((&singles, &prompts)), Ok(&norm)).unwrap();
+        // exp(−1.116·10⁻⁶ · 75000)² = exp(−0.1674)
+        let expected = (-0.1674f64).exp();
+        let l = computed.live_fraction().unwrap();
+        assert!((l - expected).abs() < 1e-6, "{l} vs {expected}");
+        assert!(
+            computed.summary().contains("from the singles"),
+            "{}",
+            computed.summary()
+        );
+        let given = frame_dead_time(Some(0.9), Ok((&singles, &prompts)), Ok(&norm)).unwrap();
+        assert_eq!(given, DeadTime::Given(0.9));
+        assert!(frame_dead_time(Some(1.5), Err("x".into()), Err("y".into())).is_err());
+        let none = frame_dead_time(None, Err("no singles".into()), Err("no norm".into())).unwrap();
+        assert_eq!(none.live_fraction(), None);
+        let DeadTime::NotCorrected(why) = &none else {
+            panic!("{none:?}")
+        };
+        assert!(why.contains("no singles; no norm"), "{why}");
+        // Parameters that gain counts are refused, saying how to go on.
+        let wrong = MmrDeadTime {
+            paralysing: vec![1e-6; 64],
+            ..norm
+        };
+        let e = frame_dead_time(None, Ok((&singles, &prompts)), Ok(&wrong)).unwrap_err();
+        assert!(e.to_string().contains("give the live fraction"), "{e}");
+    }
 }

@@ -130,8 +130,9 @@ pub struct ReconPetArgs {
     /// The injection, YYYY-MM-DDTHH:MM:SS on the scanner's clock, over the header's.
     #[arg(long, requires = "calibration")]
     injection_time: Option<String>,
-    /// Fraction of the counts the electronics kept (dead time), in (0, 1]; default 1 (not
-    /// corrected).
+    /// Fraction of the counts the electronics kept (dead time), in (0, 1]; default: from the
+    /// list mode's singles and the norm's dead-time components when both are there, else 1
+    /// (not corrected, with a warning saying which is missing). Printed either way.
     #[arg(long)]
     live_fraction: Option<f64>,
     /// Scatter correction: sss (single scatter simulation from the μ-map and the image,
@@ -286,7 +287,7 @@ pub fn run(a: &ReconPetArgs) -> CliResult<()> {
             c,
             assay,
             nuclide.as_ref(),
-            a.live_fraction,
+            result.dead_time.live_fraction(),
         )
         .map_err(err)?;
         let line = format!(
