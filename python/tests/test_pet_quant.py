@@ -100,6 +100,15 @@ def test_calibrated_study_reads_bq_ml_and_suv_through_pydicom(tmp_path):
     assert q["nuclide"] == "F-18" and q["duration_s"] == 900.0 and 1.04 < q["decay_factor"] < 1.06
     inside = _interior(r)
     assert abs(r.image[inside].mean() / 12000.0 - 1) < 0.02, r.image[inside].mean()
+    # A sinogram has no singles: no dead time, and the reason says so.
+    assert r.dead_time["source"] == "none" and r.dead_time["live_fraction"] is None
+    assert "sinogram carries no singles" in r.dead_time["reason"]
+    assert any("dead time not corrected" in w for w in r.warnings)
+    # A given live fraction is applied (DTIM) and reported: the counts divided by it.
+    g = tomors.recon_pet(sinogram=study_hs, calibration=factor, live_fraction=0.8, **common)
+    assert g.dead_time["source"] == "given" and g.dead_time["live_fraction"] == 0.8
+    assert g.corrected == ["DECY", "DTIM"] and g.quantitation["live_fraction"] == 0.8
+    assert g.image[inside].mean() / r.image[inside].mean() == pytest.approx(1 / 0.8, rel=1e-5)
 
     truth = 12000.0 * 80_000.0 / (300e6 * 2.0 ** (-4500.0 / 6586.2))
     suv_tags, d = _suv_from_tags(r.files["dicom"])
