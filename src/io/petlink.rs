@@ -92,16 +92,16 @@ impl SinglesBuckets {
         let (per_block, gaps, first_gap) = scanner.blocks();
         let period = per_block + gaps;
         let rings = per_block;
-        if rings == 0 || total == 0 || scanner.rings() % rings != 0 {
+        if rings == 0 || total == 0 || !scanner.rings().is_multiple_of(rings) {
             return None;
         }
         let axial = scanner.rings() / rings;
-        if total % axial != 0 {
+        if !total.is_multiple_of(axial) {
             return None;
         }
         let transaxial = total / axial;
         let n = scanner.crystals_per_ring();
-        if n % transaxial != 0 || (n / transaxial) % period != 0 {
+        if !n.is_multiple_of(transaxial) || !(n / transaxial).is_multiple_of(period) {
             return None;
         }
         let crystals = n / transaxial;

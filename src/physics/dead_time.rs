@@ -223,11 +223,12 @@ mod tests {
         );
         assert_eq!((d.reporting, d.prompts, d.mean_rate_cps), (2, 4.0, 5e4));
         // A bucket of two rings takes the mean of their factors; two blocks halve the rate.
-        let (rates, rings) = ([Some(2e5)], [0..2]);
+        let (rates, both) = ([Some(2e5)], 0..2);
+        let rings = std::slice::from_ref(&both);
         let (tp, tnp) = ([-1e-6f32, -2e-6], [0.0f32, 0.0]);
         let i = DeadTimeInputs {
             blocks_per_bucket: 2,
-            ..inputs(&rates, &rings, &tp, &tnp, &[1.0])
+            ..inputs(&rates, rings, &tp, &tnp, &[1.0])
         };
         let d = frame_live_fraction(&i).unwrap();
         let mean = (crystal_live_fraction(1e5, tp[0] as f64, 0.0)
