@@ -1,6 +1,6 @@
 // Single scatter, step 1: for every (detector d, scatter point s), the integrals of the
 // activity λ and of μ (511 keV) along the leg from s to d, sampled trilinearly on the coarse
-// images at `step` intervals from s to where the leg leaves the image box:
+// images at `step` intervals from s to where the leg leaves the image box (sss_leg):
 // integrals[d, s] = (∫λ dl, ∫μ dl) (image value × mm).
 // Grid: linear over n_detectors · n_points, index d · n_points + s.
 
@@ -17,26 +17,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if i >= p.len {
         return;
     }
-    let s = points[i % p.n_points].xyz;
-    let d = detectors[i / p.n_points].xyz;
-    // In index space: q(l) = q0 + l · dq, l ∈ [0, 1] from s to d.
-    let q0 = (s - p.origin.xyz) * p.inv_spacing.xyz;
-    let dq = (d - s) * p.inv_spacing.xyz;
-    let n = vec3<f32>(f32(p.nx), f32(p.ny), f32(p.nz));
-    var l_out = 1.0;
-    for (var k = 0u; k < 3u; k++) {
-        if dq[k] != 0.0 {
-            l_out = min(l_out, max((-0.5 - q0[k]) / dq[k], (n[k] - 0.5 - q0[k]) / dq[k]));
-        }
-    }
-    let length = sqrt(dot(d - s, d - s)) * max(l_out, 0.0);
-    let samples = max(u32(ceil(length / p.step.x)), 1u);
-    let h = length / f32(samples);
+    let leg = sss_leg(p, points[i % p.n_points].xyz, detectors[i / p.n_points].xyz);
     var e = 0.0;
     var m = 0.0;
-    for (var j = 0u; j < samples; j++) {
-        let l = max(l_out, 0.0) * ((f32(j) + 0.5) / f32(samples));
-        let t = sss_taps(p, q0 + l * dq);
+    for (var j = 0u; j < leg.samples; j++) {
+        let t = sss_taps(p, sss_sample(leg, j));
         for (var k = 0; k < 8; k++) {
             if t.idx[k] >= 0 {
                 e += t.w[k] * activity[t.idx[k]];
@@ -44,5 +29,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    integrals[i] = vec2<f32>(e * h, m * h);
+    integrals[i] = vec2<f32>(e * leg.h, m * leg.h);
 }

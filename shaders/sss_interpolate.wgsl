@@ -7,8 +7,11 @@
 // line, never interpolated. `lors[view · n_tang + t]` holds the continuous crystal positions
 // (u₁, u₂) of its ends on the downsampled ring (periodic in n_crystals) and c²; `planes[plane]`
 // the continuous ring positions (w₁, w₂) (clamped to the downsampled rings), the weight and
-// the squared axial distance of the ends.
-// Grid: linear over n_views · n_planes · n_tang, in the layout's order [view, plane, t].
+// the squared axial distance of the ends. With TOF, `pairs` holds n_tof bins per pair (the
+// TOF axis of the layout, positions growing from end 1 to end 2) and each bin is interpolated
+// alike.
+// Grid: linear over n_views · n_planes · n_tof · n_tang, in the layout's order
+// [view, plane, tof, t].
 
 @group(0) @binding(0) var<uniform> p: SssParams;
 @group(0) @binding(1) var<storage, read> lors: array<vec4<f32>>;
@@ -23,8 +26,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let t = i % p.n_tang;
-    let plane = (i / p.n_tang) % p.n_planes;
-    let view = i / (p.n_tang * p.n_planes);
+    let bin = (i / p.n_tang) % p.n_tof;
+    let plane = (i / (p.n_tang * p.n_tof)) % p.n_planes;
+    let view = i / (p.n_tang * p.n_tof * p.n_planes);
     let lor = lors[view * p.n_tang + t];
     let pl = planes[plane];
     // Lower corner and fraction along each coordinate: ring 1, crystal 1, ring 2, crystal 2.
@@ -44,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let c2 = (i32(lo.w) + o.w) % n_crystals;
         let a = u32(r1 * n_crystals + c1);
         let b = u32(r2 * n_crystals + c2);
-        sum += w * pairs[a * p.n_detectors + b];
+        sum += w * pairs[(a * p.n_detectors + b) * p.n_tof + bin];
     }
     let c2 = lor.z;
     let l2 = c2 + pl.w;

@@ -144,6 +144,10 @@ fn case(stage: Stage) -> Case {
         n_planes: 0,
         n_tang: 0,
         len: 0,
+        n_tof: 1,
+        n_fine: 0,
+        fine_first: 0.0,
+        fine_step: 0.0,
         origin: [-30.0, -25.0, -20.0, 0.0],
         inv_spacing: [0.1, 0.1, 0.1, 0.0],
         step: [4.0, 80.0, 0.0, 0.0],
@@ -565,9 +569,15 @@ fn case(stage: Stage) -> Case {
                 output: Output::Float,
             }
         }
-        Stage::SssPairs => {
+        Stage::SssPairs | Stage::SssPairsTof => {
+            // With TOF: 5 bins on a fine grid of 40 points 6 mm apart from −117 mm.
+            let tof = stage == Stage::SssPairsTof;
             let q = SssParams {
                 len: sss.n_detectors * sss.n_detectors,
+                n_tof: if tof { 5 } else { 1 },
+                n_fine: if tof { 40 } else { 0 },
+                fine_first: if tof { -117.0 } else { 0.0 },
+                fine_step: if tof { 6.0 } else { 0.0 },
                 ..sss
             };
             let legs = (sss.n_detectors * sss.n_points) as usize;
@@ -577,27 +587,55 @@ fn case(stage: Stage) -> Case {
             let integrals: Vec<[f32; 2]> = (0..legs)
                 .map(|_| [5.0 * rng.next_f32(), 2.0 * rng.next_f32()])
                 .collect();
+            let mut reads = vec![words(&sss_points), words(&sss_detectors), words(&integrals)];
+            if tof {
+                // Nodes at distances 0..160 mm (some of their positions off the grid).
+                let nodes: Vec<[f32; 2]> = (0..legs * 8)
+                    .map(|_| [2.0 * rng.next_f32(), 160.0 * rng.next_f32()])
+                    .collect();
+                reads.push(words(&nodes));
+            }
+            reads.push(words(&table));
+            if tof {
+                reads.push(f32s(random(&mut rng, 5 * 40, 0.0, 1.0)));
+            }
+            let out_len = (q.len * q.n_tof) as usize;
             Case {
                 params: words(std::slice::from_ref(&q)),
-                reads: vec![
-                    words(&sss_points),
-                    words(&sss_detectors),
-                    words(&integrals),
-                    words(&table),
-                ],
-                out_len: q.len as usize,
+                reads,
+                out_len,
+                out_init: Some(f32s(random(&mut rng, out_len, 0.0, 1e-3))),
+                grid: Grid::Linear(q.len as usize),
+                output: Output::Float,
+            }
+        }
+        Stage::SssNodes => {
+            let q = SssParams {
+                len: sss.n_detectors * sss.n_points,
+                ..sss
+            };
+            // An activity with zeros, so that legs start and end inside the image.
+            let activity: Vec<f32> = random(&mut rng, sss_voxels, -3.0, 5.0)
+                .into_iter()
+                .map(|v| v.max(0.0))
+                .collect();
+            Case {
+                params: words(std::slice::from_ref(&q)),
+                reads: vec![f32s(activity), words(&sss_points), words(&sss_detectors)],
+                out_len: 16 * q.len as usize,
                 out_init: None,
                 grid: Grid::Linear(q.len as usize),
                 output: Output::Float,
             }
         }
         Stage::SssInterpolate => {
-            let (views, planes, tang) = (5u32, 7u32, 9u32);
+            let (views, planes, tof, tang) = (5u32, 7u32, 3u32, 9u32);
             let q = SssParams {
                 n_views: views,
                 n_planes: planes,
                 n_tang: tang,
-                len: views * planes * tang,
+                n_tof: tof,
+                len: views * planes * tof * tang,
                 ..sss
             };
             let (nr, nc) = (sss.n_rings as f32, sss.n_crystals as f32);
@@ -625,7 +663,7 @@ fn case(stage: Stage) -> Case {
                 reads: vec![
                     words(&lors),
                     words(&table),
-                    f32s(random(&mut rng, nd * nd, 0.0, 3.0)),
+                    f32s(random(&mut rng, nd * nd * tof as usize, 0.0, 3.0)),
                 ],
                 out_len: q.len as usize,
                 out_init: None,

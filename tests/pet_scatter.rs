@@ -10,7 +10,7 @@ mod common;
 use ndarray::{Array3, ArrayD, Ix3, IxDyn};
 use rayon::prelude::*;
 use std::f64::consts::{PI, TAU};
-use tomors::geometry::pet::{EnergyWindow, PetScanner, SinogramLayout};
+use tomors::geometry::pet::{EnergyWindow, PetScanner, SinogramLayout, TofBins};
 use tomors::physics::{SingleScatterOptions, single_scatter};
 use tomors::pipeline::{ScatterEstimationOptions, estimate_scatter};
 use tomors::{Backend, ImageGrid, Osem, Pet3dProjector};
@@ -33,6 +33,14 @@ fn scanner() -> PetScanner {
 
 fn layout() -> SinogramLayout {
     SinogramLayout::new(scanner(), 128, 1, 15, 1).unwrap()
+}
+
+/// The same scanner with 400 ps timing (60 mm FWHM along the line) in 7 bins of 40 mm (the
+/// lines' TOF bins reach ±140 mm from their midpoints), at span 3 with views mashed by 2 (the
+/// simulation's interpolation across both, and a quarter of the data to reconstruct).
+fn tof_layout() -> SinogramLayout {
+    let tof = TofBins::new(7, 40.0, 60.0).unwrap();
+    SinogramLayout::new(scanner().with_tof(tof), 128, 3, 15, 2).unwrap()
 }
 
 fn grid() -> ImageGrid {
@@ -146,21 +154,25 @@ fn exit_distance(p: [f64; 3], d: [f64; 3]) -> f64 {
     t.max(0.0)
 }
 
-/// Tracks one photon from `p` along `d` to the detector surface: its crystal (ring, crystal)
-/// and how many times it scattered, or `None` when it escapes or is cut by the energy window.
-fn track(rng: &mut Rng, mut p: [f64; 3], mut d: [f64; 3]) -> Option<((u32, u32), u32)> {
+/// Tracks one photon from `p` along `d` to the detector surface: its crystal (ring, crystal),
+/// how many times it scattered and the length of its path (mm), or `None` when it escapes or
+/// is cut by the energy window.
+fn track(rng: &mut Rng, mut p: [f64; 3], mut d: [f64; 3]) -> Option<((u32, u32), u32, f64)> {
     let s = scanner();
     let window = s.energy_window();
     let mut e = 511.0;
     let mut scatters = 0;
+    let mut path = 0.0;
     while in_water(p) {
         let step = -rng.uniform().max(1e-300).ln() / mu(e);
         let out = exit_distance(p, d);
         if step >= out {
             p = std::array::from_fn(|i| p[i] + (out + 1e-9) * d[i]);
+            path += out + 1e-9;
             break;
         }
         p = std::array::from_fn(|i| p[i] + step * d[i]);
+        path += step;
         (d, e) = compton(rng, d, e);
         scatters += 1;
         if e < 100.0 {
@@ -188,30 +200,37 @@ fn track(rng: &mut Rng, mut p: [f64; 3], mut d: [f64; 3]) -> Option<((u32, u32),
     let psi = hit[0].atan2(-hit[1]).rem_euclid(TAU);
     let n = s.crystals_per_ring() as f64;
     let crystal = (psi / TAU * n).round() as u32 % s.crystals_per_ring();
-    Some(((ring as u32, crystal), scatters))
+    Some(((ring as u32, crystal), scatters, path + t))
 }
 
-/// The Monte Carlo's events histogrammed by how often their photons scattered.
+/// The Monte Carlo's events histogrammed by how often their photons scattered, without and
+/// with TOF (`[trues, single, multiple]` in [`tof_layout`]).
 struct MonteCarlo {
     emissions: usize,
     trues: ArrayD<f32>,
     single: ArrayD<f32>,
     multiple: ArrayD<f32>,
+    tof: [ArrayD<f32>; 3],
 }
 
 /// The Monte Carlo of 40 million emissions (in chunks with their own seeds), run once per test
-/// binary.
+/// binary. An event's TOF position is half the difference of its photons' paths, blurred by
+/// the timing resolution (a Gaussian, from a generator of its own so that the events are
+/// those of the Monte Carlo without TOF).
 fn monte_carlo() -> &'static MonteCarlo {
     static MC: std::sync::OnceLock<MonteCarlo> = std::sync::OnceLock::new();
     MC.get_or_init(|| {
         let emissions: usize = 40_000_000;
         let t = std::time::Instant::now();
         let l = layout();
+        let lt = tof_layout();
+        let tof = lt.tof().unwrap();
         let chunk = 250_000;
-        let events: Vec<Vec<(usize, u32)>> = (0..emissions.div_ceil(chunk))
+        let events: Vec<Vec<(usize, Option<usize>, u32)>> = (0..emissions.div_ceil(chunk))
             .into_par_iter()
             .map(|k| {
                 let mut rng = Rng(0x5EED_0000 + k as u64);
+                let mut timing = Rng(0x7111_0000 + k as u64);
                 let mut out = Vec::new();
                 for _ in 0..chunk.min(emissions - k * chunk) {
                     let p = loop {
@@ -225,14 +244,20 @@ fn monte_carlo() -> &'static MonteCarlo {
                         }
                     };
                     let d = rng.direction();
-                    let Some((a, sa)) = track(&mut rng, p, d) else {
+                    let Some((a, sa, la)) = track(&mut rng, p, d) else {
                         continue;
                     };
-                    let Some((b, sb)) = track(&mut rng, p, d.map(|v| -v)) else {
+                    let Some((b, sb, lb)) = track(&mut rng, p, d.map(|v| -v)) else {
                         continue;
                     };
                     if let Some(bin) = l.bin(a, b, 0).unwrap() {
-                        out.push((l.index(bin), sa + sb));
+                        // Towards b when a's path is the longer.
+                        let x = 0.5 * (la - lb) + tof.sigma_mm() * timing.gaussian();
+                        let k = (x / tof.width_mm + (tof.count as f64 - 1.0) / 2.0).round();
+                        let timed = (0.0..tof.count as f64)
+                            .contains(&k)
+                            .then(|| lt.index(lt.bin(a, b, k as u32).unwrap().unwrap()));
+                        out.push((l.index(bin), timed, sa + sb));
                     }
                 }
                 out
@@ -240,13 +265,18 @@ fn monte_carlo() -> &'static MonteCarlo {
             .collect();
         let zeros = ArrayD::<f32>::zeros(IxDyn(&l.shape()));
         let (mut trues, mut single, mut multiple) = (zeros.clone(), zeros.clone(), zeros);
-        for (i, n) in events.into_iter().flatten() {
+        let mut timed: [ArrayD<f32>; 3] =
+            std::array::from_fn(|_| ArrayD::<f32>::zeros(IxDyn(&lt.shape())));
+        for (i, t, n) in events.into_iter().flatten() {
             let s = match n {
                 0 => &mut trues,
                 1 => &mut single,
                 _ => &mut multiple,
             };
             s.as_slice_mut().unwrap()[i] += 1.0;
+            if let Some(t) = t {
+                timed[(n as usize).min(2)].as_slice_mut().unwrap()[t] += 1.0;
+            }
         }
         println!(
             "Monte Carlo: {emissions} emissions: {} trues, {} single and {} multiple scatter, {:.1} s",
@@ -260,6 +290,7 @@ fn monte_carlo() -> &'static MonteCarlo {
             trues,
             single,
             multiple,
+            tof: timed,
         }
     })
 }
@@ -271,11 +302,11 @@ fn background_density(emissions: usize) -> f64 {
     emissions as f64 / (volume - 2.0 * sphere + HOT * sphere)
 }
 
-/// The geometric efficiency of each line of response for pairs emitted on it (per emission
-/// per mm³ × mm): `2/(4π) · σ_A σ_B cos′_A cos′_B / L²`, crystals of area `σ` on the
-/// cylinder.
-fn normalisation() -> ArrayD<f32> {
-    let l = layout();
+/// The geometric efficiency of each line of response of `l` (without TOF) for pairs emitted on
+/// it (per emission per mm³ × mm): `2/(4π) · σ_A σ_B cos′_A cos′_B / L²`, crystals of area `σ`
+/// on the cylinder, averaged over the crystal pairs a bin sums.
+fn normalisation_of(l: &SinogramLayout) -> ArrayD<f32> {
+    let l = l.clone().without_tof();
     let s = l.scanner();
     let r = s.effective_radius_mm();
     let area = TAU * r / s.crystals_per_ring() as f64 * s.ring_spacing_mm();
@@ -284,17 +315,30 @@ fn normalisation() -> ArrayD<f32> {
     let planes = l.planes() as usize;
     for (i, v) in n.as_slice_mut().unwrap().iter_mut().enumerate() {
         let (t, plane, view) = (i % nt, (i / nt) % planes, i / (nt * planes));
-        let (c1, c2) = l.crystals_of(view as u32, t as i32 - nt as i32 / 2);
-        let (r1, r2) = l.ring_pairs(plane as u32)[0];
-        let [x1, y1] = s.crystal_xy(c1);
-        let [x2, y2] = s.crystal_xy(c2);
-        let chord2 = (x2 - x1).powi(2) + (y2 - y1).powi(2);
-        let length2 = chord2 + (s.ring_z(r2) - s.ring_z(r1)).powi(2);
-        // cos′ at either end: chord² / (2 R L).
-        let cos = chord2 / (2.0 * r * length2.sqrt());
-        *v = (2.0 / (4.0 * PI) * area * area * cos * cos / length2) as f32;
+        let pairs = l.pairs(tomors::geometry::pet::SinogramBin {
+            view: view as u32,
+            plane: plane as u32,
+            tof: 0,
+            tangential: t as u32,
+        });
+        let mut sum = 0.0;
+        for &((r1, c1), (r2, c2)) in &pairs {
+            let [x1, y1] = s.crystal_xy(c1);
+            let [x2, y2] = s.crystal_xy(c2);
+            let chord2 = (x2 - x1).powi(2) + (y2 - y1).powi(2);
+            let length2 = chord2 + (s.ring_z(r2) - s.ring_z(r1)).powi(2);
+            // cos′ at either end: chord² / (2 R L).
+            let cos = chord2 / (2.0 * r * length2.sqrt());
+            sum += 2.0 / (4.0 * PI) * area * area * cos * cos / length2;
+        }
+        *v = (sum / pairs.len() as f64) as f32;
     }
     n
+}
+
+/// [`normalisation_of`] the layout without TOF.
+fn normalisation() -> ArrayD<f32> {
+    normalisation_of(&layout())
 }
 
 fn mu_map() -> Array3<f32> {
@@ -494,6 +538,134 @@ fn scatter_correction_against_the_monte_carlo() {
         estimate.scatter_fraction
     );
     // The uncorrected image shows the bias the test is about.
+    assert!(c_unc - c_ref > 0.05 || (b_unc / b_ref - 1.0).abs() > 0.05);
+    assert!(
+        (b_cor / b_ref - 1.0).abs() < 0.05,
+        "{b_cor} against {b_ref}"
+    );
+    assert!((c_cor - c_ref).abs() < 0.05, "{c_cor} against {c_ref}");
+    let sf_error = estimate.scatter_fraction / true_fraction - 1.0;
+    assert!(
+        sf_error.abs() < 0.15,
+        "scatter fraction off by {sf_error:.3}"
+    );
+}
+
+/// The TOF simulation from the true activity against the Monte Carlo's single scatter with
+/// TOF: the same counts in every TOF bin (summed over the lines), and over its TOF bins the
+/// simulation without TOF.
+#[test]
+fn the_tof_simulation_predicts_the_single_scatter_of_the_monte_carlo() {
+    let mc = monte_carlo();
+    let x = activity_image(mc.emissions);
+    let simulate = |l: &SinogramLayout| {
+        single_scatter(
+            l,
+            &grid(),
+            x.view(),
+            mu_map().view(),
+            &SingleScatterOptions::default(),
+            Backend::Cpu,
+        )
+        .unwrap()
+        .sinogram
+    };
+    let t = std::time::Instant::now();
+    let timed = simulate(&tof_layout());
+    let seconds = t.elapsed().as_secs_f64();
+    let untimed = simulate(&layout());
+    let norm = normalisation_of(&tof_layout());
+    let mut s = timed.clone();
+    s.axis_iter_mut(ndarray::Axis(2))
+        .for_each(|mut bin| bin *= &norm);
+    // Per TOF bin, summed over the lines.
+    let per_bin = |a: &ArrayD<f32>| -> Vec<f64> {
+        a.axis_iter(ndarray::Axis(2))
+            .map(|b| b.iter().map(|&v| v as f64).sum())
+            .collect()
+    };
+    let (sim, truth) = (per_bin(&s), per_bin(&mc.tof[1]));
+    let total: f64 = truth.iter().sum();
+    let ratio = sim.iter().sum::<f64>() / total;
+    let shape: Vec<f64> = sim.iter().zip(&truth).map(|(a, b)| a / b / ratio).collect();
+    let sums = timed.sum() as f64 / untimed.sum() as f64;
+    println!(
+        "TOF simulation ({seconds:.1} s) / Monte Carlo single scatter: {ratio:.4}; per TOF bin {shape:.3?} (Monte Carlo counts {truth:.0?}); TOF sums / without TOF {sums:.5}"
+    );
+    assert!((ratio - 1.0).abs() < 0.05, "{ratio}");
+    for ((r, &n), k) in shape.iter().zip(&truth).zip(0..) {
+        if n > 0.02 * total {
+            assert!((r - 1.0).abs() < 0.1, "TOF bin {k}: {r}");
+        }
+    }
+    // The bins cover every line within the image with 3σ to spare.
+    assert!((sums - 1.0).abs() < 0.01, "{sums}");
+}
+
+/// The estimation loop on all TOF events against the TOF reconstruction of the true events
+/// alone.
+#[test]
+fn tof_scatter_correction_against_the_monte_carlo() {
+    let backend = Backend::Cpu;
+    let mc = monte_carlo();
+    let [trues, single, multiple] = &mc.tof;
+    let scattered = single + multiple;
+    let true_fraction = scattered.sum() as f64 / (trues.sum() + scattered.sum()) as f64;
+    let prompts = trues + &scattered;
+    let mu = mu_map();
+    let norm = normalisation_of(&tof_layout());
+    let model = Pet3dProjector::new(tof_layout(), grid(), backend)
+        .unwrap()
+        .with_attenuation(mu.view().into_dyn())
+        .unwrap()
+        .with_normalisation(norm.view())
+        .unwrap();
+    let osem = |y: &ArrayD<f32>, b: Option<&ArrayD<f32>>| -> Array3<f32> {
+        Osem {
+            background: b.map(|b| b.view()),
+            ..Osem::new(3, 8)
+        }
+        .run(&model, y.view())
+        .unwrap()
+        .into_dimensionality::<Ix3>()
+        .unwrap()
+    };
+    let t = std::time::Instant::now();
+    let reference = osem(trues, None);
+    let osem_seconds = t.elapsed().as_secs_f64();
+    let uncorrected = osem(&prompts, None);
+    let t = std::time::Instant::now();
+    let estimate = estimate_scatter(
+        &model,
+        prompts.view(),
+        None,
+        mu.view(),
+        Some(norm.view()),
+        None,
+        &ScatterEstimationOptions::new(8),
+        backend,
+        None,
+    )
+    .unwrap();
+    println!(
+        "TOF estimate: {:.1} s (one TOF OSEM 3 × 8: {osem_seconds:.1} s), global scale {:.3}, totals {:?}",
+        t.elapsed().as_secs_f64(),
+        estimate.fit.global_scale,
+        estimate.totals
+    );
+    assert_eq!(estimate.fit.scatter.shape(), prompts.shape());
+    let corrected = osem(&prompts, Some(&estimate.fit.scatter));
+    let (b_ref, c_ref) = regions(&reference);
+    let (b_unc, c_unc) = regions(&uncorrected);
+    let (b_cor, c_cor) = regions(&corrected);
+    println!("TOF background: trues {b_ref:.4}, uncorrected {b_unc:.4}, corrected {b_cor:.4}");
+    println!(
+        "TOF cold sphere / background: trues {c_ref:.3}, uncorrected {c_unc:.3}, corrected {c_cor:.3}"
+    );
+    println!(
+        "TOF scatter fraction: Monte Carlo {true_fraction:.4}, estimated {:.4}",
+        estimate.scatter_fraction
+    );
     assert!(c_unc - c_ref > 0.05 || (b_unc / b_ref - 1.0).abs() > 0.05);
     assert!(
         (b_cor / b_ref - 1.0).abs() < 0.05,

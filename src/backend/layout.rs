@@ -519,7 +519,7 @@ wgsl_struct! {
 
 wgsl_struct! {
     /// Uniform parameters of the single-scatter stages (`sss_integrals`, `sss_pairs`,
-    /// `sss_interpolate`).
+    /// `sss_interpolate`; with TOF `sss_nodes`, `sss_pairs_tof`).
     ///
     /// Mirrors `struct SssParams` in `shaders/shared/sss.wgsl`.
     pub struct SssParams {
@@ -547,6 +547,14 @@ wgsl_struct! {
         pub n_tang: u32,
         /// Invocations of this dispatch.
         pub len: u32,
+        /// TOF bins (1 without TOF).
+        pub n_tof: u32,
+        /// `sss_pairs_tof`: points of the fine TOF grid (at most `SSS_FINE`, 128).
+        pub n_fine: u32,
+        /// `sss_pairs_tof`: position of fine point 0 along the line from its midpoint, mm.
+        pub fine_first: f32,
+        /// `sss_pairs_tof`: spacing of the fine points, mm.
+        pub fine_step: f32,
         /// Centre of coarse voxel (0, 0, 0): x, y, z (mm), 0.
         pub origin: [f32; 4],
         /// 1 / coarse voxel size: x, y, z (1/mm), 0.

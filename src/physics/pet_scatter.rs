@@ -37,8 +37,19 @@
 //!   `L²/(cos′_A cos′_B)`, which grows without bound towards tangent lines, is each line's
 //!   own); crystals as points (no depth of interaction, no block
 //!   structure: efficiencies come in through the normalisation).
-//! - No time of flight: a TOF layout is refused (each TOF bin needs its own emission
-//!   integrals, not yet built).
+//! - Time of flight (Watson 2007): a pair emitted on the leg S → A at distance `x` from S
+//!   arrives with the path difference of an emission at `c − x` from the midpoint of A–B
+//!   towards B, `c = (R_SA − R_SB)/2` (on the leg to B, at `c + x`), so each TOF bin weighs the
+//!   emission along the legs by its kernel (the projector's truncated Gaussian,
+//!   [`TOF_TRUNCATION_SIGMAS`]). The emission along a leg is compressed into 4 runs of equal
+//!   length between its first and last active samples, each replaced by two point masses at
+//!   its mean distance ± its standard deviation (its emission, mean and variance kept), and
+//!   the masses are spread linearly onto 128 points along the line spanning every bin's
+//!   kernel, weighed by each bin's kernel at the end: the TOF profile of each pair is right
+//!   in its sum (the non-TOF result wherever the bins cover the line with 3σ to spare), mean
+//!   and width, and smoothed at finer scales than a run's spread. The layout's lines take the
+//!   interpolated profile of the downsampled pairs about them, whose midpoints lie a few mm
+//!   apart along the line.
 //!
 //! ## Tail fitting
 //! [`fit_tails`] scales the simulated scatter (with the normalisation applied) to the prompts
@@ -52,12 +63,13 @@
 use ndarray::{Array3, ArrayD, ArrayView3, ArrayViewD, IxDyn};
 
 use crate::backend::layout::SssParams;
-use crate::backend::sss::{SssInputs, single_scatter as run_stages};
+use crate::backend::sss::{SSS_FINE, SssInputs, single_scatter as run_stages};
 use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
 use crate::geometry::ImageGrid;
-use crate::geometry::pet::{EnergyWindow, SinogramLayout};
+use crate::geometry::pet::{EnergyWindow, SinogramLayout, TofBins};
 use crate::operator::SplitMix64;
+use crate::projector::TOF_TRUNCATION_SIGMAS;
 
 /// Entries of the angular table over cos θ ∈ [−1, 1] (linear interpolation: g varies by less
 /// than 1e-4 of its peak between entries).
@@ -102,8 +114,8 @@ impl Default for SingleScatterOptions {
 /// A single scatter simulation.
 #[derive(Debug, Clone)]
 pub struct SingleScatter {
-    /// The scatter of every line of response of the layout (`[views, planes, tangential]`),
-    /// in the projector's units, without normalisation.
+    /// The scatter of every bin of the layout (`[views, planes, tangential]`, or with TOF
+    /// `[views, planes, tof, tangential]`), in the projector's units, without normalisation.
     pub sinogram: ArrayD<f32>,
     /// Scatter points used.
     pub points: usize,
@@ -140,6 +152,34 @@ fn angular_table(window: &EnergyWindow) -> Vec<[f32; 2]> {
             [g as f32, (klein_nishina_total(e) / sigma_511) as f32]
         })
         .collect()
+}
+
+/// The fine grid of positions along a line of response that the TOF simulation spreads each
+/// leg's emission onto (`[first, step]`, mm from the midpoint towards the second crystal;
+/// [`SSS_FINE`] points spanning every TOF bin's truncated kernel), and each bin's kernel at
+/// those points (`[bins, SSS_FINE]`): the projector's ([`TOF_TRUNCATION_SIGMAS`]), the
+/// probability that a pair emitted there is counted in the bin.
+fn tof_kernel(tof: &TofBins) -> ([f64; 2], Vec<f32>) {
+    let sigma = tof.sigma_mm();
+    let truncation = TOF_TRUNCATION_SIGMAS as f64;
+    let half = 0.5 * tof.width_mm;
+    let first = tof.centre_mm(0) - half - truncation * sigma;
+    let last = tof.centre_mm(tof.count - 1) + half + truncation * sigma;
+    let step = (last - first) / (SSS_FINE - 1) as f64;
+    let norm = 0.5 / libm::erf(truncation / std::f64::consts::SQRT_2);
+    let lim = truncation / std::f64::consts::SQRT_2;
+    let s = 1.0 / (std::f64::consts::SQRT_2 * sigma);
+    let mut kernel = Vec::with_capacity(tof.count as usize * SSS_FINE);
+    for k in 0..tof.count {
+        let centre = tof.centre_mm(k);
+        for f in 0..SSS_FINE {
+            let tau = first + f as f64 * step - centre;
+            let upper = ((half - tau) * s).clamp(-lim, lim);
+            let lower = ((-half - tau) * s).clamp(-lim, lim);
+            kernel.push((norm * (libm::erf(upper) - libm::erf(lower))) as f32);
+        }
+    }
+    ([first, step], kernel)
 }
 
 /// Block averages of `image` over `f` voxels per axis (blocks cut short at the far ends
@@ -182,10 +222,12 @@ fn check_image(what: &'static str, image: &ArrayView3<'_, f32>, grid: &ImageGrid
 /// (1/mm at 511 keV), both `[nz, ny, nx]` on `grid` (scanner coordinates), on `backend`.
 /// The model and its approximations are in the module docs.
 ///
+/// With TOF, each TOF bin of the layout gets its own scatter (module docs).
+///
 /// # Errors
 /// [`Error::ShapeMismatch`] for images not on the grid; [`Error::InvalidArgument`] for
-/// negative or non-finite values, a TOF layout, a μ-map with nothing above the threshold, or
-/// settings out of range; backend failures.
+/// negative or non-finite values, a μ-map with nothing above the threshold, or settings out of
+/// range; backend failures.
 pub fn single_scatter(
     layout: &SinogramLayout,
     grid: &ImageGrid,
@@ -194,13 +236,6 @@ pub fn single_scatter(
     options: &SingleScatterOptions,
     backend: Backend,
 ) -> Result<SingleScatter> {
-    if layout.tof().is_some() {
-        return Err(Error::InvalidArgument(
-            "single scatter simulation for TOF sinograms is not built yet: simulate with the \
-             layout without TOF (SinogramLayout::without_tof)"
-                .into(),
-        ));
-    }
     check_image("activity image", &activity, grid)?;
     check_image("μ-map", &mu, grid)?;
     if !(options.mu_threshold.is_finite() && options.mu_threshold >= 0.0)
@@ -381,6 +416,10 @@ pub fn single_scatter(
         n_planes: layout.planes(),
         n_tang: layout.tangential(),
         len: 0,
+        n_tof: layout.tof_bins(),
+        n_fine: 0,
+        fine_first: 0.0,
+        fine_step: 0.0,
         origin: [
             coarse_origin[2] as f32,
             coarse_origin[1] as f32,
@@ -401,6 +440,21 @@ pub fn single_scatter(
         ],
         min_cos: [0.02, 0.0, 0.0, 0.0],
     };
+    let (params, kernel) = match layout.tof() {
+        Some(tof) => {
+            let (fine, kernel) = tof_kernel(&tof);
+            (
+                SssParams {
+                    n_fine: SSS_FINE as u32,
+                    fine_first: fine[0] as f32,
+                    fine_step: fine[1] as f32,
+                    ..params
+                },
+                Some(kernel),
+            )
+        }
+        None => (params, None),
+    };
     let act = act.as_standard_layout();
     let mu_c = mu_c.as_standard_layout();
     let device = Device::resolve(backend)?;
@@ -413,6 +467,7 @@ pub fn single_scatter(
             points: &points,
             detectors: &detectors,
             table: &table,
+            kernel: kernel.as_deref(),
             lors: &lors,
             planes: &planes,
         },
@@ -503,6 +558,60 @@ fn ml_scale(bins: &[(f64, f64, f64)]) -> Option<f64> {
     Some(a)
 }
 
+/// The axial position of each plane of `layout` (half-ring steps from the first ring: the
+/// planes of all segments whose mean axial position is the same share one), and how many
+/// positions there are.
+fn axial_positions(layout: &SinogramLayout) -> (Vec<usize>, usize) {
+    let scanner = layout.scanner();
+    let z_first = scanner.ring_z(0);
+    let positions = 2 * scanner.rings() as usize - 1;
+    let position_of = layout
+        .plane_table()
+        .iter()
+        .map(|p| {
+            let mid = 0.5 * (p[0] as f64 + p[1] as f64);
+            (((mid - z_first) / (0.5 * scanner.ring_spacing_mm()))
+                .round()
+                .max(0.0) as usize)
+                .min(positions - 1)
+        })
+        .collect();
+    (position_of, positions)
+}
+
+/// `data` of a TOF layout (`[views, planes, tof, tangential]`) summed over its TOF bins.
+fn sum_tof(data: ArrayViewD<'_, f32>) -> ArrayD<f32> {
+    data.sum_axis(ndarray::Axis(2))
+}
+
+/// Checks the TOF-shaped arrays of a tail fit.
+fn check_tof(
+    layout: &SinogramLayout,
+    prompts: &ArrayViewD<'_, f32>,
+    randoms: Option<&ArrayViewD<'_, f32>>,
+    scatter: &ArrayViewD<'_, f32>,
+) -> Result<()> {
+    layout.check_shape("prompts", prompts.shape())?;
+    layout.check_shape("scatter", scatter.shape())?;
+    if let Some(r) = randoms {
+        layout.check_shape("randoms", r.shape())?;
+    }
+    Ok(())
+}
+
+/// `fit` (made on the TOF sums of the data of `layout`) with its scatter replaced by
+/// `scatter`, every TOF bin scaled as its line of response.
+fn with_tof(layout: &SinogramLayout, mut fit: TailFit, scatter: ArrayViewD<'_, f32>) -> TailFit {
+    let (position_of, _) = axial_positions(layout);
+    let mut out = scatter.to_owned();
+    for (plane, mut block) in out.axis_iter_mut(ndarray::Axis(1)).enumerate() {
+        let scale = fit.scales[position_of[plane]];
+        block.mapv_inplace(|v| (v as f64 * scale) as f32);
+    }
+    fit.scatter = out;
+    fit
+}
+
 /// The data of a tail fit in the layout's flat order: prompts, simulated scatter (with the
 /// normalisation), randoms, the tail mask, and each plane's axial position.
 struct Tails {
@@ -526,11 +635,6 @@ impl Tails {
         attenuation: ArrayViewD<'_, f32>,
         options: &TailFitOptions,
     ) -> Result<Self> {
-        if layout.tof().is_some() {
-            return Err(Error::InvalidArgument(
-                "tail fitting of TOF sinograms is not built yet".into(),
-            ));
-        }
         layout.check_shape("prompts", prompts.shape())?;
         layout.check_shape("scatter", scatter.shape())?;
         layout.check_shape("attenuation factors", attenuation.shape())?;
@@ -564,21 +668,7 @@ impl Tails {
             }
         }
 
-        // Axial position of each plane, half-ring steps from the first ring.
-        let scanner = layout.scanner();
-        let z_first = scanner.ring_z(0);
-        let positions = 2 * scanner.rings() as usize - 1;
-        let position_of = layout
-            .plane_table()
-            .iter()
-            .map(|p| {
-                let mid = 0.5 * (p[0] as f64 + p[1] as f64);
-                (((mid - z_first) / (0.5 * scanner.ring_spacing_mm()))
-                    .round()
-                    .max(0.0) as usize)
-                    .min(positions - 1)
-            })
-            .collect();
+        let (position_of, positions) = axial_positions(layout);
         Ok(Self {
             y,
             s,
@@ -679,12 +769,15 @@ impl Tails {
 /// layout of `prompts`) to the prompts minus `randoms` in the tails (see the module docs):
 /// one scale per axial position, Poisson maximum likelihood, bounded and smoothed.
 /// `attenuation` holds each bin's attenuation factor (same layout; NaN where unknown: not a
-/// tail).
+/// tail). With TOF, `attenuation` holds one factor per line of response (the layout without
+/// TOF), the fit is made on the data and the scatter summed over their TOF bins (the sums,
+/// tail sums and profile of the result are of those), and every TOF bin of a line takes the
+/// line's scale.
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] for arrays not in the layout; [`Error::InvalidArgument`] for a TOF
-/// layout, bad settings, or data without tails (the object fills the field of view, or the
-/// tails hold no counts).
+/// [`Error::ShapeMismatch`] for arrays not in the layout; [`Error::InvalidArgument`] for bad
+/// settings, or data without tails (the object fills the field of view, or the tails hold no
+/// counts).
 pub fn fit_tails(
     layout: &SinogramLayout,
     prompts: ArrayViewD<'_, f32>,
@@ -693,6 +786,20 @@ pub fn fit_tails(
     attenuation: ArrayViewD<'_, f32>,
     options: &TailFitOptions,
 ) -> Result<TailFit> {
+    if layout.tof().is_some() {
+        let flat = layout.clone().without_tof();
+        check_tof(layout, &prompts, randoms.as_ref(), &scatter)?;
+        let r = randoms.map(sum_tof);
+        let fit = fit_tails(
+            &flat,
+            sum_tof(prompts).view(),
+            r.as_ref().map(|r| r.view()),
+            sum_tof(scatter.view()).view(),
+            attenuation,
+            options,
+        )?;
+        return Ok(with_tof(layout, fit, scatter));
+    }
     let tails = Tails::new(layout, prompts, randoms, scatter, attenuation, options)?;
     let (scales, global) = tails.fit(options)?;
     Ok(tails.apply(scales, global))
@@ -700,6 +807,8 @@ pub fn fit_tails(
 
 /// As [`fit_tails`] with the scales of `fit` (per axial position: a fit to another layout of
 /// the same scanner, e.g. the data rebinned into one segment) instead of fitted ones.
+///
+/// TOF layouts as in [`fit_tails`].
 ///
 /// # Errors
 /// As [`fit_tails`]; [`Error::InvalidArgument`] when `fit` holds another number of axial
@@ -713,6 +822,21 @@ pub fn apply_tail_fit(
     options: &TailFitOptions,
     fit: &TailFit,
 ) -> Result<TailFit> {
+    if layout.tof().is_some() {
+        let flat = layout.clone().without_tof();
+        check_tof(layout, &prompts, randoms.as_ref(), &scatter)?;
+        let r = randoms.map(sum_tof);
+        let applied = apply_tail_fit(
+            &flat,
+            sum_tof(prompts).view(),
+            r.as_ref().map(|r| r.view()),
+            sum_tof(scatter.view()).view(),
+            attenuation,
+            options,
+            fit,
+        )?;
+        return Ok(with_tof(layout, applied, scatter));
+    }
     let tails = Tails::new(layout, prompts, randoms, scatter, attenuation, options)?;
     if fit.scales.len() != tails.positions {
         return Err(Error::InvalidArgument(format!(

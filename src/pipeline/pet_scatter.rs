@@ -6,7 +6,10 @@
 //! `run_in_2d`): its reconstructions only feed the simulation, and cost a fraction of the full
 //! layout's (the mMR at span 11: 127 planes instead of 837). Each simulation runs in the data's
 //! own layout and is summed into the loop's for the fit, so that the last fit's scales (one
-//! per axial position) apply to the last simulation as it is.
+//! per axial position) apply to the last simulation as it is. TOF data run the loop on their
+//! sums over the TOF bins (the loop's images only feed the simulation, which needs no TOF),
+//! and only the last simulation is made with TOF, in the data's layout: its TOF sums are what
+//! the last fit sees, and each TOF bin takes its line's scale.
 
 use ndarray::{ArrayD, ArrayView3, ArrayViewD, Axis, Ix3, IxDyn};
 
@@ -106,9 +109,12 @@ fn attenuation_of(
 /// reconstruction starts from `x0` (default: ones). `progress` is called after each
 /// simulation with (done, of).
 ///
+/// With TOF, `prompts` and `randoms` hold the TOF axis and the estimate's scatter too; the
+/// loop runs on their TOF sums (module docs).
+///
 /// # Errors
-/// [`Error::InvalidArgument`] for zero iterations or subsets, a TOF layout, or data without
-/// tails; shape errors; backend failures.
+/// [`Error::InvalidArgument`] for zero iterations or subsets, or data without tails; shape
+/// errors; backend failures.
 #[allow(clippy::too_many_arguments)]
 pub fn estimate_scatter(
     model: &Pet3dProjector,
@@ -137,19 +143,41 @@ pub fn estimate_scatter(
             .without_tof()
             .check_shape("normalisation", n.shape())?;
     }
+    if let Some(r) = &randoms {
+        layout.check_shape("randoms", r.shape())?;
+    }
+    // The data without TOF: summed over their TOF bins, with a model of the same lines.
+    let tof = layout.tof().is_some();
+    let flat_layout = layout.clone().without_tof();
+    let untimed = if tof {
+        let mut m = Pet3dProjector::new(flat_layout.clone(), grid.clone(), backend)?
+            .with_attenuation(mu.into_dyn())?;
+        if let Some(n) = &normalisation {
+            m = m.with_normalisation(n.view())?;
+        }
+        let sum = |a: &ArrayViewD<'_, f32>| a.sum_axis(Axis(2));
+        Some((m, sum(&prompts), randoms.as_ref().map(sum)))
+    } else {
+        None
+    };
+    let (flat_model, flat_prompts, flat_randoms) = match &untimed {
+        Some((m, y, r)) => (m, y.view(), r.as_ref().map(|r| r.view())),
+        None => (model, prompts.view(), randoms.clone()),
+    };
     let single_segment = layout.segments().len() == 1;
     // The loop's layout, model, prompts, randoms and normalisation: the data rebinned into one
-    // segment, or the caller's.
-    let rebinned = if options.rebinned_loop && !single_segment && layout.tof().is_none() {
+    // segment, or the caller's (without TOF).
+    let rebinned = if options.rebinned_loop && !single_segment {
         let d = layout.max_ring_difference();
         let reduced = SinogramLayout::new(
-            layout.scanner().clone(),
+            flat_layout.scanner().clone(),
             layout.tangential(),
             2 * d + 1,
             d,
             layout.view_mashing(),
-        )?;
-        let map = layout.plane_map(&reduced)?;
+        )?
+        .without_tof();
+        let map = flat_layout.plane_map(&reduced)?;
         let planes = reduced.planes() as usize;
         // A rebinned bin's normalisation: its lines' factors weighted by their crystal pairs.
         let table = layout.plane_table();
@@ -170,8 +198,8 @@ pub fn estimate_scatter(
         if let Some(n) = &norm {
             m = m.with_normalisation(n.view())?;
         }
-        let y = rebin(prompts.view(), &map, planes, None);
-        let r = randoms
+        let y = rebin(flat_prompts.view(), &map, planes, None);
+        let r = flat_randoms
             .as_ref()
             .map(|r| rebin(r.view(), &map, planes, None));
         Some((reduced, m, y, r, norm, map))
@@ -187,10 +215,10 @@ pub fn estimate_scatter(
             n.as_ref().map(|n| n.view()),
         ),
         None => (
-            layout,
-            model,
-            prompts.view(),
-            randoms.clone(),
+            &flat_layout,
+            flat_model,
+            flat_prompts.view(),
+            flat_randoms.clone(),
             normalisation.clone(),
         ),
     };
@@ -208,21 +236,31 @@ pub fn estimate_scatter(
     let mut last = None;
     for k in 0..options.iterations {
         // Simulated in the data's layout with its normalisation (counts), then summed into
-        // the loop's: the fit there holds for the data's layout as it is.
+        // the loop's: the fit there holds for the data's layout as it is. With TOF only the
+        // last simulation has it.
         let x = image.view().into_dimensionality::<Ix3>().expect("3D image");
-        let sim = single_scatter(layout, grid, x, mu, &options.simulation, backend)?;
+        let last_one = k + 1 == options.iterations;
+        let sim_layout = if last_one { layout } else { &flat_layout };
+        let sim = single_scatter(sim_layout, grid, x, mu, &options.simulation, backend)?;
         let mut full = sim.sinogram;
         if let Some(n) = &normalisation {
-            full.zip_mut_with(n, |s, n| *s *= n);
+            if tof && last_one {
+                full.axis_iter_mut(Axis(2))
+                    .for_each(|mut bin| bin.zip_mut_with(n, |s, n| *s *= n));
+            } else {
+                full.zip_mut_with(n, |s, n| *s *= n);
+            }
         }
+        let untimed = (tof && last_one).then(|| full.sum_axis(Axis(2)));
+        let flat = untimed.as_ref().map_or(full.view(), |u| u.view());
         let summed = rebinned
             .as_ref()
-            .map(|(l, _, _, _, _, map)| rebin(full.view(), map, l.planes() as usize, None));
+            .map(|(l, _, _, _, _, map)| rebin(flat.view(), map, l.planes() as usize, None));
         let fit = fit_tails(
             loop_layout,
             y.view(),
             r.clone(),
-            summed.as_ref().map_or(full.view(), |s| s.view()),
+            summed.as_ref().map_or(flat.view(), |s| s.view()),
             attenuation.view(),
             &options.tails,
         )?;
@@ -241,8 +279,8 @@ pub fn estimate_scatter(
     }
     let (fit, full, points, detectors) = last.expect("one simulation at least");
     // The last simulation in the data's own layout, scaled by the loop's last fit.
-    let fit = if rebinned.is_some() {
-        let attenuation = attenuation_of(model, normalisation.clone());
+    let fit = if rebinned.is_some() || tof {
+        let attenuation = attenuation_of(flat_model, normalisation.clone());
         apply_tail_fit(
             layout,
             prompts.view(),

@@ -31,7 +31,9 @@ mod spect_rotate_adjoint;
 mod spect_spread_rows;
 mod sss_integrals;
 mod sss_interpolate;
+mod sss_nodes;
 mod sss_pairs;
+mod sss_pairs_tof;
 
 pub(crate) use adjoint_project::adjoint_project;
 pub(crate) use backproject_fbp::backproject_fbp;
@@ -56,7 +58,9 @@ pub(crate) use spect_rotate_adjoint::spect_rotate_adjoint;
 pub(crate) use spect_spread_rows::spect_spread_rows;
 pub(crate) use sss_integrals::sss_integrals;
 pub(crate) use sss_interpolate::sss_interpolate;
+pub(crate) use sss_nodes::sss_nodes;
 pub(crate) use sss_pairs::sss_pairs;
+pub(crate) use sss_pairs_tof::sss_pairs_tof;
 
 use crate::backend::Stage;
 use bytemuck::{cast_slice as r, cast_slice_mut as w, from_bytes};
@@ -139,6 +143,17 @@ pub(crate) fn run(stage: Stage, params: &[u8], reads: &[&[u32]], out: &mut [u32]
         Stage::SssInterpolate => {
             sss_interpolate(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out))
         }
+        Stage::SssNodes => sss_nodes(from_bytes(p), r(reads[0]), r(reads[1]), r(reads[2]), w(out)),
+        Stage::SssPairsTof => sss_pairs_tof(
+            from_bytes(p),
+            r(reads[0]),
+            r(reads[1]),
+            r(reads[2]),
+            r(reads[3]),
+            r(reads[4]),
+            r(reads[5]),
+            w(out),
+        ),
         Stage::SssPairs => sss_pairs(
             from_bytes(p),
             r(reads[0]),

@@ -4,8 +4,9 @@
 use crate::backend::layout::SssParams;
 use rayon::prelude::*;
 
-/// Twin of `sss_interpolate.wgsl`: `scatter[view, plane, t]`, interpolated from the
-/// downsampled detectors' symmetric matrix `pairs`, times the line's factor and weight.
+/// Twin of `sss_interpolate.wgsl`: `scatter[view, plane, tof, t]`, interpolated from the
+/// downsampled detectors' matrix `pairs` (`n_tof` bins per pair), times the line's factor and
+/// weight.
 pub(crate) fn sss_interpolate(
     p: &SssParams,
     lors: &[[f32; 4]],
@@ -13,13 +14,14 @@ pub(crate) fn sss_interpolate(
     pairs: &[f32],
     scatter: &mut [f32],
 ) {
-    let (nt, npl) = (p.n_tang as usize, p.n_planes as usize);
+    let (nt, npl, n_tof) = (p.n_tang as usize, p.n_planes as usize, p.n_tof as usize);
     let (n_rings, n_crystals) = (p.n_rings as i32, p.n_crystals as i32);
     scatter[..p.len as usize]
         .par_iter_mut()
         .enumerate()
         .for_each(|(i, out)| {
-            let (t, plane, view) = (i % nt, (i / nt) % npl, i / (nt * npl));
+            let (t, bin) = (i % nt, (i / nt) % n_tof);
+            let (plane, view) = ((i / (nt * n_tof)) % npl, i / (nt * n_tof * npl));
             let lor = lors[view * nt + t];
             let pl = planes[plane];
             let x = [pl[0], lor[0], pl[1], lor[1]];
@@ -36,7 +38,7 @@ pub(crate) fn sss_interpolate(
                 let c2 = (lo[3] as i32 + o[3]) % n_crystals;
                 let a = (r1 * n_crystals + c1) as usize;
                 let b = (r2 * n_crystals + c2) as usize;
-                sum += w * pairs[a * p.n_detectors as usize + b];
+                sum += w * pairs[(a * p.n_detectors as usize + b) * n_tof + bin];
             }
             let c2 = lor[2];
             let l2 = c2 + pl[3];

@@ -11,7 +11,8 @@
 //!   - `case` (a stable id: `parallel-256`, `parallel-512`, `parallel-1024`,
 //!     `parallel-512x128`, `spect-nema-128`, `pet2d-nema-256`, `pet3d-mmr-span11`,
 //!     `pet3d-mmr-span1`, `pet3d-tof`, `pet3d-mmr-listmode`, `pet3d-mmr-8-rings`,
-//!     `pet3d-mmr-8-rings-tof`, `pet3d-mmr-sss`, `cbct-256`, `cbct-512`) and
+//!     `pet3d-mmr-8-rings-tof`, `pet3d-mmr-sss`, `pet3d-mmr-tof-sss`, `cbct-256`,
+//!     `cbct-512`) and
 //!     `description`;
 //!   - `backend` (`cpu` or `gpu`) and `device` (threads, or the adapter);
 //!   - `operation`: `forward`, `adjoint`, `fbp`, `fdk`, `osem`, `lm-osem`,
@@ -45,13 +46,13 @@ pub struct BenchArgs {
     /// mmr11, mmr1 (3D PET on the mMR, span 11 or 1), tof (generic TOF scanner), lm (list-mode
     /// OSEM per million mMR events), mmr8 and mmr8tof (8 mMR rings, span 1, 344² × 15: the
     /// comparison with parallelproj), sss (single scatter simulation of the NEMA phantom in
-    /// the mMR's span-11 layout), cbct256 (256³ from 360 × 512²), cbct512 (512³ from
+    /// the mMR's span-11 layout), ssstof (the same with 13 TOF bins), cbct256 (256³ from 360 × 512²), cbct512 (512³ from
     /// 512 × 512²); for cone beam, fbp is FDK.
     #[arg(
         long,
         default_value = "256,512,1024,stack",
         value_delimiter = ',',
-        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm", "mmr8", "mmr8tof", "sss", "cbct256", "cbct512"]
+        value_parser = ["256", "512", "1024", "stack", "spect", "pet", "mmr11", "mmr1", "tof", "lm", "mmr8", "mmr8tof", "sss", "ssstof", "cbct256", "cbct512"]
     )]
     cases: Vec<String>,
     /// Backends: any of cpu, gpu (gpu is skipped when wgpu finds no adapter).
@@ -249,7 +250,7 @@ pub fn run(a: &BenchArgs) -> CliResult<()> {
             "stack" => bench_parallel(512, 128, 720, &list, ops, repeat, &mut rows)?,
             "spect" => bench_spect(&list, repeat, &mut rows)?,
             "pet" => bench_pet(&list, repeat, &mut rows)?,
-            "mmr11" | "mmr1" | "tof" | "lm" | "mmr8" | "mmr8tof" | "sss" => {
+            "mmr11" | "mmr1" | "tof" | "lm" | "mmr8" | "mmr8tof" | "sss" | "ssstof" => {
                 bench_pet3d(c, &list, repeat, &mut rows)?
             }
             "cbct256" => bench_cone(256, &list, ops, repeat, a.max_buffer_mib, &mut rows)?,
@@ -540,11 +541,12 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
         "mmr8" => (Pet3dBenchCase::mmr_8_rings(false), "pet3d-mmr-8-rings"),
         "mmr8tof" => (Pet3dBenchCase::mmr_8_rings(true), "pet3d-mmr-8-rings-tof"),
         "sss" => (Pet3dBenchCase::mmr(11), "pet3d-mmr-sss"),
+        "ssstof" => (Pet3dBenchCase::mmr_tof(11), "pet3d-mmr-tof-sss"),
         _ => (Pet3dBenchCase::mmr(11), "pet3d-mmr-span11"),
     };
     let c = c.map_err(err)?;
-    if case == "sss" {
-        return bench_sss(&c, backends, repeat, rows);
+    if case == "sss" || case == "ssstof" {
+        return bench_sss(&c, id, backends, repeat, rows);
     }
     for &backend in backends {
         let pb = spinner(&format!("{} model on {backend}", c.name));
@@ -597,10 +599,11 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
     Ok(())
 }
 
-/// Single scatter simulation of the NEMA IEC phantom in the mMR's span-11 layout (default
-/// settings), from the images to the interpolated sinogram.
+/// Single scatter simulation of the NEMA IEC phantom in the case's layout (default settings),
+/// from the images to the interpolated sinogram, as case `id`.
 fn bench_sss(
     c: &tomors::bench::Pet3dBenchCase,
+    id: &str,
     backends: &[Backend],
     repeat: usize,
     rows: &mut Rows,
@@ -638,7 +641,7 @@ fn bench_sss(
                 .clone(),
         };
         rows.push(Row::single(
-            "pet3d-mmr-sss",
+            id,
             format!(
                 "{} {:?}, {} scatter points, {}×{} detectors",
                 c.name,
