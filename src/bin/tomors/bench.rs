@@ -603,7 +603,7 @@ fn bench_pet3d(case: &str, backends: &[Backend], repeat: usize, rows: &mut Rows)
 /// from the images to the interpolated sinogram, as case `id`.
 fn bench_sss(
     c: &tomors::bench::Pet3dBenchCase,
-    id: &str,
+    id: &'static str,
     backends: &[Backend],
     repeat: usize,
     rows: &mut Rows,
