@@ -8,10 +8,10 @@
 // (u₁, u₂) of its ends on the downsampled ring (periodic in n_crystals) and c²; `planes[plane]`
 // the continuous ring positions (w₁, w₂) (clamped to the downsampled rings), the weight and
 // the squared axial distance of the ends. With TOF, `pairs` holds n_tof bins per pair (the
-// TOF axis of the layout, positions growing from end 1 to end 2) and each bin is interpolated
-// alike.
-// Grid: linear over n_views · n_planes · n_tof · n_tang, in the layout's order
-// [view, plane, tof, t].
+// TOF axis of the layout, positions growing from end 1 to end 2): each invocation finds its
+// line's 16 taps once and interpolates every TOF bin from them (one pair's bins lie together).
+// Grid: linear over n_views · n_planes · n_tang lines, in the layout's order [view, plane, t];
+// the output is [view, plane, tof, t].
 
 @group(0) @binding(0) var<uniform> p: SssParams;
 @group(0) @binding(1) var<storage, read> lors: array<vec4<f32>>;
@@ -26,9 +26,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let t = i % p.n_tang;
-    let bin = (i / p.n_tang) % p.n_tof;
-    let plane = (i / (p.n_tang * p.n_tof)) % p.n_planes;
-    let view = i / (p.n_tang * p.n_tof * p.n_planes);
+    let plane = (i / p.n_tang) % p.n_planes;
+    let view = i / (p.n_tang * p.n_planes);
     let lor = lors[view * p.n_tang + t];
     let pl = planes[plane];
     // Lower corner and fraction along each coordinate: ring 1, crystal 1, ring 2, crystal 2.
@@ -37,10 +36,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let f = x - lo;
     let n_rings = i32(p.n_rings);
     let n_crystals = i32(p.n_crystals);
-    var sum = 0.0;
+    var w: array<f32, 16>;
+    var first: array<u32, 16>;
     for (var k = 0; k < 16; k++) {
         let o = vec4<i32>(k & 1, (k >> 1u) & 1, (k >> 2u) & 1, (k >> 3u) & 1);
-        let w = select(1.0 - f.x, f.x, o.x == 1) * select(1.0 - f.y, f.y, o.y == 1)
+        w[k] = select(1.0 - f.x, f.x, o.x == 1) * select(1.0 - f.y, f.y, o.y == 1)
             * select(1.0 - f.z, f.z, o.z == 1) * select(1.0 - f.w, f.w, o.w == 1);
         let r1 = min(i32(lo.x) + o.x, n_rings - 1);
         let r2 = min(i32(lo.z) + o.z, n_rings - 1);
@@ -48,9 +48,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let c2 = (i32(lo.w) + o.w) % n_crystals;
         let a = u32(r1 * n_crystals + c1);
         let b = u32(r2 * n_crystals + c2);
-        sum += w * pairs[(a * p.n_detectors + b) * p.n_tof + bin];
+        first[k] = (a * p.n_detectors + b) * p.n_tof;
     }
     let c2 = lor.z;
     let l2 = c2 + pl.w;
-    scatter[i] = sum * pl.z * (4.0 * p.step.y * p.step.y * l2 * l2 / (c2 * c2));
+    let factor = pl.z * (4.0 * p.step.y * p.step.y * l2 * l2 / (c2 * c2));
+    let out = (view * p.n_planes + plane) * p.n_tof * p.n_tang + t;
+    for (var bin = 0u; bin < p.n_tof; bin++) {
+        var sum = 0.0;
+        for (var k = 0; k < 16; k++) {
+            sum += w[k] * pairs[first[k] + bin];
+        }
+        scatter[out + bin * p.n_tang] = sum * factor;
+    }
 }

@@ -37,6 +37,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let o = sss_point(p, da, db, pt.xyz);
         let j = min(u32(o.u), p.n_table - 2u);
         let g = mix(table[j], table[j + 1u], o.u - f32(j));
+        if g.x <= 0.0 {
+            continue;
+        }
         let ia = integrals[a * p.n_points + s];
         let ib = integrals[b * p.n_points + s];
         let legs = ia.x * exp(-ia.y - g.y * ib.y) + ib.x * exp(-ib.y - g.y * ia.y);

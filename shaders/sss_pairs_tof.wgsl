@@ -22,9 +22,9 @@
 
 var<private> fine: array<f32, SSS_FINE>;
 
-// Adds `mass` at position x (mm) to the fine grid, split between its two nearest points.
-fn deposit(mass: f32, x: f32) {
-    let u = (x - p.fine_first) / p.fine_step;
+// Adds `mass` at fine-grid position u (points from fine_first) to the grid, split between its
+// two nearest points.
+fn deposit(mass: f32, u: f32) {
     let last = f32(p.n_fine - 1u);
     if mass > 0.0 && u >= 0.0 && u <= last {
         let j = min(u32(u), p.n_fine - 2u);
@@ -50,24 +50,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var f = 0u; f < p.n_fine; f++) {
         fine[f] = 0.0;
     }
+    let per_mm = 1.0 / p.fine_step;
     for (var s = 0u; s < p.n_points; s++) {
         let pt = points[s];
         let o = sss_point(p, da, db, pt.xyz);
         let j = min(u32(o.u), p.n_table - 2u);
         let g = mix(table[j], table[j + 1u], o.u - f32(j));
+        if g.x <= 0.0 {
+            continue;
+        }
         let ia = integrals[a * p.n_points + s];
         let ib = integrals[b * p.n_points + s];
         let factor = pt.w * g.x * o.geometry;
         let wa = factor * exp(-ia.y - g.y * ib.y);
         let wb = factor * exp(-ib.y - g.y * ia.y);
-        let c = 0.5 * (o.ra - o.rb);
+        // The line's midpoint on the fine grid, and each node's distance in its points.
+        let centre = (0.5 * (o.ra - o.rb) - p.fine_first) * per_mm;
         let na = (a * p.n_points + s) * SSS_NODES;
         let nb = (b * p.n_points + s) * SSS_NODES;
         for (var n = 0u; n < SSS_NODES; n++) {
             let node_a = nodes[na + n];
             let node_b = nodes[nb + n];
-            deposit(wa * node_a.x, c - node_a.y);
-            deposit(wb * node_b.x, c + node_b.y);
+            deposit(wa * node_a.x, centre - node_a.y * per_mm);
+            deposit(wb * node_b.x, centre + node_b.y * per_mm);
         }
     }
     for (var k = 0u; k < p.n_tof; k++) {

@@ -4,6 +4,7 @@
 //! not compile until it has a case here.
 
 use crate::backend::Stage;
+use crate::backend::cpu::shared::sss::SSS_NODES;
 use crate::backend::engine::{Buf, Engine};
 use crate::backend::layout::{
     BsremParams, EmParams, NmiParams, Params, PetParams, PriorParams, ResampleParams, SpectParams,
@@ -590,7 +591,7 @@ fn case(stage: Stage) -> Case {
             let mut reads = vec![words(&sss_points), words(&sss_detectors), words(&integrals)];
             if tof {
                 // Nodes at distances 0..160 mm (some of their positions off the grid).
-                let nodes: Vec<[f32; 2]> = (0..legs * 8)
+                let nodes: Vec<[f32; 2]> = (0..legs * SSS_NODES)
                     .map(|_| [2.0 * rng.next_f32(), 160.0 * rng.next_f32()])
                     .collect();
                 reads.push(words(&nodes));
@@ -622,7 +623,7 @@ fn case(stage: Stage) -> Case {
             Case {
                 params: words(std::slice::from_ref(&q)),
                 reads: vec![f32s(activity), words(&sss_points), words(&sss_detectors)],
-                out_len: 16 * q.len as usize,
+                out_len: 2 * SSS_NODES * q.len as usize,
                 out_init: None,
                 grid: Grid::Linear(q.len as usize),
                 output: Output::Float,
@@ -635,7 +636,7 @@ fn case(stage: Stage) -> Case {
                 n_planes: planes,
                 n_tang: tang,
                 n_tof: tof,
-                len: views * planes * tof * tang,
+                len: views * planes * tang,
                 ..sss
             };
             let (nr, nc) = (sss.n_rings as f32, sss.n_crystals as f32);
@@ -665,7 +666,7 @@ fn case(stage: Stage) -> Case {
                     words(&table),
                     f32s(random(&mut rng, nd * nd * tof as usize, 0.0, 3.0)),
                 ],
-                out_len: q.len as usize,
+                out_len: (q.len * tof) as usize,
                 out_init: None,
                 grid: Grid::Linear(q.len as usize),
                 output: Output::Float,

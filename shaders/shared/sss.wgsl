@@ -51,9 +51,9 @@ fn sss_taps(p: SssParams, q: vec3<f32>) -> SssTaps {
 }
 
 // Segments of a leg's emission profile (sss_nodes), each written as two nodes.
-const SSS_SEGMENTS: u32 = 4u;
+const SSS_SEGMENTS: u32 = 3u;
 // Nodes per leg (sss_nodes writes them, sss_pairs_tof reads them).
-const SSS_NODES: u32 = 8u;
+const SSS_NODES: u32 = 6u;
 // Points of sss_pairs_tof's fine TOF grid at most.
 const SSS_FINE: u32 = 128u;
 

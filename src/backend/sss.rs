@@ -143,7 +143,10 @@ pub(crate) fn single_scatter(device: &Device, input: &SssInputs<'_>) -> Result<V
     let mut scatter = vec![0.0f32; nv * per_view];
     let matrix = engine.upload("detector pair scatter", &values)?;
     let planes = engine.upload("scatter plane table", input.planes)?;
-    let views_per_block = (limit / (4 * per_view as u64)).clamp(1, nv as u64) as usize;
+    // One work buffer, filled a block of views at a time and read into the result.
+    let views_per_block = (engine.work_buffer_budget().min(limit) / (4 * per_view as u64))
+        .clamp(1, nv as u64) as usize;
+    let out = engine.zeros("scatter sinogram block", views_per_block * per_view)?;
     let mut first = 0;
     while first < nv {
         let count = views_per_block.min(nv - first);
@@ -151,17 +154,16 @@ pub(crate) fn single_scatter(device: &Device, input: &SssInputs<'_>) -> Result<V
             "scatter LOR table",
             &input.lors[first * nt..(first + count) * nt],
         )?;
-        let out = engine.zeros("scatter sinogram block", count * per_view)?;
         let block = SssParams {
             n_views: count as u32,
-            len: (count * per_view) as u32,
+            len: (count * npl * nt) as u32,
             ..p
         };
         engine.dispatch_linear(
             Stage::SssInterpolate,
             &block,
             &[lors, planes, matrix, out],
-            count * per_view,
+            count * npl * nt,
         )?;
         engine.read(
             out,
@@ -169,9 +171,9 @@ pub(crate) fn single_scatter(device: &Device, input: &SssInputs<'_>) -> Result<V
             &mut scatter[first * per_view..(first + count) * per_view],
         )?;
         engine.release(lors);
-        engine.release(out);
         first += count;
     }
+    engine.release(out);
     engine.release(matrix);
     engine.release(planes);
     Ok(scatter)

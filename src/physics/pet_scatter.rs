@@ -23,6 +23,8 @@
 //! ## Approximations (each documented where it is made)
 //! - Single scatter only; multiple scatter, scatter from activity outside the image and
 //!   scatter in the detectors are left to the tail fit's scale ([`fit_tails`]).
+//! - Scattering angles whose photons the window counts with less than a billionth of the
+//!   chance at the most likely angle are skipped (`NEGLIGIBLE_G`).
 //! - Compton scatter only, with the electrons at rest (Klein–Nishina); attenuation of a
 //!   scattered photon scales with the Klein–Nishina total cross-section (`k(θ)`), as water's
 //!   does within 2 % down to 150 keV (photoelectric absorption and Rayleigh scatter neglected).
@@ -41,7 +43,7 @@
 //!   arrives with the path difference of an emission at `c − x` from the midpoint of A–B
 //!   towards B, `c = (R_SA − R_SB)/2` (on the leg to B, at `c + x`), so each TOF bin weighs the
 //!   emission along the legs by its kernel (the projector's truncated Gaussian,
-//!   [`TOF_TRUNCATION_SIGMAS`]). The emission along a leg is compressed into 4 runs of equal
+//!   [`TOF_TRUNCATION_SIGMAS`]). The emission along a leg is compressed into 3 runs of equal
 //!   length between its first and last active samples, each replaced by two point masses at
 //!   its mean distance ± its standard deviation (its emission, mean and variance kept), and
 //!   the masses are spread linearly onto 128 points along the line spanning every bin's
@@ -140,16 +142,29 @@ fn klein_nishina_511(cos_theta: f64) -> f64 {
     p * p * (p + 1.0 / p - (1.0 - cos_theta * cos_theta)) / (4.0 * std::f64::consts::PI)
 }
 
+/// Below this fraction of its peak, `g` is set to 0 in the angular table and the pair stages
+/// skip the scatter point (photons counted with less than a billionth of the chance of the
+/// most likely angle: with the mMR's window, every angle above 76°).
+const NEGLIGIBLE_G: f64 = 1e-9;
+
 /// The angular table `(g, k)` of the model (module docs) over cos θ ∈ [−1, 1].
 fn angular_table(window: &EnergyWindow) -> Vec<[f32; 2]> {
     let sigma_511 = klein_nishina_total(511.0);
     let eps_511 = window.efficiency(511.0);
-    (0..TABLE_ENTRIES)
+    let table: Vec<[f64; 2]> = (0..TABLE_ENTRIES)
         .map(|j| {
             let c = -1.0 + 2.0 * j as f64 / (TABLE_ENTRIES - 1) as f64;
             let e = 511.0 / (2.0 - c);
             let g = klein_nishina_511(c) / sigma_511 * window.efficiency(e) / eps_511;
-            [g as f32, (klein_nishina_total(e) / sigma_511) as f32]
+            [g, klein_nishina_total(e) / sigma_511]
+        })
+        .collect();
+    let peak = table.iter().fold(0.0f64, |m, t| m.max(t[0]));
+    table
+        .iter()
+        .map(|&[g, k]| {
+            let g = if g < NEGLIGIBLE_G * peak { 0.0 } else { g };
+            [g as f32, k as f32]
         })
         .collect()
 }
@@ -874,7 +889,10 @@ mod tests {
         // Backscatter (170 keV) lies far below the mMR's window: not counted.
         let mmr = EnergyWindow::new(430.0, 610.0, 0.145).unwrap();
         let t = angular_table(&mmr);
-        assert!(t[0][0] < 1e-12 && t[TABLE_ENTRIES - 1][0] > 0.0);
+        assert!(t[0][0] == 0.0 && t[TABLE_ENTRIES - 1][0] > 0.0);
+        // Skipped from 76° on (cos θ = 0.24), kept up to there.
+        let at = |c: f64| t[((c + 1.0) / 2.0 * (TABLE_ENTRIES - 1) as f64).round() as usize][0];
+        assert!(at(0.2) == 0.0 && at(0.3) > 0.0, "{} {}", at(0.2), at(0.3));
         assert!(
             (mmr.efficiency(511.0) - 0.993).abs() < 0.005,
             "{}",

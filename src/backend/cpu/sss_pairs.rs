@@ -33,6 +33,9 @@ pub(crate) fn sss_pairs(
             for (s, pt) in points[..np].iter().enumerate() {
                 let o = sss_point(p, da, db, [pt[0], pt[1], pt[2]]);
                 let g = sss_table(p, table, o.u);
+                if g[0] <= 0.0 {
+                    continue;
+                }
                 let legs = ia[s][0] * (-ia[s][1] - g[1] * ib[s][1]).exp()
                     + ib[s][0] * (-ib[s][1] - g[1] * ia[s][1]).exp();
                 sum += pt[3] * g[0] * o.geometry * legs;

@@ -7,8 +7,7 @@ use rayon::prelude::*;
 
 /// Twin of the shader's `deposit`.
 #[inline]
-fn deposit(p: &SssParams, fine: &mut [f32; SSS_FINE], mass: f32, x: f32) {
-    let u = (x - p.fine_first) / p.fine_step;
+fn deposit(p: &SssParams, fine: &mut [f32; SSS_FINE], mass: f32, u: f32) {
     let last = (p.n_fine - 1) as f32;
     if mass > 0.0 && u >= 0.0 && u <= last {
         let j = (u as usize).min(p.n_fine as usize - 2);
@@ -45,19 +44,23 @@ pub(crate) fn sss_pairs_tof(
                 return;
             }
             let mut fine = [0.0f32; SSS_FINE];
+            let per_mm = 1.0 / p.fine_step;
             for (s, pt) in points[..np].iter().enumerate() {
                 let o = sss_point(p, da, db, [pt[0], pt[1], pt[2]]);
                 let g = sss_table(p, table, o.u);
+                if g[0] <= 0.0 {
+                    continue;
+                }
                 let (ia, ib) = (integrals[a * np + s], integrals[b * np + s]);
                 let factor = pt[3] * g[0] * o.geometry;
                 let wa = factor * (-ia[1] - g[1] * ib[1]).exp();
                 let wb = factor * (-ib[1] - g[1] * ia[1]).exp();
-                let c = 0.5 * (o.ra - o.rb);
+                let centre = (0.5 * (o.ra - o.rb) - p.fine_first) * per_mm;
                 let na = &nodes[(a * np + s) * SSS_NODES..][..SSS_NODES];
                 let nb = &nodes[(b * np + s) * SSS_NODES..][..SSS_NODES];
                 for (node_a, node_b) in na.iter().zip(nb) {
-                    deposit(p, &mut fine, wa * node_a[0], c - node_a[1]);
-                    deposit(p, &mut fine, wb * node_b[0], c + node_b[1]);
+                    deposit(p, &mut fine, wa * node_a[0], centre - node_a[1] * per_mm);
+                    deposit(p, &mut fine, wb * node_b[0], centre + node_b[1] * per_mm);
                 }
             }
             for (k, o) in out.iter_mut().enumerate() {

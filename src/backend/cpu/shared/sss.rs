@@ -35,9 +35,9 @@ pub(crate) fn sss_taps(p: &SssParams, q: [f32; 3]) -> SssTaps {
 }
 
 /// Twin of `SSS_SEGMENTS`: runs of a leg's emission profile (`sss_nodes`).
-pub(crate) const SSS_SEGMENTS: usize = 4;
+pub(crate) const SSS_SEGMENTS: usize = 3;
 /// Twin of `SSS_NODES`: nodes per leg, two per run.
-pub(crate) const SSS_NODES: usize = 8;
+pub(crate) const SSS_NODES: usize = 6;
 /// Twin of `SSS_FINE`: points of `sss_pairs_tof`'s fine TOF grid at most.
 pub(crate) const SSS_FINE: usize = 128;
 
@@ -140,4 +140,25 @@ pub(crate) fn sss_table(p: &SssParams, table: &[[f32; 2]], u: f32) -> [f32; 2] {
         table[j][0] + (table[j + 1][0] - table[j][0]) * f,
         table[j][1] + (table[j + 1][1] - table[j][1]) * f,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    /// The twins' constants are the shaders'.
+    #[test]
+    fn the_constants_are_the_shaders() {
+        let wgsl = include_str!("../../../../shaders/shared/sss.wgsl");
+        for (name, value) in [
+            ("SSS_SEGMENTS", super::SSS_SEGMENTS),
+            ("SSS_NODES", super::SSS_NODES),
+            ("SSS_FINE", super::SSS_FINE),
+        ] {
+            let line = format!("const {name}: u32 = {value}u;");
+            assert!(
+                wgsl.contains(&line),
+                "{line} not in shaders/shared/sss.wgsl"
+            );
+        }
+        assert_eq!(super::SSS_NODES, 2 * super::SSS_SEGMENTS);
+    }
 }
