@@ -599,19 +599,42 @@ fn sum_tof(data: ArrayViewD<'_, f32>) -> ArrayD<f32> {
     data.sum_axis(ndarray::Axis(2))
 }
 
-/// Checks the TOF-shaped arrays of a tail fit.
-fn check_tof(
+/// The tails of the data in `layout` (with TOF: of their sums over the TOF bins).
+fn tails_of(
     layout: &SinogramLayout,
-    prompts: &ArrayViewD<'_, f32>,
-    randoms: Option<&ArrayViewD<'_, f32>>,
-    scatter: &ArrayViewD<'_, f32>,
-) -> Result<()> {
+    prompts: ArrayViewD<'_, f32>,
+    randoms: Option<ArrayViewD<'_, f32>>,
+    scatter: ArrayViewD<'_, f32>,
+    attenuation: ArrayViewD<'_, f32>,
+    options: &TailFitOptions,
+) -> Result<Tails> {
+    if layout.tof().is_none() {
+        return Tails::new(layout, prompts, randoms, scatter, attenuation, options);
+    }
     layout.check_shape("prompts", prompts.shape())?;
     layout.check_shape("scatter", scatter.shape())?;
-    if let Some(r) = randoms {
+    if let Some(r) = &randoms {
         layout.check_shape("randoms", r.shape())?;
     }
-    Ok(())
+    let r = randoms.map(sum_tof);
+    Tails::new(
+        &layout.clone().without_tof(),
+        sum_tof(prompts).view(),
+        r.as_ref().map(|r| r.view()),
+        sum_tof(scatter).view(),
+        attenuation,
+        options,
+    )
+}
+
+/// A fit to the tails of `layout`'s data: with TOF, its scatter (the TOF sums') replaced by
+/// `scatter` with every TOF bin scaled as its line of response.
+fn timed(layout: &SinogramLayout, fit: TailFit, scatter: ArrayViewD<'_, f32>) -> TailFit {
+    if layout.tof().is_some() {
+        with_tof(layout, fit, scatter)
+    } else {
+        fit
+    }
 }
 
 /// `fit` (made on the TOF sums of the data of `layout`) with its scatter replaced by
@@ -801,23 +824,16 @@ pub fn fit_tails(
     attenuation: ArrayViewD<'_, f32>,
     options: &TailFitOptions,
 ) -> Result<TailFit> {
-    if layout.tof().is_some() {
-        let flat = layout.clone().without_tof();
-        check_tof(layout, &prompts, randoms.as_ref(), &scatter)?;
-        let r = randoms.map(sum_tof);
-        let fit = fit_tails(
-            &flat,
-            sum_tof(prompts).view(),
-            r.as_ref().map(|r| r.view()),
-            sum_tof(scatter.view()).view(),
-            attenuation,
-            options,
-        )?;
-        return Ok(with_tof(layout, fit, scatter));
-    }
-    let tails = Tails::new(layout, prompts, randoms, scatter, attenuation, options)?;
+    let tails = tails_of(
+        layout,
+        prompts,
+        randoms,
+        scatter.view(),
+        attenuation,
+        options,
+    )?;
     let (scales, global) = tails.fit(options)?;
-    Ok(tails.apply(scales, global))
+    Ok(timed(layout, tails.apply(scales, global), scatter))
 }
 
 /// As [`fit_tails`] with the scales of `fit` (per axial position: a fit to another layout of
@@ -837,22 +853,14 @@ pub fn apply_tail_fit(
     options: &TailFitOptions,
     fit: &TailFit,
 ) -> Result<TailFit> {
-    if layout.tof().is_some() {
-        let flat = layout.clone().without_tof();
-        check_tof(layout, &prompts, randoms.as_ref(), &scatter)?;
-        let r = randoms.map(sum_tof);
-        let applied = apply_tail_fit(
-            &flat,
-            sum_tof(prompts).view(),
-            r.as_ref().map(|r| r.view()),
-            sum_tof(scatter.view()).view(),
-            attenuation,
-            options,
-            fit,
-        )?;
-        return Ok(with_tof(layout, applied, scatter));
-    }
-    let tails = Tails::new(layout, prompts, randoms, scatter, attenuation, options)?;
+    let tails = tails_of(
+        layout,
+        prompts,
+        randoms,
+        scatter.view(),
+        attenuation,
+        options,
+    )?;
     if fit.scales.len() != tails.positions {
         return Err(Error::InvalidArgument(format!(
             "a tail fit of {} axial positions for a scanner of {}",
@@ -860,7 +868,11 @@ pub fn apply_tail_fit(
             tails.positions
         )));
     }
-    Ok(tails.apply(fit.scales.clone(), fit.global_scale))
+    Ok(timed(
+        layout,
+        tails.apply(fit.scales.clone(), fit.global_scale),
+        scatter,
+    ))
 }
 
 #[cfg(test)]
