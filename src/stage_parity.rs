@@ -4,12 +4,12 @@
 //! not compile until it has a case here.
 
 use crate::backend::Stage;
-use crate::backend::cpu::shared::sss::SSS_NODES;
 use crate::backend::engine::{Buf, Engine};
 use crate::backend::layout::{
     BsremParams, EmParams, NmiParams, Params, PetParams, PriorParams, ResampleParams, SpectParams,
     SssParams,
 };
+use crate::backend::sss::SSS_NODES;
 use crate::geometry::pet::{PetScanner, SinogramLayout, TofBins};
 use crate::geometry::{
     Collimator, DetectorColumns, DetectorShape, FanBeam, ImageGrid, SpectGeometry, lower,

@@ -4,13 +4,13 @@
 //! host mirrors; then `sss_interpolate` over the layout's lines of response, a block of views
 //! at a time. The model and its inputs are built by [`crate::physics::pet_scatter`].
 
-use super::cpu::shared::sss::SSS_NODES;
 use super::layout::SssParams;
 use super::{Device, Stage};
 use crate::error::{Error, Result};
 
-/// Points of `sss_pairs_tof`'s fine TOF grid at most (`SSS_FINE` of `shaders/shared/sss.wgsl`).
-pub(crate) use super::cpu::shared::sss::SSS_FINE;
+/// Points of `sss_pairs_tof`'s fine TOF grid at most, and nodes per leg (`SSS_FINE`,
+/// `SSS_NODES` of `shaders/shared/sss.wgsl`).
+pub(crate) use super::cpu::shared::sss::{SSS_FINE, SSS_NODES};
 
 /// What the stages read, built by the host (see `shaders/shared/sss.wgsl`).
 pub(crate) struct SssInputs<'a> {
