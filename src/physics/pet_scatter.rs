@@ -629,17 +629,10 @@ fn tails_of(
 
 /// A fit to the tails of `layout`'s data: with TOF, its scatter (the TOF sums') replaced by
 /// `scatter` with every TOF bin scaled as its line of response.
-fn timed(layout: &SinogramLayout, fit: TailFit, scatter: ArrayViewD<'_, f32>) -> TailFit {
-    if layout.tof().is_some() {
-        with_tof(layout, fit, scatter)
-    } else {
-        fit
+fn timed(layout: &SinogramLayout, mut fit: TailFit, scatter: ArrayViewD<'_, f32>) -> TailFit {
+    if layout.tof().is_none() {
+        return fit;
     }
-}
-
-/// `fit` (made on the TOF sums of the data of `layout`) with its scatter replaced by
-/// `scatter`, every TOF bin scaled as its line of response.
-fn with_tof(layout: &SinogramLayout, mut fit: TailFit, scatter: ArrayViewD<'_, f32>) -> TailFit {
     let (position_of, _) = axial_positions(layout);
     let mut out = scatter.to_owned();
     for (plane, mut block) in out.axis_iter_mut(ndarray::Axis(1)).enumerate() {
